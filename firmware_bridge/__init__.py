@@ -1,0 +1,1 @@
+"""Device wire protocols (pure codecs) and simulators."""

@@ -1,0 +1,2 @@
+"""Hall kiosk runtime."""
+__version__ = "0.1.0"

@@ -1,0 +1,263 @@
+"""Terminal configuration: TOML files validated against one declared schema.
+
+Every key has a type, a default (or is required), a range or choice where it has one, and a
+one-line doc with its unit; ``config/example.toml`` documents the same keys. Loading reports the
+file, the dotted key and what was expected, and unknown keys are errors (a typo must not silently
+fall back to a default). Relative paths are resolved against the config file's directory.
+
+Device sections are open by role (``[devices.idcard]``, ``[devices.printer]``...): the common keys
+(``driver``, ``url``, ``enabled``) are checked here, and ``options`` is checked by the driver's own
+:class:`Field` table through :func:`validate_options` when the registry builds it.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from kiosk.errors import ConfigError
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
+_REGION_RE = re.compile(r"^\d{6}$|^\d{9}$|^\d{12}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One config key: its type, default (``REQUIRED`` if none), bounds, choices and doc."""
+
+    type: type | tuple
+    default: Any = None
+    doc: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    pattern: str | None = None
+    path: bool = False  # resolve relative to the config file's directory
+    required: bool = False
+
+    def check(self, file: str, key: str, value: Any) -> Any:
+        """Return the value if it fits, else raise :class:`ConfigError` naming file and key."""
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        if float in types and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and bool not in types:
+            raise ConfigError(file, key, _type_name(types), value)
+        if not isinstance(value, types):
+            raise ConfigError(file, key, _type_name(types), value)
+        if self.min is not None and value < self.min:
+            raise ConfigError(file, key, f"a value >= {self.min}", value)
+        if self.max is not None and value > self.max:
+            raise ConfigError(file, key, f"a value <= {self.max}", value)
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(file, key, "one of " + ", ".join(map(repr, self.choices)), value)
+        if self.pattern is not None and isinstance(value, str) and not re.fullmatch(self.pattern, value):
+            raise ConfigError(file, key, f"a string matching {self.pattern}", value)
+        return value
+
+
+def _type_name(types: Iterable[type]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+# The schema: section -> key -> Field. Nested tables are dicts of Fields.
+SCHEMA: dict[str, dict[str, Any]] = {
+    "terminal": {
+        "id": Field(str, required=True, pattern=_ID_RE.pattern,
+                    doc="terminal id, unique in the city; letters, digits, - and _ (no personal data)"),
+        "name": Field(str, "自助服务终端", doc="name shown on the home screen"),
+        "hall": Field(str, "政务服务大厅", doc="the hall or service point the terminal stands in"),
+        "hall_code": Field(str, "HALL-0001", doc="hall code: the audience of signed QR codes"),
+        "profile": Field(str, "kiosk", choices=("kiosk", "mobile"),
+                         doc="kiosk (landscape hall terminal) or mobile (staff tablet/phone)"),
+        "region": {
+            "city": Field(str, required=True, pattern=r"\d{6}", doc="GB/T 2260 city code, e.g. 410100 (郑州市)"),
+            "county": Field(str, "", pattern=r"(\d{6})?", doc="GB/T 2260 county code, e.g. 410122 (中牟县)"),
+            "township": Field(str, "", pattern=r"(\d{9})?", doc="township code (county code + 3 digits)"),
+            "village": Field(str, "", pattern=r"(\d{12})?", doc="village/community code (township + 3 digits)"),
+        },
+    },
+    "runtime": {
+        "state_dir": Field(str, "var", path=True, doc="directory for the outbox, caches and trust state"),
+        "log_level": Field(str, "info", choices=("debug", "info", "warning", "error")),
+        "language": Field(str, "zh_CN", choices=("zh_CN", "en"), doc="language at the start of a session"),
+        "session_timeout_s": Field(float, 60.0, min=10, max=600, doc="inactivity before a session ends (s)"),
+        "elder_timeout_s": Field(float, 120.0, min=10, max=900, doc="the same in elder mode (s)"),
+        "elder_age": Field(int, 60, min=50, max=100, doc="age from which elder mode turns on by itself (years)"),
+        "timezone": Field(str, "Asia/Shanghai", doc="the hall's time zone (IANA name)"),
+    },
+    "network": {
+        "broker": Field(str, "mqtt://127.0.0.1:1883", pattern=r"mqtts?://[^:/]+(:\d+)?",
+                        doc="broker URL, mqtt:// or mqtts:// (TLS)"),
+        "keepalive_s": Field(int, 30, min=5, max=600, doc="MQTT keepalive (s)"),
+        "request_timeout_s": Field(float, 5.0, min=0.1, max=120, doc="default request/response timeout (s)"),
+        "reconnect_min_s": Field(float, 0.1, min=0.01, max=60, doc="first reconnect delay (s); full jitter"),
+        "reconnect_max_s": Field(float, 5.0, min=0.1, max=600, doc="cap of the reconnect delay (s)"),
+        "session_expiry_s": Field(int, 7 * 24 * 3600, min=0, max=2**32 - 1,
+                                  doc="MQTT v5 session expiry: how long the broker keeps our session (s)"),
+        "outbox_max_rows": Field(int, 10000, min=10, max=10_000_000,
+                                 doc="outbox bound: at this depth new items are refused and staff alerted"),
+        "ca_file": Field(str, "", path=True, doc="CA bundle for mqtts:// (the device CA)"),
+        "cert_file": Field(str, "", path=True, doc="this terminal's client certificate (mqtts://)"),
+        "key_file": Field(str, "", path=True, doc="this terminal's private key (mqtts://)"),
+        "tls_insecure": Field(bool, False, doc="skip certificate checks (never in production)"),
+    },
+    "ui": {
+        "width": Field(int, 1280, min=320, max=7680, doc="window width (px)"),
+        "height": Field(int, 800, min=320, max=7680, doc="window height (px)"),
+        "fullscreen": Field(bool, False, doc="full screen without decorations (production kiosk)"),
+        "font": Field(str, "", path=True, doc="CJK font file; empty = find Noto Sans CJK SC"),
+        "maintenance_pin_hash": Field(str, "", doc="PBKDF2 hash of the staff PIN (kiosk pin-hash)"),
+        "speech": Field(bool, True, doc="spoken prompts in elder mode where espeak-ng is installed"),
+    },
+}
+
+#: Keys every ``[devices.<role>]`` table accepts; ``options`` is validated by the driver.
+DEVICE_FIELDS: dict[str, Field] = {
+    "driver": Field(str, required=True, doc="registry name, e.g. idcard.sam-serial, printer.escpos"),
+    "url": Field(str, "", doc="where the device is: /dev/ttyUSB0, socket://h:p, tcp://h:p:9100, ..."),
+    "enabled": Field(bool, True, doc="false keeps the device out of the runtime"),
+    "options": Field(dict, None, doc="driver-specific options (see the driver's OPTIONS)"),
+}
+
+DEVICE_ROLES = ("idcard", "smartcard", "scanner", "camera", "printer")
+
+
+class Config:
+    """A validated configuration: nested dicts with defaults filled in, read by dotted key."""
+
+    def __init__(self, data: dict, source: str = "<memory>") -> None:
+        self.data = data
+        self.source = source
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """``cfg.get("network.broker")``."""
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def __getitem__(self, dotted: str) -> Any:
+        value = self.get(dotted, _MISSING)
+        if value is _MISSING:
+            raise KeyError(dotted)
+        return value
+
+    @property
+    def terminal_id(self) -> str:
+        """This terminal's id."""
+        return self.data["terminal"]["id"]
+
+    @property
+    def regions(self) -> list[str]:
+        """The terminal's region codes from city down to the most specific level set."""
+        r = self.data["terminal"]["region"]
+        return [r[k] for k in ("city", "county", "township", "village") if r.get(k)]
+
+    def devices(self) -> dict[str, dict]:
+        """Enabled device sections by role."""
+        return {role: d for role, d in self.data.get("devices", {}).items() if d.get("enabled", True)}
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+        """A copy with dotted keys replaced (used by the demo for free ports), re-validated."""
+        raw = copy.deepcopy(self.data)
+        for dotted, value in overrides.items():
+            node = raw
+            parts = dotted.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        return Config(_validate(raw, self.source, base_dir=None), self.source)
+
+
+_MISSING = object()
+
+
+def _validate_table(schema: dict, raw: Mapping, file: str, prefix: str, base_dir: Path | None) -> dict:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(file, prefix.rstrip(".") or "<root>", "a table", raw)
+    out: dict[str, Any] = {}
+    for key in raw:
+        if key not in schema:
+            raise ConfigError(file, prefix + key, "a known key (see config/example.toml)", "unknown key")
+    for key, spec in schema.items():
+        dotted = prefix + key
+        if isinstance(spec, dict):
+            out[key] = _validate_table(spec, raw.get(key, {}), file, dotted + ".", base_dir)
+            continue
+        if key not in raw:
+            if spec.required:
+                raise ConfigError(file, dotted, f"a value ({spec.doc})", "missing")
+            out[key] = copy.deepcopy(spec.default)
+            continue
+        value = spec.check(file, dotted, raw[key])
+        if spec.path and value and base_dir is not None and not Path(value).is_absolute():
+            value = str((base_dir / value).resolve())
+        out[key] = value
+    return out
+
+
+def _validate(raw: Mapping, file: str, base_dir: Path | None) -> dict:
+    top = dict(raw)
+    devices = top.pop("devices", {})
+    data = _validate_table(SCHEMA, top, file, "", base_dir)
+    if not isinstance(devices, Mapping):
+        raise ConfigError(file, "devices", "a table of device roles", devices)
+    data["devices"] = {}
+    for role, section in devices.items():
+        if role not in DEVICE_ROLES:
+            raise ConfigError(file, f"devices.{role}", "one of " + ", ".join(DEVICE_ROLES), "unknown role")
+        dev = _validate_table(DEVICE_FIELDS, section, file, f"devices.{role}.", base_dir)
+        dev["options"] = dict(dev["options"] or {})
+        data["devices"][role] = dev
+    region = data["terminal"]["region"]
+    _check_region_chain(file, region)
+    if data["runtime"]["elder_timeout_s"] < data["runtime"]["session_timeout_s"]:
+        raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
+                          data["runtime"]["elder_timeout_s"])
+    return data
+
+
+def _check_region_chain(file: str, region: dict) -> None:
+    """Each level's code must extend the level above it (410122 is inside 4101xx)."""
+    city, county, township, village = (region.get(k, "") for k in ("city", "county", "township", "village"))
+    if county and county[:4] != city[:4]:
+        raise ConfigError(file, "terminal.region.county", f"a county code inside city {city}", county)
+    if township and (not county or township[:6] != county):
+        raise ConfigError(file, "terminal.region.township", f"a code starting with county {county or '?'}", township)
+    if village and (not township or village[:9] != township):
+        raise ConfigError(file, "terminal.region.village", f"a code starting with township {township or '?'}", village)
+
+
+def validate_options(schema: Mapping[str, Field], options: Mapping, file: str, prefix: str) -> dict:
+    """Validate a driver's ``options`` table against its declared ``OPTIONS``."""
+    return _validate_table(dict(schema), options, file, prefix, None)
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read and validate a TOML config file; raise :class:`ConfigError` on any problem."""
+    p = Path(path)
+    file = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, "<file>", "an existing file", "not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(file, "<file>", "a readable UTF-8 file", str(e)) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(file, "<syntax>", "valid TOML", str(e)) from None
+    cfg = Config(_validate(raw, file, p.parent.resolve()), file)
+    return cfg.with_overrides(overrides) if overrides else cfg
+
+
+def from_dict(raw: Mapping, source: str = "<memory>", base_dir: str | Path | None = None) -> Config:
+    """Validate a config given as a dict (tests, the fleet simulator)."""
+    return Config(_validate(raw, source, Path(base_dir) if base_dir else None), source)

@@ -1,0 +1,1 @@
+"""The link to the central service network: contract (topics, envelope, schemas), gateway, outbox."""

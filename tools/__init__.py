@@ -1,0 +1,1 @@
+"""Developer and operator tools: reference central service, fleet, bench, pki."""
