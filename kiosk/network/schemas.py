@@ -1,0 +1,126 @@
+"""The contract's JSON Schemas (kiosk/network/schemas/*.json, 2020-12): loaded once, validators here.
+
+Files: ``envelope.json``; ``<op>.request.json`` and ``<op>.result.json`` for every operation in
+``operations.json``; ``response.json`` (ok/error wrapper), ``event.json``, ``command.json``,
+``state.json``, ``telemetry.json``, ``broadcast.json``; shared ``$defs`` in ``common.json``.
+docs/asyncapi.yaml is generated from the same files (tools/gen_asyncapi.py), so they cannot drift.
+The central service (tools/central) validates with the same functions.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from kiosk.network import topics
+from kiosk.network.errors import InvalidMessage
+
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> tuple[dict[str, dict], Registry]:
+    docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.glob("*.json"))}
+    resources = [(d["$id"], Resource.from_contents(d)) for d in docs.values() if "$id" in d]
+    return docs, Registry().with_resources(resources)
+
+
+def schema_files() -> dict[str, dict]:
+    """Every schema file by name (a copy-free view: do not mutate)."""
+    return _load()[0]
+
+
+def operations() -> dict[str, dict]:
+    """Operation name -> {durable: bool, description}."""
+    return schema_files()["operations.json"]["operations"]
+
+
+def is_durable(op: str) -> bool:
+    """True for operations that go through the outbox with an idempotency key."""
+    return bool(operations().get(op, {}).get("durable"))
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    docs, registry = _load()
+    if name not in docs:
+        raise InvalidMessage(f"no schema {name}")
+    cls = jsonschema.validators.validator_for(docs[name])
+    return cls(docs[name], registry=registry)
+
+
+def _check(name: str, instance: Any, what: str) -> None:
+    errors = sorted(_validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.absolute_path) or "<root>"
+        # Why only the path and the validator keyword: the message text may quote the value,
+        # which could be a citizen's data (an ID number in citizen.lookup).
+        raise InvalidMessage(f"{what}: {where}: fails '{e.validator}' ({len(errors)} error(s))")
+
+
+def _known(op: str) -> None:
+    if op not in operations():
+        raise InvalidMessage(f"unknown operation {op!r}")
+
+
+def validate_request(op: str, body: Any) -> None:
+    """Raise InvalidMessage unless ``body`` is a valid request body of ``op``."""
+    _known(op)
+    _check(f"{op}.request.json", body, f"{op} request")
+
+
+def validate_result(op: str, result: Any) -> None:
+    """Raise InvalidMessage unless ``result`` is a valid result of ``op``."""
+    _known(op)
+    _check(f"{op}.result.json", result, f"{op} result")
+
+
+def validate_envelope(envelope: Any) -> None:
+    """Raise InvalidMessage unless ``envelope`` (a dict) is a valid contract envelope."""
+    _check("envelope.json", envelope, "envelope")
+
+
+def validate_response_body(op: str, body: Any) -> None:
+    """Check a ``res`` body; the result too when ``op`` is an operation (event acks carry ``{}``)."""
+    _check("response.json", body, f"{op} response")
+    if body.get("ok") and op in operations():
+        validate_result(op, body["result"])
+
+
+_BODY_BY_KIND = {"evt": "event.json", "cmd": "command.json", "state": "state.json",
+                 "telemetry": "telemetry.json", "bcast": "broadcast.json"}
+
+
+def validate_message(topic: str, envelope: Any) -> None:
+    """Check a whole message: the topic, the envelope, that they agree, and the body for its kind."""
+    try:
+        parsed = topics.parse(topic)
+    except topics.TopicError as e:
+        raise InvalidMessage(str(e)) from None
+    validate_envelope(envelope)
+    kind, op, body = parsed.kind, envelope["op"], envelope["body"]
+    if envelope["type"] != kind:
+        raise InvalidMessage(f"envelope type {envelope['type']!r} on a {kind} topic")
+    if parsed.terminal and envelope["terminal"] != parsed.terminal:
+        raise InvalidMessage("envelope terminal differs from the topic's terminal")
+    if kind == "req":
+        if op != parsed.operation:
+            raise InvalidMessage(f"envelope op {op!r} on topic of {parsed.operation!r}")
+        validate_request(op, body)
+        if is_durable(op) and not envelope.get("idem"):
+            raise InvalidMessage(f"durable operation {op} without an idempotency key")
+    elif kind == "res":
+        if not envelope.get("corr"):
+            raise InvalidMessage("response without corr")
+        validate_response_body(op, body)
+    else:
+        _check(_BODY_BY_KIND[kind], body, f"{kind} {op}")
+        if kind == "evt" and not envelope.get("idem"):
+            raise InvalidMessage("event without an idempotency key")
+        if kind == "bcast" and op != "announcement":
+            raise InvalidMessage(f"broadcast op {op!r} is not 'announcement'")
