@@ -1,0 +1,234 @@
+"""Classification of scanned text (QR codes, barcodes): the one gate every scan passes first.
+
+Pure, no I/O. A scanner or the camera hands the decoded text to :func:`classify`, which returns a
+:class:`Payload` with one ``kind``; nothing acts on a scan before this. Kinds and their rules:
+
+- ``appointment``: the check-in token the central service prints on booking slips,
+  ``KQ1:`` followed by base64url (``A-Z a-z 0-9 - _``, optional ``=`` padding) or base45
+  (RFC 9285, the QR alphanumeric alphabet) text. The signature is not checked here yet: security
+  work plugs a verifier in with :func:`set_token_verifier` (the named hook) and a token that
+  fails it becomes ``unknown``.
+- ``application_number``: the number a citizen gets when an application is filed, defined here
+  as ``ZZ`` followed by 14 to 18 digits (``ZZ`` + date ``YYYYMMDD`` + a serial), upper case.
+- ``url``: ``http://`` or ``https://`` with a host. Classified only: a kiosk never opens a
+  scanned URL by itself (phishing codes stuck over real ones are a known trick).
+- ``id_number``: an 18-character resident ID number (GB 11643) with a valid birth date and check
+  character. ``Payload.__repr__`` masks it, so a log line can never carry it in clear.
+- ``unknown``: anything else, with a ``reason`` (forged token, bad check digit, garbage...).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import re
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kiosk import privacy
+
+APPOINTMENT = "appointment"
+APPLICATION_NUMBER = "application_number"
+URL = "url"
+ID_NUMBER = "id_number"
+UNKNOWN = "unknown"
+KINDS = (APPOINTMENT, APPLICATION_NUMBER, URL, ID_NUMBER, UNKNOWN)
+
+#: Token prefix: "KQ" (kiosk queue) + format version 1. A new version gets a new prefix.
+TOKEN_PREFIX = "KQ1:"
+#: Bounds of the token body (characters). 16 chars ~ 12 bytes is less than any real signed
+#: token can be; 1024 keeps a QR readable by a 720p camera at arm's length.
+TOKEN_MIN_CHARS = 16
+TOKEN_MAX_CHARS = 1024
+#: Longest text we look at all: a QR code holds at most ~4 KB; more is a fault or an attack.
+MAX_TEXT_CHARS = 4096
+
+_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_INDEX = {c: i for i, c in enumerate(_B45_ALPHABET)}
+_APPLICATION_RE = re.compile(r"^ZZ\d{14,18}$")
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+#: GB 11643-1999 weights (2**(17-i) mod 11) and the check character for each remainder.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+#: Oldest birth year we accept: older dates on a "new" 18-digit number are forged.
+_ID_MIN_YEAR = 1900
+#: Control characters a legitimate payload may carry: GS, RS, EOT appear in GS1 / ISO 15434 data.
+_ALLOWED_CONTROLS = {"\x1d", "\x1e", "\x04"}
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A classified scan: ``kind`` (one of :data:`KINDS`), the normalised ``value``, a ``reason``
+    when ``kind`` is ``unknown``, and ``detail`` (non-personal facts such as a URL's host)."""
+
+    kind: str
+    value: str
+    reason: str = ""
+    detail: dict = field(default_factory=dict)
+
+    def masked(self) -> str:
+        """The value as a screen or a log may show it."""
+        if self.kind == ID_NUMBER:
+            return privacy.mask_id(self.value)
+        if self.kind == UNKNOWN:
+            return f"<{len(self.value)} chars>"
+        return self.value
+
+    def __repr__(self) -> str:
+        # Why: event data ends up in log lines and test output; the clear value must not.
+        return f"Payload(kind={self.kind!r}, value={self.masked()!r}, reason={self.reason!r})"
+
+
+class TokenRejected(Exception):
+    """Raised by a token verifier to reject a token; the message becomes the payload's reason."""
+
+
+#: The signature-verification hook: called with (token_text, decoded_body_bytes); raises
+#: :class:`TokenRejected` (or any exception) to reject. ``None`` until security work sets it.
+TokenVerifier = Callable[[str, bytes], None]
+_token_verifier: TokenVerifier | None = None
+
+
+def set_token_verifier(verifier: TokenVerifier | None) -> None:
+    """Install (or with ``None`` remove) the appointment-token signature verifier."""
+    global _token_verifier
+    _token_verifier = verifier
+
+
+def classify(text: object) -> Payload:
+    """Classify scanned text; never raises, garbage becomes ``unknown`` with a reason."""
+    if not isinstance(text, str):
+        return Payload(UNKNOWN, "", "not text")
+    if len(text) > MAX_TEXT_CHARS:
+        return Payload(UNKNOWN, text[:MAX_TEXT_CHARS], "too long")
+    s = text.strip()
+    if not s:
+        return Payload(UNKNOWN, "", "empty")
+    if any(unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS for c in s):
+        return Payload(UNKNOWN, s, "control characters")
+    if s.startswith(TOKEN_PREFIX):
+        return _classify_token(s)
+    upper = s.upper()
+    if upper.startswith(("HTTP://", "HTTPS://")):
+        return _classify_url(s)
+    if _APPLICATION_RE.match(s):
+        return Payload(APPLICATION_NUMBER, s)
+    if len(s) == 18 and _ID_RE.match(upper):
+        problem = id_number_problem(upper)
+        if problem:
+            return Payload(UNKNOWN, s, problem)
+        return Payload(ID_NUMBER, upper)
+    return Payload(UNKNOWN, s, "no known format")
+
+
+def id_number_problem(id_number: str) -> str:
+    """Why an 18-character ID number is invalid, or ``""`` if its date and check character fit."""
+    if not _ID_RE.match(id_number):
+        return "id number: not 17 digits and a check character"
+    try:
+        born = _dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError:
+        return "id number: impossible birth date"
+    if born.year < _ID_MIN_YEAR or born > _dt.date.today():
+        return "id number: birth date out of range"
+    total = sum(int(d) * w for d, w in zip(id_number[:17], _ID_WEIGHTS))
+    if _ID_CHECK[total % 11] != id_number[17]:
+        return "id number: wrong check character"
+    return ""
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character for 17 digits (simulators and tests build valid numbers)."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def _classify_token(s: str) -> Payload:
+    body = s[len(TOKEN_PREFIX):]
+    if not TOKEN_MIN_CHARS <= len(body) <= TOKEN_MAX_CHARS:
+        return Payload(UNKNOWN, s, f"token: body must be {TOKEN_MIN_CHARS}-{TOKEN_MAX_CHARS} chars")
+    raw, encoding = _decode_token_body(body)
+    if raw is None:
+        return Payload(UNKNOWN, s, "token: body is neither base64url nor base45")
+    verifier = _token_verifier
+    detail = {"encoding": encoding, "bytes": len(raw), "verified": verifier is not None}
+    if verifier is not None:
+        try:
+            verifier(s, raw)
+        except Exception as e:  # any failure of the verifier rejects: fail closed
+            return Payload(UNKNOWN, s, f"token: rejected ({e})" if str(e) else "token: rejected")
+    return Payload(APPOINTMENT, s, detail=detail)
+
+
+def _decode_token_body(body: str) -> tuple[bytes | None, str]:
+    """Decode the token body; base45 first when the text fits its alphabet (why: a QR code in
+    alphanumeric mode carries base45 more densely, so the central service prefers it there)."""
+    if all(c in _B45_INDEX for c in body):
+        raw = b45decode(body)
+        if raw is not None:
+            return raw, "base45"
+    if _B64URL_RE.match(body):
+        padded = body.rstrip("=")
+        if len(padded) % 4 == 1:  # no base64 text has this length: truncated or forged
+            return None, ""
+        try:
+            return base64.urlsafe_b64decode(padded + "=" * (-len(padded) % 4)), "base64url"
+        except (binascii.Error, ValueError):
+            return None, ""
+    return None, ""
+
+
+def b45decode(text: str) -> bytes | None:
+    """Decode RFC 9285 base45; ``None`` if the text is not valid base45."""
+    out = bytearray()
+    try:
+        values = [_B45_INDEX[c] for c in text]
+    except KeyError:
+        return None
+    if len(values) % 3 == 1:
+        return None
+    for i in range(0, len(values), 3):
+        chunk = values[i:i + 3]
+        if len(chunk) == 3:
+            n = chunk[0] + chunk[1] * 45 + chunk[2] * 45 * 45
+            if n > 0xFFFF:
+                return None
+            out += n.to_bytes(2, "big")
+        else:
+            n = chunk[0] + chunk[1] * 45
+            if n > 0xFF:
+                return None
+            out.append(n)
+    return bytes(out)
+
+
+def b45encode(data: bytes) -> str:
+    """Encode bytes as RFC 9285 base45 (for simulators and tests)."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        out += [_B45_ALPHABET[c], _B45_ALPHABET[d], _B45_ALPHABET[e]]
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out += [_B45_ALPHABET[c], _B45_ALPHABET[d]]
+    return "".join(out)
+
+
+def _classify_url(s: str) -> Payload:
+    try:
+        parts = urllib.parse.urlsplit(s)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return Payload(UNKNOWN, s, "url: malformed")
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return Payload(UNKNOWN, s, "url: no host")
+    if any(c.isspace() for c in s):
+        return Payload(UNKNOWN, s, "url: contains spaces")
+    # userinfo ("https://gov.cn@evil.example/") hides the real host from a reader: flag it.
+    detail = {"scheme": parts.scheme.lower(), "host": host, "userinfo": bool(parts.username)}
+    return Payload(URL, s, detail=detail)

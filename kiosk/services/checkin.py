@@ -1,0 +1,114 @@
+"""Appointment check-in: find today's appointments of the identified citizen, check in, print.
+
+The path (issue 2): ID card read -> ``citizen.lookup`` (online, the only request that carries the
+ID number) -> ``appointments.list`` -> the citizen confirms -> ``checkin`` through the durable
+outbox with an idempotency key made once per appointment and session (a second tap on "confirm"
+re-sends the same key, so the central service applies it once) -> the queue ticket printed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+
+from kiosk.clock import Clock
+from kiosk.devices.base import DeviceError
+from kiosk.errors import KioskError
+from kiosk.services import tickets
+from kiosk.services.session import SessionManager
+
+log = logging.getLogger("kiosk.services.checkin")
+
+
+class NotIdentified(KioskError):
+    """A flow needs an identified citizen and there is none."""
+
+    code = "session.not_identified"
+    citizen_message = "请先放置身份证或扫码识别身份。"
+
+
+@dataclass
+class PrintOutcome:
+    """Whether the ticket reached paper; when not, the error to show (the number stays on screen)."""
+
+    printed: bool
+    error: DeviceError | None = None
+    png_path: str | None = None
+
+
+class CheckinService:
+    """Today's appointments, check-in and the queue ticket."""
+
+    def __init__(self, gateway, printer, sessions: SessionManager, clock: Clock, *, hall: str,
+                 hall_code: str, terminal_id: str, bus=None, wait_s: float = 8.0) -> None:
+        self.gateway = gateway
+        self.printer = printer
+        self.sessions = sessions
+        self.clock = clock
+        self.hall, self.hall_code, self.terminal_id = hall, hall_code, terminal_id
+        self.bus = bus
+        self.wait_s = wait_s
+        self._idem: dict[str, str] = {}
+        self._lock = threading.Lock()
+        if bus is not None:
+            bus.subscribe("session.ended", lambda e: self._forget())
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._idem.clear()
+
+    def citizen_ref(self) -> str:
+        """The central service's reference of the session's citizen (looked up once per session)."""
+        c = self.sessions.citizen
+        if c is None:
+            raise NotIdentified("no citizen in session")
+        if c.citizen_ref is None:
+            result = self.gateway.request("citizen.lookup", {"id_number": c.id_number, "name": c.name})
+            c.citizen_ref = result["citizen_ref"]
+        return c.citizen_ref
+
+    def appointments_today(self) -> list[dict]:
+        """The citizen's appointments for today that can still be checked in (booked ones)."""
+        ref = self.citizen_ref()
+        today = self.clock.today().isoformat()
+        result = self.gateway.request("appointments.list", {"citizen_ref": ref, "date": today})
+        return [a for a in result.get("appointments", []) if a.get("date") == today
+                and a.get("status") in ("booked", "checked_in")]
+
+    def check_in(self, appointment_id: str) -> dict:
+        """Check in (durable, idempotent); returns the queue result; raises Timeout when queued."""
+        if self.sessions.citizen is None:
+            raise NotIdentified("no citizen in session")
+        with self._lock:
+            idem = self._idem.setdefault(appointment_id, uuid.uuid4().hex)
+        pending = self.gateway.submit("checkin", {"appointment_id": appointment_id}, idem=idem)
+        result = pending.wait(self.wait_s)
+        log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
+        return result
+
+    def ticket_for(self, result: dict):
+        """The ticket document for a check-in result."""
+        c = self.sessions.citizen
+        return tickets.checkin_ticket(
+            hall=self.hall, terminal=self.terminal_id, hall_code=self.hall_code,
+            masked_name=c.masked_name if c else "", item_name=result.get("item_name", ""),
+            queue_no=result["queue_no"], window=str(result.get("window", "")),
+            people_ahead=int(result.get("people_ahead", 0)), when=self.clock.now(),
+            english=self.sessions.language == "en")
+
+    def print_ticket(self, result: dict) -> PrintOutcome:
+        """Print the queue ticket; a printer fault is reported, never raised (the number is on screen)."""
+        if self.printer is None:
+            return PrintOutcome(False, DeviceError("no printer configured", action="show the number on screen"))
+        try:
+            self.printer.print_ticket(self.ticket_for(result))
+            return PrintOutcome(True)
+        except DeviceError as e:
+            log.warning("ticket not printed", extra={"error": e.code})
+            if self.gateway is not None:
+                try:
+                    self.gateway.emit_event("print.failed", {"error": e.code, "reason": e.reason})
+                except KioskError:
+                    log.warning("print.failed event not queued")
+            return PrintOutcome(False, e)

@@ -1,0 +1,48 @@
+"""The one object screens hold: every service of the terminal, and the terminal's health."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.services.checkin import CheckinService
+from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
+                                  StaffService, WalkinService)
+from kiosk.services.session import SessionManager
+
+
+@dataclass
+class TerminalInfo:
+    """Who this terminal is (shown on the home and maintenance screens)."""
+
+    terminal_id: str
+    name: str
+    hall: str
+    hall_code: str
+    profile: str
+    regions: list
+    version: str
+
+
+@dataclass
+class Services:
+    """Everything a screen may call. Screens never reach drivers or the gateway directly."""
+
+    info: TerminalInfo
+    sessions: SessionManager
+    checkin: CheckinService
+    progress: ProgressService
+    guide: GuideService
+    booking: BookingService
+    walkin: WalkinService
+    feedback: FeedbackService
+    staff: StaffService
+    runtime: Any  # for health(), devices' self-test and the maintenance screen
+
+    def health(self) -> dict:
+        """Devices, network, outbox depth: for the maintenance screen and telemetry."""
+        return self.runtime.health()
+
+    @property
+    def online(self) -> bool:
+        """Whether the central network is reachable now."""
+        return bool(self.runtime.gateway and self.runtime.gateway.online)

@@ -1,0 +1,172 @@
+"""The other citizen flows, thin over the gateway: progress, service guide, booking, walk-in,
+feedback, and the "call staff" alert.
+
+Each method is one thing a screen asks for; errors are the gateway's typed errors
+(Offline, Timeout, Rejected) or :class:`NotIdentified`, and the screens turn them into friendly
+screens. The guide reads the local catalogue cache, so it works with no network.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from kiosk.clock import Clock
+from kiosk.services.checkin import CheckinService, PrintOutcome
+from kiosk.services.session import SessionManager
+
+log = logging.getLogger("kiosk.services.flows")
+
+
+def working_days(start: dt.date, count: int) -> list[dt.date]:
+    """The next ``count`` working days from ``start`` (Monday-Friday; holidays come from the
+    central service's slots: a day without slots shows as full)."""
+    days, d = [], start
+    while len(days) < count:
+        if d.weekday() < 5:
+            days.append(d)
+        d += dt.timedelta(days=1)
+    return days
+
+
+class ProgressService:
+    """A citizen's applications and their four-level timelines."""
+
+    def __init__(self, gateway, checkin: CheckinService) -> None:
+        self.gateway, self.checkin = gateway, checkin
+
+    def my_applications(self) -> list[dict]:
+        """Applications of the identified citizen."""
+        ref = self.checkin.citizen_ref()
+        return self.gateway.request("applications.list", {"citizen_ref": ref}).get("applications", [])
+
+    def by_number(self, application_no: str) -> dict:
+        """One application by its number (typed on the keypad or scanned from a receipt)."""
+        return self.gateway.request("application.get", {"application_no": application_no})["application"]
+
+
+class GuideService:
+    """The service guide from the local catalogue cache (offline-capable)."""
+
+    def __init__(self, gateway) -> None:
+        self.gateway = gateway
+
+    @property
+    def cache(self):
+        """The catalogue cache the gateway keeps."""
+        return self.gateway.catalogue
+
+    def refresh(self) -> bool:
+        """Ask the central service for a newer catalogue; False when offline."""
+        try:
+            self.gateway.sync_catalogue()
+            return True
+        except Exception as e:  # offline or timeout: the cache keeps serving
+            log.info("catalogue not refreshed", extra={"error": type(e).__name__})
+            return False
+
+    def categories(self) -> list[dict]:
+        """Categories of service items."""
+        return self.cache.categories()
+
+    def items(self, category: str | None = None, department: str | None = None) -> list[dict]:
+        """Items, optionally of one category or department."""
+        items = self.cache.items()
+        if category:
+            items = [i for i in items if i.get("category") == category]
+        if department:
+            items = [i for i in items if i.get("department") == department]
+        return items
+
+    def search(self, query: str) -> list[dict]:
+        """Chinese substring or pinyin initials (``lnyd`` finds 老年优待证办理)."""
+        return self.cache.search(query)
+
+    def item(self, code: str) -> dict | None:
+        """One item with every field."""
+        return self.cache.item(code)
+
+
+class BookingService:
+    """Book an appointment: item -> working day -> slot -> identify -> confirm -> slip."""
+
+    def __init__(self, gateway, checkin: CheckinService, clock: Clock) -> None:
+        self.gateway, self.checkin, self.clock = gateway, checkin, clock
+        self._idem: str | None = None
+
+    def days(self, count: int = 10) -> list[dt.date]:
+        """Bookable working days starting tomorrow."""
+        return working_days(self.clock.today() + dt.timedelta(days=1), count)
+
+    def slots(self, item_code: str, date: dt.date) -> list[dict]:
+        """Slots of that day with their free capacity."""
+        return self.gateway.request("slots.list", {"item_code": item_code, "date": date.isoformat()})["slots"]
+
+    def book(self, item_code: str, slot_id: str) -> dict:
+        """Book (durable, one idempotency key per attempt until it succeeds)."""
+        ref = self.checkin.citizen_ref()
+        self._idem = self._idem or uuid.uuid4().hex
+        result = self.gateway.submit("appointment.book", {"citizen_ref": ref, "item_code": item_code,
+                                                           "slot_id": slot_id}, idem=self._idem).wait(self.checkin.wait_s)
+        self._idem = None
+        return result
+
+    def cancel(self, appointment_id: str) -> dict:
+        """Cancel an appointment (durable)."""
+        return self.gateway.submit("appointment.cancel", {"appointment_id": appointment_id},
+                                   idem=uuid.uuid4().hex).wait(self.checkin.wait_s)
+
+
+class WalkinService:
+    """A queue ticket without an appointment."""
+
+    def __init__(self, gateway, checkin: CheckinService, sessions: SessionManager) -> None:
+        self.gateway, self.checkin, self.sessions = gateway, checkin, sessions
+
+    def lines(self) -> list[dict]:
+        """Business lines (from the catalogue cache)."""
+        return self.gateway.catalogue.lines()
+
+    def take(self, line: str, idem: str | None = None) -> dict:
+        """Take a ticket for a line; identified citizens are linked by reference."""
+        body = {"line": line}
+        if self.sessions.citizen is not None:
+            body["citizen_ref"] = self.checkin.citizen_ref()
+        return self.gateway.submit("ticket.walkin", body, idem=idem or uuid.uuid4().hex).wait(self.checkin.wait_s)
+
+    def print_ticket(self, result: dict) -> PrintOutcome:
+        """Print the walk-in ticket (same layout as a check-in ticket)."""
+        return self.checkin.print_ticket({"item_name": result.get("line", ""), **result})
+
+
+class FeedbackService:
+    """Rate, complain, consult: durable, because a citizen's complaint must never be lost."""
+
+    RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+    def __init__(self, gateway) -> None:
+        self.gateway = gateway
+
+    def submit(self, kind: str, *, rating: int | None = None, application_no: str | None = None,
+               reasons: list[str] | None = None, text: str | None = None, item_code: str | None = None,
+               callback_phone: str | None = None) -> dict:
+        """Send one piece of feedback; returns the central service's receipt (or raises Timeout:
+        it stays queued and is sent later)."""
+        body: dict = {"kind": kind, "target": {"application_no": application_no} if application_no else {"hall": True}}
+        for key, value in (("rating", rating), ("reasons", reasons), ("text", text),
+                           ("item_code", item_code), ("callback_phone", callback_phone)):
+            if value is not None:
+                body[key] = value
+        return self.gateway.submit("feedback.submit", body, idem=uuid.uuid4().hex).wait(5.0)
+
+
+class StaffService:
+    """Alerts to the hall's staff (the "call staff" button, printer out of paper)."""
+
+    def __init__(self, gateway, bus) -> None:
+        self.gateway, self.bus = gateway, bus
+
+    def call(self, screen: str, reason: str = "citizen_request") -> None:
+        """Alert the hall: an event to the central service (durable) and on the local bus."""
+        self.bus.publish("staff.call", {"screen": screen, "reason": reason}, source="ui")
+        self.gateway.emit_event("staff.call", {"screen": screen, "reason": reason})

@@ -1,0 +1,221 @@
+"""The citizen session: who is at the terminal, for how long, and the wipe when they leave.
+
+A session starts when a citizen identifies (ID card, smart card, QR code, keypad) and ends on
+inactivity (``runtime.session_timeout_s``, longer in elder mode), on card removal, on "done",
+or on an error. Ending it drops every reference to the citizen's data held here, tells the log
+redactor to forget the citizen's name and address, and publishes ``session.ended`` so every
+screen clears its widgets. Elder mode turns on by itself for citizens aged ``elder_age`` or more.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from kiosk import privacy
+from kiosk.clock import Clock
+from kiosk.events import EventBus
+from kiosk.logs import SENSITIVE
+
+log = logging.getLogger("kiosk.services.session")
+
+#: Why 15 s: the countdown must be long enough for a slow reader to notice and touch the screen.
+COUNTDOWN_S = 15.0
+
+
+class EndReason(str, enum.Enum):
+    """Why a session ended (logged and sent as an event; never with citizen data)."""
+
+    DONE = "done"
+    TIMEOUT = "timeout"
+    CARD_REMOVED = "card_removed"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    REPLACED = "replaced"
+
+
+@dataclass
+class Citizen:
+    """The identified citizen, in memory for one session only. ``repr`` never shows the data."""
+
+    id_number: str
+    name: str
+    source: str                      # idcard | smartcard | qr | keypad
+    birth_date: Any = None           # datetime.date when known
+    address: str = ""
+    sex: str = ""
+    card_type: str = "resident"
+    citizen_ref: str | None = None   # the central service's opaque reference, once looked up
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def masked_name(self) -> str:
+        """Name with the middle masked (张*三)."""
+        return privacy.mask_name(self.name)
+
+    @property
+    def masked_id(self) -> str:
+        """ID number with only the first 3 and last 4 shown."""
+        return privacy.mask_id(self.id_number)
+
+    def age(self, on) -> int | None:
+        """Age in whole years on date ``on`` (None when the birth date is unknown)."""
+        b = self.birth_date
+        if b is None:
+            return None
+        return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+    def __repr__(self) -> str:
+        return f"Citizen({self.masked_name!r}, {self.masked_id!r}, source={self.source!r})"
+
+    __str__ = __repr__
+
+
+def citizen_from_identity(identity: Any, source: str = "idcard") -> Citizen:
+    """Build a :class:`Citizen` from an ID-card ``Identity`` (or any object with the same fields)."""
+    return Citizen(
+        id_number=getattr(identity, "id_number", "") or getattr(identity, "card_number", ""),
+        name=getattr(identity, "name", "") or getattr(identity, "english_name", ""),
+        source=source,
+        birth_date=getattr(identity, "birth_date", None),
+        address=getattr(identity, "address", "") or "",
+        sex=getattr(identity, "sex", "") or "",
+        card_type=getattr(identity, "card_type", "resident") or "resident",
+    )
+
+
+class SessionState(str, enum.Enum):
+    """IDLE: nobody identified; ACTIVE: a citizen is identified."""
+
+    IDLE = "idle"
+    ACTIVE = "active"
+
+
+class SessionManager:
+    """Owns the current citizen, the inactivity timer, language and elder mode."""
+
+    def __init__(self, bus: EventBus, clock: Clock, *, timeout_s: float = 60.0,
+                 elder_timeout_s: float = 120.0, elder_age: int = 60, language: str = "zh_CN") -> None:
+        self.bus = bus
+        self.clock = clock
+        self.timeout_s = timeout_s
+        self.elder_timeout_s = elder_timeout_s
+        self.elder_age = elder_age
+        self.default_language = language
+        self.language = language
+        self.elder_mode = False
+        self._lock = threading.RLock()
+        self._citizen: Citizen | None = None
+        self._session_id: str | None = None
+        self._last_activity = clock.monotonic()
+        self._subs = [
+            bus.subscribe("idcard.identity", self._on_identity),
+            bus.subscribe("idcard.removed", self._on_card_removed),
+        ]
+
+    # -- queries ----------------------------------------------------------------------------------
+    @property
+    def state(self) -> SessionState:
+        """IDLE or ACTIVE."""
+        return SessionState.ACTIVE if self._citizen else SessionState.IDLE
+
+    @property
+    def citizen(self) -> Citizen | None:
+        """The identified citizen, or None."""
+        return self._citizen
+
+    @property
+    def session_id(self) -> str | None:
+        """A random id of the live session (for logs and idempotency scoping; not personal)."""
+        return self._session_id
+
+    def effective_timeout_s(self) -> float:
+        """The inactivity timeout that applies now."""
+        return self.elder_timeout_s if self.elder_mode else self.timeout_s
+
+    def remaining_s(self) -> float:
+        """Seconds before the session ends for inactivity."""
+        return max(0.0, self.effective_timeout_s() - (self.clock.monotonic() - self._last_activity))
+
+    def countdown_visible(self) -> bool:
+        """True in the last :data:`COUNTDOWN_S` seconds of an active session."""
+        return self.state is SessionState.ACTIVE and self.remaining_s() <= COUNTDOWN_S
+
+    # -- changes ----------------------------------------------------------------------------------
+    def begin(self, citizen: Citizen) -> str:
+        """Start a session for ``citizen`` (ending any previous one); returns the session id."""
+        with self._lock:
+            if self._citizen is not None:
+                self.end(EndReason.REPLACED)
+            self._citizen = citizen
+            self._session_id = uuid.uuid4().hex[:12]
+            SENSITIVE.add(citizen.name, privacy.mask_name)
+            SENSITIVE.add(citizen.address, privacy.mask_address)
+            age = citizen.age(self.clock.today())
+            if age is not None and age >= self.elder_age:
+                self.elder_mode = True
+            self._last_activity = self.clock.monotonic()
+            sid = self._session_id
+        log.info("session started", extra={"session": sid, "source": citizen.source,
+                                           "elder": self.elder_mode})
+        self.bus.publish("session.started", {"session": sid, "elder": self.elder_mode}, source="session")
+        return sid
+
+    def touch(self) -> None:
+        """The citizen did something: restart the inactivity timer."""
+        self._last_activity = self.clock.monotonic()
+
+    def set_language(self, language: str) -> None:
+        """Switch the UI language for this session."""
+        self.language = language
+        self.bus.publish("session.language", language, source="session")
+
+    def set_elder_mode(self, on: bool) -> None:
+        """Turn elder mode on or off (the citizen can switch it off)."""
+        self.elder_mode = on
+        self.touch()
+        self.bus.publish("session.elder", on, source="session")
+
+    def tick(self) -> bool:
+        """Check the inactivity timer; end the session if it ran out. True if it ended now."""
+        if self.state is SessionState.ACTIVE and self.remaining_s() <= 0:
+            self.end(EndReason.TIMEOUT)
+            return True
+        return False
+
+    def end(self, reason: EndReason = EndReason.DONE) -> None:
+        """End the session and wipe the citizen's data from this object and the log redactor."""
+        with self._lock:
+            citizen, sid = self._citizen, self._session_id
+            self._citizen = None
+            self._session_id = None
+            if citizen is not None:
+                # The redactor keeps the values only while the session lives.
+                SENSITIVE.discard(citizen.name)
+                SENSITIVE.discard(citizen.address)
+                citizen.id_number = citizen.name = citizen.address = ""
+                citizen.birth_date = None
+                citizen.citizen_ref = None
+                citizen.extra.clear()
+            self.elder_mode = False
+            self.language = self.default_language
+        if sid is not None:
+            log.info("session ended", extra={"session": sid, "reason": reason.value})
+            self.bus.publish("session.ended", {"session": sid, "reason": reason.value}, source="session")
+
+    def close(self) -> None:
+        """Unsubscribe from the bus (runtime shutdown)."""
+        for unsub in self._subs:
+            unsub()
+
+    # -- device events -----------------------------------------------------------------------------
+    def _on_identity(self, event) -> None:
+        self.begin(citizen_from_identity(event.data, "idcard"))
+
+    def _on_card_removed(self, event) -> None:
+        c = self._citizen
+        if c is not None and c.source == "idcard":
+            self.end(EndReason.CARD_REMOVED)
