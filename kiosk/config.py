@@ -12,6 +12,7 @@ Device sections are open by role (``[devices.idcard]``, ``[devices.printer]``...
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -194,11 +195,11 @@ def _validate_table(schema: dict, raw: Mapping, file: str, prefix: str, base_dir
         if key not in raw:
             if spec.required:
                 raise ConfigError(file, dotted, f"a value ({spec.doc})", "missing")
-            out[key] = copy.deepcopy(spec.default)
-            continue
-        value = spec.check(file, dotted, raw[key])
+            value = copy.deepcopy(spec.default)
+        else:
+            value = spec.check(file, dotted, raw[key])
         if spec.path and value and base_dir is not None and not Path(value).is_absolute():
-            value = str((base_dir / value).resolve())
+            value = os.path.normpath(base_dir / value)
         out[key] = value
     return out
 
@@ -215,6 +216,12 @@ def _validate(raw: Mapping, file: str, base_dir: Path | None) -> dict:
             raise ConfigError(file, f"devices.{role}", "one of " + ", ".join(DEVICE_ROLES), "unknown role")
         dev = _validate_table(DEVICE_FIELDS, section, file, f"devices.{role}.", base_dir)
         dev["options"] = dict(dev["options"] or {})
+        url = dev["url"]
+        # A relative device path (a simulator's pty link, an image folder) is relative to the
+        # config file like every other path; URLs with a scheme and camera indexes stay as they are.
+        if url and base_dir is not None and "://" not in url and not url.isdigit() \
+                and not Path(url).is_absolute():
+            dev["url"] = os.path.normpath(base_dir / url)  # not resolve(): keep symlinks
         data["devices"][role] = dev
     region = data["terminal"]["region"]
     _check_region_chain(file, region)
@@ -254,10 +261,38 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(file, "<syntax>", "valid TOML", str(e)) from None
-    cfg = Config(_validate(raw, file, p.parent.resolve()), file)
+    cfg = Config(_validate(raw, file, Path(os.path.abspath(p.parent))), file)
     return cfg.with_overrides(overrides) if overrides else cfg
 
 
 def from_dict(raw: Mapping, source: str = "<memory>", base_dir: str | Path | None = None) -> Config:
     """Validate a config given as a dict (tests, the fleet simulator)."""
     return Config(_validate(raw, source, Path(base_dir) if base_dir else None), source)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(data: Mapping, prefix: str = "") -> str:
+    """Write a validated config back as TOML (the demo's effective config). Tables after values."""
+    lines, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+        elif value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    out = ("\n".join(lines) + "\n") if lines else ""
+    for key, value in tables:
+        name = f"{prefix}{key}"
+        body = dump_toml(value, name + ".")
+        out += f"\n[{name}]\n{body}"
+    return out

@@ -1,0 +1,198 @@
+"""`kiosk doctor`: one line per check (ok/FAIL + a hint), non-zero exit when anything fails.
+
+Checks the config, the state directory, the broker (a real MQTT CONNECT/CONNACK, not just a TCP
+connect), each configured device without disturbing a running kiosk, and a CJK font. The
+technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one device
+alone and prints one JSON line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Callable, Iterable
+from urllib.parse import urlparse
+
+from kiosk import config as config_mod
+from kiosk.errors import KioskError
+from kiosk.fonts import find_cjk_font
+
+
+@dataclass
+class Check:
+    """One check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+    def line(self) -> str:
+        """``ok   broker     mqtt://... (CONNACK 0)`` or ``FAIL ... -> hint``."""
+        status = "ok  " if self.ok else "FAIL"
+        hint = f"  -> {self.hint}" if (self.hint and not self.ok) else ""
+        return f"{status} {self.name:<16} {self.detail}{hint}"
+
+
+def mqtt_probe(url: str, timeout_s: float = 3.0) -> int:
+    """Send an MQTT 3.1.1 CONNECT and return the CONNACK return code (0 = accepted).
+
+    Why by hand: the doctor must say whether a broker *answers MQTT* on that port, and a
+    CONNECT/CONNACK exchange is 20 bytes; the gateway (the one paho user) is not needed for it.
+    TLS brokers (mqtts://) are probed with the same packet inside TLS.
+    """
+    u = urlparse(url)
+    port = u.port or (8883 if u.scheme == "mqtts" else 1883)
+    client_id = b"kiosk-doctor-%d" % os.getpid()
+    var = b"\x00\x04MQTT\x04\x02\x00\x0a"  # protocol name, level 4, clean session, keepalive 10 s
+    payload = struct.pack("!H", len(client_id)) + client_id
+    body = var + payload
+    packet = b"\x10" + bytes([len(body)]) + body + b"\xe0\x00"  # CONNECT ... DISCONNECT
+    with socket.create_connection((u.hostname, port), timeout=timeout_s) as raw:
+        sock = raw
+        if u.scheme == "mqtts":
+            import ssl
+            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=u.hostname)
+        sock.sendall(packet[:-2])
+        ack = b""
+        while len(ack) < 4:
+            chunk = sock.recv(4 - len(ack))
+            if not chunk:
+                raise ConnectionError("broker closed the connection without CONNACK")
+            ack += chunk
+        sock.sendall(b"\xe0\x00")
+    if ack[0] != 0x20:
+        raise ConnectionError(f"not an MQTT CONNACK: {ack.hex()}")
+    return ack[3]
+
+
+def check_device(role: str, section: dict) -> Check:
+    """Check one device without taking it from a running kiosk."""
+    url = section.get("url", "")
+    name = f"device:{role}"
+    try:
+        if url.startswith(("tcp://", "socket://")):
+            u = urlparse(url.replace("tcp://", "socket://", 1))
+            if role == "printer":
+                from kiosk.devices import registry
+                from kiosk.events import EventBus
+                printer = registry.build(role, section, EventBus())
+                status = printer.status()
+                printer.stop()
+                ok = status.online and not status.paper_out and not status.cover_open
+                return Check(name, ok, f"{url} {status}", "load paper / close the cover")
+            socket.create_connection((u.hostname, u.port), timeout=2).close()
+            return Check(name, True, f"{url} reachable")
+        if url.startswith("usb://") or role in ("smartcard",) or (role == "camera" and url.isdigit()):
+            return Check(name, True, f"{url or '(first reader)'} configured (probe with --device {role} --read)")
+        if "://" in url:
+            return Check(name, True, f"{url} configured")
+        if not os.path.exists(url):
+            return Check(name, False, f"{url} missing",
+                         "plug the device in / start `kiosk sim run`; prefer /dev/serial/by-id names")
+        real = os.path.realpath(url)
+        if role in ("idcard", "scanner") and not os.access(real, os.R_OK | os.W_OK):
+            return Check(name, False, f"{url} -> {real} not readable/writable", "add the user to group dialout")
+        return Check(name, True, f"{url} -> {real} present")
+    except KioskError as e:
+        return Check(name, False, f"{url}: {e.reason}", e.action)
+    except OSError as e:
+        return Check(name, False, f"{url}: {e}", "check the cable / the network / the simulator")
+
+
+def run_checks(config_path: str) -> list[Check]:
+    """All checks for one config file."""
+    checks: list[Check] = []
+    try:
+        cfg = config_mod.load(config_path)
+    except KioskError as e:
+        return [Check("config", False, e.reason, "fix the file (see config/example.toml)")]
+    checks.append(Check("config", True, f"{config_path} (terminal {cfg.terminal_id}, regions "
+                                         f"{'/'.join(cfg.regions)})"))
+    state_dir = cfg.get("runtime.state_dir")
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        ok = os.access(state_dir, os.W_OK)
+        checks.append(Check("state_dir", ok, state_dir, "make it writable by the kiosk user"))
+    except OSError as e:
+        checks.append(Check("state_dir", False, f"{state_dir}: {e}", "make it writable by the kiosk user"))
+    broker = cfg.get("network.broker")
+    try:
+        rc = mqtt_probe(broker)
+        checks.append(Check("broker", rc == 0, f"{broker} (CONNACK {rc})",
+                            "the broker refused us: check credentials / certificates"))
+    except (OSError, ConnectionError) as e:
+        checks.append(Check("broker", False, f"{broker}: {e}",
+                            "start the broker (demo: `make demo`), check network.broker and the network"))
+    for role, section in cfg.devices().items():
+        checks.append(check_device(role, section))
+    font = find_cjk_font(cfg.get("ui.font", ""))
+    checks.append(Check("cjk_font", font is not None, font or "none found",
+                        "install fonts-noto-cjk (make setup) or set ui.font"))
+    return checks
+
+
+def print_checks(checks: Iterable[Check], out: Callable[[str], None] = print) -> bool:
+    """Print one line per check; True if all passed."""
+    ok = True
+    for c in checks:
+        out(c.line())
+        ok &= c.ok
+    return ok
+
+
+def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s: float,
+                 driver: str | None = None) -> int:
+    """The technician's probe of one device alone; prints one JSON line; returns the exit code."""
+    from kiosk.devices import registry
+    from kiosk.events import EventBus
+    defaults = {"idcard": "idcard.sam-serial", "printer": "printer.escpos", "smartcard": "smartcard.pcsc",
+                "scanner": "scanner.serial", "camera": "camera.opencv"}
+    section = {"driver": driver or defaults[role], "url": url, "options": {}}
+    out: dict = {"device": role, "url": url}
+    try:
+        dev = registry.build(role, section, EventBus())
+        if role == "printer":
+            out["status_before"] = str(dev.status())
+            if test_print:
+                from kiosk.services.tickets import test_page
+                import datetime as dt
+                dev.print_ticket(test_page(hall="设备自检", terminal="doctor", when=dt.datetime.now()))
+                out["status_after"] = str(dev.status())
+        elif read:
+            result = dev.read_once(timeout_s)
+            out["result"] = _masked(result)
+        out["state"] = dev.state.value
+        dev.stop()
+        out["ok"] = True
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    except KioskError as e:
+        out.update(ok=False, error=e.to_dict())
+        print(json.dumps(out, ensure_ascii=False))
+        return 2
+
+
+def _masked(result) -> object:
+    """A probe result as JSON, citizens' data masked."""
+    if hasattr(result, "masked"):
+        return result.masked()
+    if hasattr(result, "kind"):
+        return {"kind": result.kind, "value": getattr(result, "masked_value", None) or "<%d chars>" % len(str(result.value))}
+    if isinstance(result, dict):
+        from kiosk import privacy
+        return {k: privacy.redact_text(str(v)) for k, v in result.items()}
+    return str(result)
+
+
+def main(args) -> int:
+    """Entry from the CLI."""
+    if args.device:
+        return probe_device(args.device, args.url or "", read=args.read, test_print=args.test_print,
+                            timeout_s=args.timeout, driver=args.driver)
+    ok = print_checks(run_checks(args.config))
+    sys.stdout.flush()
+    return 0 if ok else 1

@@ -1,0 +1,95 @@
+"""Config loading: every shipped file is valid; every kind of mistake names file, key, expectation."""
+from pathlib import Path
+
+import pytest
+
+from kiosk import config
+from kiosk.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = '[terminal]\nid = "T-0001"\n[terminal.region]\ncity = "410100"\n'
+
+
+def write(tmp_path, text):
+    p = tmp_path / "k.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize("name", ["example.toml", "demo.toml"])
+def test_shipped_configs_load(name):
+    cfg = config.load(ROOT / "config" / name)
+    assert cfg.terminal_id
+    assert cfg.regions[0] == "410100"
+
+
+def test_example_documents_every_key():
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    for section, fields in config.SCHEMA.items():
+        for key, spec in fields.items():
+            if isinstance(spec, dict):
+                for sub in spec:
+                    assert f"\n{sub} = " in text, f"{section}.{key}.{sub} undocumented"
+            else:
+                assert f"\n{key} = " in text, f"{section}.{key} undocumented"
+
+
+def test_defaults_filled(tmp_path):
+    cfg = config.load(write(tmp_path, MINIMAL))
+    assert cfg.get("runtime.session_timeout_s") == 60.0
+    assert cfg.get("network.broker") == "mqtt://127.0.0.1:1883"
+    assert cfg.get("runtime.state_dir") == str(tmp_path / "var")
+    assert cfg.regions == ["410100"]
+
+
+@pytest.mark.parametrize("extra, key, expected", [
+    ('[runtime]\nsession_timeout_s = "60"\n', "runtime.session_timeout_s", "a number"),
+    ('[runtime]\nsession_timeout_s = 5\n', "runtime.session_timeout_s", ">= 10"),
+    ('[runtime]\nlanguage = "fr"\n', "runtime.language", "one of"),
+    ('[runtime]\ntimeout = 3\n', "runtime.timeout", "a known key"),
+    ('[bogus]\nx = 1\n', "bogus", "a known key"),
+    ('[ui]\nfullscreen = 1\n', "ui.fullscreen", "true or false"),
+    ('[network]\nbroker = "http://x"\n', "network.broker", "matching"),
+    ('[devices.fax]\ndriver = "x"\n', "devices.fax", "one of"),
+    ('[devices.printer]\nurl = "tcp://x:9100"\n', "devices.printer.driver", "missing"),
+    ('[devices.printer]\ndriver = "printer.escpos"\ncolour = 1\n', "devices.printer.colour", "a known key"),
+])
+def test_errors_name_file_key_and_expectation(tmp_path, extra, key, expected):
+    p = write(tmp_path, MINIMAL + extra)
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    msg = str(err.value)
+    assert str(p) in msg and key in msg and expected in msg, msg
+
+
+def test_region_chain_is_checked(tmp_path):
+    text = '[terminal]\nid = "T-0001"\n[terminal.region]\ncity = "410100"\ncounty = "420122"\n'
+    with pytest.raises(ConfigError, match="terminal.region.county"):
+        config.load(write(tmp_path, text))
+    text = '[terminal]\nid = "T-0001"\n[terminal.region]\ncity = "410100"\ncounty = "410122"\ntownship = "410181203"\n'
+    with pytest.raises(ConfigError, match="terminal.region.township"):
+        config.load(write(tmp_path, text))
+
+
+def test_missing_file_and_bad_syntax(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="valid TOML"):
+        config.load(write(tmp_path, "[terminal\nid="))
+
+
+def test_relative_device_paths_keep_symlinks(tmp_path):
+    text = MINIMAL + '[devices.idcard]\ndriver = "idcard.sam-serial"\nurl = "run/idcard.pty"\n' \
+                     '[devices.camera]\ndriver = "camera.opencv"\nurl = "0"\n'
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "idcard.pty").symlink_to("/dev/null")
+    cfg = config.load(write(tmp_path, text))
+    assert cfg.get("devices.idcard.url") == str(tmp_path / "run" / "idcard.pty")
+    assert cfg.get("devices.camera.url") == "0"
+
+
+def test_overrides_are_validated(tmp_path):
+    cfg = config.load(write(tmp_path, MINIMAL))
+    assert cfg.with_overrides({"network.broker": "mqtt://127.0.0.1:1999"}).get("network.broker").endswith("1999")
+    with pytest.raises(ConfigError):
+        cfg.with_overrides({"network.keepalive_s": 1})
