@@ -101,6 +101,8 @@ def check_device(role: str, section: dict) -> Check:
         return Check(name, False, f"{url}: {e.reason}", e.action)
     except OSError as e:
         return Check(name, False, f"{url}: {e}", "check the cable / the network / the simulator")
+    except Exception as e:  # a broken driver must not hide the other checks
+        return Check(name, False, f"{url}: {type(e).__name__}: {e}", "reinstall the runtime (make setup)")
 
 
 def run_checks(config_path: str) -> list[Check]:

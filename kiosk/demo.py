@@ -1,0 +1,149 @@
+"""`kiosk demo`: the whole system on one machine, on real parts, with simulated devices.
+
+Starts a private Mosquitto on a free loopback port, the reference central service (SQLite), the
+device simulators (ID card on a pty, printer on TCP, scanner on a pty) and the kiosk. With a
+display it opens the kiosk window; with none (or ``--headless``) it runs the kiosk under Xvfb,
+plays the scripted tour, saves a screenshot per step and the printed tickets as PNG, prints where
+they are, stops everything it started and exits 0 (non-zero if a tour step failed).
+
+The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml`` so that
+``kiosk doctor --config .run/demo/kiosk.toml`` and ``kiosk sim --config ...`` work while it runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kiosk import config as config_mod
+from kiosk import logs
+
+log = logging.getLogger("kiosk.demo")
+
+
+class Stack:
+    """Broker + central service + simulators + runtime, started and stopped in order."""
+
+    def __init__(self, config_path: str, out_dir: Path) -> None:
+        self.base_cfg = config_mod.load(config_path)
+        self.out_dir = out_dir
+        self.run_dir = Path(self.base_cfg.get("runtime.state_dir")).parent
+        self.broker = self.central = self.hub = self.runtime = None
+        self.cfg = None
+
+    def start(self) -> "Stack":
+        """Bring everything up; returns when the kiosk core is online with a catalogue."""
+        from firmware_bridge.hub import SimHub, control_path
+        from kiosk.runtime import Runtime
+        from tools.broker import Broker, free_port
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.broker = Broker(workdir=self.run_dir / "broker").start()
+        overrides = {"network.broker": self.broker.url}
+        if "printer" in self.base_cfg.devices():
+            overrides["devices.printer.url"] = f"tcp://127.0.0.1:{free_port()}"
+        self.cfg = self.base_cfg.with_overrides(overrides)
+        (self.run_dir / "kiosk.toml").write_text(config_mod.dump_toml(self.cfg.data), encoding="utf-8")
+
+        db = self.run_dir / "central.db"
+        central_log = open(self.run_dir / "central.log", "ab")
+        self.central = subprocess.Popen(
+            [sys.executable, "-m", "tools.central", "--broker", self.broker.url, "--db", str(db)],
+            stdout=central_log, stderr=central_log, start_new_session=True)
+
+        self.hub = SimHub(self.cfg, ticket_dir=self.out_dir / "tickets").start()
+        self.hub.serve(control_path(self.cfg))
+        self.runtime = Runtime(self.cfg).start()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Wait until the central service answers and the catalogue is cached."""
+        deadline = time.monotonic() + timeout_s
+        last = None
+        while time.monotonic() < deadline:
+            if self.central.poll() is not None:
+                raise RuntimeError(f"central service exited ({self.central.returncode}); "
+                                   f"see {self.run_dir / 'central.log'}")
+            if self.runtime.gateway.online:
+                try:
+                    self.runtime.gateway.sync_catalogue()
+                    return
+                except Exception as e:  # not subscribed yet: try again
+                    last = e
+            time.sleep(0.2)
+        raise TimeoutError(f"the central service did not answer within {timeout_s} s ({last})")
+
+    def stop(self) -> None:
+        """Stop in reverse order; never raises."""
+        for name, fn in (("runtime", lambda: self.runtime and self.runtime.stop()),
+                         ("simulators", lambda: self.hub and self.hub.stop()),
+                         ("central", self._stop_central),
+                         ("broker", lambda: self.broker and self.broker.stop())):
+            try:
+                fn()
+            except Exception:
+                log.exception("did not stop cleanly", extra={"part": name})
+
+    def _stop_central(self) -> None:
+        if self.central and self.central.poll() is None:
+            self.central.terminate()
+            try:
+                self.central.wait(10)
+            except subprocess.TimeoutExpired:
+                self.central.kill()
+
+
+def run(config_path: str, out: str, headless: bool) -> int:
+    """Run the demo; returns the process exit code."""
+    out_dir = Path(out).resolve()
+    no_display = headless or not os.environ.get("DISPLAY")
+    if no_display and out_dir.exists():
+        shutil.rmtree(out_dir)  # screenshots of an earlier run must not pass for this one's
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(config_path, out_dir)
+    stack.run_dir.mkdir(parents=True, exist_ok=True)
+    # The console shows the demo's own lines; the JSON logs (redacted) go to a file.
+    logs.setup(stack.base_cfg.get("runtime.log_level"), open(stack.run_dir / "kiosk.log", "a", encoding="utf-8"))
+    print(f"demo: starting broker, central service, simulators and kiosk (logs in {stack.run_dir})", flush=True)
+    code = 1
+    try:
+        stack.start()
+        print(f"demo: up. broker {stack.broker.url}; effective config {stack.run_dir / 'kiosk.toml'}", flush=True)
+        print(f"demo: try `kiosk doctor --config {stack.run_dir / 'kiosk.toml'}` in another shell", flush=True)
+        from kiosk.screens.app import run_app
+        width, height = stack.cfg.get("ui.width"), stack.cfg.get("ui.height")
+        if no_display:
+            from kiosk.screens.tour import demo_tour
+            from tools.xvfb import Xvfb
+            with Xvfb(width, height):
+                result = run_app(stack.runtime, tour=demo_tour(stack.hub), out_dir=out_dir,
+                                 width=width, height=height)
+            code = _report(result, stack, out_dir)
+        else:
+            run_app(stack.runtime, width=width, height=height)
+            code = 0
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        stack.stop()
+    return code
+
+
+def _report(result, stack: Stack, out_dir: Path) -> int:
+    """Print what the tour produced; 0 when every step passed."""
+    for step in getattr(result, "steps", []):
+        status = "ok  " if step.ok else "FAIL"
+        print(f"demo: {status} {step.name:<28} {step.screenshot or ''} {step.error or ''}", flush=True)
+    tickets = stack.hub.tickets()
+    for t in tickets:
+        print(f"demo: ticket {getattr(t, 'png_path', '')}", flush=True)
+    shots = sorted(p for p in out_dir.rglob("*.png"))
+    print(f"demo: {len(shots)} PNG files in {out_dir} ({len(tickets)} printed tickets)", flush=True)
+    ok = bool(getattr(result, "ok", False)) and len(tickets) > 0
+    print("demo: " + ("tour passed" if ok else "tour FAILED"), flush=True)
+    return 0 if ok else 1

@@ -1,0 +1,41 @@
+"""Test hygiene for the whole suite: no leaked threads, and shared fixtures for real parts.
+
+A test that leaves a non-daemon thread running fails (pymodbus's conftest idea): leaked threads
+are how a driver that "works" hangs a kiosk at shutdown.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+# Kivy reads these at import; the UI tests import it in subprocesses, but be safe everywhere.
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """Fail a test that leaves a new non-daemon thread behind (after a short grace period)."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        leaked = [t for t in threading.enumerate()
+                  if t.ident not in before and t.is_alive() and not t.daemon]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"leaked threads: {[t.name for t in leaked]}"
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A private Mosquitto on a free port (real broker, our config, TCP_NODELAY on)."""
+    from tools.broker import Broker
+    b = Broker(workdir=tmp_path / "broker").start()
+    yield b
+    b.cleanup()
