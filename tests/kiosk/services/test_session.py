@@ -1,0 +1,79 @@
+"""The session state machine: start, elder mode, timeout, card removal, and the wipe."""
+import datetime as dt
+
+from kiosk.clock import FakeClock
+from kiosk.events import EventBus
+from kiosk.logs import SENSITIVE
+from kiosk.services.session import Citizen, EndReason, SessionManager, SessionState
+
+
+def make(clock=None):
+    bus = EventBus()
+    events = []
+    bus.subscribe("session", lambda e: events.append((e.topic, e.data)))
+    clock = clock or FakeClock(dt.datetime(2026, 11, 24, 10, 0, tzinfo=FakeClock().tz))
+    return SessionManager(bus, clock, timeout_s=60, elder_timeout_s=120, elder_age=60), bus, clock, events
+
+
+def citizen(birth=dt.date(1981, 5, 12)):
+    return Citizen(id_number="410122198105122460", name="王秀兰", source="idcard", birth_date=birth,
+                   address="河南省郑州市中牟县刁家乡付李庄社区12号")
+
+
+def test_begin_and_end_wipes_data_and_redactor():
+    sm, bus, clock, events = make()
+    c = citizen()
+    sm.begin(c)
+    assert sm.state is SessionState.ACTIVE and not sm.elder_mode
+    assert "王秀兰" not in SENSITIVE.redact("王秀兰 来了")  # the redactor knows the name now
+    sm.end(EndReason.DONE)
+    assert sm.state is SessionState.IDLE and sm.citizen is None
+    assert c.id_number == "" and c.name == "" and c.address == "" and c.birth_date is None
+    assert "王秀兰" in SENSITIVE.redact("王秀兰")  # forgotten once the session ended
+    assert [t for t, _ in events] == ["session.started", "session.ended"]
+    assert events[-1][1]["reason"] == "done"
+
+
+def test_elder_mode_from_age_and_longer_timeout():
+    sm, bus, clock, events = make()
+    sm.begin(citizen(birth=dt.date(1958, 2, 3)))
+    assert sm.elder_mode and sm.effective_timeout_s() == 120
+    clock.advance(100)
+    assert not sm.tick() and sm.state is SessionState.ACTIVE
+    clock.advance(21)
+    assert sm.tick() and sm.state is SessionState.IDLE
+    assert events[-1][1]["reason"] == "timeout"
+    assert not sm.elder_mode  # reset for the next citizen
+
+
+def test_countdown_in_last_15_seconds_and_touch_restarts():
+    sm, bus, clock, events = make()
+    sm.begin(citizen())
+    clock.advance(44)
+    assert not sm.countdown_visible()
+    clock.advance(2)
+    assert sm.countdown_visible()
+    sm.touch()
+    assert not sm.countdown_visible() and sm.remaining_s() == 60
+
+
+def test_card_events_start_and_end_the_session():
+    sm, bus, clock, events = make()
+
+    class Identity:  # what the ID-card driver publishes (duck-typed)
+        id_number, name, birth_date = "410122198105122460", "王秀兰", dt.date(1981, 5, 12)
+        address, sex, card_type = "河南省郑州市", "女", "resident"
+
+    bus.publish("idcard.identity", Identity())
+    assert sm.citizen is not None and sm.citizen.masked_name == "王*兰"
+    assert "王秀兰" not in repr(sm.citizen) and "410122198105122460" not in repr(sm.citizen)
+    bus.publish("idcard.removed")
+    assert sm.citizen is None and events[-1][1]["reason"] == "card_removed"
+
+
+def test_a_new_card_replaces_the_previous_session():
+    sm, bus, clock, events = make()
+    sm.begin(citizen())
+    sm.begin(citizen(birth=dt.date(1990, 1, 1)))
+    reasons = [d["reason"] for t, d in events if t == "session.ended"]
+    assert reasons == ["replaced"]
