@@ -232,3 +232,26 @@ def _classify_url(s: str) -> Payload:
     # userinfo ("https://gov.cn@evil.example/") hides the real host from a reader: flag it.
     detail = {"scheme": parts.scheme.lower(), "host": host, "userinfo": bool(parts.username)}
     return Payload(URL, s, detail=detail)
+
+
+class Deduper:
+    """Suppress a text seen again within ``window_s`` (sliding: a code held in front of a reader
+    for a minute is reported once; it must be away for ``window_s`` to count as a new scan)."""
+
+    def __init__(self, window_s: float, max_entries: int = 256) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries  # bound memory: a hall sees few distinct codes a minute
+        self._seen: dict[str, float] = {}
+
+    def is_new(self, text: str, now_s: float) -> bool:
+        """Record a sighting at ``now_s``; True if it should be reported."""
+        last = self._seen.get(text)
+        self._seen[text] = now_s
+        if len(self._seen) > self.max_entries:
+            cutoff = now_s - self.window_s
+            self._seen = {k: v for k, v in self._seen.items() if v >= cutoff}
+        return last is None or now_s - last > self.window_s or now_s < last
+
+    def clear(self) -> None:
+        """Forget every sighting (end of a citizen session)."""
+        self._seen.clear()
