@@ -1,0 +1,481 @@
+"""The MQTT gateway: the terminal's one link to the central service (the ONLY module importing paho).
+
+Offline-first: :meth:`Gateway.start` returns at once; a network thread owned here connects,
+reconnects with capped backoff and full jitter (:class:`kiosk.devices.base.Backoff`; paho's own
+reconnect has none) and runs paho's ``loop()``. paho callbacks only enqueue (each wrapped so an
+exception cannot kill the network thread); one worker thread does the rest: subscriptions, the
+birth message, matching responses by our own envelope ids (paho's ``mid`` is 16-bit and wraps),
+PUBACK reason codes (0x87 = not delivered, the outbox row stays), retries of the outbox in order.
+
+Online operations go through :meth:`request` (raises Offline at once with no link). Operations
+that must not be lost go through :meth:`submit` / :meth:`emit_event`: written to the outbox first,
+removed only when the central service answers. Bus events: ``network.online``, ``network.offline``,
+``network.command``, ``network.broadcast``, ``network.result``, ``network.outbox``, and
+``network.not_delivered`` (a publish the broker refused).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.devices.base import Backoff
+from kiosk.events import EventBus
+from kiosk.network import schemas, topics
+from kiosk.network.catalogue import CatalogueCache
+from kiosk.network.envelope import Envelope, EnvelopeError, new_id, now_iso
+from kiosk.network.errors import InvalidMessage, NetworkError, Offline, Rejected, Timeout
+from kiosk.network.outbox import Outbox
+
+log = logging.getLogger("kiosk.network.gateway")
+
+#: Why 0.2 s: paho's loop() wakes on traffic anyway (its socket pair); this only bounds how long
+#: stop() waits for the network thread.
+_LOOP_TIMEOUT_S = 0.2
+#: Why 1 s: how long stop() lets the goodbye (offline state, DISCONNECT) flush to the broker.
+_STOP_GRACE_S = 1.0
+#: Why 1 s: the worker's timer tick for retries and checkpoints; retries themselves wait
+#: ``retry_after_s``.
+_TICK_S = 1.0
+
+
+class NotDelivered(NetworkError):
+    """The broker refused a publish (PUBACK reason code >= 0x80, e.g. 0x87 not authorised)."""
+
+    code = "network.not_delivered"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, action="technician: check the broker's ACL for this terminal")
+
+
+@dataclass
+class Pending:
+    """A durable operation on its way: ``wait()`` for the central service's answer."""
+
+    id: str
+    idem: str
+    op: str
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _result: dict | None = field(default=None, repr=False)
+    _error: Exception | None = field(default=None, repr=False)
+
+    def _resolve(self, result: dict | None = None, error: Exception | None = None) -> None:
+        self._result, self._error = result, error
+        self._done.set()
+
+    @property
+    def done(self) -> bool:
+        """True once the central service answered."""
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float) -> dict:
+        """The result; raises Timeout (the row stays and is retried) or Rejected (row removed)."""
+        if not self._done.wait(timeout_s):
+            raise Timeout(f"{self.op}: no answer within {timeout_s} s; kept in the outbox and retried")
+        if self._error is not None:
+            raise self._error
+        return self._result or {}
+
+
+def _wrap(fn):
+    """Wrap a paho callback: an exception must never reach (and kill) paho's thread."""
+    def wrapped(*args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except Exception:  # pragma: no cover - defensive by design
+            log.exception("paho callback %s failed", fn.__name__)
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+class Gateway:
+    """Terminal side of the central-network link over MQTT v5."""
+
+    def __init__(self, terminal_id: str, broker_url: str, regions: list[str], state_dir: str | Path,
+                 bus: EventBus, *, keepalive_s: int = 30, request_timeout_s: float = 5.0,
+                 reconnect_min_s: float = 0.1, reconnect_max_s: float = 5.0,
+                 session_expiry_s: int = 604800, outbox_max_rows: int = 10000, tls: dict | None = None,
+                 profile: str = "kiosk", version: str = "0.1.0", retry_after_s: float | None = None) -> None:
+        topics.res(terminal_id)  # raises TopicError for an id the contract does not allow
+        self.terminal_id = terminal_id
+        self.regions = list(regions)
+        self.bus = bus
+        self.keepalive_s = keepalive_s
+        self.request_timeout_s = request_timeout_s
+        self.session_expiry_s = session_expiry_s
+        self.profile, self.version = profile, version
+        #: Why a separate retry delay: a row without an answer is resent (same id and idem) after
+        #: this long while online; reconnects resend at once.
+        self.retry_after_s = retry_after_s if retry_after_s is not None else max(request_timeout_s, 1.0)
+        url = urlparse(broker_url)
+        if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+            raise ValueError(f"broker URL must be mqtt://host:port or mqtts://host:port, got {broker_url!r}")
+        self.host, self.port = url.hostname, url.port or (8883 if url.scheme == "mqtts" else 1883)
+        self.state_dir = Path(state_dir)
+        self.outbox = Outbox(self.state_dir / "outbox.sqlite3", outbox_max_rows, bus)
+        self.catalogue = CatalogueCache(self.state_dir)
+        self._backoff = Backoff(base_s=reconnect_min_s, cap_s=reconnect_max_s)
+        self._events: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._online = False
+        self._online_since: str | None = None
+        self._started_mono = time.monotonic()
+        self._started_at = now_iso()
+        self._waiters: dict[str, tuple[str, Any]] = {}  # envelope id -> (op, Pending)
+        self._waiters_lock = threading.Lock()
+        self._pub_lock = threading.Lock()
+        self._mids: dict[int, str] = {}  # paho mid -> our envelope id (until its PUBACK)
+        self._last_sent: dict[str, float] = {}  # envelope id -> monotonic time of the last send
+        self._threads: list[threading.Thread] = []
+        self.client = self._make_client(tls if tls is not None else ({} if url.scheme == "mqtts" else None))
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, cfg, bus: EventBus) -> "Gateway":
+        """Build from the ``[network]`` section of a :class:`kiosk.config.Config`."""
+        g = cfg.get
+        tls = None
+        if g("network.broker", "").startswith("mqtts://"):
+            tls = {"ca": g("network.ca_file") or None, "cert": g("network.cert_file") or None,
+                   "key": g("network.key_file") or None, "insecure": bool(g("network.tls_insecure"))}
+        return cls(cfg.terminal_id, g("network.broker"), cfg.regions, g("runtime.state_dir"), bus,
+                   keepalive_s=g("network.keepalive_s"), request_timeout_s=g("network.request_timeout_s"),
+                   reconnect_min_s=g("network.reconnect_min_s"), reconnect_max_s=g("network.reconnect_max_s"),
+                   session_expiry_s=g("network.session_expiry_s"), outbox_max_rows=g("network.outbox_max_rows"),
+                   tls=tls, profile=g("terminal.profile", "kiosk"))
+
+    def _make_client(self, tls: dict | None) -> mqtt.Client:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.terminal_id, protocol=mqtt.MQTTv5)
+        will = Envelope("state", "state", self.terminal_id, {"online": False})
+        c.will_set(topics.state(self.terminal_id), will.to_bytes(), qos=1, retain=True)
+        if tls is not None:
+            c.tls_set(ca_certs=tls.get("ca"), certfile=tls.get("cert"), keyfile=tls.get("key"),
+                      cert_reqs=ssl.CERT_REQUIRED)
+            if tls.get("insecure"):
+                c.tls_insecure_set(True)
+        # Why: our own queue is the durable one; paho's in-memory queue must not grow without bound.
+        c.max_inflight_messages_set(100)
+        c.on_socket_open = _wrap(self._on_socket_open)
+        c.on_connect = _wrap(self._on_connect)
+        c.on_disconnect = _wrap(self._on_disconnect)
+        c.on_message = _wrap(self._on_message)
+        c.on_publish = _wrap(self._on_publish)
+        return c
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the network and worker threads; returns at once (offline-first)."""
+        if self._threads:
+            return
+        self._stop.clear()
+        for name, target in (("kiosk-net", self._net_main), ("kiosk-net-worker", self._worker_main)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        """Say goodbye (retained offline state), disconnect, join the threads, close the stores."""
+        if self._online:
+            try:
+                off = Envelope("state", "state", self.terminal_id, {"online": False})
+                self.client.publish(topics.state(self.terminal_id), off.to_bytes(), qos=1, retain=True)
+            except Exception:
+                log.debug("offline state not published", exc_info=True)
+        self._stop.set()
+        try:
+            self.client.disconnect()
+        except Exception:
+            log.debug("disconnect failed", exc_info=True)
+        for t in self._threads:
+            t.join(10)
+        self._threads = []
+        self._set_offline()
+        self.outbox.close()
+        self.catalogue.close()
+
+    @property
+    def online(self) -> bool:
+        """True while connected to the broker (CONNACK received)."""
+        return self._online
+
+    def outbox_depth(self) -> int:
+        """Rows waiting for the central service's answer."""
+        return self.outbox.depth()
+
+    # -- network thread (owns connect/reconnect and paho's loop) ------------------------------
+    def _net_main(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.session_expiry_s
+        first = True
+        while not self._stop.is_set():
+            try:
+                if first:
+                    self.client.connect(self.host, self.port, self.keepalive_s, clean_start=False,
+                                        properties=props)
+                    first = False
+                else:
+                    self.client.reconnect()
+                grace_until = None
+                while self.client.loop(_LOOP_TIMEOUT_S) == mqtt.MQTT_ERR_SUCCESS:
+                    if self._stop.is_set():
+                        # Why a grace period: let stop()'s offline state and DISCONNECT leave.
+                        grace_until = grace_until or time.monotonic() + _STOP_GRACE_S
+                        if self.client.socket() is None or time.monotonic() > grace_until:
+                            break
+            except (OSError, ssl.SSLError, mqtt.WebsocketConnectionError) as e:
+                log.debug("connect to %s:%d failed: %s", self.host, self.port, e)
+            except Exception:
+                log.exception("network loop failed")
+            if self._stop.is_set():
+                break
+            self._events.put(("disconnected", None))
+            self._stop.wait(self._backoff.next())
+
+    # -- paho callbacks: enqueue only ---------------------------------------------------------
+    def _on_socket_open(self, client, userdata, sock) -> None:
+        # PITFALLS.md: 44-88 ms per round trip with Nagle + delayed ACK, ~1 ms without.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            log.debug("TCP_NODELAY not set", exc_info=True)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._events.put(("connected", reason_code))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._events.put(("disconnected", reason_code))
+
+    def _on_message(self, client, userdata, msg) -> None:
+        self._events.put(("message", (msg.topic, msg.payload)))
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self._events.put(("puback", (mid, reason_code)))
+
+    # -- worker thread ------------------------------------------------------------------------
+    def _worker_main(self) -> None:
+        last_tick = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                kind, arg = self._events.get(timeout=_TICK_S)
+            except queue.Empty:
+                kind, arg = None, None
+            try:
+                if kind == "connected":
+                    self._handle_connected(arg)
+                elif kind == "disconnected":
+                    self._set_offline()
+                elif kind == "message":
+                    self._handle_message(*arg)
+                elif kind == "puback":
+                    self._handle_puback(*arg)
+                if time.monotonic() - last_tick >= _TICK_S:
+                    last_tick = time.monotonic()
+                    self._tick()
+            except Exception:
+                log.exception("network worker failed on %s", kind)
+
+    def _handle_connected(self, reason_code) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        self._backoff.reset()
+        for t in topics.terminal_subscriptions(self.terminal_id, self.regions):
+            self.client.subscribe(t, qos=1)
+        birth = Envelope("state", "state", self.terminal_id, {
+            "online": True, "version": self.version, "profile": self.profile,
+            "regions": self.regions, "started_at": self._started_at})
+        self._publish(topics.state(self.terminal_id), birth, retain=True)
+        was = self._online
+        self._online, self._online_since = True, now_iso()
+        if not was:
+            log.info("online: %s:%d", self.host, self.port)
+            self.bus.publish("network.online", {"broker": f"{self.host}:{self.port}"}, source="network")
+        self._drain(force=True)
+
+    def _set_offline(self) -> None:
+        if self._online:
+            self._online, self._online_since = False, None
+            log.warning("offline: lost %s:%d; outbox keeps %d rows", self.host, self.port, self.outbox.depth())
+            self.bus.publish("network.offline", {"outbox_depth": self.outbox.depth()}, source="network")
+
+    def _tick(self) -> None:
+        if self._online:
+            self._drain(force=False)
+        self.outbox.maybe_checkpoint()
+
+    def _drain(self, force: bool) -> None:
+        """Send waiting rows in order; ``force`` (on reconnect) resends all, else only stale ones."""
+        now = time.monotonic()
+        for row in self.outbox.pending():
+            if not self._online:
+                return
+            if not force and now - self._last_sent.get(row.id, 0.0) < self.retry_after_s:
+                continue
+            env = Envelope("req" if row.kind == "req" else "evt", row.op, self.terminal_id, row.body,
+                           id=row.id, idem=row.idem)
+            topic = topics.req(self.terminal_id, row.op) if row.kind == "req" else topics.evt(self.terminal_id)
+            self._publish(topic, env)
+            self.outbox.record_attempt(row.id)
+
+    def _publish(self, topic: str, env: Envelope, qos: int = 1, retain: bool = False) -> int:
+        """Publish and remember mid -> our id (under the lock, so a fast PUBACK waits for it)."""
+        with self._pub_lock:
+            info = self.client.publish(topic, env.to_bytes(), qos=qos, retain=retain)
+            if qos > 0:
+                self._mids[info.mid] = env.id
+            self._last_sent[env.id] = time.monotonic()
+        return info.rc
+
+    def _handle_puback(self, mid: int, reason_code) -> None:
+        with self._pub_lock:
+            env_id = self._mids.pop(mid, None)
+        if env_id is None or not reason_code.is_failure:
+            return
+        why = f"PUBACK {reason_code} (0x{reason_code.value:02x})"
+        log.warning("publish %s not delivered: %s", env_id, why)
+        row = self.outbox.get(env_id)
+        if row is not None:
+            self.outbox.record_attempt(env_id, why)  # the row stays: retried later
+        self.bus.publish("network.not_delivered", {"id": env_id, "op": row.op if row else "", "reason": why},
+                         source="network")
+        if row is not None:
+            return
+        # An online request (no outbox row): fail its caller now rather than after the timeout.
+        with self._waiters_lock:
+            entry = self._waiters.pop(env_id, None)
+        if entry is not None:
+            entry[1]._resolve(error=NotDelivered(f"{entry[0]}: {why}"))
+
+    def _handle_message(self, topic: str, payload: bytes) -> None:
+        try:
+            env = Envelope.from_bytes(payload)
+            schemas.validate_message(topic, env.to_dict())
+        except (EnvelopeError, InvalidMessage) as e:
+            log.warning("dropped message on %s: %s", topic, e)
+            self._fail_by_corr(payload, e)
+            return
+        kind = topics.parse(topic).kind
+        if kind == "res":
+            self._handle_response(env)
+        elif kind == "cmd":
+            self.bus.publish("network.command", env.to_dict(), source="network")
+        elif kind == "bcast":
+            self.bus.publish("network.broadcast", env.to_dict(), source="network",
+                             region=topics.parse(topic).region)
+
+    def _fail_by_corr(self, payload: bytes, error: Exception) -> None:
+        """A malformed response still names its request: fail that waiter with InvalidMessage."""
+        try:
+            import json
+            corr = json.loads(payload).get("corr")
+        except Exception:
+            return
+        if not isinstance(corr, str):
+            return
+        with self._waiters_lock:
+            entry = self._waiters.pop(corr, None)
+        if entry is not None:
+            err = error if isinstance(error, InvalidMessage) else InvalidMessage(str(error))
+            entry[1]._resolve(error=err)
+
+    def _handle_response(self, env: Envelope) -> None:
+        body = env.body
+        error = None if body["ok"] else Rejected(body["error"]["code"], body["error"].get("message", ""), env.op)
+        removed = self.outbox.remove(env.corr)
+        self._last_sent.pop(env.corr, None)
+        with self._waiters_lock:
+            entry = self._waiters.pop(env.corr, None)
+        if entry is not None:
+            entry[1]._resolve(body.get("result"), error)
+        if removed:
+            data = {"id": env.corr, "op": env.op, "ok": body["ok"], "result": body.get("result"),
+                    "error": body.get("error")}
+            self.bus.publish("network.result", data, source="network")
+            self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
+        elif entry is None:
+            log.debug("response %s matches nothing waiting (a duplicate or late answer)", env.corr)
+
+    # -- public API ---------------------------------------------------------------------------
+    def request(self, op: str, body: dict, timeout_s: float | None = None) -> dict:
+        """Online request/response: the result dict, or Offline/Timeout/Rejected/InvalidMessage."""
+        schemas.validate_request(op, body)
+        if not self._online:
+            raise Offline(f"{op}: not connected to the broker")
+        env = Envelope("req", op, self.terminal_id, body, idem=new_id() if schemas.is_durable(op) else None)
+        waiter = Pending(env.id, env.idem or "", op)
+        with self._waiters_lock:
+            self._waiters[env.id] = (op, waiter)
+        try:
+            self._publish(topics.req(self.terminal_id, op), env)
+            timeout = self.request_timeout_s if timeout_s is None else timeout_s
+            if not waiter._done.wait(timeout):
+                raise Timeout(f"{op}: no answer within {timeout} s")
+        finally:
+            with self._waiters_lock:
+                self._waiters.pop(env.id, None)
+            with self._pub_lock:
+                self._last_sent.pop(env.id, None)
+        return waiter.wait(0)
+
+    def submit(self, op: str, body: dict, idem: str | None = None) -> Pending:
+        """Durable operation: stored in the outbox first, then sent; ``Pending.wait()`` for the answer."""
+        if not schemas.is_durable(op):
+            raise InvalidMessage(f"{op} is not a durable operation; use request()")
+        schemas.validate_request(op, body)
+        env = Envelope("req", op, self.terminal_id, body, idem=idem or new_id())
+        pending = Pending(env.id, env.idem, op)
+        with self._waiters_lock:
+            self._waiters[env.id] = (op, pending)
+        try:
+            self.outbox.put(env.id, op, "req", env.idem, body)
+        except Exception:
+            with self._waiters_lock:
+                self._waiters.pop(env.id, None)
+            raise
+        self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
+        if self._online:
+            self._publish(topics.req(self.terminal_id, op), env)
+            self.outbox.record_attempt(env.id)
+        return pending
+
+    def emit_event(self, name: str, data: dict) -> str:
+        """Durable event (acknowledged by the central service); returns its envelope id."""
+        body = {"data": dict(data), "at": now_iso()}
+        eid = new_id()
+        env = Envelope("evt", name, self.terminal_id, body, id=eid, idem=eid)
+        schemas.validate_message(topics.evt(self.terminal_id), env.to_dict())
+        self.outbox.put(eid, name, "evt", eid, body)
+        self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
+        if self._online:
+            self._publish(topics.evt(self.terminal_id), env)
+            self.outbox.record_attempt(eid)
+        return eid
+
+    def publish_telemetry(self, data: dict) -> bool:
+        """Send health at QoS 0 (dropped when offline); True if handed to the broker link."""
+        body = {"uptime_s": round(time.monotonic() - self._started_mono, 3), "devices": {},
+                "outbox_depth": self.outbox.depth(), "online_since": self._online_since}
+        body.update(data)
+        env = Envelope("telemetry", "telemetry", self.terminal_id, body)
+        schemas.validate_message(topics.telemetry(self.terminal_id), env.to_dict())
+        if not self._online:
+            return False
+        self._publish(topics.telemetry(self.terminal_id), env, qos=0)
+        return True
+
+    def sync_catalogue(self, timeout_s: float | None = None) -> bool:
+        """Ask catalogue.sync with the cached version and store the answer; True if it changed."""
+        result = self.request("catalogue.sync", {"since_version": self.catalogue.version}, timeout_s)
+        return self.catalogue.store(result)
