@@ -1,0 +1,40 @@
+"""``python -m tools.central``: run one instance of the reference central service."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from kiosk import logs
+from tools.central.clock import Clock
+from tools.central.service import CentralService
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, start the service, run until SIGINT/SIGTERM."""
+    ap = argparse.ArgumentParser(prog="python -m tools.central", description=(
+        "Reference central service of the kiosk network contract v1. Seeds the database on first "
+        "start (Zhengzhou regions, 46 service items, demo citizens). Several instances may share one "
+        "broker (MQTT v5 shared subscription) and one SQLite file."))
+    ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT")
+    ap.add_argument("--db", required=True, help="SQLite path or sqlite:///path (postgresql:// not yet)")
+    ap.add_argument("--clock-speed", type=float, default=1.0, help="run the hall clock N times faster (demos)")
+    ap.add_argument("--instance", default="c1", help="instance id (logs, MQTT client id)")
+    ap.add_argument("--log-level", default="info", help="debug | info | warning")
+    args = ap.parse_args(argv)
+    logs.setup(args.log_level)
+    svc = CentralService(args.broker, args.db, clock=Clock(speed=args.clock_speed), instance=args.instance)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    svc.start()
+    print(json.dumps({"ready": True, "instance": args.instance}), flush=True)
+    done.wait()
+    svc.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

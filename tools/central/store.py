@@ -1,0 +1,355 @@
+"""The central service's storage: every SQL statement lives here, behind :class:`Store`.
+
+SQLite (embedded, WAL) is the default: ``sqlite:///path/to/central.db`` or a plain path.
+One writer thread per process owns a Store and applies a whole batch of requests inside one
+transaction (group commit, see :mod:`tools.central.service`); several processes may share one file
+(``BEGIN IMMEDIATE`` + ``busy_timeout`` serialise their batches). Other threads open their own
+Store for reading (WAL readers do not block the writer).
+
+Citizens' ID numbers are never stored: a citizen row is keyed by an HMAC of the number with a
+per-database secret, and carries only the masked name.
+PostgreSQL (``postgresql://``) is not implemented yet: :func:`open_store` says so.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterator
+
+from kiosk.errors import KioskError
+
+#: Why 30 days: a terminal may stay offline for weeks and then replay its outbox (PITFALLS.md).
+IDEM_KEEP_S = 30 * 24 * 3600
+#: Why 10 s: with several instances on one file a writer may wait for another's batch commit.
+BUSY_TIMEOUT_MS = 10_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS citizens (citizen_ref TEXT PRIMARY KEY, id_hash TEXT UNIQUE NOT NULL,
+  name_masked TEXT NOT NULL, kind TEXT NOT NULL, idx INTEGER, region TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS appointments (appointment_id TEXT PRIMARY KEY, citizen_ref TEXT NOT NULL,
+  item_code TEXT NOT NULL, slot_id TEXT NOT NULL, date TEXT NOT NULL, start TEXT NOT NULL, "end" TEXT NOT NULL,
+  window TEXT NOT NULL, hall TEXT NOT NULL, status TEXT NOT NULL, demo INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS appt_citizen ON appointments (citizen_ref, date);
+CREATE INDEX IF NOT EXISTS appt_slot ON appointments (slot_id, status);
+CREATE TABLE IF NOT EXISTS queue_counters (hall TEXT, line TEXT, date TEXT, last_seq INTEGER NOT NULL,
+  PRIMARY KEY (hall, line, date));
+-- appointment_id is UNIQUE: a second check-in of one appointment can never make a second ticket.
+CREATE TABLE IF NOT EXISTS tickets (ticket_id INTEGER PRIMARY KEY AUTOINCREMENT, hall TEXT NOT NULL,
+  line TEXT NOT NULL, date TEXT NOT NULL, seq INTEGER NOT NULL, queue_no TEXT NOT NULL, window TEXT NOT NULL,
+  appointment_id TEXT UNIQUE, citizen_ref TEXT, terminal TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL,
+  UNIQUE (hall, line, date, seq));
+CREATE TABLE IF NOT EXISTS applications (application_no TEXT PRIMARY KEY, citizen_ref TEXT NOT NULL,
+  item_code TEXT NOT NULL, region TEXT NOT NULL, submitted_at TEXT NOT NULL, promised_deadline TEXT NOT NULL,
+  steps TEXT NOT NULL, current INTEGER NOT NULL, status TEXT NOT NULL, collect_at TEXT NOT NULL,
+  demo_plan TEXT);
+CREATE INDEX IF NOT EXISTS app_citizen ON applications (citizen_ref);
+CREATE TABLE IF NOT EXISTS feedback (feedback_id TEXT PRIMARY KEY, terminal TEXT NOT NULL, kind TEXT NOT NULL,
+  body TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idem (terminal TEXT NOT NULL, idem TEXT NOT NULL, op TEXT NOT NULL,
+  body_hash TEXT NOT NULL, response TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (terminal, idem));
+CREATE INDEX IF NOT EXISTS idem_age ON idem (created_at);
+CREATE TABLE IF NOT EXISTS events (terminal TEXT NOT NULL, key TEXT NOT NULL, op TEXT NOT NULL,
+  data TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (terminal, key));
+CREATE TABLE IF NOT EXISTS terminals (terminal TEXT PRIMARY KEY, online INTEGER NOT NULL, state TEXT NOT NULL,
+  telemetry TEXT, last_seen TEXT NOT NULL);
+"""
+
+
+class StoreError(KioskError):
+    """The central database cannot be opened or used."""
+
+    code = "store"
+
+
+def body_hash(op: str, body: dict) -> str:
+    """A stable hash of an operation and its body (canonical JSON)."""
+    canon = json.dumps([op, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def open_store(url: str) -> "Store":
+    """A Store for ``sqlite:///path``, a plain path, or (not yet) ``postgresql://``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        raise StoreError("PostgreSQL storage is not implemented in the reference service yet",
+                         action="use a SQLite path (sqlite:///path/central.db)")
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite://")
+    return Store(path)
+
+
+class Store:
+    """SQLite storage of one process thread; every method runs inside :meth:`transaction`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves (PITFALLS.md: implicit transactions).
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                        timeout=BUSY_TIMEOUT_MS / 1000)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL: a commit survives a process crash; FULL would add an fsync per batch
+            # that only matters for power loss (the terminal's outbox replays anyway).
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {self.path}: {e}", action="check the --db path and its directory") from None
+        self._secret: bytes | None = None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    # --- transactions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit inside a batch: one request's changes roll back alone on error."""
+        self.conn.execute("SAVEPOINT req")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO req")
+            self.conn.execute("RELEASE req")
+            raise
+        self.conn.execute("RELEASE req")
+
+    def _one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple = ()) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
+
+    # --- meta -----------------------------------------------------------------------------
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        """A meta value."""
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0] if row else default
+
+    def meta_set(self, key: str, value: str) -> None:
+        """Set a meta value."""
+        self.conn.execute("INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                          (key, value))
+
+    def next_counter(self, key: str) -> int:
+        """Increment and return a named counter (command sequence numbers)."""
+        n = int(self.meta_get(key, "0")) + 1
+        self.meta_set(key, str(n))
+        return n
+
+    # --- citizens -------------------------------------------------------------------------
+    def id_hash(self, id_number: str) -> str:
+        """HMAC-SHA256 of an ID number with this database's secret (the number itself is never stored)."""
+        if self._secret is None:
+            sec = self.meta_get("id_secret")
+            if sec is None:
+                sec = secrets.token_hex(32)
+                self.meta_set("id_secret", sec)
+            self._secret = bytes.fromhex(sec)
+        return hmac.new(self._secret, id_number.upper().encode(), hashlib.sha256).hexdigest()
+
+    def citizen_by_hash(self, h: str) -> dict | None:
+        """A citizen row by ID hash."""
+        row = self._one("SELECT * FROM citizens WHERE id_hash=?", (h,))
+        return dict(row) if row else None
+
+    def citizen(self, ref: str) -> dict | None:
+        """A citizen row by citizen_ref."""
+        row = self._one("SELECT * FROM citizens WHERE citizen_ref=?", (ref,))
+        return dict(row) if row else None
+
+    def add_citizen(self, ref: str, h: str, name_masked: str, kind: str, idx: int | None, region: str,
+                    now_iso: str) -> None:
+        """Insert a citizen (ignored when the hash is already there)."""
+        self.conn.execute("INSERT OR IGNORE INTO citizens VALUES (?,?,?,?,?,?,?)",
+                          (ref, h, name_masked, kind, idx, region, now_iso))
+
+    def citizens_of_kind(self, kind: str) -> list[dict]:
+        """Citizens of one kind (demo/synthetic/unknown)."""
+        return self._all("SELECT * FROM citizens WHERE kind=? ORDER BY idx", (kind,))
+
+    # --- appointments ---------------------------------------------------------------------
+    def add_appointment(self, a: dict) -> bool:
+        """Insert an appointment; False when its id already exists."""
+        cur = self.conn.execute(
+            'INSERT OR IGNORE INTO appointments (appointment_id,citizen_ref,item_code,slot_id,date,start,"end",'
+            "window,hall,status,demo,created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (a["appointment_id"], a["citizen_ref"], a["item_code"], a["slot_id"], a["date"], a["start"], a["end"],
+             a["window"], a["hall"], a["status"], a.get("demo", 0), a["created_at"]))
+        return cur.rowcount == 1
+
+    def appointment(self, appointment_id: str) -> dict | None:
+        """One appointment."""
+        row = self._one("SELECT * FROM appointments WHERE appointment_id=?", (appointment_id,))
+        return dict(row) if row else None
+
+    def appointments_of(self, ref: str, date: str | None = None) -> list[dict]:
+        """A citizen's appointments (of one date), by date and time."""
+        if date:
+            return self._all("SELECT * FROM appointments WHERE citizen_ref=? AND date=? ORDER BY date,start,appointment_id",
+                             (ref, date))
+        return self._all("SELECT * FROM appointments WHERE citizen_ref=? ORDER BY date,start,appointment_id", (ref,))
+
+    def set_appointment(self, appointment_id: str, **fields: Any) -> None:
+        """Update some fields of an appointment."""
+        cols = ",".join(f'"{k}"=?' for k in fields)
+        self.conn.execute(f"UPDATE appointments SET {cols} WHERE appointment_id=?", (*fields.values(), appointment_id))
+
+    def booked_count(self, slot_id: str) -> int:
+        """Live (booked or checked-in) appointments of a slot."""
+        return self._one("SELECT COUNT(*) FROM appointments WHERE slot_id=? AND status IN ('booked','checked_in')",
+                         (slot_id,))[0]
+
+    def booked_counts(self, slot_prefix: str) -> dict[str, int]:
+        """Live appointments per slot for slot ids starting with ``slot_prefix``."""
+        rows = self.conn.execute("SELECT slot_id, COUNT(*) FROM appointments WHERE slot_id LIKE ? "
+                                 "AND status IN ('booked','checked_in') GROUP BY slot_id", (slot_prefix + "%",))
+        return {r[0]: r[1] for r in rows}
+
+    # --- tickets --------------------------------------------------------------------------
+    def next_seq(self, hall: str, line: str, date: str) -> int:
+        """The next queue sequence number of a line on a day (per hall)."""
+        self.conn.execute("INSERT INTO queue_counters VALUES (?,?,?,1) ON CONFLICT(hall,line,date) "
+                          "DO UPDATE SET last_seq=last_seq+1", (hall, line, date))
+        return self._one("SELECT last_seq FROM queue_counters WHERE hall=? AND line=? AND date=?",
+                         (hall, line, date))[0]
+
+    def add_ticket(self, t: dict) -> None:
+        """Insert a queue ticket."""
+        self.conn.execute("INSERT INTO tickets (hall,line,date,seq,queue_no,window,appointment_id,citizen_ref,"
+                          "terminal,status,created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                          (t["hall"], t["line"], t["date"], t["seq"], t["queue_no"], t["window"], t.get("appointment_id"),
+                           t.get("citizen_ref"), t.get("terminal"), "waiting", t["created_at"]))
+
+    def ticket_of_appointment(self, appointment_id: str) -> dict | None:
+        """The ticket a check-in produced."""
+        row = self._one("SELECT * FROM tickets WHERE appointment_id=?", (appointment_id,))
+        return dict(row) if row else None
+
+    def people_ahead(self, hall: str, line: str, date: str, seq: int) -> int:
+        """Waiting tickets of the same line and day before ``seq``."""
+        return self._one("SELECT COUNT(*) FROM tickets WHERE hall=? AND line=? AND date=? AND seq<? AND status='waiting'",
+                         (hall, line, date, seq))[0]
+
+    def count_checkins(self, appointment_id: str) -> int:
+        """How many check-in tickets exist for one appointment (tests: must be 0 or 1)."""
+        return self._one("SELECT COUNT(*) FROM tickets WHERE appointment_id=?", (appointment_id,))[0]
+
+    def applied_checkins(self) -> int:
+        """How many check-ins were applied (tickets made from appointments)."""
+        return self._one("SELECT COUNT(*) FROM tickets WHERE appointment_id IS NOT NULL")[0]
+
+    def checkin_tickets(self) -> list[dict]:
+        """Every check-in ticket (appointment id, queue number) for the fleet's accounting."""
+        return self._all("SELECT appointment_id, queue_no, line, date FROM tickets WHERE appointment_id IS NOT NULL")
+
+    # --- applications ---------------------------------------------------------------------
+    def add_application(self, a: dict) -> None:
+        """Insert an application (ignored when the number exists)."""
+        self.conn.execute("INSERT OR IGNORE INTO applications VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                          (a["application_no"], a["citizen_ref"], a["item_code"], a["region"], a["submitted_at"],
+                           a["promised_deadline"], json.dumps(a["steps"], ensure_ascii=False), a["current"],
+                           a["status"], a["collect_at"], a.get("demo_plan")))
+
+    def _app_row(self, row: sqlite3.Row | dict) -> dict:
+        d = dict(row)
+        d["steps"] = json.loads(d["steps"])
+        return d
+
+    def application(self, no: str) -> dict | None:
+        """One application."""
+        row = self._one("SELECT * FROM applications WHERE application_no=?", (no,))
+        return self._app_row(row) if row else None
+
+    def applications_of(self, ref: str) -> list[dict]:
+        """A citizen's applications, newest first."""
+        return [self._app_row(r) for r in self.conn.execute(
+            "SELECT * FROM applications WHERE citizen_ref=? ORDER BY submitted_at DESC, application_no", (ref,))]
+
+    def demo_applications(self) -> list[dict]:
+        """Applications whose dates follow a demo plan."""
+        return [self._app_row(r) for r in self.conn.execute("SELECT * FROM applications WHERE demo_plan IS NOT NULL")]
+
+    def update_application(self, no: str, **fields: Any) -> None:
+        """Update some fields of an application (``steps`` as a list)."""
+        if "steps" in fields:
+            fields["steps"] = json.dumps(fields["steps"], ensure_ascii=False)
+        cols = ",".join(f"{k}=?" for k in fields)
+        self.conn.execute(f"UPDATE applications SET {cols} WHERE application_no=?", (*fields.values(), no))
+
+    # --- feedback, events, terminals ------------------------------------------------------
+    def add_feedback(self, feedback_id: str, terminal: str, kind: str, body: dict, now_iso: str) -> None:
+        """Store a rating, complaint or consultation."""
+        self.conn.execute("INSERT INTO feedback VALUES (?,?,?,?,?)",
+                          (feedback_id, terminal, kind, json.dumps(body, ensure_ascii=False), now_iso))
+
+    def add_event(self, terminal: str, key: str, op: str, data: dict, at: str, now_iso: str) -> bool:
+        """Record an event once per (terminal, key); False for a replay."""
+        cur = self.conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?)",
+                                (terminal, key, op, json.dumps(data, ensure_ascii=False), at, now_iso))
+        return cur.rowcount == 1
+
+    def events(self, terminal: str | None = None) -> list[dict]:
+        """Recorded events (of one terminal)."""
+        if terminal:
+            return self._all("SELECT * FROM events WHERE terminal=? ORDER BY received_at", (terminal,))
+        return self._all("SELECT * FROM events ORDER BY received_at")
+
+    def set_terminal_state(self, terminal: str, state: dict, now_iso: str) -> None:
+        """Record a birth or last-will message."""
+        self.conn.execute("INSERT INTO terminals(terminal,online,state,last_seen) VALUES (?,?,?,?) "
+                          "ON CONFLICT(terminal) DO UPDATE SET online=excluded.online, state=excluded.state, "
+                          "last_seen=excluded.last_seen",
+                          (terminal, int(bool(state.get("online"))), json.dumps(state), now_iso))
+
+    def set_terminal_telemetry(self, terminal: str, telemetry: dict, now_iso: str) -> None:
+        """Record the latest telemetry of a terminal."""
+        self.conn.execute("INSERT INTO terminals(terminal,online,state,telemetry,last_seen) VALUES (?,1,'{}',?,?) "
+                          "ON CONFLICT(terminal) DO UPDATE SET telemetry=excluded.telemetry, last_seen=excluded.last_seen",
+                          (terminal, json.dumps(telemetry), now_iso))
+
+    def terminals(self) -> list[dict]:
+        """Every known terminal with its state and latest telemetry."""
+        out = []
+        for r in self._all("SELECT * FROM terminals ORDER BY terminal"):
+            r["state"] = json.loads(r["state"] or "{}")
+            r["telemetry"] = json.loads(r["telemetry"]) if r["telemetry"] else None
+            r["online"] = bool(r["online"])
+            out.append(r)
+        return out
+
+    # --- idempotency ----------------------------------------------------------------------
+    def idem_get(self, terminal: str, key: str) -> tuple[str, dict] | None:
+        """(body hash, first response body) recorded for a key, or None."""
+        row = self._one("SELECT body_hash, response FROM idem WHERE terminal=? AND idem=?", (terminal, key))
+        return (row[0], json.loads(row[1])) if row else None
+
+    def idem_put(self, terminal: str, key: str, op: str, bhash: str, response: dict, now_s: float) -> None:
+        """Record the first response of a key."""
+        self.conn.execute("INSERT INTO idem VALUES (?,?,?,?,?,?)",
+                          (terminal, key, op, bhash, json.dumps(response, ensure_ascii=False), now_s))
+
+    def idem_purge(self, now_s: float, keep_s: float = IDEM_KEEP_S) -> int:
+        """Delete keys older than ``keep_s``; returns how many."""
+        return self.conn.execute("DELETE FROM idem WHERE created_at<?", (now_s - keep_s,)).rowcount
+
+    def idem_count(self) -> int:
+        """Number of stored keys."""
+        return self._one("SELECT COUNT(*) FROM idem")[0]
