@@ -194,6 +194,7 @@ class Gateway:
             except Exception:
                 log.debug("offline state not published", exc_info=True)
         self._stop.set()
+        self._events.put(("stop", None))  # wake the worker now, not at its next tick
         try:
             self.client.disconnect()
         except Exception:

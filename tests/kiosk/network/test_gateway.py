@@ -89,6 +89,7 @@ def test_durable_submit_result_and_bus(online_gw, waiter):
 
 def test_durable_timeout_keeps_row_then_result_arrives_on_bus(online_gw, responder, waiter):
     responder.silent.add("checkin")
+    online_gw.retry_after_s = 0.3  # resend soon (the default waits request_timeout_s)
     pending = online_gw.submit("checkin", {"appointment_id": "AP-8"})
     with pytest.raises(Timeout):
         pending.wait(0.3)
@@ -160,7 +161,8 @@ def test_birth_will_telemetry_and_every_message_validates(online_gw, responder, 
 
 def test_broker_down_at_boot_then_up_drains_outbox(bus, tmp_path, make_gateway, waiter):
     port = free_port()
-    gw = make_gateway(f"mqtt://127.0.0.1:{port}")
+    # Why retry_after_s: the gateway may drain before the responder subscribes; the timer resends.
+    gw = make_gateway(f"mqtt://127.0.0.1:{port}", retry_after_s=0.5)
     pendings = [gw.submit("checkin", {"appointment_id": f"AP-{i}"}) for i in range(3)]
     assert gw.outbox_depth() == 3 and not gw.online
     with Broker(port=port) as b:

@@ -1,0 +1,78 @@
+"""The contract's schemas: samples of every operation validate; bad ones raise InvalidMessage."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.network import envelope as E
+from kiosk.network import schemas
+from kiosk.network.errors import InvalidMessage
+
+from .conftest import TERMINAL, sample_result
+
+REQUESTS = {
+    "catalogue.sync": {"since_version": 0},
+    "citizen.lookup": {"id_number": "410122199001011234", "name": "张三"},
+    "appointments.list": {"citizen_ref": "CR-1", "date": "2026-11-25"},
+    "slots.list": {"item_code": "I-001", "date": "2026-11-25"},
+    "appointment.book": {"citizen_ref": "CR-1", "item_code": "I-001", "slot_id": "S1"},
+    "appointment.cancel": {"appointment_id": "AP-1"},
+    "checkin": {"appointment_id": "AP-1"},
+    "ticket.walkin": {"line": "A"},
+    "applications.list": {"citizen_ref": "CR-1"},
+    "application.get": {"application_no": "SQ-1"},
+    "feedback.submit": {"kind": "complain", "target": {"application_no": "SQ-1"}, "rating": 1,
+                        "reasons": ["等待太久"], "text": "…", "callback_phone": "13812345678"},
+}
+
+
+def test_every_operation_has_samples():
+    assert set(REQUESTS) == set(schemas.operations())
+
+
+@pytest.mark.parametrize("op", sorted(REQUESTS))
+def test_request_and_result_samples_validate(op):
+    schemas.validate_request(op, REQUESTS[op])
+    schemas.validate_result(op, sample_result(op, REQUESTS[op]))
+    req = E.request(TERMINAL, op, REQUESTS[op], idem="k1" if schemas.is_durable(op) else None)
+    schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/{op}", req.to_dict())
+    schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", E.response(req, sample_result(op, REQUESTS[op])).to_dict())
+    err = E.response(req, error={"code": "not_found", "message": "?"})
+    schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", err.to_dict())
+
+
+@pytest.mark.parametrize("op,body", [
+    ("catalogue.sync", {"since_version": -1}),
+    ("checkin", {"appointment_id": "AP-1", "extra": 1}),
+    ("feedback.submit", {"kind": "rate", "target": {"hall": True}, "rating": 6}),
+    ("feedback.submit", {"kind": "rate", "target": {}}),
+    ("slots.list", {"item_code": "I-1", "date": "2026-13-01"}),
+    ("nope.op", {}),
+])
+def test_bad_requests_raise(op, body):
+    with pytest.raises(InvalidMessage):
+        schemas.validate_request(op, body)
+
+
+def test_error_text_never_quotes_the_id_number():
+    with pytest.raises(InvalidMessage) as e:
+        schemas.validate_request("citizen.lookup", {"id_number": "410122199001011234", "name": ""})
+    assert "410122199001011234" not in str(e.value)
+
+
+def test_message_mismatches_raise():
+    req = E.request(TERMINAL, "checkin", {"appointment_id": "AP-1"})  # durable without idem
+    with pytest.raises(InvalidMessage):
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/checkin", req.to_dict())
+    req.idem = "k"
+    with pytest.raises(InvalidMessage):  # op differs from the topic's
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/ticket.walkin", req.to_dict())
+    with pytest.raises(InvalidMessage):  # another terminal's topic
+        schemas.validate_message("kiosk/v1/OTHER-1/req/checkin", req.to_dict())
+    with pytest.raises(InvalidMessage):
+        schemas.validate_message("not/a/topic", req.to_dict())
+    bad_env = req.to_dict() | {"v": 2}
+    with pytest.raises(InvalidMessage):
+        schemas.validate_envelope(bad_env)
+    res = E.response(req, {"appointment_id": "AP-1"})  # result misses fields
+    with pytest.raises(InvalidMessage):
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", res.to_dict())
