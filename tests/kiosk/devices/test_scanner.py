@@ -258,3 +258,20 @@ def test_wedge_evdev_missing_package_or_device_is_typed_error():
         assert w.health().error["action"] == "check the cable"
     finally:
         w.stop()
+
+
+def test_wedge_evdev_without_the_package_is_a_typed_error():
+    try:
+        import evdev  # noqa: F401
+        pytest.skip("evdev is installed here; the missing-package path cannot be shown")
+    except ImportError:
+        pass
+    bus = EventBus()
+    ev = Events(bus)
+    w = WedgeScanner("", {"device": "/dev/input/event-none"}, bus)
+    w.start()
+    try:
+        ev.wait(lambda e: DeviceState.ERROR in e.states())
+        assert "evdev" in w.health().error["reason"] and "pip install evdev" in w.health().error["action"]
+    finally:
+        w.stop()
