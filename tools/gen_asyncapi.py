@@ -115,8 +115,6 @@ def build() -> dict:
         messages[mkey] = {"name": mkey, "summary": summary, "contentType": "application/json",
                           "payload": _envelope_with(type_, _sref(schema), op_schema,
                                                     ("idem",) if type_ == "evt" else ())}
-    def addr(fn, *a):
-        return fn(*a)
     channels["request"] = {
         "address": f"{topics.PREFIX}/{{terminal}}/req/{{operation}}",
         "description": "Terminal -> central requests. Durable operations carry envelope.idem; the central "

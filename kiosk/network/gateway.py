@@ -15,6 +15,7 @@ removed only when the central service answers. Bus events: ``network.online``, `
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import socket
@@ -379,7 +380,6 @@ class Gateway:
     def _fail_by_corr(self, payload: bytes, error: Exception) -> None:
         """A malformed response still names its request: fail that waiter with InvalidMessage."""
         try:
-            import json
             corr = json.loads(payload).get("corr")
         except Exception:
             return

@@ -1,7 +1,6 @@
 """The durable outbox: order, bound, refusal of ID numbers, pragmas, and survival of kill -9."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
