@@ -133,6 +133,7 @@ class SimHub:
         """Serve JSON-line commands on a unix socket in a background thread."""
         hub = self
         path = str(path)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         if os.path.exists(path):
             os.unlink(path)
 

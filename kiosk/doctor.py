@@ -83,7 +83,10 @@ def check_device(role: str, section: dict) -> Check:
                 status = printer.status()
                 printer.stop()
                 ok = status.online and not status.paper_out and not status.cover_open
-                return Check(name, ok, f"{url} {status}", "load paper / close the cover")
+                flags = [f for f in ("paper_out", "cover_open", "paper_near_end", "error")
+                         if getattr(status, f, False)]
+                summary = ("online" if status.online else "offline") + "".join(f", {f}" for f in flags)
+                return Check(name, ok, f"{url} ({summary})", "load paper / close the cover")
             socket.create_connection((u.hostname, u.port), timeout=2).close()
             return Check(name, True, f"{url} reachable")
         if url.startswith("usb://") or role in ("smartcard",) or (role == "camera" and url.isdigit()):
@@ -192,6 +195,8 @@ def _masked(result) -> object:
 
 def main(args) -> int:
     """Entry from the CLI."""
+    from kiosk import logs
+    logs.setup("critical")  # the checks' own lines are the output; drivers' warnings would repeat them
     if args.device:
         return probe_device(args.device, args.url or "", read=args.read, test_print=args.test_print,
                             timeout_s=args.timeout, driver=args.driver)
