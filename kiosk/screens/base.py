@@ -1,0 +1,32 @@
+"""The base of every screen: access to the app and services, and the wipe at session end."""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+
+class KioskScreen(Screen):
+    """A screen; subclasses override ``wipe`` to drop every citizen value they show or hold."""
+
+    #: Whether this screen shows or holds citizen data (then it is left when the session ends).
+    holds_citizen_data = False
+
+    @property
+    def app(self):
+        """The running KioskApp."""
+        return App.get_running_app()
+
+    @property
+    def services(self):
+        """The terminal's services facade."""
+        return self.app.services
+
+    def tr(self, msgid: str) -> str:
+        """Translate into the session's language."""
+        return self.app.tr(msgid)
+
+    def wipe(self) -> None:
+        """Forget citizen data (called on the main thread at every session end)."""
+
+    def on_lang(self) -> None:
+        """The language changed: refresh texts built in Python (kv texts rebind by themselves)."""

@@ -1,0 +1,131 @@
+"""Appointment check-in: today's appointments -> choose one -> confirm -> the queue ticket.
+
+Network calls run in workers (async_call); a result that arrives after the session ended is
+dropped. Early/late rules are shown before confirming; the central service has the last word
+(Rejected too_early / too_late), which the message screen explains. No appointment today ->
+a walk-in ticket is offered instead.
+"""
+from __future__ import annotations
+
+from kivy.properties import DictProperty, ListProperty, StringProperty
+
+from kiosk.screens.async_call import run_async
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.widgets import KButton
+
+
+def _session_guard(app):
+    sid = app.services.sessions.session_id
+    return lambda: sid is not None and app.services.sessions.session_id == sid
+
+
+def opens_later(appt: dict, now_hhmm: str) -> bool:
+    """True when check-in for ``appt`` has not opened yet at local time ``now_hhmm``."""
+    return bool(appt.get("checkin_from")) and now_hhmm < appt["checkin_from"]
+
+
+def closed_already(appt: dict, now_hhmm: str) -> bool:
+    """True when the check-in window of ``appt`` has passed at ``now_hhmm``."""
+    return bool(appt.get("checkin_until")) and now_hhmm > appt["checkin_until"]
+
+
+class CheckinScreen(KioskScreen):
+    """The list of today's appointments (loaded in a worker)."""
+
+    holds_citizen_data = True
+    appointments = ListProperty([])
+    status = StringProperty("")      # "", loading, loaded
+    spoken_prompt = "Choose the appointment you came for."
+
+    def prepare(self, **_) -> None:
+        """Load today's appointments of the identified citizen."""
+        self.appointments, self.status = [], "loading"
+        self._fill()
+        run_async(self.services.checkin.appointments_today, on_done=self._loaded,
+                  on_error=lambda e: self.app.show_error(e), valid=_session_guard(self.app),
+                  name="kiosk-ui-appointments")
+
+    def _loaded(self, appts: list[dict]) -> None:
+        self.appointments, self.status = appts, "loaded"
+        if not appts:
+            self.app.go("message", kind="no_appointment")
+            return
+        self._fill()
+
+    def _fill(self) -> None:
+        box = self.ids.list
+        box.clear_widgets()
+        now = self.app.runtime.clock.now().strftime("%H:%M")
+        for i, a in enumerate(self.appointments):
+            line2 = self.tr("{start}-{end}  Window {window}").format(**a)
+            if opens_later(a, now):
+                line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
+            elif closed_already(a, now):
+                line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
+            b = KButton(text=f"{a['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
+            b.bind(on_release=lambda btn, a=a: self.app.go("checkin_confirm", appointment=a))
+            box.add_widget(b)
+
+    def on_lang(self) -> None:
+        if self.appointments:
+            self._fill()
+
+    def wipe(self) -> None:
+        self.appointments, self.status = [], ""
+        self.ids.list.clear_widgets()
+
+
+class CheckinConfirmScreen(KioskScreen):
+    """One appointment's details, the early/late rule, and the confirm button."""
+
+    holds_citizen_data = True
+    appointment = DictProperty({})
+    masked_name = StringProperty("")
+    item = StringProperty("")
+    start = StringProperty("")
+    end = StringProperty("")
+    window = StringProperty("")
+    rule_text = StringProperty("")
+    spoken_prompt = "Check the details and touch Confirm."
+
+    def prepare(self, appointment: dict | None = None, **_) -> None:
+        """Show ``appointment``."""
+        self.appointment = a = dict(appointment or {})
+        self.item, self.window = str(a.get("item_name", "")), str(a.get("window", ""))
+        self.start, self.end = str(a.get("start", "")), str(a.get("end", ""))
+        c = self.services.sessions.citizen
+        self.masked_name = c.masked_name if c else ""
+        self.on_lang()
+
+    def on_lang(self) -> None:
+        a = self.appointment
+        if a:
+            self.rule_text = self.tr("Check-in is open from {f} to {u} today. Earlier: please wait; later: take a walk-in ticket.").format(f=a.get("checkin_from", ""),
+                                                                           u=a.get("checkin_until", ""))
+
+    def confirm(self) -> None:
+        """Check in (in a worker), then print the ticket."""
+        appt_id = self.appointment.get("appointment_id")
+        if not appt_id:
+            return
+        checkin = self.services.checkin
+
+        def work():
+            result = checkin.check_in(appt_id)
+            return result, checkin.print_ticket(result)
+        run_async(work, on_done=self._done, on_error=self._failed, valid=_session_guard(self.app),
+                  name="kiosk-ui-checkin")
+
+    def _done(self, outcome) -> None:
+        result, printed = outcome
+        self.app.go("ticket", result=result, printed=printed, kind="checkin")
+
+    def _failed(self, e: BaseException) -> None:
+        self.app.show_error(e, back="checkin")
+
+    def wipe(self) -> None:
+        self.appointment, self.masked_name, self.rule_text = {}, "", ""
+        self.item = self.start = self.end = self.window = ""
+
+
+SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen}

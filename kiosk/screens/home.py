@@ -1,0 +1,28 @@
+"""The home screen: six large tiles (one per citizen flow); placing an ID card starts check-in."""
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen
+
+#: tile -> (flow screen, needs identification first)
+FLOWS = {
+    "checkin": ("checkin", True),
+    "progress": ("progress", False),
+    "guide": ("guide", False),
+    "book": ("book", False),
+    "walkin": ("walkin", False),
+    "feedback": ("feedback", False),
+}
+
+
+class HomeScreen(KioskScreen):
+    """Hall, date/time (top bar) and the flow tiles."""
+
+    spoken_prompt = "Welcome. Touch a large button, or place your ID card on the reader."
+
+    def open_flow(self, tile: str) -> None:
+        """A tile was tapped."""
+        flow, needs_identity = FLOWS[tile]
+        self.app.start_flow(flow, needs_identity=needs_identity)
+
+
+SCREENS = {"home": HomeScreen}

@@ -1,0 +1,31 @@
+"""Translations: Python's gettext over ``kiosk/screens/locale/<lang>/LC_MESSAGES/kiosk.mo``.
+
+Message ids are English; the zh_CN catalogue carries the Chinese text (the terminal's first
+language), the en catalogue may leave strings untranslated (gettext falls back to the id).
+Compile the .po files with ``python -m tools.i18n compile`` after editing them.
+"""
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).with_name("locale")
+LANGUAGES = ("zh_CN", "en")
+DOMAIN = "kiosk"
+
+
+class Translator:
+    """One loaded catalogue per language; ``tr(msgid, lang)`` looks a string up."""
+
+    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
+        self._cats = {lang: gettext.translation(DOMAIN, str(locale_dir), languages=[lang], fallback=True)
+                      for lang in LANGUAGES}
+
+    def tr(self, msgid: str, lang: str) -> str:
+        """The translation of ``msgid`` in ``lang`` (the id itself when missing)."""
+        cat = self._cats.get(lang)
+        return cat.gettext(msgid) if cat is not None else msgid
+
+    def has(self, lang: str) -> bool:
+        """Whether a compiled catalogue was found for ``lang`` (not just the fallback)."""
+        return isinstance(self._cats.get(lang), gettext.GNUTranslations)

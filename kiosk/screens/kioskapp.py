@@ -1,0 +1,272 @@
+"""The KioskApp: observable state the .kv files bind to, navigation, and the bus bridge.
+
+Imported by :func:`kiosk.screens.app.run_app` only after Kivy's environment and window size are
+set (importing Kivy's Window creates the window). Bus events arrive on device/network threads;
+every handler here is wrapped so it runs on Kivy's main thread (kivy#7859), and frequent status
+updates are coalesced with a Clock trigger.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from pathlib import Path
+
+#: Screen modules, in the order they are built; each has ``SCREENS = {name: class}`` and a .kv twin.
+SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message")
+#: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
+STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
+#: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
+MAINT_TAPS, MAINT_WINDOW_S, MAINT_CORNER_PX = 5, 3.0, 90
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from kiosk.screens import async_call, speech, theme
+from kiosk.screens.app import RunResult
+from kiosk.screens.i18n import Translator
+
+log = logging.getLogger("kiosk.screens.app")
+
+HERE = Path(__file__).parent
+
+
+class KioskApp(App):
+    """The touchscreen: observable state the .kv files bind to, and the navigation."""
+
+    lang = StringProperty("zh_CN")
+    k = NumericProperty(1.0)
+    elder = BooleanProperty(False)
+    online = BooleanProperty(True)
+    busy = BooleanProperty(False)
+    countdown = NumericProperty(-1)
+    clock_text = StringProperty("")
+    hall_text = StringProperty("")
+    terminal_text = StringProperty("")
+    citizen_text = StringProperty("")
+    announcement = StringProperty("")
+
+    def __init__(self, runtime, *, tour=None, sim=None, out_dir=None, font_files=None, **kw) -> None:
+        super().__init__(**kw)
+        self.title = "Kiosk"
+        self.runtime = runtime
+        self.services = runtime.services
+        self.cfg = runtime.cfg
+        self.sim = sim
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.font_files = font_files or {}
+        self.translator = Translator()
+        self.speaker = speech.Speaker(enabled=bool(self.cfg.get("ui.speech", True)))
+        self.result = RunResult()
+        self.tour = tour
+        self.tour_runner = None
+        self.sm = None
+        self._unsubs: list = []
+        self._maint_taps: list[float] = []
+        self.pending_flow = "checkin"
+
+    # -- translation ---------------------------------------------------------------------------
+    def tr(self, msgid: str, lang: str | None = None) -> str:
+        """Translate ``msgid`` (kv passes ``app.lang`` so the text rebinds on a switch)."""
+        return self.translator.tr(msgid, lang or self.lang)
+
+    # -- build ---------------------------------------------------------------------------------
+    def build(self):
+        """Load the kv files, build the screens, bridge the bus and start the timers."""
+        info = self.services.info
+        self.lang = self.services.sessions.language
+        self.hall_text, self.terminal_text = info.hall, info.name
+        self._update_k()
+        Window.clearcolor = theme.BG
+        Builder.load_file(str(HERE / "widgets.kv"))
+        root = Builder.load_file(str(HERE / "app.kv"))
+        self.sm = root.ids.sm
+        for mod_name in SCREEN_MODULES:
+            mod = importlib.import_module(f"kiosk.screens.{mod_name}")
+            kv = HERE / f"{mod_name}.kv"
+            if kv.exists():
+                Builder.load_file(str(kv))
+            for name, cls in mod.SCREENS.items():
+                self.sm.add_widget(cls(name=name))
+        self.sm.current = "home"
+        self._bridge()
+        self._status_trigger = Clock.create_trigger(self._refresh_status, 0.3)
+        self._refresh_status()
+        Clock.schedule_interval(self._tick, 0.5)
+        self._tick(0)
+        Window.bind(on_touch_down=self._on_window_touch, size=lambda *a: self._update_k())
+        async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
+        if self.tour is not None:
+            from kiosk.screens.tour import TourRunner
+            self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result)
+            Clock.schedule_once(lambda dt: self.tour_runner.start(), 0.3)
+        return root
+
+    def _update_k(self) -> None:
+        base = Window.height / theme.REF_HEIGHT_PX if Window.height else 1.0
+        self.k = base * (theme.ELDER_SCALE if self.elder else 1.0)
+
+    def on_elder(self, *_) -> None:
+        """Elder mode changed: scale all type and targets."""
+        self._update_k()
+
+    def on_lang(self, *_) -> None:
+        """Tell screens that build texts in Python."""
+        if self.sm is not None:
+            for s in self.sm.screens:
+                s.on_lang()
+
+    # -- bus bridge: every handler runs on the main thread ---------------------------------------
+    def _on_main(self, handler):
+        return lambda event: Clock.schedule_once(lambda dt: self._safe(handler, event))
+
+    def _safe(self, handler, event) -> None:
+        try:
+            handler(event)
+        except Exception as e:  # a failing handler must show a friendly screen, not kill the UI
+            log.exception("UI event handler failed", extra={"topic": event.topic})
+            self.show_error(e)
+
+    def _bridge(self) -> None:
+        bus = self.runtime.bus
+        sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
+        sub("session.started", self._on_session_started)
+        sub("session.ended", self._on_session_ended)
+        sub("idcard.presented", lambda e: self.go("identify", reading=True)
+            if self.sm.current in ("home", "identify") else None)
+        sub("scanner.scan", self._on_scan)
+        sub("camera.scan", self._on_scan)
+        sub("ui.announcement", lambda e: setattr(self, "announcement", str((e.data or {}).get("text", ""))))
+        sub("printer.error", lambda e: self._status_trigger())
+        for prefix in STATUS_PREFIXES:
+            self._unsubs.append(bus.subscribe(prefix, lambda e: Clock.schedule_once(lambda dt: self._status_trigger())))
+
+    def close_bridge(self) -> None:
+        """Unsubscribe from the bus (the app stopped)."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        self.speaker.stop()
+
+    def _refresh_status(self, *_) -> None:
+        self.online = self.services.online
+
+    def _on_session_started(self, event) -> None:
+        s = self.services.sessions
+        self.elder = s.elder_mode
+        self.lang = s.language
+        c = s.citizen
+        self.citizen_text = c.masked_name if c else ""
+        if self.elder:
+            self.say("Elder mode is on. Text is larger and you have more time.")
+        if self.sm.current in ("home", "identify"):
+            self.go(self.pending_flow or "checkin")
+
+    def _on_session_ended(self, event) -> None:
+        reason = (event.data or {}).get("reason", "")
+        self.wipe_citizen_data()
+        self.elder = False
+        self.lang = self.services.sessions.language
+        if reason == "timeout":
+            self.go("message", kind="timeout")
+        elif self.sm.current != "maintenance":
+            self.go("home")
+
+    def _on_scan(self, event) -> None:
+        data = event.data
+        text = data.get("text", "") if isinstance(data, dict) else getattr(data, "text", str(data or ""))
+        screen = self.sm.get_screen(self.sm.current)
+        handler = getattr(screen, "on_scan", None)
+        if handler is not None:
+            handler(text)
+
+    def wipe_citizen_data(self) -> None:
+        """Clear every widget and screen that held citizen data."""
+        self.citizen_text = ""
+        for s in self.sm.screens:
+            s.wipe()
+
+    # -- periodic ------------------------------------------------------------------------------
+    def _tick(self, dt) -> None:
+        now = self.runtime.clock.now()
+        self.clock_text = now.strftime("%Y-%m-%d %H:%M")
+        s = self.services.sessions
+        self.countdown = int(s.remaining_s() + 0.999) if s.countdown_visible() else -1
+
+    def _on_window_touch(self, window, touch) -> None:
+        self.services.sessions.touch()
+        if touch.x < MAINT_CORNER_PX * self.k and touch.y > window.height - MAINT_CORNER_PX * self.k:
+            now = time.monotonic()
+            self._maint_taps = [t for t in self._maint_taps if now - t < MAINT_WINDOW_S] + [now]
+            if len(self._maint_taps) >= MAINT_TAPS:
+                self._maint_taps.clear()
+                self.go("maintenance")
+
+    # -- navigation and actions ----------------------------------------------------------------
+    def go(self, name: str, **kw) -> None:
+        """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
+        screen = self.sm.get_screen(name)
+        prepare = getattr(screen, "prepare", None)
+        if prepare is not None:
+            prepare(**kw)
+        self.sm.current = name
+        prompt = getattr(screen, "spoken_prompt", "")
+        if self.elder and prompt:
+            self.say(prompt)
+
+    def start_flow(self, flow: str, *, needs_identity: bool = True) -> None:
+        """Start a citizen flow; ask for identification first when the flow needs it."""
+        self.pending_flow = flow
+        if needs_identity and self.services.sessions.citizen is None:
+            self.go("identify", purpose=flow)
+        else:
+            self.go(flow)
+
+    def home(self) -> None:
+        """Back to the home screen (ends the session: the citizen is done)."""
+        if self.services.sessions.citizen is not None:
+            self.services.sessions.end()
+        else:
+            self.wipe_citizen_data()
+            self.go("home")
+
+    def toggle_language(self) -> None:
+        """中文 <-> English for this session."""
+        self.services.sessions.set_language("en" if self.lang == "zh_CN" else "zh_CN")
+        self.lang = self.services.sessions.language
+
+    def toggle_elder(self) -> None:
+        """Elder mode on/off."""
+        self.services.sessions.set_elder_mode(not self.elder)
+        self.elder = self.services.sessions.elder_mode
+
+    def show_help(self) -> None:
+        """The help screen for the current screen."""
+        self.go("message", kind="help", back=self._back_target())
+
+    def call_staff(self) -> None:
+        """Alert the hall's staff; tell the citizen someone is coming."""
+        screen = self.sm.current
+        async_call.run_async(self.services.staff.call, screen, "citizen_request", name="kiosk-staff-call",
+                             on_error=lambda e: log.warning("staff call not sent", extra={"error": type(e).__name__}))
+        self.go("message", kind="staff_called", back=self._back_target())
+
+    def _back_target(self) -> str:
+        cur = self.sm.current
+        return "home" if cur in ("message", "home") else cur
+
+    def show_error(self, exc: BaseException, back: str = "home") -> None:
+        """A friendly error screen for ``exc`` (never a traceback)."""
+        self.go("message", kind="error", error=exc, back=back)
+
+    def say(self, msgid: str) -> None:
+        """Speak a prompt in elder mode (non-blocking; only where espeak-ng is installed)."""
+        if self.elder:
+            self.speaker.say(self.tr(msgid), self.lang)
+
+    def on_stop(self) -> None:
+        """Kivy is closing."""
+        self.close_bridge()

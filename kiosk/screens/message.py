@@ -1,0 +1,105 @@
+"""Friendly message screens: errors, timeout, help, staff called, no appointment, offline.
+
+Errors are explained by their ``code`` (and a Rejected's ``error_code``): what happened and what
+to do, in the session's language, never a traceback or a technical reason.
+"""
+from __future__ import annotations
+
+import logging
+
+from kivy.clock import Clock
+from kivy.properties import StringProperty
+
+from kiosk.screens.base import KioskScreen
+
+log = logging.getLogger("kiosk.screens.message")
+
+
+def N_(msgid: str) -> str:
+    """Mark a message id for extraction (translated where it is shown)."""
+    return msgid
+
+
+#: Error code -> (title, what to do). Rejected errors are looked up as "rejected.<error_code>".
+ERRORS = {
+    "network.offline": (N_("The network is down"), N_("This service needs the network. Please try again later or ask at a window.")),
+    "network.timeout": (N_("No answer yet"), N_("The central service did not answer in time. Please try again.")),
+    "network.outbox_full": (N_("The system is busy"), N_("Please ask at a window.")),
+    "rejected.too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment. Please come back then.")),
+    "rejected.too_late": (N_("Check-in has closed"), N_("Your appointment time has passed. Take a walk-in ticket or ask the staff.")),
+    "rejected.not_found": (N_("Not found"), N_("Please check the number and try again.")),
+    "rejected.no_capacity": (N_("Fully booked"), N_("Please choose another time or day.")),
+    "rejected.closed": (N_("Not available"), N_("The appointment was cancelled or the service is closed today.")),
+    "session.not_identified": (N_("Please identify first"), N_("Place your ID card on the reader.")),
+    "printer.paper_out": (N_("The printer is out of paper"), N_("Staff have been alerted.")),
+    "device": (N_("A device is not working"), N_("Staff have been alerted. Please ask at a window.")),
+}
+DEFAULT_ERROR = (N_("Something went wrong"), N_("Please try again or ask the staff for help."))
+#: Message kinds that are not errors: (title, body).
+KINDS = {
+    "timeout": (N_("Your session has ended"), N_("For your privacy the session ended after no activity. Touch Home to start again.")),
+    "help": (N_("Help"), N_("Touch one of the large buttons. To check in, place your ID card on the reader. Staff will help you if you touch Call staff.")),
+    "staff_called": (N_("Staff are on their way"), N_("Please stay at the terminal; a member of staff is coming to help you.")),
+    "no_appointment": (N_("No appointment today"), N_("We found no appointment for you today. You can take a walk-in ticket instead.")),
+    "offline": (N_("The network is down"), N_("The service guide still works. Check-in, progress and booking need the network.")),
+}
+#: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
+AUTO_HOME_S = 8.0
+
+
+def error_key(exc: BaseException) -> str:
+    """The ERRORS key for ``exc``."""
+    code = getattr(exc, "code", "")
+    if code == "network.rejected":
+        return "rejected." + getattr(exc, "error_code", "")
+    if code in ERRORS:
+        return code
+    return "device" if code.startswith("device") or code.startswith("printer") else code
+
+
+class MessageScreen(KioskScreen):
+    """Title, explanation and at most two buttons."""
+
+    kind = StringProperty("error")
+    title_id = StringProperty("")
+    body_id = StringProperty("")
+    action = StringProperty("")        # "", walkin, retry
+    back = StringProperty("home")
+    code = StringProperty("")
+
+    def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home", **_) -> None:
+        """Show a message of ``kind`` (for errors: about ``error``)."""
+        self.kind, self.back, self.action = kind, back, ""
+        if kind == "error":
+            key = error_key(error) if error is not None else ""
+            self.code = key
+            self.title_id, self.body_id = ERRORS.get(key, DEFAULT_ERROR)
+            if key == "rejected.too_late":
+                self.action = "walkin"
+            log.info("error shown", extra={"code": key, "error": type(error).__name__})
+        else:
+            self.code = kind
+            self.title_id, self.body_id = KINDS[kind]
+            if kind == "no_appointment":
+                self.action = "walkin"
+        if kind == "timeout":
+            Clock.schedule_once(self._auto_home, AUTO_HOME_S)
+
+    def _auto_home(self, dt) -> None:
+        if self.manager and self.manager.current == self.name and self.kind == "timeout":
+            self.app.go("home")
+
+    def go_back(self) -> None:
+        """The back button: home (ends the session), or the screen the message came from."""
+        if self.back == "home":
+            self.app.home()
+        else:
+            self.app.go(self.back)
+
+    def do_action(self) -> None:
+        """The optional second button."""
+        if self.action == "walkin":
+            self.app.go("walkin")
+
+
+SCREENS = {"message": MessageScreen}

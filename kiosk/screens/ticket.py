@@ -1,0 +1,47 @@
+"""The queue ticket on screen: number (large), window, people ahead, and whether it printed.
+
+When the printer failed (out of paper, cover open) the number stays large on screen, the citizen
+is asked to note it, and the staff are alerted (a durable ``staff.call`` event).
+"""
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
+
+from kiosk.screens.async_call import run_async
+from kiosk.screens.base import KioskScreen
+
+
+class TicketScreen(KioskScreen):
+    """A check-in or walk-in result."""
+
+    result = DictProperty({})
+    queue_no = StringProperty("")
+    window = StringProperty("")
+    people_ahead = StringProperty("")
+    item = StringProperty("")
+    printed = BooleanProperty(False)
+    print_error = StringProperty("")
+    kind = StringProperty("checkin")
+    spoken_prompt = "Here is your number. Please wait to be called."
+
+    def prepare(self, result: dict | None = None, printed=None, kind: str = "checkin", **_) -> None:
+        """Show ``result``; ``printed`` is the PrintOutcome."""
+        self.result = r = dict(result or {})
+        self.queue_no, self.window = str(r.get("queue_no", "")), str(r.get("window", ""))
+        self.people_ahead = str(r.get("people_ahead", ""))
+        self.item = str(r.get("item_name", "") or r.get("line", ""))
+        self.kind = kind
+        self.printed = bool(getattr(printed, "printed", False))
+        err = getattr(printed, "error", None)
+        self.print_error = getattr(err, "code", "") if err is not None else ""
+        if not self.printed:
+            reason = "paper_out" if "paper" in self.print_error else "printer_fault"
+            run_async(self.services.staff.call, "ticket", reason, name="kiosk-ui-staff-alert",
+                      on_error=lambda e: None)
+
+    def wipe(self) -> None:
+        self.result, self.printed, self.print_error = {}, False, ""
+        self.queue_no = self.window = self.people_ahead = self.item = ""
+
+
+SCREENS = {"ticket": TicketScreen}
