@@ -17,6 +17,10 @@ DEB_PACKAGES=(
   espeak-ng              # spoken prompts in elder mode (optional at run time)
 )
 
+# Node.js runs the official AsyncAPI parser in the contract tests (any Node >= 18 will do:
+# a machine that already has one, e.g. from NodeSource, keeps it).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || DEB_PACKAGES+=(nodejs npm)
+
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
