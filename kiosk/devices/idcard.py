@@ -143,9 +143,9 @@ class SamSerialReader(Device):
                 self._open()
             try:
                 while True:
-                    found = self._transact(codec.FIND_CARD).sw3 == status.CARD_FOUND
-                    sel = self._transact(codec.SELECT_CARD)
-                    if (found or sel.ok) and sel.ok:
+                    # Find wakes a fresh card; a card already read (halted) fails find but still selects.
+                    self._transact(codec.FIND_CARD)
+                    if self._transact(codec.SELECT_CARD).ok:
                         return self._read_identity()
                     if time.monotonic() >= deadline:
                         raise DeviceTimeout(f"no card presented within {timeout_s:g} s",
