@@ -118,14 +118,14 @@ def run(config_path: str, out: str, headless: bool) -> int:
         from kiosk.screens.app import run_app
         width, height = stack.cfg.get("ui.width"), stack.cfg.get("ui.height")
         if no_display:
-            from kiosk.screens.tour import demo_tour
+            from kiosk.screens import tour
             from tools.xvfb import Xvfb
             with Xvfb(width, height):
-                result = run_app(stack.runtime, tour=demo_tour(stack.hub), out_dir=out_dir,
+                result = run_app(stack.runtime, tour=tour.full_tour(("zh_CN", "en")), sim=stack.hub, out_dir=out_dir,
                                  width=width, height=height)
             code = _report(result, stack, out_dir)
         else:
-            run_app(stack.runtime, width=width, height=height)
+            run_app(stack.runtime, sim=stack.hub, width=width, height=height)
             code = 0
     except KeyboardInterrupt:
         code = 130
@@ -136,14 +136,17 @@ def run(config_path: str, out: str, headless: bool) -> int:
 
 def _report(result, stack: Stack, out_dir: Path) -> int:
     """Print what the tour produced; 0 when every step passed."""
-    for step in getattr(result, "steps", []):
-        status = "ok  " if step.ok else "FAIL"
-        print(f"demo: {status} {step.name:<28} {step.screenshot or ''} {step.error or ''}", flush=True)
+    for step in result.steps:
+        status = "ok  " if step.passed else "FAIL"
+        print(f"demo: {status} {step.lang:<5} {step.name:<24} {step.screenshot or ''} {step.message or ''}",
+              flush=True)
+    if result.error:
+        print(f"demo: error: {result.error}", flush=True)
     tickets = stack.hub.tickets()
     for t in tickets:
         print(f"demo: ticket {getattr(t, 'png_path', '')}", flush=True)
     shots = sorted(p for p in out_dir.rglob("*.png"))
     print(f"demo: {len(shots)} PNG files in {out_dir} ({len(tickets)} printed tickets)", flush=True)
-    ok = bool(getattr(result, "ok", False)) and len(tickets) > 0
+    ok = result.ok and len(tickets) > 0
     print("demo: " + ("tour passed" if ok else "tour FAILED"), flush=True)
     return 0 if ok else 1

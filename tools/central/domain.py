@@ -110,7 +110,7 @@ class Domain:
             "submitted_at": iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
             "promised_deadline": add_working_days(submitted, it["promised_days"]).isoformat(),
             "steps": steps, "current": level_idx, "status": "accepted" if level_idx == 0 else "in_progress",
-            "collect_at": f"{route[0]['agency']}（或{it['location']}{it['window']}）", "demo_plan": demo_plan})
+            "collect_at": f"{route[0]['agency']}（或{it['location']}{it['window']}号窗口）", "demo_plan": demo_plan})
 
     @staticmethod
     def _working_days_back(day: dt.date, n: int) -> dt.date:
@@ -289,7 +289,7 @@ class Domain:
         prefix = next(ln["prefix"] for ln in cat["lines"] if ln["code"] == line)
         windows = cat["line_windows"][line]
         t = {"hall": hall, "line": line, "date": date, "seq": seq,
-             "queue_no": f"{prefix}{seq:03d}", "window": window or f"{windows[(seq - 1) % len(windows)]}号窗口",
+             "queue_no": f"{prefix}{seq:03d}", "window": window or windows[(seq - 1) % len(windows)],
              "terminal": terminal, "created_at": iso_utc(self.clock.now()), **extra}
         self.store.add_ticket(t)
         return t

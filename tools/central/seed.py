@@ -75,7 +75,7 @@ def catalogue() -> dict:
             "department": r["department"], "agency": r["agency"], "legal_basis": r["legal_basis"],
             "statutory_days": r["statutory_days"], "promised_days": r["promised_days"],
             "fee": {"amount_yuan": amount, "note": note}, "materials": materials, "steps": list(steps),
-            "window": f"{line['windows'][0]}号窗口", "location": f"{hall['name']}{line['zone']}",
+            "window": line["windows"][0], "location": f"{hall['name']}{line['zone']}",
             "online": r["online"], "line": r["line"], "linkage": _linkage(r),
             "faq": [{"q": q, "a": a} for q, a in r["faq"]],
         })
