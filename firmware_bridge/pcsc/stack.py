@@ -148,7 +148,23 @@ class PcscStack:
             self.stop()
             raise StackError(f"pcscd did not start: {tail or 'no output'}",
                              action="check /run/pcscd is writable and the vpcd port is free")
+        self._check_client()
         return self
+
+    def _check_client(self) -> None:
+        """Fail loudly if this process's PC/SC client talks to another pcscd (socket fixed too early)."""
+        from smartcard import scard
+        hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        readers: list[str] = []
+        if hr == scard.SCARD_S_SUCCESS:
+            _hr, readers = scard.SCardListReaders(ctx, [])
+            scard.SCardReleaseContext(ctx)
+        if not set(self.readers) <= set(readers or []):
+            self.stop()
+            raise StackError("this process's PC/SC client does not see the private pcscd: libpcsclite "
+                             "read PCSCLITE_CSOCK_NAME before the stack set it",
+                             action="create the PcscStack (or call use_private_socket) before any "
+                                    "other PC/SC use in the process")
 
     def _read_log(self, proc: subprocess.Popen) -> None:
         assert proc.stdout is not None

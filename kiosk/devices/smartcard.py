@@ -94,6 +94,13 @@ class CardRead:
     protocol: str
     data: CardData
 
+    def masked(self) -> dict:
+        """JSON-friendly summary with citizens' data masked (for `kiosk doctor` and staff screens)."""
+        fields = {k: (v if v is None or isinstance(v, (int, str)) else str(v))
+                  for k, v in self.data.masked().items()}
+        return {"reader": self.reader, "atr": self.atr, "uid": self.uid, "protocol": self.protocol,
+                "profile": self.data.profile.name, "fields": fields}
+
 
 def _check(hr: int, what: str) -> None:
     """Raise the typed error for a failed PC/SC call."""

@@ -5,6 +5,7 @@ driver's monitor thread and the virtual card's thread are gone afterwards.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -240,6 +241,10 @@ def test_read_once_probe(stack, driver, make_card):
     assert result.reader == stack.readers[0] and result.uid == "04A23B1C"
     assert result.data["social_security_number"] == "410122199001011234"
     assert "410122199001011234" not in repr(result)
+    summary = json.dumps(result.masked(), ensure_ascii=False)  # what `kiosk doctor` prints
+    assert "410***********1234" in summary and "张*丰" in summary and "2031-06-01" in summary
+    for secret in ("410122199001011234", "张三丰", "1990-01-01"):
+        assert secret not in summary
 
 
 def test_registry_builds_and_validates_options(bus):
