@@ -303,8 +303,8 @@ class FakeGateway:
 class Sim:
     """What a tour step acts on: ID card, printer paper, scanner, network (events from a thread)."""
 
-    def __init__(self, bus, printer: FakePrinter, gateway: FakeGateway) -> None:
-        self.bus, self.printer, self.gateway = bus, printer, gateway
+    def __init__(self, bus, printer: FakePrinter, gateway: FakeGateway, clock=None) -> None:
+        self.bus, self.printer, self.gateway, self.clock = bus, printer, gateway, clock
 
     def _from_device_thread(self, topic: str, data: Any, source: str) -> None:
         t = threading.Thread(target=self.bus.publish, args=(topic, data, source), daemon=True)
@@ -333,6 +333,10 @@ class Sim:
     def set_online(self, online: bool) -> None:
         """Cut or restore the central network."""
         self.gateway.set_online(online)
+
+    def advance(self, seconds: float) -> None:
+        """Move the (fake) clock: inactivity timeouts without waiting."""
+        self.clock.advance(seconds)
 
     def tickets(self) -> list[RenderedTicket]:
         """Tickets printed so far."""

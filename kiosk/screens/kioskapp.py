@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 #: Screen modules, in the order they are built; each has ``SCREENS = {name: class}`` and a .kv twin.
-SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message")
+SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
+                  "feedback", "maintenance")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
 STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
@@ -135,8 +136,7 @@ class KioskApp(App):
         sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
-        sub("idcard.presented", lambda e: self.go("identify", reading=True)
-            if self.sm.current in ("home", "identify") else None)
+        sub("idcard.presented", self._on_card_presented)
         sub("scanner.scan", self._on_scan)
         sub("camera.scan", self._on_scan)
         sub("ui.announcement", lambda e: setattr(self, "announcement", str((e.data or {}).get("text", ""))))
@@ -154,6 +154,12 @@ class KioskApp(App):
     def _refresh_status(self, *_) -> None:
         self.online = self.services.online
 
+    def _on_card_presented(self, event) -> None:
+        if self.sm.current == "home":
+            self.pending_flow = "checkin"  # a card on the home screen means check-in
+        if self.sm.current in ("home", "identify"):
+            self.go("identify", reading=True)
+
     def _on_session_started(self, event) -> None:
         s = self.services.sessions
         self.elder = s.elder_mode
@@ -162,8 +168,10 @@ class KioskApp(App):
         self.citizen_text = c.masked_name if c else ""
         if self.elder:
             self.say("Elder mode is on. Text is larger and you have more time.")
-        if self.sm.current in ("home", "identify"):
+        if self.sm.current == "identify":
             self.go(self.pending_flow or "checkin")
+        elif self.sm.current == "home":  # a card placed on the home screen: the commonest purpose
+            self.go("checkin")
 
     def _on_session_ended(self, event) -> None:
         reason = (event.data or {}).get("reason", "")
@@ -208,6 +216,9 @@ class KioskApp(App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
+        if not self.sm.has_screen(name):
+            log.warning("no such screen", extra={"screen": name})
+            name, kw = "message", {"kind": "unavailable"}
         screen = self.sm.get_screen(name)
         prepare = getattr(screen, "prepare", None)
         if prepare is not None:
@@ -227,6 +238,7 @@ class KioskApp(App):
 
     def home(self) -> None:
         """Back to the home screen (ends the session: the citizen is done)."""
+        self.pending_flow = "checkin"
         if self.services.sessions.citizen is not None:
             self.services.sessions.end()
         else:

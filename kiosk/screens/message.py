@@ -41,6 +41,7 @@ KINDS = {
     "help": (N_("Help"), N_("Touch one of the large buttons. To check in, place your ID card on the reader. Staff will help you if you touch Call staff.")),
     "staff_called": (N_("Staff are on their way"), N_("Please stay at the terminal; a member of staff is coming to help you.")),
     "no_appointment": (N_("No appointment today"), N_("We found no appointment for you today. You can take a walk-in ticket instead.")),
+    "unavailable": (N_("Not available at this terminal yet"), N_("Please book at a window or on the city's online service portal.")),
     "offline": (N_("The network is down"), N_("The service guide still works. Check-in, progress and booking need the network.")),
 }
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.

@@ -38,7 +38,7 @@ def build_runtime(state_dir: str, tickets_dir: str | None, font_path: str | None
     gateway = FakeGateway(clock, bus)
     printer = FakePrinter(tickets_dir, font_path)
     runtime = Runtime(cfg, bus=bus, clock=clock, devices={"printer": printer}, gateway=gateway)
-    return runtime, Sim(bus, printer, gateway)
+    return runtime, Sim(bus, printer, gateway, clock)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         # The ticket renderer uses the same SC face the UI extracts (cached in the state dir).
         from kiosk.screens.fonts import find_cjk_fonts
         font = find_cjk_fonts(os.environ.get("KIOSK_FONT_CACHE", state))["regular"]
-        runtime, sim = build_runtime(state, str(tickets_dir), font)
+        from kiosk.screens.pin import hash_pin
+        # The demo/test staff PIN (a low iteration count keeps the test fast; production uses the default).
+        runtime, sim = build_runtime(state, str(tickets_dir), font, pin_hash=hash_pin(tours.DEMO_PIN, iterations=1000))
         langs = [x for x in a.langs.split(",") if x]
         steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
         runtime.start()

@@ -1,0 +1,96 @@
+"""Maintenance (staff): opened by 5 taps in the top-left corner within 3 s, then the PIN.
+
+Shows every device's state and error, the network, the outbox depth, the terminal's identity and
+version; runs a self-test and a test print; the only way to exit the app. No citizen data here.
+"""
+from __future__ import annotations
+
+import json
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.screens.async_call import run_async
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.pin import PinGate
+
+
+class MaintenanceScreen(KioskScreen):
+    """PIN entry, then the health view."""
+
+    unlocked = BooleanProperty(False)
+    status = StringProperty("")
+    report = StringProperty("")
+
+    def prepare(self, **_) -> None:
+        """Back to the PIN entry."""
+        if not hasattr(self, "gate"):
+            self.gate = PinGate(self.app.cfg.get("ui.maintenance_pin_hash", ""))
+        self.unlocked, self.status, self.report = False, "", ""
+        self.ids.keypad.clear()
+
+    def submit_pin(self) -> None:
+        """Check the typed PIN (rate-limited)."""
+        pin = self.ids.keypad.value
+        self.ids.keypad.clear()
+        if not self.gate.stored_hash:
+            self.status = self.tr("No maintenance PIN is configured (ui.maintenance_pin_hash).")
+        elif self.gate.locked_s() > 0:
+            self.status = self.tr("Too many wrong PINs: locked for {s} s.").format(s=int(self.gate.locked_s()) + 1)
+        elif self.gate.check(pin):
+            self.unlocked = True
+            self.refresh()
+        else:
+            self.status = self.tr("Wrong PIN.")
+
+    def refresh(self) -> None:
+        """Redraw the health report."""
+        h = self.services.health()
+        info = self.services.info
+        t = self.tr
+        state = t("online") if h.get("online") else t("offline")
+        lines = [t("Terminal") + f": {info.terminal_id}  {info.name}",
+                 t("Hall") + f": {info.hall} ({info.hall_code})",
+                 t("Version") + f": {info.version}",
+                 t("Network") + f": {state}",
+                 t("Outbox depth") + f": {h.get('outbox_depth')}"]
+        for role, d in sorted(h.get("devices", {}).items()):
+            err = d.get("error") or {}
+            lines.append(f"{role}: {d.get('state')} {err.get('code', '')} {err.get('action', '')}".rstrip())
+        self.report = "\n".join(lines)
+
+    def self_test(self) -> None:
+        """Health of every part, as a short verdict."""
+        self.refresh()
+        bad = [r for r, d in self.services.health().get("devices", {}).items() if d.get("state") != "ready"]
+        self.status = self.tr("Self-test: all devices ready.") if not bad else \
+            self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
+
+    def test_print(self) -> None:
+        """Print the test page (in a worker: the printer may be slow)."""
+        rt = self.app.runtime
+        printer = rt.devices.get("printer")
+        if printer is None:
+            self.status = self.tr("No printer configured.")
+            return
+        from kiosk.services import tickets
+        doc = tickets.test_page(hall=self.services.info.hall, terminal=self.services.info.terminal_id,
+                                when=rt.clock.now())
+        run_async(printer.print_ticket, doc, on_done=lambda r: setattr(self, "status", self.tr("Test page printed.")),
+                  on_error=lambda e: setattr(self, "status", self.tr("Test print failed: {code}").format(
+                      code=getattr(e, "code", type(e).__name__))), name="kiosk-ui-testprint")
+
+    def leave(self) -> None:
+        """Back to the citizen's home screen."""
+        self.unlocked = False
+        self.app.go("home")
+
+    def exit_app(self) -> None:
+        """Stop the touchscreen (only from here)."""
+        self.app.stop()
+
+    def health_json(self) -> str:
+        """The raw health (for copying into a ticket to the technician)."""
+        return json.dumps(self.services.health(), ensure_ascii=False)
+
+
+SCREENS = {"maintenance": MaintenanceScreen}

@@ -1,0 +1,39 @@
+"""Walk-in ticket: choose a business line -> a queue number (identification optional)."""
+from __future__ import annotations
+
+from kiosk.screens.async_call import run_async
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.widgets import KButton
+
+
+class WalkinScreen(KioskScreen):
+    """The business lines as large buttons."""
+
+    spoken_prompt = "Choose the kind of business you came for."
+
+    def prepare(self, **_) -> None:
+        """List the lines (from the catalogue cache: works offline)."""
+        box = self.ids.lines
+        box.clear_widgets()
+        en = self.app.lang == "en"
+        for i, line in enumerate(self.services.walkin.lines()):
+            b = KButton(text=line.get("name_en") if en else line["name"], tour_id=f"line_{i}")
+            b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
+            box.add_widget(b)
+
+    def take(self, line: str) -> None:
+        """Take a number (in a worker), then print it."""
+        walkin = self.services.walkin
+
+        def work():
+            result = walkin.take(line)
+            return result, walkin.print_ticket(result)
+        run_async(work, on_done=lambda o: self.app.go("ticket", result=o[0], printed=o[1], kind="walkin"),
+                  on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
+
+    def on_lang(self) -> None:
+        if self.manager and self.manager.current == self.name:
+            self.prepare()
+
+
+SCREENS = {"walkin": WalkinScreen}
