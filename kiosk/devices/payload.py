@@ -8,8 +8,9 @@ Pure, no I/O. A scanner or the camera hands the decoded text to :func:`classify`
   (RFC 9285, the QR alphanumeric alphabet) text. The signature is not checked here yet: security
   work plugs a verifier in with :func:`set_token_verifier` (the named hook) and a token that
   fails it becomes ``unknown``.
-- ``application_number``: the number a citizen gets when an application is filed, defined here
-  as ``ZZ`` followed by 14 to 18 digits (``ZZ`` + date ``YYYYMMDD`` + a serial), upper case.
+- ``application_number``: the number a citizen gets when an application is filed, as the central
+  service issues it: ``SQ`` (申请) followed by 14 to 18 digits (date ``YYYYMMDD`` + the
+  region code of the accepting office + a serial), upper case.
 - ``url``: ``http://`` or ``https://`` with a host. Classified only: a kiosk never opens a
   scanned URL by itself (phishing codes stuck over real ones are a known trick).
 - ``id_number``: an 18-character resident ID number (GB 11643) with a valid birth date and check
@@ -48,7 +49,7 @@ MAX_TEXT_CHARS = 4096
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_INDEX = {c: i for i, c in enumerate(_B45_ALPHABET)}
-_APPLICATION_RE = re.compile(r"^ZZ\d{14,18}$")
+_APPLICATION_RE = re.compile(r"^SQ\d{14,18}$")
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 #: GB 11643-1999 weights (2**(17-i) mod 11) and the check character for each remainder.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -26,9 +26,10 @@ TOKEN_B45 = "KQ1:" + b45encode(b"slot=42;hall=HALL-0001;sig=..")
     ("KQ1:" + "A" * 17, P.UNKNOWN, "base64url"),          # 17 chars: impossible base64 length
     ("KQ1:not base64 !!! <script>", P.UNKNOWN, "token"),
     ("KQ1:" + "a" * 2000, P.UNKNOWN, "token"),
-    ("ZZ20240101000001", P.APPLICATION_NUMBER, ""),
-    ("ZZ202401010000000123", P.APPLICATION_NUMBER, ""),
-    ("ZZ2024010100001", P.UNKNOWN, "no known format"),    # 13 digits
+    ("SQ20240101000001", P.APPLICATION_NUMBER, ""),
+    ("SQ202611244101840001", P.APPLICATION_NUMBER, ""),  # as tools/central issues them
+    ("ZZ202401010000000123", P.UNKNOWN, "no known format"),
+    ("SQ2024010100001", P.UNKNOWN, "no known format"),    # 13 digits
     ("zz20240101000001", P.UNKNOWN, "no known format"),
     ("https://zwfw.example.gov.cn/apply?id=1", P.URL, ""),
     ("HTTP://EXAMPLE.COM", P.URL, ""),
