@@ -48,3 +48,22 @@ class FakeClock(Clock):
         with self._lock:
             self._mono += seconds
             self._now += dt.timedelta(seconds=seconds)
+
+
+class OffsetClock(Clock):
+    """The real clock plus an offset that only grows: the demo "runs fast" through an inactivity
+    timeout (``advance``) without waiting, while everything else keeps real time."""
+
+    def __init__(self, tz: str = "Asia/Shanghai") -> None:
+        super().__init__(tz)
+        self._offset_s = 0.0
+
+    def monotonic(self) -> float:
+        return super().monotonic() + self._offset_s
+
+    def now(self) -> dt.datetime:
+        return super().now() + dt.timedelta(seconds=self._offset_s)
+
+    def advance(self, seconds: float) -> None:
+        """Jump ahead ``seconds``."""
+        self._offset_s += max(0.0, seconds)

@@ -26,24 +26,37 @@ log = logging.getLogger("kiosk.demo")
 
 
 class Stack:
-    """Broker + central service + simulators + runtime, started and stopped in order."""
+    """Broker + central service + simulators + runtime, started and stopped in order.
 
-    def __init__(self, config_path: str, out_dir: Path) -> None:
+    Each start is a fresh demo: the run directory (broker, central database, terminal state) is
+    emptied first, so the tour sees the same seed data every time. ``run_dir`` defaults to the
+    parent of the config's ``runtime.state_dir``; tests pass their own temporary one.
+    """
+
+    def __init__(self, config_path: str, out_dir: Path, run_dir: Path | None = None) -> None:
         self.base_cfg = config_mod.load(config_path)
         self.out_dir = out_dir
-        self.run_dir = Path(self.base_cfg.get("runtime.state_dir")).parent
+        self.run_dir = Path(run_dir) if run_dir else Path(self.base_cfg.get("runtime.state_dir")).parent
         self.broker = self.central = self.hub = self.runtime = None
         self.cfg = None
+        self.clock = None
 
     def start(self) -> "Stack":
         """Bring everything up; returns when the kiosk core is online with a catalogue."""
         from firmware_bridge.hub import SimHub, control_path
+        from kiosk.clock import OffsetClock
         from kiosk.runtime import Runtime
         from tools.broker import Broker, free_port
 
+        for stale in ("broker", "central.db", "central.db-wal", "central.db-shm", "state"):
+            path = self.run_dir / stale
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.broker = Broker(workdir=self.run_dir / "broker").start()
-        overrides = {"network.broker": self.broker.url}
+        overrides = {"network.broker": self.broker.url, "runtime.state_dir": str(self.run_dir / "state")}
+        for role in ("idcard", "scanner"):
+            if role in self.base_cfg.devices():
+                overrides[f"devices.{role}.url"] = str(self.run_dir / f"{role}.pty")
         if "printer" in self.base_cfg.devices():
             overrides["devices.printer.url"] = f"tcp://127.0.0.1:{free_port()}"
         self.cfg = self.base_cfg.with_overrides(overrides)
@@ -57,8 +70,10 @@ class Stack:
 
         self.hub = SimHub(self.cfg, ticket_dir=self.out_dir / "tickets").start()
         self.hub.serve(control_path(self.cfg))
-        self.runtime = Runtime(self.cfg).start()
+        self.clock = OffsetClock(self.cfg.get("runtime.timezone"))
+        self.runtime = Runtime(self.cfg, clock=self.clock).start()
         self._wait_ready()
+        self.sim = DemoSim(self)
         return self
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
@@ -98,6 +113,54 @@ class Stack:
                 self.central.kill()
 
 
+class DemoSim:
+    """What the UI tour drives: the device simulators, the network (the broker stops and comes
+    back), the runtime's clock (jump through an inactivity timeout) and the seed's known data."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.hub = stack.hub
+
+    def place_card(self, citizen: int = 0) -> None:
+        """A demo citizen's ID card on the reader (0: one appointment today, 1: aged 68, two
+        appointments and applications in progress, 2: no appointment)."""
+        self.hub.place_card(citizen)
+
+    def remove_card(self) -> None:
+        """Take the card off the reader."""
+        self.hub.remove_card()
+
+    def scan(self, text: str) -> None:
+        """Scan a code with the serial scanner simulator."""
+        self.hub.scan(text)
+
+    def set_paper_out(self, on: bool) -> None:
+        """The printer runs out of paper (or gets paper)."""
+        self.hub.set_paper_out(on)
+
+    def set_online(self, online: bool) -> None:
+        """Cut the central network (stop the broker) or restore it (start it on the same port)."""
+        if online and self.stack.broker.proc is None:
+            self.stack.broker.start()
+        elif not online and self.stack.broker.proc is not None:
+            self.stack.broker.stop()
+
+    def advance(self, seconds: float) -> None:
+        """Move the runtime's clock forward (inactivity timeouts without waiting)."""
+        self.stack.clock.advance(seconds)
+
+    def tickets(self) -> list:
+        """Tickets the printer simulator printed (``.text``, ``.png_path``, ``.image``)."""
+        return self.hub.tickets()
+
+    def application_no(self, k: int = 0) -> str:
+        """The number of the k-th seeded demo application (as the central service issued it)."""
+        from tools.central import seed
+        who = seed.DEMO_APPLICATIONS[k][0]
+        region = seed.demo_citizens()[who]["id_number"][:6]
+        return f"SQ{self.stack.clock.today():%Y%m%d}{region}{k + 1:04d}"
+
+
 def run(config_path: str, out: str, headless: bool) -> int:
     """Run the demo; returns the process exit code."""
     out_dir = Path(out).resolve()
@@ -121,11 +184,11 @@ def run(config_path: str, out: str, headless: bool) -> int:
             from kiosk.screens import tour
             from tools.xvfb import Xvfb
             with Xvfb(width, height):
-                result = run_app(stack.runtime, tour=tour.full_tour(("zh_CN", "en")), sim=stack.hub, out_dir=out_dir,
+                result = run_app(stack.runtime, tour=tour.full_tour(("zh_CN", "en")), sim=stack.sim, out_dir=out_dir,
                                  width=width, height=height)
             code = _report(result, stack, out_dir)
         else:
-            run_app(stack.runtime, sim=stack.hub, width=width, height=height)
+            run_app(stack.runtime, sim=stack.sim, width=width, height=height)
             code = 0
     except KeyboardInterrupt:
         code = 130
