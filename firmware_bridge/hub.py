@@ -2,8 +2,11 @@
 
 `kiosk demo` runs a hub in-process; `kiosk sim run --config FILE` runs one in the foreground and
 serves a control socket (``<runtime.state_dir>/sim.sock``, JSON lines) so that other shells can
-`kiosk sim place-card`, `remove-card`, `scan TEXT`, `paper-out on|off`, `cover-open on|off`,
-`status`. Every simulator speaks the real wire protocol over a real pty or TCP socket; the hub
+`kiosk sim place-card`, `remove-card`, `scan TEXT`, `show-code TEXT` (camera),
+`insert-smartcard`, `remove-smartcard`, `paper-out on|off`, `cover-open on|off`, `status`.
+The camera is an MJPEG network camera on loopback; the smart-card reader is a private pcscd with
+vsmartcard's vpcd and a virtual card (a kiosk in another process needs the hub's
+``PCSCLITE_CSOCK_NAME``, printed by `kiosk sim status`). Every simulator speaks the real wire protocol over a real pty or TCP socket; the hub
 only decides where (the pty symlinks and ports come from the config) and forwards commands.
 """
 from __future__ import annotations
@@ -46,6 +49,9 @@ class SimHub:
         self.idcard = None
         self.printer = None
         self.scanner = None
+        self.camera = None
+        self.pcsc = None
+        self.smartcard = None
         self._server: socketserver.UnixStreamServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -70,6 +76,14 @@ class SimHub:
             link = devices["scanner"]["url"]
             os.makedirs(os.path.dirname(link), exist_ok=True)
             self.scanner = ScannerSimulator(link=link)
+        if "camera" in devices and devices["camera"]["url"].startswith("http://127.0.0.1:"):
+            from firmware_bridge.camera.mjpeg import MjpegCameraSimulator
+            self.camera = MjpegCameraSimulator(port=urlparse(devices["camera"]["url"]).port or 0).start()
+        if "smartcard" in devices:
+            # A private pcscd with vpcd: must start before anything in this process talks PC/SC
+            # (libpcsclite reads its socket path once per process).
+            from firmware_bridge.pcsc.stack import PcscStack
+            self.pcsc = PcscStack().start()
         return self
 
     def stop(self) -> None:
@@ -78,7 +92,10 @@ class SimHub:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        for sim, method in ((self.idcard, "stop"), (self.printer, "stop"), (self.scanner, "close")):
+        if self.smartcard is not None:
+            self.remove_smartcard()
+        for sim, method in ((self.idcard, "stop"), (self.printer, "stop"), (self.scanner, "close"),
+                            (self.camera, "stop"), (self.pcsc, "stop")):
             if sim is not None:
                 try:
                     getattr(sim, method)()
@@ -113,6 +130,35 @@ class SimHub:
         self._need(self.printer, "printer").set_cover_open(on)
         return f"cover open {'on' if on else 'off'}"
 
+    def show_code(self, text: str | None) -> str:
+        """Hold a phone showing a QR code of ``text`` in front of the camera (None: take it away)."""
+        self._need(self.camera, "camera").show(text)
+        return "code shown" if text else "code taken away"
+
+    def insert_smartcard(self, citizen: int | dict = 0) -> str:
+        """Insert a social security card (of a seed demo citizen) into the PC/SC reader."""
+        from firmware_bridge.pcsc.profile import load_profile
+        from firmware_bridge.pcsc.vicc import CardModel, VirtualCard, synthetic_citizen
+        from tools.central.seed import demo_citizens
+        stack = self._need(self.pcsc, "smartcard")
+        if self.smartcard is not None:
+            self.remove_smartcard()
+        record = demo_citizens()[citizen] if isinstance(citizen, int) else citizen
+        values = dict(synthetic_citizen(), name=record["name"], social_security_number=record["id_number"],
+                      birth_date=dt.date.fromisoformat(record["birth_date"]),
+                      gender={"M": "男", "F": "女"}.get(record["sex"], record["sex"]), nation=record.get("nation", "01"),
+                      birthplace=record["id_number"][:6])
+        self.smartcard = VirtualCard(CardModel(load_profile("social-security"), values, t0=True), stack.port)
+        self.smartcard.insert()
+        return "smart card inserted"
+
+    def remove_smartcard(self) -> str:
+        """Take the smart card out of the reader."""
+        if self.smartcard is not None:
+            self.smartcard.remove()
+            self.smartcard = None
+        return "smart card removed"
+
     def tickets(self) -> list:
         """Tickets the printer simulator has printed (rendered)."""
         return list(self.printer.tickets) if self.printer else []
@@ -120,7 +166,8 @@ class SimHub:
     def status(self) -> dict:
         """Where each simulator is."""
         return {"idcard": getattr(self.idcard, "port", None), "printer": getattr(self.printer, "url", None),
-                "scanner": getattr(self.scanner, "port", None), "tickets": len(self.tickets())}
+                "scanner": getattr(self.scanner, "port", None), "camera": getattr(self.camera, "url", None),
+                "smartcard": self.pcsc.env if self.pcsc else None, "tickets": len(self.tickets())}
 
     @staticmethod
     def _need(sim, role: str):
@@ -163,6 +210,12 @@ class SimHub:
             return self.set_paper_out(bool(cmd["on"]))
         if op == "cover-open":
             return self.set_cover_open(bool(cmd["on"]))
+        if op == "show-code":
+            return self.show_code(cmd.get("text") or None)
+        if op == "insert-smartcard":
+            return self.insert_smartcard(int(cmd.get("citizen", 0)))
+        if op == "remove-smartcard":
+            return self.remove_smartcard()
         if op == "status":
             return self.status()
         raise ValueError(f"unknown simulator command {op!r}")

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     simsub.add_parser("remove-card", help="take the card off the reader")
     sp = simsub.add_parser("scan", help="scan a code with the serial scanner")
     sp.add_argument("text")
+    sp = simsub.add_parser("show-code", help="hold a phone with a QR code in front of the camera")
+    sp.add_argument("text", nargs="?", default="", help="the code's text (empty: take the phone away)")
+    sp = simsub.add_parser("insert-smartcard", help="insert a social security card into the PC/SC reader")
+    sp.add_argument("--citizen", type=int, default=0, help="demo citizen index (0, 1, 2)")
+    simsub.add_parser("remove-smartcard", help="take the smart card out")
     for name in ("paper-out", "cover-open"):
         sp = simsub.add_parser(name, help=f"printer {name.replace('-', ' ')}")
         sp.add_argument("state", choices=("on", "off"))
@@ -107,8 +112,10 @@ def cmd_sim(args) -> int:
         hub.stop()
         return 0
     cmd = {"op": args.sim_command}
-    if args.sim_command == "place-card":
+    if args.sim_command in ("place-card", "insert-smartcard"):
         cmd["citizen"] = args.citizen
+    elif args.sim_command == "show-code":
+        cmd["text"] = args.text
     elif args.sim_command == "scan":
         cmd["text"] = args.text
     elif args.sim_command in ("paper-out", "cover-open"):

@@ -59,6 +59,8 @@ class Stack:
                 overrides[f"devices.{role}.url"] = str(self.run_dir / f"{role}.pty")
         if "printer" in self.base_cfg.devices():
             overrides["devices.printer.url"] = f"tcp://127.0.0.1:{free_port()}"
+        if "camera" in self.base_cfg.devices():
+            overrides["devices.camera.url"] = f"http://127.0.0.1:{free_port()}/stream.mjpg"
         self.cfg = self.base_cfg.with_overrides(overrides)
         (self.run_dir / "kiosk.toml").write_text(config_mod.dump_toml(self.cfg.data), encoding="utf-8")
 
@@ -137,6 +139,18 @@ class DemoSim:
     def set_paper_out(self, on: bool) -> None:
         """The printer runs out of paper (or gets paper)."""
         self.hub.set_paper_out(on)
+
+    def show_code(self, text: str | None) -> None:
+        """Hold a phone with a QR code in front of the camera (None: take it away)."""
+        self.hub.show_code(text)
+
+    def insert_smartcard(self, citizen: int = 0) -> None:
+        """A demo citizen's social security card into the PC/SC reader."""
+        self.hub.insert_smartcard(citizen)
+
+    def remove_smartcard(self) -> None:
+        """Take the smart card out."""
+        self.hub.remove_smartcard()
 
     def set_online(self, online: bool) -> None:
         """Cut the central network (stop the broker) or restore it (start it on the same port)."""

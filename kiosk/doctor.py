@@ -91,6 +91,12 @@ def check_device(role: str, section: dict) -> Check:
             return Check(name, True, f"{url} reachable")
         if url.startswith("usb://") or role in ("smartcard",) or (role == "camera" and url.isdigit()):
             return Check(name, True, f"{url or '(first reader)'} configured (probe with --device {role} --read)")
+        if url.startswith(("http://", "https://")):
+            # A network camera: it must answer with a stream (read only the headers).
+            import urllib.request
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                kind = resp.headers.get("Content-Type", "")
+            return Check(name, True, f"{url} streaming ({kind.split(';')[0] or 'unknown type'})")
         if "://" in url:
             return Check(name, True, f"{url} configured")
         if not os.path.exists(url):
