@@ -162,10 +162,10 @@ class Gateway:
         will = Envelope("state", "state", self.terminal_id, {"online": False})
         c.will_set(topics.state(self.terminal_id), will.to_bytes(), qos=1, retain=True)
         if tls is not None:
-            c.tls_set(ca_certs=tls.get("ca"), certfile=tls.get("cert"), keyfile=tls.get("key"),
-                      cert_reqs=ssl.CERT_REQUIRED)
-            if tls.get("insecure"):
-                c.tls_insecure_set(True)
+            # TLS 1.2+, broker certificate and name verified (kiosk.trust.tls); insecure only in development.
+            from kiosk.trust.tls import client_context
+            c.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"),
+                                             bool(tls.get("insecure"))))
         # Why: our own queue is the durable one; paho's in-memory queue must not grow without bound.
         c.max_inflight_messages_set(100)
         c.on_socket_open = _wrap(self._on_socket_open)

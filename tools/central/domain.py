@@ -57,8 +57,10 @@ def round_half_hour(now: dt.datetime) -> dt.datetime:
 class Domain:
     """The contract's operations for one Store and one clock."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, signer=None) -> None:
         self.store, self.clock = store, clock
+        #: Signs check-in codes (tools.central.keys.CentralKeys); None keeps the unsigned dev format.
+        self.signer = signer
         self._day_done: str | None = None
 
     # --- seeding and the demo day ---------------------------------------------------------
@@ -270,7 +272,15 @@ class Domain:
             "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
             "window": it["window"], "hall": seed.DEFAULT_HALL, "status": "booked", "created_at": iso_utc(self.clock.now())})
         return {"appointment_id": appt_id, "item_name": it["name"], "date": date.isoformat(), "start": start,
-                "end": end, "window": it["window"], "checkin_code": f"KIOSK1:APPT:{appt_id}"}
+                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end)}
+
+    def _checkin_code(self, appt_id: str, date: dt.date, end: str) -> str:
+        """The slip's QR text: a KQ1 code signed for this hall, valid until the check-in closes."""
+        if self.signer is None:
+            return f"KIOSK1:APPT:{appt_id}"
+        closes = _at(date.isoformat(), end) + dt.timedelta(minutes=CHECKIN_LATE_MIN)
+        return self.signer.sign_code({"apt": appt_id}, aud=seed.DEFAULT_HALL, exp_s=int(closes.timestamp()),
+                                     now_s=int(self.clock.now().timestamp()))
 
     def op_appointment_cancel(self, terminal: str, body: dict) -> dict:
         """appointment.cancel (a checked-in appointment can no longer be cancelled)."""

@@ -45,17 +45,30 @@ _STOP = object()
 def parse_broker_url(url: str) -> tuple[str, int]:
     """``mqtt://host:port`` -> (host, port)."""
     u = urlparse(url)
-    if u.scheme not in ("mqtt", "tcp") or not u.hostname:
-        raise ValueError(f"broker URL must be mqtt://host:port, got {url!r}")
-    return u.hostname, u.port or 1883
+    if u.scheme not in ("mqtt", "tcp", "mqtts") or not u.hostname:
+        raise ValueError(f"broker URL must be mqtt://host:port or mqtts://host:port, got {url!r}")
+    return u.hostname, u.port or (8883 if u.scheme == "mqtts" else 1883)
+
+
+def apply_tls(client: mqtt.Client, url: str, tls: dict | None) -> None:
+    """Use TLS 1.2+ with the central's client certificate for ``mqtts://`` (kiosk.trust.tls)."""
+    if tls is None and not url.startswith("mqtts://"):
+        return
+    from kiosk.trust.tls import client_context
+    tls = tls or {}
+    client.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"), bool(tls.get("insecure"))))
 
 
 class CentralService:
     """One instance of the central service (``start()`` / ``stop()``)."""
 
     def __init__(self, broker_url: str, db_url: str, *, clock: Clock | None = None, instance: str = "c1",
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH, tls: dict | None = None, signer=None) -> None:
         self.broker_url, self.db_url, self.instance = broker_url, db_url, instance
+        #: ``{"ca", "cert", "key"}`` for mqtts:// (the central's certificate from tools/pki.py).
+        self.tls = tls
+        #: A :class:`tools.central.keys.CentralKeys` (signs check-in codes) or None (unsigned codes).
+        self.signer = signer
         self.clock = clock or Clock()
         self.max_batch = max_batch
         self.queue: queue.Queue = queue.Queue()
@@ -70,7 +83,7 @@ class CentralService:
     def start(self, timeout_s: float = 10.0) -> "CentralService":
         """Open (and seed) the database, connect, subscribe; return when subscribed."""
         self.store = open_store(self.db_url)
-        self.domain = Domain(self.store, self.clock)
+        self.domain = Domain(self.store, self.clock, signer=self.signer)
         with self.store.transaction():
             self.domain.ensure_seeded()
             self.domain.new_day_if_needed()
@@ -81,6 +94,7 @@ class CentralService:
         c.max_queued_messages_set(0)
         c.on_connect, c.on_message, c.on_subscribe = self._on_connect, self._on_message, self._on_subscribe
         c.on_socket_open = self._on_socket_open
+        apply_tls(c, self.broker_url, self.tls)
         self._client = c
         self._writer = threading.Thread(target=self._write_loop, name=f"central-{self.instance}-writer", daemon=True)
         self._writer.start()

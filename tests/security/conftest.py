@@ -1,0 +1,130 @@
+"""Real Mosquitto with the production-style profile of tools/pki.py, and a bare MQTT v5 probe."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from kiosk.trust.tls import client_context
+from tools import pki
+from tools.broker import free_port
+
+TERMINALS = ["ZM-0001", "ZM-0002", "ZM-0003", "ZM-E2E-0001"]
+REVOKED = "ZM-0003"
+
+
+class Probe:
+    """A bare paho MQTT v5 client that records CONNACK, PUBACK, SUBACK reason codes and messages."""
+
+    def __init__(self, port: int, tls: dict, client_id: str, server_hostname: str = "127.0.0.1") -> None:
+        self.connected = threading.Event()
+        self.closed = threading.Event()
+        self.settled = threading.Event()  # a CONNACK or a disconnect, whichever comes first
+        self.connack = None
+        self.pubacks: dict[int, object] = {}
+        self.subacks: dict[int, list] = {}
+        self.messages: list[tuple[str, bytes]] = []
+        self.cond = threading.Condition()
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.c.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key")))
+        self.c.on_connect = self._on_connect
+        self.c.on_disconnect = lambda *a: (self.closed.set(), self.settled.set())
+        self.c.on_publish = self._on_publish
+        self.c.on_subscribe = self._on_subscribe
+        self.c.on_message = self._on_message
+        self.port, self.host = port, server_hostname
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        self.connack = rc
+        (self.closed if rc.is_failure else self.connected).set()
+        self.settled.set()
+
+    def _on_publish(self, client, userdata, mid, rc, props):
+        with self.cond:
+            self.pubacks[mid] = rc
+            self.cond.notify_all()
+
+    def _on_subscribe(self, client, userdata, mid, rcs, props):
+        with self.cond:
+            self.subacks[mid] = list(rcs)
+            self.cond.notify_all()
+
+    def _on_message(self, client, userdata, msg):
+        with self.cond:
+            self.messages.append((msg.topic, bytes(msg.payload)))
+            self.cond.notify_all()
+
+    def try_connect(self, timeout_s: float = 5.0) -> bool:
+        """True if a session was established (CONNACK success); False on TLS or MQTT refusal."""
+        try:
+            self.c.connect(self.host, self.port, keepalive=10)
+        except Exception:
+            return False
+        self.c.loop_start()
+        assert self.settled.wait(timeout_s), "neither a session nor a refusal within the deadline"
+        return self.connected.is_set() and not self.closed.is_set()
+
+    def publish(self, topic: str, payload: bytes = b"x", timeout_s: float = 5.0):
+        """QoS 1 publish; returns the PUBACK reason code."""
+        info = self.c.publish(topic, payload, qos=1)
+        with self.cond:
+            assert self.cond.wait_for(lambda: info.mid in self.pubacks, timeout_s), "no PUBACK"
+            return self.pubacks[info.mid]
+
+    def subscribe(self, topic: str, timeout_s: float = 5.0):
+        """QoS 1 subscribe; returns the SUBACK reason code."""
+        _, mid = self.c.subscribe(topic, qos=1)
+        with self.cond:
+            assert self.cond.wait_for(lambda: mid in self.subacks, timeout_s), "no SUBACK"
+            return self.subacks[mid][0]
+
+    def close(self) -> None:
+        """Disconnect and stop the loop thread."""
+        try:
+            self.c.disconnect()
+        finally:
+            self.c.loop_stop()
+
+
+@pytest.fixture
+def pki_dir(tmp_path):
+    """A PKI with four terminals (one revoked) and a broker config on a free port."""
+    p = pki.build(tmp_path / "pki", TERMINALS, port=free_port(), regions=["410100", "410122"])
+    pki.build(p.out, [], revoke=[REVOKED])
+    # Certificates the broker must refuse: expired (same CA), and one from another CA.
+    ca_key = pki.serialization.load_pem_private_key((p.out / "ca.key").read_bytes(), None)
+    ca_cert = pki.load_cert(p.ca)
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    k, c = pki.issue(ca_key, ca_cert, "ZM-0001", not_before=past - dt.timedelta(days=30), not_after=past)
+    pki.write_key(p.out / "bad" / "expired.key", k)
+    pki.write_cert(p.out / "bad" / "expired.crt", c)
+    other_key, other_ca = pki.make_ca("Impostor CA")
+    k, c = pki.issue(other_key, other_ca, "ZM-0001")
+    pki.write_key(p.out / "bad" / "foreign.key", k)
+    pki.write_cert(p.out / "bad" / "foreign.crt", c)
+    pki.write_cert(p.out / "bad" / "foreign-ca.crt", other_ca)
+    return p
+
+
+@pytest.fixture
+def tls_broker(pki_dir):
+    """Mosquitto running the generated mosquitto.conf."""
+    with pki.PkiBroker(pki_dir) as b:
+        yield b
+
+
+@pytest.fixture
+def probes(tls_broker):
+    """Make probes that are closed at the end of the test."""
+    made: list[Probe] = []
+
+    def make(tls: dict, client_id: str, **kw) -> Probe:
+        p = Probe(tls_broker.pki.port, tls, client_id, **kw)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.close()
