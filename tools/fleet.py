@@ -11,6 +11,7 @@ import argparse
 import json
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,34 +59,34 @@ def _terminal(k: int, n_terms: int, gw: Gateway, stop: threading.Event, pace_s: 
         stop.wait(pace_s * (0.5 + rnd.random()))
 
 
-def run(terminals: int, duration_s: float, broker_url: str | None = None, db_url: str | None = None,
-        pace_s: float = DEFAULT_PACE_S, seed_value: int = 1) -> dict:
-    """Run the fleet and return the report dict."""
+#: Terminals per worker process. Why: paho's network loop uses select(), which cannot watch a
+#: file descriptor >= 1024 (FD_SETSIZE; paho turns the ValueError into "connection lost"), and
+#: each terminal holds about nine (socket, wake-up pair, outbox and catalogue SQLite with WAL).
+#: Worker processes also spread the fleet over every core, as real terminals are separate machines.
+PER_PROCESS = 50
+
+
+def run_terminals(first: int, count: int, total: int, duration_s: float, broker_url: str,
+                  pace_s: float = DEFAULT_PACE_S, seed_value: int = 1) -> dict:
+    """Run terminals ``first .. first+count-1`` (of ``total``) in this process; raw results."""
     work = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
-    broker = svc = None
     gws: list[Gateway] = []
     threads: list[threading.Thread] = []
     stop = threading.Event()
     out: dict = {"confirmed": [], "latencies_ms": [], "errors": []}
     lock = threading.Lock()
     try:
-        if broker_url is None:
-            from tools.broker import Broker
-            from tools.central.service import CentralService
-            broker = Broker(workdir=work / "broker").start()
-            broker_url, db_url = broker.url, str(work / "central.db")
-            svc = CentralService(broker_url, db_url, instance="fleet").start()
         bus = EventBus()
-        for k in range(terminals):
+        for k in range(first, first + count):
             gw = Gateway(f"FLEET-{k:04d}", broker_url, ["410100"], work / f"t{k}", bus)
             gw.start()
             gws.append(gw)
         deadline = time.monotonic() + ONLINE_TIMEOUT_S
         while not all(g.online for g in gws) and time.monotonic() < deadline:
             time.sleep(0.05)
-        rnd = random.Random(seed_value)
-        for k, gw in enumerate(gws):
-            t = threading.Thread(target=_terminal, args=(k, terminals, gw, stop, pace_s, random.Random(rnd.random()),
+        rnd = random.Random(seed_value * 100_003 + first)
+        for k, gw in zip(range(first, first + count), gws):
+            t = threading.Thread(target=_terminal, args=(k, total, gw, stop, pace_s, random.Random(rnd.random()),
                                                          out, lock), name=f"fleet-{k}", daemon=True)
             t.start()
             threads.append(t)
@@ -97,6 +98,43 @@ def run(terminals: int, duration_s: float, broker_url: str | None = None, db_url
         stop.set()
         for gw in gws:
             gw.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def run(terminals: int, duration_s: float, broker_url: str | None = None, db_url: str | None = None,
+        pace_s: float = DEFAULT_PACE_S, seed_value: int = 1, per_process: int = PER_PROCESS) -> dict:
+    """Run the fleet (in worker processes of ``per_process`` terminals) and return the report."""
+    work = Path(tempfile.mkdtemp(prefix="kiosk-fleet-"))
+    broker = svc = None
+    out: dict = {"confirmed": [], "latencies_ms": [], "errors": []}
+    try:
+        if broker_url is None:
+            from tools.broker import Broker
+            from tools.central.service import CentralService
+            broker = Broker(workdir=work / "broker").start()
+            broker_url, db_url = broker.url, str(work / "central.db")
+            svc = CentralService(broker_url, db_url, instance="fleet").start()
+        if terminals <= per_process:
+            out = run_terminals(0, terminals, terminals, duration_s, broker_url, pace_s, seed_value)
+        else:
+            procs = []
+            for first in range(0, terminals, per_process):
+                count = min(per_process, terminals - first)
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "tools.fleet", "--worker", str(first), "--terminals", str(count),
+                     "--total", str(terminals), "--duration", str(duration_s), "--broker", broker_url,
+                     "--pace-s", str(pace_s), "--seed", str(seed_value)],
+                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+            for p in procs:
+                stdout, _ = p.communicate(timeout=duration_s + ONLINE_TIMEOUT_S + ANSWER_TIMEOUT_S + 60)
+                try:
+                    part = json.loads(stdout.strip().splitlines()[-1])
+                except (IndexError, json.JSONDecodeError):
+                    part = {"confirmed": [], "latencies_ms": [], "errors": [f"worker exited {p.returncode}"]}
+                for key in out:
+                    out[key] += part[key]
+    finally:
         report = {"terminals": terminals, "duration_s": duration_s, "checkins_confirmed": len(out["confirmed"]),
                   "checkins_applied": None, "lost": None, "duplicated": None,
                   "p50_ms": _percentile(out["latencies_ms"], 0.50), "p99_ms": _percentile(out["latencies_ms"], 0.99),
@@ -127,8 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", default=None, help="central database to count against (with --broker)")
     ap.add_argument("--pace-s", type=float, default=DEFAULT_PACE_S, help="mean pause between citizens per terminal")
     ap.add_argument("--json", action="store_true", help="print the report as one JSON object (default)")
+    ap.add_argument("--seed", type=int, default=1, help="traffic seed")
+    ap.add_argument("--worker", type=int, default=None, metavar="FIRST", help=argparse.SUPPRESS)
+    ap.add_argument("--total", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    report = run(args.terminals, args.duration, args.broker, args.db, args.pace_s)
+    if args.worker is not None:  # one worker process of a larger fleet: raw results for the parent
+        part = run_terminals(args.worker, args.terminals, args.total or args.terminals, args.duration,
+                             args.broker, args.pace_s, args.seed)
+        print(json.dumps(part), flush=True)
+        return 0
+    report = run(args.terminals, args.duration, args.broker, args.db, args.pace_s, args.seed)
     print(json.dumps(report, ensure_ascii=False), flush=True)
     return 0 if report["errors"] == 0 and not report["lost"] and not report["duplicated"] else 1
 
