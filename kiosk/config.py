@@ -106,6 +106,16 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "cert_file": Field(str, "", path=True, doc="this terminal's client certificate (mqtts://)"),
         "key_file": Field(str, "", path=True, doc="this terminal's private key (mqtts://)"),
         "tls_insecure": Field(bool, False, doc="skip certificate checks (never in production)"),
+        "profile": Field(str, "development", choices=("development", "production"),
+                         doc="production refuses to start without mqtts://, certificate checks and client cert"),
+    },
+    "trust": {
+        "root_key": Field(str, "", pattern=r"([A-Za-z0-9_-]{43}=?)?",
+                          doc="pinned Ed25519 root public key (base64url) that signs key sets; empty = no "
+                              "signed codes or commands are accepted"),
+        "keyset_file": Field(str, "", path=True, doc="signed key set installed at start (provisioning)"),
+        "command_max_ttl_s": Field(float, 86400.0, min=60, max=7 * 86400,
+                                   doc="commands expiring further ahead than this are refused (s)"),
     },
     "ui": {
         "width": Field(int, 1280, min=320, max=7680, doc="window width (px)"),

@@ -3,7 +3,9 @@
 Nothing else constructs hardware or network clients. Tests and the fleet simulator pass fakes or
 pre-built parts in (``devices=``, ``gateway=``) instead of patching. The runtime also owns the
 periodic work of a terminal: the inactivity tick, telemetry, catalogue refresh on (re)connect,
-and the handling of remote commands.
+and the handling of remote commands, each verified first (kiosk.trust: signature, target, expiry,
+a sequence that only goes up, kept durably). At construction it disables core dumps and refuses
+an insecure production profile (kiosk.trust.policy); the tick loop feeds the systemd watchdog.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from kiosk.services.facade import Services, TerminalInfo
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
+from kiosk.trust import policy
+from kiosk.watchdog import Notifier
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -39,7 +43,11 @@ class Runtime:
     def __init__(self, cfg: Config, *, bus: EventBus | None = None, clock: Clock | None = None,
                  devices: Mapping[str, Device] | None = None, gateway: Any = None) -> None:
         self.cfg = cfg
+        policy.disable_core_dumps()  # before any citizen data can be in memory
+        policy.enforce(cfg)  # raises InsecureConfig: production without TLS/cert checks/root key
         self.bus = bus or EventBus()
+        self.notifier = Notifier()
+        self.trust, self.commands = self._build_trust()
         self.clock = clock or Clock(cfg.get("runtime.timezone", "Asia/Shanghai"))
         self.devices: dict[str, Device] = dict(devices) if devices is not None else self._build_devices()
         if gateway is None:
@@ -54,6 +62,29 @@ class Runtime:
         self.bus.subscribe("network.command", self._on_command)
 
     # -- construction ------------------------------------------------------------------------------
+    def _build_trust(self):
+        """The durable trust state, the command verifier and the scan gate's code verifier."""
+        from kiosk.devices import payload
+        from kiosk.trust import codes
+        from kiosk.trust.commands import CommandVerifier
+        from kiosk.trust.keys import TrustError, TrustStore
+        root = self.cfg.get("trust.root_key")
+        if not root:
+            log.warning("no trust.root_key: remote commands are refused, scanned codes stay unverified")
+            return None, None
+        store = TrustStore(self.cfg.get("runtime.state_dir"), root)
+        keyset_file = self.cfg.get("trust.keyset_file")
+        if keyset_file:
+            import json
+            try:
+                with open(keyset_file, encoding="utf-8") as f:
+                    store.install_keyset(json.load(f))
+            except (OSError, ValueError, TrustError) as e:
+                log.warning("provisioned key set not installed", extra={"error": str(e)})
+        payload.set_token_verifier(codes.token_verifier(store, self.cfg.get("terminal.hall_code")))
+        verifier = CommandVerifier(store, self.cfg.terminal_id, max_ttl_s=self.cfg.get("trust.command_max_ttl_s"))
+        return store, verifier
+
     def _build_devices(self) -> dict[str, Device]:
         built = {}
         for role, section in self.cfg.devices().items():
@@ -91,11 +122,13 @@ class Runtime:
         self._spawn(self._tick_loop, "kiosk-tick")
         self._spawn(self._telemetry_loop, "kiosk-telemetry")
         log.info("runtime started", extra={"terminal": self.cfg.terminal_id, "devices": ",".join(self.devices)})
+        self.notifier.ready(f"terminal {self.cfg.terminal_id}")
         return self
 
     def stop(self) -> None:
         """End any session, stop devices and the gateway, join our threads."""
         self._stop.set()
+        self.notifier.stopping()
         self.services.sessions.end()
         for dev in self.devices.values():
             try:
@@ -106,6 +139,9 @@ class Runtime:
         for t in self._threads:
             t.join(timeout=5)
         self.services.sessions.close()
+        if self.trust is not None:
+            from kiosk.devices import payload
+            payload.set_token_verifier(None)
         log.info("runtime stopped")
 
     def _spawn(self, target, name: str) -> None:
@@ -114,8 +150,14 @@ class Runtime:
         self._threads.append(t)
 
     def _tick_loop(self) -> None:
+        # Why feed the watchdog here: this loop drives the sessions; if it hangs, systemd restarts us.
+        interval_s = self.notifier.interval_s
+        fed = time.monotonic()
         while not self._stop.wait(TICK_S):
             self.services.sessions.tick()
+            if interval_s is not None and time.monotonic() - fed >= min(interval_s, TICK_S * 4):
+                self.notifier.watchdog()
+                fed = time.monotonic()
 
     def _telemetry_loop(self) -> None:
         while not self._stop.wait(TELEMETRY_INTERVAL_S):
@@ -149,9 +191,12 @@ class Runtime:
         threading.Thread(target=self.services.guide.refresh, name="kiosk-catalogue", daemon=True).start()
 
     def _on_command(self, event) -> None:
-        env = event.data
-        op = getattr(env, "op", "")
+        env = event.data if isinstance(event.data, dict) else {}
+        op = env.get("op", "")
+        body = env.get("body") if isinstance(env.get("body"), dict) else {}
         log.info("command received", extra={"op": op})
+        if not self._verify_command(op, body, env):
+            return
         if op == "print.test" and "printer" in self.devices:
             try:
                 self.devices["printer"].print_ticket(tickets.test_page(
@@ -161,9 +206,35 @@ class Runtime:
         elif op == "catalogue.refresh":
             self._on_online(event)
         elif op == "announcement":
-            self.bus.publish("ui.announcement", getattr(env, "body", {}).get("args", {}), source="network")
+            self.bus.publish("ui.announcement", body.get("args", {}), source="network")
         elif op == "restart":
             self.bus.publish("runtime.restart", None, source="network")
+
+    def _verify_command(self, op: str, body: dict, env: dict) -> bool:
+        """True if the command may run now (verified, sequence recorded); refusals are logged and
+        published as ``trust.command_rejected``."""
+        from kiosk.trust.keys import TrustError
+        if self.trust is None:
+            log.warning("command refused: no trust.root_key configured", extra={"op": op})
+            self.bus.publish("trust.command_rejected", {"op": op, "code": "command.no_trust"}, source="trust")
+            return False
+        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        if op == "config.set" and "keyset" in args:
+            # Why before the command check: a key set's authority is the pinned root signature, and
+            # a terminal whose command key was revoked must still be able to receive the new set.
+            try:
+                if self.trust.install_keyset(args["keyset"]):
+                    self.bus.publish("trust.keyset", {"version": self.trust.keyset.version}, source="trust")
+            except TrustError as e:
+                log.warning("key set refused", extra={"code": e.code, "reason": e.reason})
+        try:
+            self.commands.accept(env)
+        except TrustError as e:
+            log.warning("command refused", extra={"op": op, "code": e.code, "reason": e.reason})
+            self.bus.publish("trust.command_rejected", {"op": op, "code": e.code}, source="trust")
+            return False
+        self.bus.publish("trust.command_accepted", {"op": op, "seq": body.get("seq")}, source="trust")
+        return True
 
     def run_forever(self) -> None:
         """Headless: run until SIGINT/SIGTERM."""

@@ -2,8 +2,10 @@
 advance applications. Reads/writes the central database directly and publishes over MQTT.
 
 Commands carry ``target``, ``seq`` (per terminal, from the database) and ``expires_at``; the
-signature is added by :func:`sign_command`, a hook that TODAY ADDS NOTHING (the security work
-will put the real signature there).
+signature is added by :func:`sign_command` with the command key of ``--keys DIR``
+(:class:`tools.central.keys.CentralKeys`). ``keyset`` sends the signed key set to a terminal
+(``config.set`` with ``{"keyset": ...}``). ``--pki DIR`` connects over mqtts:// with the central's
+certificate from tools/pki.py.
 """
 from __future__ import annotations
 
@@ -13,29 +15,30 @@ import json
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
 from kiosk.network import envelope, schemas, topics
 from tools.central.clock import Clock, iso_utc
 from tools.central.domain import Domain, OpError
-from tools.central.service import parse_broker_url
+from tools.central.service import apply_tls, parse_broker_url
 from tools.central.store import open_store
 
 #: Why 10 min: a command to a terminal that is offline longer should not run when it comes back.
 COMMAND_TTL_S = 600
 
 
-def sign_command(env: envelope.Envelope) -> envelope.Envelope:
-    """Signature hook for commands: returns ``env`` unchanged until the security work lands."""
-    return env
+def sign_command(env: envelope.Envelope, keys=None) -> envelope.Envelope:
+    """Sign a command with the central's command key (``keys``: CentralKeys); unsigned without keys."""
+    return keys.sign_command(env) if keys is not None else env
 
 
 def command_envelope(terminal: str, op: str, args: dict, seq: int, now: dt.datetime,
-                     ttl_s: float = COMMAND_TTL_S) -> envelope.Envelope:
+                     ttl_s: float = COMMAND_TTL_S, keys=None) -> envelope.Envelope:
     """A signed (see :func:`sign_command`) command envelope for one terminal."""
     body = {"args": args, "target": terminal, "seq": seq, "expires_at": iso_utc(now + dt.timedelta(seconds=ttl_s))}
-    return sign_command(envelope.Envelope("cmd", op, terminal, body))
+    return sign_command(envelope.Envelope("cmd", op, terminal, body), keys)
 
 
 def broadcast_envelope(region: str, text: str, text_en: str, level: str, until: dt.datetime) -> envelope.Envelope:
@@ -44,7 +47,7 @@ def broadcast_envelope(region: str, text: str, text_en: str, level: str, until: 
     return envelope.Envelope("bcast", "announcement", "central", body)
 
 
-def publish_once(broker_url: str, topic: str, payload: bytes, timeout_s: float = 10.0) -> None:
+def publish_once(broker_url: str, topic: str, payload: bytes, timeout_s: float = 10.0, tls: dict | None = None) -> None:
     """Connect, publish with QoS 1, wait for a successful PUBACK, disconnect."""
     done, failure = threading.Event(), []
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="central-admin-" + uuid.uuid4().hex[:8],
@@ -57,6 +60,7 @@ def publish_once(broker_url: str, topic: str, payload: bytes, timeout_s: float =
 
     c.on_publish = on_publish
     c.on_connect = lambda client, *a: client.publish(topic, payload, qos=1)
+    apply_tls(c, broker_url, tls)
     host, port = parse_broker_url(broker_url)
     c.connect(host, port)
     c.loop_start()
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.central.admin", description=__doc__.split("\n\n")[0])
     ap.add_argument("--broker", default="", help="mqtt://HOST:PORT (announce, command)")
     ap.add_argument("--db", required=True, help="the central database (SQLite path)")
+    ap.add_argument("--keys", default="", help="the central's signing keys (tools.central.keys); signs commands")
+    ap.add_argument("--pki", default="", help="a tools/pki.py directory: connect with the central's certificate")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("terminals", help="list terminals, their state and last telemetry (JSON lines)")
     a = sub.add_parser("announce", help="broadcast an announcement to a region")
@@ -88,6 +94,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
     c.add_argument("--terminal", required=True)
     c.add_argument("--op", required=True, choices=schemas.schema_files()["operations.json"]["commands"])
     c.add_argument("--args", default="{}", help="JSON object")
+    k = sub.add_parser("keyset", help="send the signed key set to one terminal (config.set)")
+    k.add_argument("--terminal", required=True)
     v = sub.add_parser("advance", help="move an application to its next level (or finish it)")
     v.add_argument("--application", required=True)
     args = ap.parse_args(argv)
@@ -114,17 +122,29 @@ def main(argv: list[str] | None = None, out=None) -> int:
                                          clock.now() + dt.timedelta(hours=args.hours))
                 topic = topics.bcast(args.region)
             else:
-                try:
-                    cmd_args = json.loads(args.args)
-                    assert isinstance(cmd_args, dict)
-                except (ValueError, AssertionError):
-                    ap.error("--args must be a JSON object")
+                from tools.central.keys import CentralKeys
+                keys = CentralKeys(args.keys) if args.keys else None
+                if args.cmd == "keyset":
+                    if keys is None:
+                        ap.error("keyset needs --keys")
+                    op, cmd_args = "config.set", {"keyset": keys.keyset()}
+                else:
+                    op = args.op
+                    try:
+                        cmd_args = json.loads(args.args)
+                        assert isinstance(cmd_args, dict)
+                    except (ValueError, AssertionError):
+                        ap.error("--args must be a JSON object")
                 with store.transaction():
                     seq = store.next_counter(f"cmd_seq:{args.terminal}")
-                env = command_envelope(args.terminal, args.op, cmd_args, seq, clock.now())
+                env = command_envelope(args.terminal, op, cmd_args, seq, clock.now(), keys=keys)
                 topic = topics.cmd(args.terminal)
             schemas.validate_message(topic, env.to_dict())
-            publish_once(args.broker, topic, env.to_bytes())
+            tls = None
+            if args.pki:
+                from tools.pki import Pki
+                tls = Pki(Path(args.pki), 0).central_tls()
+            publish_once(args.broker, topic, env.to_bytes(), tls=tls)
             print(json.dumps({"sent": topic, "id": env.id, **({"seq": env.body["seq"]} if "seq" in env.body else {})}),
                   file=out)
     finally:

@@ -1,0 +1,128 @@
+"""Signed check-in codes (the QR code on a booking slip), verified on the terminal offline.
+
+Format (EU Digital COVID Certificate style, with a compact JSON payload instead of COSE/CBOR)::
+
+    "KQ1:" + base45( zlib( signature[64] + payload ) )
+    payload   = canonical JSON {"v": 1, "kid": ..., "aud": <hall code>, "iat": s, "exp": s, ...claims}
+    signature = Ed25519(key[kid], b"KQ1\\0" + payload)
+
+:func:`verify` checks, in order: the text (prefix, length, strict base45), the inflated size
+(a decompression bomb stops at :data:`MAX_INFLATED_BYTES`), the structure, the key (known, not
+revoked, valid now, meant for codes), the signature, then the audience (this hall) and the time
+window. Every refusal is a :class:`CodeRejected` whose ``code`` names the reason.
+"""
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.devices.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
+from kiosk.trust.keys import KeyRejected, KeySet, TrustError, canonical
+
+CONTEXT = b"KQ1\x00"
+SIG_BYTES = 64
+#: Why 2 KiB: a real payload is ~150 bytes; a QR code cannot carry more than ~4 KB of text, but
+#: zlib can inflate those to gigabytes. Inflation stops here.
+MAX_INFLATED_BYTES = 2048
+#: Why 120 s: terminals keep time by NTP but a village point may drift; codes are valid for hours.
+CLOCK_SKEW_S = 120
+FORMAT_VERSION = 1
+
+
+class CodeRejected(TrustError):
+    """A scanned code that is not a valid, current code for this hall; ``why`` is the reason."""
+
+    citizen_message = "二维码无效或已过期，请向工作人员出示预约信息。"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail, code=f"code.{reason}", action="ask the citizen for a current code or use the ID card")
+        self.why = reason
+
+
+@dataclass(frozen=True)
+class Code:
+    """A verified code: its key id, audience, times and the remaining claims (e.g. ``apt``)."""
+
+    kid: str
+    aud: str
+    iat: int
+    exp: int
+    claims: dict
+
+
+def encode(key: Ed25519PrivateKey, kid: str, claims: dict, *, aud: str, iat: int, exp: int) -> str:
+    """Sign and encode a code (central side)."""
+    payload = canonical({**claims, "v": FORMAT_VERSION, "kid": kid, "aud": aud, "iat": int(iat), "exp": int(exp)})
+    sig = key.sign(CONTEXT + payload)
+    return TOKEN_PREFIX + b45encode(zlib.compress(sig + payload, 9))
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """zlib-inflate at most ``limit`` bytes; CodeRejected for a bomb, garbage or trailing data."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as e:
+        raise CodeRejected("encoding", f"not zlib data: {e}") from None
+    if len(out) > limit or d.unconsumed_tail:
+        raise CodeRejected("too_large", f"inflates beyond {limit} bytes (decompression bomb guard)")
+    if not d.eof or d.unused_data:
+        raise CodeRejected("encoding", "truncated or trailing zlib data")
+    return out
+
+
+def verify(text: object, keyset: KeySet | None, hall_code: str, now_s: float | None = None) -> Code:
+    """Verify a scanned code offline; returns the :class:`Code` or raises :class:`CodeRejected`."""
+    now = time.time() if now_s is None else now_s
+    if not isinstance(text, str) or not text.startswith(TOKEN_PREFIX):
+        raise CodeRejected("format", f"not a {TOKEN_PREFIX} code")
+    body = text[len(TOKEN_PREFIX):]
+    if not 1 <= len(body) <= TOKEN_MAX_CHARS:
+        raise CodeRejected("format", f"code body must be 1-{TOKEN_MAX_CHARS} characters")
+    raw = b45decode(body)
+    if raw is None:
+        raise CodeRejected("encoding", "not base45")
+    blob = inflate(raw)
+    if len(blob) <= SIG_BYTES:
+        raise CodeRejected("malformed", "too short for a signature and a payload")
+    sig, payload = blob[:SIG_BYTES], blob[SIG_BYTES:]
+    try:
+        claims = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CodeRejected("malformed", "payload is not UTF-8 JSON") from None
+    if not isinstance(claims, dict) or claims.get("v") != FORMAT_VERSION:
+        raise CodeRejected("malformed", "payload is not a version-1 object")
+    kid, aud, iat, exp = claims.get("kid"), claims.get("aud"), claims.get("iat"), claims.get("exp")
+    if not (isinstance(aud, str) and all(isinstance(x, int) and not isinstance(x, bool) for x in (iat, exp))):
+        raise CodeRejected("malformed", "aud, iat or exp missing or of the wrong type")
+    if keyset is None:
+        raise CodeRejected("no_keyset", "this terminal has no key set yet: codes cannot be checked")
+    try:
+        pub = keyset.key(kid, "code", now)
+    except KeyRejected as e:
+        raise CodeRejected(e.why, e.reason) from None
+    try:
+        pub.verify(sig, CONTEXT + payload)
+    except InvalidSignature:
+        raise CodeRejected("bad_signature", f"signature does not verify with key {kid}") from None
+    if aud != hall_code:
+        raise CodeRejected("wrong_hall", f"code is for hall {aud}, this is {hall_code}")
+    if now + CLOCK_SKEW_S < iat:
+        raise CodeRejected("not_yet_valid", "code issued in the future (check the terminal's clock)")
+    if now - CLOCK_SKEW_S > exp:
+        raise CodeRejected("expired", "code has expired")
+    rest = {k: v for k, v in claims.items() if k not in ("v", "kid", "aud", "iat", "exp")}
+    return Code(kid, aud, iat, exp, rest)
+
+
+def token_verifier(store, hall_code: str, now=time.time):
+    """A :func:`kiosk.devices.payload.set_token_verifier` hook bound to a TrustStore and a hall."""
+    def check(token_text: str, _raw: bytes) -> None:
+        # Why re-decode: payload.py also accepts base64url; a signed code is strictly base45.
+        verify(token_text, store.keyset, hall_code, now())
+    return check

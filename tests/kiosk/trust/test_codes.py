@@ -1,0 +1,209 @@
+"""Signed check-in codes: valid ones accepted offline; thousands of mutations all refused with a
+typed reason; key rotation and revocation; the decompression-bomb guard."""
+from __future__ import annotations
+
+import random
+import time
+import zlib
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.devices import payload as P
+from kiosk.devices.payload import TOKEN_PREFIX, b45encode
+from kiosk.trust import codes
+from kiosk.trust.codes import CodeRejected
+from kiosk.trust.keys import KeysetRejected, TrustStore, verify_keyset
+from tools.central.keys import CentralKeys
+
+HALL = "H410100"
+NOW = time.time()
+
+
+@pytest.fixture
+def central(tmp_path):
+    return CentralKeys(tmp_path / "keys")
+
+
+@pytest.fixture
+def store(tmp_path, central):
+    s = TrustStore(tmp_path / "state", central.root_public)
+    s.install_keyset(central.keyset())
+    return s
+
+
+def _code(central, **kw):
+    args = {"aud": HALL, "exp_s": int(NOW) + 3600, "now_s": int(NOW)}
+    args.update(kw)
+    return central.sign_code({"apt": "AP0123456789ABCDEF"}, **args)
+
+
+def test_valid_code_verifies_offline(central, store):
+    code = codes.verify(_code(central), store.keyset, HALL, NOW)
+    assert code.claims == {"apt": "AP0123456789ABCDEF"} and code.aud == HALL
+    text = _code(central)
+    assert len(text) < 300 and set(text[4:]) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+@pytest.mark.parametrize("why,make", [
+    ("expired", lambda c: _code(c, exp_s=int(NOW) - 3600, now_s=int(NOW) - 7200)),
+    ("not_yet_valid", lambda c: _code(c, now_s=int(NOW) + 3600, exp_s=int(NOW) + 7200)),
+    ("wrong_hall", lambda c: _code(c, aud="H410122")),
+])
+def test_semantic_refusals(central, store, why, make):
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(make(central), store.keyset, HALL, NOW)
+    assert e.value.why == why and e.value.code == f"code.{why}"
+
+
+def test_wrong_key_with_a_known_kid_is_a_bad_signature(central, store):
+    kid = central.meta["code_kid"]
+    forged = codes.encode(Ed25519PrivateKey.generate(), kid, {"apt": "AP1"}, aud=HALL, iat=int(NOW), exp=int(NOW) + 60)
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(forged, store.keyset, HALL, NOW)
+    assert e.value.why == "bad_signature"
+    unknown = codes.encode(Ed25519PrivateKey.generate(), "code-99", {}, aud=HALL, iat=int(NOW), exp=int(NOW) + 60)
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(unknown, store.keyset, HALL, NOW)
+    assert e.value.why == "unknown_key"
+
+
+def test_command_key_cannot_sign_codes(central, store):
+    kid = central.meta["command_kid"]
+    text = codes.encode(central._priv[kid], kid, {}, aud=HALL, iat=int(NOW), exp=int(NOW) + 60)
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(text, store.keyset, HALL, NOW)
+    assert e.value.why == "wrong_use"
+
+
+def test_decompression_bomb_stops_at_the_limit(central, store):
+    bomb = TOKEN_PREFIX + b45encode(zlib.compress(b"\0" * 600_000, 9))
+    assert len(bomb) < P.TOKEN_MAX_CHARS + 4  # it fits in a QR code...
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(bomb, store.keyset, HALL, NOW)
+    assert e.value.why == "too_large"  # ...and is refused after inflating at most the limit, not 600 KB
+
+
+def _mutations(text: str, rng: random.Random, n: int):
+    raw = P.b45decode(text[4:])
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    for i in range(n):
+        kind = i % 6
+        if kind == 0:  # one bit flipped in the compressed bytes
+            b = bytearray(raw)
+            pos = rng.randrange(len(b))
+            b[pos] ^= 1 << rng.randrange(8)
+            yield TOKEN_PREFIX + b45encode(bytes(b))
+        elif kind == 1:  # truncated text
+            yield text[:rng.randrange(0, len(text))]
+        elif kind == 2:  # one character replaced inside the base45 text
+            pos = rng.randrange(4, len(text))
+            yield text[:pos] + rng.choice(alphabet.replace(text[pos], "")) + text[pos + 1:]
+        elif kind == 3:  # bad base45: a character outside the alphabet, or an impossible triple
+            pos = rng.randrange(4, len(text))
+            yield text[:pos] + rng.choice("abc_~#\u4e2d") + text[pos + 1:] if i % 2 else text + ":::"
+        elif kind == 4:  # bytes appended or removed after compression
+            yield TOKEN_PREFIX + b45encode(raw + bytes([rng.randrange(256)]) if i % 2 else raw[:-rng.randrange(1, 8)])
+        else:  # the signed payload re-signed with nothing: a flip inside the inflated payload
+            blob = bytearray(zlib.decompress(raw))
+            pos = rng.randrange(len(blob))
+            blob[pos] ^= 1 << rng.randrange(8)
+            yield TOKEN_PREFIX + b45encode(zlib.compress(bytes(blob)))
+
+
+def _same_signed_content(bad: str, good: str) -> bool:
+    try:
+        return zlib.decompress(P.b45decode(bad[4:])) == zlib.decompress(P.b45decode(good[4:]))
+    except Exception:
+        return False
+
+
+def test_thousands_of_mutated_codes_are_all_refused_with_a_reason(central, store):
+    rng = random.Random(6)
+    text = _code(central)
+    reasons = {}
+    P.set_token_verifier(codes.token_verifier(store, HALL, now=lambda: NOW))
+    try:
+        for bad in _mutations(text, rng, 3000):
+            if bad == text or _same_signed_content(bad, text):
+                # Deflate's final padding bits are ignored: such a text carries the very same
+                # signed bytes, so it is the same code, not a forgery.
+                continue
+            with pytest.raises(CodeRejected) as e:
+                codes.verify(bad, store.keyset, HALL, NOW)
+            reasons[e.value.why] = reasons.get(e.value.why, 0) + 1
+            assert P.classify(bad).kind != P.APPOINTMENT  # the scan gate fails closed too
+    finally:
+        P.set_token_verifier(None)
+    assert {"encoding", "bad_signature", "format"} <= set(reasons), reasons
+
+
+def test_scan_gate_uses_the_verifier(central, store):
+    P.set_token_verifier(codes.token_verifier(store, HALL, now=lambda: NOW))
+    try:
+        good = P.classify(_code(central))
+        assert good.kind == P.APPOINTMENT and good.detail["verified"]
+        bad = P.classify(_code(central, aud="H999999"))
+        assert bad.kind == P.UNKNOWN and "wrong_hall" in bad.reason
+        assert P.classify("KQ1:" + "QUJDREVGR0hJSktMTU5PUA").kind == P.UNKNOWN  # unsigned base64url
+    finally:
+        P.set_token_verifier(None)
+
+
+def test_rotation_and_revocation(tmp_path, central, store):
+    old = _code(central)
+    central.rotate("code", now_s=NOW)
+    new = _code(central)
+    with pytest.raises(CodeRejected) as e:  # the terminal does not know the new key yet
+        codes.verify(new, store.keyset, HALL, NOW)
+    assert e.value.why == "unknown_key"
+    assert store.install_keyset(central.keyset())
+    assert codes.verify(old, store.keyset, HALL, NOW) and codes.verify(new, store.keyset, HALL, NOW)
+    stale = central.keyset()
+    central.revoke(central.meta["keys"] and "code-1")
+    assert store.install_keyset(central.keyset())
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(old, store.keyset, HALL, NOW)
+    assert e.value.why == "revoked_key"
+    assert codes.verify(new, store.keyset, HALL, NOW)
+    with pytest.raises(KeysetRejected) as k:  # rolling back to the set that still trusts code-1
+        store.install_keyset(stale)
+    assert k.value.why == "rollback"
+    # Durable: a restarted terminal still refuses the revoked key and the rollback.
+    again = TrustStore(tmp_path / "state", central.root_public)
+    assert again.keyset.version == store.keyset.version
+    with pytest.raises(CodeRejected):
+        codes.verify(old, again.keyset, HALL, NOW)
+    with pytest.raises(KeysetRejected):
+        again.install_keyset(stale)
+
+
+def test_keyset_must_be_signed_by_the_pinned_root(central, tmp_path):
+    impostor = CentralKeys(tmp_path / "impostor")
+    impostor.meta["version"] = 99
+    s = TrustStore(tmp_path / "s2", central.root_public)
+    with pytest.raises(KeysetRejected) as e:
+        s.install_keyset(impostor.keyset())
+    assert e.value.why == "bad_signature"
+    doc = central.keyset()
+    doc["keyset"]["revoked"] = []
+    doc["keyset"]["version"] += 5
+    with pytest.raises(KeysetRejected):
+        verify_keyset(doc, s.root)
+    for junk in (None, [], {"keyset": 1, "sig": "x"}, {"keyset": {}, "sig": 5}):
+        with pytest.raises(KeysetRejected):
+            s.install_keyset(junk)
+    assert s.keyset is None
+
+
+def test_no_keyset_means_no_code_is_accepted(central, tmp_path):
+    s = TrustStore(tmp_path / "empty", central.root_public)
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(_code(central), s.keyset, HALL, NOW)
+    assert e.value.why == "no_keyset"
+
+
+def test_central_keys_persist(tmp_path):
+    a = CentralKeys(tmp_path / "k")
+    b = CentralKeys(tmp_path / "k")
+    assert a.root_public == b.root_public and a.meta == b.meta
