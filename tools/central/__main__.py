@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         "start (Zhengzhou regions, 46 service items, demo citizens). Several instances may share one "
         "broker (MQTT v5 shared subscription) and one SQLite file."))
     ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT")
-    ap.add_argument("--db", required=True, help="SQLite path or sqlite:///path (postgresql:// not yet)")
+    ap.add_argument("--db", required=True, help="SQLite path, sqlite:///path, or postgresql://user@host/db (several instances may share one)")
     ap.add_argument("--clock-speed", type=float, default=1.0, help="run the hall clock N times faster (demos)")
     ap.add_argument("--instance", default="c1", help="instance id (logs, MQTT client id)")
     ap.add_argument("--log-level", default="info", help="debug | info | warning")
