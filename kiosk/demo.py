@@ -167,6 +167,26 @@ class DemoSim:
         """Tickets the printer simulator printed (``.text``, ``.png_path``, ``.image``)."""
         return self.hub.tickets()
 
+    def finish_application(self, k: int = 0) -> str:
+        """Move the k-th seeded demo application through its remaining levels to "done" (as the
+        offices would over days), so the citizen can rate a finished application; returns its number."""
+        from tools.central.clock import Clock as CentralClock
+        from tools.central.domain import Domain, OpError
+        from tools.central.store import open_store
+        no = self.application_no(k)
+        store = open_store(str(self.stack.run_dir / "central.db"))
+        try:
+            with store.transaction():
+                domain = Domain(store, CentralClock())
+                try:
+                    while domain.advance_application(no)["status"] != "done":
+                        pass
+                except OpError:  # already done
+                    pass
+        finally:
+            store.close()
+        return no
+
     def application_no(self, k: int = 0) -> str:
         """The number of the k-th seeded demo application (as the central service issued it)."""
         from tools.central import seed

@@ -26,6 +26,7 @@ class StepResult:
     passed: bool
     message: str = ""
     screenshot: str | None = None
+    small_targets: list = field(default_factory=list)   # buttons under TOUCH_MM on that screen
 
 
 @dataclass

@@ -104,9 +104,20 @@ class CheckinConfirmScreen(KioskScreen):
                                                                            u=a.get("checkin_until", ""))
 
     def confirm(self) -> None:
-        """Check in (in a worker), then print the ticket."""
+        """Check in (in a worker), then print the ticket; too early or too late is explained first."""
         appt_id = self.appointment.get("appointment_id")
         if not appt_id:
+            return
+        # The window the central service announced, against this terminal's clock: a citizen who
+        # is early or late learns it here without a round trip (the central service re-checks).
+        now = self.app.runtime.clock.now().strftime("%H:%M")
+        if opens_later(self.appointment, now):
+            self.app.go("message", kind="too_early", back="checkin",
+                        detail=self.appointment.get("checkin_from", ""))
+            return
+        if closed_already(self.appointment, now):
+            self.app.go("message", kind="too_late", back="checkin",
+                        detail=self.appointment.get("checkin_until", ""))
             return
         checkin = self.services.checkin
 
@@ -128,4 +139,29 @@ class CheckinConfirmScreen(KioskScreen):
         self.item = self.start = self.end = self.window = ""
 
 
-SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen}
+class CheckinCodeScreen(KioskScreen):
+    """Check-in with the QR code of a booking slip: no card needed, the code names the appointment."""
+
+    status = StringProperty("")     # working | failed
+    spoken_prompt = "Checking you in. Please wait."
+
+    def prepare(self, code: str = "", **_) -> None:
+        """Check in with ``code`` (in a worker), then show and print the ticket."""
+        self.status = "working"
+        checkin = self.services.checkin
+
+        def work():
+            result = checkin.check_in_code(code)
+            return result, checkin.print_ticket(result)
+        run_async(work, on_done=self._done, on_error=self._failed, name="kiosk-ui-checkin-code")
+
+    def _done(self, outcome) -> None:
+        result, printed = outcome
+        self.app.go("ticket", result=result, printed=printed, kind="checkin")
+
+    def _failed(self, e: BaseException) -> None:
+        self.status = "failed"
+        self.app.show_error(e)
+
+
+SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen, "checkin_code": CheckinCodeScreen}

@@ -1,5 +1,6 @@
-"""Feedback: rate the hall's service (five levels), complain (reasons + a call-back phone typed on
-the keypad), consult (call-back request). Submitted durably: a complaint is never lost.
+"""Feedback: rate the hall's service or a finished application (five levels), complain (reasons +
+a call-back phone typed on the keypad), consult (an item's FAQ and a call-back request).
+Submitted durably: a complaint is never lost. Contract kinds: rate, complain, consult.
 """
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ class FeedbackScreen(KioskScreen):
     rating = NumericProperty(0)
     reasons = ListProperty([])
     sent = StringProperty("")
+    application_no = StringProperty("")
+    item_name = StringProperty("")
+    spoken_prompt = "How was our service today? Touch one of the five buttons."
 
-    def prepare(self, **_) -> None:
-        """A fresh form."""
+    def prepare(self, application_no: str = "", item_name: str = "", **_) -> None:
+        """A fresh form about the hall, or about application ``application_no``."""
         self.wipe()
+        self.application_no, self.item_name = application_no, item_name
 
     def rate(self, value: int) -> None:
         """Choose a rating."""
@@ -40,8 +45,9 @@ class FeedbackScreen(KioskScreen):
     def submit(self) -> None:
         """Send the rating (and complaint, with the call-back phone when typed)."""
         phone = self.ids.keypad.value or None
-        kind = "complaint" if self.reasons else "rating"
-        run_async(lambda: self.services.feedback.submit(kind, rating=self.rating or None,
+        kind = "complain" if self.reasons else "rate"
+        no = self.application_no or None
+        run_async(lambda: self.services.feedback.submit(kind, rating=self.rating or None, application_no=no,
                                                         reasons=list(self.reasons) or None, callback_phone=phone),
                   on_done=lambda r: self._sent(), on_error=lambda e: self.app.show_error(e, back="feedback"),
                   name="kiosk-ui-feedback")
@@ -52,8 +58,45 @@ class FeedbackScreen(KioskScreen):
 
     def wipe(self) -> None:
         self.rating, self.reasons, self.sent = 0, [], ""
+        self.application_no = self.item_name = ""
         if "keypad" in self.ids:
             self.ids.keypad.clear()
 
 
-SCREENS = {"feedback": FeedbackScreen}
+class ConsultScreen(KioskScreen):
+    """An item's frequent questions, and a call-back request with the phone typed on the keypad."""
+
+    holds_citizen_data = True
+    item_code = StringProperty("")
+    item_name = StringProperty("")
+    faq_text = StringProperty("")
+    sent = StringProperty("")
+    spoken_prompt = "Read the answers, or leave your phone number and we will call you back."
+
+    def prepare(self, item_code: str = "", item_name: str = "", faq=None, **_) -> None:
+        """Show the FAQ of ``item_code``; an empty call-back form."""
+        self.wipe()
+        self.item_code, self.item_name = item_code, item_name
+        self.faq_text = "\n\n".join(f"{self.tr("Q")}: {f.get('q', '')}\n{self.tr("A")}: {f.get('a', '')}" for f in (faq or []))
+
+    def submit(self) -> None:
+        """Request a call-back about the item (durable)."""
+        phone = self.ids.keypad.value
+        if len(phone) < 11:
+            return
+        run_async(lambda: self.services.feedback.submit("consult", item_code=self.item_code or None,
+                                                        callback_phone=phone, text="call-back request"),
+                  on_done=lambda r: self._sent(), on_error=lambda e: self.app.show_error(e, back="consult"),
+                  name="kiosk-ui-consult")
+
+    def _sent(self) -> None:
+        self.ids.keypad.clear()
+        self.sent = "yes"
+
+    def wipe(self) -> None:
+        self.sent = self.faq_text = self.item_code = self.item_name = ""
+        if "keypad" in self.ids:
+            self.ids.keypad.clear()
+
+
+SCREENS = {"feedback": FeedbackScreen, "consult": ConsultScreen}

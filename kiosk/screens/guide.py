@@ -8,6 +8,8 @@ import string
 
 from kivy.properties import StringProperty
 
+from kiosk.screens import theme
+from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
@@ -21,11 +23,13 @@ class GuideScreen(KioskScreen):
 
     query = StringProperty("")
     category = StringProperty("")
+    department = StringProperty("")
+    browse = StringProperty("category")   # category | department
     spoken_prompt = "Choose a category, or type the first letters of the service's pinyin."
 
     def prepare(self, **_) -> None:
         """Fresh start: all categories, no query."""
-        self.query, self.category = "", ""
+        self.query, self.category, self.department, self.browse = "", "", "", "category"
         self._build_categories()
         self._build_letters()
         self.show_items()
@@ -33,10 +37,35 @@ class GuideScreen(KioskScreen):
     def _build_categories(self) -> None:
         box = self.ids.cats
         box.clear_widgets()
-        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + self.services.guide.categories()):
-            b = KButton(text=c["name"], kind="secondary", tour_id=f"cat_{i}", size_hint_y=None)
-            b.bind(on_release=lambda btn, code=c["code"]: self.pick_category(code))
+        g = self.services.guide
+        groups = g.categories() if self.browse == "category" else g.departments()
+        en = self.app.lang == "en"
+        prefix = "cat" if self.browse == "category" else "dept"
+        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + groups):
+            name = c.get("name_en") if en and c.get("name_en") else c["name"]
+            b = KButton(text=name, kind="primary" if c["code"] == self._picked() else "secondary",
+                        tour_id=f"{prefix}_{i}", size_hint_y=None, height=self.app.k * 72)
+            b.bind(on_release=lambda btn, code=c["code"]: self.pick(code))
             box.add_widget(b)
+
+    def _picked(self) -> str:
+        return self.category if self.browse == "category" else self.department
+
+    def set_browse(self, how: str) -> None:
+        """Browse by "category" or by "department"."""
+        self.browse, self.category, self.department, self.query = how, "", "", ""
+        self._build_categories()
+        self.show_items()
+
+    def pick(self, code: str) -> None:
+        """Filter by the category or department ``code`` ("" = all)."""
+        if self.browse == "category":
+            self.category = code
+        else:
+            self.department = code
+        self.query = ""
+        self._build_categories()
+        self.show_items()
 
     def _build_letters(self) -> None:
         grid = self.ids.letters
@@ -52,22 +81,19 @@ class GuideScreen(KioskScreen):
         self.query = self.query[:-1] if ch == "←" else (self.query + ch)[:12]
         self.show_items()
 
-    def pick_category(self, code: str) -> None:
-        """Filter by category."""
-        self.category, self.query = code, ""
-        self.show_items()
-
     def show_items(self) -> None:
         """List the items matching the query or category."""
         g = self.services.guide
-        items = g.search(self.query) if self.query else g.items(category=self.category or None)
+        items = g.search(self.query) if self.query else g.items(category=self.category or None,
+                                                                  department=self.department or None)
         box = self.ids.item_list
         box.clear_widgets()
         en = self.app.lang == "en"
         for i, it in enumerate(items):
             name = it.get("name_en") if en and it.get("name_en") else it["name"]
-            b = KButton(text=f"{name}  ·  {it.get('department', '')}", kind="secondary", tour_id=f"item_{i}",
-                        size_hint_y=None)
+            dept = g.department_name(it.get("department", ""), en)
+            b = KButton(text=f"{name}\n{dept}", kind="secondary", tour_id=f"item_{i}", size_hint_y=None,
+                        height=self.app.k * 96, font_size=self.app.k * theme.FONT_SMALL)
             b.bind(on_release=lambda btn, code=it["code"]: self.app.go("guide_item", code=code))
             box.add_widget(b)
 
@@ -77,21 +103,21 @@ class GuideScreen(KioskScreen):
             self.show_items()
 
 
-def describe(item: dict, tr, en: bool = False) -> str:
+def describe(item: dict, tr, en: bool = False, department: str = "") -> str:
     """Every field of a catalogue item as readable text."""
     fee = item.get("fee") or {}
     link = item.get("linkage") or {}
-    mats = "\n".join(f"  · {m['name']} ×{m.get('copies', 1)}" + (f" ({tr('original')})" if m.get("original") else "")
+    mats = "\n".join(f"  · {m['name']} ×{m.get('copies', 1)}" + (f" ({tr("original")})" if m.get("original") else "")
                      + (f" {m['note']}" if m.get("note") else "") for m in item.get("materials", []))
     levels = " → ".join(tr(LEVEL_NAMES.get(lv, lv)) for lv in link.get("levels", []))
     faq = "\n".join(f"  {f['q']} {f['a']}" for f in item.get("faq", []))
     rows = [
         (tr("Handled by"), item.get("agency", "")),
-        (tr("Department"), item.get("department", "")),
+        (tr("Department"), department or item.get("department", "")),
         (tr("Legal basis"), item.get("legal_basis", "")),
         (tr("Time limits"), tr("statutory {a} working days, promised {b}").format(
             a=item.get("statutory_days", ""), b=item.get("promised_days", ""))),
-        (tr("Fee"), (tr("free") if not fee.get("amount_yuan") else f"{fee['amount_yuan']:.2f} 元") +
+        (tr("Fee"), (tr("free") if not fee.get("amount_yuan") else f"{fee['amount_yuan']:.2f} " + tr("yuan")) +
          (f" ({fee['note']})" if fee.get("note") else "")),
         (tr("Materials"), "\n" + mats),
         (tr("Steps"), " → ".join(item.get("steps", []))),
@@ -111,10 +137,12 @@ class GuideItemScreen(KioskScreen):
     code = StringProperty("")
     title = StringProperty("")
     body = StringProperty("")
+    print_state = StringProperty("")      # "", printed, failed
 
     def prepare(self, code: str = "", **_) -> None:
         """Show item ``code``."""
         self.code = code or self.code
+        self.print_state = ""
         self.on_lang()
 
     def on_lang(self) -> None:
@@ -124,7 +152,19 @@ class GuideItemScreen(KioskScreen):
             return
         en = self.app.lang == "en"
         self.title = item.get("name_en") if en and item.get("name_en") else item["name"]
-        self.body = describe(item, self.tr, en)
+        self.body = describe(item, self.tr, en, self.services.guide.department_name(item.get("department", ""), en))
+
+    def print_guide(self) -> None:
+        """Print this item's guide (in a worker: the printer may be slow)."""
+        run_async(self.services.print_guide, self.code,
+                  on_done=lambda o: setattr(self, "print_state", "printed" if o.printed else "failed"),
+                  on_error=lambda e: setattr(self, "print_state", "failed"), name="kiosk-ui-guide-print")
+
+    def consult(self) -> None:
+        """Ask about this item: the FAQ and a call-back request."""
+        item = self.services.guide.item(self.code) or {}
+        self.app.go("consult", item_code=self.code, item_name=self.title,
+                    faq=item.get("faq", []))
 
 
 SCREENS = {"guide": GuideScreen, "guide_item": GuideItemScreen}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 #: Screen modules, in the order they are built; each has ``SCREENS = {name: class}`` and a .kv twin.
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
-                  "feedback", "maintenance")
+                  "feedback", "book", "maintenance")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
 STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
@@ -33,6 +33,15 @@ from kiosk.screens.i18n import Translator
 log = logging.getLogger("kiosk.screens.app")
 
 HERE = Path(__file__).parent
+
+
+def as_payload(data):
+    """Event data of ``scanner.scan`` / ``camera.scan`` as a Payload (classify raw text too)."""
+    from kiosk.devices import payload as pl
+    if isinstance(data, pl.Payload):
+        return data
+    text = data.get("text", "") if isinstance(data, dict) else str(data or "")
+    return pl.classify(text)
 
 
 class KioskApp(App):
@@ -137,6 +146,7 @@ class KioskApp(App):
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
         sub("idcard.presented", self._on_card_presented)
+        sub("smartcard.inserted", self._on_card_presented)
         sub("scanner.scan", self._on_scan)
         sub("camera.scan", self._on_scan)
         sub("ui.announcement", lambda e: setattr(self, "announcement", str((e.data or {}).get("text", ""))))
@@ -172,6 +182,8 @@ class KioskApp(App):
             self.go(self.pending_flow or "checkin")
         elif self.sm.current == "home":  # a card placed on the home screen: the commonest purpose
             self.go("checkin")
+        elif self.sm.current == "book_slot" and self.pending_flow == "book_confirm":
+            self.go("book_confirm")
 
     def _on_session_ended(self, event) -> None:
         reason = (event.data or {}).get("reason", "")
@@ -184,12 +196,26 @@ class KioskApp(App):
             self.go("home")
 
     def _on_scan(self, event) -> None:
-        data = event.data
-        text = data.get("text", "") if isinstance(data, dict) else getattr(data, "text", str(data or ""))
+        """A code from the scanner or the camera (a kiosk.devices.payload.Payload)."""
+        payload = as_payload(event.data)
         screen = self.sm.get_screen(self.sm.current)
         handler = getattr(screen, "on_scan", None)
         if handler is not None:
-            handler(text)
+            handler(payload)
+        elif self.sm.current == "home":
+            self.handle_code(payload)
+
+    def handle_code(self, payload) -> None:
+        """Route a scanned code: a booking slip checks in, a receipt shows progress, else explain."""
+        from kiosk.devices import payload as pl
+        from kiosk.services.checkin import appointment_id_from_code
+        if payload.kind == pl.APPLICATION_NUMBER:
+            self.go("progress", application_no=payload.value)
+        elif payload.kind == pl.APPOINTMENT or appointment_id_from_code(payload.value):
+            self.go("checkin_code", code=payload.value)
+        else:
+            log.info("scanned code not used", extra={"kind": payload.kind, "why": payload.reason})
+            self.go("message", kind="unknown_code", back=self._back_target())
 
     def wipe_citizen_data(self) -> None:
         """Clear every widget and screen that held citizen data."""

@@ -31,6 +31,10 @@ ERRORS = {
     "rejected.no_capacity": (N_("Fully booked"), N_("Please choose another time or day.")),
     "rejected.closed": (N_("Not available"), N_("The appointment was cancelled or the service is closed today.")),
     "session.not_identified": (N_("Please identify first"), N_("Place your ID card on the reader.")),
+    "session.unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
+    "rejected.conflict": (N_("Already booked"), N_("You already have a booking for this service on that day.")),
+    "rejected.invalid": (N_("The details were not accepted"), N_("Please check what you entered, or ask the staff.")),
+    "printer.cover_open": (N_("The printer cover is open"), N_("Staff have been alerted.")),
     "printer.paper_out": (N_("The printer is out of paper"), N_("Staff have been alerted.")),
     "device": (N_("A device is not working"), N_("Staff have been alerted. Please ask at a window.")),
 }
@@ -43,6 +47,9 @@ KINDS = {
     "no_appointment": (N_("No appointment today"), N_("We found no appointment for you today. You can take a walk-in ticket instead.")),
     "unavailable": (N_("Not available at this terminal yet"), N_("Please book at a window or on the city's online service portal.")),
     "offline": (N_("The network is down"), N_("The service guide still works. Check-in, progress and booking need the network.")),
+    "too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment, at {detail}. Please come back then.")),
+    "too_late": (N_("Check-in has closed"), N_("Check-in closed at {detail}, 15 minutes after your appointment started. Take a walk-in ticket or ask the staff.")),
+    "unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
 }
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
 AUTO_HOME_S = 8.0
@@ -67,10 +74,12 @@ class MessageScreen(KioskScreen):
     action = StringProperty("")        # "", walkin, retry
     back = StringProperty("home")
     code = StringProperty("")
+    detail = StringProperty("")        # a time or number the body text shows ({detail})
 
-    def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home", **_) -> None:
+    def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home",
+                detail: str = "", **_) -> None:
         """Show a message of ``kind`` (for errors: about ``error``)."""
-        self.kind, self.back, self.action = kind, back, ""
+        self.kind, self.back, self.action, self.detail = kind, back, "", detail
         if kind == "error":
             key = error_key(error) if error is not None else ""
             self.code = key
@@ -81,7 +90,7 @@ class MessageScreen(KioskScreen):
         else:
             self.code = kind
             self.title_id, self.body_id = KINDS[kind]
-            if kind == "no_appointment":
+            if kind in ("no_appointment", "too_late"):
                 self.action = "walkin"
         if kind == "timeout":
             Clock.schedule_once(self._auto_home, AUTO_HOME_S)

@@ -149,7 +149,8 @@ class TourRunner:
             target = self.out_dir / step.lang / f"{step.shot}.png"
             target.parent.mkdir(parents=True, exist_ok=True)
             path = str(screenshot(target))
-        self.result.steps.append(StepResult(step.name, step.lang, True, "", path))
+        small = small_targets(self.app) if step.shot else []
+        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small))
         log.info("tour step passed", extra={"step": step.name})
         self._next()
 
@@ -181,164 +182,32 @@ def screenshot(target: Path) -> Path:
     return target
 
 
-# -- the tours ---------------------------------------------------------------------------------
-def _tickets_printed(n: int) -> Callable:
-    def cond(ctx: Ctx):
-        return len(ctx.sim.tickets()) >= n if ctx.sim is not None else True
-    return cond
+# -- checks every screenshot step makes --------------------------------------------------------
+def small_targets(app) -> list[str]:
+    """Enabled, visible buttons of the current screen (and the top bar) smaller than TOUCH_MM at
+    the display's DPI (Kivy's Metrics.dpi: KIVY_DPI or the panel's), as "tour_id WxH" strings."""
+    from kivy.metrics import Metrics
+    from kivy.uix.button import Button
+    from kiosk.screens.theme import touch_px
+    need = touch_px(Metrics.dpi) - 0.5  # half a pixel of rounding in the layout
+    out = []
+    for base in (app.sm.current_screen, app.root.children[-1]):   # the screen, the top bar
+        for w in base.walk(restrict=True):
+            if isinstance(w, Button) and not w.disabled and w.opacity > 0 and w.get_root_window() is not None:
+                if min(w.width, w.height) < need:
+                    out.append(f"{getattr(w, 'tour_id', '') or w.text[:12]} {w.width:.0f}x{w.height:.0f}")
+    return out
 
 
 def no_citizen_traces(ctx: Ctx, card: int) -> bool:
-    """True when no widget text (any screen) holds citizen ``card``'s name or ID, masked or not."""
+    """True when no widget text (any screen) holds demo citizen ``card``'s name or ID number,
+    masked or not (the seed's demo citizens are the ones the simulators' cards carry)."""
     from kiosk import privacy
-    from kiosk.screens.fakes import CITIZENS
-    c = CITIZENS[card % len(CITIZENS)]
+    from tools.central.seed import demo_citizens
+    c = demo_citizens()[card]
     needles = {c["name"], c["id_number"], privacy.mask_name(c["name"]), privacy.mask_id(c["id_number"]),
-               c["id_number"][-4:] + "", c["address"][:10]}
-    texts = ctx.texts()
-    return not any(n and n in t for n in needles for t in texts)
+               c["address"][:10]}
+    return not any(n and n in t for n in needles for t in ctx.texts())
 
 
-def foundation_steps(lang: str = "zh_CN", card: int = 0) -> list[Step]:
-    """home -> check-in tile -> identify -> card placed -> choose -> confirm -> ticket -> card removed -> home."""
-    def set_lang(ctx: Ctx) -> None:
-        if ctx.app.lang != lang:
-            ctx.tap("lang")
-
-    def lang_is(ctx: Ctx):
-        return ctx.app.lang == lang and ctx.app.sm.current == "home"
-    lang_is.__doc__ = f"language {lang}"
-
-    def tickets_before(ctx: Ctx):
-        ctx.tickets0 = len(ctx.sim.tickets()) if ctx.sim is not None else 0
-        ctx.sim.place_card(card)
-
-    def printed(ctx: Ctx):
-        return ctx.app.sm.current == "ticket" and ctx.app.sm.current_screen.printed and \
-            (ctx.sim is None or len(ctx.sim.tickets()) > ctx.tickets0)
-    printed.__doc__ = "the ticket screen saying the ticket was printed"
-
-    def wiped(ctx: Ctx):
-        return ctx.app.sm.current == "home" and no_citizen_traces(ctx, card)
-    wiped.__doc__ = "home, and no widget anywhere showing the citizen's name or ID number"
-    return [
-        Step("home", set_lang, lang_is, "01-home", lang),
-        Step("identify", lambda c: c.tap("tile_checkin"), on_screen("identify"), "02-identify", lang),
-        Step("card placed", tickets_before, on_screen("checkin", ready=lambda c: c.screen.status == "loaded"), "", lang),
-        Step("choose appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm"), "03-checkin-confirm", lang),
-        Step("confirm", lambda c: c.tap("confirm"), printed, "04-checkin-done", lang),
-        Step("card removed", lambda c: c.sim.remove_card(), wiped, "05-home", lang),
-    ]
-
-
-def foundation_tour(languages=("zh_CN",)) -> list[Step]:
-    """The first milestone's tour, in each language."""
-    steps: list[Step] = []
-    for lang in languages:
-        steps += foundation_steps(lang)
-    return steps
-
-
-#: The staff PIN the demo and test runtimes are configured with (never a production PIN).
-DEMO_PIN = "2468"
-
-
-def _ensure_lang(lang: str) -> Callable:
-    def act(ctx: Ctx) -> None:
-        if ctx.app.lang != lang:
-            ctx.tap("lang")
-    return act
-
-
-def _type(keys: str) -> Callable:
-    def act(ctx: Ctx) -> None:
-        for k in keys:
-            ctx.tap(f"key_{k}")
-    return act
-
-
-def _taps(*ids: str) -> Callable:
-    def act(ctx: Ctx) -> None:
-        for i in ids:
-            ctx.tap(i)
-    return act
-
-
-def _cond(doc: str, fn: Callable) -> Callable:
-    fn.__doc__ = doc
-    return fn
-
-
-def full_steps(lang: str) -> list[Step]:
-    """Every flow that exists, in one language: guide, progress, walk-in with no paper, feedback,
-    elder session with countdown and timeout, offline, an error, maintenance."""
-    home = on_screen("home")
-    S = lambda name, action, until, shot="", **kw: Step(name, action, until, shot, lang, **kw)  # noqa: E731
-
-    def home_in_lang(ctx: Ctx):
-        return ctx.app.sm.current == "home" and ctx.app.lang == lang
-    home_in_lang.__doc__ = f"home in {lang}"
-
-    def elder_timeout(ctx: Ctx) -> float:
-        return ctx.app.services.sessions.effective_timeout_s()
-
-    return [
-        S("home", _ensure_lang(lang), home_in_lang, "01-home"),
-        S("guide", lambda c: c.tap("tile_guide"), on_screen("guide", ready=lambda c: c.find("item_0") is not None), "02-guide"),
-        S("guide search lnyd", _taps("letter_l", "letter_n", "letter_y", "letter_d"),
-          on_screen("guide", ready=lambda c: c.screen.query == "lnyd" and c.find("item_0") is not None
-                    and c.find("item_1") is None)),
-        S("guide item", lambda c: c.tap("item_0"), on_screen("guide_item", ready=lambda c: bool(c.screen.body)), "03-guide-item"),
-        S("home", lambda c: c.tap("home"), home),
-        S("progress", _ensure_lang(lang), home_in_lang),
-        S("progress entry", lambda c: c.tap("tile_progress"), on_screen("progress")),
-        S("progress number", _type("2026112000123"),
-          on_screen("progress", ready=lambda c: c.screen.ids.keypad.value == "2026112000123")),
-        S("progress shown", lambda c: c.tap("lookup"), on_screen("progress", ready=lambda c: c.screen.status == "shown"), "04-progress"),
-        S("home", lambda c: c.tap("home"), home),
-        S("walk-in", _ensure_lang(lang), home_in_lang),
-        S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: c.find("line_0") is not None), "05-walkin"),
-        S("ticket, no paper", lambda c: (c.sim.set_paper_out(True), c.tap("line_0")),
-          on_screen("ticket", ready=lambda c: not c.screen.printed and bool(c.screen.queue_no)), "06-ticket-paper-out"),
-        S("paper loaded", lambda c: (c.sim.set_paper_out(False), c.tap("done")), home),
-        S("feedback", _ensure_lang(lang), home_in_lang),
-        S("feedback open", lambda c: c.tap("tile_feedback"), on_screen("feedback")),
-        S("feedback form", lambda c: (c.tap("rate_2"), c.tap("reason_waiting"), _type("13812345678")(c)),
-          on_screen("feedback", ready=lambda c: c.screen.rating == 2), "07-feedback"),
-        S("feedback sent", lambda c: c.tap("submit"), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"), "08-feedback-sent"),
-        S("home", lambda c: c.tap("home"), home),
-        S("elder card", lambda c: c.sim.place_card(1),
-          _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
-                and c.screen.status == "loaded"), "09-checkin-elder"),
-        S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
-          _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "10-countdown"),
-        S("timeout", lambda c: c.sim.advance(11),
-          _cond("the timeout screen, data wiped", lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
-                and no_citizen_traces(c, 1)), "11-timeout"),
-        S("card taken", lambda c: (c.sim.remove_card(), c.tap("msg_back")), home),
-        S("offline", lambda c: c.sim.set_online(False), _cond("offline banner", lambda c: not c.app.online), "12-offline"),
-        S("offline identify", lambda c: (_ensure_lang(lang)(c), c.tap("tile_checkin")), on_screen("identify")),
-        S("offline check-in", lambda c: c.sim.place_card(0),
-          _cond("the offline error", lambda c: c.app.sm.current == "message" and c.screen.code == "network.offline"),
-          "13-error-offline"),
-        S("online again", lambda c: (c.sim.set_online(True), c.sim.remove_card()),
-          _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online and no_citizen_traces(c, 0))),
-        S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
-          on_screen("maintenance"), "14-maintenance-pin"),
-        S("maintenance unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
-          on_screen("maintenance", ready=lambda c: c.screen.unlocked and bool(c.screen.report)), "15-maintenance"),
-        S("back home", lambda c: c.tap("maint_back"), home),
-    ]
-
-
-def full_tour(languages=("zh_CN", "en")) -> list[Step]:
-    """The foundation tour and every other flow, in each language."""
-    steps: list[Step] = []
-    for lang in languages:
-        n = 0
-        for step in foundation_steps(lang) + full_steps(lang):
-            if step.shot:  # number the screenshots in order: NN-<screen>
-                n += 1
-                step.shot = f"{n:02d}-{step.shot.split('-', 1)[1]}"
-            steps.append(step)
-    return steps
+from kiosk.screens.tour_steps import DEMO_PIN, foundation_tour, full_tour  # noqa: E402,F401  (the tours)

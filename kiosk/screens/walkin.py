@@ -1,6 +1,7 @@
 """Walk-in ticket: choose a business line -> a queue number (identification optional)."""
 from __future__ import annotations
 
+from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import KButton
@@ -17,7 +18,8 @@ class WalkinScreen(KioskScreen):
         box.clear_widgets()
         en = self.app.lang == "en"
         for i, line in enumerate(self.services.walkin.lines()):
-            b = KButton(text=line.get("name_en") if en else line["name"], tour_id=f"line_{i}")
+            b = KButton(text=line.get("name_en") if en and line.get("name_en") else line["name"], tour_id=f"line_{i}",
+                        font_size=self.app.k * theme.FONT_HEAD)
             b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
 
@@ -28,7 +30,9 @@ class WalkinScreen(KioskScreen):
         def work():
             result = walkin.take(line)
             return result, walkin.print_ticket(result)
-        run_async(work, on_done=lambda o: self.app.go("ticket", result=o[0], printed=o[1], kind="walkin"),
+        en = self.app.lang == "en"
+        run_async(work, on_done=lambda o: self.app.go("ticket", result={**o[0], "item_name": walkin.line_name(line, en)},
+                                                      printed=o[1], kind="walkin"),
                   on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
 
     def on_lang(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 
@@ -43,6 +44,22 @@ class CitizenLabel(KLabel):
 
 class TopBar(BoxLayout):
     """Hall and terminal name, date/time, language, elder mode, help and call staff."""
+
+
+class BusyOverlay(FloatLayout):
+    """Covers the screen while a service call runs: swallows every touch so a second tap on
+    "confirm" (or a tap on another tile) cannot start a second action meanwhile."""
+
+    active = BooleanProperty(False)
+
+    def on_touch_down(self, touch):
+        return True if self.active else super().on_touch_down(touch)
+
+    def on_touch_move(self, touch):
+        return True if self.active else super().on_touch_move(touch)
+
+    def on_touch_up(self, touch):
+        return True if self.active else super().on_touch_up(touch)
 
 
 class Keypad(GridLayout):

@@ -28,6 +28,31 @@ class NotIdentified(KioskError):
     citizen_message = "请先放置身份证或扫码识别身份。"
 
 
+class UnknownCode(KioskError):
+    """A scanned code that is not a check-in code of this service."""
+
+    code = "session.unknown_code"
+    citizen_message = "无法识别该二维码，请扫描预约凭条上的二维码，或放置身份证。"
+
+
+#: The name sent with an ID number typed on the keypad (see :meth:`CheckinService.citizen_ref`).
+KEYPAD_NAME = "-"
+#: The reference central service's unsigned check-in code: ``KIOSK1:APPT:<appointment id>``.
+#: (Signed ``KQ1:`` codes need the verifier of the trust work to be opened; not read here yet.)
+UNSIGNED_CODE_PREFIX = "KIOSK1:APPT:"
+
+
+def appointment_id_from_code(code: str) -> str | None:
+    """The appointment id inside a booking slip's check-in code, or None."""
+    code = (code or "").strip()
+    if code.startswith(UNSIGNED_CODE_PREFIX):
+        appt = code[len(UNSIGNED_CODE_PREFIX):]
+        # Why the bound and alphabet: the id goes into a request; garbage must not.
+        if 1 <= len(appt) <= 64 and all(c.isalnum() or c in "-_" for c in appt):
+            return appt
+    return None
+
+
 @dataclass
 class PrintOutcome:
     """Whether the ticket reached paper; when not, the error to show (the number stays on screen)."""
@@ -64,7 +89,11 @@ class CheckinService:
         if c is None:
             raise NotIdentified("no citizen in session")
         if c.citizen_ref is None:
-            result = self.gateway.request("citizen.lookup", {"id_number": c.id_number, "name": c.name})
+            # A number typed on the keypad comes without a name (no card to read it from); the
+            # contract needs one, so a placeholder goes instead: the central service then matches
+            # no register entry and issues a bare reference (booking works, no appointments leak).
+            result = self.gateway.request("citizen.lookup", {"id_number": c.id_number,
+                                                             "name": c.name or KEYPAD_NAME})
             c.citizen_ref = result["citizen_ref"]
         return c.citizen_ref
 
@@ -87,6 +116,17 @@ class CheckinService:
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 
+    def check_in_code(self, code: str) -> dict:
+        """Check in with the code of a booking slip (no ID card needed: the code is the proof)."""
+        appt_id = appointment_id_from_code(code)
+        if appt_id is None:
+            raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
+        with self._lock:
+            idem = self._idem.setdefault(appt_id, uuid.uuid4().hex)
+        result = self.gateway.submit("checkin", {"appointment_id": appt_id}, idem=idem).wait(self.wait_s)
+        log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
+        return result
+
     def ticket_for(self, result: dict):
         """The ticket document for a check-in result."""
         c = self.sessions.citizen
@@ -99,10 +139,14 @@ class CheckinService:
 
     def print_ticket(self, result: dict) -> PrintOutcome:
         """Print the queue ticket; a printer fault is reported, never raised (the number is on screen)."""
+        return self.print_doc(self.ticket_for(result))
+
+    def print_doc(self, doc) -> PrintOutcome:
+        """Print any document (ticket, slip); a printer fault is reported, never raised."""
         if self.printer is None:
             return PrintOutcome(False, DeviceError("no printer configured", action="show the number on screen"))
         try:
-            self.printer.print_ticket(self.ticket_for(result))
+            self.printer.print_ticket(doc)
             return PrintOutcome(True)
         except DeviceError as e:
             log.warning("ticket not printed", extra={"error": e.code})

@@ -42,6 +42,10 @@ class Services:
         """Devices, network, outbox depth: for the maintenance screen and telemetry."""
         return self.runtime.health()
 
+    def print_guide(self, code: str):
+        """Print the service guide of item ``code`` (a PrintOutcome; faults reported, never raised)."""
+        return self.guide.print_guide(code, self.checkin)
+
     @property
     def online(self) -> bool:
         """Whether the central network is reachable now."""

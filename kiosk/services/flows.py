@@ -12,6 +12,7 @@ import logging
 import uuid
 
 from kiosk.clock import Clock
+from kiosk.services import tickets
 from kiosk.services.checkin import CheckinService, PrintOutcome
 from kiosk.services.session import SessionManager
 
@@ -44,12 +45,19 @@ class ProgressService:
         """One application by its number (typed on the keypad or scanned from a receipt)."""
         return self.gateway.request("application.get", {"application_no": application_no})["application"]
 
+    def print_slip(self, application: dict) -> PrintOutcome:
+        """Print a progress slip of ``application`` (no name, no ID number on it)."""
+        c = self.checkin
+        return c.print_doc(tickets.progress_slip(hall=c.hall, terminal=c.terminal_id, application=application,
+                                                 when=c.clock.now()))
+
 
 class GuideService:
     """The service guide from the local catalogue cache (offline-capable)."""
 
-    def __init__(self, gateway) -> None:
+    def __init__(self, gateway, checkin: CheckinService | None = None) -> None:
         self.gateway = gateway
+        self.checkin = checkin
 
     @property
     def cache(self):
@@ -68,6 +76,27 @@ class GuideService:
     def categories(self) -> list[dict]:
         """Categories of service items."""
         return self.cache.categories()
+
+    def departments(self) -> list[dict]:
+        """Departments that handle items ({code, name, name_en})."""
+        return self.cache.departments()
+
+    def department_name(self, code: str, english: bool = False) -> str:
+        """A department's name by code (the code itself when unknown)."""
+        d = next((d for d in self.departments() if d.get("code") == code), None)
+        if d is None:
+            return code or ""
+        return (d.get("name_en") if english and d.get("name_en") else d.get("name")) or code
+
+    def print_guide(self, code: str, checkin: CheckinService | None = None) -> PrintOutcome:
+        """Print the guide of item ``code`` (through ``checkin``'s printer, or the one given at init)."""
+        it = self.item(code)
+        c = checkin or self.checkin
+        if it is None or c is None:
+            return PrintOutcome(False, None)
+        return c.print_doc(tickets.guide_slip(hall=c.hall, terminal=c.terminal_id, item=it,
+                                              department=self.department_name(it.get("department", "")),
+                                              when=c.clock.now()))
 
     def items(self, category: str | None = None, department: str | None = None) -> list[dict]:
         """Items, optionally of one category or department."""
@@ -111,6 +140,17 @@ class BookingService:
         self._idem = None
         return result
 
+    def print_slip(self, result: dict) -> PrintOutcome:
+        """Print the booking slip with the check-in QR code of ``result`` (a book() answer)."""
+        c = self.checkin
+        cit = c.sessions.citizen
+        return c.print_doc(tickets.booking_slip(
+            hall=c.hall, terminal=c.terminal_id, masked_name=cit.masked_name if cit and cit.name else "",
+            item_name=result.get("item_name", ""), date=str(result.get("date", "")), start=str(result.get("start", "")),
+            end=str(result.get("end", "")), window=str(result.get("window", "")),
+            checkin_code=str(result.get("checkin_code", "")), when=c.clock.now(),
+            english=c.sessions.language == "en"))
+
     def cancel(self, appointment_id: str) -> dict:
         """Cancel an appointment (durable)."""
         return self.gateway.submit("appointment.cancel", {"appointment_id": appointment_id},
@@ -134,9 +174,16 @@ class WalkinService:
             body["citizen_ref"] = self.checkin.citizen_ref()
         return self.gateway.submit("ticket.walkin", body, idem=idem or uuid.uuid4().hex).wait(self.checkin.wait_s)
 
+    def line_name(self, code: str, english: bool = False) -> str:
+        """A business line's name by code (the ticket shows the name, never the bare code)."""
+        ln = next((ln for ln in self.lines() if ln.get("code") == code), None)
+        if ln is None:
+            return code or ""
+        return (ln.get("name_en") if english and ln.get("name_en") else ln.get("name")) or code
+
     def print_ticket(self, result: dict) -> PrintOutcome:
-        """Print the walk-in ticket (same layout as a check-in ticket)."""
-        return self.checkin.print_ticket({"item_name": result.get("line", ""), **result})
+        """Print the walk-in ticket (same layout as a check-in ticket, the line's name as the item)."""
+        return self.checkin.print_ticket({**result, "item_name": self.line_name(result.get("line", ""))})
 
 
 class FeedbackService:

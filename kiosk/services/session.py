@@ -114,6 +114,8 @@ class SessionManager:
         self._subs = [
             bus.subscribe("idcard.identity", self._on_identity),
             bus.subscribe("idcard.removed", self._on_card_removed),
+            bus.subscribe("smartcard.read", self._on_smartcard),
+            bus.subscribe("smartcard.removed", self._on_smartcard_removed),
         ]
 
     # -- queries ----------------------------------------------------------------------------------
@@ -219,3 +221,28 @@ class SessionManager:
         c = self._citizen
         if c is not None and c.source == "idcard":
             self.end(EndReason.CARD_REMOVED)
+
+    def _on_smartcard(self, event) -> None:
+        citizen = citizen_from_card_data(event.data)
+        if citizen is not None:
+            self.begin(citizen)
+
+    def _on_smartcard_removed(self, event) -> None:
+        c = self._citizen
+        if c is not None and c.source == "smartcard":
+            self.end(EndReason.CARD_REMOVED)
+
+
+def citizen_from_card_data(data: Any) -> Citizen | None:
+    """A :class:`Citizen` from a PC/SC card's fields (social-security profile: the social security
+    number is the citizen's ID number); None for a card that identifies nobody (e.g. a staff card)."""
+    if not isinstance(data, dict):
+        return None
+    id_number = str(data.get("social_security_number") or "").strip().upper()
+    name = str(data.get("name") or "").strip()
+    if not id_number or not name:
+        return None
+    birth = data.get("birth_date")
+    return Citizen(id_number=id_number, name=name, source="smartcard",
+                   birth_date=birth if hasattr(birth, "year") else None,
+                   sex=str(data.get("gender") or ""), card_type="social_security")
