@@ -77,7 +77,8 @@ class ConsultScreen(KioskScreen):
         """Show the FAQ of ``item_code``; an empty call-back form."""
         self.wipe()
         self.item_code, self.item_name = item_code, item_name
-        self.faq_text = "\n\n".join(f"{self.tr("Q")}: {f.get('q', '')}\n{self.tr("A")}: {f.get('a', '')}" for f in (faq or []))
+        q, a = self.tr("Q"), self.tr("A")
+        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in (faq or []))
 
     def submit(self) -> None:
         """Request a call-back about the item (durable)."""

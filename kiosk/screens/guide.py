@@ -107,7 +107,8 @@ def describe(item: dict, tr, en: bool = False, department: str = "") -> str:
     """Every field of a catalogue item as readable text."""
     fee = item.get("fee") or {}
     link = item.get("linkage") or {}
-    mats = "\n".join(f"  · {m['name']} ×{m.get('copies', 1)}" + (f" ({tr("original")})" if m.get("original") else "")
+    original = tr("original")
+    mats = "\n".join(f"  · {m['name']} ×{m.get('copies', 1)}" + (f" ({original})" if m.get("original") else "")
                      + (f" {m['note']}" if m.get("note") else "") for m in item.get("materials", []))
     levels = " → ".join(tr(LEVEL_NAMES.get(lv, lv)) for lv in link.get("levels", []))
     faq = "\n".join(f"  {f['q']} {f['a']}" for f in item.get("faq", []))

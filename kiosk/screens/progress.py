@@ -97,7 +97,7 @@ class ProgressScreen(KioskScreen):
         for level in LEVELS:
             s = steps.get(level)
             if s is None:
-                text, colour = f"—  {self.tr(LEVEL_NAMES[level])}\n{self.tr("not involved")}", theme.MUTED
+                text, colour = f"—  {self.tr(LEVEL_NAMES[level])}\n" + self.tr("not involved"), theme.MUTED
             else:
                 mark = {"done": "✓", "current": "●"}.get(s.get("status"), "○")
                 state = {"done": self.tr("done"), "current": self.tr("handling now")}.get(s.get("status"), self.tr("to come"))

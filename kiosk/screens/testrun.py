@@ -1,53 +1,33 @@
-"""Run the touchscreen on fakes with a scripted tour (the UI tests and the offline demo use it).
+"""Run the touchscreen on the real stack with a scripted tour (the UI tests use it).
 
-``python -m kiosk.screens.testrun --tour foundation --out DIR [--langs zh_CN,en] [--size 1280x800]``
-starts a private Xvfb when there is no DISPLAY, builds a Runtime on the fake gateway and printer
-(kiosk.screens.fakes) with a controllable clock, plays the tour, writes ``DIR/result.json`` and
-exits 0 only when every step passed. Kivy can create its window once per process, so each run
-is its own process.
+``python -m kiosk.screens.testrun --tour foundation|full --out DIR --run-dir DIR [--langs zh_CN,en]
+[--size 1280x800] [--dpi N]`` starts kiosk.demo.Stack (a private Mosquitto, the reference central
+service, the device simulators and the runtime) with its run directory in ``--run-dir``, plays the
+tour on a real Kivy window (a private Xvfb when there is no DISPLAY), writes ``DIR/result.json``
+and exits 0 only when every step passed. Kivy can create its window once per process, so each
+run is its own process.
 """
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-
-def build_runtime(state_dir: str, tickets_dir: str | None, font_path: str | None, *, timeout_s: float = 60.0,
-                  language: str = "zh_CN", pin_hash: str = ""):
-    """A Runtime on fakes: (runtime, sim)."""
-    from kiosk import config
-    from kiosk.clock import FakeClock
-    from kiosk.events import EventBus
-    from kiosk.runtime import Runtime
-    from kiosk.screens.fakes import FakeGateway, FakePrinter, Sim
-    cfg = config.from_dict({
-        "terminal": {"id": "ZM-DJX-TEST1", "name": "1号自助终端", "hall": "中牟县刁家乡便民服务中心",
-                     "hall_code": "H410122203", "region": {"city": "410100", "county": "410122",
-                                                           "township": "410122203"}},
-        "runtime": {"state_dir": state_dir, "session_timeout_s": timeout_s,
-                    "elder_timeout_s": max(timeout_s, 120.0), "language": language},
-        "ui": {"maintenance_pin_hash": pin_hash, "speech": False},
-    })
-    bus = EventBus()
-    clock = FakeClock(dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))))
-    gateway = FakeGateway(clock, bus)
-    printer = FakePrinter(tickets_dir, font_path)
-    runtime = Runtime(cfg, bus=bus, clock=clock, devices={"printer": printer}, gateway=gateway)
-    return runtime, Sim(bus, printer, gateway, clock)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the tour, write result.json; 0 when every step passed."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tour", default="foundation", help="foundation | full")
-    p.add_argument("--out", required=True, help="directory for screenshots and result.json")
+    p.add_argument("--out", required=True, help="directory for screenshots, tickets and result.json")
+    p.add_argument("--run-dir", required=True, help="run directory of the stack (broker, central db, state)")
+    p.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
     p.add_argument("--langs", default="zh_CN", help="comma-separated: zh_CN,en")
     p.add_argument("--size", default="1280x800", help="window size WxH")
+    p.add_argument("--dpi", type=float, default=None, help="the panel's DPI (touch targets are checked at it)")
     a = p.parse_args(argv)
     width, height = (int(v) for v in a.size.lower().split("x"))
     out = Path(a.out)
@@ -56,30 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("DISPLAY"):
         from tools.xvfb import Xvfb
         xvfb = Xvfb(width, height).start()
+    from kiosk.demo import Stack
+    stack = Stack(a.config, out, run_dir=Path(a.run_dir))
     try:
         from kiosk.screens import kivyenv
         kivyenv.prepare(width, height)  # before anything imports kivy
-        from kiosk.screens.app import run_app
-        from kiosk.screens.fonts import NOTO_DIR
+        stack.start()
         from kiosk.screens import tour as tours
-        state = tempfile.mkdtemp(prefix="kiosk-ui-state-")
-        tickets_dir = out / "tickets"
-        tickets_dir.mkdir(exist_ok=True)
-        # The ticket renderer uses the same SC face the UI extracts (cached in the state dir).
-        from kiosk.screens.fonts import find_cjk_fonts
-        font = find_cjk_fonts(os.environ.get("KIOSK_FONT_CACHE", state))["regular"]
-        from kiosk.screens.pin import hash_pin
-        # The demo/test staff PIN (a low iteration count keeps the test fast; production uses the default).
-        runtime, sim = build_runtime(state, str(tickets_dir), font, pin_hash=hash_pin(tours.DEMO_PIN, iterations=1000))
+        from kiosk.screens.app import run_app
         langs = [x for x in a.langs.split(",") if x]
         steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
-        runtime.start()
-        try:
-            result = run_app(runtime, tour=steps, out_dir=out, width=width, height=height, sim=sim)
-        finally:
-            runtime.stop()
+        result = run_app(stack.runtime, tour=steps, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi)
         data = result.to_dict()
-        data["tickets"] = [t.png_path for t in sim.tickets()]
+        data["tickets"] = [str(t.png_path) for t in stack.sim.tickets()]
+        from kivy.metrics import Metrics
+        data["dpi"] = Metrics.dpi
         (out / "result.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         for s in result.steps:
             print(("PASS " if s.passed else "FAIL ") + f"[{s.lang}] {s.name}: {s.screenshot or ''} {s.message}")
@@ -87,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             print("tour failed: " + result.error, file=sys.stderr)
         return 0 if result.ok else 1
     finally:
+        stack.stop()
         if xvfb is not None:
             xvfb.stop()
 
