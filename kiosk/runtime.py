@@ -35,6 +35,9 @@ log = logging.getLogger("kiosk.runtime")
 TELEMETRY_INTERVAL_S = 30.0
 #: The inactivity tick; the countdown on screen needs about one update a second.
 TICK_S = 0.5
+#: A UI that has not beaten for this long is hung (a frame takes milliseconds; a slow service call
+#: runs in a worker thread, never on the UI thread): stop feeding the watchdog so systemd restarts us.
+UI_HANG_S = 10.0
 
 
 class Runtime:
@@ -57,6 +60,7 @@ class Runtime:
         self.started_at = time.time()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._ui_beat: float | None = None
         self.services = self._build_services()
         self.bus.subscribe("network.online", self._on_online)
         self.bus.subscribe("network.command", self._on_command)
@@ -149,13 +153,28 @@ class Runtime:
         t.start()
         self._threads.append(t)
 
+    def attach_ui(self) -> None:
+        """A UI runs on top: from now on the watchdog is fed only while it beats (:meth:`ui_beat`)."""
+        self._ui_beat = time.monotonic()
+
+    def ui_beat(self) -> None:
+        """Called by the UI from its own main loop (about once a second): the UI is alive."""
+        self._ui_beat = time.monotonic()
+
+    def alive(self) -> bool:
+        """The core ticks (we are in its loop) and, when a UI is attached, the UI beats too."""
+        beat = self._ui_beat
+        return beat is None or time.monotonic() - beat < UI_HANG_S
+
     def _tick_loop(self) -> None:
-        # Why feed the watchdog here: this loop drives the sessions; if it hangs, systemd restarts us.
+        # Why feed the watchdog here: this loop drives the sessions; if it hangs, systemd restarts
+        # us. A hung UI (a blocked Kivy main thread) stops its beats, and then the feeding stops too.
         interval_s = self.notifier.interval_s
         fed = time.monotonic()
         while not self._stop.wait(TICK_S):
             self.services.sessions.tick()
-            if interval_s is not None and time.monotonic() - fed >= min(interval_s, TICK_S * 4):
+            if interval_s is not None and time.monotonic() - fed >= min(interval_s, TICK_S * 4) \
+                    and self.alive():
                 self.notifier.watchdog()
                 fed = time.monotonic()
 

@@ -29,3 +29,34 @@ def test_abstract_socket_and_no_systemd():
     off = Notifier({})
     assert not off.enabled and off.interval_s is None and not off.ready()
     assert Notifier({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"}).interval_s is None
+
+
+class _OfflineGateway:
+    """The smallest gateway a runtime accepts (no network in this unit test)."""
+
+    online = False
+    catalogue = None
+
+    def start(self): pass
+
+    def stop(self): pass
+
+    def outbox_depth(self): return 0
+
+
+def test_a_hung_ui_stops_the_watchdog_feeding(tmp_path):
+    from kiosk import config
+    from kiosk import runtime as rt_mod
+    cfg = config.from_dict({"terminal": {"id": "ZM-WD-0001", "region": {"city": "410100"}},
+                            "runtime": {"state_dir": str(tmp_path)}})
+    rt = rt_mod.Runtime(cfg, devices={}, gateway=_OfflineGateway())
+    try:
+        assert rt.alive()                      # headless: the core's own tick is enough
+        rt.attach_ui()
+        assert rt.alive()
+        rt._ui_beat -= rt_mod.UI_HANG_S + 1    # the UI's main loop has not beaten for too long
+        assert not rt.alive()
+        rt.ui_beat()                           # it beats again
+        assert rt.alive()
+    finally:
+        rt.services.sessions.close()
