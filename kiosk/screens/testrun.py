@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in a.size.lower().split("x"))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    if a.dpi:
+        os.environ["KIVY_DPI"] = str(a.dpi)   # Kivy reads it once, when kivy.metrics is imported
     xvfb = None
     if not os.environ.get("DISPLAY"):
         from tools.xvfb import Xvfb

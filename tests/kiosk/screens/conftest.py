@@ -1,7 +1,6 @@
-"""UI test helpers: one private Xvfb per test session, tours run in child processes.
-
-Kivy creates its window once per process, so each scenario is a child process
-(``python -m kiosk.screens.testrun``) on the shared Xvfb display.
+"""UI test helpers: one private Xvfb per test session; each tour runs in a child process on the
+real stack (kiosk.demo.Stack: Mosquitto, the reference central service, the device simulators)
+with its own temporary run directory. Kivy creates its window once per process, hence children.
 """
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The panel DPI the touch targets are checked at (a 10.1" 1280x800 panel is ~150 dpi).
+PANEL_DPI = 150
 
 
 @pytest.fixture(scope="session")
@@ -27,29 +28,38 @@ def display():
         x.stop()
 
 
-@pytest.fixture(scope="session")
-def tour():
-    """``tour(display, out, tour_name, langs, size)`` -> (exit code, result.json, output)."""
-    return run_tour
+def start_tour(display: str, base: Path, tour: str = "foundation", langs: str = "zh_CN",
+               size: str = "1280x800", dpi: float | None = None) -> subprocess.Popen:
+    """Start one tour in a child process (output in base/out, the stack's files in base/run)."""
+    env = dict(os.environ, DISPLAY=display)
+    cmd = [sys.executable, "-m", "kiosk.screens.testrun", "--tour", tour, "--out", str(base / "out"),
+           "--run-dir", str(base / "run"), "--langs", langs, "--size", size]
+    if dpi:
+        cmd += ["--dpi", str(dpi)]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.fixture(scope="session")
-def real_png():
-    """``real_png(path, (w, h))`` asserts a real screenshot."""
-    return assert_real_png
-
-
-def run_tour(display: str, out: Path, tour: str = "foundation", langs: str = "zh_CN",
-             size: str = "1280x800", timeout_s: float = 120) -> tuple[int, dict, str]:
-    """Run one tour in a child process; returns (exit code, result.json, output)."""
-    env = dict(os.environ, DISPLAY=display, KIVY_NO_ARGS="1", KIVY_USE_DEFAULTCONFIG="1",
-               KIVY_NO_CONSOLELOG="1", KIVY_WINDOW="sdl2", KIOSK_FONT_CACHE=str(out.parent / "fontcache"))
-    proc = subprocess.run([sys.executable, "-m", "kiosk.screens.testrun", "--tour", tour, "--out", str(out),
-                           "--langs", langs, "--size", size], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout_s)
-    result_file = out / "result.json"
+def finish_tour(proc: subprocess.Popen, base: Path, timeout_s: float = 170) -> tuple[int, dict, str]:
+    """Wait for a tour; (exit code, result.json, output). Kills it (and fails) when it hangs."""
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        pytest.fail(f"tour did not finish within {timeout_s} s:\n{output[-4000:]}")
+    result_file = base / "out" / "result.json"
     result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.exists() else {}
-    return proc.returncode, result, proc.stdout + proc.stderr
+    return proc.returncode, result, output
+
+
+@pytest.fixture(scope="session")
+def tours(display, tmp_path_factory):
+    """Both tours, run at the same time: the full one (both languages, 1280x800, panel DPI) and
+    the check-in tour at 1920x1080. {name: (exit code, result, output, out dir)}."""
+    bases = {"full": tmp_path_factory.mktemp("full"), "large": tmp_path_factory.mktemp("large")}
+    procs = {"full": start_tour(display, bases["full"], "full", "zh_CN,en", dpi=PANEL_DPI),
+             "large": start_tour(display, bases["large"], "foundation", "zh_CN", size="1920x1080")}
+    return {name: (*finish_tour(p, bases[name]), bases[name] / "out") for name, p in procs.items()}
 
 
 def assert_real_png(path: str, size: tuple[int, int]) -> None:
