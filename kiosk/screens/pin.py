@@ -6,35 +6,13 @@ LOCK_S seconds (a 4-6 digit PIN must not be guessable by trying at the terminal)
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import time
 
-#: Why 200,000: OWASP's current floor for PBKDF2-SHA256 is higher, but a kiosk CPU verifies a PIN
-#: in ~0.1 s at this count, and the rate limit below does the rest against guessing at the screen.
-ITERATIONS = 200_000
+# The hash format and its check live in kiosk.pin (shared with `kiosk pin-hash`); re-exported here.
+from kiosk.pin import ITERATIONS, hash_pin, verify_pin  # noqa: F401
+
 MAX_FAILURES = 3
 LOCK_S = 60.0
-
-
-def hash_pin(pin: str, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
-    """A storable hash of ``pin`` for ui.maintenance_pin_hash."""
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
-
-
-def verify_pin(pin: str, stored: str) -> bool:
-    """True when ``pin`` matches ``stored``; False for a wrong PIN or a malformed/empty hash."""
-    try:
-        algo, iters, salt_hex, hash_hex = stored.split("$")
-        if algo != "pbkdf2_sha256":
-            return False
-        digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iters))
-    except (ValueError, AttributeError):
-        return False
-    return hmac.compare_digest(digest.hex(), hash_hex.lower())
 
 
 class PinGate:
