@@ -107,6 +107,7 @@ class KioskApp(App):
         self._refresh_status()
         Clock.schedule_interval(self._tick, 0.5)
         self._tick(0)
+        self.runtime.attach_ui()  # the systemd watchdog is now fed only while this loop ticks
         Window.bind(on_touch_down=self._on_window_touch, size=lambda *a: self._update_k())
         async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
         if self.tour is not None:
@@ -225,6 +226,7 @@ class KioskApp(App):
 
     # -- periodic ------------------------------------------------------------------------------
     def _tick(self, dt) -> None:
+        self.runtime.ui_beat()
         now = self.runtime.clock.now()
         self.clock_text = now.strftime("%Y-%m-%d %H:%M")
         s = self.services.sessions
