@@ -16,6 +16,10 @@ demo: setup
 test: setup
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# Measured speed with same-run baselines (tools/bench; README "Measured speed").
+bench: setup
+	@$(PY) -m kiosk bench $(BENCH_ARGS)
+
 fuzz: setup
 	@$(PY) -m tools.fuzz_codecs --inputs 20000
 

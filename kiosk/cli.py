@@ -1,10 +1,10 @@
-"""The `kiosk` command: run, demo, doctor, sim, pin-hash.
+"""The `kiosk` command: run, demo, doctor, sim, pin-hash, bench.
 
 ``kiosk run --config FILE`` (the kiosk with its UI), ``kiosk run --headless`` (the core without
 UI), ``kiosk demo`` (everything on one machine; ``--headless --out DIR`` forces the no-display
 tour), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk sim ...``
 (simulators: run them, place/remove a card, scan, printer faults), ``kiosk pin-hash`` (the staff
-PIN hash for ``ui.maintenance_pin_hash``).
+PIN hash for ``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench).
 """
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     simsub.add_parser("status", help="where the simulators are")
 
     sub.add_parser("pin-hash", help="hash a staff PIN for ui.maintenance_pin_hash (reads stdin)")
+
+    p = sub.add_parser("bench", help="measured speed with same-run baselines (tools.bench)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute")
+    p.add_argument("--only", default="", help="comma-separated areas: qr, idcard, mqtt, central, startup")
     return ap
 
 
@@ -158,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sim(args)
         if args.command == "pin-hash":
             return cmd_pin_hash(args)
+        if args.command == "bench":
+            from tools.bench import main as bench_main  # dev tooling: imported only when asked
+            return bench_main((["--json"] if args.json else []) + (["--quick"] if args.quick else [])
+                              + (["--only", args.only] if args.only else []))
     except ConfigError as e:
         print(f"kiosk: configuration error: {e.reason}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ def run_all(quick: bool = False, only: list[str] | None = None, progress=None) -
     """Run the areas; returns the JSON object (machine, run, one entry per figure key)."""
     t0 = time.monotonic()
     figs: dict[str, Figure] = {}
+    failed: list[str] = []
     for area, keys in AREAS.items():
         if only and area not in only:
             continue
@@ -40,11 +41,13 @@ def run_all(quick: bool = False, only: list[str] | None = None, progress=None) -
         except Exception as e:  # one broken area must not hide the others' figures
             logging.getLogger("kiosk.bench").debug("area failed", exc_info=True)
             got = {k: Figure(k, None, _unit(k), note=f"{area} failed: {type(e).__name__}: {e}"[:200]) for k in keys}
+            failed.append(area)
         for k in keys:
             figs[k] = got.get(k) or Figure(k, None, _unit(k), note="not produced")
         figs.update({k: v for k, v in got.items() if k not in figs})
     report.evaluate(figs)
-    meta = {"quick": quick, "elapsed_s": round(time.monotonic() - t0, 1), "areas": only or list(AREAS)}
+    meta = {"quick": quick, "elapsed_s": round(time.monotonic() - t0, 1), "areas": only or list(AREAS),
+            "failed_areas": failed}
     out = report.to_json(figs, machine.describe(), meta)
     out["_table"] = report.table(figs, out["machine"], meta)
     return out
@@ -58,7 +61,10 @@ def _unit(key: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run, print the table (or one JSON object with --json); 0 unless an area broke."""
+    """Parse arguments, run, print the table (or one JSON object with --json); 1 if an area raised.
+
+    A missed target is a finding, not a failure of the benchmark: the exit code stays 0.
+    """
     ap = argparse.ArgumentParser(prog="kiosk bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute")
@@ -74,5 +80,4 @@ def main(argv: list[str] | None = None) -> int:
     out = run_all(args.quick, only, progress=None if args.json else lambda m: print(m, file=sys.stderr, flush=True))
     table = out.pop("_table")
     print(report.dumps(out) if args.json else table, flush=True)
-    broken = any(isinstance(v, dict) and " failed: " in (v.get("note") or "") for v in out.values())
-    return 1 if broken else 0
+    return 1 if out["run"]["failed_areas"] else 0

@@ -56,3 +56,7 @@ def test_central_tiny_load_against_the_real_service(tmp_path):
 def test_runner_reports_an_unknown_area_list_without_crashing():
     out = runner.run_all(quick=True, only=["nosuch"])
     assert out["run"]["areas"] == ["nosuch"] and "machine" in out and out["machine"]["cpus"] >= 1
+
+
+def test_main_refuses_an_unknown_area():
+    assert runner.main(["--only", "nosuch"]) == 2
