@@ -51,19 +51,26 @@ class FakeClock(Clock):
 
 
 class OffsetClock(Clock):
-    """The real clock plus an offset that only grows: the demo "runs fast" through an inactivity
-    timeout (``advance``) without waiting, while everything else keeps real time."""
+    """The real clock shifted: it starts at ``start`` (if given) and can jump ahead (``advance``).
 
-    def __init__(self, tz: str = "Asia/Shanghai") -> None:
+    The demo pins its day to a fixed hall-local time (so the tour never meets closing time or
+    midnight) and "runs fast" through an inactivity timeout without waiting. Monotonic time moves
+    only forward: it gets the jumps, not the initial shift.
+    """
+
+    def __init__(self, tz: str = "Asia/Shanghai", start: dt.datetime | None = None) -> None:
         super().__init__(tz)
-        self._offset_s = 0.0
+        self._wall_offset_s = (start - super().now()).total_seconds() if start is not None else 0.0
+        self._mono_offset_s = 0.0
 
     def monotonic(self) -> float:
-        return super().monotonic() + self._offset_s
+        return super().monotonic() + self._mono_offset_s
 
     def now(self) -> dt.datetime:
-        return super().now() + dt.timedelta(seconds=self._offset_s)
+        return super().now() + dt.timedelta(seconds=self._wall_offset_s)
 
     def advance(self, seconds: float) -> None:
         """Jump ahead ``seconds``."""
-        self._offset_s += max(0.0, seconds)
+        seconds = max(0.0, seconds)
+        self._wall_offset_s += seconds
+        self._mono_offset_s += seconds

@@ -11,6 +11,7 @@ The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
@@ -18,11 +19,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kiosk import config as config_mod
 from kiosk import logs
 
 log = logging.getLogger("kiosk.demo")
+
+#: The demo hall's time of day at start: mid-morning of a service day.
+DEMO_TIME = dt.time(10, 5)
 
 
 class Stack:
@@ -64,15 +69,20 @@ class Stack:
         self.cfg = self.base_cfg.with_overrides(overrides)
         (self.run_dir / "kiosk.toml").write_text(config_mod.dump_toml(self.cfg.data), encoding="utf-8")
 
+        # The demo's hall day starts at a fixed local time, so a tour never meets closing time or
+        # midnight (appointments, "today", check-in windows); both clocks then run in real time.
+        tz = ZoneInfo(self.cfg.get("runtime.timezone"))
+        start = dt.datetime.combine(dt.datetime.now(tz).date(), DEMO_TIME, tzinfo=tz)
         db = self.run_dir / "central.db"
         central_log = open(self.run_dir / "central.log", "ab")
         self.central = subprocess.Popen(
-            [sys.executable, "-m", "tools.central", "--broker", self.broker.url, "--db", str(db)],
+            [sys.executable, "-m", "tools.central", "--broker", self.broker.url, "--db", str(db),
+             "--start-at", start.isoformat()],
             stdout=central_log, stderr=central_log, start_new_session=True)
 
         self.hub = SimHub(self.cfg, ticket_dir=self.out_dir / "tickets").start()
         self.hub.serve(control_path(self.cfg))
-        self.clock = OffsetClock(self.cfg.get("runtime.timezone"))
+        self.clock = OffsetClock(self.cfg.get("runtime.timezone"), start=start)
         self.runtime = Runtime(self.cfg, clock=self.clock).start()
         self._wait_ready()
         self.sim = DemoSim(self)
@@ -122,6 +132,7 @@ class DemoSim:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.hub = stack.hub
+        self.advanced_s = 0.0
 
     def place_card(self, citizen: int = 0) -> None:
         """A demo citizen's ID card on the reader (0: one appointment today, 1: aged 68, two
@@ -162,6 +173,12 @@ class DemoSim:
     def advance(self, seconds: float) -> None:
         """Move the runtime's clock forward (inactivity timeouts without waiting)."""
         self.stack.clock.advance(seconds)
+        self.advanced_s += max(0.0, seconds)
+
+    def central_now(self):
+        """The central service's hall clock: it started with the runtime's and never jumps."""
+        import datetime as _dt
+        return self.stack.clock.now() - _dt.timedelta(seconds=self.advanced_s)
 
     def tickets(self) -> list:
         """Tickets the printer simulator printed (``.text``, ``.png_path``, ``.image``)."""

@@ -200,10 +200,7 @@ def part_b(lang: str) -> list[Step]:
         return ctx.app.services.sessions.effective_timeout_s()
 
     def late_advance(ctx: Ctx) -> float:
-        import datetime as dt
-        from zoneinfo import ZoneInfo
-        central_now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))   # the central service's real clock
-        return late_advance_s(ctx.app.runtime.clock.now(), central_now)
+        return late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now())
 
     return [
         S("home", _ensure_lang(lang), _home_in(lang)),
@@ -235,7 +232,9 @@ def part_b(lang: str) -> list[Step]:
         S("maintenance unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
           on_screen("maintenance", ready=lambda c: c.screen.unlocked and bool(c.screen.report)), "maintenance"),
         S("test print", lambda c: (_printed_more(c), c.tap("test_print")),
-          on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0), "maintenance-test-print"),
+          # printed, and the driver's after-job status check done (the busy overlay blocks taps)
+          on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0 and not c.app.busy),
+          "maintenance-test-print"),
         S("back home", lambda c: c.tap("maint_back"), home),
     ]
 

@@ -1,6 +1,8 @@
 """``python -m tools.central``: run one instance of the reference central service."""
 from __future__ import annotations
 
+import datetime as dt
+
 import argparse
 import json
 import signal
@@ -12,6 +14,14 @@ from tools.central.clock import Clock
 from tools.central.service import CentralService
 
 
+def _clock(args) -> Clock:
+    """The hall clock from --clock-speed and --start-at."""
+    clock = Clock(speed=args.clock_speed)
+    if args.start_at:
+        clock.set(dt.datetime.fromisoformat(args.start_at))
+    return clock
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, start the service, run until SIGINT/SIGTERM."""
     ap = argparse.ArgumentParser(prog="python -m tools.central", description=(
@@ -21,11 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT")
     ap.add_argument("--db", required=True, help="SQLite path, sqlite:///path, or postgresql://user@host/db (several instances may share one)")
     ap.add_argument("--clock-speed", type=float, default=1.0, help="run the hall clock N times faster (demos)")
+    ap.add_argument("--start-at", default=None,
+                    help="start the hall clock at this ISO date-time (hall-local if naive), e.g. 2026-11-24T10:05")
     ap.add_argument("--instance", default="c1", help="instance id (logs, MQTT client id)")
     ap.add_argument("--log-level", default="info", help="debug | info | warning")
     args = ap.parse_args(argv)
     logs.setup(args.log_level)
-    svc = CentralService(args.broker, args.db, clock=Clock(speed=args.clock_speed), instance=args.instance)
+    svc = CentralService(args.broker, args.db, clock=_clock(args), instance=args.instance)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
