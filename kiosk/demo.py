@@ -12,6 +12,7 @@ The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -53,7 +54,8 @@ class Stack:
         from kiosk.runtime import Runtime
         from tools.broker import Broker, free_port
 
-        for stale in ("broker", "central.db", "central.db-wal", "central.db-shm", "state"):
+        for stale in ("broker", "central.db", "central.db-wal", "central.db-shm", "state", "central-keys",
+                      "keyset.json"):
             path = self.run_dir / stale
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -66,18 +68,26 @@ class Stack:
             overrides["devices.printer.url"] = f"tcp://127.0.0.1:{free_port()}"
         if "camera" in self.base_cfg.devices():
             overrides["devices.camera.url"] = f"http://127.0.0.1:{free_port()}/stream.mjpg"
+        # The demo's hall day starts at a fixed local time, so a tour never meets closing time or
+        # midnight (appointments, "today", check-in windows); both clocks then run in real time.
+        tz = ZoneInfo(self.base_cfg.get("runtime.timezone"))
+        start = dt.datetime.combine(dt.datetime.now(tz).date(), DEMO_TIME, tzinfo=tz)
+        # The central service signs check-in codes; the terminal pins its root key and is
+        # provisioned with the signed key set (as a real terminal is at installation).
+        from tools.central.keys import CentralKeys
+        keys_dir = self.run_dir / "central-keys"
+        keys = CentralKeys(keys_dir, now_s=start.timestamp() - 3600)  # valid from before the demo day
+        (self.run_dir / "keyset.json").write_text(json.dumps(keys.keyset()), encoding="utf-8")
+        overrides["trust.root_key"] = keys.root_public
+        overrides["trust.keyset_file"] = str(self.run_dir / "keyset.json")
         self.cfg = self.base_cfg.with_overrides(overrides)
         (self.run_dir / "kiosk.toml").write_text(config_mod.dump_toml(self.cfg.data), encoding="utf-8")
 
-        # The demo's hall day starts at a fixed local time, so a tour never meets closing time or
-        # midnight (appointments, "today", check-in windows); both clocks then run in real time.
-        tz = ZoneInfo(self.cfg.get("runtime.timezone"))
-        start = dt.datetime.combine(dt.datetime.now(tz).date(), DEMO_TIME, tzinfo=tz)
         db = self.run_dir / "central.db"
         central_log = open(self.run_dir / "central.log", "ab")
         self.central = subprocess.Popen(
             [sys.executable, "-m", "tools.central", "--broker", self.broker.url, "--db", str(db),
-             "--start-at", start.isoformat()],
+             "--start-at", start.isoformat(), "--keys", str(keys_dir)],
             stdout=central_log, stderr=central_log, start_new_session=True)
 
         self.hub = SimHub(self.cfg, ticket_dir=self.out_dir / "tickets").start()

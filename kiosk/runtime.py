@@ -50,8 +50,8 @@ class Runtime:
         policy.enforce(cfg)  # raises InsecureConfig: production without TLS/cert checks/root key
         self.bus = bus or EventBus()
         self.notifier = Notifier()
-        self.trust, self.commands = self._build_trust()
         self.clock = clock or Clock(cfg.get("runtime.timezone", "Asia/Shanghai"))
+        self.trust, self.commands = self._build_trust()
         self.devices: dict[str, Device] = dict(devices) if devices is not None else self._build_devices()
         if gateway is None:
             from kiosk.network.gateway import Gateway  # the only paho importer; lazy for unit tests
@@ -85,9 +85,19 @@ class Runtime:
                     store.install_keyset(json.load(f))
             except (OSError, ValueError, TrustError) as e:
                 log.warning("provisioned key set not installed", extra={"error": str(e)})
-        payload.set_token_verifier(codes.token_verifier(store, self.cfg.get("terminal.hall_code")))
+        # Codes expire in hall time: verify against the runtime's clock (the demo's runs shifted).
+        payload.set_token_verifier(codes.token_verifier(store, self.cfg.get("terminal.hall_code"),
+                                                        now=lambda: self.clock.now().timestamp()))
         verifier = CommandVerifier(store, self.cfg.terminal_id, max_ttl_s=self.cfg.get("trust.command_max_ttl_s"))
         return store, verifier
+
+    def _code_verifier(self):
+        """Signed check-in codes verified offline for this hall at hall time: text -> claims."""
+        if self.trust is None:
+            return None
+        from kiosk.trust import codes
+        hall_code = self.cfg.get("terminal.hall_code")
+        return lambda text: codes.verify(text, self.trust.keyset, hall_code, self.clock.now().timestamp()).claims
 
     def _build_devices(self) -> dict[str, Device]:
         built = {}
@@ -102,7 +112,8 @@ class Runtime:
                                   elder_timeout_s=rt["elder_timeout_s"], elder_age=rt["elder_age"],
                                   language=rt["language"])
         checkin = CheckinService(self.gateway, self.devices.get("printer"), sessions, self.clock,
-                                 hall=t["hall"], hall_code=t["hall_code"], terminal_id=t["id"], bus=self.bus)
+                                 hall=t["hall"], hall_code=t["hall_code"], terminal_id=t["id"], bus=self.bus,
+                                 verify_code=self._code_verifier())
         info = TerminalInfo(t["id"], t["name"], t["hall"], t["hall_code"], t["profile"], self.cfg.regions,
                             kiosk.__version__)
         return Services(info=info, sessions=sessions, checkin=checkin,

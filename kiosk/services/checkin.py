@@ -11,6 +11,7 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 
 from kiosk.clock import Clock
 from kiosk.devices.base import DeviceError
@@ -66,8 +67,12 @@ class CheckinService:
     """Today's appointments, check-in and the queue ticket."""
 
     def __init__(self, gateway, printer, sessions: SessionManager, clock: Clock, *, hall: str,
-                 hall_code: str, terminal_id: str, bus=None, wait_s: float = 8.0) -> None:
+                 hall_code: str, terminal_id: str, bus=None, wait_s: float = 8.0,
+                 verify_code: Callable[[str], dict] | None = None) -> None:
         self.gateway = gateway
+        #: Verifies a signed check-in code and returns its claims (raises a KioskError), or None
+        #: where no trust root is configured (development only: production requires one).
+        self.verify_code = verify_code
         self.printer = printer
         self.sessions = sessions
         self.clock = clock
@@ -117,8 +122,24 @@ class CheckinService:
         return result
 
     def check_in_code(self, code: str) -> dict:
-        """Check in with the code of a booking slip (no ID card needed: the code is the proof)."""
-        appt_id = appointment_id_from_code(code)
+        """Check in with the code of a booking slip (no ID card needed: the code is the proof).
+
+        A terminal with a trust root (every production terminal) accepts only signed ``KQ1:`` codes,
+        verified offline for this hall and this moment; the unsigned development format is
+        accepted only where no trust root is configured (a development stack without keys).
+        """
+        code = (code or "").strip()
+        if self.verify_code is not None:
+            try:
+                claims = self.verify_code(code)
+            except KioskError as e:
+                raise UnknownCode(f"check-in code refused: {e.reason}",
+                                  action="scan the QR code on the booking slip, or ask staff") from None
+            appt_id = claims.get("apt")
+            if not isinstance(appt_id, str) or appointment_id_from_code(UNSIGNED_CODE_PREFIX + appt_id) is None:
+                raise UnknownCode("signed code without an appointment", action="ask staff")
+        else:
+            appt_id = appointment_id_from_code(code)
         if appt_id is None:
             raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
         with self._lock:

@@ -135,8 +135,9 @@ class BookingService:
         """Book (durable, one idempotency key per attempt until it succeeds)."""
         ref = self.checkin.citizen_ref()
         self._idem = self._idem or uuid.uuid4().hex
-        result = self.gateway.submit("appointment.book", {"citizen_ref": ref, "item_code": item_code,
-                                                           "slot_id": slot_id}, idem=self._idem).wait(self.checkin.wait_s)
+        body = {"citizen_ref": ref, "item_code": item_code, "slot_id": slot_id,
+                "hall": self.checkin.hall_code}  # the slip's code is valid in this hall
+        result = self.gateway.submit("appointment.book", body, idem=self._idem).wait(self.checkin.wait_s)
         self._idem = None
         return result
 

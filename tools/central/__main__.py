@@ -31,13 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT")
     ap.add_argument("--db", required=True, help="SQLite path, sqlite:///path, or postgresql://user@host/db (several instances may share one)")
     ap.add_argument("--clock-speed", type=float, default=1.0, help="run the hall clock N times faster (demos)")
+    ap.add_argument("--keys", default=None, metavar="DIR",
+                    help="signing keys (made on first use): check-in codes are signed KQ1 codes; without "
+                         "keys they are unsigned development codes that production terminals refuse")
     ap.add_argument("--start-at", default=None,
                     help="start the hall clock at this ISO date-time (hall-local if naive), e.g. 2026-11-24T10:05")
     ap.add_argument("--instance", default="c1", help="instance id (logs, MQTT client id)")
     ap.add_argument("--log-level", default="info", help="debug | info | warning")
     args = ap.parse_args(argv)
     logs.setup(args.log_level)
-    svc = CentralService(args.broker, args.db, clock=_clock(args), instance=args.instance)
+    signer = None
+    if args.keys:
+        from tools.central.keys import CentralKeys
+        signer = CentralKeys(args.keys)
+    svc = CentralService(args.broker, args.db, clock=_clock(args), instance=args.instance, signer=signer)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -266,20 +266,22 @@ class Domain:
         if self.store.booked_count(body["slot_id"]) >= seed.SLOT_CAPACITY:
             raise OpError("no_capacity", "the slot is full")
         appt_id = "AP" + uuid.uuid4().hex[:16].upper()
+        hall = body.get("hall") or seed.DEFAULT_HALL
         end = _hhmm(t0 + dt.timedelta(minutes=SLOT_MIN))
         self.store.add_appointment({
             "appointment_id": appt_id, "citizen_ref": body["citizen_ref"], "item_code": it["code"],
             "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
-            "window": it["window"], "hall": seed.DEFAULT_HALL, "status": "booked", "created_at": iso_utc(self.clock.now())})
+            "window": it["window"], "hall": hall, "status": "booked", "created_at": iso_utc(self.clock.now())})
         return {"appointment_id": appt_id, "item_name": it["name"], "date": date.isoformat(), "start": start,
-                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end)}
+                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end, hall)}
 
-    def _checkin_code(self, appt_id: str, date: dt.date, end: str) -> str:
-        """The slip's QR text: a KQ1 code signed for this hall, valid until the check-in closes."""
+    def _checkin_code(self, appt_id: str, date: dt.date, end: str, hall: str) -> str:
+        """The slip's QR text: a KQ1 code signed for the appointment's hall, valid until the
+        check-in closes (unsigned ``KIOSK1:APPT:`` only for a development service without keys)."""
         if self.signer is None:
             return f"KIOSK1:APPT:{appt_id}"
         closes = _at(date.isoformat(), end) + dt.timedelta(minutes=CHECKIN_LATE_MIN)
-        return self.signer.sign_code({"apt": appt_id}, aud=seed.DEFAULT_HALL, exp_s=int(closes.timestamp()),
+        return self.signer.sign_code({"apt": appt_id}, aud=hall, exp_s=int(closes.timestamp()),
                                      now_s=int(self.clock.now().timestamp()))
 
     def op_appointment_cancel(self, terminal: str, body: dict) -> dict:

@@ -27,7 +27,7 @@ KEY_VALID_S = 400 * 24 * 3600
 class CentralKeys:
     """Root + code key + command key (+ retired keys still listed until they expire)."""
 
-    def __init__(self, keys_dir: str | Path | None = None) -> None:
+    def __init__(self, keys_dir: str | Path | None = None, now_s: float | None = None) -> None:
         self.dir = Path(keys_dir) if keys_dir else None
         self.meta = {"version": 0, "code_kid": "", "command_kid": "", "revoked": [], "keys": {}}
         self._priv: dict[str, Ed25519PrivateKey] = {}
@@ -36,9 +36,12 @@ class CentralKeys:
             for kid in list(self.meta["keys"]) + ["root"]:
                 self._priv[kid] = serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), None)
         else:
+            # now_s: when the first keys become valid (a demo whose hall clock runs behind real
+            # time makes them valid from its own clock's start).
+            start = time.time() if now_s is None else now_s
             self._priv["root"] = Ed25519PrivateKey.generate()
-            self.rotate("code", now_s=time.time(), save=False)
-            self.rotate("command", now_s=time.time(), save=False)
+            self.rotate("code", now_s=start, save=False)
+            self.rotate("command", now_s=start, save=False)
             self._save()
 
     # --- keys -----------------------------------------------------------------------------
