@@ -127,12 +127,8 @@ class Stack:
                 log.exception("did not stop cleanly", extra={"part": name})
 
     def _stop_central(self) -> None:
-        if self.central and self.central.poll() is None:
-            self.central.terminate()
-            try:
-                self.central.wait(10)
-            except subprocess.TimeoutExpired:
-                self.central.kill()
+        from tools.procs import stop_process
+        stop_process(self.central, timeout_s=10)
 
 
 class DemoSim:

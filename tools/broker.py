@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from tools.procs import stop_process
 
 
 def free_port() -> int:
@@ -87,13 +88,7 @@ class Broker:
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self, down_s: float = 0.0) -> None:

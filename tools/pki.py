@@ -330,14 +330,8 @@ class PkiBroker:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL."""
-        import subprocess
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        from tools.procs import stop_process
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> "PkiBroker":

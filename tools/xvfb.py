@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from tools.procs import stop_process
 
 
 def _free_display() -> int:
@@ -59,13 +60,7 @@ class Xvfb:
     def stop(self) -> None:
         """Stop Xvfb and restore DISPLAY."""
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(5)
+            stop_process(self.proc)
             self.proc = None
             if self._old_display is None:
                 os.environ.pop("DISPLAY", None)

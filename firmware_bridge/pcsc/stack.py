@@ -30,6 +30,7 @@ import threading
 from pathlib import Path
 
 from kiosk.devices.base import DeviceUnavailable
+from tools.procs import stop_process
 
 SOCKET_ENV = "PCSCLITE_CSOCK_NAME"
 PCSCD = "/usr/sbin/pcscd"
@@ -177,13 +178,7 @@ class PcscStack:
     def stop(self) -> None:
         """Stop pcscd (SIGTERM, then SIGKILL) and remove its socket and config."""
         proc, self.proc = self.proc, None
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, STOP_TIMEOUT_S)
         if self._drain is not None:
             self._drain.join(STOP_TIMEOUT_S)
             self._drain = None
