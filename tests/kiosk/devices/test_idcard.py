@@ -13,44 +13,26 @@ from kiosk.devices import registry
 from kiosk.devices.base import Backoff, DeviceState, DeviceTimeout
 from kiosk.devices.idcard import (CardPulledMidRead, CardReadFailed, SamSerialReader, register_photo_decoder)
 from kiosk.events import EventBus
+from tests import recording
 
 WAIT_S = 10  # upper bound for a condition to come true; a pass takes milliseconds
 FAST = {"poll_interval_s": 0.02, "read_timeout_s": 0.5}
 
 
-class Recorder:
-    """Collects bus events; tests wait on a condition instead of sleeping."""
+class Recorder(recording.Recorder):
+    """The ID-card role's events; ``topics()`` leaves out state changes by default."""
 
     def __init__(self, bus: EventBus) -> None:
-        self.events = []
-        self.cond = threading.Condition()
-        bus.subscribe("idcard", self._on)
-
-    def _on(self, event) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
+        super().__init__(bus, "idcard", WAIT_S)
 
     def topics(self, exclude_state: bool = True) -> list[str]:
-        with self.cond:
-            return [e.topic for e in self.events if not (exclude_state and e.topic == "idcard.state")]
-
-    def count(self, topic: str) -> int:
-        return self.topics(exclude_state=False).count(topic)
-
-    def wait(self, predicate, timeout_s: float = WAIT_S) -> None:
-        with self.cond:
-            assert self.cond.wait_for(predicate, timeout=timeout_s), self.topics()
+        return super().topics(exclude_state)
 
     def wait_topic(self, topic: str, n: int = 1) -> None:
         self.wait(lambda: [e.topic for e in self.events].count(topic) >= n)
 
     def wait_state(self, state: DeviceState, n: int = 1) -> None:
         self.wait(lambda: sum(1 for e in self.events if e.topic == "idcard.state" and e.data.state == state) >= n)
-
-    def data(self, topic: str) -> list:
-        with self.cond:
-            return [e.data for e in self.events if e.topic == topic]
 
 
 @pytest.fixture(autouse=True)

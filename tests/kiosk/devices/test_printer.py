@@ -11,6 +11,7 @@ from kiosk.devices import registry
 from kiosk.devices.base import Backoff, DeviceState, DeviceUnavailable
 from kiosk.devices.printer import CoverOpen, EscPosPrinter, PaperOut, PrinterOffline
 from kiosk.events import EventBus
+from tests import recording
 
 #: Generous guard for awaited events; a passing run never waits for it.
 WAIT_S = 10
@@ -24,25 +25,14 @@ def no_leaked_threads():
     assert not leaked, leaked
 
 
-class Recorder:
-    """Collects bus events and lets a test await a state."""
+class Recorder(recording.Recorder):
+    """The printer role's events, and waiting for a printer's state."""
 
     def __init__(self, bus: EventBus) -> None:
-        self.events = []
-        self._cond = threading.Condition()
-        bus.subscribe("printer", self._on)
-
-    def _on(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def topics(self, topic: str) -> list:
-        return [e.data for e in self.events if e.topic == topic]
+        super().__init__(bus, "printer", WAIT_S)
 
     def wait_state(self, printer: EscPosPrinter, state: DeviceState) -> None:
-        with self._cond:
-            assert self._cond.wait_for(lambda: printer.state == state, WAIT_S), printer.state
+        self.wait(lambda: printer.state == state)
 
 
 def ticket(n: str = "A012") -> TicketDoc:
@@ -97,7 +87,7 @@ def test_chinese_ticket_with_qr_over_tcp(sim, make_printer, rec):
     result = p.print_ticket(ticket())
     assert result.printed and result.confirmed and result.bytes_sent < 600
     check_printed(sim)
-    [printed] = rec.topics("printer.printed")
+    [printed] = rec.data("printer.printed")
     assert printed["printed"] is True and "排队号" not in str(printed)  # no ticket content in events
     assert p.health().to_dict()["detail"]["profile"] == "default-80mm"
 
@@ -121,7 +111,7 @@ def test_paper_out_before_the_job(sim, make_printer, rec):
     assert sim.tickets == [] and sim.lost_jobs == 0  # nothing was even sent
     with pytest.raises(PaperOut):
         p.print_ticket(ticket())
-    assert [e["code"] for e in rec.topics("printer.error")] == ["printer.paper_out"]  # once per fault
+    assert [e["code"] for e in rec.data("printer.error")] == ["printer.paper_out"]  # once per fault
     assert p.state == DeviceState.ERROR
     sim.set_paper_out(False)
     rec.wait_state(p, DeviceState.READY)
@@ -134,7 +124,7 @@ def test_paper_out_mid_job_is_not_reported_printed(sim, make_printer, rec):
     with pytest.raises(PaperOut) as info:
         p.print_ticket(ticket())
     assert "during the job" in info.value.reason
-    assert rec.topics("printer.printed") == []
+    assert rec.data("printer.printed") == []
     assert sim.tickets == [] and sim.lost_jobs == 1
     sim.set_paper_out(False)
     rec.wait_state(p, DeviceState.READY)
@@ -152,7 +142,7 @@ def test_cover_open_and_offline(sim, make_printer, rec):
     sim.go_offline(True)
     with pytest.raises(PrinterOffline):
         p.print_ticket(ticket())
-    assert [e["code"] for e in rec.topics("printer.error")] == ["printer.cover_open", "printer.offline"]
+    assert [e["code"] for e in rec.data("printer.error")] == ["printer.cover_open", "printer.offline"]
     assert p.health().error["code"] == "printer.offline"
     sim.go_offline(False)
     rec.wait_state(p, DeviceState.READY)
@@ -177,7 +167,7 @@ def test_link_dropped_and_restored(make_printer, rec):
     with pytest.raises(DeviceUnavailable):
         p.print_ticket(ticket("A002"))
     assert p.state == DeviceState.ERROR
-    assert rec.topics("printer.error")[-1]["code"] == "device.unavailable"
+    assert rec.data("printer.error")[-1]["code"] == "device.unavailable"
     sim2 = PrinterSimulator(tcp_port=port).start()  # back on the same address
     try:
         rec.wait_state(p, DeviceState.READY)  # the recovery thread reconnected with backoff

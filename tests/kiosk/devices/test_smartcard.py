@@ -19,43 +19,15 @@ from kiosk.devices import registry
 from kiosk.devices.base import DeviceState, DeviceTimeout
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
+from tests import recording
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 WAIT_S = 15.0  # generous upper bound for an event to arrive; never a speed assertion
 
 
-class Recorder:
-    """Collects bus events and lets a test wait for one (a Condition, no sleeps)."""
-
-    def __init__(self, bus: EventBus) -> None:
-        self.events = []
-        self._cond = threading.Condition()
-        bus.subscribe("smartcard", self._on)
-
-    def _on(self, event) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def topics(self) -> list[str]:
-        with self._cond:
-            return [e.topic for e in self.events]
-
-    def wait_for(self, topic: str, pred=lambda e: True, after: int = 0):
-        """The first event on ``topic`` at index >= ``after`` that matches ``pred``."""
-        def find():
-            for e in self.events[after:]:
-                if e.topic == topic and pred(e):
-                    return e
-            return None
-        with self._cond:
-            found = self._cond.wait_for(find, WAIT_S)
-        assert found, f"no {topic} event; got {[e.topic for e in self.events[after:]]}"
-        return found
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
+def Recorder(bus: EventBus) -> recording.Recorder:
+    """The smart-card role's events."""
+    return recording.Recorder(bus, "smartcard", WAIT_S)
 
 
 def state_is(state):
