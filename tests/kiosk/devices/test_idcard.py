@@ -89,7 +89,7 @@ def test_registry_builds_it_with_validated_options(bus):
     dev = registry.build("idcard", {"driver": "idcard.sam-serial", "url": "/dev/null-reader",
                                     "options": {"baudrate": 9600}}, bus)
     assert isinstance(dev, SamSerialReader) and dev.options["baudrate"] == 9600
-    assert dev.options["poll_interval_s"] == 0.3 and dev.options["photo_decoder"] == ""
+    assert dev.options["poll_interval_s"] == 0.05 and dev.options["photo_decoder"] == ""
     with pytest.raises(ConfigError):
         registry.build("idcard", {"driver": "idcard.sam-serial", "options": {"baudrate": "fast"}}, bus)
 
