@@ -127,18 +127,18 @@ def render(spec: FrameSpec) -> np.ndarray:
 #: The fixed frame set (tests, benchmark). Texts are made up; kinds cover every classification.
 FIXED_SET: tuple[FrameSpec, ...] = (
     FrameSpec("KQ1:c2xvdD00MjtoYWxsPUhBTEwtMDAwMTtzaWc9LS0tLQ", module_px=6, seed=1),
-    FrameSpec("ZZ20240101000001", module_px=8, roll_deg=12, seed=2),
+    FrameSpec("SQ20240101000001", module_px=8, roll_deg=12, seed=2),
     FrameSpec("https://zwfw.example.gov.cn/apply?item=410100-001", module_px=6, tilt_deg=30, seed=3),
     FrameSpec(None, phone=False, seed=4),
     FrameSpec(None, seed=5),
-    FrameSpec("ZZ20240101000002", module_px=7, blur_sigma=1.2, noise_sigma=6, seed=6),
+    FrameSpec("SQ20240101000002", module_px=7, blur_sigma=1.2, noise_sigma=6, seed=6),
     FrameSpec("KQ1:dG9rZW4tMi1zbG90LTE3LWhhbGwtMDAwMQ", module_px=6, glare=0.35, seed=7),
-    FrameSpec("ZZ20240101000003", module_px=4, roll_deg=-20, tilt_deg=15, seed=8),
+    FrameSpec("SQ20240101000003", module_px=4, roll_deg=-20, tilt_deg=15, seed=8),
     FrameSpec("中牟县政务服务中心 3号窗口", module_px=5, seed=9),
     FrameSpec(None, phone=False, seed=10),
     # Out of focus: zxing-cpp's default LocalAverage binarizer finds the code but fails its
     # checksum at 3 px/module, sigma 1.5; FixedThreshold decodes it (see kiosk/devices/camera.py).
-    FrameSpec("ZZ20240101000004", module_px=3, blur_sigma=1.5, seed=12),
+    FrameSpec("SQ20240101000004", module_px=3, blur_sigma=1.5, seed=12),
 )
 
 

@@ -33,9 +33,9 @@ def test_raw_zxing_reads_the_codes_and_nothing_on_empty_frames(frames):
 
 
 def test_render_is_deterministic_and_scale_is_realistic():
-    spec = S.FrameSpec("ZZ20240101000001", module_px=3, seed=5)
+    spec = S.FrameSpec("SQ20240101000001", module_px=3, seed=5)
     assert np.array_equal(S.render(spec), S.render(spec))
-    n = S.qr_matrix("ZZ20240101000001").shape[0]
+    n = S.qr_matrix("SQ20240101000001").shape[0]
     assert n >= 21 and min(s.module_px for s in S.FIXED_SET if s.text) >= 3
 
 

@@ -42,23 +42,23 @@ def test_every_split_point(framing, encoding):
 
 @pytest.mark.parametrize("framing", [f for f in FRAMINGS if f["terminator"] != "NONE" or f["suffix"]])
 def test_merged_frames_in_one_read(framing):
-    texts = ["ZZ20240101000001", "https://a.example/", "中文"]
+    texts = ["SQ20240101000001", "https://a.example/", "中文"]
     wire = b"".join(encode_scan(t, **framing) for t in texts)
     assert ScanCodec(**framing).feed(wire) == texts
 
 
 def test_no_terminator_no_suffix_ends_on_idle():
     codec = ScanCodec(terminator="NONE")
-    assert codec.feed(b"ZZ2024") == []
+    assert codec.feed(b"SQ2024") == []
     assert codec.feed(b"0101000001") == []
-    assert codec.flush() == ["ZZ20240101000001"]
+    assert codec.flush() == ["SQ20240101000001"]
     assert codec.flush() == []
 
 
 def test_noise_before_prefix_and_nuls_are_dropped_and_counted():
     codec = ScanCodec(prefix=b"\x02", suffix=b"\x03")
-    out = codec.feed(b"\xff\x13garbage\x02ZZ2024\x000101000001\x03junk\r")
-    assert out == ["ZZ20240101000001"]
+    out = codec.feed(b"\xff\x13garbage\x02SQ2024\x000101000001\x03junk\r")
+    assert out == ["SQ20240101000001"]
     assert codec.noise_bytes == len(b"\xff\x13garbage") + 1 + len(b"junk")
 
 

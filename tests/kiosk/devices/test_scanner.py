@@ -78,12 +78,12 @@ def scans(ev) -> list[str]:
 
 def test_split_chunks_and_classification(rig):
     sim, drv, ev = rig()
-    sim.scan("ZZ20240101000001", chunks=6, delay_s=0.01)
+    sim.scan("SQ20240101000001", chunks=6, delay_s=0.01)
     sim.scan("https://zwfw.example.gov.cn/a", chunks=10)
     ev.wait(lambda e: len(e.of("scanner.scan")) == 2)
     kinds = [p.kind for p in ev.of("scanner.scan")]
     assert kinds == [P.APPLICATION_NUMBER, P.URL]
-    assert scans(ev) == ["ZZ20240101000001", "https://zwfw.example.gov.cn/a"]
+    assert scans(ev) == ["SQ20240101000001", "https://zwfw.example.gov.cn/a"]
 
 
 def test_noise_is_survived_with_stx_etx_framing(rig):
@@ -91,9 +91,9 @@ def test_noise_is_survived_with_stx_etx_framing(rig):
     sim.noise(b"\x00\xff\xfe line noise \x00")
     sim.scan("KQ1:QUJDREVGR0hJSktMTU5PUA", chunks=3)
     sim.noise(b"\x02broken frame\r")       # prefix without suffix: a typed error
-    sim.scan("ZZ20240101000002")
+    sim.scan("SQ20240101000002")
     ev.wait(lambda e: len(e.of("scanner.scan")) == 2)
-    assert scans(ev) == ["KQ1:QUJDREVGR0hJSktMTU5PUA", "ZZ20240101000002"]
+    assert scans(ev) == ["KQ1:QUJDREVGR0hJSktMTU5PUA", "SQ20240101000002"]
     assert ev.of("scanner.scan")[0].kind == P.APPOINTMENT
     errors = ev.of("scanner.error")
     assert len(errors) == 1 and errors[0].code == "scanner.framing" and errors[0].action
@@ -110,12 +110,12 @@ def test_gb18030_chinese_text(rig):
 def test_dedupe_within_window(rig):
     sim, drv, ev = rig({"dedupe_s": 60.0})
     for _ in range(3):
-        sim.scan("ZZ20240101000003")
-    sim.scan("ZZ20240101000004")
-    ev.wait(lambda e: any(p.value == "ZZ20240101000004" for p in e.of("scanner.scan")))
-    assert scans(ev) == ["ZZ20240101000003", "ZZ20240101000004"]
+        sim.scan("SQ20240101000003")
+    sim.scan("SQ20240101000004")
+    ev.wait(lambda e: any(p.value == "SQ20240101000004" for p in e.of("scanner.scan")))
+    assert scans(ev) == ["SQ20240101000003", "SQ20240101000004"]
     drv.forget()
-    sim.scan("ZZ20240101000003")
+    sim.scan("SQ20240101000003")
     ev.wait(lambda e: len(e.of("scanner.scan")) == 3)
 
 
@@ -129,7 +129,7 @@ def test_unplug_replug_recovers_once(rig, caplog):
     old_port = sim.port
     sim.replug()
     ev.wait(lambda e: e.states().count(DeviceState.READY) == 2)
-    sim.scan("ZZ20240101000005")
+    sim.scan("SQ20240101000005")
     ev.wait(lambda e: len(e.of("scanner.scan")) == 1)
     states = ev.states()
     after = states[states.index(DeviceState.ERROR):]
@@ -184,9 +184,9 @@ def test_wedge_ui_feed_with_fake_clock():
         t += 0.2
     assert w.feed("\r", t) is False
     t += 1.0
-    done = [w.feed(ch, t + i * 0.005) for i, ch in enumerate("ZZ20240101000006\r")]
+    done = [w.feed(ch, t + i * 0.005) for i, ch in enumerate("SQ20240101000006\r")]
     assert done[-1] is True and not any(done[:-1])
-    assert [p.value for p in ev.of("scanner.scan")] == ["ZZ20240101000006"]
+    assert [p.value for p in ev.of("scanner.scan")] == ["SQ20240101000006"]
     w.stop()
 
 
