@@ -303,7 +303,7 @@ class Domain:
         t = {"hall": hall, "line": line, "date": date, "seq": seq,
              "queue_no": f"{prefix}{seq:03d}", "window": window or windows[(seq - 1) % len(windows)],
              "terminal": terminal, "created_at": iso_utc(self.clock.now()), **extra}
-        self.store.add_ticket(t)
+        t["people_ahead"] = self.store.add_ticket(t)  # from the running count, not a COUNT(*)
         return t
 
     def op_checkin(self, terminal: str, body: dict) -> dict:
@@ -326,7 +326,7 @@ class Domain:
                              citizen_ref=a["citizen_ref"])
             self.store.set_appointment(a["appointment_id"], status="checked_in")
         return {"appointment_id": a["appointment_id"], "queue_no": t["queue_no"], "window": t["window"],
-                "people_ahead": self.store.people_ahead(t["hall"], t["line"], t["date"], t["seq"]),
+                "people_ahead": self._ahead(t),
                 "item_name": it["name"], "line": t["line"]}
 
     def op_ticket_walkin(self, terminal: str, body: dict) -> dict:
@@ -337,7 +337,13 @@ class Domain:
             self._citizen(body["citizen_ref"])
         t = self._ticket(terminal, seed.DEFAULT_HALL, body["line"], None, citizen_ref=body.get("citizen_ref"))
         return {"queue_no": t["queue_no"], "window": t["window"], "line": t["line"],
-                "people_ahead": self.store.people_ahead(t["hall"], t["line"], t["date"], t["seq"])}
+                "people_ahead": self._ahead(t)}
+
+    def _ahead(self, t: dict) -> int:
+        """People waiting before ticket ``t``: known for a new ticket, counted for an older one."""
+        if "people_ahead" in t:
+            return t["people_ahead"]
+        return self.store.people_ahead(t["hall"], t["line"], t["date"], t["seq"])
 
     def _application_view(self, a: dict) -> dict:
         today = self.clock.today()

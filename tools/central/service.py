@@ -59,6 +59,15 @@ def apply_tls(client: mqtt.Client, url: str, tls: dict | None) -> None:
     client.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"), bool(tls.get("insecure"))))
 
 
+def _fields(env: Envelope) -> dict:
+    """The envelope's fields as a dict for validation, without ``to_dict``'s deep copy of the body.
+
+    Why: ``dataclasses.asdict`` copied every body recursively, ~0.1 ms per check-in; the
+    validators only read. (Envelope is a plain dataclass: its ``__dict__`` holds its fields.)
+    """
+    return dict(vars(env))
+
+
 class CentralService:
     """One instance of the central service (``start()`` / ``stop()``)."""
 
@@ -228,7 +237,7 @@ class CentralService:
     def _event(self, topic: str, env: Envelope, now: str) -> tuple[str, bytes]:
         self.stats["events"] += 1
         try:
-            schemas.validate_message(topic, env.to_dict())
+            schemas.validate_message(topic, _fields(env))
         except InvalidMessage as e:
             return topics.res(env.terminal), envelope.response(env, error={"code": "invalid", "message": str(e)}).to_bytes()
         if self.store.add_event(env.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
@@ -237,7 +246,7 @@ class CentralService:
 
     def _request(self, topic: str, env: Envelope) -> Envelope:
         try:
-            schemas.validate_message(topic, env.to_dict())
+            schemas.validate_message(topic, _fields(env))
         except InvalidMessage as e:
             return envelope.response(env, error={"code": "invalid", "message": str(e)})
         durable = schemas.is_durable(env.op)
