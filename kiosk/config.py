@@ -125,6 +125,23 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "maintenance_pin_hash": Field(str, "", doc="PBKDF2 hash of the staff PIN (kiosk pin-hash)"),
         "speech": Field(bool, True, doc="spoken prompts in elder mode where espeak-ng is installed"),
     },
+    "mobile": {
+        "seal_key_file": Field(str, "", path=True,
+                               doc="AES-256 key (32 bytes) sealing queued applications and photos at rest; "
+                                   "empty = none (the device keystore hook is used first when registered)"),
+        "seal_key_create": Field(bool, True, doc="create a random key file on first use when it is missing"),
+        "upload_window": Field(int, 4, min=0, max=256,
+                               doc="photo chunks in flight at most (0 = no limit); the rest wait for acks"),
+        "chunk_bytes": Field(int, 48 * 1024, min=1024, max=48 * 1024, doc="photo chunk size (bytes)"),
+        "photo_max_bytes": Field(int, 300_000, min=20_000, max=5_000_000,
+                                 doc="JPEG size budget of one document photo (bytes)"),
+        "photo_min_sharpness": Field(float, 60.0, min=0, max=100000,
+                                     doc="variance of the Laplacian below which a photo is too blurred"),
+        "photo_guide": Field(list, [0.08, 0.08, 0.84, 0.84],
+                             doc="framing guide [x, y, w, h] as fractions of the frame; the photo is cropped to it"),
+        "staff": Field(list, [], doc="staff who may sign in: [{id, name, pin_hash}] (pin_hash from "
+                                     "`kiosk pin-hash`); a staff card must carry one of these ids"),
+    },
 }
 
 #: Keys every ``[devices.<role>]`` table accepts; ``options`` is validated by the driver.

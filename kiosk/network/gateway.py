@@ -12,6 +12,11 @@ that must not be lost go through :meth:`submit` / :meth:`emit_event`: written to
 removed only when the central service answers. Bus events: ``network.online``, ``network.offline``,
 ``network.command``, ``network.broadcast``, ``network.result``, ``network.outbox``, and
 ``network.not_delivered`` (a publish the broker refused).
+
+Mobile profile: ``submit(..., sealed=True)`` stores the body encrypted (kiosk.network.sealed) and
+decrypts it only to send. Photo chunks (``upload.chunk`` rows) are flow-controlled: at most
+``upload_window`` of them are in flight; the rest (and every row queued behind them, to keep the
+order) leave as acknowledgements come back, so after a drop only unacknowledged chunks are resent.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from kiosk.network.catalogue import CatalogueCache
 from kiosk.network.envelope import Envelope, EnvelopeError, new_id, now_iso
 from kiosk.network.errors import InvalidMessage, NetworkError, Offline, Rejected, Timeout
 from kiosk.network.outbox import Outbox
+from kiosk.network.sealed import SealError, Sealer
 
 log = logging.getLogger("kiosk.network.gateway")
 
@@ -50,6 +56,8 @@ _STOP_GRACE_S = 1.0
 #: Why 1 s: the worker's timer tick for retries and checkpoints; retries themselves wait
 #: ``retry_after_s``.
 _TICK_S = 1.0
+#: The operation whose rows are flow-controlled by ``upload_window`` (photos in 48 KiB chunks).
+CHUNK_OP = "upload.chunk"
 
 
 class NotDelivered(NetworkError):
@@ -108,7 +116,8 @@ class Gateway:
                  bus: EventBus, *, keepalive_s: int = 30, request_timeout_s: float = 5.0,
                  reconnect_min_s: float = 0.1, reconnect_max_s: float = 5.0,
                  session_expiry_s: int = 604800, outbox_max_rows: int = 10000, tls: dict | None = None,
-                 profile: str = "kiosk", version: str = "0.1.0", retry_after_s: float | None = None) -> None:
+                 profile: str = "kiosk", version: str = "0.1.0", retry_after_s: float | None = None,
+                 sealer: Sealer | None = None, upload_window: int = 0) -> None:
         topics.res(terminal_id)  # raises TopicError for an id the contract does not allow
         self.terminal_id = terminal_id
         self.regions = list(regions)
@@ -125,7 +134,12 @@ class Gateway:
             raise ValueError(f"broker URL must be mqtt://host:port or mqtts://host:port, got {broker_url!r}")
         self.host, self.port = url.hostname, url.port or (8883 if url.scheme == "mqtts" else 1883)
         self.state_dir = Path(state_dir)
-        self.outbox = Outbox(self.state_dir / "outbox.sqlite3", outbox_max_rows, bus)
+        self.outbox = Outbox(self.state_dir / "outbox.sqlite3", outbox_max_rows, bus, sealer=sealer)
+        #: Chunk rows in flight at most (0 = no limit); why a window: 100 photo chunks of 64 KB
+        #: sent at once would stall check-ins behind them on a 2G link and all be resent after a drop.
+        self.upload_window = upload_window
+        self._chunks_inflight: set[str] = set()  # envelope ids of chunk rows sent and not answered
+        self._held = False  # a chunk row waits for the window: later rows wait behind it (order)
         self.catalogue = CatalogueCache(self.state_dir)
         self._backoff = Backoff(base_s=reconnect_min_s, cap_s=reconnect_max_s)
         self._events: queue.Queue = queue.Queue()
@@ -152,6 +166,7 @@ class Gateway:
             tls = {"ca": g("network.ca_file") or None, "cert": g("network.cert_file") or None,
                    "key": g("network.key_file") or None, "insecure": bool(g("network.tls_insecure"))}
         return cls(cfg.terminal_id, g("network.broker"), cfg.regions, g("runtime.state_dir"), bus,
+                   sealer=Sealer.from_config(cfg), upload_window=int(g("mobile.upload_window", 0) or 0),
                    keepalive_s=g("network.keepalive_s"), request_timeout_s=g("network.request_timeout_s"),
                    reconnect_min_s=g("network.reconnect_min_s"), reconnect_max_s=g("network.reconnect_max_s"),
                    session_expiry_s=g("network.session_expiry_s"), outbox_max_rows=g("network.outbox_max_rows"),
@@ -307,6 +322,8 @@ class Gateway:
         self._drain(force=True)
 
     def _set_offline(self) -> None:
+        with self._pub_lock:
+            self._chunks_inflight.clear()  # nothing is in flight on a dead link: resend on reconnect
         if self._online:
             self._online, self._online_since = False, None
             log.warning("offline: lost %s:%d; outbox keeps %d rows", self.host, self.port, self.outbox.depth())
@@ -320,16 +337,28 @@ class Gateway:
     def _drain(self, force: bool) -> None:
         """Send waiting rows in order; ``force`` (on reconnect) resends all, else only stale ones."""
         now = time.monotonic()
+        held = False
         for row in self.outbox.pending():
             if not self._online:
                 return
             if not force and now - self._last_sent.get(row.id, 0.0) < self.retry_after_s:
                 continue
-            env = Envelope("req" if row.kind == "req" else "evt", row.op, self.terminal_id, row.body,
+            if row.op == CHUNK_OP and self.upload_window and row.id not in self._chunks_inflight \
+                    and len(self._chunks_inflight) >= self.upload_window:
+                held = True  # the window is full: this row and every later one wait (order kept)
+                break
+            try:
+                body = self.outbox.open_body(row)
+            except SealError as e:
+                log.error("outbox row cannot be opened; not sent", extra={"id": row.id, "op": row.op})
+                self.outbox.record_attempt(row.id, e.reason)
+                continue
+            env = Envelope("req" if row.kind == "req" else "evt", row.op, self.terminal_id, body,
                            id=row.id, idem=row.idem)
             topic = topics.req(self.terminal_id, row.op) if row.kind == "req" else topics.evt(self.terminal_id)
             self._publish(topic, env)
             self.outbox.record_attempt(row.id)
+        self._held = held
 
     def _publish(self, topic: str, env: Envelope, qos: int = 1, retain: bool = False) -> int:
         """Publish and remember mid -> our id (under the lock, so a fast PUBACK waits for it)."""
@@ -338,6 +367,8 @@ class Gateway:
             if qos > 0:
                 self._mids[info.mid] = env.id
             self._last_sent[env.id] = time.monotonic()
+            if env.op == CHUNK_OP and env.type == "req":
+                self._chunks_inflight.add(env.id)
         return info.rc
 
     def _handle_puback(self, mid: int, reason_code) -> None:
@@ -396,6 +427,9 @@ class Gateway:
         error = None if body["ok"] else Rejected(body["error"]["code"], body["error"].get("message", ""), env.op)
         removed = self.outbox.remove(env.corr)
         self._last_sent.pop(env.corr, None)
+        with self._pub_lock:
+            was_chunk = env.corr in self._chunks_inflight
+            self._chunks_inflight.discard(env.corr)
         with self._waiters_lock:
             entry = self._waiters.pop(env.corr, None)
         if entry is not None:
@@ -407,6 +441,8 @@ class Gateway:
             self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
         elif entry is None:
             log.debug("response %s matches nothing waiting (a duplicate or late answer)", env.corr)
+        if was_chunk and self._held and self._online:
+            self._drain(force=False)  # the window has room: the next chunk leaves now, not at the tick
 
     # -- public API ---------------------------------------------------------------------------
     def request(self, op: str, body: dict, timeout_s: float | None = None) -> dict:
@@ -430,8 +466,10 @@ class Gateway:
                 self._last_sent.pop(env.id, None)
         return waiter.wait(0)
 
-    def submit(self, op: str, body: dict, idem: str | None = None) -> Pending:
-        """Durable operation: stored in the outbox first, then sent; ``Pending.wait()`` for the answer."""
+    def submit(self, op: str, body: dict, idem: str | None = None, *, sealed: bool = False) -> Pending:
+        """Durable operation: stored in the outbox first, then sent; ``Pending.wait()`` for the answer.
+
+        ``sealed``: the body is stored encrypted (it may carry personal data; mobile profile)."""
         if not schemas.is_durable(op):
             raise InvalidMessage(f"{op} is not a durable operation; use request()")
         schemas.validate_request(op, body)
@@ -440,15 +478,21 @@ class Gateway:
         with self._waiters_lock:
             self._waiters[env.id] = (op, pending)
         try:
-            self.outbox.put(env.id, op, "req", env.idem, body)
+            self.outbox.put(env.id, op, "req", env.idem, body, sealed=sealed)
         except Exception:
             with self._waiters_lock:
                 self._waiters.pop(env.id, None)
             raise
         self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
         if self._online:
-            self._publish(topics.req(self.terminal_id, op), env)
-            self.outbox.record_attempt(env.id)
+            with self._pub_lock:
+                full = self.upload_window and op == CHUNK_OP and len(self._chunks_inflight) >= self.upload_window
+                if full:
+                    self._held = True
+                wait = self._held
+            if not wait:  # else a held row is ahead of this one: the drain sends both in order
+                self._publish(topics.req(self.terminal_id, op), env)
+                self.outbox.record_attempt(env.id)
         return pending
 
     def emit_event(self, name: str, data: dict) -> str:

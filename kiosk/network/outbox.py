@@ -7,7 +7,10 @@ retried in ``seq`` order with the same envelope id and idempotency key. The outb
 ``max_rows`` a new put raises :class:`OutboxFull` and ``network.outbox_alarm`` goes on the bus.
 
 Safety net for citizens' data: bodies carry only references the central service issued; a body in
-which :data:`kiosk.privacy.ID_PATTERN` matches is refused before anything touches the disk.
+which :data:`kiosk.privacy.ID_PATTERN` matches is refused before anything touches the disk. The
+one exception is a *sealed* row (``put(..., sealed=True)``, the mobile terminal's applications and
+photos): its body is encrypted with :class:`kiosk.network.sealed.Sealer` before it is written, and
+:meth:`Outbox.open_body` decrypts it for sending. ``secure_delete`` overwrites a removed row's pages.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused
+from kiosk.network.sealed import SealError, Sealer, is_sealed
 from kiosk.privacy import ID_PATTERN
 
 log = logging.getLogger("kiosk.network.outbox")
@@ -65,8 +69,9 @@ class Outbox:
     """SQLite-backed FIFO of durable messages; safe to call from several threads."""
 
     def __init__(self, path: str | Path, max_rows: int = 10000, bus: EventBus | None = None,
-                 checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+                 checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S, sealer: Sealer | None = None) -> None:
         self.path = Path(path)
+        self.sealer = sealer
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_rows = max_rows
         self.bus = bus
@@ -77,12 +82,20 @@ class Outbox:
                                    timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        # Why: an acknowledged row's bytes (a sealed photo, a check-in) must not linger in free pages.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute(_SCHEMA)
         self._last_checkpoint = time.monotonic()
 
     # -- writes -------------------------------------------------------------------------------
-    def put(self, id: str, op: str, kind: str, idem: str, body: dict) -> Row:
-        """Durably store a message before it is sent; raise OutboxFull or PersonalDataRefused."""
+    def put(self, id: str, op: str, kind: str, idem: str, body: dict, *, sealed: bool = False) -> Row:
+        """Durably store a message before it is sent; raise OutboxFull or PersonalDataRefused.
+
+        ``sealed``: encrypt the body first (personal data allowed); refused when no sealer is set."""
+        if sealed:
+            if self.sealer is None:
+                raise PersonalDataRefused(f"{op}: a sealed row needs a sealing key (mobile.seal_key_file); not stored")
+            body = self.sealer.seal(body, id, op)
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         if ID_PATTERN.search(text):
             # Never say which field or value: the value is the citizen's ID number.
@@ -146,6 +159,14 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(sql).fetchall()
         return [Row(s, i, o, k, d, json.loads(b), c, a, e) for s, i, o, k, d, b, c, a, e in rows]
+
+    def open_body(self, row: Row) -> dict:
+        """The body to send: decrypted for a sealed row (raises SealError), else as stored."""
+        if is_sealed(row.body):
+            if self.sealer is None:
+                raise SealError(f"row {row.id} ({row.op}) is sealed and no key is configured")
+            return self.sealer.open(row.body, row.id, row.op)
+        return row.body
 
     def get(self, id: str) -> Row | None:
         """One row by envelope id, or None."""

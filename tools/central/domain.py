@@ -14,6 +14,7 @@ import uuid
 from kiosk import privacy
 from tools.central import idcard, seed
 from tools.central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
+from tools.central.mobile import MobileOps
 from tools.central.store import Store
 
 log = logging.getLogger("kiosk.central.domain")
@@ -54,8 +55,8 @@ def round_half_hour(now: dt.datetime) -> dt.datetime:
     return base + dt.timedelta(minutes=30 * round(minutes / 30))
 
 
-class Domain:
-    """The contract's operations for one Store and one clock."""
+class Domain(MobileOps):
+    """The contract's operations for one Store and one clock (mobile ones: :mod:`tools.central.mobile`)."""
 
     def __init__(self, store: Store, clock: Clock, signer=None) -> None:
         self.store, self.clock = store, clock

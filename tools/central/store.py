@@ -71,6 +71,16 @@ CREATE TABLE IF NOT EXISTS events (terminal TEXT NOT NULL, key TEXT NOT NULL, op
   data TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (terminal, key));
 CREATE TABLE IF NOT EXISTS terminals (terminal TEXT PRIMARY KEY, online INTEGER NOT NULL, state TEXT NOT NULL,
   telemetry TEXT, last_seen TEXT NOT NULL);
+-- Mobile profile: document photos arrive in chunks (Base64 text: the same column type in both
+-- dialects); a complete, SHA-256-checked upload moves to uploads and its chunks are deleted.
+CREATE TABLE IF NOT EXISTS upload_chunks (terminal TEXT NOT NULL, upload_id TEXT NOT NULL, idx INTEGER NOT NULL,
+  total INTEGER NOT NULL, sha256 TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (terminal, upload_id, idx));
+CREATE TABLE IF NOT EXISTS uploads (terminal TEXT NOT NULL, upload_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL, data TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (terminal, upload_id));
+CREATE TABLE IF NOT EXISTS application_materials (application_no TEXT NOT NULL, idx INTEGER NOT NULL,
+  name TEXT NOT NULL, provided INTEGER NOT NULL, upload_id TEXT, PRIMARY KEY (application_no, idx));
+CREATE TABLE IF NOT EXISTS application_intake (application_no TEXT PRIMARY KEY, terminal TEXT NOT NULL,
+  staff_id TEXT NOT NULL, consent_method TEXT NOT NULL, consent_at TEXT NOT NULL, received_at TEXT NOT NULL);
 """
 
 
@@ -382,6 +392,43 @@ class SqlStore:
             r["online"] = bool(r["online"])
             out.append(r)
         return out
+
+    # --- mobile uploads and door-to-door applications -------------------------------------
+    def add_chunk(self, terminal: str, upload_id: str, idx: int, total: int, sha256: str, data_b64: str) -> None:
+        """Store one chunk (a second copy of the same chunk is ignored)."""
+        self._exec("INSERT INTO upload_chunks VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                   (terminal, upload_id, idx, total, sha256, data_b64))
+
+    def chunks(self, terminal: str, upload_id: str) -> list[dict]:
+        """The chunks held for an upload, in order."""
+        return self._all("SELECT idx, total, sha256, data FROM upload_chunks WHERE terminal=? AND upload_id=? "
+                         "ORDER BY idx", (terminal, upload_id))
+
+    def complete_upload(self, terminal: str, upload_id: str, sha256: str, size: int, data_b64: str,
+                        now_iso: str) -> None:
+        """Keep the assembled upload and drop its chunks."""
+        self._exec("INSERT INTO uploads VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                   (terminal, upload_id, sha256, size, data_b64, now_iso))
+        self._exec("DELETE FROM upload_chunks WHERE terminal=? AND upload_id=?", (terminal, upload_id))
+
+    def upload(self, terminal: str, upload_id: str) -> dict | None:
+        """A complete upload (sha256, size, Base64 data), or None."""
+        return self._row("SELECT sha256, size, data FROM uploads WHERE terminal=? AND upload_id=?",
+                         (terminal, upload_id))
+
+    def add_intake(self, no: str, terminal: str, staff_id: str, consent_method: str, consent_at: str,
+                   materials: list[dict], now_iso: str) -> None:
+        """Who took a door-to-door application, the consent, and its materials."""
+        self._exec("INSERT INTO application_intake VALUES (?,?,?,?,?,?)",
+                   (no, terminal, staff_id, consent_method, consent_at, now_iso))
+        for k, m in enumerate(materials):
+            self._exec("INSERT INTO application_materials VALUES (?,?,?,?,?)",
+                       (no, k, m["name"], int(bool(m["provided"])), m.get("upload_id")))
+
+    def materials_of(self, no: str) -> list[dict]:
+        """The materials recorded for an application, in order."""
+        return self._all("SELECT name, provided, upload_id FROM application_materials WHERE application_no=? "
+                         "ORDER BY idx", (no,))
 
     # --- idempotency ----------------------------------------------------------------------
     def idem_get(self, terminal: str, key: str) -> tuple[str, dict] | None:

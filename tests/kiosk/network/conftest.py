@@ -37,6 +37,8 @@ def sample_result(op: str, body: dict) -> dict:
         "applications.list": {"applications": []},
         "application.get": {"application": _application()},
         "feedback.submit": {"feedback_id": "FB-1", "status": "received"},
+        "upload.chunk": {"upload_id": body.get("upload_id", "U1"), "received": 1, "complete": False},
+        "application.submit": {"application_no": "SQ202611254101220001", "citizen_ref": "CR-42", "materials_received": 1},
     }[op]
 
 

@@ -22,6 +22,11 @@ REQUESTS = {
     "application.get": {"application_no": "SQ-1"},
     "feedback.submit": {"kind": "complain", "target": {"application_no": "SQ-1"}, "rating": 1,
                         "reasons": ["等待太久"], "text": "…", "callback_phone": "13812345678"},
+    "upload.chunk": {"upload_id": "M1-p0", "index": 0, "total": 2, "sha256": "ab" * 32, "data_b64": "AAEC"},
+    "application.submit": {"citizen": {"id_number": "410122199001011234", "name": "张三"}, "item_code": "I-001",
+                           "materials": [{"name": "身份证", "provided": True, "upload_id": "M1-p0"}],
+                           "consent": {"given": True, "method": "tap", "at": "2026-11-25T02:00:00Z"},
+                           "staff": {"staff_id": "S001"}},
 }
 
 
