@@ -15,6 +15,10 @@ from pathlib import Path
 #: Screen modules, in the order they are built; each has ``SCREENS = {name: class}`` and a .kv twin.
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
                   "feedback", "book", "maintenance")
+#: Built before the first frame: what a citizen sees first, and the screen every error goes to.
+#: The others are built one module per frame right after it (11 modules took ~0.4 s before the
+#: first frame); a screen asked for before its turn is built on the spot (:meth:`KioskApp.go`).
+FIRST_SCREEN_MODULES = ("home", "message")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
 STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
@@ -76,6 +80,7 @@ class KioskApp(App):
         self.sm = None
         self._unsubs: list = []
         self._maint_taps: list[float] = []
+        self._unbuilt: list[str] = []  # screen modules still to build (see FIRST_SCREEN_MODULES)
         self.pending_flow = "checkin"
 
     # -- translation ---------------------------------------------------------------------------
@@ -94,14 +99,12 @@ class KioskApp(App):
         Builder.load_file(str(HERE / "widgets.kv"))
         root = Builder.load_file(str(HERE / "app.kv"))
         self.sm = root.ids.sm
-        for mod_name in SCREEN_MODULES:
-            mod = importlib.import_module(f"kiosk.screens.{mod_name}")
-            kv = HERE / f"{mod_name}.kv"
-            if kv.exists():
-                Builder.load_file(str(kv))
-            for name, cls in mod.SCREENS.items():
-                self.sm.add_widget(cls(name=name))
+        self._unbuilt = [m for m in SCREEN_MODULES if m not in FIRST_SCREEN_MODULES]
+        for mod_name in FIRST_SCREEN_MODULES:
+            self._build_module(mod_name)
         self.sm.current = "home"
+        # Two ticks: the first runs before the first frame is drawn, the second after it.
+        Clock.schedule_once(lambda dt: Clock.schedule_once(self._build_next, 0), 0)
         self._bridge()
         self._status_trigger = Clock.create_trigger(self._refresh_status, 0.3)
         self._refresh_status()
@@ -115,6 +118,27 @@ class KioskApp(App):
             self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result)
             Clock.schedule_once(lambda dt: self.tour_runner.start(), 0.3)
         return root
+
+    def _build_module(self, mod_name: str) -> None:
+        """Load one screen module's .kv and add its screens."""
+        mod = importlib.import_module(f"kiosk.screens.{mod_name}")
+        kv = HERE / f"{mod_name}.kv"
+        if kv.exists():
+            Builder.load_file(str(kv))
+        for name, cls in mod.SCREENS.items():
+            self.sm.add_widget(cls(name=name))
+
+    def _build_next(self, dt=None) -> None:
+        """Build the next screen module not built yet; one per frame until all are."""
+        if self._unbuilt:
+            self._build_module(self._unbuilt.pop(0))
+        if self._unbuilt:
+            Clock.schedule_once(self._build_next, 0)
+
+    def _build_all(self) -> None:
+        """Build every screen module not built yet (a screen was asked for before its turn)."""
+        while self._unbuilt:
+            self._build_module(self._unbuilt.pop(0))
 
     def _update_k(self) -> None:
         base = Window.height / theme.REF_HEIGHT_PX if Window.height else 1.0
@@ -244,6 +268,8 @@ class KioskApp(App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
+        if not self.sm.has_screen(name):
+            self._build_all()
         if not self.sm.has_screen(name):
             log.warning("no such screen", extra={"screen": name})
             name, kw = "message", {"kind": "unavailable"}
