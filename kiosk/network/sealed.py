@@ -8,7 +8,8 @@ unnoticed. The outbox's safety net still refuses any *unsealed* body with an ID 
 
 Where the key comes from, in order: a platform keystore hook (:func:`set_keystore`; on Android a
 pyjnius provider over the Android Keystore registers itself at start), else the key file named in
-config (``mobile.seal_key_file``: 32 raw bytes, created with mode 0600 on first use when allowed).
+config (``mobile.seal_key_file``: 32 raw bytes, created with mode 0600 on first use when allowed;
+the mobile profile defaults to ``<state_dir>/seal.key``).
 The key never goes into a log; a lost key makes queued rows unreadable (they are reported, never
 sent as garbage).
 """
@@ -105,6 +106,10 @@ class Sealer:
             if key:
                 return cls(key)
         path = cfg.get("mobile.seal_key_file", "")
+        if not path and cfg.get("terminal.profile") == "mobile":
+            # The mobile profile always seals: without a configured file, a key beside the outbox
+            # (protects a copied database file only when the key is kept elsewhere: use the keystore).
+            path = str(Path(cfg.get("runtime.state_dir", "var")) / "seal.key")
         if not path:
             return None
         return cls(load_key_file(path, create=bool(cfg.get("mobile.seal_key_create", True))))
