@@ -251,7 +251,22 @@ def run(config_path: str, out: str, headless: bool) -> int:
         code = 130
     finally:
         stack.stop()
+    if no_display and code == 0:
+        code = _mobile_tour(out_dir, stack.run_dir.parent / "demo-mobile")
     return code
+
+
+def _mobile_tour(out_dir: Path, run_dir: Path) -> int:
+    """The mobile profile's tour (a staff phone at 720x1280) in its own process: Kivy makes one
+    window per process, and a phone is another terminal anyway."""
+    print("demo: mobile profile: sign-in, identify, materials, photo, consent, queued, synced", flush=True)
+    done = subprocess.run([sys.executable, "-m", "kiosk.screens.mobile.demo", "--out", str(out_dir / "mobile"),
+                           "--run-dir", str(run_dir)])
+    shots = sorted((out_dir / "mobile").glob("*.png"))
+    for shot in shots:
+        print(f"demo: mobile {shot}", flush=True)
+    print("demo: mobile tour " + ("passed" if done.returncode == 0 else "FAILED"), flush=True)
+    return done.returncode
 
 
 def _report(result, stack: Stack, out_dir: Path) -> int:
