@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -231,6 +232,10 @@ def run(config_path: str, out: str, headless: bool) -> int:
     logs.setup(stack.base_cfg.get("runtime.log_level"), open(stack.run_dir / "kiosk.log", "a", encoding="utf-8"))
     print(f"demo: starting broker, central service, simulators and kiosk (logs in {stack.run_dir})", flush=True)
     code = 1
+
+    def on_sigterm(*_):  # `kill` stops the demo like Ctrl-C: everything it started is stopped
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         stack.start()
         print(f"demo: up. broker {stack.broker.url}; effective config {stack.run_dir / 'kiosk.toml'}", flush=True)
