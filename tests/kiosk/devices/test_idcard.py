@@ -50,11 +50,6 @@ def sim(tmp_path):
 
 
 @pytest.fixture
-def bus():
-    return EventBus()
-
-
-@pytest.fixture
 def rec(bus):
     return Recorder(bus)
 

@@ -50,11 +50,6 @@ def sim():
 
 
 @pytest.fixture
-def bus():
-    return EventBus()
-
-
-@pytest.fixture
 def rec(bus):
     return Recorder(bus)
 

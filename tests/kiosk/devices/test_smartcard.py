@@ -41,11 +41,6 @@ def stack():
 
 
 @pytest.fixture
-def bus():
-    return EventBus()
-
-
-@pytest.fixture
 def rec(bus):
     return Recorder(bus)
 
