@@ -17,6 +17,11 @@ from urllib.parse import urljoin
 import jsonschema
 from referencing import Registry, Resource
 
+try:  # Why: compiled validation (~3 us against ~0.15 ms per envelope); jsonschema alone still works
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - the dependency is declared; a trimmed install falls back
+    jsonschema_rs = None
+
 from kiosk.network import topics
 from kiosk.network.errors import InvalidMessage
 
@@ -95,7 +100,28 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema, registry=registry)
 
 
+@functools.lru_cache(maxsize=None)
+def _fast(name: str):
+    """jsonschema-rs compiled from the same inlined schema (None if unavailable or not compilable).
+
+    It only answers "valid": an instance it rejects goes through jsonschema, which reports the
+    error as before, so the messages and the judgement of an invalid message do not change.
+    """
+    if jsonschema_rs is None:
+        return None
+    try:
+        return jsonschema_rs.validator_for(_validator(name).schema, validate_formats=False, offline=True)
+    except Exception:  # a construct it does not compile: jsonschema alone checks this schema
+        return None
+
+
 def _check(name: str, instance: Any, what: str) -> None:
+    fast = _fast(name)
+    try:
+        if fast is not None and fast.is_valid(instance):
+            return
+    except (ValueError, TypeError, OverflowError):  # a value JSON cannot hold (e.g. a set): jsonschema decides
+        pass
     errors = sorted(_validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
