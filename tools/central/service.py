@@ -68,6 +68,15 @@ def _fields(env: Envelope) -> dict:
     return dict(vars(env))
 
 
+def _encode(env: Envelope) -> bytes:
+    """``env.to_bytes()`` without its deep copy: the same bytes for the JSON-only bodies we build.
+
+    Why: ``to_bytes`` runs ``dataclasses.asdict`` (a recursive copy) before ``json.dumps``, the
+    largest remaining cost per check-in after validation (~0.08 ms).
+    """
+    return json.dumps(vars(env), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 class CentralService:
     """One instance of the central service (``start()`` / ``stop()``)."""
 
@@ -232,17 +241,17 @@ class CentralService:
         if parsed.kind != "req":
             return None
         self.stats["requests"] += 1
-        return topics.res(env.terminal), self._request(topic, env).to_bytes()
+        return topics.res(env.terminal), _encode(self._request(topic, env))
 
     def _event(self, topic: str, env: Envelope, now: str) -> tuple[str, bytes]:
         self.stats["events"] += 1
         try:
             schemas.validate_message(topic, _fields(env))
         except InvalidMessage as e:
-            return topics.res(env.terminal), envelope.response(env, error={"code": "invalid", "message": str(e)}).to_bytes()
+            return topics.res(env.terminal), _encode(envelope.response(env, error={"code": "invalid", "message": str(e)}))
         if self.store.add_event(env.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
             log.info("terminal event", extra={"terminal": env.terminal, "event": env.op})
-        return topics.res(env.terminal), envelope.response(env, {}).to_bytes()
+        return topics.res(env.terminal), _encode(envelope.response(env, {}))
 
     def _request(self, topic: str, env: Envelope) -> Envelope:
         try:

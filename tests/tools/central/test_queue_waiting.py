@@ -61,3 +61,4 @@ def test_a_database_with_tickets_from_before_the_counter_starts_from_a_count(sto
         store._exec("DELETE FROM queue_waiting")  # as a database written before the counter existed
         assert _new(store, "A")[1] == 3
         assert _new(store, "A")[1] == 4 == _counted(store, "A") - 1
+
