@@ -9,8 +9,8 @@ Appointments are prepared in the database before the service starts (the domain'
 check-ins only. Two phases: closed loop (every terminal keeps one check-in in flight: the
 service's capacity, ``central.checkins_per_s``) and open loop at the target rate of 1,000/s
 spread over the 200 terminals (``central.p99_ms``: latency from publish to answer).
-Baseline: the same generator against a trivial responder (bare paho, no database) in the same
-run: what broker + generator allow at best on this machine.
+Baseline: the same generator against a trivial responder (bare paho, no database, in its own
+process like the service) in the same run: what broker + generator allow at best on this machine.
 """
 from __future__ import annotations
 
@@ -222,10 +222,32 @@ class LoadGen:
                 sock.close()
 
 
-def _trivial_responder(broker: Broker):
-    """The baseline's responder: answers every check-in with a fixed result, no database."""
-    from tools.bench.mqtt import Responder
-    return Responder(broker)
+#: The baseline's responder, run as its own process like the service (in this process it would
+#: share the load generator's GIL and cap itself): answers until its stdin closes.
+_RESPONDER = ("import sys, types; from tools.bench.mqtt import Responder; "
+              "r = Responder(types.SimpleNamespace(port=int(sys.argv[1]))); print('ready', flush=True); "
+              "sys.stdin.read(); r.stop()")
+
+
+def _trivial_responder(broker: Broker) -> subprocess.Popen:
+    """The baseline's responder process: answers every check-in with a fixed result, no database."""
+    proc = subprocess.Popen([sys.executable, "-c", _RESPONDER, str(broker.port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    if proc.stdout.readline().strip() != "ready":
+        _stop_responder(proc)
+        raise RuntimeError("the trivial responder did not start")
+    return proc
+
+
+def _stop_responder(proc: subprocess.Popen) -> None:
+    """Close its stdin (it stops), then make sure it is gone."""
+    proc.stdin.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    proc.stdout.close()
 
 
 def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_to: Path | None = None, *,
@@ -282,7 +304,7 @@ def measure_baseline(quick: bool) -> float:
         if gen is not None:
             gen.close()
         if responder is not None:
-            responder.stop()
+            _stop_responder(responder)
         broker.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
