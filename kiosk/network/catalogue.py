@@ -4,7 +4,7 @@ Filled by :meth:`kiosk.network.gateway.Gateway.sync_catalogue` (operation ``cata
 read by the guide and booking services, with or without a broker. The catalogue is public data,
 so it lives in SQLite under ``state_dir``; a sync replaces it in one transaction, so a reader
 never sees half of a version. Search matches Chinese substrings, the code, English names and
-pinyin (full or initials: ``lnyd`` finds 老年优待证办理) via pypinyin.
+pinyin (full or initials: ``lnyd`` finds 老年优待证办理) with the keys the central service sends.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
 
 log = logging.getLogger("kiosk.network.catalogue")
 
@@ -28,11 +27,13 @@ CREATE TABLE IF NOT EXISTS entries (
 """
 
 
-def search_keys(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of a Chinese text, lower case, no spaces: 老年 -> (laonian, ln)."""
-    syllables = lazy_pinyin(text or "", errors="ignore")
-    initials = lazy_pinyin(text or "", style=Style.FIRST_LETTER, errors="ignore")
-    return "".join(syllables).lower(), "".join(initials).lower()
+def search_keys(item: dict) -> tuple[str, str]:
+    """(full pinyin, initials) of an item as the central service sent them (``search_keys``).
+
+    Why not computed here: a pinyin dictionary costs a terminal about 50 MiB; the central
+    service makes the keys once per catalogue version (contract: item.search_keys)."""
+    keys = item.get("search_keys") or {}
+    return (keys.get("pinyin") or "").lower(), (keys.get("initials") or "").lower()
 
 
 class CatalogueCache:
@@ -53,7 +54,7 @@ class CatalogueCache:
         self._data: dict[str, list[dict]] = {k: [] for k in _KINDS}
         for kind, data in self._db.execute("SELECT kind, data FROM entries ORDER BY kind, pos"):
             self._data[kind].append(json.loads(data))
-        self._index = [(it, (it.get("name") or "").lower(), *search_keys(it.get("name") or ""),
+        self._index = [(it, (it.get("name") or "").lower(), *search_keys(it),
                         (it.get("name_en") or "").lower(), (it.get("code") or "").lower())
                        for it in self._data["items"]]
 

@@ -57,6 +57,20 @@ def _linkage(raw: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=1)
+def search_keys(name: str) -> dict:
+    """The keypad search keys of an item name: full pinyin and initials (老年 -> laonian, ln).
+
+    Why here: the central service makes them once per catalogue version; a terminal then needs no
+    pinyin dictionary (pypinyin's is about 50 MiB of a kiosk's memory).
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    def keep(parts):
+        return "".join(c for c in "".join(parts).lower() if c.isascii() and c.isalnum())
+    return {"pinyin": keep(lazy_pinyin(name, errors="ignore")),
+            "initials": keep(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))}
+
+
 def catalogue() -> dict:
     """The full catalogue: categories, departments, lines and items with every contract field."""
     raw = _load("catalogue.json")
@@ -78,6 +92,7 @@ def catalogue() -> dict:
             "window": line["windows"][0], "location": f"{hall['name']}{line['zone']}",
             "online": r["online"], "line": r["line"], "linkage": _linkage(r),
             "faq": [{"q": q, "a": a} for q, a in r["faq"]],
+            "search_keys": search_keys(r["name"]),
         })
     named = lambda rows: [{"code": c, "name": n, "name_en": e} for c, n, e in rows]  # noqa: E731
     return {"categories": named(raw["categories"]), "departments": named(raw["departments"]),

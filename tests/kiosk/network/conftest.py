@@ -13,6 +13,7 @@ from kiosk.events import EventBus
 from kiosk.network import envelope as E
 from kiosk.network import topics
 from tools.broker import Broker
+from tools.central.seed import search_keys
 
 TERMINAL = "ZM-0001"
 REGIONS = ["410100", "410122"]
@@ -48,7 +49,8 @@ def _item(code: str, name: str, name_en: str) -> dict:
             "fee": {"amount_yuan": 0, "note": "免费"}, "materials": [{"name": "身份证", "copies": 1, "original": True, "note": ""}],
             "steps": ["受理", "审核", "发证"], "window": "3号窗口", "location": "一楼东侧", "online": True, "line": "A",
             "linkage": {"four_level": True, "levels": ["village", "township", "county"], "accept_level": "village", "decide_level": "county"},
-            "faq": [{"q": "需要本人到场吗？", "a": "需要。"}]}
+            "faq": [{"q": "需要本人到场吗？", "a": "需要。"}],
+            "search_keys": search_keys(name)}  # made by the central service, as the contract says
 
 
 def _application() -> dict:

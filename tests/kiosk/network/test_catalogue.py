@@ -29,3 +29,14 @@ def test_store_search_and_reopen(tmp_path):
                         "items": []}) is False
     assert len(again.items()) == 2
     again.close()
+
+
+def test_the_terminal_loads_no_pinyin_dictionary():
+    # The central service sends the search keys; a terminal must not carry pypinyin's ~50 MiB.
+    import subprocess
+    import sys
+    code = ("import sys, tempfile; import kiosk.runtime, kiosk.network.gateway; "
+            "from kiosk.network.catalogue import CatalogueCache; "
+            "c = CatalogueCache(tempfile.mkdtemp()); c.search('lnyd'); "
+            "assert 'pypinyin' not in sys.modules, 'pypinyin imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
