@@ -25,7 +25,8 @@ CHECKIN_LATE_MIN = 15
 SLOT_MIN = 30
 #: Supervision: yellow when this many working days or fewer are left, red when overdue.
 YELLOW_DAYS = 2
-CATALOGUE_VERSION = 1
+#: Bumped whenever the seed catalogue changes (2: items carry search_keys), so cached copies refresh.
+CATALOGUE_VERSION = 2
 
 
 class OpError(Exception):

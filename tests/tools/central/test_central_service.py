@@ -9,6 +9,7 @@ from tools.central import seed
 from tools.central.clock import TZ
 from tools.central.service import CentralService
 from tools.central.store import Store
+from tools.central.domain import CATALOGUE_VERSION
 
 
 def _lookup(client, n=0):
@@ -17,9 +18,10 @@ def _lookup(client, n=0):
 
 
 def test_every_operation_answers_and_validates(service, client):
-    assert client.ok("catalogue.sync", {"since_version": 0})["unchanged"] is False
-    assert client.ok("catalogue.sync", {"since_version": 1}) == {
-        "version": 1, "unchanged": True, "categories": [], "departments": [], "lines": [], "items": []}
+    full = client.ok("catalogue.sync", {"since_version": 0})
+    assert full["unchanged"] is False and full["version"] == CATALOGUE_VERSION
+    assert client.ok("catalogue.sync", {"since_version": CATALOGUE_VERSION}) == {
+        "version": CATALOGUE_VERSION, "unchanged": True, "categories": [], "departments": [], "lines": [], "items": []}
     ref = _lookup(client, 1)
     appts = client.ok("appointments.list", {"citizen_ref": ref, "date": "2026-03-18"})["appointments"]
     assert len(appts) == 2 and all(a["status"] == "booked" for a in appts)
