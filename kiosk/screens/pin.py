@@ -10,33 +10,33 @@ import time
 
 # The hash format and its check live in kiosk.pin (shared with `kiosk pin-hash`); re-exported here.
 from kiosk.pin import ITERATIONS, hash_pin, verify_pin  # noqa: F401
+from kiosk.trust.ratelimit import PinLimiter
 
+#: The maintenance screen is stricter than the limiter's defaults: a kiosk stands in a public hall.
 MAX_FAILURES = 3
 LOCK_S = 60.0
 
 
 class PinGate:
-    """Counts failures and locks after MAX_FAILURES for LOCK_S (monotonic clock injectable)."""
+    """Checks the staff PIN through the shared limiter (kiosk.trust.ratelimit): locked for LOCK_S
+    after MAX_FAILURES wrong PINs, each further lockout twice as long (monotonic clock injectable)."""
 
     def __init__(self, stored_hash: str, monotonic=time.monotonic) -> None:
         self.stored_hash = stored_hash
         self.monotonic = monotonic
-        self.failures = 0
-        self.locked_until = 0.0
+        self.limiter = PinLimiter(failures_before_lock=MAX_FAILURES, first_lock_s=LOCK_S)
 
     def locked_s(self) -> float:
         """Seconds left of the lock (0 when open)."""
-        return max(0.0, self.locked_until - self.monotonic())
+        return self.limiter.locked_for_s(self.monotonic())
 
     def check(self, pin: str) -> bool:
         """Verify ``pin`` unless locked; a failure counts towards the lock."""
-        if self.locked_s() > 0 or not self.stored_hash:
+        now = self.monotonic()
+        if not self.stored_hash or not self.limiter.allowed(now):
             return False
         if verify_pin(pin, self.stored_hash):
-            self.failures = 0
+            self.limiter.success()
             return True
-        self.failures += 1
-        if self.failures >= MAX_FAILURES:
-            self.failures = 0
-            self.locked_until = self.monotonic() + LOCK_S
+        self.limiter.failure(now)
         return False

@@ -29,3 +29,13 @@ def test_gate_locks_after_failures_and_opens_after_lock():
 
 def test_no_configured_hash_never_opens():
     assert not PinGate("").check("")
+
+
+def test_repeated_lockouts_grow():
+    now = [100.0]
+    gate = PinGate(hash_pin("2468", iterations=1000), monotonic=lambda: now[0])
+    for _ in range(MAX_FAILURES):
+        gate.check("0000")
+    now[0] += LOCK_S
+    assert not gate.check("0000")           # the next wrong PIN after a lockout locks again, longer
+    assert gate.locked_s() == 2 * LOCK_S
