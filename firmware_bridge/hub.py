@@ -167,7 +167,7 @@ class SimHub:
         """Where each simulator is."""
         return {"idcard": getattr(self.idcard, "port", None), "printer": getattr(self.printer, "url", None),
                 "scanner": getattr(self.scanner, "port", None), "camera": getattr(self.camera, "url", None),
-                "smartcard": self.pcsc.env if self.pcsc else None, "tickets": len(self.tickets())}
+                "smartcard": self.pcsc.socket_path if self.pcsc else None, "tickets": len(self.tickets())}
 
     @staticmethod
     def _need(sim, role: str):

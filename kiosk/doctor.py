@@ -174,7 +174,7 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
                 dev.print_ticket(test_page(hall="设备自检", terminal="doctor", when=dt.datetime.now()))
                 out["status_after"] = str(dev.status())
         elif read:
-            result = dev.read_once(timeout_s)
+            result = dev.read_once(timeout_s) if hasattr(dev, "read_once") else _first_read(dev, timeout_s)
             out["result"] = _masked(result)
         out["state"] = dev.state.value
         dev.stop()
@@ -185,6 +185,32 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
         out.update(ok=False, error=e.to_dict())
         print(json.dumps(out, ensure_ascii=False))
         return 2
+
+
+#: The event that carries a device's read, for drivers without their own ``read_once``.
+READ_EVENTS = {"scanner": "scanner.scan", "camera": "camera.scan", "idcard": "idcard.identity",
+               "smartcard": "smartcard.read"}
+
+
+def _first_read(dev, timeout_s: float):
+    """Start ``dev``, wait for its first read event, stop it; a typed timeout if none comes."""
+    import threading
+    from kiosk.devices.base import DeviceTimeout
+    got, done = [], threading.Event()
+
+    def on_read(event) -> None:
+        got.append(event.data)
+        done.set()
+    unsubscribe = dev.bus.subscribe(READ_EVENTS[dev.role], on_read)
+    dev.start()
+    try:
+        if not done.wait(timeout_s):
+            raise DeviceTimeout(f"no read within {timeout_s:g} s (state {dev.state.value})",
+                                action="present a code to the device, check its cable and settings")
+        return got[0]
+    finally:
+        unsubscribe()
+        dev.stop()
 
 
 def _masked(result) -> object:

@@ -62,3 +62,45 @@ def test_broken_config_is_one_clear_failure(tmp_path, capsys):
     assert main(["doctor", "--config", str(bad)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("FAIL config") and "terminal.region.city" in out
+
+
+def test_technician_probes_one_device_alone(tmp_path, capsys):
+    """`kiosk doctor --device ROLE --url URL --read / --test-print`: one JSON line, masked, exit code."""
+    import json
+    import threading
+
+    from firmware_bridge.escpos.simulator import PrinterSimulator
+    from firmware_bridge.idcard.simulator import IdCardSimulator
+    from firmware_bridge.scanner.simulator import ScannerSimulator
+    from tools.central.seed import demo_citizens
+    from firmware_bridge.hub import identity_from_citizen
+
+    with IdCardSimulator(link=str(tmp_path / "idcard")) as card:
+        card.place(identity_from_citizen(demo_citizens()[0]))
+        assert main(["doctor", "--device", "idcard", "--url", str(tmp_path / "idcard"), "--read",
+                     "--timeout", "15"]) == 0
+        line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert line["ok"] and line["result"]["name"] == "王*兰"
+        assert demo_citizens()[0]["id_number"] not in json.dumps(line, ensure_ascii=False)
+
+    with ScannerSimulator(link=str(tmp_path / "scanner")) as scanner:
+        timer = threading.Timer(1.0, scanner.scan, args=("SQ202611244101840001",))
+        timer.start()
+        assert main(["doctor", "--device", "scanner", "--url", str(tmp_path / "scanner"), "--read",
+                     "--timeout", "15"]) == 0
+        timer.join()
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ok"]
+        assert main(["doctor", "--device", "scanner", "--url", str(tmp_path / "scanner"), "--read",
+                     "--timeout", "0.5"]) == 2
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]["code"] == "device.timeout"
+
+    printer = PrinterSimulator().start()
+    try:
+        assert main(["doctor", "--device", "printer", "--url", printer.url, "--test-print"]) == 0
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ok"]
+        assert len(printer.tickets) == 1 and "测试" in printer.tickets[0].text
+        printer.set_paper_out(True)
+        assert main(["doctor", "--device", "printer", "--url", printer.url, "--test-print"]) == 2
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]["code"] == "printer.paper_out"
+    finally:
+        printer.stop()
