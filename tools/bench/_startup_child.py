@@ -4,13 +4,18 @@
 starts it (runtime, then the UI) until its first frame shows the home screen; the device
 simulators run in the parent, as the hardware is outside a terminal's process. ``tour RUN_DIR``:
 the kiosk on :class:`kiosk.demo.Stack` (broker, central service, simulators) through the full
-scripted tour driven by the stack's :class:`kiosk.demo.DemoSim`, then its memory. Times are from
+scripted tour driven by the stack's :class:`kiosk.demo.DemoSim`, then its memory. In the tour the
+simulators run in their own process (``kiosk sim run --config <effective config>``, see
+:class:`RemoteHub`) and DemoSim drives them through the hub's control socket, so this process's
+RSS is the kiosk's alone, as on a real terminal where the devices are hardware. Times are from
 this process's creation (the kernel's record), so imports count: that is cold start. The first
 frame is detected the same way for the kiosk and the bare window: two Clock ticks after start.
 """
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,11 +87,114 @@ def home(config_json: str) -> dict:
     return out
 
 
+#: Why a bound: the hub starts its simulators (and pcscd) in well under a second; a hub that
+#: never prints its ready line must fail the measurement, not hang it.
+HUB_START_TIMEOUT_S = 30.0
+
+
+class RemoteHub:
+    """Stands in for :class:`firmware_bridge.hub.SimHub` in :class:`kiosk.demo.Stack`: the same
+    simulators, but in a ``kiosk sim run`` child process driven through its control socket."""
+
+    def __init__(self, cfg, *, ticket_dir=None) -> None:
+        self.cfg = cfg
+        self.proc: subprocess.Popen | None = None
+        self.path = ""
+
+    def start(self) -> "RemoteHub":
+        """Start ``kiosk sim run`` on the stack's effective config; returns once it serves."""
+        from firmware_bridge.hub import control_path
+        from firmware_bridge.pcsc.stack import use_private_socket
+        run_dir = Path(self.cfg.get("runtime.state_dir")).parent
+        config_path = run_dir / "kiosk.toml"  # Stack wrote the effective config before starting the hub
+        self.path = control_path(self.cfg)
+        # Both processes must agree on the private pcscd socket: the hub's pcscd listens there,
+        # this process's libpcsclite (pyscard) connects there. Set before anything talks PC/SC.
+        env = dict(os.environ, PCSCLITE_CSOCK_NAME=use_private_socket())
+        log = open(run_dir / "sim.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "--config", str(config_path), "run"],
+                                     stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(ROOT))
+        log.close()
+        # The hub prints one JSON line once its control socket serves (or exits on failure).
+        line = _readline_within(self.proc, HUB_START_TIMEOUT_S)
+        if not line.startswith("{"):
+            self.stop()
+            raise RuntimeError(f"simulator hub did not start (see {run_dir / 'sim.log'})")
+        return self
+
+    def serve(self, path) -> None:
+        """The child already serves its control socket at ``control_path(cfg)``."""
+
+    def stop(self) -> None:
+        """Stop the hub process (it stops its simulators on SIGTERM)."""
+        from tools.procs import stop_process
+        if self.proc is not None:
+            stop_process(self.proc, timeout_s=10)
+            self.proc.stdout.close()
+            self.proc = None
+
+    def _call(self, op: str, **kw):
+        from firmware_bridge.hub import control
+        reply = control(self.path, {"op": op, **kw})
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error"))
+        return reply["result"]
+
+    def place_card(self, citizen: int = 0):
+        """Forwarded to the hub process."""
+        return self._call("place-card", citizen=citizen)
+
+    def remove_card(self):
+        """Forwarded to the hub process."""
+        return self._call("remove-card")
+
+    def scan(self, text: str):
+        """Forwarded to the hub process."""
+        return self._call("scan", text=text)
+
+    def set_paper_out(self, on: bool):
+        """Forwarded to the hub process."""
+        return self._call("paper-out", on=on)
+
+    def show_code(self, text):
+        """Forwarded to the hub process."""
+        return self._call("show-code", text=text or "")
+
+    def insert_smartcard(self, citizen: int = 0):
+        """Forwarded to the hub process."""
+        return self._call("insert-smartcard", citizen=citizen)
+
+    def remove_smartcard(self):
+        """Forwarded to the hub process."""
+        return self._call("remove-smartcard")
+
+    def tickets(self) -> list:
+        """One entry per printed ticket (the tour only counts them; the images stay in the hub)."""
+        return [None] * int(self._call("status")["tickets"])
+
+    def rss_mb(self) -> float:
+        """The hub process's resident memory with its children (pcscd), MiB."""
+        p = psutil.Process(self.proc.pid)
+        return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) / 2**20
+
+
+def _readline_within(proc: subprocess.Popen, timeout_s: float) -> str:
+    """The child's first stdout line, or "" if it exits or says nothing within ``timeout_s``."""
+    import selectors
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout_s):
+            return ""
+        return proc.stdout.readline().decode("utf-8", "replace")
+
+
 def tour(run_dir: str) -> dict:
     """The kiosk on kiosk.demo.Stack through the full tour (zh_CN); memory after it."""
     from kiosk.screens import kivyenv
     kivyenv.prepare(1280, 800)  # before anything imports kivy
+    import firmware_bridge.hub
     from kiosk.demo import Stack
+    firmware_bridge.hub.SimHub = RemoteHub  # Stack.start() builds its hub from this name: the simulators run apart
     stack = Stack(str(ROOT / "config" / "demo.toml"), Path(tempfile.mkdtemp(prefix="kiosk-bench-out-")),
                   run_dir=Path(run_dir))
     out: dict = {}
@@ -98,6 +206,7 @@ def tour(run_dir: str) -> dict:
                          width=1280, height=800)
         out["rss_mb"] = _rss_mb()
         out["uss_mb"] = psutil.Process().memory_full_info().uss / 2**20
+        out["sim_rss_mb"] = stack.hub.rss_mb()
         out["tour_ok"] = result.ok
         out["tour_error"] = result.error or next((f"{s.name}: {s.message}" for s in result.steps if not s.passed), "")
         out["steps"] = len(result.steps)

@@ -8,7 +8,9 @@ process as real hardware runs outside a terminal's. The terminal's state directo
 across its starts as on a real terminal (caches made at the first start: the extracted CJK face,
 python-escpos's printer profiles); the very first start on an empty state directory is reported
 beside (``first_start_ms``). The tour child runs :class:`kiosk.demo.Stack` and its ``DemoSim``
-through the full tour. Baseline, same run: a bare Kivy window's first frame and memory. If the
+through the full tour, with the simulators in their own ``kiosk sim run`` process driven through
+the hub's control socket: ``startup.rss_mb`` is the kiosk process alone (a terminal does not carry
+simulators; they are its hardware), and ``extra.with_simulators_mb`` adds the hub's process tree. Baseline, same run: a bare Kivy window's first frame and memory. If the
 UI cannot run or the tour fails, the figure is reported as missing with the reason, never
 estimated.
 """
@@ -105,9 +107,12 @@ def run(quick: bool = False) -> dict[str, Figure]:
                       f"{extra['first_start_ms']} ms" + (f"; errors: {errors[:1]}" if errors else ""), extra=extra)
     if "rss_mb" in tour and tour.get("tour_ok"):
         rss_fig = Figure("startup.rss_mb", tour["rss_mb"], "MB", "bare Kivy window", percentile(bare_rss, 0.5),
-                         note=f"resident memory (MiB) after the full tour ({tour.get('steps')} steps, zh_CN) on "
-                              f"kiosk.demo.Stack; the device simulators run in the same process",
-                         extra={"uss_mb": round(tour.get("uss_mb", 0), 1)})
+                         note=f"kiosk process's resident memory (MiB) after the full tour ({tour.get('steps')} "
+                              f"steps, zh_CN) on kiosk.demo.Stack; the device simulators run in their own process "
+                              f"(kiosk+simulators: {tour.get('rss_mb', 0) + tour.get('sim_rss_mb', 0):.0f} MiB)",
+                         extra={"uss_mb": round(tour.get("uss_mb", 0), 1),
+                                "simulators_mb": round(tour.get("sim_rss_mb", 0), 1),
+                                "with_simulators_mb": round(tour.get("rss_mb", 0) + tour.get("sim_rss_mb", 0), 1)})
     else:
         why = tour.get("error") or tour.get("tour_error") or "tour did not finish"
         rss_fig = Figure("startup.rss_mb", None, "MB", "bare Kivy window", percentile(bare_rss, 0.5),
