@@ -152,6 +152,22 @@ class SimHub:
         self.smartcard.insert()
         return "smart card inserted"
 
+    def insert_staff_card(self, staff_number: str = "S002", name: str = "王芳",
+                          valid_until: dt.date | None = None) -> str:
+        """Insert a hall staff card (``staff`` profile) into the PC/SC reader: mobile sign-in.
+
+        Control op ``insert-staff-card`` (no `kiosk sim` subcommand yet: kiosk/cli.py is not ours)."""
+        from firmware_bridge.pcsc.profile import load_profile
+        from firmware_bridge.pcsc.vicc import CardModel, VirtualCard
+        stack = self._need(self.pcsc, "smartcard")
+        if self.smartcard is not None:
+            self.remove_smartcard()
+        # Why a far date by default: a demo card must not expire under a long-lived demo stack.
+        values = {"staff_number": staff_number, "name": name, "valid_until": valid_until or dt.date(2099, 12, 31)}
+        self.smartcard = VirtualCard(CardModel(load_profile("staff"), values, t0=True), stack.port)
+        self.smartcard.insert()
+        return "staff card inserted"
+
     def remove_smartcard(self) -> str:
         """Take the smart card out of the reader."""
         if self.smartcard is not None:
@@ -214,6 +230,8 @@ class SimHub:
             return self.show_code(cmd.get("text") or None)
         if op == "insert-smartcard":
             return self.insert_smartcard(int(cmd.get("citizen", 0)))
+        if op == "insert-staff-card":
+            return self.insert_staff_card(str(cmd.get("staff_number", "S002")), str(cmd.get("name", "王芳")))
         if op == "remove-smartcard":
             return self.remove_smartcard()
         if op == "status":

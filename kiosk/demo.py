@@ -166,6 +166,10 @@ class DemoSim:
         """A demo citizen's social security card into the PC/SC reader."""
         self.hub.insert_smartcard(citizen)
 
+    def insert_staff_card(self, staff_number: str = "S002") -> None:
+        """A hall staff card (``staff`` profile) into the PC/SC reader (the demo's S002 has no PIN)."""
+        self.hub.insert_staff_card(staff_number)
+
     def remove_smartcard(self) -> None:
         """Take the smart card out."""
         self.hub.remove_smartcard()

@@ -1,5 +1,6 @@
 """The mobile app's Kivy classes: the App (observable state the .kv binds to), the bus bridge and
-the staff screens: sign-in, identify, item, materials, photo, consent, queue.
+the staff screens: sign-in, identify, item, materials, photo, consent, queue (the citizen lookup
+and booking screens are in :mod:`kiosk.screens.mobile.citizen`).
 
 Screens call only :class:`kiosk.services.mobile.MobileService` and the runtime's services; slow
 calls run off the main thread (kiosk.screens.async_call) and bus events are handed to the main
@@ -262,15 +263,18 @@ class MobileApp(App):
         Builder.load_file(str(SCREENS_DIR / "widgets.kv"))
         # Why not mobile.kv: Kivy auto-loads <appname>.kv (MobileApp -> mobile.kv) and would apply it twice.
         root = Builder.load_file(str(HERE / "staff.kv"))
+        Builder.load_file(str(HERE / "citizen.kv"))  # after staff.kv: it uses MPage and MTitle
+        from kiosk.screens.mobile import citizen
         self.sm = root.ids.sm
         for name, cls in (("signin", SignInScreen), ("identify", IdentifyScreen), ("items", ItemScreen),
                           ("materials", MaterialsScreen), ("photo", PhotoScreen), ("consent", ConsentScreen),
-                          ("queued", QueuedScreen)):
+                          ("queued", QueuedScreen), *citizen.SCREENS.items()):
             self.sm.add_widget(cls(name=name))
         self.sm.current = "signin"
         bus = self.runtime.bus
         for prefix, handler in (("session.started", self._on_people), ("session.ended", self._on_people),
-                                ("mobile.", self._on_mobile), ("network.", self._on_network)):
+                                ("mobile", self._on_mobile), ("network", self._on_network)):
+            # Why no trailing dot: EventBus matches ``prefix`` or ``prefix + "."``; "mobile." matched nothing.
             self._unsubs.append(bus.subscribe(prefix, lambda e, h=handler: Clock.schedule_once(lambda dt: h(e))))
         Clock.schedule_interval(self._tick, 1.0)
         self._tick(0)
