@@ -70,13 +70,21 @@ def b64e(data: bytes) -> str:
 
 
 def b64d(text: str) -> bytes:
-    """Decode base64url with or without padding; raises ValueError."""
+    """Decode canonical base64url with or without padding; raises ValueError.
+
+    Why canonical only: the decoder ignores characters outside the alphabet and the unused low
+    bits of the last character, so several texts decode to the same signature; a signature or key
+    text that is not exactly what :func:`b64e` makes is refused, not "repaired".
+    """
     if not isinstance(text, str):
         raise ValueError("not text")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as e:
         raise ValueError(str(e)) from None
+    if b64e(data) != text.rstrip("="):
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def canonical(obj) -> bytes:

@@ -50,10 +50,18 @@ def _at(date: str, hhmm: str) -> dt.datetime:
 
 
 def round_half_hour(now: dt.datetime) -> dt.datetime:
-    """The nearest :00 or :30 (so ``now`` lies inside [start-30, start+15] of that slot)."""
+    """The nearest :00 or :30 of the same hall day (so ``now`` lies inside [start-30, start+15]).
+
+    In the day's last quarter hour the nearest half hour is tomorrow's 00:00, which would move a
+    demo appointment to tomorrow and out of "today": 23:45 keeps it today and ``now`` inside its
+    check-in window.
+    """
     base = now.replace(minute=0, second=0, microsecond=0)
     minutes = now.minute + now.second / 60
-    return base + dt.timedelta(minutes=30 * round(minutes / 30))
+    start = base + dt.timedelta(minutes=30 * round(minutes / 30))
+    if start.date() != now.date():
+        start = now.replace(hour=23, minute=45, second=0, microsecond=0)
+    return start
 
 
 class Domain(MobileOps):

@@ -110,3 +110,19 @@ def test_thousands_of_mutated_commands_are_refused(tmp_path, central):
             v.accept(env)
     assert v.store.last_command_seq == 0
     v.accept(good)
+
+
+def test_signature_texts_that_decode_to_the_same_bytes_are_refused(tmp_path, central):
+    # base64url's last character carries unused low bits: a text that differs only there decodes
+    # to the same signature; the verifier takes only the canonical text.
+    v = _verifier(tmp_path, central)
+    good = _cmd(central, 10, op="announcement", args={"text": "今日下午停电"})
+    kid, _, sig = good["body"]["sig"].partition(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(sig[-1])
+    twin = sig[:-1] + alphabet[last ^ 1]  # flips one of the two unused bits of a 64-byte signature
+    for text in (twin, sig[:10] + "." + sig[10:], sig + "=="[:(-len(sig)) % 4] + "A"):
+        env = {**good, "body": dict(good["body"], sig=f"{kid}.{text}")}
+        with pytest.raises(CommandRejected):
+            v.accept(env)
+    v.accept(good)
