@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("text", nargs="?", default="", help="the code's text (empty: take the phone away)")
     sp = simsub.add_parser("insert-smartcard", help="insert a social security card into the PC/SC reader")
     sp.add_argument("--citizen", type=int, default=0, help="demo citizen index (0, 1, 2)")
+    sp = simsub.add_parser("insert-staff-card", help="insert a staff card (mobile profile sign-in)")
+    sp.add_argument("--staff-number", default="S002", help="staff number on the card (default S002)")
+    sp.add_argument("--name", default="王芳", help="staff name on the card")
     simsub.add_parser("remove-smartcard", help="take the smart card out")
     for name in ("paper-out", "cover-open"):
         sp = simsub.add_parser(name, help=f"printer {name.replace('-', ' ')}")
@@ -119,6 +122,8 @@ def cmd_sim(args) -> int:
     cmd = {"op": args.sim_command}
     if args.sim_command in ("place-card", "insert-smartcard"):
         cmd["citizen"] = args.citizen
+    elif args.sim_command == "insert-staff-card":
+        cmd.update(staff_number=args.staff_number, name=args.name)
     elif args.sim_command == "show-code":
         cmd["text"] = args.text
     elif args.sim_command == "scan":
