@@ -156,7 +156,7 @@ class SimHub:
                           valid_until: dt.date | None = None) -> str:
         """Insert a hall staff card (``staff`` profile) into the PC/SC reader: mobile sign-in.
 
-        Control op ``insert-staff-card`` (no `kiosk sim` subcommand yet: kiosk/cli.py is not ours)."""
+        Control op ``insert-staff-card`` (`kiosk sim insert-staff-card`)."""
         from firmware_bridge.pcsc.profile import load_profile
         from firmware_bridge.pcsc.vicc import CardModel, VirtualCard
         stack = self._need(self.pcsc, "smartcard")
