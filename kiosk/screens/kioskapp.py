@@ -30,7 +30,7 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from kiosk.screens import async_call, speech, theme
+from kiosk.screens import async_call, memory, speech, theme
 from kiosk.screens.app import RunResult
 from kiosk.screens.i18n import Translator
 
@@ -247,6 +247,8 @@ class KioskApp(App):
         self.citizen_text = ""
         for s in self.sm.screens:
             s.wipe()
+        # After the next frame (the wiped widgets' textures are freed by then): return freed heap.
+        Clock.schedule_once(lambda dt: memory.release_freed_memory(), 0)
 
     # -- periodic ------------------------------------------------------------------------------
     def _tick(self, dt) -> None:
