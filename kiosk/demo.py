@@ -40,8 +40,11 @@ class Stack:
     parent of the config's ``runtime.state_dir``; tests pass their own temporary one.
     """
 
-    def __init__(self, config_path: str, out_dir: Path, run_dir: Path | None = None) -> None:
+    def __init__(self, config_path: str, out_dir: Path, run_dir: Path | None = None, hub_class=None) -> None:
         self.base_cfg = config_mod.load(config_path)
+        #: What runs the simulators: firmware_bridge.hub.SimHub in this process by default; the
+        #: benchmark passes one that runs them in another process (hardware is outside a terminal).
+        self.hub_class = hub_class
         self.out_dir = out_dir
         self.run_dir = Path(run_dir) if run_dir else Path(self.base_cfg.get("runtime.state_dir")).parent
         self.broker = self.central = self.hub = self.runtime = None
@@ -91,7 +94,7 @@ class Stack:
              "--start-at", start.isoformat(), "--keys", str(keys_dir)],
             stdout=central_log, stderr=central_log, start_new_session=True)
 
-        self.hub = SimHub(self.cfg, ticket_dir=self.out_dir / "tickets").start()
+        self.hub = (self.hub_class or SimHub)(self.cfg, ticket_dir=self.out_dir / "tickets").start()
         self.hub.serve(control_path(self.cfg))
         self.clock = OffsetClock(self.cfg.get("runtime.timezone"), start=start)
         self.runtime = Runtime(self.cfg, clock=self.clock).start()

@@ -219,11 +219,9 @@ def tour(run_dir: str) -> dict:
     """The kiosk on kiosk.demo.Stack through the full tour (zh_CN); memory after it."""
     from kiosk.screens import kivyenv
     kivyenv.prepare(1280, 800)  # before anything imports kivy
-    import firmware_bridge.hub
     from kiosk.demo import Stack
-    firmware_bridge.hub.SimHub = RemoteHub  # Stack.start() builds its hub from this name: the simulators run apart
     stack = Stack(str(ROOT / "config" / "demo.toml"), Path(tempfile.mkdtemp(prefix="kiosk-bench-out-")),
-                  run_dir=Path(run_dir))
+                  run_dir=Path(run_dir), hub_class=RemoteHub)  # the simulators run apart
     out: dict = {}
     try:
         stack.start()
