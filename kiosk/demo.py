@@ -271,7 +271,8 @@ def run(config_path: str, out: str, headless: bool) -> int:
 def _mobile_tour(out_dir: Path, run_dir: Path) -> int:
     """The mobile profile's tour (a staff phone at 720x1280) in its own process: Kivy makes one
     window per process, and a phone is another terminal anyway."""
-    print("demo: mobile profile: sign-in, identify, materials, photo, consent, queued, synced", flush=True)
+    print("demo: mobile profile: sign-in (PIN, staff card), identify, lookup, book, materials, photo, "
+          "consent, queued, synced", flush=True)
     done = subprocess.run([sys.executable, "-m", "kiosk.screens.mobile.demo", "--out", str(out_dir / "mobile"),
                            "--run-dir", str(run_dir)])
     shots = sorted((out_dir / "mobile").glob("*.png"))
