@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from tools.procs import stop_process
 
 log = logging.getLogger("kiosk.tools.soak")
 
@@ -152,11 +153,7 @@ class Soak:
                         part.stop()
                     except Exception:
                         log.exception("stop failed")
-            central.terminate()
-            try:
-                central.wait(10)
-            except subprocess.TimeoutExpired:
-                central.kill()
+            stop_process(central, timeout_s=10)
             central_log.close()
             broker.cleanup()
         return self.report()

@@ -31,6 +31,7 @@ from kiosk.network import topics
 from kiosk.network.envelope import Envelope, new_id
 from tools.bench.report import Figure, percentile
 from tools.broker import Broker
+from tools import procs
 
 TERMINALS = 200
 TARGET_RATE_PER_S = 1000.0
@@ -80,14 +81,8 @@ def start_central(broker: Broker, db: Path, instance: str, log_path: Path, profi
 
 
 def stop_process(proc: subprocess.Popen) -> None:
-    """SIGTERM (the service drains and closes), then SIGKILL if it hangs."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    """SIGTERM (the service drains and closes; 20 s for that), then SIGKILL; close its pipe."""
+    procs.stop_process(proc, timeout_s=20)
     if proc.stdout:
         proc.stdout.close()
 
