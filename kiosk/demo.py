@@ -200,23 +200,27 @@ class DemoSim:
 
     def finish_application(self, k: int = 0) -> str:
         """Move the k-th seeded demo application through its remaining levels to "done" (as the
-        offices would over days), so the citizen can rate a finished application; returns its number."""
+        offices would over days), so the citizen can rate a finished application; returns the QR
+        text of its receipt (the signed receipt code, as the central service issues it)."""
         from tools.central.clock import Clock as CentralClock
         from tools.central.domain import Domain, OpError
+        from tools.central.keys import CentralKeys
         from tools.central.store import open_store
         no = self.application_no(k)
+        keys_dir = self.stack.run_dir / "central-keys"
+        signer = CentralKeys(keys_dir) if (keys_dir / "keys.json").exists() else None
         store = open_store(str(self.stack.run_dir / "central.db"))
         try:
             with store.transaction():
-                domain = Domain(store, CentralClock())
+                domain = Domain(store, CentralClock(), signer=signer)
                 try:
                     while domain.advance_application(no)["status"] != "done":
                         pass
                 except OpError:  # already done
                     pass
+                return domain.receipt_code(store.application(no))
         finally:
             store.close()
-        return no
 
     def application_no(self, k: int = 0) -> str:
         """The number of the k-th seeded demo application (as the central service issued it)."""

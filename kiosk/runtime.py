@@ -106,7 +106,7 @@ class Runtime:
             except (OSError, ValueError, TrustError) as e:
                 log.warning("provisioned key set not installed", extra={"error": str(e)})
         # Codes expire in hall time: verify against the runtime's clock (the demo's runs shifted).
-        payload.set_token_verifier(codes.token_verifier(store, self.cfg.get("terminal.hall_code"),
+        payload.set_token_verifier(codes.token_verifier(store, self.cfg.get("terminal.hall_code"), self.cfg.regions,
                                                         now=lambda: self.clock.now().timestamp()))
         verifier = CommandVerifier(store, self.cfg.terminal_id, max_ttl_s=self.cfg.get("trust.command_max_ttl_s"))
         return store, verifier

@@ -5,12 +5,15 @@ Pure, no I/O. A scanner or the camera hands the decoded text to :func:`classify`
 
 - ``appointment``: the check-in token the central service prints on booking slips,
   ``KQ1:`` followed by base64url (``A-Z a-z 0-9 - _``, optional ``=`` padding) or base45
-  (RFC 9285, the QR alphanumeric alphabet) text. The signature is not checked here yet: security
-  work plugs a verifier in with :func:`set_token_verifier` (the named hook) and a token that
-  fails it becomes ``unknown``.
+  (RFC 9285, the QR alphanumeric alphabet) text. The runtime plugs the signature check in with
+  :func:`set_token_verifier` (kiosk.trust.codes); a token that fails it becomes ``unknown``.
 - ``application_number``: the number a citizen gets when an application is filed, as the central
   service issues it: ``SQ`` (申请) followed by 14 to 18 digits (date ``YYYYMMDD`` + the
-  region code of the accepting office + a serial), upper case.
+  region code of the accepting office + a serial), upper case. Scanned from a receipt, it comes
+  as a signed ``KQ1:`` receipt code: the value is then the number inside, ``detail["receipt"]``
+  the code itself (the citizen's proof of holding the receipt, e.g. to rate the service). Where a
+  verifier is installed (every production terminal), a bare number in a QR code is refused: only
+  the keypad takes a bare number, and what it shows grants nothing more.
 - ``url``: ``http://`` or ``https://`` with a host. Classified only: a kiosk never opens a
   scanned URL by itself (phishing codes stuck over real ones are a known trick).
 - ``id_number``: an 18-character resident ID number (GB 11643) with a valid birth date and check
@@ -37,6 +40,8 @@ ID_NUMBER = "id_number"
 UNKNOWN = "unknown"
 KINDS = (APPOINTMENT, APPLICATION_NUMBER, URL, ID_NUMBER, UNKNOWN)
 
+#: The ``typ`` of a signed receipt code (kiosk.trust.codes.RECEIPT; not imported: this module is pure).
+RECEIPT_TYPE = "rcp"
 #: Token prefix: "KQ" (kiosk queue) + format version 1. A new version gets a new prefix.
 TOKEN_PREFIX = "KQ1:"
 #: Bounds of the token body (characters). 16 chars ~ 12 bytes is less than any real signed
@@ -87,9 +92,10 @@ class TokenRejected(Exception):
     """Raised by a token verifier to reject a token; the message becomes the payload's reason."""
 
 
-#: The signature-verification hook: called with (token_text, decoded_body_bytes); raises
-#: :class:`TokenRejected` (or any exception) to reject. ``None`` until security work sets it.
-TokenVerifier = Callable[[str, bytes], None]
+#: The signature-verification hook: called with (token_text, decoded_body_bytes); returns the
+#: verified code (an object with ``typ`` and ``claims``, see kiosk.trust.codes.Code) or raises
+#: :class:`TokenRejected` (or any exception) to reject. ``None`` on a development terminal.
+TokenVerifier = Callable[[str, bytes], object]
 _token_verifier: TokenVerifier | None = None
 
 
@@ -97,6 +103,11 @@ def set_token_verifier(verifier: TokenVerifier | None) -> None:
     """Install (or with ``None`` remove) the appointment-token signature verifier."""
     global _token_verifier
     _token_verifier = verifier
+
+
+def verifier_installed() -> bool:
+    """True when scanned codes are signature-checked (a terminal with a trust root)."""
+    return _token_verifier is not None
 
 
 def classify(text: object) -> Payload:
@@ -116,6 +127,10 @@ def classify(text: object) -> Payload:
     if upper.startswith(("HTTP://", "HTTPS://")):
         return _classify_url(s)
     if _APPLICATION_RE.match(s):
+        if _token_verifier is not None:
+            # Why: a QR code is read by the machine, not the citizen: a forged sticker over a
+            # receipt could carry any number. Receipts carry signed codes; the keypad remains.
+            return Payload(UNKNOWN, s, "receipt: unsigned application number (type it on the keypad)")
         return Payload(APPLICATION_NUMBER, s)
     if len(s) == 18 and _ID_RE.match(upper):
         problem = id_number_problem(upper)
@@ -157,9 +172,14 @@ def _classify_token(s: str) -> Payload:
     detail = {"encoding": encoding, "bytes": len(raw), "verified": verifier is not None}
     if verifier is not None:
         try:
-            verifier(s, raw)
+            code = verifier(s, raw)
         except Exception as e:  # any failure of the verifier rejects: fail closed
             return Payload(UNKNOWN, s, f"token: rejected ({e})" if str(e) else "token: rejected")
+        if getattr(code, "typ", None) == RECEIPT_TYPE:
+            number = code.claims.get("app")
+            if not isinstance(number, str) or not _APPLICATION_RE.match(number):
+                return Payload(UNKNOWN, s, "token: receipt without a valid application number")
+            return Payload(APPLICATION_NUMBER, number, detail={**detail, "receipt": s})
     return Payload(APPOINTMENT, s, detail=detail)
 
 

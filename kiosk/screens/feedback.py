@@ -27,12 +27,16 @@ class FeedbackScreen(KioskScreen):
     sent = StringProperty("")
     application_no = StringProperty("")
     item_name = StringProperty("")
+    #: Replaced (never mutated) by prepare/wipe: the proof sent with a rating of an application.
+    _proof: dict = {}
     spoken_prompt = "How was our service today? Touch one of the five buttons."
 
-    def prepare(self, application_no: str = "", item_name: str = "", **_) -> None:
-        """A fresh form about the hall, or about application ``application_no``."""
+    def prepare(self, application_no: str = "", item_name: str = "", proof: dict | None = None, **_) -> None:
+        """A fresh form about the hall, or about application ``application_no`` (with the
+        citizen's ``proof`` of their link to it: a receipt code or their citizen reference)."""
         self.wipe()
         self.application_no, self.item_name = application_no, item_name
+        self._proof = dict(proof or {})
 
     def rate(self, value: int) -> None:
         """Choose a rating."""
@@ -47,8 +51,10 @@ class FeedbackScreen(KioskScreen):
         phone = self.ids.keypad.value or None
         kind = "complain" if self.reasons else "rate"
         no = self.application_no or None
+        proof = dict(self._proof) if no else {}
         run_async(lambda: self.services.feedback.submit(kind, rating=self.rating or None, application_no=no,
-                                                        reasons=list(self.reasons) or None, callback_phone=phone),
+                                                        reasons=list(self.reasons) or None, callback_phone=phone,
+                                                        proof=proof),
                   on_done=lambda r: self._sent(), on_error=lambda e: self.app.show_error(e, back="feedback"),
                   name="kiosk-ui-feedback")
 
@@ -59,6 +65,7 @@ class FeedbackScreen(KioskScreen):
     def wipe(self) -> None:
         self.rating, self.reasons, self.sent = 0, [], ""
         self.application_no = self.item_name = ""
+        self._proof = {}
         if "keypad" in self.ids:
             self.ids.keypad.clear()
 

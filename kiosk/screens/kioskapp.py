@@ -235,7 +235,8 @@ class KioskApp(App):
         from kiosk.devices import payload as pl
         from kiosk.services.checkin import appointment_id_from_code
         if payload.kind == pl.APPLICATION_NUMBER:
-            self.go("progress", application_no=payload.value)
+            from kiosk.screens.progress import receipt_of
+            self.go("progress", application_no=payload.value, receipt=receipt_of(payload))
         elif payload.kind == pl.APPOINTMENT or appointment_id_from_code(payload.value):
             self.go("checkin_code", code=payload.value)
         else:

@@ -1,11 +1,13 @@
 """Application progress: the citizen's applications (identified) or one by number (keypad or the
 receipt's QR code), with its four-level timeline village -> township -> county -> city, who
 handles it now, days left or overdue (green/yellow/red), where to collect the result; a progress
-slip on paper; a finished application can be rated.
+slip on paper; a finished application can be rated by its citizen: the one identified (the
+list comes from their ID) or the holder of its receipt (a signed receipt code scanned). A number
+typed on the keypad shows the progress but grants no rating: anyone can type a number.
 """
 from __future__ import annotations
 
-from kivy.properties import DictProperty, ListProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
@@ -17,6 +19,18 @@ from kiosk.screens.widgets import KButton, KLabel
 LEVELS = ("village", "township", "county", "city")
 #: Application numbers as the central service issues them: "SQ" + 18 digits (date, region, serial).
 PREFIX, DIGITS = "SQ", 18
+#: Statuses of a finished application (the only ones a citizen can rate).
+FINISHED = ("done", "rejected")
+
+
+def receipt_of(payload) -> str:
+    """The receipt proof of a scanned application number: the signed receipt code, or on a
+    development terminal without a trust root the bare number scanned (the development central
+    service issues bare numbers as receipts)."""
+    from kiosk.devices import payload as pl
+    if payload.detail.get("receipt"):
+        return payload.detail["receipt"]
+    return payload.value if pl.verifier_installed() is False else ""
 
 
 class ProgressScreen(KioskScreen):
@@ -28,21 +42,28 @@ class ProgressScreen(KioskScreen):
     application = DictProperty({})
     applications = ListProperty([])
     print_state = StringProperty("")      # "", printed, failed
+    #: What proves the citizen's link to the application shown: {"receipt": code} (scanned) or
+    #: {"citizen_ref": ref} (identified); empty for a typed number. Sent with a rating.
+    proof = DictProperty({})
+    #: The application shown is finished and the citizen proved their link: the rate button shows.
+    can_rate = BooleanProperty(False)
     spoken_prompt = "Type your application number, or scan the code on your receipt."
 
-    def prepare(self, application_no: str = "", **_) -> None:
-        """Show the entry; load the citizen's applications or ``application_no``."""
+    def prepare(self, application_no: str = "", receipt: str = "", **_) -> None:
+        """Show the entry; load the citizen's applications or ``application_no`` (scanned from
+        ``receipt`` when given)."""
         self.wipe()
         if application_no:
-            self.lookup(application_no)
+            self.lookup(application_no, receipt=receipt)
         elif self.services.sessions.citizen is not None:
             self.status = "loading"
             run_async(self.services.progress.my_applications, on_done=self._listed,
                       on_error=self.app.show_error, name="kiosk-ui-progress")
 
-    def lookup(self, number: str | None = None) -> None:
-        """Look up the typed (or scanned) application number."""
+    def lookup(self, number: str | None = None, receipt: str = "") -> None:
+        """Look up the typed (or scanned, with its ``receipt`` code) application number."""
         number = number or PREFIX + self.ids.keypad.value
+        self.proof = {"receipt": receipt} if receipt else {}
         self.status = "loading"
         run_async(self.services.progress.by_number, number, on_done=self._show,
                   on_error=lambda e: self.app.show_error(e, back="progress"), name="kiosk-ui-progress")
@@ -50,7 +71,7 @@ class ProgressScreen(KioskScreen):
     def on_scan(self, payload) -> None:
         """A receipt's QR code (an application number); other codes go to the app's router."""
         if payload.kind == "application_number":
-            self.lookup(payload.value)
+            self.lookup(payload.value, receipt=receipt_of(payload))
         else:
             self.app.handle_code(payload)
 
@@ -61,18 +82,22 @@ class ProgressScreen(KioskScreen):
         for i, a in enumerate(apps):
             b = KButton(text=f"{a.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
                         tour_id=f"app_{i}", size_hint_y=None, height=self.app.k * 96)
-            b.bind(on_release=lambda btn, a=a: self._show(a))
+            b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
             box.add_widget(b)
         if apps:
-            self._show(apps[0])
+            self._show(apps[0], mine=True)
         else:
             self.status = "entry"
 
-    def _show(self, app_: dict | None) -> None:
+    def _show(self, app_: dict | None, mine: bool = False) -> None:
         if not app_:
             self.status = "entry"
             return
-        self.application, self.print_state = dict(app_), ""
+        if mine:  # listed from the identified citizen's own applications
+            self.proof = {"citizen_ref": self.services.checkin.citizen_ref()}
+        # Why not keep the receipt code: it is the citizen's proof; the screen keeps only the view.
+        self.application, self.print_state = {k: v for k, v in app_.items() if k != "receipt_code"}, ""
+        self.can_rate = app_.get("status") in FINISHED and bool(self.proof)
         self.status, self.flag = "shown", app_.get("flag", "green")
         self._render()
 
@@ -87,10 +112,12 @@ class ProgressScreen(KioskScreen):
             when = self.tr("Promised by {d}: {n} working days left").format(d=a.get("promised_deadline", ""), n=days)
         else:
             when = self.tr("Overdue by {n} days: staff have been told").format(n=-days)
-        self.ids.summary.text = "\n".join([
-            f"{a.get('item_name', '')}  {a.get('application_no', '')}",
-            self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")), when,
-            self.tr("Collect the result at: {place}").format(place=a.get("collect_at", ""))])
+        lines = [f"{a.get('item_name', '')}  {a.get('application_no', '')}",
+                 self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")), when,
+                 self.tr("Collect the result at: {place}").format(place=a.get("collect_at", ""))]
+        if a.get("status") in FINISHED and not self.can_rate:
+            lines.append(self.tr("To rate this service, scan the QR code on your receipt or place your ID card."))
+        self.ids.summary.text = "\n".join(lines)
         box = self.ids.timeline
         box.clear_widgets()
         steps = {s.get("level"): s for s in a.get("steps", [])}
@@ -116,14 +143,17 @@ class ProgressScreen(KioskScreen):
 
     def rate(self) -> None:
         """Rate the finished application shown."""
+        if not self.can_rate:
+            return
         self.app.go("feedback", mode="rate", application_no=self.application.get("application_no", ""),
-                    item_name=self.application.get("item_name", ""))
+                    item_name=self.application.get("item_name", ""), proof=dict(self.proof))
 
     def on_lang(self) -> None:
         self._render()
 
     def wipe(self) -> None:
         self.status, self.application, self.applications, self.print_state = "entry", {}, [], ""
+        self.proof, self.can_rate = {}, False
         if "keypad" in self.ids:
             self.ids.keypad.clear()
             self.ids.summary.text = ""

@@ -197,10 +197,13 @@ class FeedbackService:
 
     def submit(self, kind: str, *, rating: int | None = None, application_no: str | None = None,
                reasons: list[str] | None = None, text: str | None = None, item_code: str | None = None,
-               callback_phone: str | None = None) -> dict:
+               callback_phone: str | None = None, proof: dict | None = None) -> dict:
         """Send one piece of feedback; returns the central service's receipt (or raises Timeout:
-        it stays queued and is sent later)."""
-        body: dict = {"kind": kind, "target": {"application_no": application_no} if application_no else {"hall": True}}
+        it stays queued and is sent later). ``proof`` ({"receipt": code} or {"citizen_ref": ref})
+        goes with a rating of an application: the central service accepts no rating without it."""
+        target = {"application_no": application_no, **{k: v for k, v in (proof or {}).items()
+                                                       if k in ("receipt", "citizen_ref") and v}}
+        body: dict = {"kind": kind, "target": target if application_no else {"hall": True}}
         for key, value in (("rating", rating), ("reasons", reasons), ("text", text),
                            ("item_code", item_code), ("callback_phone", callback_phone)):
             if value is not None:

@@ -1,14 +1,25 @@
-"""Signed check-in codes (the QR code on a booking slip), verified on the terminal offline.
+"""Signed codes the central service prints (booking slips, application receipts), verified on the
+terminal offline.
 
 Format (EU Digital COVID Certificate style, with a compact JSON payload instead of COSE/CBOR)::
 
     "KQ1:" + base45( zlib( signature[64] + payload ) )
-    payload   = canonical JSON {"v": 1, "kid": ..., "aud": <hall code>, "iat": s, "exp": s, ...claims}
+    payload   = canonical JSON {"v": 1, "typ": ..., "kid": ..., "aud": ..., "iat": s, "exp": s, ...claims}
     signature = Ed25519(key[kid], b"KQ1\\0" + payload)
+
+Two types (``typ``), each with its own audience, so one can never pass for the other:
+
+- ``chk`` (:data:`CHECKIN`), the check-in code of a booking slip: ``apt`` = the appointment id,
+  ``aud`` = the hall code of the booking (only that hall's terminals accept it), valid until the
+  check-in window closes;
+- ``rcp`` (:data:`RECEIPT`), the receipt code of an application (受理回执): ``app`` = the
+  application number, ``aud`` = the region code of the city whose network handles it (any terminal
+  of that city accepts it, as the citizen follows the application through the four levels), valid
+  for a year past the promised deadline (long enough to collect the result and rate the service).
 
 :func:`verify` checks, in order: the text (prefix, length, strict base45), the inflated size
 (a decompression bomb stops at :data:`MAX_INFLATED_BYTES`), the structure, the key (known, not
-revoked, valid now, meant for codes), the signature, then the audience (this hall) and the time
+revoked, valid now, meant for codes), the signature, then the type, the audience and the time
 window. Every refusal is a :class:`CodeRejected` whose ``code`` names the reason.
 """
 from __future__ import annotations
@@ -32,6 +43,11 @@ MAX_INFLATED_BYTES = 2048
 #: Why 120 s: terminals keep time by NTP but a village point may drift; codes are valid for hours.
 CLOCK_SKEW_S = 120
 FORMAT_VERSION = 1
+#: The code types (the ``typ`` claim) and the claim each must carry.
+CHECKIN = "chk"
+RECEIPT = "rcp"
+SUBJECT_CLAIM = {CHECKIN: "apt", RECEIPT: "app"}
+_ENVELOPE = ("v", "typ", "kid", "aud", "iat", "exp")
 
 
 class CodeRejected(TrustError):
@@ -46,8 +62,9 @@ class CodeRejected(TrustError):
 
 @dataclass(frozen=True)
 class Code:
-    """A verified code: its key id, audience, times and the remaining claims (e.g. ``apt``)."""
+    """A verified code: its type, key id, audience, times and the remaining claims (``apt``/``app``)."""
 
+    typ: str
     kid: str
     aud: str
     iat: int
@@ -55,9 +72,11 @@ class Code:
     claims: dict
 
 
-def encode(key: Ed25519PrivateKey, kid: str, claims: dict, *, aud: str, iat: int, exp: int) -> str:
-    """Sign and encode a code (central side)."""
-    payload = canonical({**claims, "v": FORMAT_VERSION, "kid": kid, "aud": aud, "iat": int(iat), "exp": int(exp)})
+def encode(key: Ed25519PrivateKey, kid: str, claims: dict, *, aud: str, iat: int, exp: int,
+           typ: str = CHECKIN) -> str:
+    """Sign and encode a code of type ``typ`` (central side)."""
+    payload = canonical({**claims, "v": FORMAT_VERSION, "typ": typ, "kid": kid, "aud": aud, "iat": int(iat),
+                         "exp": int(exp)})
     sig = key.sign(CONTEXT + payload)
     return TOKEN_PREFIX + b45encode(zlib.compress(sig + payload, 9))
 
@@ -76,8 +95,16 @@ def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
     return out
 
 
-def verify(text: object, keyset: KeySet | None, hall_code: str, now_s: float | None = None) -> Code:
-    """Verify a scanned code offline; returns the :class:`Code` or raises :class:`CodeRejected`."""
+def verify(text: object, keyset: KeySet | None, audience, now_s: float | None = None, *,
+           typ: str = CHECKIN) -> Code:
+    """Verify a scanned code of type ``typ`` offline for ``audience`` (a hall or region code, or a
+    collection of them); returns the :class:`Code` or raises :class:`CodeRejected`."""
+    return verify_any(text, keyset, {typ: audience}, now_s)
+
+
+def verify_any(text: object, keyset: KeySet | None, audiences: dict, now_s: float | None = None) -> Code:
+    """Verify a code of any type in ``audiences`` (``{typ: audience or audiences}``): the scan gate
+    does not know beforehand whether a citizen holds up a booking slip or a receipt."""
     now = time.time() if now_s is None else now_s
     if not isinstance(text, str) or not text.startswith(TOKEN_PREFIX):
         raise CodeRejected("format", f"not a {TOKEN_PREFIX} code")
@@ -97,7 +124,7 @@ def verify(text: object, keyset: KeySet | None, hall_code: str, now_s: float | N
         raise CodeRejected("malformed", "payload is not UTF-8 JSON") from None
     if not isinstance(claims, dict) or claims.get("v") != FORMAT_VERSION:
         raise CodeRejected("malformed", "payload is not a version-1 object")
-    kid, aud, iat, exp = claims.get("kid"), claims.get("aud"), claims.get("iat"), claims.get("exp")
+    typ, kid, aud, iat, exp = (claims.get(k) for k in ("typ", "kid", "aud", "iat", "exp"))
     if not (isinstance(aud, str) and all(isinstance(x, int) and not isinstance(x, bool) for x in (iat, exp))):
         raise CodeRejected("malformed", "aud, iat or exp missing or of the wrong type")
     if keyset is None:
@@ -110,19 +137,37 @@ def verify(text: object, keyset: KeySet | None, hall_code: str, now_s: float | N
         pub.verify(sig, CONTEXT + payload)
     except InvalidSignature:
         raise CodeRejected("bad_signature", f"signature does not verify with key {kid}") from None
-    if aud != hall_code:
-        raise CodeRejected("wrong_hall", f"code is for hall {aud}, this is {hall_code}")
+    # Why after the signature: an unsigned field says nothing; why before the audience: a receipt
+    # (valid city-wide) must never be taken for a check-in code (valid in one hall), or back.
+    if not isinstance(typ, str) or typ not in audiences:
+        raise CodeRejected("wrong_type", f"a {typ!r} code is not accepted here (expected {', '.join(audiences)})")
+    subject = claims.get(SUBJECT_CLAIM.get(typ, ""))
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 64:
+        raise CodeRejected("malformed", f"a {typ} code without its {SUBJECT_CLAIM.get(typ)} claim")
+    allowed = audiences[typ]
+    allowed = {allowed} if isinstance(allowed, str) else set(allowed)
+    if aud not in allowed:
+        raise CodeRejected("wrong_hall", f"code is for {aud}, this terminal serves {', '.join(sorted(allowed))}")
     if now + CLOCK_SKEW_S < iat:
         raise CodeRejected("not_yet_valid", "code issued in the future (check the terminal's clock)")
     if now - CLOCK_SKEW_S > exp:
         raise CodeRejected("expired", "code has expired")
-    rest = {k: v for k, v in claims.items() if k not in ("v", "kid", "aud", "iat", "exp")}
-    return Code(kid, aud, iat, exp, rest)
+    rest = {k: v for k, v in claims.items() if k not in _ENVELOPE}
+    return Code(typ, kid, aud, iat, exp, rest)
 
 
-def token_verifier(store, hall_code: str, now=time.time):
-    """A :func:`kiosk.devices.payload.set_token_verifier` hook bound to a TrustStore and a hall."""
-    def check(token_text: str, _raw: bytes) -> None:
+def scan_audiences(hall_code: str, regions) -> dict:
+    """What a terminal accepts: check-in codes for its hall, receipts of its city network (any of
+    its region codes, city down to village: a receipt names the city that handles it)."""
+    return {CHECKIN: hall_code, RECEIPT: tuple(regions)}
+
+
+def token_verifier(store, hall_code: str, regions=(), now=time.time):
+    """A :func:`kiosk.devices.payload.set_token_verifier` hook bound to a TrustStore, a hall and
+    its regions: returns the verified :class:`Code` (the scan gate routes on its type)."""
+    audiences = scan_audiences(hall_code, regions)
+
+    def check(token_text: str, _raw: bytes) -> Code:
         # Why re-decode: payload.py also accepts base64url; a signed code is strictly base45.
-        verify(token_text, store.keyset, hall_code, now())
+        return verify_any(token_text, store.keyset, audiences, now())
     return check

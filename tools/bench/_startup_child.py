@@ -199,7 +199,7 @@ def finish_application(run_dir: str, k: int) -> dict:
     stack.hub = None
     sim = DemoSim(stack)
     sim.application_no = lambda k: json.loads(sys.argv[4])  # the number the tour process computed
-    return {"no": sim.finish_application(k)}
+    return {"receipt": sim.finish_application(k)}
 
 
 def _remote_central(sim) -> None:
@@ -211,7 +211,8 @@ def _remote_central(sim) -> None:
                             str(k), json.dumps(no)], capture_output=True, text=True, timeout=60, cwd=str(ROOT))
         if p.returncode != 0:
             raise RuntimeError(f"finishing application {k} failed: {(p.stderr or p.stdout)[-200:]}")
-        return no
+        line = next(ln for ln in reversed(p.stdout.splitlines()) if ln.startswith("BENCH-RESULT "))
+        return json.loads(line[len("BENCH-RESULT "):])["receipt"]
     sim.finish_application = finish
 
 

@@ -13,6 +13,7 @@ import uuid
 
 from kiosk import privacy
 from tools.central import idcard, seed
+from kiosk.trust import codes
 from tools.central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
 from tools.central.mobile import MobileOps
 from tools.central.store import Store
@@ -27,6 +28,15 @@ SLOT_MIN = 30
 YELLOW_DAYS = 2
 #: Bumped whenever the seed catalogue changes (2: items carry search_keys), so cached copies refresh.
 CATALOGUE_VERSION = 2
+#: A receipt code stays valid a year past the promised deadline: long enough to collect the
+#: result, follow up on a delay and rate the service, short enough that old slips die out.
+RECEIPT_VALID_AFTER_DAYS = 365
+
+
+def city_of(region: str) -> str:
+    """The city's region code (GB/T 2260: ``PPCC00``) of any region code below it: the audience
+    of a receipt code (the city's whole network of terminals accepts it)."""
+    return region[:4] + "00"
 
 
 class OpError(Exception):
@@ -292,7 +302,29 @@ class Domain(MobileOps):
             return f"KIOSK1:APPT:{appt_id}"
         closes = _at(date.isoformat(), end) + dt.timedelta(minutes=CHECKIN_LATE_MIN)
         return self.signer.sign_code({"apt": appt_id}, aud=hall, exp_s=int(closes.timestamp()),
-                                     now_s=int(self.clock.now().timestamp()))
+                                     now_s=int(self.clock.now().timestamp()), typ=codes.CHECKIN)
+
+    def receipt_code(self, a: dict) -> str:
+        """The receipt's QR text of application ``a``: a KQ1 receipt code signed for the city's
+        network (the bare number only for a development service without keys)."""
+        if self.signer is None:
+            return a["application_no"]
+        deadline = dt.datetime.combine(dt.date.fromisoformat(a["promised_deadline"]), dt.time(23, 59), TZ)
+        issued = dt.datetime.fromisoformat(a["submitted_at"].replace("Z", "+00:00"))
+        return self.signer.sign_code({"app": a["application_no"]}, aud=city_of(a["region"]), typ=codes.RECEIPT,
+                                     exp_s=int((deadline + dt.timedelta(days=RECEIPT_VALID_AFTER_DAYS)).timestamp()),
+                                     now_s=int(min(issued, self.clock.now()).timestamp()))
+
+    def _holds_receipt(self, a: dict, text: object) -> bool:
+        """True if ``text`` is a genuine, current receipt code of application ``a``."""
+        if self.signer is None:
+            return text == a["application_no"]
+        try:
+            code = codes.verify(text, self.signer.own_keyset(), city_of(a["region"]), self.clock.now().timestamp(),
+                                typ=codes.RECEIPT)
+        except codes.CodeRejected:
+            return False
+        return code.claims.get("app") == a["application_no"]
 
     def op_appointment_cancel(self, terminal: str, body: dict) -> dict:
         """appointment.cancel (a checked-in appointment can no longer be cancelled)."""
@@ -355,7 +387,9 @@ class Domain(MobileOps):
             return t["people_ahead"]
         return self.store.people_ahead(t["hall"], t["line"], t["date"], t["seq"])
 
-    def _application_view(self, a: dict) -> dict:
+    def _application_view(self, a: dict, receipt: bool = False) -> dict:
+        """What a terminal shows of application ``a``; ``receipt``: with its receipt code, only for
+        its own citizen (identified) or a new application (the receipt is printed then)."""
         today = self.clock.today()
         deadline = dt.date.fromisoformat(a["promised_deadline"])
         days_left = working_days_between(today, deadline)
@@ -370,12 +404,14 @@ class Domain(MobileOps):
                 "item_name": seed.item(a["item_code"])["name"], "status": a["status"],
                 "submitted_at": a["submitted_at"], "promised_deadline": a["promised_deadline"],
                 "days_left": days_left, "flag": flag, "current_level": cur["level"],
-                "current_agency": cur["agency"], "collect_at": a["collect_at"], "steps": steps}
+                "current_agency": cur["agency"], "collect_at": a["collect_at"], "steps": steps,
+                **({"receipt_code": self.receipt_code(a)} if receipt else {})}
 
     def op_applications_list(self, terminal: str, body: dict) -> dict:
         """applications.list."""
         self._citizen(body["citizen_ref"])
-        return {"applications": [self._application_view(a) for a in self.store.applications_of(body["citizen_ref"])]}
+        return {"applications": [self._application_view(a, receipt=True)
+                                 for a in self.store.applications_of(body["citizen_ref"])]}
 
     def op_application_get(self, terminal: str, body: dict) -> dict:
         """application.get."""
@@ -403,9 +439,18 @@ class Domain(MobileOps):
         """feedback.submit."""
         if body["kind"] == "rate" and "rating" not in body:
             raise OpError("invalid", "a rating needs rating 1..5")
-        no = body["target"].get("application_no")
-        if no and self.store.application(no) is None:
+        target = body["target"]
+        no = target.get("application_no")
+        a = self.store.application(no) if no else None
+        if no and a is None:
             raise OpError("not_found", "unknown application number")
+        if a is not None and body["kind"] == "rate":
+            # A rating counts in the department's good/bad record (好差评): only for a finished
+            # application, and only from its citizen (identified) or the holder of its receipt.
+            if a["status"] not in ("done", "rejected"):
+                raise OpError("not_finished", "only a finished application can be rated")
+            if not (target.get("citizen_ref") == a["citizen_ref"] or self._holds_receipt(a, target.get("receipt"))):
+                raise OpError("forbidden", "rating an application needs its receipt or its citizen")
         fid = "FB" + uuid.uuid4().hex[:16].upper()
         self.store.add_feedback(fid, terminal, body["kind"], body, iso_utc(self.clock.now()))
         return {"feedback_id": fid, "status": "received"}

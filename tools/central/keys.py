@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.network import envelope
 from kiosk.trust import codes, commands
-from kiosk.trust.keys import public_key_b64, sign_keyset
+from kiosk.trust.keys import KeySet, public_key_b64, sign_keyset, verify_keyset
 
 #: Why 400 days: a key outlives its rotation period (a year) with a margin for slips already printed.
 KEY_VALID_S = 400 * 24 * 3600
@@ -31,6 +31,7 @@ class CentralKeys:
         self.dir = Path(keys_dir) if keys_dir else None
         self.meta = {"version": 0, "code_kid": "", "command_kid": "", "revoked": [], "keys": {}}
         self._priv: dict[str, Ed25519PrivateKey] = {}
+        self._own: KeySet | None = None
         if self.dir and (self.dir / "keys.json").exists():
             self.meta = json.loads((self.dir / "keys.json").read_text())
             for kid in list(self.meta["keys"]) + ["root"]:
@@ -99,11 +100,21 @@ class CentralKeys:
         os.replace(tmp, self.dir / "keys.json")
 
     # --- signing --------------------------------------------------------------------------
-    def sign_code(self, claims: dict, *, aud: str, exp_s: int, now_s: int | None = None, kid: str | None = None) -> str:
-        """A ``KQ1:`` code for hall ``aud`` valid until ``exp_s`` (epoch seconds)."""
+    def sign_code(self, claims: dict, *, aud: str, exp_s: int, now_s: int | None = None, kid: str | None = None,
+                  typ: str = codes.CHECKIN) -> str:
+        """A ``KQ1:`` code of type ``typ`` for audience ``aud`` valid until ``exp_s`` (epoch seconds)."""
         kid = kid or self.meta["code_kid"]
         return codes.encode(self._priv[kid], kid, claims, aud=aud, iat=int(time.time() if now_s is None else now_s),
-                            exp=exp_s)
+                            exp=exp_s, typ=typ)
+
+    def own_keyset(self) -> KeySet:
+        """The current key set as a terminal sees it (the central service checks the receipts it
+        issued exactly as terminals do: same code, same revocations)."""
+        if self._own is None or self._own.version != self.meta["version"]:
+            pub = serialization.load_pem_public_key(self._priv["root"].public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+            self._own = verify_keyset(self.keyset(), pub)
+        return self._own
 
     def sign_command(self, env: envelope.Envelope) -> envelope.Envelope:
         """Add ``sig`` to a command envelope's body with the current command key."""

@@ -82,4 +82,6 @@ class MobileOps:
                               body["consent"]["at"], body["materials"], iso_utc(now))
         received = sum(1 for m in body["materials"]
                        if m.get("upload_id") and self.store.upload(terminal, m["upload_id"]) is not None)
-        return {"application_no": no, "citizen_ref": ref, "materials_received": received}
+        # The receipt code goes on the citizen's receipt (the mobile terminal shows or prints it).
+        return {"application_no": no, "citizen_ref": ref, "materials_received": received,
+                "receipt_code": self.receipt_code(self.store.application(no))}

@@ -17,6 +17,9 @@ from kiosk.trust.keys import KeysetRejected, TrustStore, verify_keyset
 from tools.central.keys import CentralKeys
 
 HALL = "H410100"
+#: The terminal's region chain (city, county): the audiences of receipt codes it accepts.
+REGIONS = ("410100", "410122")
+AUDIENCES = codes.scan_audiences(HALL, REGIONS)
 NOW = time.time()
 
 
@@ -38,9 +41,39 @@ def _code(central, **kw):
     return central.sign_code({"apt": "AP0123456789ABCDEF"}, **args)
 
 
+def _receipt(central, **kw):
+    args = {"aud": "410100", "exp_s": int(NOW) + 86400, "now_s": int(NOW), "typ": codes.RECEIPT}
+    args.update(kw)
+    return central.sign_code({"app": "SQ202603184101220001"}, **args)
+
+
+def test_receipt_code_verifies_for_the_city_and_never_passes_for_a_checkin_code(central, store):
+    code = codes.verify_any(_receipt(central), store.keyset, AUDIENCES, NOW)
+    assert code.typ == codes.RECEIPT and code.claims == {"app": "SQ202603184101220001"}
+    assert codes.verify(_receipt(central, aud="410122"), store.keyset, REGIONS, NOW, typ=codes.RECEIPT)
+    for text, audience, typ, why in (
+            (_receipt(central), HALL, codes.CHECKIN, "wrong_type"),         # a receipt is no check-in code
+            (_code(central), REGIONS, codes.RECEIPT, "wrong_type"),         # a slip is no receipt
+            (_receipt(central, aud="410200"), REGIONS, codes.RECEIPT, "wrong_hall"),  # another city
+            (_receipt(central, exp_s=int(NOW) - 3600, now_s=int(NOW) - 7200), REGIONS, codes.RECEIPT, "expired")):
+        with pytest.raises(CodeRejected) as e:
+            codes.verify(text, store.keyset, audience, NOW, typ=typ)
+        assert e.value.why == why
+    # A signed code of an unknown type, or one without its subject claim, is refused too.
+    kid = central.meta["code_kid"]
+    odd = codes.encode(central._priv[kid], kid, {"app": "SQ1"}, aud=HALL, iat=int(NOW), exp=int(NOW) + 60, typ="pay")
+    with pytest.raises(CodeRejected) as e:
+        codes.verify_any(odd, store.keyset, AUDIENCES, NOW)
+    assert e.value.why == "wrong_type"
+    bare = codes.encode(central._priv[kid], kid, {}, aud=HALL, iat=int(NOW), exp=int(NOW) + 60)
+    with pytest.raises(CodeRejected) as e:
+        codes.verify(bare, store.keyset, HALL, NOW)
+    assert e.value.why == "malformed"
+
+
 def test_valid_code_verifies_offline(central, store):
     code = codes.verify(_code(central), store.keyset, HALL, NOW)
-    assert code.claims == {"apt": "AP0123456789ABCDEF"} and code.aud == HALL
+    assert code.claims == {"apt": "AP0123456789ABCDEF"} and code.aud == HALL and code.typ == codes.CHECKIN
     text = _code(central)
     assert len(text) < 300 and set(text[4:]) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
@@ -118,28 +151,31 @@ def _same_signed_content(bad: str, good: str) -> bool:
         return False
 
 
-def test_thousands_of_mutated_codes_are_all_refused_with_a_reason(central, store):
+@pytest.mark.parametrize("make,kind", [(_code, P.APPOINTMENT), (_receipt, P.APPLICATION_NUMBER)],
+                         ids=["checkin", "receipt"])
+def test_thousands_of_mutated_codes_are_all_refused_with_a_reason(central, store, make, kind):
     rng = random.Random(6)
-    text = _code(central)
+    text = make(central)
     reasons = {}
-    P.set_token_verifier(codes.token_verifier(store, HALL, now=lambda: NOW))
+    P.set_token_verifier(codes.token_verifier(store, HALL, REGIONS, now=lambda: NOW))
     try:
+        assert P.classify(text).kind == kind
         for bad in _mutations(text, rng, 3000):
             if bad == text or _same_signed_content(bad, text):
                 # Deflate's final padding bits are ignored: such a text carries the very same
                 # signed bytes, so it is the same code, not a forgery.
                 continue
             with pytest.raises(CodeRejected) as e:
-                codes.verify(bad, store.keyset, HALL, NOW)
+                codes.verify_any(bad, store.keyset, AUDIENCES, NOW)
             reasons[e.value.why] = reasons.get(e.value.why, 0) + 1
-            assert P.classify(bad).kind != P.APPOINTMENT  # the scan gate fails closed too
+            assert P.classify(bad).kind == P.UNKNOWN  # the scan gate fails closed too
     finally:
         P.set_token_verifier(None)
     assert {"encoding", "bad_signature", "format"} <= set(reasons), reasons
 
 
 def test_scan_gate_uses_the_verifier(central, store):
-    P.set_token_verifier(codes.token_verifier(store, HALL, now=lambda: NOW))
+    P.set_token_verifier(codes.token_verifier(store, HALL, REGIONS, now=lambda: NOW))
     try:
         good = P.classify(_code(central))
         assert good.kind == P.APPOINTMENT and good.detail["verified"]
