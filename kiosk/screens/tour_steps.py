@@ -147,6 +147,16 @@ def part_a(lang: str) -> list[Step]:
         S("rated", lambda c: (c.tap("rate_5"), c.tap("submit")), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"),
           "feedback-application"),
         S("home", lambda c: c.tap("home"), home),
+        # the same finished application by its number typed on the keypad: progress, but no rating
+        # (anyone can type a number; a rating needs the receipt or the identified citizen)
+        S("progress again", lambda c: c.tap("tile_progress"), on_screen("progress")),
+        S("typed finished", type_app_no(0),
+          on_screen("progress", ready=lambda c: c.find("lookup") is not None and not c.find("lookup").disabled)),
+        S("no rating without proof", lambda c: c.tap("lookup"),
+          on_screen("progress", ready=lambda c: c.screen.status == "shown" and c.screen.application.get("status") == "done"
+                    and not c.screen.can_rate and (c.find("rate_app") is None or c.find("rate_app").disabled)),
+          "progress-finished-typed"),
+        S("home", lambda c: c.tap("home"), home),
         # walk-in with the printer out of paper: the number stays large on screen
         S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: c.find("line_0") is not None), "walkin"),
         S("walk-in ticket", lambda c: (_printed_more(c), c.tap("line_0")),
