@@ -18,6 +18,7 @@ from tools.bench.report import Figure
 AREAS = {
     "qr": ("qr.no_code_ms", "qr.code_ms", "qr.pipeline_fps", "qr.raw_fps", "qr.pipeline_vs_raw", "qr.success_rate"),
     "idcard": ("idcard.read_ms", "idcard.wire_ms"),
+    "codes": ("codes.verify_ms", "codes.verify_p99_ms", "codes.ed25519_ms", "codes.reject_p99_ms", "codes.bomb_ms"),
     "mqtt": ("mqtt.gateway_p50_ms", "mqtt.raw_p50_ms", "mqtt.gateway_p99_ms", "mqtt.raw_p99_ms",
              "mqtt.reconnect_ms", "outbox.drain_per_s"),
     "central": ("central.checkins_per_s", "central.p99_ms"),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import random
 import time
-import zlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.devices import payload as P
-from kiosk.devices.payload import TOKEN_PREFIX, b45encode
 from kiosk.trust import codes
 from kiosk.trust.codes import CodeRejected
 from kiosk.trust.keys import KeysetRejected, TrustStore, verify_keyset
+from tools import code_mutations
 from tools.central.keys import CentralKeys
+from tools.code_mutations import mutations, same_signed_content
 
 HALL = "H410100"
 #: The terminal's region chain (city, county): the audiences of receipt codes it accepts.
@@ -110,45 +110,11 @@ def test_command_key_cannot_sign_codes(central, store):
 
 
 def test_decompression_bomb_stops_at_the_limit(central, store):
-    bomb = TOKEN_PREFIX + b45encode(zlib.compress(b"\0" * 600_000, 9))
+    bomb = code_mutations.bomb()
     assert len(bomb) < P.TOKEN_MAX_CHARS + 4  # it fits in a QR code...
     with pytest.raises(CodeRejected) as e:
         codes.verify(bomb, store.keyset, HALL, NOW)
     assert e.value.why == "too_large"  # ...and is refused after inflating at most the limit, not 600 KB
-
-
-def _mutations(text: str, rng: random.Random, n: int):
-    raw = P.b45decode(text[4:])
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-    for i in range(n):
-        kind = i % 6
-        if kind == 0:  # one bit flipped in the compressed bytes
-            b = bytearray(raw)
-            pos = rng.randrange(len(b))
-            b[pos] ^= 1 << rng.randrange(8)
-            yield TOKEN_PREFIX + b45encode(bytes(b))
-        elif kind == 1:  # truncated text
-            yield text[:rng.randrange(0, len(text))]
-        elif kind == 2:  # one character replaced inside the base45 text
-            pos = rng.randrange(4, len(text))
-            yield text[:pos] + rng.choice(alphabet.replace(text[pos], "")) + text[pos + 1:]
-        elif kind == 3:  # bad base45: a character outside the alphabet, or an impossible triple
-            pos = rng.randrange(4, len(text))
-            yield text[:pos] + rng.choice("abc_~#\u4e2d") + text[pos + 1:] if i % 2 else text + ":::"
-        elif kind == 4:  # bytes appended or removed after compression
-            yield TOKEN_PREFIX + b45encode(raw + bytes([rng.randrange(256)]) if i % 2 else raw[:-rng.randrange(1, 8)])
-        else:  # the signed payload re-signed with nothing: a flip inside the inflated payload
-            blob = bytearray(zlib.decompress(raw))
-            pos = rng.randrange(len(blob))
-            blob[pos] ^= 1 << rng.randrange(8)
-            yield TOKEN_PREFIX + b45encode(zlib.compress(bytes(blob)))
-
-
-def _same_signed_content(bad: str, good: str) -> bool:
-    try:
-        return zlib.decompress(P.b45decode(bad[4:])) == zlib.decompress(P.b45decode(good[4:]))
-    except Exception:
-        return False
 
 
 @pytest.mark.parametrize("make,kind", [(_code, P.APPOINTMENT), (_receipt, P.APPLICATION_NUMBER)],
@@ -160,8 +126,8 @@ def test_thousands_of_mutated_codes_are_all_refused_with_a_reason(central, store
     P.set_token_verifier(codes.token_verifier(store, HALL, REGIONS, now=lambda: NOW))
     try:
         assert P.classify(text).kind == kind
-        for bad in _mutations(text, rng, 3000):
-            if bad == text or _same_signed_content(bad, text):
+        for bad in mutations(text, rng, 3000):
+            if bad == text or same_signed_content(bad, text):
                 # Deflate's final padding bits are ignored: such a text carries the very same
                 # signed bytes, so it is the same code, not a forgery.
                 continue

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from tools.bench import central, idcard, mqtt, qr, runner
+from tools.bench import central, codes, idcard, mqtt, qr, runner
 from tools.bench.report import Figure
 
 
@@ -27,6 +27,13 @@ def test_qr_quick_every_key():
     assert 0 < figs["qr.success_rate"].value <= 1
     assert figs["qr.pipeline_fps"].baseline_value == figs["qr.raw_fps"].value
     assert "raw_grey_input_ms" in figs["qr.no_code_ms"].extra
+
+
+def test_codes_quick_every_key():
+    figs = codes.run(quick=True)  # raises if a mutated code were accepted
+    _sane(figs, runner.AREAS["codes"])
+    assert figs["codes.verify_ms"].baseline_value == figs["codes.ed25519_ms"].value
+    assert "refusals of mutated codes" in figs["codes.reject_p99_ms"].note
 
 
 def test_idcard_read_on_a_throttled_pty():
