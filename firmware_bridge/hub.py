@@ -28,7 +28,8 @@ log = logging.getLogger("firmware_bridge.hub")
 
 
 def identity_from_citizen(c: dict):
-    """An ID-card ``Identity`` for a citizen record of the reference central service's seed."""
+    """An ID-card ``Identity`` for a citizen record of the reference central service's seed
+    (``photo``: the card's 1,024 WLT bytes, zeros when the record has none)."""
     from firmware_bridge.idcard.codes import NATIONS
     from firmware_bridge.idcard.identity import Identity
 
@@ -37,7 +38,7 @@ def identity_from_citizen(c: dict):
                     birth_date=dt.date.fromisoformat(c["birth_date"]), id_number=c["id_number"],
                     valid_from=dt.date.fromisoformat(c["valid_from"]), valid_to=valid_to,
                     nation=NATIONS.get(c.get("nation", "01"), "汉"), address=c.get("address", ""),
-                    authority=c.get("authority", ""), photo=bytes(1024))
+                    authority=c.get("authority", ""), photo=c.get("photo") or bytes(1024))
 
 
 class SimHub:

@@ -11,6 +11,8 @@ the masked ones (kiosk.privacy), which never contain the searched values.
 
 The central service is the authority: it receives the ID number and name in citizen.lookup and
 keeps an HMAC of the number and the masked name (tools/central/store.py); nothing is excluded.
+It never receives the card's photo: every canary card carries a unique photo, and a spy subscribed
+to every topic of the broker sees the ID numbers go by (the control) but never a photo, in any form.
 """
 from __future__ import annotations
 
@@ -20,8 +22,10 @@ import getpass
 import logging
 import math
 import tempfile
+import random
 import threading
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from firmware_bridge.hub import SimHub
@@ -45,7 +49,9 @@ def canary(i: int) -> dict:
     name = "龘" + _RARE[i % len(_RARE)] + _RARE[(i // len(_RARE) + 3) % len(_RARE)] + "雀"
     return {"id_number": first17 + id_check_char(first17), "name": name, "sex": "M" if (700 + i) % 2 else "F",
             "nation": "01", "birth_date": birth.isoformat(), "address": f"河南省郑州市中牟县金丝雀路{1000 + i}号院",
-            "authority": "郑州市公安局中牟分局", "valid_from": "2020-01-01", "valid_to": "2040-01-01"}
+            "authority": "郑州市公安局中牟分局", "valid_from": "2020-01-01", "valid_to": "2040-01-01",
+            # The card's photo (1,024 WLT bytes): unique per canary, so any copy of it can be found.
+            "photo": random.Random(1000 + i).randbytes(1024)}
 
 
 def b64_forms(value: bytes) -> list[bytes]:
@@ -61,9 +67,17 @@ def b64_forms(value: bytes) -> list[bytes]:
     return out
 
 
+def photo_needles(c: dict) -> dict[str, bytes]:
+    """A 48-byte stretch of the canary's photo, raw, as hex and as Base64 (any copy contains one)."""
+    part = c["photo"][500:548]
+    out = {"photo/raw": part, "photo/hex": part.hex().encode(), "photo/HEX": part.hex().upper().encode()}
+    out.update({f"photo/base64-{n}": form for n, form in enumerate(b64_forms(part))})
+    return out
+
+
 def needles(c: dict) -> dict[str, bytes]:
-    """Every searched form of a canary's ID number, name and address."""
-    out = {}
+    """Every searched form of a canary's ID number, name, address and photo."""
+    out = dict(photo_needles(c))
     for field in ("id_number", "name", "address"):
         text = c[field]
         for enc in ("utf-8", "gb18030", "utf-16-le"):
@@ -111,6 +125,13 @@ def test_no_canary_survives_in_any_file(tmp_path, logfile, monkeypatch):
             "printer": {"driver": "printer.escpos", "url": f"tcp://127.0.0.1:{free_port()}"},
         },
     })
+    # The spy: every message on every topic, as the broker delivers it.
+    seen: list[bytes] = []
+    spy = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="canary-spy", protocol=mqtt.MQTTv5)
+    spy.on_message = lambda client, userdata, msg: seen.append(msg.topic.encode() + b" " + msg.payload)
+    spy.on_connect = lambda client, *a: client.subscribe("#", qos=1)
+    spy.connect("127.0.0.1", broker.port)
+    spy.loop_start()
     hub = SimHub(cfg, ticket_dir=tmp_path / "tickets").start()
     runtime = Runtime(cfg).start()
     citizens = [canary(i) for i in range(SESSIONS)]
@@ -144,6 +165,8 @@ def test_no_canary_survives_in_any_file(tmp_path, logfile, monkeypatch):
         runtime.stop()
         hub.stop()
         central.stop()
+        spy.loop_stop()
+        spy.disconnect()
         broker.stop()  # persistence: mosquitto writes its database on exit
     logging.getLogger().handlers[-1].flush()
 
@@ -162,6 +185,12 @@ def test_no_canary_survives_in_any_file(tmp_path, logfile, monkeypatch):
     # The data really flowed: the authority keeps the masked names (and nothing more).
     db = b"".join(p.read_bytes() for p in (tmp_path / "central").glob("central.db*"))
     assert sum(privacy.mask_name(c["name"]).encode() in db for c in citizens) >= SESSIONS // 2
+    # The network never carried a photo; the spy did see the ID numbers (citizen.lookup's body).
+    traffic = b"\n".join(seen)
+    assert sum(c["id_number"].encode() in traffic for c in citizens) >= SESSIONS // 2
+    photo_hits = [f"{label} of canary {i}" for i, c in enumerate(citizens)
+                  for label, needle in photo_needles(c).items() if needle in traffic]
+    assert not photo_hits, photo_hits[:10]
     # Control: the search finds a canary when one is there (masked forms are what is allowed).
     probe = tmp_path / "probe.bin"
     probe.write_bytes(b"xx" + base64.b64encode(b"A" + citizens[0]["name"].encode("gb18030")) + b"yy")
