@@ -5,13 +5,17 @@ reconnects with capped backoff and full jitter (:class:`kiosk.devices.base.Backo
 reconnect has none) and runs paho's ``loop()``. paho callbacks only enqueue (each wrapped so an
 exception cannot kill the network thread); one worker thread does the rest: subscriptions, the
 birth message, matching responses by our own envelope ids (paho's ``mid`` is 16-bit and wraps),
-PUBACK reason codes (0x87 = not delivered, the outbox row stays), retries of the outbox in order.
+PUBACK reason codes (0x87 = not delivered, the outbox row stays), SUBACK reason codes (a refused
+subscription of our own is logged as :class:`SubscriptionRefused` naming the fix and listed by
+:meth:`Gateway.refused_subscriptions`; a refused ``res`` makes :meth:`Gateway.request` fail at
+once, since no answer could reach us), retries of the outbox in order.
 
 Online operations go through :meth:`request` (raises Offline at once with no link). Operations
 that must not be lost go through :meth:`submit` / :meth:`emit_event`: written to the outbox first,
 removed only when the central service answers. Bus events: ``network.online``, ``network.offline``,
 ``network.command``, ``network.broadcast``, ``network.result``, ``network.outbox``, and
-``network.not_delivered`` (a publish the broker refused).
+``network.not_delivered`` (a publish the broker refused), ``network.subscription_refused`` (a
+SUBSCRIBE of our own the broker refused: the terminal is missing from the broker's ACLs).
 
 Mobile profile: ``submit(..., sealed=True)`` stores the body encrypted (kiosk.network.sealed) and
 decrypts it only to send. Photo chunks (``upload.chunk`` rows) are flow-controlled: at most
@@ -67,6 +71,29 @@ class NotDelivered(NetworkError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, action="technician: check the broker's ACL for this terminal")
+
+
+class SubscriptionRefused(NetworkError):
+    """The broker refused one of the terminal's own subscriptions (SUBACK reason code >= 0x80).
+
+    Typically 0x87: the broker's ACLs do not know this terminal (a certificate was issued, the
+    broker's dynamic-security config was not updated). The broker says so only in the SUBACK; the
+    terminal would otherwise wait for answers and commands that can never arrive.
+    """
+
+    code = "network.subscription_refused"
+
+    def __init__(self, terminal: str, topic: str, detail: str) -> None:
+        super().__init__(
+            f"the broker refused SUBSCRIBE {topic}: {detail}",
+            action=f"add terminal {terminal} to the broker's dynamic-security config "
+                   f"(python -m tools.pki --dynsec-commands add --terminals {terminal}; config/broker/README.md); "
+                   "the broker then disconnects the terminal, which reconnects and subscribes again")
+        self.terminal, self.topic, self.detail = terminal, topic, detail
+
+    def to_dict(self) -> dict:
+        """The typed error plus the refused topic."""
+        return {**super().to_dict(), "topic": self.topic}
 
 
 @dataclass
@@ -153,6 +180,9 @@ class Gateway:
         self._pub_lock = threading.Lock()
         self._mids: dict[int, str] = {}  # paho mid -> our envelope id (until its PUBACK)
         self._last_sent: dict[str, float] = {}  # envelope id -> monotonic time of the last send
+        self._sub_mids: dict[int, str] = {}  # paho mid of our SUBSCRIBE -> topic (worker thread only)
+        #: Our topics the broker refused -> SUBACK detail. Replaced, never mutated: other threads read it.
+        self._refused: dict[str, str] = {}
         self._threads: list[threading.Thread] = []
         self.client = self._make_client(tls if tls is not None else ({} if url.scheme == "mqtts" else None))
 
@@ -188,6 +218,7 @@ class Gateway:
         c.on_disconnect = _wrap(self._on_disconnect)
         c.on_message = _wrap(self._on_message)
         c.on_publish = _wrap(self._on_publish)
+        c.on_subscribe = _wrap(self._on_subscribe)
         return c
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -230,6 +261,11 @@ class Gateway:
     def outbox_depth(self) -> int:
         """Rows waiting for the central service's answer."""
         return self.outbox.depth()
+
+    def refused_subscriptions(self) -> list[dict]:
+        """Our subscriptions the broker refused at the last connection, as typed-error dicts
+        (``code``, ``reason``, ``action``, ``topic``): empty when all were granted."""
+        return [SubscriptionRefused(self.terminal_id, t, d).to_dict() for t, d in sorted(self._refused.items())]
 
     # -- network thread (owns connect/reconnect and paho's loop) ------------------------------
     def _net_main(self) -> None:
@@ -280,6 +316,9 @@ class Gateway:
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         self._events.put(("puback", (mid, reason_code)))
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._events.put(("suback", (mid, list(reason_codes))))
+
     # -- worker thread ------------------------------------------------------------------------
     def _worker_main(self) -> None:
         last_tick = time.monotonic()
@@ -297,6 +336,8 @@ class Gateway:
                     self._handle_message(*arg)
                 elif kind == "puback":
                     self._handle_puback(*arg)
+                elif kind == "suback":
+                    self._handle_suback(*arg)
                 if time.monotonic() - last_tick >= _TICK_S:
                     last_tick = time.monotonic()
                     self._tick()
@@ -309,7 +350,11 @@ class Gateway:
             return
         self._backoff.reset()
         for t in topics.terminal_subscriptions(self.terminal_id, self.regions):
-            self.client.subscribe(t, qos=1)
+            # One topic per SUBSCRIBE, so each SUBACK names its topic. The SUBACK event is queued
+            # behind this handler on the same worker thread: the mid is recorded before it is read.
+            rc, mid = self.client.subscribe(t, qos=1)
+            if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._sub_mids[mid] = t
         birth = Envelope("state", "state", self.terminal_id, {
             "online": True, "version": self.version, "profile": self.profile,
             "regions": self.regions, "started_at": self._started_at})
@@ -324,6 +369,7 @@ class Gateway:
     def _set_offline(self) -> None:
         with self._pub_lock:
             self._chunks_inflight.clear()  # nothing is in flight on a dead link: resend on reconnect
+        self._sub_mids.clear()  # SUBACKs of a dead link never come; we subscribe again on reconnect
         if self._online:
             self._online, self._online_since = False, None
             log.warning("offline: lost %s:%d; outbox keeps %d rows", self.host, self.port, self.outbox.depth())
@@ -391,6 +437,22 @@ class Gateway:
         if entry is not None:
             entry[1]._resolve(error=NotDelivered(f"{entry[0]}: {why}"))
 
+    def _handle_suback(self, mid: int, reason_codes: list) -> None:
+        topic = self._sub_mids.pop(mid, None)
+        if topic is None or not reason_codes:
+            return
+        rc = reason_codes[0]
+        if not rc.is_failure:
+            if topic in self._refused:
+                self._refused = {t: d for t, d in self._refused.items() if t != topic}
+                log.info("subscription granted again: %s", topic)
+            return
+        detail = f"SUBACK {rc} (0x{rc.value:02x})"
+        self._refused = {**self._refused, topic: detail}
+        err = SubscriptionRefused(self.terminal_id, topic, detail)
+        log.error("%s; %s", err.reason, err.action, extra={"code": err.code, "topic": topic})
+        self.bus.publish("network.subscription_refused", err.to_dict(), source="network")
+
     def _handle_message(self, topic: str, payload: bytes) -> None:
         try:
             env = Envelope.from_bytes(payload)
@@ -450,6 +512,10 @@ class Gateway:
         schemas.validate_request(op, body)
         if not self._online:
             raise Offline(f"{op}: not connected to the broker")
+        res_topic = topics.res(self.terminal_id)
+        refused = self._refused.get(res_topic)
+        if refused is not None:  # the answer could never reach us: fail now, not after the timeout
+            raise SubscriptionRefused(self.terminal_id, res_topic, refused)
         env = Envelope("req", op, self.terminal_id, body, idem=new_id() if schemas.is_durable(op) else None)
         waiter = Pending(env.id, env.idem or "", op)
         with self._waiters_lock:

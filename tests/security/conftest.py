@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
+import subprocess
 import threading
 
 import paho.mqtt.client as mqtt
@@ -128,3 +131,29 @@ def probes(tls_broker):
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def restart_with_dynsec(tls_broker):
+    """Restart the broker after ``edit(cfg)`` changed its dynsec file (SIGHUP does not reload it)."""
+    def restart(edit) -> None:
+        tls_broker.stop()
+        cfg = json.loads(tls_broker.pki.dynsec.read_text())
+        edit(cfg)
+        pki._write(tls_broker.pki.dynsec, json.dumps(cfg).encode(), private=True)
+        tls_broker.start()
+    return restart
+
+
+@pytest.fixture
+def dynsec_ctrl(tls_broker):
+    """Run ``mosquitto_ctrl <admin connection options> ARGS`` against the running broker."""
+    ctrl = shutil.which("mosquitto_ctrl")
+    assert ctrl, "mosquitto_ctrl missing: it comes with Debian's mosquitto package (make setup)"
+
+    def run(args: list[str]) -> None:
+        # stdin /dev/null: createClient asks for a password and takes none (the certificate is the identity).
+        r = subprocess.run([ctrl, *tls_broker.pki.ctrl_args(), *args], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+    return run

@@ -38,4 +38,12 @@ def test_production_broker_profile():
     for must in ("allow_anonymous false", "require_certificate true", "use_identity_as_username true",
                  "tls_version tlsv1.2", "set_tcp_nodelay true"):
         assert must in lines
-    assert any(ln.startswith("crlfile ") for ln in lines) and any(ln.startswith("acl_file ") for ln in lines)
+    assert any(ln.startswith("crlfile ") for ln in lines)
+    # ACLs in the dynamic-security plugin only: an acl_file would shadow it (test_broker_isolation).
+    assert not any(ln.startswith("acl_file") for ln in lines)
+    [plugin] = [ln.split(None, 1)[1] for ln in lines if ln.startswith("plugin ")]
+    assert plugin.endswith("/mosquitto_dynamic_security.so")
+    [dynsec] = [ln.split(None, 1)[1] for ln in lines if ln.startswith("plugin_opt_config_file ")]
+    assert dynsec.startswith("/var/lib/mosquitto/")  # the plugin writes it back: the broker's own dir
+    assert not (ROOT / "config/broker/acl.example").exists()
+    assert (ROOT / "config/broker/dynamic-security.example.json").exists()
