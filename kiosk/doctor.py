@@ -37,36 +37,97 @@ class Check:
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
-def mqtt_probe(url: str, timeout_s: float = 3.0) -> int:
-    """Send an MQTT 3.1.1 CONNECT and return the CONNACK return code (0 = accepted).
+def _mqtt_string(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _remaining_length(n: int) -> bytes:
+    """MQTT's variable-length integer (7 bits per byte, high bit = more)."""
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _recv_exactly(sock, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("broker closed the connection")
+        data += chunk
+    return data
+
+
+def mqtt_probe(url: str, timeout_s: float = 3.0, tls_context=None, subscribe: str | None = None) -> tuple[int, int | None]:
+    """Send an MQTT 3.1.1 CONNECT; return (CONNACK return code, SUBACK code of ``subscribe`` or None).
 
     Why by hand: the doctor must say whether a broker *answers MQTT* on that port, and a
     CONNECT/CONNACK exchange is 20 bytes; the gateway (the one paho user) is not needed for it.
-    TLS brokers (mqtts://) are probed with the same packet inside TLS.
+    TLS brokers (mqtts://) are probed inside TLS with ``tls_context`` (the terminal's own
+    certificate: the broker takes the identity from it). ``subscribe``: a topic of the terminal's
+    own (its responses) whose SUBACK shows whether the broker's ACLs grant the terminal its
+    topics (0x80 = refused; the subscription is dropped again by the clean-session disconnect).
     """
     u = urlparse(url)
     port = u.port or (8883 if u.scheme == "mqtts" else 1883)
-    client_id = b"kiosk-doctor-%d" % os.getpid()
     var = b"\x00\x04MQTT\x04\x02\x00\x0a"  # protocol name, level 4, clean session, keepalive 10 s
-    payload = struct.pack("!H", len(client_id)) + client_id
-    body = var + payload
-    packet = b"\x10" + bytes([len(body)]) + body + b"\xe0\x00"  # CONNECT ... DISCONNECT
+    body = var + _mqtt_string(f"kiosk-doctor-{os.getpid()}")
     with socket.create_connection((u.hostname, port), timeout=timeout_s) as raw:
         sock = raw
         if u.scheme == "mqtts":
             import ssl
-            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=u.hostname)
-        sock.sendall(packet[:-2])
-        ack = b""
-        while len(ack) < 4:
-            chunk = sock.recv(4 - len(ack))
-            if not chunk:
-                raise ConnectionError("broker closed the connection without CONNACK")
-            ack += chunk
+            sock = (tls_context or ssl.create_default_context()).wrap_socket(raw, server_hostname=u.hostname)
+        sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+        ack = _recv_exactly(sock, 4)
+        if ack[0] != 0x20:
+            raise ConnectionError(f"not an MQTT CONNACK: {ack.hex()}")
+        granted = None
+        if ack[3] == 0 and subscribe:
+            sub = b"\x00\x01" + _mqtt_string(subscribe) + b"\x01"  # packet id 1, QoS 1
+            sock.sendall(b"\x82" + _remaining_length(len(sub)) + sub)
+            head = _recv_exactly(sock, 2)
+            while head[0] != 0x90:  # a retained or queued PUBLISH may come first: skip it
+                length, shift, byte = head[1] & 0x7F, 7, head[1]
+                while byte & 0x80:
+                    byte = _recv_exactly(sock, 1)[0]
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                _recv_exactly(sock, length)
+                head = _recv_exactly(sock, 2)
+            granted = _recv_exactly(sock, head[1])[-1]
         sock.sendall(b"\xe0\x00")
-    if ack[0] != 0x20:
-        raise ConnectionError(f"not an MQTT CONNACK: {ack.hex()}")
-    return ack[3]
+    return ack[3], granted
+
+
+def broker_check(cfg) -> "Check":
+    """The broker answers MQTT, accepts this terminal (its certificate, on mqtts://) and grants it
+    its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x80/0x87)."""
+    from kiosk.network import topics
+    broker = cfg.get("network.broker")
+    tls = None
+    try:
+        if broker.startswith("mqtts://"):
+            from kiosk.trust.tls import client_context
+            g = cfg.get
+            tls = client_context(g("network.ca_file") or None, g("network.cert_file") or None,
+                                 g("network.key_file") or None, bool(g("network.tls_insecure")))
+        rc, granted = mqtt_probe(broker, tls_context=tls, subscribe=topics.res(cfg.terminal_id))
+    except KioskError as e:
+        return Check("broker", False, f"{broker}: {e.reason}", e.action)
+    except (OSError, ConnectionError) as e:
+        return Check("broker", False, f"{broker}: {e}",
+                     "start the broker (demo: `make demo`), check network.broker, the certificates and the network")
+    if rc != 0:
+        return Check("broker", False, f"{broker} (CONNACK {rc})", "the broker refused us: check credentials / certificates")
+    if granted is not None and granted >= 0x80:
+        return Check("broker", False, f"{broker} (CONNACK 0, SUBACK 0x{granted:02x} for {topics.res(cfg.terminal_id)})",
+                     f"the broker does not grant terminal {cfg.terminal_id} its topics: add it to the broker's "
+                     "dynamic-security config (config/broker/README.md)")
+    return Check("broker", True, f"{broker} (CONNACK 0, own topics granted)")
 
 
 def check_device(role: str, section: dict) -> Check:
@@ -130,14 +191,7 @@ def run_checks(config_path: str) -> list[Check]:
         checks.append(Check("state_dir", ok, state_dir, "make it writable by the kiosk user"))
     except OSError as e:
         checks.append(Check("state_dir", False, f"{state_dir}: {e}", "make it writable by the kiosk user"))
-    broker = cfg.get("network.broker")
-    try:
-        rc = mqtt_probe(broker)
-        checks.append(Check("broker", rc == 0, f"{broker} (CONNACK {rc})",
-                            "the broker refused us: check credentials / certificates"))
-    except (OSError, ConnectionError) as e:
-        checks.append(Check("broker", False, f"{broker}: {e}",
-                            "start the broker (demo: `make demo`), check network.broker and the network"))
+    checks.append(broker_check(cfg))
     for role, section in cfg.devices().items():
         checks.append(check_device(role, section))
     font = find_cjk_font(cfg.get("ui.font", ""))

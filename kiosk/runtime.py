@@ -228,6 +228,8 @@ class Runtime:
             "online": bool(self.gateway.online),
             "outbox_depth": self.gateway.outbox_depth(),
             "devices": {role: d.health().to_dict() for role, d in self.devices.items()},
+            # Own topics the broker refused (SUBACK 0x87): the terminal is missing on the broker side.
+            "refused_subscriptions": [d["topic"] for d in self.gateway.refused_subscriptions()],
         }
 
     def telemetry(self) -> dict:

@@ -53,6 +53,9 @@ class MaintenanceScreen(KioskScreen):
                  t("Version") + f": {info.version}",
                  t("Network") + f": {state}",
                  t("Outbox depth") + f": {h.get('outbox_depth')}"]
+        if h.get("refused_subscriptions"):
+            lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
+                         .format(topics=", ".join(h["refused_subscriptions"])))
         for role, d in sorted(h.get("devices", {}).items()):
             err = d.get("error") or {}
             lines.append(f"{role}: {d.get('state')} {err.get('code', '')} {err.get('action', '')}".rstrip())
