@@ -12,9 +12,12 @@ pcscd on purpose. How, without changing the system:
   restarts reuse that path. (Another process can point pyscard at the stack with ``stack.env``.)
 - the reader config (``-c DIR``, a reader.conf.d directory) loads libifdvpcd.so on our port; vpcd
   opens two slots, on ``port`` and ``port + 1``, named "<name> 00 00" and "<name> 00 01".
-Limits: pcscd still writes and removes /run/pcscd/pcscd.pid, so it needs write access to
-/run/pcscd (root here); a system pcscd running at the same time would lose its pid file (not
-its socket). vpcd listens on all interfaces: never run the stack on a production terminal.
+- pcscd still writes and removes /run/pcscd/pcscd.pid, and refuses to start while that file names
+  a live pcscd: where we may (root, with util-linux's ``unshare``), pcscd therefore runs in a mount
+  namespace of its own with a private tmpfs on /run/pcscd, so any number of private stacks (one
+  per test process, the demo, a system pcscd) run side by side without touching each other's pid
+  file. Elsewhere it falls back to the shared /run/pcscd (one stack at a time).
+Limits: vpcd listens on all interfaces: never run the stack on a production terminal.
 ``python -m firmware_bridge.pcsc.stack`` runs one in the foreground with a virtual card.
 """
 from __future__ import annotations
@@ -39,8 +42,18 @@ VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 _READY_LINE = "daemon ready"
+#: Where pcscd 1.9.9 writes its pid file (hard-coded).
+RUN_DIR = "/run/pcscd"
 
 _socket_lock = threading.Lock()
+
+
+def private_run_prefix() -> list[str]:
+    """The command prefix that gives pcscd a mount namespace of its own (empty where we may not)."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        return []
+    return [unshare, "--mount", "--propagation", "private"]
 
 
 class StackError(DeviceUnavailable):
@@ -87,6 +100,8 @@ class PcscStack:
         self.debug = debug
         self.socket_path = use_private_socket()
         self.proc: subprocess.Popen | None = None
+        #: True when pcscd runs with a private /run/pcscd (see :func:`private_run_prefix`).
+        self.private_run = False
         self.log_tail: collections.deque[str] = collections.deque(maxlen=50)
         self._ready = threading.Event()
         self._drain: threading.Thread | None = None
@@ -132,10 +147,15 @@ class PcscStack:
             listener.listen(64)
             os.chmod(self.socket_path, 0o666)
             args = [PCSCD, "--foreground", "--config", self._conf_dir, "-d" if self.debug else "-i"]
-            # fd 0 -> fd 3 (sd_listen_fds' first fd), then LISTEN_PID = our pid, kept by exec.
+            # fd 0 -> fd 3 (sd_listen_fds' first fd), then LISTEN_PID = our pid, kept by exec (and
+            # by unshare, which execs without forking: the pid stays pcscd's own).
             wrapper = 'exec 3<&0 0</dev/null; LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"'
+            private = private_run_prefix()
+            if private:
+                wrapper = f"mkdir -p {RUN_DIR} && mount -t tmpfs -o mode=0755 tmpfs {RUN_DIR} && {wrapper}"
+            self.private_run = bool(private)
             self._ready.clear()
-            self.proc = subprocess.Popen(["/bin/sh", "-c", wrapper, *args], stdin=listener.fileno(),
+            self.proc = subprocess.Popen([*private, "/bin/sh", "-c", wrapper, *args], stdin=listener.fileno(),
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                          env=dict(os.environ, LISTEN_FDS="1"), text=True,
                                          errors="replace")

@@ -65,3 +65,34 @@ def test_card_through_real_pcscd_and_vpcd():
         finally:
             scard.SCardReleaseContext(ctx)
             card.remove()
+
+
+_SECOND = """
+import sys
+from smartcard import scard
+from firmware_bridge.pcsc.stack import PcscStack
+with PcscStack() as s:
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    hr, readers = scard.SCardListReaders(ctx, [])
+    print("PRIVATE" if s.private_run else "SHARED", s.proc.pid, readers == s.readers, flush=True)
+"""
+
+
+def test_two_stacks_run_side_by_side_with_private_pid_files():
+    import subprocess
+    import sys
+    from pathlib import Path
+    with PcscStack() as first:
+        if not first.private_run:
+            pytest.fail("pcscd could not get a private /run/pcscd (needs root and util-linux unshare): "
+                        "only one private stack can run at a time here")
+        # A second stack in another process (its own PC/SC client socket), while the first runs.
+        env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
+        r = subprocess.run([sys.executable, "-c", _SECOND], capture_output=True, text=True, timeout=60,
+                           cwd=str(Path(__file__).resolve().parents[3]), env=env)
+        assert r.returncode == 0, r.stderr[-800:]
+        kind, pid, sees_readers = r.stdout.split()
+        assert kind == "PRIVATE" and sees_readers == "True" and int(pid) != first.proc.pid
+        assert _readers() == first.readers and first.proc.poll() is None  # the first one is untouched
+        shared = Path("/run/pcscd/pcscd.pid")  # neither wrote the host's pid file
+        assert not shared.exists() or shared.read_text().strip() not in (str(first.proc.pid), pid)
