@@ -10,7 +10,10 @@ python-escpos's printer profiles); the very first start on an empty state direct
 beside (``first_start_ms``). The tour child runs :class:`kiosk.demo.Stack` and its ``DemoSim``
 through the full tour, with the simulators in their own ``kiosk sim run`` process driven through
 the hub's control socket: ``startup.rss_mb`` is the kiosk process alone (a terminal does not carry
-simulators; they are its hardware), and ``extra.with_simulators_mb`` adds the hub's process tree. Baseline, same run: a bare Kivy window's first frame and memory. If the
+simulators; they are its hardware), read in the live app at the tour's end (home screen, after the
+last session's clean-up: a terminal idling between citizens); ``extra.peak_mb`` is the highest
+RSS during the tour and ``extra.with_simulators_mb`` adds the hub's process tree. Baseline, same
+run: a bare Kivy window's first frame and memory. If the
 UI cannot run or the tour fails, the figure is reported as missing with the reason, never
 estimated.
 """
@@ -107,10 +110,15 @@ def run(quick: bool = False) -> dict[str, Figure]:
                       f"{extra['first_start_ms']} ms" + (f"; errors: {errors[:1]}" if errors else ""), extra=extra)
     if "rss_mb" in tour and tour.get("tour_ok"):
         rss_fig = Figure("startup.rss_mb", tour["rss_mb"], "MB", "bare Kivy window", percentile(bare_rss, 0.5),
-                         note=f"kiosk process's resident memory (MiB) after the full tour ({tour.get('steps')} "
-                              f"steps, zh_CN) on kiosk.demo.Stack; the device simulators run in their own process "
+                         note=f"kiosk process's resident memory (MiB) at the end of the full tour "
+                              f"({tour.get('steps')} steps, zh_CN) on kiosk.demo.Stack, read in the live app on "
+                              f"the home screen after the last session's clean-up (peak during the tour: "
+                              f"{tour.get('peak_mb', 0):.0f} MiB); the device simulators run in their own process "
                               f"(kiosk+simulators: {tour.get('rss_mb', 0) + tour.get('sim_rss_mb', 0):.0f} MiB)",
                          extra={"uss_mb": round(tour.get("uss_mb", 0), 1),
+                                "peak_mb": round(tour.get("peak_mb", 0), 1),
+                                "after_stop_mb": round(tour.get("after_stop_mb", 0), 1),
+                                "screens_built": tour.get("screens_built"),
                                 "simulators_mb": round(tour.get("sim_rss_mb", 0), 1),
                                 "with_simulators_mb": round(tour.get("rss_mb", 0) + tour.get("sim_rss_mb", 0), 1)})
     else:
