@@ -15,6 +15,9 @@ DEB_PACKAGES=(
   libmtdev1 libsdl2-2.0-0                  # input + SDL for Kivy's window provider
   fonts-noto-cjk         # Chinese glyphs (Kivy's default font has none)
   espeak-ng              # spoken prompts in elder mode (optional at run time)
+  # tests/deploy: the shipped units under a private systemd user manager, the kiosk screen under
+  # cage (+ Xwayland for Kivy's SDL2, grim for screenshots, xwininfo/xprop), the udev rules
+  systemd cage xwayland grim x11-utils udev
 )
 
 # Node.js runs the official AsyncAPI parser in the contract tests (any Node >= 18 will do:
