@@ -93,7 +93,8 @@ def cmd_run(args) -> int:
             runtime.run_forever()
         else:
             from kiosk.screens.app import run_app
-            run_app(runtime, width=cfg.get("ui.width"), height=cfg.get("ui.height"))
+            run_app(runtime, width=cfg.get("ui.width"), height=cfg.get("ui.height"),
+                    fullscreen=bool(cfg.get("ui.fullscreen")), stop_on_signals=True)
     finally:
         runtime.stop()
     return 0

@@ -52,8 +52,12 @@ class RunResult:
 
 
 def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int = 800,
-            sim=None, fullscreen: bool = False, dpi: float | None = None) -> RunResult:
-    """Build the app on ``runtime`` and run it until it stops; play ``tour`` if given."""
+            sim=None, fullscreen: bool = False, dpi: float | None = None,
+            stop_on_signals: bool = False) -> RunResult:
+    """Build the app on ``runtime`` and run it until it stops; play ``tour`` if given.
+
+    ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
+    caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop)."""
     import os
     if dpi is not None:
         os.environ["KIVY_DPI"] = str(dpi)
@@ -64,6 +68,8 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
     fonts.register(font_files)
     from kiosk.screens.kioskapp import KioskApp  # creates the Window: only after prepare()
     app = KioskApp(runtime, tour=tour, sim=sim, out_dir=out_dir, font_files=font_files)
+    if stop_on_signals:
+        _stop_on_signals(app)
     try:
         app.run()
     except Exception as e:  # the UI must never leave a traceback on the citizen's screen
@@ -72,3 +78,16 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
     finally:
         app.close_bridge()
     return app.result
+
+
+def _stop_on_signals(app) -> None:
+    """SIGTERM/SIGINT -> ``app.stop()`` on Kivy's main thread (a handler must not touch widgets)."""
+    import signal
+
+    from kivy.clock import Clock
+
+    def handler(signum, frame) -> None:
+        log.info("stopping on a signal", extra={"signal": signal.Signals(signum).name})
+        Clock.schedule_once(lambda dt: app.stop(), 0)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)

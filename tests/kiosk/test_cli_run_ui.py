@@ -1,0 +1,69 @@
+"""`kiosk run` with its touchscreen, as systemd starts it: SIGTERM stops the app and then the
+runtime in order (devices and network closed, "runtime stopped" logged, exit 0). Real Kivy window
+on Xvfb. (``ui.fullscreen`` under cage: tests/deploy/test_session_unit.py. On a bare X server with
+no window manager SDL cannot go full screen: the X session sizes the window by ui.width/height.)"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.xvfb import Xvfb
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _windows(display: str) -> list[tuple[int, int, int, int]]:
+    """(x, y, width, height) of the root's mapped top-level windows bigger than 1x1."""
+    out = subprocess.run(["xwininfo", "-root", "-children", "-display", display], capture_output=True,
+                         text=True, timeout=10).stdout
+    found = []
+    for m in re.finditer(r"(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", out):
+        w, h, x, y = (int(v) for v in m.groups())
+        if w > 1 and h > 1:
+            found.append((x, y, w, h))
+    return found
+
+
+def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f"""
+[terminal]
+id = "ZM-UI-RUN-01"
+hall_code = "H410100"
+[terminal.region]
+city = "410100"
+[runtime]
+state_dir = "{tmp_path / 'state'}"
+[network]
+broker = "mqtt://127.0.0.1:1"
+[ui]
+width = 1280
+height = 720
+""", encoding="utf-8")
+    with Xvfb(1280, 720) as x:
+        env = dict(os.environ, DISPLAY=x.display)
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and (0, 0, 1280, 720) not in _windows(x.display):
+                assert proc.poll() is None, proc.stdout.read()[-3000:]
+                time.sleep(0.5)
+            assert (0, 0, 1280, 720) in _windows(x.display), _windows(x.display)  # the UI is up
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, out[-3000:]
+    assert "stopping on a signal" in out and "runtime stopped" in out, out[-3000:]
+    assert out.index("stopping on a signal") < out.index("runtime stopped")
