@@ -175,6 +175,8 @@ def _verify(units_dir: Path, names: list[str]) -> subprocess.CompletedProcess:
     """`systemd-analyze verify` in a private mount namespace where /opt holds a fake kiosk binary."""
     script = ("set -e; mount -t tmpfs tmpfs /opt; mkdir -p /opt/hall-kiosk/.venv/bin /opt/hall-kiosk/deploy/session;"
               " printf '#!/bin/sh\\n' > /opt/hall-kiosk/.venv/bin/kiosk; chmod +x /opt/hall-kiosk/.venv/bin/kiosk;"
+              " printf '#!/bin/sh\\n' > /opt/hall-kiosk/deploy/session/kiosk-stop;"
+              " chmod +x /opt/hall-kiosk/deploy/session/kiosk-stop;"
               ' exec systemd-analyze verify "$@"')
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "verify",
                            *[str(units_dir / n) for n in names]],

@@ -44,6 +44,8 @@ UtmpIdentifier=
 Environment=WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman
 # kiosk-ui's paths: this checkout and the test's config instead of /opt/hall-kiosk and /etc.
 Environment=HALL_KIOSK_HOME={root} KIOSK_CONFIG={config}
+ExecStop=
+ExecStop={root}/deploy/session/kiosk-stop
 """
 
 
@@ -215,10 +217,15 @@ def test_stop(manager, site, running):
 
     cage 0.1.4 itself ends with SIGABRT (see SuccessExitStatus= in the unit), so that is the exit
     status; the unit is inactive, not failed, and nothing of it is left."""
+    before = len(site.log_text())
     manager.systemctl("stop", UNIT, timeout_s=120)
     after = manager.show(UNIT, *PROPS, "ExecMainCode", "ExecMainStatus")
     assert after["ActiveState"] == "inactive" and after["Result"] == "success", (after, _diag(manager, site))
     assert not manager.unit_pids(UNIT)
+    # kiosk-stop (ExecStop=) stopped the kiosk before cage: its runtime closed everything in order.
+    log = site.log_text()[before:]
+    assert "stopping on a signal" in log and "runtime stopped" in log, _diag(manager, site)
+    assert log.index("stopping on a signal") < log.index("runtime stopped")
     time.sleep(1 + 1)  # longer than the unit's RestartSec=1: a restart would have begun
     state = manager.show(UNIT, *PROPS)
     assert state["ActiveState"] == "inactive" and state["NRestarts"] == after["NRestarts"], state
