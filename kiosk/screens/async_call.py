@@ -61,6 +61,7 @@ def run_async(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None]
 
     BUSY._change(+1)
     t = threading.Thread(target=work, name=name, daemon=True)
+    _threads[:] = [w for w in _threads if w.is_alive()]  # finished ones: nothing to join, don't pile up all day
     _threads.append(t)
     t.start()
     return t

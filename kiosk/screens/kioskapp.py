@@ -4,6 +4,14 @@ Imported by :func:`kiosk.screens.app.run_app` only after Kivy's environment and 
 set (importing Kivy's Window creates the window). Bus events arrive on device/network threads;
 every handler here is wrapped so it runs on Kivy's main thread (kivy#7859), and frequent status
 updates are coalesced with a Clock trigger.
+
+Screens live only as long as a session needs them: home and message are built before the first
+frame and stay; every other screen module is built the first time a screen of it is shown
+(:meth:`KioskApp.go`) and removed again once the session has ended and the kiosk is back on home
+or message (:meth:`KioskApp.drop_session_screens`). Why: each built screen keeps its label
+textures (Mesa's software GL keeps every texture in process memory) and its widgets; with all
+19 screens built the kiosk carried about 32 MiB of textures between citizens. A dropped screen
+also keeps no trace of the last citizen at all.
 """
 from __future__ import annotations
 
@@ -12,12 +20,12 @@ import logging
 import time
 from pathlib import Path
 
-#: Screen modules, in the order they are built; each has ``SCREENS = {name: class}`` and a .kv twin.
+#: Screen modules; each has ``SCREENS = {name: class}`` and a .kv twin (loaded once).
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
                   "feedback", "book", "maintenance")
-#: Built before the first frame: what a citizen sees first, and the screen every error goes to.
-#: The others are built one module per frame right after it (11 modules took ~0.4 s before the
-#: first frame); a screen asked for before its turn is built on the spot (:meth:`KioskApp.go`).
+#: Built before the first frame and kept for the whole run: what a citizen sees first, and the
+#: screen every error and timeout goes to. Every other module is built when one of its screens is
+#: first shown (30-60 ms; all 11 took ~0.4 s before the first frame) and dropped after the session.
 FIRST_SCREEN_MODULES = ("home", "message")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
 STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
@@ -80,7 +88,9 @@ class KioskApp(App):
         self.sm = None
         self._unsubs: list = []
         self._maint_taps: list[float] = []
-        self._unbuilt: list[str] = []  # screen modules still to build (see FIRST_SCREEN_MODULES)
+        self._kv_loaded: set[str] = set()  # screen modules whose .kv rules are loaded (once per run)
+        self._module_of: dict[str, str] = {}  # screen name -> its module (filled on first look-up)
+        self._resident: set[str] = set()  # names of the screens of FIRST_SCREEN_MODULES
         self.pending_flow = "checkin"
 
     # -- translation ---------------------------------------------------------------------------
@@ -99,12 +109,13 @@ class KioskApp(App):
         Builder.load_file(str(HERE / "widgets.kv"))
         root = Builder.load_file(str(HERE / "app.kv"))
         self.sm = root.ids.sm
-        self._unbuilt = [m for m in SCREEN_MODULES if m not in FIRST_SCREEN_MODULES]
         for mod_name in FIRST_SCREEN_MODULES:
             self._build_module(mod_name)
+        self._resident = set(self.sm.screen_names)
         self.sm.current = "home"
-        # Two ticks: the first runs before the first frame is drawn, the second after it.
-        Clock.schedule_once(lambda dt: Clock.schedule_once(self._build_next, 0), 0)
+        self._drop_trigger = Clock.create_trigger(self.drop_session_screens, 0)
+        # After the first frame: give back what start-up freed (font preparation, kv parsing).
+        Clock.schedule_once(lambda dt: Clock.schedule_once(lambda dt2: memory.release_freed_memory(), 0), 0)
         self._bridge()
         self._status_trigger = Clock.create_trigger(self._refresh_status, 0.3)
         self._refresh_status()
@@ -120,25 +131,62 @@ class KioskApp(App):
         return root
 
     def _build_module(self, mod_name: str) -> None:
-        """Load one screen module's .kv and add its screens."""
+        """Add the screens of one module that are not built (its .kv is loaded the first time)."""
         mod = importlib.import_module(f"kiosk.screens.{mod_name}")
-        kv = HERE / f"{mod_name}.kv"
-        if kv.exists():
-            Builder.load_file(str(kv))
+        if mod_name not in self._kv_loaded:  # loading a .kv twice would apply its rules twice
+            kv = HERE / f"{mod_name}.kv"
+            if kv.exists():
+                Builder.load_file(str(kv))
+            self._kv_loaded.add(mod_name)
         for name, cls in mod.SCREENS.items():
-            self.sm.add_widget(cls(name=name))
+            if not self.sm.has_screen(name):
+                self.sm.add_widget(cls(name=name))
 
-    def _build_next(self, dt=None) -> None:
-        """Build the next screen module not built yet; one per frame until all are."""
-        if self._unbuilt:
-            self._build_module(self._unbuilt.pop(0))
-        if self._unbuilt:
-            Clock.schedule_once(self._build_next, 0)
+    def _ensure_screen(self, name: str) -> bool:
+        """Build the module of screen ``name`` unless it is built; False if no module has it."""
+        if self.sm.has_screen(name):
+            return True
+        if not self._module_of:
+            for mod_name in SCREEN_MODULES:  # imports only: no widget is made here
+                for screen_name in importlib.import_module(f"kiosk.screens.{mod_name}").SCREENS:
+                    self._module_of[screen_name] = mod_name
+        mod_name = self._module_of.get(name)
+        if mod_name is None:
+            return False
+        started = time.perf_counter()
+        self._build_module(mod_name)
+        log.debug("screen module built", extra={"module": mod_name, "ms": round((time.perf_counter() - started) * 1000)})
+        return self.sm.has_screen(name)
 
-    def _build_all(self) -> None:
-        """Build every screen module not built yet (a screen was asked for before its turn)."""
-        while self._unbuilt:
-            self._build_module(self._unbuilt.pop(0))
+    def drop_session_screens(self, *_) -> int:
+        """Remove every built screen but home and message, once the kiosk idles on one of them;
+        then collect the garbage, delete the GL textures and return the freed heap to the system.
+
+        Called after each session's wipe and when home is shown outside a session. Deferred while
+        a transition slides (the outgoing screen is still drawn); skipped when the kiosk is
+        elsewhere (a new session already started, or maintenance): the next session end drops
+        them. Returns how many screens were removed."""
+        sm = self.sm
+        if sm is None:
+            return 0
+        if sm.transition.is_active:
+            Clock.schedule_once(self.drop_session_screens, max(sm.transition.duration, 0.05))
+            return 0
+        dropped = 0
+        if sm.current in self._resident:
+            for screen in list(sm.screens):
+                if screen.name not in self._resident:
+                    sm.remove_widget(screen)
+                    dropped += 1
+            # The transition keeps the last screens it slid (screen_out): that alone kept a
+            # dropped screen, its widgets and textures alive. It refuses None; the next
+            # transition sets both again.
+            for attr in ("screen_out", "screen_in"):
+                held = getattr(sm.transition, attr)
+                if held is not None and held.name not in self._resident:
+                    setattr(sm.transition, attr, sm.current_screen)
+        memory.release_freed_memory(gl=True)
+        return dropped
 
     def _update_k(self) -> None:
         base = Window.height / theme.REF_HEIGHT_PX if Window.height else 1.0
@@ -244,12 +292,12 @@ class KioskApp(App):
             self.go("message", kind="unknown_code", back=self._back_target())
 
     def wipe_citizen_data(self) -> None:
-        """Clear every widget and screen that held citizen data."""
+        """Clear every widget and screen that held citizen data; drop the session's screens."""
         self.citizen_text = ""
         for s in self.sm.screens:
             s.wipe()
-        # After the next frame (the wiped widgets' textures are freed by then): return freed heap.
-        Clock.schedule_once(lambda dt: memory.release_freed_memory(), 0)
+        # On the next frame: the caller has navigated home (or to the timeout message) by then.
+        self._drop_trigger()
 
     # -- periodic ------------------------------------------------------------------------------
     def _tick(self, dt) -> None:
@@ -271,9 +319,7 @@ class KioskApp(App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
-        if not self.sm.has_screen(name):
-            self._build_all()
-        if not self.sm.has_screen(name):
+        if not self._ensure_screen(name):
             log.warning("no such screen", extra={"screen": name})
             name, kw = "message", {"kind": "unavailable"}
         screen = self.sm.get_screen(name)
@@ -281,6 +327,8 @@ class KioskApp(App):
         if prepare is not None:
             prepare(**kw)
         self.sm.current = name
+        if name == "home" and len(self.sm.screens) > len(self._resident) and self.services.sessions.citizen is None:
+            self._drop_trigger()  # back home outside a session (maintenance, guide): drop those screens too
         prompt = getattr(screen, "spoken_prompt", "")
         if self.elder and prompt:
             self.say(prompt)

@@ -48,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.screens.app import run_app
         langs = [x for x in a.langs.split(",") if x]
         steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
+        end: dict = {}
+        _record_end_state(end)
+        _watch_drops(end)
         result = run_app(stack.runtime, tour=steps, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi)
         data = result.to_dict()
+        data["end"] = end
         data["tickets"] = [str(t.png_path) for t in stack.sim.tickets()]
         from kivy.metrics import Metrics
         data["dpi"] = Metrics.dpi
@@ -63,6 +67,55 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         if xvfb is not None:
             xvfb.stop()
+
+
+def _watch_drops(end: dict) -> None:
+    """After every drop of the session's screens, collect garbage and follow the dropped screens
+    still alive: ``end["drops"]`` counts the drops, ``end["longest_kept"]`` is the most later
+    drops a dropped screen outlived (the tests check that none lives on session after session)."""
+    import gc
+    import weakref
+    from kiosk.screens import kioskapp
+    from kiosk.screens.base import KioskScreen
+    drop = kioskapp.KioskApp.drop_session_screens
+    kept: list[list] = []  # [weak reference to a dropped screen still alive, later drops it outlived]
+
+    def drop_session_screens(self, *args) -> int:
+        n = drop(self, *args)
+        if n:
+            gc.collect()
+            end["drops"] = end.get("drops", 0) + 1
+            kept[:] = [[ref, later + 1] for ref, later in kept if ref() is not None]
+            known = {id(ref()) for ref, _ in kept}
+            kept.extend([weakref.ref(o), 0] for o in gc.get_objects()
+                        if issubclass(type(o), KioskScreen) and not self.sm.has_screen(o.name) and id(o) not in known)
+            end["longest_kept"] = max([end.get("longest_kept", 0)] + [later for _, later in kept])
+        return n
+    kioskapp.KioskApp.drop_session_screens = drop_session_screens  # the app's Clock trigger finds it by name
+
+
+def _record_end_state(end: dict) -> None:
+    """When the tour stops the app: the screens still built and the screen objects still alive
+    (after a garbage collection) go into ``end``; the tests check that the session's screens were
+    dropped and freed, not kept by a stray reference."""
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    def at_stop(app) -> None:
+        import gc
+        from kiosk.screens.base import KioskScreen
+        gc.collect()
+        end["screens_built"] = sorted(app.sm.screen_names)
+        # type(), not isinstance(): Kivy's WeakProxy objects forward __class__
+        end["screens_alive"] = sorted(o.name for o in gc.get_objects() if issubclass(type(o), KioskScreen))
+
+    def attach(dt) -> None:
+        app = App.get_running_app()
+        if app is None:  # the Clock ticked while the window was being made: not running yet
+            Clock.schedule_once(attach, 0)
+            return
+        app.bind(on_stop=at_stop)
+    Clock.schedule_once(attach, 0)
 
 
 if __name__ == "__main__":

@@ -199,15 +199,27 @@ def small_targets(app) -> list[str]:
     return out
 
 
+def live_widget_texts() -> list[str]:
+    """The text of every Kivy widget alive in this process: in the window, in a screen that was
+    dropped but not yet collected, or kept alive by a stray reference."""
+    import gc
+    from kivy.uix.widget import Widget
+    # type(), not isinstance(): Kivy's WeakProxy objects pass isinstance (they forward __class__)
+    # and raise ReferenceError once their widget is gone.
+    return [w.text for w in gc.get_objects()
+            if issubclass(type(w), Widget) and isinstance(getattr(w, "text", None), str) and w.text]
+
+
 def no_citizen_traces(ctx: Ctx, card: int) -> bool:
-    """True when no widget text (any screen) holds demo citizen ``card``'s name or ID number,
-    masked or not (the seed's demo citizens are the ones the simulators' cards carry)."""
+    """True when no widget text holds demo citizen ``card``'s name or ID number, masked or not
+    (the seed's demo citizens are the ones the simulators' cards carry): neither in the window
+    (any screen) nor in any other widget still alive, such as a screen dropped after the session."""
     from kiosk import privacy
     from tools.central.seed import demo_citizens
     c = demo_citizens()[card]
     needles = {c["name"], c["id_number"], privacy.mask_name(c["name"]), privacy.mask_id(c["id_number"]),
                c["address"][:10]}
-    return not any(n and n in t for n in needles for t in ctx.texts())
+    return not any(n and n in t for n in needles for t in ctx.texts() + live_widget_texts())
 
 
 from kiosk.screens.tour_steps import DEMO_PIN, foundation_tour, full_tour  # noqa: E402,F401  (the tours)

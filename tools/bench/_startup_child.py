@@ -251,8 +251,12 @@ def tour(run_dir: str) -> dict:
             out["screens_built"] = len(app.sm.screens) if app.sm is not None else 0
             sample()
 
-        def attach(dt) -> None:  # the first Clock tick runs inside the app
-            App.get_running_app().bind(on_stop=at_stop)
+        def attach(dt) -> None:
+            app = App.get_running_app()
+            if app is None:  # the Clock ticked while the window was being made: not running yet
+                Clock.schedule_once(attach, 0)
+                return
+            app.bind(on_stop=at_stop)
         Clock.schedule_once(attach, 0)
         sampler = Clock.schedule_interval(sample, PEAK_SAMPLE_S)
         result = run_app(stack.runtime, tour=tours.full_tour(("zh_CN",)), sim=stack.sim, out_dir=None,
