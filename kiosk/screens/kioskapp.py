@@ -41,6 +41,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kiosk.screens import async_call, memory, speech, theme
 from kiosk.screens.app import RunResult
 from kiosk.screens.i18n import Translator
+from kiosk.screens.lockdown import LockedApp
 
 log = logging.getLogger("kiosk.screens.app")
 
@@ -56,7 +57,7 @@ def as_payload(data):
     return pl.classify(text)
 
 
-class KioskApp(App):
+class KioskApp(LockedApp, App):
     """The touchscreen: observable state the .kv files bind to, and the navigation."""
 
     lang = StringProperty("zh_CN")
@@ -123,6 +124,7 @@ class KioskApp(App):
         self._tick(0)
         self.runtime.attach_ui()  # the systemd watchdog is now fed only while this loop ticks
         Window.bind(on_touch_down=self._on_window_touch, size=lambda *a: self._update_k())
+        self.lock_window(Window)  # no close on request, no settings panel (kiosk.screens.lockdown)
         async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
         if self.tour is not None:
             from kiosk.screens.tour import TourRunner

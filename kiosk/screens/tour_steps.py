@@ -114,8 +114,24 @@ def part_a(lang: str) -> list[Step]:
     def busy_off(ctx: Ctx) -> None:
         ctx.release.set()
 
+    def try_to_leave(ctx: Ctx) -> None:
+        # The window's keyboard and close paths, as SDL feeds them: F1 (Kivy's settings panel),
+        # Escape, and a close request (Alt+F4 under a window manager, the compositor).
+        from kivy.core.window import Window
+        from kiosk.screens.lockdown import KEY_ESCAPE, KEY_F1
+        Window.dispatch("on_keyboard", KEY_F1, 0, "", [])
+        Window.dispatch("on_keyboard", KEY_ESCAPE, 0, "", [])
+        ctx.close_refused = bool(Window.dispatch("on_request_close"))
+
+    def still_here(ctx: Ctx) -> bool:
+        from kivy.core.window import Window
+        from kivy.uix.settings import Settings
+        return (ctx.close_refused and ctx.app.sm.current == "home" and ctx.app._app_settings is None
+                and not any(isinstance(w, Settings) for w in Window.children))
+
     return [
         S("home", _ensure_lang(lang), _home_in(lang)),
+        S("no way out: F1, Escape, close request", try_to_leave, still_here),
         S("guide", lambda c: c.tap("tile_guide"), on_screen("guide", ready=lambda c: c.find("item_0") is not None), "guide"),
         S("guide search lnyd", _taps("letter_l", "letter_n", "letter_y", "letter_d"),
           on_screen("guide", ready=lambda c: c.screen.query == "lnyd" and c.find("item_0") is not None), "guide-search"),
