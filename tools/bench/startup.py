@@ -11,7 +11,8 @@ beside (``first_start_ms``). The tour child runs :class:`kiosk.demo.Stack` and i
 through the full tour, with the simulators in their own ``kiosk sim run`` process driven through
 the hub's control socket: ``startup.rss_mb`` is the kiosk process alone (a terminal does not carry
 simulators; they are its hardware), read in the live app at the tour's end (home screen, after the
-last session's clean-up: a terminal idling between citizens); ``extra.peak_mb`` is the highest
+last session's clean-up: a terminal idling between citizens; its font cache made beforehand, as
+after a terminal's first start); ``extra.peak_mb`` is the highest
 RSS during the tour and ``extra.with_simulators_mb`` adds the hub's process tree. Baseline, same
 run: a bare Kivy window's first frame and memory. If the
 UI cannot run or the tour fails, the figure is reported as missing with the reason, never
