@@ -448,10 +448,11 @@ class Gateway:
                 log.info("subscription granted again: %s", topic)
             return
         detail = f"SUBACK {rc} (0x{rc.value:02x})"
-        self._refused = {**self._refused, topic: detail}
         err = SubscriptionRefused(self.terminal_id, topic, detail)
         log.error("%s; %s", err.reason, err.action, extra={"code": err.code, "topic": topic})
         self.bus.publish("network.subscription_refused", err.to_dict(), source="network")
+        # Last: whoever sees the refusal in refused_subscriptions() finds it logged and announced.
+        self._refused = {**self._refused, topic: detail}
 
     def _handle_message(self, topic: str, payload: bytes) -> None:
         try:
