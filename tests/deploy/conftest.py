@@ -131,12 +131,15 @@ def dropin_text(site: Site, exec_start: str, extra: str = "") -> str:
         f"Environment=PYTHONPATH={INJECT}",
     ]
     prefix = Path(sys.base_prefix).resolve()
-    if any(prefix.is_relative_to(home) for home in (Path("/root"), Path("/home"))):
+    hidden = [d for d in (prefix, ROOT.resolve())
+              if any(d.is_relative_to(home) for home in (Path("/root"), Path("/home"), Path("/tmp")))]
+    if hidden:
         lines += [
-            f"# This venv's interpreter lives in {prefix}, which ProtectHome=yes would hide; a",
-            "# terminal's venv uses /usr/bin/python3. Homes stay empty except that directory.",
+            f"# This checkout or this venv's interpreter lives in {', '.join(map(str, hidden))}, which",
+            "# ProtectHome=yes or PrivateTmp=yes would hide (a terminal: /opt/hall-kiosk and",
+            "# /usr/bin/python3). Homes stay empty except those directories.",
             "ProtectHome=tmpfs",
-            f"BindReadOnlyPaths={prefix}",
+            *[f"BindReadOnlyPaths={d}" for d in hidden],
         ]
     return "\n".join(lines) + "\n" + extra
 
