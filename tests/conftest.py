@@ -32,6 +32,24 @@ def no_leaked_threads():
     assert not leaked, f"leaked threads: {[t.name for t in leaked]}"
 
 
+@pytest.fixture(autouse=True)
+def logging_levels_restored():
+    """Put the root logger's level and handlers back after each test: in-process CLI commands
+    (``kiosk doctor`` sets the root to CRITICAL so only its own lines print) must not silence
+    the logs later tests read."""
+    import logging
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    for h in handlers:
+        if h not in root.handlers:
+            root.addHandler(h)
+
+
 @pytest.fixture
 def broker(tmp_path):
     """A private Mosquitto on a free port (real broker, our config, TCP_NODELAY on)."""
