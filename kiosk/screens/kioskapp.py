@@ -157,7 +157,7 @@ class KioskApp(LockedApp, App):
             return False
         started = time.perf_counter()
         self._build_module(mod_name)
-        log.debug("screen module built", extra={"module": mod_name, "ms": round((time.perf_counter() - started) * 1000)})
+        log.debug("screen module built", extra={"screen_module": mod_name, "ms": round((time.perf_counter() - started) * 1000)})
         return self.sm.has_screen(name)
 
     def drop_session_screens(self, *_) -> int:
