@@ -53,11 +53,12 @@ class RunResult:
 
 def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int = 800,
             sim=None, fullscreen: bool = False, dpi: float | None = None,
-            stop_on_signals: bool = False) -> RunResult:
+            stop_on_signals: bool = False, on_stop=None) -> RunResult:
     """Build the app on ``runtime`` and run it until it stops; play ``tour`` if given.
 
     ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
-    caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop)."""
+    caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
+    ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench)."""
     import os
     if dpi is not None:
         os.environ["KIVY_DPI"] = str(dpi)
@@ -70,6 +71,8 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
     app = KioskApp(runtime, tour=tour, sim=sim, out_dir=out_dir, font_files=font_files)
     if stop_on_signals:
         _stop_on_signals(app)
+    if on_stop is not None:
+        app.bind(on_stop=on_stop)
     try:
         app.run()
     except Exception as e:  # the UI must never leave a traceback on the citizen's screen

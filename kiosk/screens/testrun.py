@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         langs = [x for x in a.langs.split(",") if x]
         steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
         end: dict = {}
-        _record_end_state(end)
         _watch_drops(end)
-        result = run_app(stack.runtime, tour=steps, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi)
+        result = run_app(stack.runtime, tour=steps, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi,
+                         on_stop=_end_state_recorder(end))
         data = result.to_dict()
         data["end"] = end
         data["tickets"] = [str(t.png_path) for t in stack.sim.tickets()]
@@ -94,13 +94,10 @@ def _watch_drops(end: dict) -> None:
     kioskapp.KioskApp.drop_session_screens = drop_session_screens  # the app's Clock trigger finds it by name
 
 
-def _record_end_state(end: dict) -> None:
+def _end_state_recorder(end: dict):
     """When the tour stops the app: the screens still built and the screen objects still alive
     (after a garbage collection) go into ``end``; the tests check that the session's screens were
     dropped and freed, not kept by a stray reference."""
-    from kivy.app import App
-    from kivy.clock import Clock
-
     def at_stop(app) -> None:
         import gc
         from kiosk.screens.base import KioskScreen
@@ -108,14 +105,7 @@ def _record_end_state(end: dict) -> None:
         end["screens_built"] = sorted(app.sm.screen_names)
         # type(), not isinstance(): Kivy's WeakProxy objects forward __class__
         end["screens_alive"] = sorted(o.name for o in gc.get_objects() if issubclass(type(o), KioskScreen))
-
-    def attach(dt) -> None:
-        app = App.get_running_app()
-        if app is None:  # the Clock ticked while the window was being made: not running yet
-            Clock.schedule_once(attach, 0)
-            return
-        app.bind(on_stop=at_stop)
-    Clock.schedule_once(attach, 0)
+    return at_stop
 
 
 if __name__ == "__main__":

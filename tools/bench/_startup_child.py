@@ -248,7 +248,6 @@ def tour(run_dir: str) -> dict:
         stack.start()
         _remote_central(stack.sim)
         _prepare_fonts(stack.cfg.get("runtime.state_dir"))
-        from kivy.app import App
         from kivy.clock import Clock
         from kiosk.screens import tour as tours
         from kiosk.screens.app import run_app
@@ -263,16 +262,9 @@ def tour(run_dir: str) -> dict:
             out["screens_built"] = len(app.sm.screens) if app.sm is not None else 0
             sample()
 
-        def attach(dt) -> None:
-            app = App.get_running_app()
-            if app is None:  # the Clock ticked while the window was being made: not running yet
-                Clock.schedule_once(attach, 0)
-                return
-            app.bind(on_stop=at_stop)
-        Clock.schedule_once(attach, 0)
         sampler = Clock.schedule_interval(sample, PEAK_SAMPLE_S)
         result = run_app(stack.runtime, tour=tours.full_tour(("zh_CN",)), sim=stack.sim, out_dir=None,
-                         width=1280, height=800)
+                         width=1280, height=800, on_stop=at_stop)
         sampler.cancel()
         out["peak_mb"] = peak[0]
         out["after_stop_mb"] = _rss_mb()
