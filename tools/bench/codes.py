@@ -18,20 +18,11 @@ import zlib
 from kiosk.devices.payload import TOKEN_PREFIX, b45decode
 from kiosk.trust import codes
 from kiosk.trust.keys import TrustStore
-from tools.bench.report import Figure, percentile
+from tools.bench.report import Figure, percentile, time_calls_ms
 from tools.central.keys import CentralKeys
 from tools.code_mutations import bomb, mutations, same_signed_content
 
 HALL, REGIONS = "H410122203", ("410100", "410122")
-
-
-def _time_ms(fn, reps: int) -> list[float]:
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def _refuse(text: str, keyset, now: float) -> None:
@@ -56,15 +47,15 @@ def run(quick: bool = False) -> dict[str, Figure]:
         sig, payload = blob[:codes.SIG_BYTES], blob[codes.SIG_BYTES:]
         pub = keyset.key(central.meta["code_kid"], "code", now)
         audiences = codes.scan_audiences(HALL, REGIONS)
-        verify = _time_ms(lambda: codes.verify_any(text, keyset, audiences, now), reps)
-        raw = _time_ms(lambda: pub.verify(sig, codes.CONTEXT + payload), reps)
+        verify = time_calls_ms(lambda: codes.verify_any(text, keyset, audiences, now), reps)
+        raw = time_calls_ms(lambda: pub.verify(sig, codes.CONTEXT + payload), reps)
         forged = [m for m in mutations(text, random.Random(8), forged_n)
                   if m != text and not same_signed_content(m, text)]
         refuse = []
         for m in forged:
-            refuse += _time_ms(lambda m=m: _refuse(m, keyset, now), 1)
+            refuse += time_calls_ms(lambda m=m: _refuse(m, keyset, now), 1)
         big = bomb()
-        bomb_ms = _time_ms(lambda: _refuse(big, keyset, now), max(20, reps // 50))
+        bomb_ms = time_calls_ms(lambda: _refuse(big, keyset, now), max(20, reps // 50))
     med = lambda xs: percentile(xs, 0.5)  # noqa: E731
     return {
         "codes.verify_ms": Figure("codes.verify_ms", med(verify), "ms", "bare Ed25519 verify", med(raw),

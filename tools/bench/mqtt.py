@@ -26,7 +26,7 @@ from kiosk.network import envelope, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import NetworkError
 from kiosk.network.gateway import Gateway
-from tools.bench.report import Figure, percentile
+from tools.bench.report import Figure, percentile, time_calls_ms
 from tools.broker import Broker
 
 OP = "catalogue.sync"
@@ -151,15 +151,6 @@ class RawClient:
         self.client.loop_stop()
 
 
-def _round_trips(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
 def _first_success(fn, deadline: float) -> float:
     """Call ``fn`` until it succeeds; the perf_counter time of the success."""
     while time.perf_counter() < deadline:
@@ -226,8 +217,8 @@ def run(quick: bool = False) -> dict[str, Figure]:
             raw.request()
         gw_ms, raw_ms = [], []
         for _ in range(5):  # interleaved blocks: a noisy neighbour hurts both alike
-            gw_ms += _round_trips(gw_req, n // 5)
-            raw_ms += _round_trips(raw.request, n // 5)
+            gw_ms += time_calls_ms(gw_req, n // 5)
+            raw_ms += time_calls_ms(raw.request, n // 5)
 
         reconnect_ms, paho_ms = [], []
         for _ in range(outages):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -35,6 +36,16 @@ def percentile(values: list[float], q: float) -> float | None:
     s = sorted(values)
     k = max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))
     return s[k]
+
+
+def time_calls_ms(fn: Callable[[], object], n: int) -> list[float]:
+    """Call ``fn`` ``n`` times; the duration of each call in milliseconds."""
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
 
 
 def rnd(x: float | None, digits: int = 3) -> float | None:
