@@ -144,6 +144,20 @@ def dropin_text(site: Site, exec_start: str, extra: str = "") -> str:
     return "\n".join(lines) + "\n" + extra
 
 
+def ensure_active(manager: sdman.UserManager, unit: str, props: tuple[str, ...]) -> dict[str, str]:
+    """``unit``'s ``props``, active; started (and waited for) if a previous test stopped it."""
+    state = manager.show(unit, *props)
+    if state["ActiveState"] != "active":
+        manager.systemctl("start", unit, timeout_s=120)
+        state = wait_active(manager, unit)
+    return state
+
+
+def diagnosis(manager: sdman.UserManager, site: "Site", unit: str) -> str:
+    """The manager's last lines about ``unit`` and the kiosk's log, for an assertion message."""
+    return f"\nmanager log:\n{chr(10).join(log_lines(manager, unit)[-30:])}\nkiosk log:\n{site.log_text()[-3000:]}"
+
+
 def wait_active(manager: sdman.UserManager, unit: str, *, not_pid: str | None = None,
                 timeout_s: float = 90.0) -> dict[str, str]:
     """Wait until the unit is active (running) with a main PID other than ``not_pid``."""

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.waiting import wait_for
-from tests.deploy.conftest import (ROOT, TERMINAL, VENV, WATCHDOG_S, dropin_text, log_lines, make_site,
-                                   stop_site, wait_active, wait_fed)
+from tests.deploy.conftest import (ROOT, TERMINAL, VENV, WATCHDOG_S, diagnosis, dropin_text, ensure_active,
+                                   log_lines, make_site, stop_site, wait_active, wait_fed)
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +39,13 @@ def site(manager, tmp_path_factory):
 
 
 def _diag(manager, site) -> str:
-    return f"\nmanager log:\n{chr(10).join(log_lines(manager, UNIT)[-30:])}\nkiosk log:\n{site.log_text()[-3000:]}"
+    return diagnosis(manager, site, UNIT)
 
 
 @pytest.fixture
 def running(manager, site) -> dict:
     """The unit, active; started (and waited for) if a previous test stopped it."""
-    state = manager.show(UNIT, *PROPS)
-    if state["ActiveState"] != "active":
-        manager.systemctl("start", UNIT, timeout_s=120)
-        state = wait_active(manager, UNIT)
-    return state
+    return ensure_active(manager, UNIT, PROPS)
 
 
 def test_active_only_after_ready(manager, site):

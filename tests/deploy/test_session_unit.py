@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import (ROOT, TERMINAL, WATCHDOG_S, dropin_text, log_lines, make_site, stop_site,
-                                   wait_active, wait_fed)
+from tests.deploy.conftest import (ROOT, TERMINAL, WATCHDOG_S, diagnosis, dropin_text, ensure_active, log_lines,
+                                   make_site, stop_site, wait_active, wait_fed)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,7 @@ def site(manager, tmp_path_factory):
 
 
 def _diag(manager, site) -> str:
-    return f"\nmanager log:\n{chr(10).join(log_lines(manager, UNIT)[-30:])}\nkiosk log:\n{site.log_text()[-3000:]}"
+    return diagnosis(manager, site, UNIT)
 
 
 def _kiosk_pid(manager) -> int:
@@ -114,10 +114,7 @@ def _kiosk_window(pid: int) -> str | None:
 @pytest.fixture
 def running(manager, site) -> dict:
     """The session, active, with the kiosk's window mapped; started if a previous test stopped it."""
-    state = manager.show(UNIT, *PROPS)
-    if state["ActiveState"] != "active":
-        manager.systemctl("start", UNIT, timeout_s=120)
-        state = wait_active(manager, UNIT)
+    state = ensure_active(manager, UNIT, PROPS)
     pid = _kiosk_pid(manager)
     wait_for(lambda: _kiosk_window(pid), 90, "the kiosk's window")
     return dict(state, kiosk=pid)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk import config
 from tools.xvfb import Xvfb
 
 pytestmark = pytest.mark.integration
@@ -34,20 +35,11 @@ def _windows(display: str) -> list[tuple[int, int, int, int]]:
 
 def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(f"""
-[terminal]
-id = "ZM-UI-RUN-01"
-hall_code = "H410100"
-[terminal.region]
-city = "410100"
-[runtime]
-state_dir = "{tmp_path / 'state'}"
-[network]
-broker = "mqtt://127.0.0.1:1"
-[ui]
-width = 1280
-height = 720
-""", encoding="utf-8")
+    cfg.write_text(config.dump_toml(config.from_dict({
+        "terminal": {"id": "ZM-UI-RUN-01", "hall_code": "H410100", "region": {"city": "410100"}},
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "network": {"broker": "mqtt://127.0.0.1:1"},
+        "ui": {"width": 1280, "height": 720}}).data), encoding="utf-8")
     with Xvfb(1280, 720) as x:
         env = dict(os.environ, DISPLAY=x.display)
         proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import doctor
+from kiosk import config, doctor
 
 pytestmark = pytest.mark.integration
 
@@ -12,21 +12,11 @@ pytestmark = pytest.mark.integration
 def _config(tmp_path, pki_dir, terminal: str, **tls_over) -> str:
     tls = dict(pki_dir.terminal_tls(terminal), **tls_over)
     path = tmp_path / f"{terminal}.toml"
-    path.write_text(f"""
-[terminal]
-id = "{terminal}"
-hall_code = "H410100"
-[terminal.region]
-city = "410100"
-county = "410122"
-[runtime]
-state_dir = "{tmp_path / 'state'}"
-[network]
-broker = "{pki_dir.url}"
-ca_file = "{tls['ca']}"
-cert_file = "{tls['cert']}"
-key_file = "{tls['key']}"
-""", encoding="utf-8")
+    cfg = config.from_dict({
+        "terminal": {"id": terminal, "hall_code": "H410100", "region": {"city": "410100", "county": "410122"}},
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "network": {"broker": pki_dir.url, "ca_file": tls["ca"], "cert_file": tls["cert"], "key_file": tls["key"]}})
+    path.write_text(config.dump_toml(cfg.data), encoding="utf-8")
     return str(path)
 
 
