@@ -30,7 +30,7 @@ def receipt_of(payload) -> str:
     from kiosk.devices import payload as pl
     if payload.detail.get("receipt"):
         return payload.detail["receipt"]
-    return payload.value if pl.verifier_installed() is False else ""
+    return "" if pl.verifier_installed() else payload.value
 
 
 class ProgressScreen(KioskScreen):

@@ -111,9 +111,7 @@ class CentralKeys:
         """The current key set as a terminal sees it (the central service checks the receipts it
         issued exactly as terminals do: same code, same revocations)."""
         if self._own is None or self._own.version != self.meta["version"]:
-            pub = serialization.load_pem_public_key(self._priv["root"].public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-            self._own = verify_keyset(self.keyset(), pub)
+            self._own = verify_keyset(self.keyset(), self._priv["root"].public_key())
         return self._own
 
     def sign_command(self, env: envelope.Envelope) -> envelope.Envelope:
