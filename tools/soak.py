@@ -145,6 +145,11 @@ class Soak:
                 self._stop.wait(CITIZEN_GAP_S)
             self._stop.set()
             sampler.join(10)
+            # The last citizen's check-in may still wait for the central service's answer: the run
+            # ends once the outbox has settled, and the final sample is taken then (the depth "at
+            # the end" is what is left behind, not a row caught in flight).
+            self._wait_drained(runtime)
+            self._sample(proc, cproc, runtime, self.work / "state" / "outbox.sqlite3-wal", Path(str(db) + "-wal"))
         finally:
             self._stop.set()
             for part in (runtime, hub):
@@ -172,6 +177,19 @@ class Soak:
                     pass
             time.sleep(0.1)
         raise TimeoutError("the stack did not come up")
+
+    @staticmethod
+    def _wait_drained(runtime, timeout_s: float = EVENT_TIMEOUT_S) -> None:
+        """Wait until the outbox is empty (its depth is published on every change); a row still
+        there after ``timeout_s`` stays in the report as a non-zero final depth."""
+        drained = threading.Event()
+        unsub = runtime.bus.subscribe("network.outbox", lambda e: e.data.get("depth") == 0 and drained.set())
+        try:
+            if runtime.gateway.outbox_depth() == 0:
+                return
+            drained.wait(timeout_s)
+        finally:
+            unsub()
 
     def _citizen(self, runtime, hub, i: int) -> None:
         """One citizen at the kiosk; a failure is counted with its type, never raised."""
