@@ -92,6 +92,9 @@ class KioskApp(LockedApp, App):
         self._kv_loaded: set[str] = set()  # screen modules whose .kv rules are loaded (once per run)
         self._module_of: dict[str, str] = {}  # screen name -> its module (filled on first look-up)
         self._resident: set[str] = set()  # names of the screens of FIRST_SCREEN_MODULES
+        # A drop is due from a session's end until it ran: a new session's first screen runs it
+        # first (go), so a quick next citizen never inherits the last one's screens.
+        self._drop_due = False
         self.pending_flow = "checkin"
 
     # -- translation ---------------------------------------------------------------------------
@@ -176,6 +179,7 @@ class KioskApp(LockedApp, App):
             return 0
         dropped = 0
         if sm.current in self._resident:
+            self._drop_due = False
             for screen in list(sm.screens):
                 if screen.name not in self._resident:
                     sm.remove_widget(screen)
@@ -299,6 +303,7 @@ class KioskApp(LockedApp, App):
         for s in self.sm.screens:
             s.wipe()
         # On the next frame: the caller has navigated home (or to the timeout message) by then.
+        self._drop_due = True
         self._drop_trigger()
 
     # -- periodic ------------------------------------------------------------------------------
@@ -321,6 +326,11 @@ class KioskApp(LockedApp, App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
+        if self._drop_due and name not in self._resident and self.sm.current in self._resident:
+            # The last session's screens are still built (its drop waits for the next frame or
+            # for the slide home to end): drop them now, before this session builds its own.
+            self.sm.transition.stop()
+            self.drop_session_screens()
         if not self._ensure_screen(name):
             log.warning("no such screen", extra={"screen": name})
             name, kw = "message", {"kind": "unavailable"}
@@ -330,6 +340,7 @@ class KioskApp(LockedApp, App):
             prepare(**kw)
         self.sm.current = name
         if name == "home" and len(self.sm.screens) > len(self._resident) and self.services.sessions.citizen is None:
+            self._drop_due = True
             self._drop_trigger()  # back home outside a session (maintenance, guide): drop those screens too
         prompt = getattr(screen, "spoken_prompt", "")
         if self.elder and prompt:
