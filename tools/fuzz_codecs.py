@@ -74,7 +74,8 @@ _IDCARD_CACHE: dict[str, list[bytes]] = {}
 
 def _idcard_corpus() -> list[bytes]:
     from firmware_bridge.idcard import codec
-    from firmware_bridge.idcard.identity import encode_text, synthetic_identity
+    from firmware_bridge.idcard.identity import encode_text
+    from firmware_bridge.idcard.synthetic import synthetic_identity
     if "frames" not in _IDCARD_CACHE:
         frames = [codec.encode_command(*c) for c in (codec.RESET_SAM, codec.SAM_STATUS, codec.READ_SAM_ID,
                                                       codec.FIND_CARD, codec.SELECT_CARD, codec.READ_BASE,

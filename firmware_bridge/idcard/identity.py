@@ -240,9 +240,3 @@ def replace(identity: Identity, **changes: Any) -> Identity:
     if bad:
         raise TypeError(f"unknown Identity fields: {sorted(bad)}")
     return Identity(**{**{f.name: getattr(identity, f.name) for f in fields(Identity)}, **changes})
-
-
-def synthetic_identity(rng_or_seed: Any = None, **overrides: Any) -> Identity:
-    """A valid, made-up identity (correct check digit; 河南省郑州市 addresses) for tests and demos."""
-    from firmware_bridge.idcard.synthetic import make_identity
-    return make_identity(rng_or_seed, **overrides)

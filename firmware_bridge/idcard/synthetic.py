@@ -91,3 +91,8 @@ def make_identity(rng_or_seed: Any = None, **overrides: Any) -> Identity:
         extra["id_number"] = make_id_number(identity.id_number[:6], identity.birth_date if "birth_date" not in extra
                                             else extra["birth_date"], male, rng)
     return replace(identity, **extra) if extra else identity
+
+
+def synthetic_identity(rng_or_seed: Any = None, **overrides: Any) -> Identity:
+    """A valid, made-up identity (correct check digit; 河南省郑州市 addresses) for tests and demos."""
+    return make_identity(rng_or_seed, **overrides)

@@ -16,7 +16,8 @@ from pathlib import Path
 import serial
 
 from firmware_bridge.idcard import codec
-from firmware_bridge.idcard.identity import Identity, parse_text, synthetic_identity
+from firmware_bridge.idcard.identity import Identity, parse_text
+from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
 
 #: The sessions recorded: file stem -> (seed, card type, read command).

@@ -18,7 +18,7 @@ import time
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.trust.keys import KeyRejected, TrustError, b64d, b64e, canonical
+from kiosk.trust.keys import CommandRejected, KeyRejected, b64d, b64e, canonical
 
 log = logging.getLogger("kiosk.trust.commands")
 
@@ -28,15 +28,6 @@ CONTEXT = b"kiosk-cmd-v1\n"
 MAX_TTL_S = 24 * 3600
 #: Tolerated clock difference between the central service and a terminal (s).
 CLOCK_SKEW_S = 120
-
-
-class CommandRejected(TrustError):
-    """A command the terminal will not execute; ``why`` names the reason."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail, code=f"command.{reason}",
-                         action="technician: resend the command from the central console")
-        self.why = reason
 
 
 def signed_part(op: str, body: dict) -> bytes:

@@ -64,6 +64,15 @@ class KeyRejected(TrustError):
         self.why = reason
 
 
+class CommandRejected(TrustError):
+    """A command the terminal will not execute; ``why`` names the reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail, code=f"command.{reason}",
+                         action="technician: resend the command from the central console")
+        self.why = reason
+
+
 def b64e(data: bytes) -> str:
     """base64url without padding."""
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -247,7 +256,6 @@ class TrustStore:
         """Record ``seq`` durably before the command runs; raises if it does not go up."""
         with self._lock:
             if seq <= self._cmd_seq:
-                from kiosk.trust.commands import CommandRejected
                 raise CommandRejected("replayed", f"sequence {seq} <= {self._cmd_seq} already accepted")
             self._cmd_seq = seq
             self._save()

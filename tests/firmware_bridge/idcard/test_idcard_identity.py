@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 from firmware_bridge.idcard.codes import NATIONS
 from firmware_bridge.idcard.errors import IdentityError
 from firmware_bridge.idcard.identity import (FOREIGN_LAYOUT, Identity, RESIDENT_LAYOUT, decode_ucs2, encode_text,
-                                             id_check_digit, parse_additional_address, parse_text, replace,
-                                             synthetic_identity)
+                                             id_check_digit, parse_additional_address, parse_text, replace)
+from firmware_bridge.idcard.synthetic import synthetic_identity
 
 
 def test_check_digit_known_value():

@@ -8,7 +8,8 @@ import pytest
 import serial
 
 from firmware_bridge.idcard import codec
-from firmware_bridge.idcard.identity import parse_text, synthetic_identity
+from firmware_bridge.idcard.identity import parse_text
+from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
 
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from firmware_bridge.idcard.identity import Identity, synthetic_identity
+from firmware_bridge.idcard.identity import Identity
+from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
 from kiosk.config import ConfigError
 from kiosk.devices import registry

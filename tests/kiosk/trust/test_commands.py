@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from kiosk.trust.commands import CommandRejected, CommandVerifier
+from kiosk.trust.commands import CommandVerifier
+from kiosk.trust.keys import CommandRejected
 from kiosk.trust.keys import TrustStore
 from tools.central.admin import command_envelope
 from tools.central.keys import CentralKeys
