@@ -131,7 +131,7 @@ class Stack:
                 log.exception("did not stop cleanly", extra={"part": name})
 
     def _stop_central(self) -> None:
-        from tools.procs import stop_process
+        from hall_common.procs import stop_process
         stop_process(self.central, timeout_s=10)
 
 

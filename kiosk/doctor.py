@@ -274,7 +274,7 @@ def _masked(result) -> object:
     if hasattr(result, "kind"):
         return {"kind": result.kind, "value": getattr(result, "masked_value", None) or "<%d chars>" % len(str(result.value))}
     if isinstance(result, dict):
-        from kiosk import privacy
+        from hall_common import privacy
         return {k: privacy.redact_text(str(v)) for k, v in result.items()}
     return str(result)
 

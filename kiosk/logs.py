@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-from kiosk import privacy
+from hall_common import privacy
 
 
 class SensitiveValues:

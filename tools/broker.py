@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from tools.procs import stop_process
+from hall_common.procs import stop_process
 
 
 def free_port() -> int:

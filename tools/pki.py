@@ -469,7 +469,7 @@ class PkiBroker:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL."""
-        from tools.procs import stop_process
+        from hall_common.procs import stop_process
         stop_process(self.proc)
         self.proc = None
 

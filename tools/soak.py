@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from tools.procs import stop_process
+from hall_common.procs import stop_process
 
 log = logging.getLogger("kiosk.tools.soak")
 

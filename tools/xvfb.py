@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from tools.procs import stop_process
+from hall_common.procs import stop_process
 
 
 def _free_display() -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from kiosk.errors import KioskError
+from firmware_bridge.errors import CodecError
 
 ALIGNS = ("left", "center", "right")
 #: QR error-correction levels, weakest first (L 7 %, M 15 %, Q 25 %, H 30 % of codewords).
@@ -22,7 +22,7 @@ QR_EC_LEVELS = ("L", "M", "Q", "H")
 BARCODE_KINDS = ("CODE128", "CODE39", "EAN13", "EAN8", "ITF", "CODE93")
 
 
-class TicketError(KioskError):
+class TicketError(CodecError):
     """A ticket element is malformed (a service bug, not a printer fault)."""
 
     code = "printer.ticket"
@@ -210,6 +210,6 @@ def get_profile(name: str | PrinterProfile) -> PrinterProfile:
     try:
         return PROFILES[name]
     except (KeyError, TypeError):
-        raise KioskError(f"unknown printer profile {name!r}",
+        raise CodecError(f"unknown printer profile {name!r}",
                          action="use one of " + ", ".join(sorted(PROFILES)),
                          code="printer.profile") from None

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from firmware_bridge.escpos import parser as P
 from firmware_bridge.escpos.document import PrinterProfile, get_profile
-from kiosk.errors import KioskError
+from firmware_bridge.errors import CodecError
 
 FONT_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_FACE_NAME = "Noto Sans CJK SC"
@@ -40,7 +40,7 @@ _BARCODES = {73: "Code128", 72: "Code93", 69: "Code39", 4: "Code39", 67: "EAN13"
              1: "UPCE", 71: "Codabar", 6: "Codabar"}
 
 
-class FontMissing(KioskError):
+class FontMissing(CodecError):
     """The CJK font is not installed: tickets cannot be drawn."""
 
     code = "printer.font"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.errors import KioskError
+from firmware_bridge.errors import CodecError
 
 DLE, EOT = 0x10, 0x04
 #: The status kinds, in the order the driver asks for them.
@@ -50,7 +50,7 @@ BITS_NEAR_END = 0x0C     # roll paper near-end sensor: paper is running low
 BITS_PAPER_END = 0x60    # roll paper end sensor: no paper
 
 
-class StatusError(KioskError):
+class StatusError(CodecError):
     """A status answer is missing or is not a status byte (noise, wrong device, wrong baud rate)."""
 
     code = "printer.status"

@@ -1,15 +1,15 @@
 """Typed errors of the ID-card protocol layer: framing, status words and the card's identity text.
 
-All derive from :class:`kiosk.errors.KioskError` (stdlib only, so the codec stays pure) and carry a
+All derive from :class:`firmware_bridge.errors.CodecError` (the codecs' own base, so the codec stays pure) and carry a
 technician's ``reason`` and ``action``; the citizen sees ``citizen_message``. None of them ever
 carries citizen data in its reason (they end up in logs and telemetry).
 """
 from __future__ import annotations
 
-from kiosk.errors import KioskError
+from firmware_bridge.errors import CodecError
 
 
-class ProtocolError(KioskError):
+class ProtocolError(CodecError):
     """A frame on the wire could not be used (bad length, checksum, truncated, bad payload)."""
 
     code = "idcard.protocol"
@@ -40,7 +40,7 @@ class PayloadError(ProtocolError):
     code = "idcard.protocol.payload"
 
 
-class StatusError(KioskError):
+class StatusError(CodecError):
     """The reader answered with a non-success SW3 status (see :mod:`.status`)."""
 
     code = "idcard.status"
@@ -57,7 +57,7 @@ class StatusError(KioskError):
         return self.info.sw3
 
 
-class IdentityError(KioskError):
+class IdentityError(CodecError):
     """The card's text block is not a valid identity (encoding, dates, check digit, codes)."""
 
     code = "idcard.identity"

@@ -15,7 +15,7 @@ from typing import Any
 
 from firmware_bridge.idcard.codes import NATIONS, SEXES
 from firmware_bridge.idcard.errors import IdentityError
-from kiosk import privacy
+from hall_common import privacy
 
 TEXT_CHARS = 128
 TYPE_MARKER_AT = 124  # character index of the card-type marker (byte 248)
@@ -80,7 +80,7 @@ class Identity:
         return years - ((on.month, on.day) < (self.birth_date.month, self.birth_date.day))
 
     def masked(self) -> dict:
-        """What a screen or a ticket may show (kiosk.privacy rules); no birth date, no photo."""
+        """What a screen or a ticket may show (hall_common.privacy rules); no birth date, no photo."""
         return {
             "card_type": self.card_type,
             "name": privacy.mask_name(self.name),

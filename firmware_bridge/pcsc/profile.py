@@ -20,8 +20,8 @@ from typing import Any, Mapping
 
 from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.sw import CardError, FileNotFound
-from kiosk import privacy
-from kiosk.errors import ConfigError
+from hall_common import privacy
+from firmware_bridge.errors import ProfileError
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 ENCODINGS = ("ascii", "gbk", "gb18030", "bcd", "hex", "uint")
@@ -100,7 +100,7 @@ class CardData(dict):
         self.profile = profile
 
     def masked(self) -> dict[str, Any]:
-        """Values with privacy-class fields masked (kiosk.privacy rules)."""
+        """Values with privacy-class fields masked (hall_common.privacy rules)."""
         out: dict[str, Any] = {}
         for name, value in self.items():
             spec = self.profile.field(name)
@@ -129,14 +129,14 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if path.suffix != ".toml":
         path = PROFILE_DIR / f"{name_or_path}.toml"
         if not path.exists():
-            raise ConfigError(str(name_or_path), "profile", "one of " + ", ".join(available()),
+            raise ProfileError(str(name_or_path), "profile", "one of " + ", ".join(available()),
                               str(name_or_path))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(path), "<file>", "an existing profile file", "not found") from None
+        raise ProfileError(str(path), "<file>", "an existing profile file", "not found") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(str(path), "<syntax>", "valid TOML", str(e)) from None
+        raise ProfileError(str(path), "<syntax>", "valid TOML", str(e)) from None
     return parse_profile(raw, str(path))
 
 
@@ -144,9 +144,9 @@ def _hex(source: str, key: str, value: Any, size: int | None = None) -> bytes:
     try:
         out = bytes.fromhex(str(value))
     except ValueError:
-        raise ConfigError(source, key, "hex digits", value) from None
+        raise ProfileError(source, key, "hex digits", value) from None
     if not out or (size is not None and len(out) != size):
-        raise ConfigError(source, key, f"{size or 'some'} bytes of hex", value)
+        raise ProfileError(source, key, f"{size or 'some'} bytes of hex", value)
     return out
 
 
@@ -154,18 +154,18 @@ def parse_profile(raw: Mapping, source: str = "<profile>") -> Profile:
     """Validate a profile given as a dict; every mistake names the key and what was expected."""
     for key in ("name", "aid", "files", "fields"):
         if key not in raw:
-            raise ConfigError(source, key, "a value", "missing")
+            raise ProfileError(source, key, "a value", "missing")
     aid = _hex(source, "aid", raw["aid"])
     if not 5 <= len(aid) <= 16:  # ISO 7816-4: a DF name (AID) is 5 to 16 bytes
-        raise ConfigError(source, "aid", "5 to 16 bytes", raw["aid"])
+        raise ProfileError(source, "aid", "5 to 16 bytes", raw["aid"])
     files: dict[str, FileSpec] = {}
     for i, f in enumerate(raw["files"]):
         key = f"files[{i}]"
         kind = f.get("kind", "record")
         if kind not in ("record", "binary"):
-            raise ConfigError(source, key + ".kind", "record or binary", kind)
+            raise ProfileError(source, key + ".kind", "record or binary", kind)
         if "id" not in f or "fid" not in f:
-            raise ConfigError(source, key, "id and fid", "missing")
+            raise ProfileError(source, key, "id and fid", "missing")
         files[f["id"]] = FileSpec(f["id"], _hex(source, key + ".fid", f["fid"], 2), kind,
                                   f.get("size"), f.get("doc", ""))
     fields: list[FieldSpec] = []
@@ -173,7 +173,7 @@ def parse_profile(raw: Mapping, source: str = "<profile>") -> Profile:
         key = f"fields[{i}]"
         spec = _parse_field(f, files, source, key)
         if any(x.name == spec.name for x in fields):
-            raise ConfigError(source, key + ".name", "a unique field name", spec.name)
+            raise ProfileError(source, key + ".name", "a unique field name", spec.name)
         fields.append(spec)
     return Profile(str(raw["name"]), str(raw.get("title", raw["name"])), aid, files, tuple(fields))
 
@@ -183,25 +183,25 @@ def _parse_field(f: Mapping, files: Mapping[str, FileSpec], source: str, key: st
              "label", "codes"}
     for k in f:
         if k not in known:
-            raise ConfigError(source, f"{key}.{k}", "a known field key", "unknown key")
+            raise ProfileError(source, f"{key}.{k}", "a known field key", "unknown key")
     if "name" not in f or "file" not in f or "encoding" not in f:
-        raise ConfigError(source, key, "name, file and encoding", "missing")
+        raise ProfileError(source, key, "name, file and encoding", "missing")
     if f["file"] not in files:
-        raise ConfigError(source, key + ".file", "a file id from [[files]]", f["file"])
+        raise ProfileError(source, key + ".file", "a file id from [[files]]", f["file"])
     if f["encoding"] not in ENCODINGS:
-        raise ConfigError(source, key + ".encoding", "one of " + ", ".join(ENCODINGS), f["encoding"])
+        raise ProfileError(source, key + ".encoding", "one of " + ", ".join(ENCODINGS), f["encoding"])
     if f.get("type", "str") not in TYPES:
-        raise ConfigError(source, key + ".type", "one of " + ", ".join(TYPES), f.get("type"))
+        raise ProfileError(source, key + ".type", "one of " + ", ".join(TYPES), f.get("type"))
     if f.get("privacy") not in (None, *PRIVACY):
-        raise ConfigError(source, key + ".privacy", "id, name or address", f.get("privacy"))
+        raise ProfileError(source, key + ".privacy", "id, name or address", f.get("privacy"))
     kind = files[f["file"]].kind
     if kind == "record" and not 1 <= f.get("record", 0) <= 254:
-        raise ConfigError(source, key + ".record", "a record number 1..254 (record file)", f.get("record"))
+        raise ProfileError(source, key + ".record", "a record number 1..254 (record file)", f.get("record"))
     if kind == "binary" and ("record" in f or "length" not in f):
-        raise ConfigError(source, key, "offset and length (binary file), no record", dict(f))
+        raise ProfileError(source, key, "offset and length (binary file), no record", dict(f))
     length = f.get("length")
     if length is not None and not 1 <= length <= 255:
-        raise ConfigError(source, key + ".length", "1..255 bytes", length)
+        raise ProfileError(source, key + ".length", "1..255 bytes", length)
     return FieldSpec(name=f["name"], file=f["file"], encoding=f["encoding"], length=length,
                      record=f.get("record"), tag=f.get("tag"), offset=f.get("offset", 0),
                      type=f.get("type", "str"), privacy=f.get("privacy"), label=f.get("label", ""),

@@ -32,8 +32,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from kiosk.devices.base import DeviceUnavailable
-from tools.procs import stop_process
+from hall_common.errors import DeviceUnavailable
+from hall_common.procs import stop_process
 
 SOCKET_ENV = "PCSCLITE_CSOCK_NAME"
 PCSCD = "/usr/sbin/pcscd"

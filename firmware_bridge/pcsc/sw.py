@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.devices.base import DeviceError
+from hall_common.errors import DeviceError
 
 
 class CardError(DeviceError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Union
 
-from kiosk.errors import KioskError
+from firmware_bridge.errors import CodecError
 
 #: Terminator names as they appear in config -> bytes. "NONE" means frames end on idle.
 TERMINATORS: dict[str, bytes] = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "NONE": b""}
@@ -32,7 +32,7 @@ MAX_LENGTH_BYTES = 4096
 _ALLOWED_CONTROLS = {"\x1d", "\x1e", "\x04"}
 
 
-class ScanCodecError(KioskError):
+class ScanCodecError(CodecError):
     """A frame from the scanner could not be used; the next scan is unaffected."""
 
     code = "scanner.frame"

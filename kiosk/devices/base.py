@@ -2,22 +2,26 @@
 
 A driver owns one role (ID-card reader, smart-card reader, scanner, camera, printer). It reports
 its state through :class:`DeviceState`, raises :class:`DeviceError` subclasses that say what the
-citizen or the staff should do, and publishes events on the bus (``<role>.<event>``). The
-reconnect policy (capped exponential backoff with full jitter) lives here and nowhere else; a
-driver logs once when its device goes and once when it comes back (:meth:`Device._set_state`).
+citizen or the staff should do, and publishes events on the bus (``<role>.<event>``). The error
+classes and the reconnect policy (capped exponential backoff with full jitter) live on the ground
+floor (:mod:`hall_common.errors`, :mod:`hall_common.backoff`) and are re-exported here for the
+drivers; a driver logs once when its device goes and once when it comes back
+(:meth:`Device._set_state`).
 """
 from __future__ import annotations
 
 import enum
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from kiosk.errors import KioskError
+from hall_common.backoff import Backoff
+from hall_common.errors import DeviceError, DeviceTimeout, DeviceUnavailable
 from kiosk.events import EventBus
+
+__all__ = ["Backoff", "DeviceError", "DeviceState", "DeviceTimeout", "DeviceUnavailable", "Device", "Health"]
 
 
 class DeviceState(str, enum.Enum):
@@ -28,49 +32,6 @@ class DeviceState(str, enum.Enum):
     READY = "ready"
     BUSY = "busy"
     ERROR = "error"
-
-
-class DeviceError(KioskError):
-    """A device fault: ``reason`` for staff, ``action`` for what to do, ``citizen_message`` for the screen."""
-
-    code = "device"
-    citizen_message = "设备暂时不可用，请联系工作人员。"
-
-
-class DeviceUnavailable(DeviceError):
-    """The device is missing, unplugged or not answering."""
-
-    code = "device.unavailable"
-
-
-class DeviceTimeout(DeviceError):
-    """The device did not answer in time."""
-
-    code = "device.timeout"
-
-
-@dataclass
-class Backoff:
-    """Capped exponential backoff with full jitter (AWS architecture blog's "full jitter").
-
-    Why full jitter: a hall's devices (and a city's terminals) that lose a link together must not
-    retry in lockstep. ``next()`` returns a delay uniformly drawn in [0, min(cap, base * 2**n)].
-    """
-
-    base_s: float = 0.2
-    cap_s: float = 10.0
-    attempt: int = 0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def next(self) -> float:
-        """The delay before the next attempt (s), and count the attempt."""
-        ceiling = min(self.cap_s, self.base_s * (2 ** min(self.attempt, 30)))
-        self.attempt += 1
-        return self.rng.uniform(0, ceiling)
-
-    def reset(self) -> None:
-        """Back to the first delay (after a success)."""
-        self.attempt = 0
 
 
 @dataclass

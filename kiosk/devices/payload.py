@@ -31,7 +31,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kiosk import privacy
+from hall_common import privacy
 
 APPOINTMENT = "appointment"
 APPLICATION_NUMBER = "application_number"

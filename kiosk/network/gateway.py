@@ -1,7 +1,7 @@
 """The MQTT gateway: the terminal's one link to the central service (the ONLY module importing paho).
 
 Offline-first: :meth:`Gateway.start` returns at once; a network thread owned here connects,
-reconnects with capped backoff and full jitter (:class:`kiosk.devices.base.Backoff`; paho's own
+reconnects with capped backoff and full jitter (:class:`hall_common.backoff.Backoff`; paho's own
 reconnect has none) and runs paho's ``loop()``. paho callbacks only enqueue (each wrapped so an
 exception cannot kill the network thread); one worker thread does the rest: subscriptions, the
 birth message, matching responses by our own envelope ids (paho's ``mid`` is 16-bit and wraps),
@@ -41,7 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.devices.base import Backoff
+from hall_common.backoff import Backoff
 from kiosk.events import EventBus
 from kiosk.network import schemas, topics
 from kiosk.network.catalogue import CatalogueCache

@@ -7,7 +7,7 @@ retried in ``seq`` order with the same envelope id and idempotency key. The outb
 ``max_rows`` a new put raises :class:`OutboxFull` and ``network.outbox_alarm`` goes on the bus.
 
 Safety net for citizens' data: bodies carry only references the central service issued; a body in
-which :data:`kiosk.privacy.ID_PATTERN` matches is refused before anything touches the disk. The
+which :data:`hall_common.privacy.ID_PATTERN` matches is refused before anything touches the disk. The
 one exception is a *sealed* row (``put(..., sealed=True)``, the mobile terminal's applications and
 photos): its body is encrypted with :class:`kiosk.network.sealed.Sealer` before it is written, and
 :meth:`Outbox.open_body` decrypts it for sending. ``secure_delete`` overwrites a removed row's pages.
@@ -25,7 +25,7 @@ from pathlib import Path
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused
 from kiosk.network.sealed import SealError, Sealer, is_sealed
-from kiosk.privacy import ID_PATTERN
+from hall_common.privacy import ID_PATTERN
 
 log = logging.getLogger("kiosk.network.outbox")
 

@@ -214,7 +214,7 @@ def no_citizen_traces(ctx: Ctx, card: int) -> bool:
     """True when no widget text holds demo citizen ``card``'s name or ID number, masked or not
     (the seed's demo citizens are the ones the simulators' cards carry): neither in the window
     (any screen) nor in any other widget still alive, such as a screen dropped after the session."""
-    from kiosk import privacy
+    from hall_common import privacy
     from tools.central.seed import demo_citizens
     c = demo_citizens()[card]
     needles = {c["name"], c["id_number"], privacy.mask_name(c["name"]), privacy.mask_id(c["id_number"]),

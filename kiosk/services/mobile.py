@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from kiosk import pin as pins
-from kiosk import privacy
+from hall_common import privacy
 from kiosk.errors import ConfigError, KioskError
 from kiosk.trust.ratelimit import PinLimiter
 

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk import privacy
+from hall_common import privacy
 from kiosk.clock import Clock
 from kiosk.events import EventBus
 from kiosk.logs import SENSITIVE

@@ -19,7 +19,7 @@ import pytest
 from kiosk import config as config_mod
 from tools import sdman
 from tools.broker import Broker, free_port
-from tools.procs import stop_process
+from hall_common.procs import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"

@@ -7,7 +7,7 @@ some sessions are killed mid-read (the simulator pulls the card halfway through 
 every file the runtime, the broker (with persistence on and verbose logging), the central service,
 the logs (kiosk.logs at DEBUG into a file), the temporary folder and the printer simulator wrote
 is searched for each canary as UTF-8, GB18030, UTF-16LE and Base64: the only allowed forms are
-the masked ones (kiosk.privacy), which never contain the searched values.
+the masked ones (hall_common.privacy), which never contain the searched values.
 
 The central service is the authority: it receives the ID number and name in citizen.lookup and
 keeps an HMAC of the number and the masked name (tools/central/store.py); nothing is excluded.

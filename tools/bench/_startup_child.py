@@ -127,7 +127,7 @@ class RemoteHub:
 
     def stop(self) -> None:
         """Stop the hub process (it stops its simulators on SIGTERM)."""
-        from tools.procs import stop_process
+        from hall_common.procs import stop_process
         if self.proc is not None:
             stop_process(self.proc, timeout_s=10)
             self.proc.stdout.close()

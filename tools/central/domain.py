@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import uuid
 
-from kiosk import privacy
+from hall_common import privacy
 from tools.central import idcard, seed
 from kiosk.trust import codes
 from tools.central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between

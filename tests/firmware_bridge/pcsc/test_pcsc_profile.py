@@ -5,7 +5,7 @@ import pytest
 
 from firmware_bridge.pcsc import profile as P
 from firmware_bridge.pcsc.vicc import CardModel, synthetic_citizen
-from kiosk.errors import ConfigError
+from firmware_bridge.errors import ProfileError as ConfigError
 
 
 def test_shipped_profiles_load():

@@ -1,5 +1,5 @@
 """The masking rules, in one place: ID numbers, names, addresses, phones, free text."""
-from kiosk import privacy
+from hall_common import privacy
 
 
 def test_mask_id_keeps_first3_last4_and_hides_birth_date():

@@ -1,4 +1,5 @@
-"""Stopping the child processes the tools start (broker, Xvfb, pcscd, the central service)."""
+"""Stopping the child processes the simulators, the demo and the tools start (broker, Xvfb, pcscd,
+the central service)."""
 from __future__ import annotations
 
 import subprocess
