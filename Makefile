@@ -16,7 +16,7 @@ demo: setup
 test: setup
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
-# Measured speed with same-run baselines (tools/bench; README "Measured speed").
+# Measured speed with same-run baselines (demo/hall_demo/bench; README "Measured speed").
 bench: setup
 	@$(PY) -m kiosk bench $(BENCH_ARGS)
 

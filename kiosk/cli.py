@@ -1,15 +1,14 @@
-"""The `kiosk` command: run, demo, doctor, sim, pin-hash, bench.
+"""The `kiosk` command: run, doctor, pin-hash, and the sub-commands plug-ins add.
 
 ``kiosk run --config FILE`` (the kiosk with its UI), ``kiosk run --headless`` (the core without
-UI), ``kiosk demo`` (everything on one machine; ``--headless --out DIR`` forces the no-display
-tour), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk sim ...``
-(simulators: run them, place/remove a card, scan, printer faults), ``kiosk pin-hash`` (the staff
-PIN hash for ``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench).
+UI), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk pin-hash`` (the
+staff PIN hash for ``ui.maintenance_pin_hash``). Where the demo distribution is installed
+(``demo/``, :mod:`hall_demo.commands`) it adds ``kiosk demo``, ``kiosk sim``, ``kiosk bench``,
+``kiosk explore`` and ``kiosk check-layout``.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -30,11 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--headless", action="store_true", help="the core without UI (devices, network, services)")
 
-    p = sub.add_parser("demo", help="broker + central service + simulators + kiosk on this machine")
-    _config_arg(p, "config/demo.toml")
-    p.add_argument("--headless", action="store_true", help="no window: the scripted tour under Xvfb")
-    p.add_argument("--out", default="demo-out", help="where screenshots and tickets go (default demo-out)")
-
     p = sub.add_parser("doctor", help="check config, broker, devices, fonts; or probe one device")
     _config_arg(p)
     p.add_argument("--device", choices=("idcard", "smartcard", "scanner", "camera", "printer"),
@@ -45,35 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-print", action="store_true", help="printer: print a test ticket")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for --read (default 30)")
 
-    p = sub.add_parser("sim", help="device simulators")
-    _config_arg(p, "config/demo.toml")
-    simsub = p.add_subparsers(dest="sim_command", required=True)
-    simsub.add_parser("run", help="start the simulators of this config (foreground)")
-    sp = simsub.add_parser("place-card", help="put an ID card on the reader")
-    sp.add_argument("--citizen", type=int, default=0, help="demo citizen index (0, 1, 2)")
-    simsub.add_parser("remove-card", help="take the card off the reader")
-    sp = simsub.add_parser("scan", help="scan a code with the serial scanner")
-    sp.add_argument("text")
-    sp = simsub.add_parser("show-code", help="hold a phone with a QR code in front of the camera")
-    sp.add_argument("text", nargs="?", default="", help="the code's text (empty: take the phone away)")
-    sp = simsub.add_parser("insert-smartcard", help="insert a social security card into the PC/SC reader")
-    sp.add_argument("--citizen", type=int, default=0, help="demo citizen index (0, 1, 2)")
-    sp = simsub.add_parser("insert-staff-card", help="insert a staff card (mobile profile sign-in)")
-    sp.add_argument("--staff-number", default="S002", help="staff number on the card (default S002)")
-    sp.add_argument("--name", default="王芳", help="staff name on the card")
-    simsub.add_parser("remove-smartcard", help="take the smart card out")
-    for name in ("paper-out", "cover-open"):
-        sp = simsub.add_parser(name, help=f"printer {name.replace('-', ' ')}")
-        sp.add_argument("state", choices=("on", "off"))
-    simsub.add_parser("status", help="where the simulators are")
-
     sub.add_parser("pin-hash", help="hash a staff PIN for ui.maintenance_pin_hash (reads stdin)")
 
-    p = sub.add_parser("bench", help="measured speed with same-run baselines (tools.bench)")
-    p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
-    p.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute")
-    p.add_argument("--only", default="", help="comma-separated areas: qr, idcard, mqtt, central, startup")
+    for register in _plugins().values():
+        register(sub, _config_arg)
     return ap
+
+
+def _plugins() -> dict:
+    """Sub-commands other distributions add (entry points in group ``kiosk.commands``: a function
+    ``register(subparsers, config_arg)`` that adds its parser and sets ``plugin_main``). The demo
+    distribution adds ``demo``, ``sim``, ``bench``, ``explore`` and ``check-layout``; a terminal
+    has none of them."""
+    from importlib.metadata import entry_points
+    found = {}
+    for ep in entry_points(group="kiosk.commands"):
+        try:
+            found[ep.name] = ep.load()
+        except Exception as e:  # a broken plug-in must not take `kiosk run` or `kiosk doctor` down
+            print(f"kiosk: ignoring the plug-in command {ep.name!r}: {e}", file=sys.stderr)
+    return found
 
 
 def _load(path: str):
@@ -100,46 +85,6 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_sim(args) -> int:
-    """`kiosk sim ...`."""
-    from firmware_bridge.hub import SimHub, control, control_path
-    cfg = _load(args.config)
-    path = control_path(cfg)
-    if args.sim_command == "run":
-        import signal
-        import threading
-        from kiosk import logs
-        logs.setup("info")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        hub = SimHub(cfg, ticket_dir=os.path.join(os.path.dirname(path), "tickets")).start()
-        hub.serve(path)
-        print(json.dumps({"simulators": hub.status(), "control": path}, ensure_ascii=False), flush=True)
-        done = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: done.set())
-        done.wait()
-        hub.stop()
-        return 0
-    cmd = {"op": args.sim_command}
-    if args.sim_command in ("place-card", "insert-smartcard"):
-        cmd["citizen"] = args.citizen
-    elif args.sim_command == "insert-staff-card":
-        cmd.update(staff_number=args.staff_number, name=args.name)
-    elif args.sim_command == "show-code":
-        cmd["text"] = args.text
-    elif args.sim_command == "scan":
-        cmd["text"] = args.text
-    elif args.sim_command in ("paper-out", "cover-open"):
-        cmd["on"] = args.state == "on"
-    try:
-        reply = control(path, cmd)
-    except OSError as e:
-        print(f"no simulator hub at {path} ({e}): start `kiosk sim run` or `kiosk demo`", file=sys.stderr)
-        return 2
-    print(json.dumps(reply, ensure_ascii=False))
-    return 0 if reply.get("ok") else 1
-
-
 def cmd_pin_hash(args) -> int:
     """`kiosk pin-hash`: reads a PIN from stdin, prints the hash."""
     import getpass
@@ -159,20 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
-        if args.command == "demo":
-            from kiosk import demo
-            return demo.run(args.config, args.out, args.headless)
         if args.command == "doctor":
             from kiosk import doctor
             return doctor.main(args)
-        if args.command == "sim":
-            return cmd_sim(args)
         if args.command == "pin-hash":
             return cmd_pin_hash(args)
-        if args.command == "bench":
-            from tools.bench import main as bench_main  # dev tooling: imported only when asked
-            return bench_main((["--json"] if args.json else []) + (["--quick"] if args.quick else [])
-                              + (["--only", args.only] if args.only else []))
+        if hasattr(args, "plugin_main"):
+            return args.plugin_main(args)
     except ConfigError as e:
         print(f"kiosk: configuration error: {e.reason}", file=sys.stderr)
         return 2

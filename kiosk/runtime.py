@@ -88,7 +88,7 @@ class Runtime:
     # -- construction ------------------------------------------------------------------------------
     def _build_trust(self):
         """The durable trust state, the command verifier and the scan gate's code verifier."""
-        from kiosk.devices import payload
+        from kiosk.trust import payload
         from kiosk.trust import codes
         from kiosk.trust.commands import CommandVerifier
         from kiosk.trust.keys import TrustError, TrustStore
@@ -176,7 +176,7 @@ class Runtime:
             t.join(timeout=5)
         self.services.sessions.close()
         if self.trust is not None:
-            from kiosk.devices import payload
+            from kiosk.trust import payload
             payload.set_token_verifier(None)
         log.info("runtime stopped")
 

@@ -47,12 +47,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
+# Three distributions, installed editable together: the terminal's (kiosk, firmware_bridge,
+# hall_common), the reference central network (central/) and the demo and test harness (demo/).
 stamp=.venv/.project-stamp
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml central/pyproject.toml demo/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing the project into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e '.[dev]' -e ./central -e ./demo
   echo "$want" > "$stamp"
 fi
 echo "setup: ok"

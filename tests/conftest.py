@@ -53,7 +53,7 @@ def logging_levels_restored():
 @pytest.fixture
 def broker(tmp_path):
     """A private Mosquitto on a free port (real broker, our config, TCP_NODELAY on)."""
-    from tools.broker import Broker
+    from hall_demo.broker import Broker
     b = Broker(workdir=tmp_path / "broker").start()
     yield b
     b.cleanup()

@@ -9,7 +9,7 @@ no first frame within ``open_timeout_s`` or no frame for ``stall_s`` is an ERROR
 error, the stuck capture thread is abandoned (it exits when its read returns) and the source is
 reopened with the shared backoff. Finite sources (files, folders) are read without dropping.
 
-Events: ``camera.scan`` (data = :class:`~kiosk.devices.payload.Payload`, a code seen again within
+Events: ``camera.scan`` (data = :class:`~kiosk.trust.payload.Payload`, a code seen again within
 ``dedupe_s`` is not reported twice), ``camera.error`` (typed error), ``camera.state``,
 ``camera.end`` (a file or folder was played to its end). Frames stay in memory only.
 
@@ -38,7 +38,7 @@ import zxingcpp
 
 from kiosk.config import Field
 from kiosk.devices.base import Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
-from kiosk.devices.payload import Deduper, classify
+from kiosk.trust.payload import Deduper, classify
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
 

@@ -2,9 +2,9 @@
 (``scanner.wedge``).
 
 Both turn what the scanner sends into texts, classify every text with
-:func:`kiosk.devices.payload.classify` and publish, on the bus:
+:func:`kiosk.trust.payload.classify` and publish, on the bus:
 
-- ``scanner.scan``  data = :class:`~kiosk.devices.payload.Payload` (a repeat within ``dedupe_s``
+- ``scanner.scan``  data = :class:`~kiosk.trust.payload.Payload` (a repeat within ``dedupe_s``
   is dropped; nothing acts on a scan before classification);
 - ``scanner.error`` data = a typed error (a garbled frame; the scanner stays READY);
 - ``scanner.state`` published by :class:`~kiosk.devices.base.Device` on every state change.
@@ -30,7 +30,7 @@ from firmware_bridge.scanner.codec import ENCODINGS, TERMINATORS, ScanCodec, Sca
 from firmware_bridge.scanner.wedge import EV_KEY, KeyTranslator, WedgeClassifier
 from kiosk.config import Field
 from kiosk.devices.base import Backoff, Device, DeviceState, DeviceUnavailable
-from kiosk.devices.payload import Deduper, classify
+from kiosk.trust.payload import Deduper, classify
 from kiosk.devices.transport import open_url
 from kiosk.events import EventBus
 

@@ -87,7 +87,7 @@ class SubscriptionRefused(NetworkError):
         super().__init__(
             f"the broker refused SUBSCRIBE {topic}: {detail}",
             action=f"add terminal {terminal} to the broker's dynamic-security config "
-                   f"(python -m tools.pki --dynsec-commands add --terminals {terminal}; config/broker/README.md); "
+                   f"(python -m hall_central.pki --dynsec-commands add --terminals {terminal}; config/broker/README.md); "
                    "the broker then disconnects the terminal, which reconnects and subscribes again")
         self.terminal, self.topic, self.detail = terminal, topic, detail
 

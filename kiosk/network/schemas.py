@@ -4,7 +4,7 @@ Files: ``envelope.json``; ``<op>.request.json`` and ``<op>.result.json`` for eve
 ``operations.json``; ``response.json`` (ok/error wrapper), ``event.json``, ``command.json``,
 ``state.json``, ``telemetry.json``, ``broadcast.json``; shared ``$defs`` in ``common.json``.
 docs/asyncapi.yaml is generated from the same files (tools/gen_asyncapi.py), so they cannot drift.
-The central service (tools/central) validates with the same functions.
+The central service (central/hall_central) validates with the same functions.
 """
 from __future__ import annotations
 

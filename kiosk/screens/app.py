@@ -1,60 +1,27 @@
-"""The Kivy application: builds the screens on a runtime, bridges bus events, runs a tour.
+"""The Kivy application: builds the screens on a runtime, bridges bus events.
 
-``run_app(runtime, tour=..., out_dir=...)`` is the one entry point (the CLI, ``make demo`` and the
-UI tests call it). Bus events arrive on device/network threads; every handler here is wrapped so
+``run_app(runtime)`` is the one entry point (``kiosk run``; the demo's tours, the explorer and the
+UI tests pass a ``driver``, see :func:`run_app`). Bus events arrive on device/network threads; every handler here is wrapped so
 it runs on Kivy's main thread (kivy#7859), and frequent status updates are coalesced with a
 Clock trigger. The app ends only from the maintenance screen (or when a tour finishes).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from kiosk.screens import kivyenv
 
 log = logging.getLogger("kiosk.screens.app")
 
 
+def run_app(runtime, *, driver=None, width: int = 1280, height: int = 800,
+            fullscreen: bool = False, dpi: float | None = None,
+            stop_on_signals: bool = False, on_stop=None):
+    """Build the app on ``runtime`` and run it until it stops; returns the app (``ui_error`` says
+    why the UI stopped on an error, empty otherwise).
 
-@dataclass
-class StepResult:
-    """One tour step: passed or not, why, and its screenshot."""
-
-    name: str
-    lang: str
-    passed: bool
-    message: str = ""
-    screenshot: str | None = None
-    small_targets: list = field(default_factory=list)   # buttons under TOUCH_MM on that screen
-
-
-@dataclass
-class RunResult:
-    """What ``run_app`` returns: the tour's steps and screenshots (``ok`` when all passed)."""
-
-    steps: list[StepResult] = field(default_factory=list)
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when there was no error and every step passed."""
-        return not self.error and all(s.passed for s in self.steps)
-
-    @property
-    def screenshots(self) -> list[str]:
-        """Paths of the saved screenshots, in order."""
-        return [s.screenshot for s in self.steps if s.screenshot]
-
-    def to_dict(self) -> dict:
-        """JSON-friendly form."""
-        return {"ok": self.ok, "error": self.error, "steps": [vars(s) for s in self.steps]}
-
-
-def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int = 800,
-            sim=None, fullscreen: bool = False, dpi: float | None = None,
-            stop_on_signals: bool = False, on_stop=None) -> RunResult:
-    """Build the app on ``runtime`` and run it until it stops; play ``tour`` if given.
+    ``driver(app)``: called once the screens are built; returns an object whose ``start()`` runs
+    0.3 s later (the demo's tour runner, the explorer). The runtime's own code passes none.
 
     ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
     caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
@@ -68,7 +35,7 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
     font_files = fonts.find_cjk_fonts(state_dir, runtime.cfg.get("ui.font", ""))
     fonts.register(font_files)
     from kiosk.screens.kioskapp import KioskApp  # creates the Window: only after prepare()
-    app = KioskApp(runtime, tour=tour, sim=sim, out_dir=out_dir, font_files=font_files)
+    app = KioskApp(runtime, driver=driver, font_files=font_files)
     if stop_on_signals:
         _stop_on_signals(app)
     if on_stop is not None:
@@ -77,10 +44,10 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
         app.run()
     except Exception as e:  # the UI must never leave a traceback on the citizen's screen
         log.exception("the UI stopped on an error")
-        app.result.error = app.result.error or f"{type(e).__name__}: {e}"
+        app.ui_error = f"{type(e).__name__}: {e}"
     finally:
         app.close_bridge()
-    return app.result
+    return app
 
 
 def _stop_on_signals(app) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.devices.payload import id_number_problem
+from kiosk.trust.payload import id_number_problem
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 

@@ -39,7 +39,6 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk.screens import async_call, memory, speech, theme
-from kiosk.screens.app import RunResult
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
 
@@ -50,7 +49,7 @@ HERE = Path(__file__).parent
 
 def as_payload(data):
     """Event data of ``scanner.scan`` / ``camera.scan`` as a Payload (classify raw text too)."""
-    from kiosk.devices import payload as pl
+    from kiosk.trust import payload as pl
     if isinstance(data, pl.Payload):
         return data
     text = data.get("text", "") if isinstance(data, dict) else str(data or "")
@@ -72,20 +71,18 @@ class KioskApp(LockedApp, App):
     citizen_text = StringProperty("")
     announcement = StringProperty("")
 
-    def __init__(self, runtime, *, tour=None, sim=None, out_dir=None, font_files=None, **kw) -> None:
+    def __init__(self, runtime, *, driver=None, font_files=None, **kw) -> None:
         super().__init__(**kw)
         self.title = "Kiosk"
         self.runtime = runtime
         self.services = runtime.services
         self.cfg = runtime.cfg
-        self.sim = sim
-        self.out_dir = Path(out_dir) if out_dir else None
         self.font_files = font_files or {}
         self.translator = Translator()
         self.speaker = speech.Speaker(enabled=bool(self.cfg.get("ui.speech", True)))
-        self.result = RunResult()
-        self.tour = tour
-        self.tour_runner = None
+        self.driver = driver  # run_app(driver=...): the demo's tour or the explorer, never a terminal's
+        self.driver_runner = None
+        self.ui_error = ""
         self.sm = None
         self._unsubs: list = []
         self._maint_taps: list[float] = []
@@ -129,10 +126,9 @@ class KioskApp(LockedApp, App):
         Window.bind(on_touch_down=self._on_window_touch, size=lambda *a: self._update_k())
         self.lock_window(Window)  # no close on request, no settings panel (kiosk.screens.lockdown)
         async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
-        if self.tour is not None:
-            from kiosk.screens.tour import TourRunner
-            self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result)
-            Clock.schedule_once(lambda dt: self.tour_runner.start(), 0.3)
+        if self.driver is not None:
+            self.driver_runner = self.driver(self)
+            Clock.schedule_once(lambda dt: self.driver_runner.start(), 0.3)
         return root
 
     def _build_module(self, mod_name: str) -> None:
@@ -275,7 +271,7 @@ class KioskApp(LockedApp, App):
             self.go("home")
 
     def _on_scan(self, event) -> None:
-        """A code from the scanner or the camera (a kiosk.devices.payload.Payload)."""
+        """A code from the scanner or the camera (a kiosk.trust.payload.Payload)."""
         payload = as_payload(event.data)
         screen = self.sm.get_screen(self.sm.current)
         handler = getattr(screen, "on_scan", None)
@@ -286,7 +282,7 @@ class KioskApp(LockedApp, App):
 
     def handle_code(self, payload) -> None:
         """Route a scanned code: a booking slip checks in, a receipt shows progress, else explain."""
-        from kiosk.devices import payload as pl
+        from kiosk.trust import payload as pl
         from kiosk.services.checkin import appointment_id_from_code
         if payload.kind == pl.APPLICATION_NUMBER:
             from kiosk.screens.progress import receipt_of

@@ -27,7 +27,7 @@ def receipt_of(payload) -> str:
     """The receipt proof of a scanned application number: the signed receipt code, or on a
     development terminal without a trust root the bare number scanned (the development central
     service issues bare numbers as receipts)."""
-    from kiosk.devices import payload as pl
+    from kiosk.trust import payload as pl
     if payload.detail.get("receipt"):
         return payload.detail["receipt"]
     return "" if pl.verifier_installed() else payload.value

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.devices.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
+from kiosk.trust.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
 from kiosk.trust.keys import KeyRejected, KeySet, TrustError, canonical
 
 CONTEXT = b"KQ1\x00"
@@ -163,7 +163,7 @@ def scan_audiences(hall_code: str, regions) -> dict:
 
 
 def token_verifier(store, hall_code: str, regions=(), now=time.time):
-    """A :func:`kiosk.devices.payload.set_token_verifier` hook bound to a TrustStore, a hall and
+    """A :func:`kiosk.trust.payload.set_token_verifier` hook bound to a TrustStore, a hall and
     its regions: returns the verified :class:`Code` (the scan gate routes on its type)."""
     audiences = scan_audiences(hall_code, regions)
 

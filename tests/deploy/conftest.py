@@ -1,4 +1,4 @@
-"""Shared parts of the deployment tests: a private systemd user manager (tools.sdman) with the
+"""Shared parts of the deployment tests: a private systemd user manager (hall_demo.sdman) with the
 SHIPPED unit files installed unchanged, and what a kiosk under it talks to: a private Mosquitto
 and the device simulators in their own ``kiosk sim run`` process (ID-card reader and QR scanner on
 ptys, ESC/POS printer on TCP).
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from kiosk import config as config_mod
-from tools import sdman
-from tools.broker import Broker, free_port
+from hall_demo import sdman
+from hall_demo.broker import Broker, free_port
 from hall_common.procs import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def manager():
-    """A private systemd user manager for this module (tools.sdman)."""
+    """A private systemd user manager for this module (hall_demo.sdman)."""
     why = sdman.available()
     if why:
         pytest.skip(f"no private systemd user manager here: {why}")

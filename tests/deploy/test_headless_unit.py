@@ -1,6 +1,6 @@
 """deploy/systemd/hall-kiosk.service under a real systemd: notify, watchdog, restarts, stop, limits.
 
-The shipped unit is installed unchanged in a private systemd user manager (tools.sdman) with the
+The shipped unit is installed unchanged in a private systemd user manager (hall_demo.sdman) with the
 drop-in of conftest.dropin_text; the kiosk runs headless against a private Mosquitto and the
 device simulators. Every check reads systemd's own view (``systemctl show``) and its log.
 """

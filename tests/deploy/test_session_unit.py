@@ -1,6 +1,6 @@
 """deploy/session/hall-kiosk-session.service under a real systemd: cage + the kiosk UI.
 
-The shipped unit is installed unchanged in a private systemd user manager (tools.sdman); cage
+The shipped unit is installed unchanged in a private systemd user manager (hall_demo.sdman); cage
 runs on wlroots' headless backend with the software renderer, the kiosk's Kivy window reaches it
 through cage's Xwayland (deploy/session/kiosk-ui). The tests check what a citizen would see (a
 screenshot through the compositor, taken with grim), what the X server says about the window

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import config
-from tools.xvfb import Xvfb
+from hall_demo.xvfb import Xvfb
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from firmware_bridge.hub import SimHub, control, control_path
+from hall_demo.hub import SimHub, control, control_path
 from kiosk import config
 from kiosk.cli import main
-from tools.broker import free_port
+from hall_demo.broker import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -72,8 +72,8 @@ def test_technician_probes_one_device_alone(tmp_path, capsys):
     from firmware_bridge.escpos.simulator import PrinterSimulator
     from firmware_bridge.idcard.simulator import IdCardSimulator
     from firmware_bridge.scanner.simulator import ScannerSimulator
-    from tools.central.seed import demo_citizens
-    from firmware_bridge.hub import identity_from_citizen
+    from hall_central.seed import demo_citizens
+    from hall_demo.hub import identity_from_citizen
 
     with IdCardSimulator(link=str(tmp_path / "idcard")) as card:
         card.place(identity_from_citizen(demo_citizens()[0]))

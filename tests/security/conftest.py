@@ -1,4 +1,4 @@
-"""Real Mosquitto with the production-style profile of tools/pki.py, and a bare MQTT v5 probe."""
+"""Real Mosquitto with the production-style profile of central/hall_central/pki.py, and a bare MQTT v5 probe."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +12,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.trust.tls import client_context
-from tools import pki
-from tools.broker import free_port
+from hall_central import pki
+from hall_demo.broker import free_port
 
 TERMINALS = ["ZM-0001", "ZM-0002", "ZM-0003", "ZM-E2E-0001"]
 REVOKED = "ZM-0003"

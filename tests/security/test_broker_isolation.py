@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 
-from tools import pki
+from hall_central import pki
 
 pytestmark = pytest.mark.integration
 

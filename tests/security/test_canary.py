@@ -10,7 +10,7 @@ is searched for each canary as UTF-8, GB18030, UTF-16LE and Base64: the only all
 the masked ones (hall_common.privacy), which never contain the searched values.
 
 The central service is the authority: it receives the ID number and name in citizen.lookup and
-keeps an HMAC of the number and the masked name (tools/central/store.py); nothing is excluded.
+keeps an HMAC of the number and the masked name (central/hall_central/store.py); nothing is excluded.
 It never receives the card's photo: every canary card carries a unique photo, and a spy subscribed
 to every topic of the broker sees the ID numbers go by (the control) but never a photo, in any form.
 """
@@ -28,13 +28,13 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 
-from firmware_bridge.hub import SimHub
+from hall_demo.hub import SimHub
 from kiosk import config, logs, privacy
-from kiosk.devices.payload import id_check_char
+from kiosk.trust.payload import id_check_char
 from kiosk.runtime import Runtime
 from tests.waiting import wait_for
-from tools.broker import Broker, free_port
-from tools.central.service import CentralService
+from hall_demo.broker import Broker, free_port
+from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from kiosk.network import topics
 from kiosk.network.errors import Rejected
 from kiosk.network.gateway import Gateway, SubscriptionRefused
 from tests.waiting import wait_for
-from tools.central.service import CentralService
+from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import logging
 
 from kiosk.screens import kivyenv
-from kiosk.screens.app import RunResult
 
 log = logging.getLogger("kiosk.screens.mobile")
 
 
-def run_mobile_app(runtime, *, tour=None, out_dir=None, width: int = 720, height: int = 1280,
-                   sim=None) -> RunResult:
-    """Build the mobile app on ``runtime`` and run it until it stops; play ``tour`` if given."""
+def run_mobile_app(runtime, *, driver=None, width: int = 720, height: int = 1280):
+    """Build the mobile app on ``runtime`` and run it until it stops; returns the app. ``driver``:
+    as for :func:`kiosk.screens.app.run_app`."""
     kivyenv.prepare(width, height, False)
     from kiosk.screens import fonts
     font_files = fonts.find_cjk_fonts(runtime.cfg.get("runtime.state_dir", "var"), runtime.cfg.get("ui.font", ""))
@@ -23,13 +22,13 @@ def run_mobile_app(runtime, *, tour=None, out_dir=None, width: int = 720, height
     from kiosk.services.mobile import MobileService
     from kiosk.screens.mobile.ui import MobileApp  # creates the Window: only after prepare()
     service = MobileService.from_runtime(runtime)
-    app = MobileApp(runtime, service, tour=tour, sim=sim, out_dir=out_dir)
+    app = MobileApp(runtime, service, driver=driver)
     try:
         app.run()
     except Exception as e:  # never a traceback on the staff member's screen
         log.exception("the mobile UI stopped on an error")
-        app.result.error = app.result.error or f"{type(e).__name__}: {e}"
+        app.ui_error = f"{type(e).__name__}: {e}"
     finally:
         app.close_bridge()
         service.close()
-    return app.result
+    return app

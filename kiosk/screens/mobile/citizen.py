@@ -12,7 +12,7 @@ from kivy.properties import DictProperty, ListProperty, NumericProperty, ObjectP
 
 from kiosk.screens import async_call
 from kiosk.screens.mobile import overview
-from kiosk.screens.mobile.ui import FIRST_ITEMS, MobileScreen
+from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
 
 #: Working days offered for booking (two weeks: what a door-to-door visit plans ahead).
 BOOK_DAYS = 10

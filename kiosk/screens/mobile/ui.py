@@ -18,12 +18,11 @@ from kivy.core.window import Window
 from kivy.graphics.texture import Texture
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import Screen
 
 from kiosk.errors import KioskError
 from kiosk.screens import async_call, theme
+from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
 from kiosk.screens import widgets  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
-from kiosk.screens.app import RunResult
 
 log = logging.getLogger("kiosk.screens.mobile")
 
@@ -33,23 +32,6 @@ SCREENS_DIR = HERE.parent
 DOMAIN = "mobile"
 #: Why 1280: layouts are designed on a 720x1280 phone; 1080x1920 scales by 1.5.
 REF_HEIGHT_PX = 1280
-#: Items shown first on the item screen: the ones staff take door to door most (seed showcase).
-FIRST_ITEMS = ("LL001", "GJ001", "WJ001", "CL001", "MZ005", "RS003")
-
-
-class MobileScreen(Screen):
-    """A staff screen with access to the app and the mobile service."""
-
-    @property
-    def app(self):
-        """The running MobileApp."""
-        return App.get_running_app()
-
-    def prepare(self, **kw) -> None:
-        """Called before the screen is shown."""
-
-    def wipe(self) -> None:
-        """Forget citizen data."""
 
 
 class SignInScreen(MobileScreen):
@@ -233,12 +215,11 @@ class MobileApp(App):
     hall_text = StringProperty("")
     terminal_text = StringProperty("")
 
-    def __init__(self, runtime, mobile, *, tour=None, sim=None, out_dir=None, **kw) -> None:
+    def __init__(self, runtime, mobile, *, driver=None, **kw) -> None:
         super().__init__(**kw)
         self.title = "Kiosk mobile"
         self.runtime, self.mobile, self.services = runtime, mobile, runtime.services
-        self.tour, self.sim, self.out_dir = tour, sim, out_dir
-        self.result = RunResult()
+        self.driver, self.driver_runner, self.ui_error = driver, None, ""  # see kiosk.screens.app.run_app
         self.sm = None
         self._unsubs: list = []
         self._cats = {lang: gettext.translation(DOMAIN, str(HERE / "locale"), languages=[lang], fallback=True)
@@ -279,10 +260,9 @@ class MobileApp(App):
         Clock.schedule_interval(self._tick, 1.0)
         self._tick(0)
         self.runtime.attach_ui()
-        if self.tour is not None:
-            from kiosk.screens.tour import TourRunner
-            self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result)
-            Clock.schedule_once(lambda dt: self.tour_runner.start(), 0.3)
+        if self.driver is not None:
+            self.driver_runner = self.driver(self)
+            Clock.schedule_once(lambda dt: self.driver_runner.start(), 0.3)
         return root
 
     def go(self, name: str, **kw) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.camera import synthetic as S
-from kiosk.devices import payload as P
+from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState
 from kiosk.devices.camera import OpenCvCamera, _Slot, decode_frame
 from kiosk.devices.registry import build

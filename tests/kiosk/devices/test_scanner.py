@@ -10,7 +10,7 @@ import pytest
 
 from firmware_bridge.scanner.simulator import ScannerSimulator
 from firmware_bridge.scanner.wedge import EV_KEY, KEY_DOWN, KEY_UP
-from kiosk.devices import payload as P
+from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState, DeviceUnavailable
 from kiosk.devices.registry import build
 from kiosk.devices.scanner import SerialScanner, WedgeScanner

@@ -12,15 +12,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kiosk.events import EventBus
 from kiosk.network import envelope as E
 from kiosk.network import topics
-from tools.broker import Broker
-from tools.central.seed import search_keys
+from hall_demo.broker import Broker
+from hall_central.seed import search_keys
 
 TERMINAL = "ZM-0001"
 REGIONS = ["410100", "410122"]
 
 
 def sample_result(op: str, body: dict) -> dict:
-    """A valid result for every operation (the real service lives in tools/central)."""
+    """A valid result for every operation (the real service lives in central/hall_central)."""
     appt = body.get("appointment_id", "AP-1")
     return {
         "catalogue.sync": {"version": 3, "unchanged": False, "categories": [{"code": "C1", "name": "社会保障", "name_en": "Social security"}],

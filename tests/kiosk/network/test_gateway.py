@@ -14,7 +14,7 @@ from kiosk.network import schemas, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import InvalidMessage, Offline, Rejected, Timeout
 from kiosk.network.gateway import Gateway, Pending
-from tools.broker import Broker, free_port
+from hall_demo.broker import Broker, free_port
 
 from .conftest import REGIONS, TERMINAL, Responder
 

@@ -1,4 +1,4 @@
-"""The gateway against the reference central service (tools/central) over a real Mosquitto."""
+"""The gateway against the reference central service (central/hall_central) over a real Mosquitto."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,9 @@ import pytest
 
 from kiosk.network.errors import Rejected
 from kiosk.network.gateway import Gateway
-from tools.central.clock import TZ, FixedClock
-from tools.central.seed import demo_citizens
-from tools.central.service import CentralService
+from hall_central.clock import TZ, FixedClock
+from hall_central.seed import demo_citizens
+from hall_central.service import CentralService
 
 from .conftest import REGIONS, TERMINAL
 

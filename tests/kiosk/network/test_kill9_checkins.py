@@ -17,8 +17,8 @@ import pytest
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
 from tests.waiting import wait_for
-from tools.central import seed
-from tools.central.service import CentralService
+from hall_central import seed
+from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]

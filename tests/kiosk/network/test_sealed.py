@@ -21,9 +21,9 @@ from kiosk.network.gateway import Gateway
 from kiosk.network.outbox import Outbox
 from kiosk.network.sealed import KEY_BYTES, SealError, Sealer, is_sealed, load_key_file, set_keystore
 from kiosk.services.mobile import chunk_bodies
-from tools.central.clock import TZ, FixedClock
-from tools.central.seed import synthetic_citizen
-from tools.central.service import CentralService
+from hall_central.clock import TZ, FixedClock
+from hall_central.seed import synthetic_citizen
+from hall_central.service import CentralService
 
 TERMINAL = "ZM-MOB-T1"
 T0 = dt.datetime(2026, 3, 18, 10, 7, tzinfo=TZ)
@@ -244,7 +244,7 @@ def test_a_drop_mid_upload_resumes_without_resending_acknowledged_chunks(broker,
     submit = next(r for r in seen["results"] if r["op"] == "application.submit")
     assert submit["result"]["materials_received"] == 1
     no = submit["result"]["application_no"]
-    from tools.central.store import open_store
+    from hall_central.store import open_store
     store = open_store(db)
     try:
         assert store.upload(TERMINAL, "M2.p0")["size"] == len(photo)

@@ -1,5 +1,5 @@
 """UI test helpers: one private Xvfb per test session; each tour runs in a child process on the
-real stack (kiosk.demo.Stack: Mosquitto, the reference central service, the device simulators)
+real stack (hall_demo.demo.Stack: Mosquitto, the reference central service, the device simulators)
 with its own temporary run directory. Kivy creates its window once per process, hence children.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ PANEL_DPI = 150
 @pytest.fixture(scope="session")
 def display():
     """A private Xvfb display (:N) for the whole test session."""
-    from tools.xvfb import Xvfb
+    from hall_demo.xvfb import Xvfb
     x = Xvfb(1920, 1080).start()
     try:
         yield x.display
@@ -32,7 +32,7 @@ def start_tour(display: str, base: Path, tour: str = "foundation", langs: str = 
                size: str = "1280x800", dpi: float | None = None) -> subprocess.Popen:
     """Start one tour in a child process (output in base/out, the stack's files in base/run)."""
     env = dict(os.environ, DISPLAY=display)
-    cmd = [sys.executable, "-m", "kiosk.screens.testrun", "--tour", tour, "--out", str(base / "out"),
+    cmd = [sys.executable, "-m", "hall_demo.testrun", "--tour", tour, "--out", str(base / "out"),
            "--run-dir", str(base / "run"), "--langs", langs, "--size", size]
     if dpi:
         cmd += ["--dpi", str(dpi)]

@@ -1,5 +1,5 @@
 """The mobile profile on a real Kivy window under Xvfb at both phone sizes (720x1280, 1080x1920), in
-a child process, on the real stack (kiosk.demo.Stack: Mosquitto, the reference central service, the
+a child process, on the real stack (hall_demo.demo.Stack: Mosquitto, the reference central service, the
 ID-card pty, the MJPEG camera and the PC/SC staff-card simulators): sign-in with number + PIN and
 with a staff card, identify, look up the citizen's applications and appointments, book for them,
 materials, photo, consent, the network dropped between two photo chunks, and the sync afterwards.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.screens.mobile.tour import SHOTS
+from hall_demo.mobile_tour import SHOTS
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The seven screens issue 7 names, kept whatever their numbers become.
@@ -31,7 +31,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.parametrize("size", ["720x1280", "1080x1920"])
 def test_mobile_tour_with_a_drop_mid_upload(tmp_path, size):
     out, run = tmp_path / "shots", tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "kiosk.screens.mobile.demo", "--out", str(out), "--run-dir", str(run),
+    proc = subprocess.run([sys.executable, "-m", "hall_demo.mobile_demo", "--out", str(out), "--run-dir", str(run),
                            "--size", size], cwd=ROOT, capture_output=True, text=True, timeout=240, env=dict(os.environ))
     tail = (proc.stdout + proc.stderr)[-3000:]
     assert proc.returncode == 0, tail

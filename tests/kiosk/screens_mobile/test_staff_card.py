@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from firmware_bridge.hub import SimHub, control, control_path
+from hall_demo.hub import SimHub, control, control_path
 from kiosk import config
 from kiosk.clock import Clock
 from kiosk.devices import registry

@@ -13,9 +13,9 @@ from kiosk.runtime import Runtime
 from kiosk.services.checkin import UnknownCode
 from kiosk.services.session import Citizen
 from tests.waiting import wait_for
-from tools.central.keys import CentralKeys
-from tools.central.seed import demo_citizens
-from tools.central.service import CentralService
+from hall_central.keys import CentralKeys
+from hall_central.seed import demo_citizens
+from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

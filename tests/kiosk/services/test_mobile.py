@@ -17,7 +17,7 @@ from kiosk.pin import hash_pin
 from kiosk.services import mobile as M
 from kiosk.services.flows import GuideService
 from kiosk.services.session import Citizen, SessionManager
-from tools.central import seed
+from hall_central import seed
 
 PIN_HASH = hash_pin("2468", iterations=1000)  # few iterations: the test is about the flow, not PBKDF2
 STAFF = [{"id": "S001", "name": "李建国", "pin_hash": PIN_HASH}, {"id": "S002", "name": "王芳", "pin_hash": ""}]

@@ -10,8 +10,8 @@ import pytest
 from kiosk.trust.commands import CommandVerifier
 from kiosk.trust.keys import CommandRejected
 from kiosk.trust.keys import TrustStore
-from tools.central.admin import command_envelope
-from tools.central.keys import CentralKeys
+from hall_central.admin import command_envelope
+from hall_central.keys import CentralKeys
 
 T = "ZM-0001"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

@@ -10,12 +10,12 @@ import resource
 import pytest
 
 from kiosk import config
-from kiosk.devices import payload as P
+from kiosk.trust import payload as P
 from kiosk.runtime import Runtime
 from kiosk.trust.policy import InsecureConfig
 from tests.waiting import wait_for
-from tools.central.admin import command_envelope, publish_once
-from tools.central.keys import CentralKeys
+from hall_central.admin import command_envelope, publish_once
+from hall_central.keys import CentralKeys
 from kiosk.network import topics
 
 pytestmark = pytest.mark.integration

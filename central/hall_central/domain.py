@@ -1,0 +1,456 @@
+"""The rules of contract v1 on top of :class:`hall_central.store.Store`: citizens, slots,
+appointments, check-in (early/late window, one ticket per appointment), walk-in tickets,
+applications with the four-level route and the supervision flag, feedback, and the seeding.
+
+Every public method runs inside the caller's transaction; a refusal is an :class:`OpError`
+whose ``code`` is one of the contract's error codes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from hall_common import privacy
+from hall_central import idcard, seed
+from kiosk.trust import codes
+from hall_central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
+from hall_central.mobile import MobileOps
+from hall_central.store import Store
+
+log = logging.getLogger("kiosk.central.domain")
+
+#: The early/late rule of the contract: check-in opens 30 min before start, closes 15 min after.
+CHECKIN_EARLY_MIN = 30
+CHECKIN_LATE_MIN = 15
+SLOT_MIN = 30
+#: Supervision: yellow when this many working days or fewer are left, red when overdue.
+YELLOW_DAYS = 2
+#: Bumped whenever the seed catalogue changes (2: items carry search_keys), so cached copies refresh.
+CATALOGUE_VERSION = 2
+#: A receipt code stays valid a year past the promised deadline: long enough to collect the
+#: result, follow up on a delay and rate the service, short enough that old slips die out.
+RECEIPT_VALID_AFTER_DAYS = 365
+
+
+def city_of(region: str) -> str:
+    """The city's region code (GB/T 2260: ``PPCC00``) of any region code below it: the audience
+    of a receipt code (the city's whole network of terminals accepts it)."""
+    return region[:4] + "00"
+
+
+class OpError(Exception):
+    """A definitive refusal with a contract error code (invalid, not_found, conflict, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+    def to_dict(self) -> dict:
+        """The contract's error object."""
+        return {"code": self.code, "message": self.message}
+
+
+def _hhmm(t: dt.datetime | dt.time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def _at(date: str, hhmm: str) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(date), dt.time.fromisoformat(hhmm), TZ)
+
+
+def round_half_hour(now: dt.datetime) -> dt.datetime:
+    """The nearest :00 or :30 of the same hall day (so ``now`` lies inside [start-30, start+15]).
+
+    In the day's last quarter hour the nearest half hour is tomorrow's 00:00, which would move a
+    demo appointment to tomorrow and out of "today": 23:45 keeps it today and ``now`` inside its
+    check-in window.
+    """
+    base = now.replace(minute=0, second=0, microsecond=0)
+    minutes = now.minute + now.second / 60
+    start = base + dt.timedelta(minutes=30 * round(minutes / 30))
+    if start.date() != now.date():
+        start = now.replace(hour=23, minute=45, second=0, microsecond=0)
+    return start
+
+
+class Domain(MobileOps):
+    """The contract's operations for one Store and one clock (mobile ones: :mod:`hall_central.mobile`)."""
+
+    def __init__(self, store: Store, clock: Clock, signer=None) -> None:
+        self.store, self.clock = store, clock
+        #: Signs check-in codes (hall_central.keys.CentralKeys); None keeps the unsigned dev format.
+        self.signer = signer
+        self._day_done: str | None = None
+
+    # --- seeding and the demo day ---------------------------------------------------------
+    def ensure_seeded(self) -> bool:
+        """Seed an empty database (inside the caller's transaction); True when it seeded now."""
+        if self.store.meta_get("seeded"):
+            return False
+        now = self.clock.now()
+        today = self.clock.today()
+        self.store.meta_set("catalogue_version", str(CATALOGUE_VERSION))
+        for n, card in enumerate(seed.demo_citizens()):
+            self._register(card, "demo", n)
+        demo_refs = {c["idx"]: c["citizen_ref"] for c in self.store.citizens_of_kind("demo")}
+        for k, (who, code, level_idx, days_ago) in enumerate(seed.DEMO_APPLICATIONS):
+            region = seed.demo_citizens()[who]["id_number"][:6]
+            self._add_application(f"SQ{today:%Y%m%d}{region}{k + 1:04d}", demo_refs[who], code, region, today,
+                                  level_idx, days_ago, now, demo_plan=f"{level_idx}:{days_ago}")
+        # A few synthetic citizens with applications at every stage, for the admin CLI and demos.
+        for i in range(12):
+            card = seed.synthetic_citizen(i * 1009)
+            ref = self._register(card, "synthetic", i * 1009)
+            code = [it["code"] for it in seed.catalogue()["items"] if it["linkage"]["four_level"]][i % 8]
+            self._add_application(f"SQ{today:%Y%m%d}{card['id_number'][:6]}{100 + i:04d}", ref, code,
+                                  card["id_number"][:6], today, i % 3, (i * 3) % 15, now)
+        self.store.meta_set("seeded", iso_utc(now))
+        log.info("seeded the central database", extra={"items": len(seed.catalogue()["items"])})
+        return True
+
+    def _register(self, card: dict, kind: str, idx: int | None) -> str:
+        h = self.store.id_hash(card["id_number"])
+        row = self.store.citizen_by_hash(h)
+        if row:
+            return row["citizen_ref"]
+        ref = "C" + uuid.uuid4().hex[:20].upper()
+        self.store.add_citizen(ref, h, privacy.mask_name(card["name"]), kind, idx, card["id_number"][:6],
+                               iso_utc(self.clock.now()))
+        return self.store.citizen_by_hash(h)["citizen_ref"]  # another instance may have won the race
+
+    def _add_application(self, no: str, ref: str, code: str, region: str, today: dt.date, level_idx: int,
+                         days_ago: int, now: dt.datetime, demo_plan: str | None = None) -> None:
+        it = seed.item(code)
+        route = seed.application_steps(code, region)
+        level_idx = min(level_idx, len(route) - 1)
+        submitted = self._working_days_back(today, days_ago)
+        steps = [dict(s, at=iso_utc(now - dt.timedelta(days=days_ago - k)) if k < level_idx else None)
+                 for k, s in enumerate(route)]
+        self.store.add_application({
+            "application_no": no, "citizen_ref": ref, "item_code": code, "region": region,
+            "submitted_at": iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
+            "promised_deadline": add_working_days(submitted, it["promised_days"]).isoformat(),
+            "steps": steps, "current": level_idx, "status": "accepted" if level_idx == 0 else "in_progress",
+            "collect_at": f"{route[0]['agency']}（或{it['location']}{it['window']}号窗口）", "demo_plan": demo_plan})
+
+    @staticmethod
+    def _working_days_back(day: dt.date, n: int) -> dt.date:
+        d = day
+        while n > 0:
+            d -= dt.timedelta(days=1)
+            if is_working_day(d):
+                n -= 1
+        return d
+
+    def new_day_if_needed(self) -> None:
+        """Once per hall day: today's demo appointments, demo application dates, idem purge."""
+        today = self.clock.today().isoformat()
+        if self._day_done == today:
+            return
+        demo = {c["idx"]: c["citizen_ref"] for c in self.store.citizens_of_kind("demo")}
+        for idx, codes in seed.DEMO_APPOINTMENTS.items():
+            for k, code in enumerate(codes):
+                self._demo_appointment(demo[idx], code, f"DEMO-{today.replace('-', '')}-{idx}-{k}")
+        for a in self.store.demo_applications():
+            if a["status"] in ("accepted", "in_progress"):
+                _, days_ago = map(int, a["demo_plan"].split(":"))
+                submitted = self._working_days_back(self.clock.today(), days_ago)
+                it = seed.item(a["item_code"])
+                self.store.update_application(
+                    a["application_no"], submitted_at=iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
+                    promised_deadline=add_working_days(submitted, it["promised_days"]).isoformat())
+        self.store.idem_purge(self.clock.now().timestamp())
+        self._day_done = today
+
+    def _demo_appointment(self, ref: str, code: str, appointment_id: str) -> None:
+        it = seed.item(code)
+        start = round_half_hour(self.clock.local())
+        self.store.add_appointment({
+            "appointment_id": appointment_id, "citizen_ref": ref, "item_code": code, "slot_id": appointment_id,
+            "date": start.date().isoformat(), "start": _hhmm(start),
+            "end": _hhmm(start + dt.timedelta(minutes=SLOT_MIN)), "window": it["window"], "hall": seed.DEFAULT_HALL,
+            "status": "booked", "demo": 1, "created_at": iso_utc(self.clock.now())})
+
+    def _retime_demo(self, appts: list[dict]) -> None:
+        """Keep a demo/synthetic appointment's window open whenever the service runs (the demo needs it)."""
+        start = round_half_hour(self.clock.local())
+        for a in appts:
+            if a["demo"] and a["status"] == "booked":
+                a.update(date=start.date().isoformat(), start=_hhmm(start),
+                         end=_hhmm(start + dt.timedelta(minutes=SLOT_MIN)))
+                self.store.set_appointment(a["appointment_id"], date=a["date"], start=a["start"], end=a["end"])
+
+    # --- operations -----------------------------------------------------------------------
+    def handle(self, terminal: str, op: str, body: dict) -> dict:
+        """Apply one (already schema-valid) request and return its result, or raise OpError."""
+        fn = getattr(self, "op_" + op.replace(".", "_"), None)
+        if fn is None:
+            raise OpError("invalid", f"unknown operation {op}")
+        return fn(terminal, body)
+
+    def op_catalogue_sync(self, terminal: str, body: dict) -> dict:
+        """catalogue.sync."""
+        version = int(self.store.meta_get("catalogue_version", str(CATALOGUE_VERSION)))
+        if body.get("since_version") == version:
+            return {"version": version, "unchanged": True, "categories": [], "departments": [], "lines": [],
+                    "items": []}
+        cat = seed.catalogue()
+        return {"version": version, "unchanged": False, **{k: cat[k] for k in ("categories", "departments", "lines", "items")}}
+
+    def op_citizen_lookup(self, terminal: str, body: dict) -> dict:
+        """citizen.lookup: check the number, match the register, issue a stable citizen_ref."""
+        id_number = body["id_number"].upper()
+        if not idcard.is_valid(id_number):
+            raise OpError("invalid", "the ID number fails the GB 11643 check")
+        found = seed.person(id_number)
+        if found and found[2]["name"] == body["name"].strip():
+            kind, idx, card = found
+            ref = self._register(card, kind, idx)
+            if kind == "synthetic":
+                self._demo_appointment(ref, "GJJ001", f"SYN-{idx}-{self.clock.today():%Y%m%d}")
+            return {"citizen_ref": ref, "known": True}
+        # Unknown person (or a name that does not match): a reference without any record behind it.
+        ref = self._register({"id_number": id_number, "name": body["name"]}, "unknown", None)
+        return {"citizen_ref": ref, "known": False}
+
+    def _citizen(self, ref: str) -> dict:
+        row = self.store.citizen(ref)
+        if row is None:
+            raise OpError("not_found", "unknown citizen_ref")
+        return row
+
+    def _appointment_view(self, a: dict) -> dict:
+        start = _at(a["date"], a["start"])
+        status = a["status"]
+        if status == "booked" and self.clock.now() > start + dt.timedelta(minutes=CHECKIN_LATE_MIN):
+            status = "missed"
+        return {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
+                "item_name": seed.item(a["item_code"])["name"], "date": a["date"], "start": a["start"],
+                "end": a["end"], "window": a["window"], "status": status,
+                "checkin_from": _hhmm(start - dt.timedelta(minutes=CHECKIN_EARLY_MIN)),
+                "checkin_until": _hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))}
+
+    def op_appointments_list(self, terminal: str, body: dict) -> dict:
+        """appointments.list."""
+        self._citizen(body["citizen_ref"])
+        appts = self.store.appointments_of(body["citizen_ref"])
+        self._retime_demo(appts)
+        if body.get("date"):
+            appts = [a for a in appts if a["date"] == body["date"]]
+        return {"appointments": [self._appointment_view(a) for a in appts]}
+
+    def _slot_times(self, item_code: str, date: dt.date) -> list[tuple[str, str]]:
+        if not is_working_day(date):
+            return []
+        return [(f"{item_code}_{date:%Y%m%d}_{s.replace(':', '')}", s) for s in seed.SLOT_STARTS]
+
+    def op_slots_list(self, terminal: str, body: dict) -> dict:
+        """slots.list: the bookable future half-hour slots of an item on a date."""
+        it = seed.item(body["item_code"])
+        if it is None:
+            raise OpError("not_found", f"unknown item {body['item_code']}")
+        date = dt.date.fromisoformat(body["date"])
+        counts = self.store.booked_counts(f"{it['code']}_{date:%Y%m%d}_")
+        now = self.clock.now()
+        out = []
+        for slot_id, start in self._slot_times(it["code"], date):
+            t0 = _at(body["date"], start)
+            if t0 <= now:
+                continue
+            out.append({"slot_id": slot_id, "date": body["date"], "start": start,
+                        "end": _hhmm(t0 + dt.timedelta(minutes=SLOT_MIN)), "capacity": seed.SLOT_CAPACITY,
+                        "free": max(0, seed.SLOT_CAPACITY - counts.get(slot_id, 0))})
+        return {"slots": out}
+
+    def op_appointment_book(self, terminal: str, body: dict) -> dict:
+        """appointment.book."""
+        self._citizen(body["citizen_ref"])
+        it = seed.item(body["item_code"])
+        if it is None:
+            raise OpError("not_found", f"unknown item {body['item_code']}")
+        try:
+            code, ymd, hm = body["slot_id"].rsplit("_", 2)
+            date = dt.datetime.strptime(ymd, "%Y%m%d").date()
+            start = f"{hm[:2]}:{hm[2:]}"
+        except ValueError:
+            raise OpError("not_found", "unknown slot") from None
+        if code != it["code"] or start not in seed.SLOT_STARTS or not is_working_day(date):
+            raise OpError("not_found", "unknown slot")
+        t0 = _at(date.isoformat(), start)
+        if t0 <= self.clock.now():
+            raise OpError("too_late", "the slot has already started")
+        for a in self.store.appointments_of(body["citizen_ref"], date.isoformat()):
+            if a["item_code"] == it["code"] and a["status"] in ("booked", "checked_in"):
+                raise OpError("conflict", "already booked for this item on that day")
+        if self.store.booked_count(body["slot_id"]) >= seed.SLOT_CAPACITY:
+            raise OpError("no_capacity", "the slot is full")
+        appt_id = "AP" + uuid.uuid4().hex[:16].upper()
+        hall = body.get("hall") or seed.DEFAULT_HALL
+        end = _hhmm(t0 + dt.timedelta(minutes=SLOT_MIN))
+        self.store.add_appointment({
+            "appointment_id": appt_id, "citizen_ref": body["citizen_ref"], "item_code": it["code"],
+            "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
+            "window": it["window"], "hall": hall, "status": "booked", "created_at": iso_utc(self.clock.now())})
+        return {"appointment_id": appt_id, "item_name": it["name"], "date": date.isoformat(), "start": start,
+                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end, hall)}
+
+    def _checkin_code(self, appt_id: str, date: dt.date, end: str, hall: str) -> str:
+        """The slip's QR text: a KQ1 code signed for the appointment's hall, valid until the
+        check-in closes (unsigned ``KIOSK1:APPT:`` only for a development service without keys)."""
+        if self.signer is None:
+            return f"KIOSK1:APPT:{appt_id}"
+        closes = _at(date.isoformat(), end) + dt.timedelta(minutes=CHECKIN_LATE_MIN)
+        return self.signer.sign_code({"apt": appt_id}, aud=hall, exp_s=int(closes.timestamp()),
+                                     now_s=int(self.clock.now().timestamp()), typ=codes.CHECKIN)
+
+    def receipt_code(self, a: dict) -> str:
+        """The receipt's QR text of application ``a``: a KQ1 receipt code signed for the city's
+        network (the bare number only for a development service without keys)."""
+        if self.signer is None:
+            return a["application_no"]
+        deadline = dt.datetime.combine(dt.date.fromisoformat(a["promised_deadline"]), dt.time(23, 59), TZ)
+        issued = dt.datetime.fromisoformat(a["submitted_at"].replace("Z", "+00:00"))
+        return self.signer.sign_code({"app": a["application_no"]}, aud=city_of(a["region"]), typ=codes.RECEIPT,
+                                     exp_s=int((deadline + dt.timedelta(days=RECEIPT_VALID_AFTER_DAYS)).timestamp()),
+                                     now_s=int(min(issued, self.clock.now()).timestamp()))
+
+    def _holds_receipt(self, a: dict, text: object) -> bool:
+        """True if ``text`` is a genuine, current receipt code of application ``a``."""
+        if self.signer is None:
+            return text == a["application_no"]
+        try:
+            code = codes.verify(text, self.signer.own_keyset(), city_of(a["region"]), self.clock.now().timestamp(),
+                                typ=codes.RECEIPT)
+        except codes.CodeRejected:
+            return False
+        return code.claims.get("app") == a["application_no"]
+
+    def op_appointment_cancel(self, terminal: str, body: dict) -> dict:
+        """appointment.cancel (a checked-in appointment can no longer be cancelled)."""
+        a = self.store.appointment(body["appointment_id"])
+        if a is None:
+            raise OpError("not_found", "unknown appointment")
+        if a["status"] == "checked_in":
+            raise OpError("closed", "the appointment is already checked in")
+        self.store.set_appointment(a["appointment_id"], status="cancelled")
+        return {"appointment_id": a["appointment_id"], "status": "cancelled"}
+
+    def _ticket(self, terminal: str, hall: str, line: str, window: str | None, **extra) -> dict:
+        date = self.clock.today().isoformat()
+        seq = self.store.next_seq(hall, line, date)
+        cat = seed.catalogue()
+        prefix = next(ln["prefix"] for ln in cat["lines"] if ln["code"] == line)
+        windows = cat["line_windows"][line]
+        t = {"hall": hall, "line": line, "date": date, "seq": seq,
+             "queue_no": f"{prefix}{seq:03d}", "window": window or windows[(seq - 1) % len(windows)],
+             "terminal": terminal, "created_at": iso_utc(self.clock.now()), **extra}
+        t["people_ahead"] = self.store.add_ticket(t)  # from the running count, not a COUNT(*)
+        return t
+
+    def op_checkin(self, terminal: str, body: dict) -> dict:
+        """checkin: too_early/too_late/closed, or a ticket; checking in twice returns the same ticket."""
+        a = self.store.appointment(body["appointment_id"])
+        if a is None:
+            raise OpError("not_found", "unknown appointment")
+        it = seed.item(a["item_code"])
+        t = self.store.ticket_of_appointment(a["appointment_id"])
+        if t is None:
+            if a["status"] == "cancelled":
+                raise OpError("closed", "the appointment was cancelled")
+            self._retime_demo([a])
+            start, now = _at(a["date"], a["start"]), self.clock.now()
+            if now < start - dt.timedelta(minutes=CHECKIN_EARLY_MIN):
+                raise OpError("too_early", f"check-in opens at {_hhmm(start - dt.timedelta(minutes=CHECKIN_EARLY_MIN))} on {a['date']}")
+            if now > start + dt.timedelta(minutes=CHECKIN_LATE_MIN):
+                raise OpError("too_late", f"check-in closed at {_hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))} on {a['date']}")
+            t = self._ticket(terminal, a["hall"], it["line"], a["window"], appointment_id=a["appointment_id"],
+                             citizen_ref=a["citizen_ref"])
+            self.store.set_appointment(a["appointment_id"], status="checked_in")
+        return {"appointment_id": a["appointment_id"], "queue_no": t["queue_no"], "window": t["window"],
+                "people_ahead": self._ahead(t),
+                "item_name": it["name"], "line": t["line"]}
+
+    def op_ticket_walkin(self, terminal: str, body: dict) -> dict:
+        """ticket.walkin: the next number of a business line in the terminal's hall."""
+        if body["line"] not in seed.catalogue()["line_windows"]:
+            raise OpError("not_found", f"unknown business line {body['line']}")
+        if body.get("citizen_ref"):
+            self._citizen(body["citizen_ref"])
+        t = self._ticket(terminal, seed.DEFAULT_HALL, body["line"], None, citizen_ref=body.get("citizen_ref"))
+        return {"queue_no": t["queue_no"], "window": t["window"], "line": t["line"],
+                "people_ahead": self._ahead(t)}
+
+    def _ahead(self, t: dict) -> int:
+        """People waiting before ticket ``t``: known for a new ticket, counted for an older one."""
+        if "people_ahead" in t:
+            return t["people_ahead"]
+        return self.store.people_ahead(t["hall"], t["line"], t["date"], t["seq"])
+
+    def _application_view(self, a: dict, receipt: bool = False) -> dict:
+        """What a terminal shows of application ``a``; ``receipt``: with its receipt code, only for
+        its own citizen (identified) or a new application (the receipt is printed then)."""
+        today = self.clock.today()
+        deadline = dt.date.fromisoformat(a["promised_deadline"])
+        days_left = working_days_between(today, deadline)
+        if deadline < today:
+            days_left = min(days_left, -1)
+        flag = "green" if a["status"] in ("done", "rejected") else \
+            "red" if days_left < 0 else "yellow" if days_left <= YELLOW_DAYS else "green"
+        cur = a["steps"][min(a["current"], len(a["steps"]) - 1)]
+        steps = [dict(s, status="done" if (k < a["current"] or a["status"] == "done") else
+                      "current" if k == a["current"] else "pending") for k, s in enumerate(a["steps"])]
+        return {"application_no": a["application_no"], "item_code": a["item_code"],
+                "item_name": seed.item(a["item_code"])["name"], "status": a["status"],
+                "submitted_at": a["submitted_at"], "promised_deadline": a["promised_deadline"],
+                "days_left": days_left, "flag": flag, "current_level": cur["level"],
+                "current_agency": cur["agency"], "collect_at": a["collect_at"], "steps": steps,
+                **({"receipt_code": self.receipt_code(a)} if receipt else {})}
+
+    def op_applications_list(self, terminal: str, body: dict) -> dict:
+        """applications.list."""
+        self._citizen(body["citizen_ref"])
+        return {"applications": [self._application_view(a, receipt=True)
+                                 for a in self.store.applications_of(body["citizen_ref"])]}
+
+    def op_application_get(self, terminal: str, body: dict) -> dict:
+        """application.get."""
+        a = self.store.application(body["application_no"])
+        if a is None:
+            raise OpError("not_found", "unknown application number")
+        return {"application": self._application_view(a)}
+
+    def advance_application(self, no: str) -> dict:
+        """Move an application to its next level (or finish it); returns its new view."""
+        a = self.store.application(no)
+        if a is None:
+            raise OpError("not_found", "unknown application number")
+        if a["status"] in ("done", "rejected"):
+            raise OpError("closed", f"application already {a['status']}")
+        steps = a["steps"]
+        steps[a["current"]]["at"] = iso_utc(self.clock.now())
+        if a["current"] + 1 >= len(steps):
+            self.store.update_application(no, steps=steps, status="done")
+        else:
+            self.store.update_application(no, steps=steps, current=a["current"] + 1, status="in_progress")
+        return self._application_view(self.store.application(no))
+
+    def op_feedback_submit(self, terminal: str, body: dict) -> dict:
+        """feedback.submit."""
+        if body["kind"] == "rate" and "rating" not in body:
+            raise OpError("invalid", "a rating needs rating 1..5")
+        target = body["target"]
+        no = target.get("application_no")
+        a = self.store.application(no) if no else None
+        if no and a is None:
+            raise OpError("not_found", "unknown application number")
+        if a is not None and body["kind"] == "rate":
+            # A rating counts in the department's good/bad record (好差评): only for a finished
+            # application, and only from its citizen (identified) or the holder of its receipt.
+            if a["status"] not in ("done", "rejected"):
+                raise OpError("not_finished", "only a finished application can be rated")
+            if not (target.get("citizen_ref") == a["citizen_ref"] or self._holds_receipt(a, target.get("receipt"))):
+                raise OpError("forbidden", "rating an application needs its receipt or its citizen")
+        fid = "FB" + uuid.uuid4().hex[:16].upper()
+        self.store.add_feedback(fid, terminal, body["kind"], body, iso_utc(self.clock.now()))
+        return {"feedback_id": fid, "status": "received"}

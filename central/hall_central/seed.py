@@ -1,0 +1,203 @@
+"""Deterministic seed data of the reference central service: Zhengzhou's regions and halls, the
+service catalogue (15 livelihood categories, 46 items incl. the four-level linkage items and the
+three showcase services of 郑政文〔2016〕38号), business lines, the demo citizens, synthetic
+citizens for the fleet and the application plans of the demo.
+
+Everything here is pure (no database): :mod:`hall_central.store` writes what it needs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from pathlib import Path
+
+from hall_central import idcard
+
+DATA_DIR = Path(__file__).with_name("data")
+#: The order of the four levels, bottom up (accept at the bottom, decide higher up).
+LEVELS = ["village", "township", "county", "city"]
+#: The hall every appointment and check-in of the reference service belongs to.
+DEFAULT_HALL = "H410100"
+#: Bookable half-hour slots of a working day (hall opening hours; lunch break 12:00-13:30).
+SLOT_STARTS = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30",
+               "13:30", "14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
+#: Citizens one window serves per half hour (a typical counter handles 4-6 cases).
+SLOT_CAPACITY = 4
+#: What a level's office does with an application as it climbs the four levels.
+LEVEL_ACTIONS = {"village": "受理初审", "township": "审核", "county": "审批", "city": "复核备案"}
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name: str) -> dict:
+    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def regions() -> dict:
+    """City, counties, pilot townships and villages, halls (GB/T 2260 based codes)."""
+    return _load("regions.json")
+
+
+def region_name(code: str) -> str:
+    """The Chinese name of a region code (empty when unknown)."""
+    r = regions()
+    for entry in [r["city"]] + r["counties"] + r["townships"] + r["villages"]:
+        if entry["code"] == code:
+            return entry["name"]
+    return ""
+
+
+def _linkage(raw: dict) -> dict:
+    if "four_level" in raw:
+        accept, decide = raw["four_level"]
+        levels = LEVELS[LEVELS.index(accept):LEVELS.index(decide) + 1]
+        return {"four_level": True, "levels": levels, "accept_level": accept, "decide_level": decide}
+    levels = raw.get("levels", ["city"])
+    return {"four_level": False, "levels": levels, "accept_level": levels[0], "decide_level": levels[-1]}
+
+
+@functools.lru_cache(maxsize=1)
+def search_keys(name: str) -> dict:
+    """The keypad search keys of an item name: full pinyin and initials (老年 -> laonian, ln).
+
+    Why here: the central service makes them once per catalogue version; a terminal then needs no
+    pinyin dictionary (pypinyin's is about 50 MiB of a kiosk's memory).
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    def keep(parts):
+        return "".join(c for c in "".join(parts).lower() if c.isascii() and c.isalnum())
+    return {"pinyin": keep(lazy_pinyin(name, errors="ignore")),
+            "initials": keep(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))}
+
+
+def catalogue() -> dict:
+    """The full catalogue: categories, departments, lines and items with every contract field."""
+    raw = _load("catalogue.json")
+    hall = next(h for h in regions()["halls"] if h["code"] == DEFAULT_HALL)
+    lines = {c: {"code": c, "name": n, "name_en": e, "prefix": p, "windows": w, "zone": z}
+             for c, n, e, p, w, z in raw["lines"]}
+    items = []
+    for r in raw["items"]:
+        line = lines[r["line"]]
+        materials = [dict(raw["common_materials"][m]) if isinstance(m, str) else dict(m)
+                     for m in r["materials"]]
+        steps = raw["step_templates"][r["steps"]] if isinstance(r["steps"], str) else r["steps"]
+        amount, note = r.get("fee", [0, "不收费"])
+        items.append({
+            "code": r["code"], "name": r["name"], "name_en": r["name_en"], "category": r["category"],
+            "department": r["department"], "agency": r["agency"], "legal_basis": r["legal_basis"],
+            "statutory_days": r["statutory_days"], "promised_days": r["promised_days"],
+            "fee": {"amount_yuan": amount, "note": note}, "materials": materials, "steps": list(steps),
+            "window": line["windows"][0], "location": f"{hall['name']}{line['zone']}",
+            "online": r["online"], "line": r["line"], "linkage": _linkage(r),
+            "faq": [{"q": q, "a": a} for q, a in r["faq"]],
+            "search_keys": search_keys(r["name"]),
+        })
+    named = lambda rows: [{"code": c, "name": n, "name_en": e} for c, n, e in rows]  # noqa: E731
+    return {"categories": named(raw["categories"]), "departments": named(raw["departments"]),
+            "lines": [{k: v for k, v in ln.items() if k in ("code", "name", "name_en", "prefix")}
+                      for ln in lines.values()],
+            "items": items, "line_windows": {c: ln["windows"] for c, ln in lines.items()}}
+
+
+def item(code: str) -> dict | None:
+    """One catalogue item by code."""
+    return next((i for i in catalogue()["items"] if i["code"] == code), None)
+
+
+def department_name(code: str) -> str:
+    """A department's name by code."""
+    return next((d["name"] for d in catalogue()["departments"] if d["code"] == code), code)
+
+
+# --- citizens ---------------------------------------------------------------------------------
+
+_DEMO = [
+    # (region, birth, sequence, name, sex, nation, address, authority, valid_from, valid_to)
+    ("410122", dt.date(1981, 5, 12), 246, "王秀兰", "F", "01", "河南省郑州市中牟县刁家乡付李庄社区12号",
+     "中牟县公安局", "2016-05-20", "2036-05-20"),
+    ("410184", dt.date(1958, 2, 3), 157, "李建国", "M", "01", "河南省郑州市新郑市孟庄镇鸡王社区3排8号",
+     "新郑市公安局", "2010-03-01", "长期"),
+    ("410104", dt.date(1992, 9, 27), 315, "马晓东", "M", "03", "河南省郑州市管城回族区航东路街道中鼎社区5号楼",
+     "郑州市公安局管城回族区分局", "2019-10-08", "2029-10-08"),
+]
+#: Demo appointments per demo citizen (item codes); the first citizen has one, the second two.
+DEMO_APPOINTMENTS = {0: ["GJJ001"], 1: ["GJ001", "RS002"], 2: []}
+#: Demo applications: (citizen index, item, level index reached, working days since submission).
+#: Chosen so that the elder's list shows one green, one yellow and one red supervision flag.
+DEMO_APPLICATIONS = [(1, "LL001", 1, 0), (1, "WJ001", 2, 8), (1, "MZ005", 1, 12), (0, "RS001", 1, 1)]
+
+
+def demo_citizens() -> list[dict]:
+    """The fixed demo citizens (card data as an ID-card reader would deliver it)."""
+    out = []
+    for region, birth, seq, name, sex, nation, address, authority, vf, vt in _DEMO:
+        seq = seq - seq % 2 + (1 if sex == "M" else 0)  # GB 11643: odd sequence = male
+        out.append({"id_number": idcard.make_id(region, birth, seq), "name": name, "sex": sex,
+                    "nation": nation, "birth_date": birth.isoformat(), "address": address,
+                    "authority": authority, "valid_from": vf, "valid_to": vt})
+    return out
+
+
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+_GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰华建国红玉梅志丹萍鹏飞"
+#: Synthetic birth dates count days from here; the 3-digit sequence is 500 + i % 500 (the demo
+#: citizens use sequences below 500, so the two never collide) and lets the service recognise a
+#: synthetic number and recover i (see :func:`synthetic_index`).
+_SYN_EPOCH = dt.date(1950, 1, 1)
+_SYN_REGIONS = ["410102", "410103", "410104", "410105", "410122", "410181", "410182", "410183",
+                "410184", "410185"]
+
+
+def synthetic_citizen(i: int) -> dict:
+    """Synthetic citizen number ``i`` (valid ID number, Chinese name); the service gives them an
+    appointment today with an open check-in window when they are looked up."""
+    if not 0 <= i < 10_000_000:
+        raise ValueError("synthetic citizen index out of range")
+    birth = _SYN_EPOCH + dt.timedelta(days=i // 500)
+    region = _SYN_REGIONS[(i // 500) % len(_SYN_REGIONS)]
+    seq = 500 + i % 500
+    name = _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i // 7) % len(_GIVEN)] + _GIVEN[(i // 3) % len(_GIVEN)]
+    return {"id_number": idcard.make_id(region, birth, seq), "name": name, "sex": "M" if seq % 2 else "F",
+            "nation": "01", "birth_date": birth.isoformat(), "address": f"河南省郑州市{region_name(region)}",
+            "authority": f"郑州市公安局{region_name(region)}分局", "valid_from": "2020-01-01",
+            "valid_to": "2040-01-01"}
+
+
+def synthetic_index(id_number: str) -> int | None:
+    """``i`` when ``id_number`` is synthetic citizen i's number, else None."""
+    try:
+        birth = dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+        seq = int(id_number[14:17])
+        if seq < 500:
+            return None
+        i = (birth - _SYN_EPOCH).days * 500 + seq - 500
+    except (ValueError, IndexError):
+        return None
+    if i < 0 or i >= 10_000_000 or synthetic_citizen(i)["id_number"] != id_number:
+        return None
+    return i
+
+
+def person(id_number: str) -> tuple[str, int, dict] | None:
+    """The population register of the reference service: ("demo", index, card) or ("synthetic", i, card)."""
+    for n, c in enumerate(demo_citizens()):
+        if c["id_number"] == id_number:
+            return "demo", n, c
+    i = synthetic_index(id_number)
+    return ("synthetic", i, synthetic_citizen(i)) if i is not None else None
+
+
+def application_steps(item_code: str, region: str) -> list[dict]:
+    """The route of an application through the levels of its item, with the agency at each level."""
+    it = item(item_code)
+    county = region[:6]
+    township = next((t for t in regions()["townships"] if t["county"] == county), None)
+    village = next((v for v in regions()["villages"] if township and v["township"] == township["code"]), None)
+    dept = department_name(it["department"]).removeprefix("郑州市").removeprefix("郑州")
+    agencies = {"village": f"{village['name']}便民服务点" if village else "村（社区）便民服务点",
+                "township": f"{township['name']}便民服务中心" if township else "乡（镇）便民服务中心",
+                "county": f"{region_name(county)}{dept}", "city": department_name(it["department"])}
+    return [{"level": lvl, "agency": agencies[lvl], "action": LEVEL_ACTIONS[lvl]}
+            for lvl in it["linkage"]["levels"]]

@@ -1,0 +1,3 @@
+"""The demo, tours, explorer, layout check, benchmarks and test harness of the hall kiosk: a whole
+terminal on one machine (private broker, reference central service, simulators, Xvfb) for people
+and tests. Never installed on a terminal; the runtime (``kiosk``) never imports it."""

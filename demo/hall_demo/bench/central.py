@@ -1,0 +1,328 @@
+"""Central service: check-ins per second and p99 with 200 simulated terminals.
+
+The service (hall_central, SQLite with group commit) runs in its own process, as deployed; the
+load generator is 200 bare paho-mqtt v5 clients (one per terminal, own client id and topics,
+TCP_NODELAY, QoS 1 like the gateway) driven by ONE thread with ``select`` over their sockets,
+so that the generator costs little of the 2 cores it shares with the service and the broker.
+Appointments are prepared in the database before the service starts (the domain's own
+``citizen.lookup`` creates each synthetic citizen's appointment), so the measured traffic is
+check-ins only. Two phases: closed loop (every terminal keeps one check-in in flight: the
+service's capacity, ``central.checkins_per_s``) and open loop at the target rate of 1,000/s
+spread over the 200 terminals (``central.p99_ms``: latency from publish to answer).
+Baseline: the same generator against a trivial responder (bare paho, no database, in its own
+process like the service) in the same run: what broker + generator allow at best on this machine.
+"""
+from __future__ import annotations
+
+import json
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from kiosk.network import topics
+from kiosk.network.envelope import Envelope, new_id
+from hall_demo.bench.report import Figure, percentile
+from hall_demo.broker import Broker
+from hall_common import procs
+
+TERMINALS = 200
+TARGET_RATE_PER_S = 1000.0
+READY_TIMEOUT_S = 30.0
+#: Why a first synthetic index this high: clear of the fleet tool's and the soak's citizens.
+FIRST_CITIZEN = 500_000
+
+
+def prepare_appointments(db: Path, n: int) -> list[str]:
+    """Seed the central database and create ``n`` synthetic citizens' appointments for today."""
+    from hall_central import seed
+    from hall_central.clock import Clock
+    from hall_central.domain import Domain
+    from hall_central.store import open_store
+    store = open_store(str(db))
+    try:
+        domain = Domain(store, Clock())
+        with store.transaction():
+            domain.ensure_seeded()
+            domain.new_day_if_needed()
+            for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n):
+                c = seed.synthetic_citizen(i)
+                domain.op_citizen_lookup("BENCH-PREP", {"id_number": c["id_number"], "name": c["name"]})
+        today = domain.clock.today()
+    finally:
+        store.close()
+    return [f"SYN-{i}-{today:%Y%m%d}" for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n)]
+
+
+def start_central(broker: Broker, db: Path, instance: str, log_path: Path, profile_to: Path | None = None):
+    """Start ``python -m hall_central`` (optionally under cProfile); returns once it is subscribed."""
+    pre = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
+    proc = subprocess.Popen([sys.executable, *pre, "-m", "hall_central", "--broker", broker.url, "--db", str(db),
+                             "--instance", instance, "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=open(log_path, "ab"), text=True, start_new_session=True)
+    ready, out = [], proc.stdout
+
+    def read_ready() -> None:
+        ready.append(out.readline())
+    t = threading.Thread(target=read_ready, daemon=True)
+    t.start()
+    t.join(READY_TIMEOUT_S)
+    if not ready or '"ready"' not in ready[0]:
+        stop_process(proc)
+        raise RuntimeError(f"central {instance} did not start; see {log_path}")
+    return proc
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM (the service drains and closes; 20 s for that), then SIGKILL; close its pipe."""
+    procs.stop_process(proc, timeout_s=20)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+class LoadGen:
+    """``terminals`` bare paho clients sending check-ins, all driven by the calling thread."""
+
+    def __init__(self, broker: Broker, terminals: int, appointments: list[str]) -> None:
+        self.appointments = appointments
+        self._next_appt = 0
+        self.sent: dict[str, tuple[float, int]] = {}  # envelope id -> (send time, terminal index)
+        self.latencies_ms: list[float] = []
+        self.ok = self.failed = 0
+        self.idle: list[int] = []  # closed loop: terminals whose answer came back
+        self._subacks = 0
+        self.clients: list[mqtt.Client] = []
+        self.ids = [f"BENCH-T{k:04d}" for k in range(terminals)]
+        for k, tid in enumerate(self.ids):
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=tid, protocol=mqtt.MQTTv5)
+            c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.on_connect = lambda cl, u, f, rc, p, tid=tid: cl.subscribe(topics.res(tid), qos=1)
+            c.on_subscribe = self._on_subscribe
+            c.on_message = self._on_message
+            c.max_inflight_messages_set(100)
+            c.connect("127.0.0.1", broker.port, keepalive=60, clean_start=True)
+            self.clients.append(c)
+        self._by_sock = {c.socket(): c for c in self.clients}
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while self._subacks < terminals:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self._subacks}/{terminals} generator clients subscribed")
+            self.pump(0.05)
+
+    def _on_subscribe(self, *args) -> None:
+        self._subacks += 1
+
+    def _on_message(self, client, userdata, msg) -> None:
+        now = time.perf_counter()
+        body = json.loads(msg.payload)
+        entry = self.sent.pop(body.get("corr"), None)
+        if entry is None:
+            return
+        self.latencies_ms.append((now - entry[0]) * 1000)
+        if body.get("body", {}).get("ok"):
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.idle.append(entry[1])
+
+    def send(self, k: int) -> bool:
+        """Publish one check-in from terminal ``k``; False when the appointments ran out."""
+        if self._next_appt >= len(self.appointments):
+            return False
+        appt = self.appointments[self._next_appt]
+        self._next_appt += 1
+        env = Envelope("req", "checkin", self.ids[k], {"appointment_id": appt}, idem=new_id())
+        self.sent[env.id] = (time.perf_counter(), k)
+        self.clients[k].publish(topics.req(self.ids[k], "checkin"), env.to_bytes(), qos=1)
+        return True
+
+    def pump(self, timeout_s: float) -> None:
+        """One round of socket I/O for every client (paho's external-loop API)."""
+        socks = list(self._by_sock)
+        wsocks = [s for s, c in self._by_sock.items() if c.want_write()]
+        r, w, _ = select.select(socks, wsocks, [], timeout_s)
+        for s in r:
+            self._by_sock[s].loop_read()
+        for s in w:
+            self._by_sock[s].loop_write()
+
+    def reset(self) -> None:
+        """Forget counts and latencies (between phases)."""
+        self.latencies_ms, self.ok, self.failed = [], 0, 0
+
+    def closed_loop(self, duration_s: float) -> float:
+        """Every terminal keeps one check-in in flight; returns answered check-ins per second."""
+        self.reset()
+        self.idle = []
+        t0 = time.perf_counter()
+        for k in range(len(self.clients)):
+            self.send(k)
+        end = t0 + duration_s
+        last_misc = t0
+        while time.perf_counter() < end:
+            self.pump(0.01)
+            idle, self.idle = self.idle, []
+            for k in idle:
+                self.send(k)
+            if time.perf_counter() - last_misc > 1.0:
+                last_misc = time.perf_counter()
+                for c in self.clients:
+                    c.loop_misc()
+        return (self.ok + self.failed) / (time.perf_counter() - t0)
+
+    def open_loop(self, rate_per_s: float, duration_s: float) -> tuple[float, int]:
+        """Send at ``rate_per_s`` round-robin over the terminals; returns (achieved rate, unanswered)."""
+        self.reset()
+        t0 = time.perf_counter()
+        n = 0
+        end = t0 + duration_s
+        while time.perf_counter() < end:
+            due = int((time.perf_counter() - t0) * rate_per_s)
+            while n < due:
+                if not self.send(n % len(self.clients)):
+                    break
+                n += 1
+            self.pump(0.001)
+        drain_until = time.perf_counter() + 5.0  # let the last answers arrive (not counted in time)
+        while self.sent and time.perf_counter() < drain_until:
+            self.pump(0.01)
+        unanswered = len(self.sent)
+        self.sent.clear()
+        return n / duration_s, unanswered
+
+    def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for the answers still in flight (between phases)."""
+        until = time.perf_counter() + timeout_s
+        while self.sent and time.perf_counter() < until:
+            self.pump(0.01)
+        self.sent.clear()
+
+    def close(self) -> None:
+        """Disconnect every client."""
+        for c in self.clients:
+            try:
+                c.disconnect()
+                c.loop_write()
+            except Exception:
+                pass
+            sock = c.socket()
+            if sock is not None:
+                sock.close()
+
+
+#: The baseline's responder, run as its own process like the service (in this process it would
+#: share the load generator's GIL and cap itself): answers until its stdin closes.
+_RESPONDER = ("import sys, types; from hall_demo.bench.mqtt import Responder; "
+              "r = Responder(types.SimpleNamespace(port=int(sys.argv[1]))); print('ready', flush=True); "
+              "sys.stdin.read(); r.stop()")
+
+
+def _trivial_responder(broker: Broker) -> subprocess.Popen:
+    """The baseline's responder process: answers every check-in with a fixed result, no database."""
+    proc = subprocess.Popen([sys.executable, "-c", _RESPONDER, str(broker.port)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    if proc.stdout.readline().strip() != "ready":
+        _stop_responder(proc)
+        raise RuntimeError("the trivial responder did not start")
+    return proc
+
+
+def _stop_responder(proc: subprocess.Popen) -> None:
+    """Close its stdin (it stops), then make sure it is gone."""
+    proc.stdin.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    proc.stdout.close()
+
+
+def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_to: Path | None = None, *,
+            terminals: int = TERMINALS, closed_s: float | None = None, open_s: float | None = None,
+            rate_per_s: float = TARGET_RATE_PER_S) -> dict:
+    """Run the two phases against ``instances`` central services sharing one database."""
+    closed_s = closed_s or (3.0 if quick else 10.0)
+    open_s = open_s or (3.0 if quick else 10.0)
+    own = work is None
+    work = work or Path(tempfile.mkdtemp(prefix="kiosk-bench-central-"))
+    need = int(2500 * closed_s + rate_per_s * open_s * 1.1) + 1000
+    db = work / "central.db"
+    appts = prepare_appointments(db, need)
+    broker = Broker(workdir=work / "broker").start()
+    procs, gen = [], None
+    try:
+        for i in range(instances):
+            procs.append(start_central(broker, db, f"b{i + 1}", work / f"central{i + 1}.log",
+                                       profile_to if i == 0 else None))
+        gen = LoadGen(broker, terminals, appts)
+        gen.closed_loop(0.5)  # warm-up
+        gen.drain()
+        per_s = gen.closed_loop(closed_s)
+        closed_p99 = percentile(gen.latencies_ms, 0.99)
+        ok_ratio = gen.ok / max(1, gen.ok + gen.failed)
+        gen.drain()
+        rate, unanswered = gen.open_loop(rate_per_s, open_s)
+        return {"checkins_per_s": per_s, "closed_p99_ms": closed_p99, "ok_ratio": ok_ratio,
+                "open_rate_per_s": rate, "open_p50_ms": percentile(gen.latencies_ms, 0.5),
+                "open_p99_ms": percentile(gen.latencies_ms, 0.99) if not unanswered else None,
+                "unanswered": unanswered, "open_ok_ratio": gen.ok / max(1, gen.ok + gen.failed)}
+    finally:
+        if gen is not None:
+            gen.close()
+        for p in procs:
+            stop_process(p)
+        broker.cleanup()
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_baseline(quick: bool) -> float:
+    """Closed-loop rate of the same generator against a trivial responder (no database)."""
+    work = Path(tempfile.mkdtemp(prefix="kiosk-bench-base-"))
+    broker = Broker(workdir=work / "broker").start()
+    responder = gen = None
+    try:
+        responder = _trivial_responder(broker)
+        gen = LoadGen(broker, TERMINALS, [f"X{i}" for i in range(200_000)])
+        gen.closed_loop(0.5)
+        gen.drain()
+        return gen.closed_loop(3.0 if quick else 10.0)
+    finally:
+        if gen is not None:
+            gen.close()
+        if responder is not None:
+            _stop_responder(responder)
+        broker.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(quick: bool = False) -> dict[str, Figure]:
+    """Measure the central-service figures (and, in full mode, two instances)."""
+    one = measure(quick)
+    base = measure_baseline(quick)
+    extra = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in one.items()}
+    if not quick:
+        two = measure(quick, instances=2)
+        extra["two_instances_checkins_per_s"] = round(two["checkins_per_s"], 1)
+        extra["two_instances_open_p99_ms"] = two["open_p99_ms"] and round(two["open_p99_ms"], 1)
+    p99_note = (f"open loop at {one['open_rate_per_s']:.0f}/s offered over {TERMINALS} terminals; "
+                f"p50 {extra['open_p50_ms']} ms")
+    if one["unanswered"]:
+        p99_note += f"; {one['unanswered']} check-ins unanswered 5 s after the phase: p99 unbounded"
+    return {
+        "central.checkins_per_s": Figure("central.checkins_per_s", one["checkins_per_s"], "/s",
+                                         "same generator, trivial responder", base,
+                                         note=f"closed loop, {TERMINALS} terminals one check-in in flight each, "
+                                              f"1 instance, SQLite group commit; ok ratio {one['ok_ratio']:.3f}",
+                                         extra=extra),
+        "central.p99_ms": Figure("central.p99_ms", one["open_p99_ms"], "ms", "closed-loop p99",
+                                 one["closed_p99_ms"], note=p99_note),
+    }

@@ -1,0 +1,127 @@
+"""Start a private Mosquitto on a free loopback port (demo, tests, fleet, bench).
+
+Why a private broker: the tests and the demo must not depend on (or disturb) a broker the
+machine may already run. The config is ours: loopback only, anonymous allowed (development),
+``set_tcp_nodelay true`` (PITFALLS.md: 44-88 ms per round trip without it), no persistence
+unless asked. ``python -m hall_demo.broker`` runs one in the foreground and prints its URL.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from hall_common.procs import stop_process
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_mosquitto() -> str:
+    """Path of the mosquitto binary (Debian puts it in /usr/sbin)."""
+    for cand in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
+        if cand and os.path.exists(cand):
+            return cand
+    raise FileNotFoundError("mosquitto not found: run `make setup` (Debian package mosquitto)")
+
+
+class Broker:
+    """A Mosquitto child process on a free port; ``with Broker() as b: b.url``."""
+
+    def __init__(self, port: int | None = None, workdir: str | Path | None = None,
+                 persistence: bool = False, extra_conf: str = "") -> None:
+        self.port = port or free_port()
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kiosk-broker-"))
+        self.persistence = persistence
+        self.extra_conf = extra_conf
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """``mqtt://127.0.0.1:PORT``."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        """The mosquitto.conf this broker runs with."""
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "set_tcp_nodelay true",
+            # Why: fleet and bench runs have hundreds of clients with bursts of QoS 1 messages.
+            "max_queued_messages 100000",
+            "max_inflight_messages 100",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+        ]
+        return "\n".join(lines) + "\n" + self.extra_conf
+
+    def start(self, timeout_s: float = 10.0) -> "Broker":
+        """Start and wait until the port accepts connections."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(self.config_text())
+        log = open(self.workdir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([find_mosquitto(), "-c", str(conf)], stdout=log, stderr=log,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}; see {self.workdir}/mosquitto.log")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        raise TimeoutError(f"mosquitto did not listen on {self.port} within {timeout_s} s")
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM, then SIGKILL)."""
+        stop_process(self.proc)
+        self.proc = None
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop, stay down ``down_s`` seconds, start again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+    def cleanup(self) -> None:
+        """Stop and remove the work directory if we made it."""
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Broker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
+
+def main() -> None:
+    """Run a broker in the foreground."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args()
+    with Broker(port=args.port or None) as b:
+        print(b.url, flush=True)
+        try:
+            b.proc.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""The scripted tour: steps as data, played by Kivy's Clock on the UI thread, one PNG per step.
+
+A step is (name, action, condition, screenshot): the action acts on the world (``sim``: place an ID
+card, run out of paper) or on the screen (a simulated tap on a real widget found by ``tour_id``);
+then the runner polls the condition every POLL_S until it holds or ``timeout_s`` passes, waits
+two frames so the screen is drawn, and saves ``out_dir/<lang>/<shot>.png``. A failed step stops
+the tour with a message naming it. Nothing here blocks the UI thread.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from kivy.clock import Clock
+
+from hall_demo import touch
+
+log = logging.getLogger("hall_demo.tour")
+
+#: How often a condition is checked (s): fast enough for a snappy tour, cheap for the UI thread.
+POLL_S = 0.05
+
+
+@dataclass
+class Step:
+    """One tour step: do ``action``, wait until ``until`` holds, then save screenshot ``shot``."""
+
+    name: str
+    action: Callable | None = None
+    until: Callable | None = None
+    shot: str = ""
+    lang: str = "zh_CN"
+    timeout_s: float = 10.0
+
+
+class Ctx:
+    """What actions and conditions get: the app, the sim, and helpers over the widget tree."""
+
+    def __init__(self, app, sim) -> None:
+        self.app, self.sim = app, sim
+
+    @property
+    def screen(self):
+        """The current screen."""
+        return self.app.sm.current_screen
+
+    def find(self, tour_id: str, root=None):
+        """The visible widget with ``tour_id`` (current screen first, then the whole window)."""
+        for base in ([root] if root is not None else [self.app.sm.current_screen, self.app.root]):
+            for w in base.walk(restrict=True):
+                if getattr(w, "tour_id", None) == tour_id and not w.disabled and w.opacity > 0:
+                    return w
+        return None
+
+    def tap(self, tour_id: str) -> None:
+        """Tap the widget ``tour_id`` through the window's input path (raises when it is absent)."""
+        w = self.find(tour_id)
+        if w is None:
+            raise LookupError(f"no visible widget with tour_id {tour_id!r} on screen {self.app.sm.current!r}")
+        touch.tap(w)
+
+    def texts(self) -> list[str]:
+        """Every text in the whole widget tree (all screens, shown or not)."""
+        out = []
+        for w in self.app.root.walk():
+            if isinstance(getattr(w, "text", None), str) and w.text:
+                out.append(w.text)
+        for s in self.app.sm.screens:
+            for w in s.walk():
+                if isinstance(getattr(w, "text", None), str) and w.text:
+                    out.append(w.text)
+        return out
+
+    def shows(self, fragment: str) -> bool:
+        """Whether any widget of the current screen shows ``fragment``."""
+        return any(fragment in (getattr(w, "text", "") or "") for w in self.screen.walk()
+                   if isinstance(getattr(w, "text", None), str))
+
+
+def on_screen(name: str, *, shows: str | None = None, ready: Callable | None = None) -> Callable:
+    """A condition: the current screen is ``name`` (and shows ``shows``, and ``ready(ctx)``)."""
+    def cond(ctx: Ctx):
+        if ctx.app.sm.current != name or ctx.app.sm.transition.is_active:
+            return False
+        if shows is not None and not ctx.shows(shows):
+            return False
+        return ready(ctx) if ready else True
+    cond.__doc__ = f"screen {name!r}" + (f" showing {shows!r}" if shows else "")
+    return cond
+
+
+@dataclass
+class StepResult:
+    """One tour step: passed or not, why, and its screenshot."""
+
+    name: str
+    lang: str
+    passed: bool
+    message: str = ""
+    screenshot: str | None = None
+    small_targets: list = field(default_factory=list)   # buttons under TOUCH_MM on that screen
+
+
+@dataclass
+class RunResult:
+    """What ``run_app`` returns: the tour's steps and screenshots (``ok`` when all passed)."""
+
+    steps: list[StepResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when there was no error and every step passed."""
+        return not self.error and all(s.passed for s in self.steps)
+
+    @property
+    def screenshots(self) -> list[str]:
+        """Paths of the saved screenshots, in order."""
+        return [s.screenshot for s in self.steps if s.screenshot]
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return {"ok": self.ok, "error": self.error, "steps": [vars(s) for s in self.steps]}
+
+
+def play(steps, runtime, *, out_dir=None, sim=None, mobile: bool = False, **kw) -> RunResult:
+    """Run the kiosk app (or the mobile app) on ``runtime`` and play ``steps`` in it; ``kw`` goes to
+    :func:`kiosk.screens.app.run_app` (size, dpi, on_stop). Returns the tour's result."""
+    result = RunResult()
+
+    def driver(app):
+        return TourRunner(app, steps, out_dir, sim, result)
+    if mobile:
+        from kiosk.screens.mobile.app import run_mobile_app
+        app = run_mobile_app(runtime, driver=driver, **kw)
+    else:
+        from kiosk.screens.app import run_app
+        app = run_app(runtime, driver=driver, **kw)
+    if app.ui_error:
+        result.error = result.error or app.ui_error
+    return result
+
+
+class TourRunner:
+    """Plays steps on the Clock; fills ``result`` and stops the app at the end."""
+
+    def __init__(self, app, steps, out_dir, sim, result) -> None:
+        self.app = app
+        self.steps: list[Step] = list(steps(app) if callable(steps) else steps)
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.ctx = Ctx(app, sim)
+        self.result = result
+        self.i = -1
+        self._deadline = 0.0
+        self._ev = None
+
+    def start(self) -> None:
+        """Begin with the first step."""
+        self.app.sm.transition.duration = 0  # screenshots of settled screens, not slides
+        self._next()
+
+    def _next(self) -> None:
+        self.i += 1
+        if self.i >= len(self.steps):
+            self._finish()
+            return
+        step = self.steps[self.i]
+        try:
+            if step.action is not None:
+                step.action(self.ctx)
+        except Exception as e:
+            return self._fail(step, f"action failed: {type(e).__name__}: {e}")
+        self._deadline = Clock.get_time() + step.timeout_s
+        self._ev = Clock.schedule_interval(self._poll, POLL_S)
+
+    def _poll(self, dt) -> bool:
+        step = self.steps[self.i]
+        try:
+            ok = step.until(self.ctx) if step.until is not None else True
+        except Exception as e:
+            self._fail(step, f"condition raised {type(e).__name__}: {e}")
+            return False
+        if ok:
+            Clock.schedule_once(lambda dt: Clock.schedule_once(lambda dt2: self._shoot(step), 0), 0)
+            return False
+        if Clock.get_time() > self._deadline:
+            what = getattr(step.until, "__doc__", None) or "the condition"
+            self._fail(step, f"timed out after {step.timeout_s:.0f} s waiting for {what}; "
+                             f"screen is {self.app.sm.current!r}")
+            return False
+        return True
+
+    def _shoot(self, step: Step) -> None:
+        path = None
+        if step.shot and self.out_dir is not None:
+            target = self.out_dir / step.lang / f"{step.shot}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = str(screenshot(target))
+        small = small_targets(self.app) if step.shot else []
+        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small))
+        log.info("tour step passed", extra={"step": step.name})
+        self._next()
+
+    def _fail(self, step: Step, message: str) -> None:
+        msg = f"step {self.i + 1} {step.name!r} ({step.lang}): {message}"
+        log.error("tour step failed", extra={"step": step.name, "why": message})
+        path = None
+        if self.out_dir is not None:
+            target = self.out_dir / step.lang / f"FAILED-{step.shot or step.name}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = str(screenshot(target))
+        self.result.steps.append(StepResult(step.name, step.lang, False, msg, path))
+        self.result.error = msg
+        self._finish()
+
+    def _finish(self) -> None:
+        Clock.schedule_once(lambda dt: self.app.stop(), 0.1)
+
+
+def screenshot(target: Path) -> Path:
+    """Save the window as ``target`` (Window.screenshot numbers its files: render then rename)."""
+    from kivy.core.window import Window  # not at import: importing Window creates it
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-shot-"))
+    try:
+        saved = Window.screenshot(name=str(tmp / "shot.png"))
+        shutil.move(saved, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+# -- checks every screenshot step makes --------------------------------------------------------
+def small_targets(app) -> list[str]:
+    """Enabled, visible buttons of the current screen (and the top bar) smaller than TOUCH_MM at
+    the display's DPI (Kivy's Metrics.dpi: KIVY_DPI or the panel's), as "tour_id WxH" strings."""
+    from kivy.metrics import Metrics
+    from kivy.uix.button import Button
+    from kiosk.screens.theme import touch_px
+    need = touch_px(Metrics.dpi) - 0.5  # half a pixel of rounding in the layout
+    out = []
+    for base in (app.sm.current_screen, app.root.children[-1]):   # the screen, the top bar
+        for w in base.walk(restrict=True):
+            if isinstance(w, Button) and not w.disabled and w.opacity > 0 and w.get_root_window() is not None:
+                if min(w.width, w.height) < need:
+                    out.append(f"{getattr(w, 'tour_id', '') or w.text[:12]} {w.width:.0f}x{w.height:.0f}")
+    return out
+
+
+def live_widget_texts() -> list[str]:
+    """The text of every Kivy widget alive in this process: in the window, in a screen that was
+    dropped but not yet collected, or kept alive by a stray reference."""
+    import gc
+    from kivy.uix.widget import Widget
+    # type(), not isinstance(): Kivy's WeakProxy objects pass isinstance (they forward __class__)
+    # and raise ReferenceError once their widget is gone.
+    return [w.text for w in gc.get_objects()
+            if issubclass(type(w), Widget) and isinstance(getattr(w, "text", None), str) and w.text]
+
+
+def no_citizen_traces(ctx: Ctx, card: int) -> bool:
+    """True when no widget text holds demo citizen ``card``'s name or ID number, masked or not
+    (the seed's demo citizens are the ones the simulators' cards carry): neither in the window
+    (any screen) nor in any other widget still alive, such as a screen dropped after the session."""
+    from hall_common import privacy
+    from hall_central.seed import demo_citizens
+    c = demo_citizens()[card]
+    needles = {c["name"], c["id_number"], privacy.mask_name(c["name"]), privacy.mask_id(c["id_number"]),
+               c["address"][:10]}
+    return not any(n and n in t for n in needles for t in ctx.texts() + live_widget_texts())

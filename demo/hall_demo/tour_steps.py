@@ -1,0 +1,288 @@
+"""The scripted tours, as data: every flow of the touchscreen on the real stack (hall_demo.demo.Stack:
+simulators, Mosquitto, the reference central service), in each language.
+
+Screenshots are named after the screen (``NN-<screen>``, numbered per language in tour order).
+Part A of each language never moves the runtime's clock; part B (too-late check-in, the elder
+session's countdown and timeout, offline, maintenance) runs after part A of every language,
+because the clock only moves forward and a check-in after it would be late by design.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from hall_demo import touch
+from hall_demo.tour import Ctx, Step, no_citizen_traces, on_screen
+
+#: The staff PIN the demo and test runtimes are configured with (never a production PIN).
+DEMO_PIN = "2468"
+
+
+def late_advance_s(runtime_now, central_now) -> float:
+    """How far to move the runtime's clock so that the demo appointments' check-in has closed:
+    the central service puts them on the half hour nearest its clock and closes check-in 15 min
+    after the start (hall_central.domain); one minute past that, minus what the clock is ahead."""
+    import datetime as dt
+    from hall_central.domain import CHECKIN_LATE_MIN, round_half_hour
+    closes = round_half_hour(central_now) + dt.timedelta(minutes=CHECKIN_LATE_MIN + 1)
+    return max(0.0, (closes - runtime_now).total_seconds())
+
+
+def _cond(doc: str, fn: Callable) -> Callable:
+    fn.__doc__ = doc
+    return fn
+
+
+def _ensure_lang(lang: str) -> Callable:
+    def act(ctx: Ctx) -> None:
+        if ctx.app.lang != lang:
+            ctx.tap("lang")
+    return act
+
+
+def _type(keys: str) -> Callable:
+    def act(ctx: Ctx) -> None:
+        for k in keys:
+            ctx.tap(f"key_{k}")
+    return act
+
+
+def _taps(*ids: str) -> Callable:
+    def act(ctx: Ctx) -> None:
+        for i in ids:
+            ctx.tap(i)
+    return act
+
+
+def _home_in(lang: str) -> Callable:
+    return _cond(f"home in {lang}", lambda c: c.app.sm.current == "home" and c.app.lang == lang)
+
+
+def _msg(code: str) -> Callable:
+    return _cond(f"the message {code!r}", lambda c: c.app.sm.current == "message" and c.screen.code == code)
+
+
+def _printed_more(ctx: Ctx) -> None:
+    ctx.tickets0 = len(ctx.sim.tickets())
+
+
+def foundation_steps(lang: str = "zh_CN", card: int = 0) -> list[Step]:
+    """home -> check-in tile -> identify -> card placed -> choose -> confirm -> ticket -> card removed -> home."""
+    def place(ctx: Ctx) -> None:
+        _printed_more(ctx)
+        ctx.sim.place_card(card)
+
+    printed = _cond("the ticket screen saying the ticket was printed",
+                    lambda c: c.app.sm.current == "ticket" and c.screen.printed and len(c.sim.tickets()) > c.tickets0)
+    wiped = _cond("home, and no widget anywhere showing the citizen's name or ID number",
+                  lambda c: c.app.sm.current == "home" and no_citizen_traces(c, card))
+    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    return [
+        S("home", _ensure_lang(lang), _home_in(lang), "01-home"),
+        S("identify", lambda c: c.tap("tile_checkin"), on_screen("identify"), "02-identify"),
+        S("card placed", place, on_screen("checkin", ready=lambda c: c.screen.status == "loaded")),
+        S("choose appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm"), "03-checkin-confirm"),
+        S("confirm", lambda c: c.tap("confirm"), printed, "04-checkin-done"),
+        S("card removed", lambda c: c.sim.remove_card(), wiped, "05-home"),
+    ]
+
+
+def part_a(lang: str) -> list[Step]:
+    """Every flow that does not move the clock: guide, consult, progress, walk-in, feedback, book,
+    check-in by the slip's QR code (too early), smart card, busy overlay."""
+    home = on_screen("home")
+    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    day = 0 if lang == "zh_CN" else 1   # one booking per day and item: each language books its own day
+    keypad_citizen = 2                  # the demo citizen without appointments types their number
+
+    def type_app_no(k: int) -> Callable:
+        return lambda c: _type(c.sim.application_no(k)[2:])(c)
+
+    def type_id(ctx: Ctx) -> None:
+        from hall_central.seed import demo_citizens
+        _type(demo_citizens()[keypad_citizen]["id_number"])(ctx)
+
+    def keep_code(ctx: Ctx) -> bool:
+        ctx.code = ctx.screen.result.get("checkin_code", "")
+        return ctx.screen.printed == "yes" and bool(ctx.code)
+
+    def busy_on(ctx: Ctx) -> None:
+        from kiosk.screens.async_call import run_async
+        ctx.release = threading.Event()
+        run_async(ctx.release.wait, 30, name="kiosk-tour-busy")
+
+    def busy_off(ctx: Ctx) -> None:
+        ctx.release.set()
+
+    def try_to_leave(ctx: Ctx) -> None:
+        # The window's keyboard and close paths, as SDL feeds them: F1 (Kivy's settings panel),
+        # Escape, and a close request (Alt+F4 under a window manager, the compositor).
+        from kivy.core.window import Window
+        from kiosk.screens.lockdown import KEY_ESCAPE, KEY_F1
+        Window.dispatch("on_keyboard", KEY_F1, 0, "", [])
+        Window.dispatch("on_keyboard", KEY_ESCAPE, 0, "", [])
+        ctx.close_refused = bool(Window.dispatch("on_request_close"))
+
+    def still_here(ctx: Ctx) -> bool:
+        from kivy.core.window import Window
+        from kivy.uix.settings import Settings
+        return (ctx.close_refused and ctx.app.sm.current == "home" and ctx.app._app_settings is None
+                and not any(isinstance(w, Settings) for w in Window.children))
+
+    return [
+        S("home", _ensure_lang(lang), _home_in(lang)),
+        S("no way out: F1, Escape, close request", try_to_leave, still_here),
+        S("guide", lambda c: c.tap("tile_guide"), on_screen("guide", ready=lambda c: c.find("item_0") is not None), "guide"),
+        S("guide search lnyd", _taps("letter_l", "letter_n", "letter_y", "letter_d"),
+          on_screen("guide", ready=lambda c: c.screen.query == "lnyd" and c.find("item_0") is not None), "guide-search"),
+        S("guide item", lambda c: c.tap("item_0"), on_screen("guide_item", ready=lambda c: bool(c.screen.body)), "guide-item"),
+        S("guide printed", lambda c: (_printed_more(c), c.tap("print_guide")),
+          on_screen("guide_item", ready=lambda c: c.screen.print_state == "printed" and len(c.sim.tickets()) > c.tickets0),
+          "guide-printed"),
+        S("consult", lambda c: c.tap("consult"), on_screen("consult", ready=lambda c: bool(c.screen.faq_text))),
+        S("consult phone", _type("13812345678"), on_screen("consult", ready=lambda c: c.find("callback") is not None), "consult"),
+        S("consult sent", lambda c: c.tap("callback"), on_screen("consult", ready=lambda c: c.screen.sent == "yes"), "consult-sent"),
+        S("back to the item", lambda c: c.tap("back"), on_screen("guide_item")),
+        S("back to the guide", lambda c: c.tap("back"), on_screen("guide")),
+        S("departments", lambda c: c.tap("by_department"), on_screen("guide", ready=lambda c: c.find("dept_1") is not None)),
+        S("guide by department", lambda c: c.tap("dept_1"),
+          on_screen("guide", ready=lambda c: c.screen.department != "" and c.find("item_0") is not None), "guide-department"),
+        S("home", lambda c: c.tap("home"), home),
+        # progress: typed on the keypad, printed; a finished one found by its receipt's QR code and rated
+        S("progress entry", lambda c: c.tap("tile_progress"), on_screen("progress"), "progress-entry"),
+        S("progress number", type_app_no(2), on_screen("progress", ready=lambda c: c.find("lookup") is not None)),
+        S("progress shown", lambda c: c.tap("lookup"), on_screen("progress", ready=lambda c: c.screen.status == "shown"), "progress"),
+        S("progress slip", lambda c: (_printed_more(c), c.tap("print_slip")),
+          on_screen("progress", ready=lambda c: c.screen.print_state == "printed" and len(c.sim.tickets()) > c.tickets0),
+          "progress-slip"),
+        S("home", lambda c: c.tap("home"), home),
+        S("receipt scanned", lambda c: c.sim.scan(c.sim.finish_application(0)),
+          on_screen("progress", ready=lambda c: c.screen.status == "shown" and c.screen.application.get("status") == "done"),
+          "progress-finished", timeout_s=15),
+        S("rate the application", lambda c: c.tap("rate_app"), on_screen("feedback", ready=lambda c: bool(c.screen.application_no))),
+        S("rated", lambda c: (c.tap("rate_5"), c.tap("submit")), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"),
+          "feedback-application"),
+        S("home", lambda c: c.tap("home"), home),
+        # the same finished application by its number typed on the keypad: progress, but no rating
+        # (anyone can type a number; a rating needs the receipt or the identified citizen)
+        S("progress again", lambda c: c.tap("tile_progress"), on_screen("progress")),
+        S("typed finished", type_app_no(0),
+          on_screen("progress", ready=lambda c: c.find("lookup") is not None and not c.find("lookup").disabled)),
+        S("no rating without proof", lambda c: c.tap("lookup"),
+          on_screen("progress", ready=lambda c: c.screen.status == "shown" and c.screen.application.get("status") == "done"
+                    and not c.screen.can_rate and (c.find("rate_app") is None or c.find("rate_app").disabled)),
+          "progress-finished-typed"),
+        S("home", lambda c: c.tap("home"), home),
+        # walk-in with the printer out of paper: the number stays large on screen
+        S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: c.find("line_0") is not None), "walkin"),
+        S("walk-in ticket", lambda c: (_printed_more(c), c.tap("line_0")),
+          on_screen("ticket", ready=lambda c: c.screen.printed and len(c.sim.tickets()) > c.tickets0), "ticket-walkin"),
+        S("home", lambda c: c.tap("done"), home),
+        S("walk-in, no paper", lambda c: (c.sim.set_paper_out(True), c.tap("tile_walkin")), on_screen("walkin")),
+        S("ticket, no paper", lambda c: c.tap("line_1"),
+          on_screen("ticket", ready=lambda c: not c.screen.printed and bool(c.screen.queue_no)), "ticket-paper-out"),
+        S("paper loaded", lambda c: (c.sim.set_paper_out(False), c.tap("done")), home),
+        # rate the hall, complain with a call-back number
+        S("feedback open", lambda c: c.tap("tile_feedback"), on_screen("feedback")),
+        S("feedback form", lambda c: (c.tap("rate_2"), c.tap("reason_waiting"), _type("13812345678")(c)),
+          on_screen("feedback", ready=lambda c: c.screen.rating == 2), "feedback"),
+        S("feedback sent", lambda c: c.tap("submit"), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"), "feedback-sent"),
+        S("home", lambda c: c.tap("home"), home),
+        # book: item -> day -> slot -> identify (typed ID number) -> confirm -> slip with QR
+        S("book", lambda c: c.tap("tile_book"), on_screen("book", ready=lambda c: c.find("bitem_0") is not None), "book"),
+        S("book day", lambda c: c.tap("bitem_0"), on_screen("book_day", ready=lambda c: c.find(f"day_{day}") is not None), "book-day"),
+        S("book slot", lambda c: c.tap(f"day_{day}"), on_screen("book_slot", ready=lambda c: c.screen.status == "loaded"), "book-slot"),
+        S("book identify", lambda c: c.tap("slot_0"), on_screen("identify"), "book-identify"),
+        S("ID number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None), "identify-keypad"),
+        S("book confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.who)), "book-confirm"),
+        S("booked", lambda c: (_printed_more(c), c.tap("confirm_book")),
+          on_screen("book_done", ready=lambda c: keep_code(c) and len(c.sim.tickets()) > c.tickets0), "book-slip"),
+        S("home", lambda c: c.tap("done"), _cond("home, data wiped", lambda c: c.app.sm.current == "home"
+                                                 and no_citizen_traces(c, keypad_citizen))),
+        # the slip's QR code at the kiosk before the day: the central service says too early
+        S("slip scanned", lambda c: c.sim.scan(c.code), _msg("rejected.too_early"), "checkin-too-early"),
+        S("home", lambda c: c.tap("msg_back"), home),
+        # a social security card in the PC/SC reader identifies too
+        S("smart card", lambda c: (c.tap("tile_checkin"), c.sim.insert_smartcard(0)),
+          on_screen("checkin", ready=lambda c: c.screen.status == "loaded"
+                    and c.app.services.sessions.citizen is not None
+                    and c.app.services.sessions.citizen.source == "smartcard"), "checkin-smartcard", timeout_s=20),
+        S("smart card out", lambda c: c.sim.remove_smartcard(),
+          _cond("home, wiped", lambda c: c.app.sm.current == "home" and no_citizen_traces(c, 0))),
+        # the busy overlay swallows touches while a call runs
+        S("busy", busy_on, _cond("the busy overlay", lambda c: c.app.busy), "busy"),
+        S("tap while busy", lambda c: c.tap("tile_guide"),
+          _cond("still home: the tap did not get through", lambda c: c.app.sm.current == "home" and c.app.busy)),
+        S("not busy", busy_off, _cond("not busy", lambda c: not c.app.busy)),
+    ]
+
+
+def part_b(lang: str) -> list[Step]:
+    """The clock moves: a late citizen, an elder's session timing out, offline, maintenance."""
+    home = on_screen("home")
+    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+
+    def elder_timeout(ctx: Ctx) -> float:
+        return ctx.app.services.sessions.effective_timeout_s()
+
+    def late_advance(ctx: Ctx) -> float:
+        return late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now())
+
+    return [
+        S("home", _ensure_lang(lang), _home_in(lang)),
+        S("late card", lambda c: (c.sim.advance(late_advance(c)), c.sim.place_card(0)),
+          on_screen("checkin", ready=lambda c: c.screen.status == "loaded")),
+        S("late appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm")),
+        S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
+        S("late card taken", lambda c: c.sim.remove_card(), home),
+        S("elder card", lambda c: c.sim.place_card(1),
+          _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
+                and c.screen.status == "loaded"), "checkin-elder"),
+        S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
+          _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
+        S("timeout", lambda c: c.sim.advance(11),
+          _cond("the timeout screen, data wiped", lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
+                and no_citizen_traces(c, 1)), "timeout"),
+        S("card taken", lambda c: (c.sim.remove_card(), c.tap("msg_back")), home),
+        S("help", lambda c: c.tap("help"), _msg("help"), "help"),
+        S("call staff", lambda c: c.tap("call_staff"), _msg("staff_called"), "staff-called"),
+        S("home", lambda c: c.tap("msg_back"), home),
+        S("offline", lambda c: c.sim.set_online(False), _cond("offline banner", lambda c: not c.app.online), "offline"),
+        S("offline identify", lambda c: c.tap("tile_checkin"), on_screen("identify")),
+        S("offline check-in", lambda c: c.sim.place_card(0), _msg("network.offline"), "error-offline"),
+        S("online again", lambda c: (c.sim.set_online(True), c.sim.remove_card()),
+          _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online and no_citizen_traces(c, 0)),
+          timeout_s=30),
+        S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
+          on_screen("maintenance"), "maintenance-pin"),
+        S("maintenance unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
+          on_screen("maintenance", ready=lambda c: c.screen.unlocked and bool(c.screen.report)), "maintenance"),
+        S("test print", lambda c: (_printed_more(c), c.tap("test_print")),
+          # printed, and the driver's after-job status check done (the busy overlay blocks taps)
+          on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0 and not c.app.busy),
+          "maintenance-test-print"),
+        S("back home", lambda c: c.tap("maint_back"), home),
+    ]
+
+
+def _number(steps: list[Step]) -> list[Step]:
+    """Number the screenshots per language in tour order: NN-<screen>."""
+    counters: dict[str, int] = {}
+    for step in steps:
+        if step.shot:
+            counters[step.lang] = counters.get(step.lang, 0) + 1
+            name = step.shot.split("-", 1)[1] if step.shot[:2].isdigit() else step.shot
+            step.shot = f"{counters[step.lang]:02d}-{name}"
+    return steps
+
+
+def foundation_tour(languages=("zh_CN",)) -> list[Step]:
+    """The check-in tour, in each language."""
+    return _number([s for lang in languages for s in foundation_steps(lang)])
+
+
+def full_tour(languages=("zh_CN", "en")) -> list[Step]:
+    """Every flow in each language: check-in, part A of each language, then part B of each."""
+    steps = [s for lang in languages for s in foundation_steps(lang) + part_a(lang)]
+    steps += [s for lang in languages for s in part_b(lang)]
+    return _number(steps)
