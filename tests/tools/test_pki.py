@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tools import pki
+from tools import dynsec, pki
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,7 +105,7 @@ def test_rerun_replaces_an_acl_file_of_an_older_run(tmp_path):
 
 
 def test_missing_plugin_is_a_pki_error_and_nothing_is_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(pki, "_PLUGIN_DIRS", (str(tmp_path / "nowhere"),))
+    monkeypatch.setattr(dynsec, "_PLUGIN_DIRS", (str(tmp_path / "nowhere"),))
     with pytest.raises(pki.PkiError, match="dynamic-security plugin.*not found.*nowhere"):
         pki.build(tmp_path / "out", ["ZM-0001"])
     assert not (tmp_path / "out").exists()
