@@ -76,11 +76,13 @@ def test_the_largest_legitimate_messages_pass_and_one_over_the_limit_is_refused(
     assert len(longest) == 142
     assert not central.publish(longest, b"x" * envelope.MAX_BYTES).is_failure
 
-    # Just over the limit: the sender is disconnected (reason 0x95), nothing is delivered.
+    # Just over the limit: the sender is disconnected, nothing is delivered. (paho reports the
+    # broker's reason, 0x95, when it reads the DISCONNECT before its own write fails; under load
+    # the reset may come first, so the reason is not asserted.)
     own.c.publish(topics.req("ZM-0001", "checkin"), b"y" * broker.MAX_PACKET_SIZE, qos=1)
     assert own.closed.wait(10), "an oversized packet was accepted"
     own.close()  # paho would resend it on reconnect
-    assert own.disconnect_reason.value == PACKET_TOO_LARGE
+    assert own.disconnect_reason.value in (PACKET_TOO_LARGE, 0x80), own.disconnect_reason
     # Everybody else carries on, on the same connection.
     assert not central.publish("kiosk/v1/ZM-0002/cmd", b"after").is_failure
     other.wait_messages(lambda m: ("kiosk/v1/ZM-0002/cmd", b"after") in m, "the other terminal's command")
@@ -130,6 +132,8 @@ def test_a_100_mb_message_is_refused_before_it_is_read(pki_dir, probes):
             while sent < HUNDRED_MB:
                 raw.sendall(block)
                 sent += len(block)
+        except TimeoutError:  # neither reading nor closing: a hung broker is no refusal
+            raise AssertionError("the broker stopped reading but kept the connection open") from None
         except (OSError, ssl.SSLError) as e:  # reset by the broker
             refused = e
         assert refused is not None and sent < HUNDRED_MB, "the broker read the whole 100 MB"
