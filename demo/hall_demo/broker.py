@@ -1,36 +1,33 @@
-"""Start a private Mosquitto on a free loopback port (demo, tests, fleet, bench).
+"""Start a private Mosquitto on a free loopback port (demo, tests, fleet, bench), or one with the
+production profile of a PKI directory (:class:`PkiBroker`).
 
 Why a private broker: the tests and the demo must not depend on (or disturb) a broker the
 machine may already run. The config is ours: loopback only, anonymous allowed (development),
 ``set_tcp_nodelay true`` (PITFALLS.md: 44-88 ms per round trip without it), no persistence
-unless asked. ``python -m hall_demo.broker`` runs one in the foreground and prints its URL.
+unless asked, and the same size, inflight and queue limits as production (:func:`limit_lines`),
+so nothing passes here that the production broker would refuse
+(:mod:`hall_central.broker_profile`).
+``python -m hall_demo.broker`` runs one in the foreground and prints its URL.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from hall_common.procs import stop_process
 
+from hall_central.broker_profile import find_mosquitto, limit_lines
+from hall_central.pki import Pki, PkiError
+from hall_common.procs import stop_process
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def find_mosquitto() -> str:
-    """Path of the mosquitto binary (Debian puts it in /usr/sbin)."""
-    for cand in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
-        if cand and os.path.exists(cand):
-            return cand
-    raise FileNotFoundError("mosquitto not found: run `make setup` (Debian package mosquitto)")
 
 
 class Broker:
@@ -56,9 +53,7 @@ class Broker:
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
             "set_tcp_nodelay true",
-            # Why: fleet and bench runs have hundreds of clients with bursts of QoS 1 messages.
-            "max_queued_messages 100000",
-            "max_inflight_messages 100",
+            *limit_lines(),
             f"persistence {'true' if self.persistence else 'false'}",
             f"persistence_location {self.workdir}/",
             "log_dest stderr",
@@ -125,3 +120,70 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class PkiBroker:
+    """Mosquitto running ``DIR/mosquitto.conf`` (tests, demo): ``with PkiBroker(pki) as b: b.url``."""
+
+    def __init__(self, pki: Pki) -> None:
+        self.pki = pki
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        """``mqtts://127.0.0.1:PORT``."""
+        return self.pki.url
+
+    def start(self, timeout_s: float = 10.0) -> "PkiBroker":
+        """Start and wait until the TLS port accepts TCP connections (PkiError if the dynsec file
+        did not load: the broker would run with everything denied)."""
+        import socket
+        import subprocess
+        import time
+        log_path = self.pki.out / "mosquitto.log"
+        log_from = log_path.stat().st_size if log_path.exists() else 0
+        self.proc = subprocess.Popen([find_mosquitto(), "-c", str(self.pki.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}; see {self.pki.out}/mosquitto.log")
+            try:
+                socket.create_connection(("127.0.0.1", self.pki.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise TimeoutError(f"mosquitto did not listen on {self.pki.port}") from None
+                time.sleep(0.02)
+        # The plugin loads before the listener opens, so its verdict is in the log by now.
+        logged = ""
+        if log_path.exists():
+            with open(log_path, "rb") as f:
+                f.seek(log_from)
+                logged = f.read().decode("utf-8", "replace")
+        if "Error loading Dynamic security plugin config" in logged:
+            self.stop()
+            raise PkiError(f"mosquitto could not load {self.pki.dynsec} (see {log_path}): "
+                           "check it exists and is readable by the broker's user")
+        return self
+
+    def reload(self) -> None:
+        """SIGHUP (``systemctl reload mosquitto`` in production). Mosquitto 2.0.11 then re-reads the
+        CRL for new handshakes and keeps every connection; it does not reload the dynsec file
+        (change ACLs live with ``mosquitto_ctrl``) nor ``use_username_as_clientid``."""
+        import signal
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL."""
+        from hall_common.procs import stop_process
+        stop_process(self.proc)
+        self.proc = None
+
+    def __enter__(self) -> "PkiBroker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

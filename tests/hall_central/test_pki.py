@@ -10,7 +10,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hall_central import pki
+from hall_central import broker_profile
+from hall_central import dynsec, pki
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +71,8 @@ def test_build_writes_ca_terminal_certs_central_crl_dynsec_and_conf(tmp_path):
     lines = conf.splitlines()
     assert "listener 18883 127.0.0.1" in lines
     assert [ln for ln in lines if ln.startswith("listener")] == ["listener 18883 127.0.0.1"]  # no plaintext
-    for must in ("require_certificate true", "use_identity_as_username true", "tls_version tlsv1.2",
+    for must in ("require_certificate true", "use_identity_as_username true", "use_username_as_clientid true",
+                 "tls_version tlsv1.2", f"max_connections {pki.MAX_CONNECTIONS}", *broker_profile.limit_lines(),
                  "set_tcp_nodelay true", "allow_anonymous false", f"crlfile {(tmp_path / 'crl.pem').resolve()}",
                  f"plugin {pki.find_dynsec_plugin()}", f"plugin_opt_config_file {p.dynsec.resolve()}"):
         assert must in lines
@@ -105,7 +107,7 @@ def test_rerun_replaces_an_acl_file_of_an_older_run(tmp_path):
 
 
 def test_missing_plugin_is_a_pki_error_and_nothing_is_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(pki, "_PLUGIN_DIRS", (str(tmp_path / "nowhere"),))
+    monkeypatch.setattr(dynsec, "_PLUGIN_DIRS", (str(tmp_path / "nowhere"),))
     with pytest.raises(pki.PkiError, match="dynamic-security plugin.*not found.*nowhere"):
         pki.build(tmp_path / "out", ["ZM-0001"])
     assert not (tmp_path / "out").exists()
@@ -196,3 +198,37 @@ def test_no_regions_means_every_broadcast_read_only(tmp_path):
     acls = _role(json.loads((tmp_path / pki.DYNSEC_FILE).read_text()), "terminal-ZM-0001")
     assert acls[-2:] == [("subscribePattern", "kiosk/v1/bcast/#"), ("publishClientReceive", "kiosk/v1/bcast/#")]
     assert not any(t.startswith("publishClientSend") and "bcast" in topic for t, topic in acls)
+
+
+def test_each_central_instance_gets_its_own_certificate_and_client(tmp_path):
+    pki.build(tmp_path, ["ZM-0001"], central_instances=["c2"])
+    p = pki.build(tmp_path, [], central_instances=["c3"])  # a re-run keeps c2 (pki.json)
+    assert _cn(pki.load_cert(tmp_path / "central.crt")) == pki.CENTRAL_CN == pki.central_cn("c1")
+    for i in ("c2", "c3"):
+        cert = pki.load_cert(Path(p.central_tls(i)["cert"]))
+        assert _cn(cert) == f"central-{i}.kiosk" == pki.central_cn(i)
+        assert stat.S_IMODE(Path(p.central_tls(i)["key"]).stat().st_mode) == 0o600
+    cfg = json.loads(p.dynsec.read_text())
+    centrals = [c["username"] for c in cfg["clients"] if c["roles"] == [{"rolename": "central"}]]
+    assert centrals == [pki.CENTRAL_CN, "central-c2.kiosk", "central-c3.kiosk"]
+    with pytest.raises(pki.PkiError, match="bad central instance"):
+        pki.build(tmp_path, [], central_instances=["C 2"])
+    with pytest.raises(pki.PkiError):
+        p.central_tls("../x")
+
+
+def test_revoking_next_to_a_running_broker_touches_only_the_crl(tmp_path, capsys):
+    p = pki.build(tmp_path, ["ZM-0001", "ZM-0002"], port=18886)
+    before = {f: (tmp_path / f).read_bytes() for f in (pki.DYNSEC_FILE, "mosquitto.conf", "pki.json")}
+    assert pki.main(["--out", str(tmp_path), "--revoke", "ZM-0002", "--live"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert {f: (tmp_path / f).read_bytes() for f in before} == before  # the running broker owns these
+    serial = pki.load_cert(tmp_path / "terminals" / "ZM-0002.crt").serial_number
+    assert [r.serial_number for r in x509.load_pem_x509_crl(p.out.joinpath("crl.pem").read_bytes())] == [serial]
+    # The steps that follow, the commands exactly as --dynsec-commands prints them.
+    assert any("systemctl reload mosquitto" in ln for ln in out if ln.startswith("#"))
+    assert [ln for ln in out if not ln.startswith("#")] == pki.ctrl_lines("revoke", ["ZM-0002"])
+    assert pki.main(["--out", str(tmp_path), "--revoke", "ZM-0001", "--live", "--terminals", "ZM-0009"]) == 2
+    assert pki.main(["--out", str(tmp_path), "--live"]) == 2
+    assert pki.main(["--out", str(tmp_path / "empty"), "--revoke", "ZM-0001", "--live"]) == 2
+    assert "no CA" in capsys.readouterr().err

@@ -10,10 +10,12 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from kiosk.trust.tls import client_context
 from hall_central import pki
-from hall_demo.broker import free_port
+from hall_demo.broker import PkiBroker, free_port
 
 TERMINALS = ["ZM-0001", "ZM-0002", "ZM-0003", "ZM-E2E-0001"]
 REVOKED = "ZM-0003"
@@ -27,6 +29,10 @@ class Probe:
         self.closed = threading.Event()
         self.settled = threading.Event()  # a CONNACK or a disconnect, whichever comes first
         self.connack = None
+        self.connack_props = None
+        self.session_present = None
+        self.connects = 0  # sessions established (paho reconnects by itself after a drop)
+        self.disconnect_reason = None
         self.pubacks: dict[int, object] = {}
         self.subacks: dict[int, list] = {}
         self.messages: list[tuple[str, bytes]] = []
@@ -34,15 +40,23 @@ class Probe:
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self.c.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key")))
         self.c.on_connect = self._on_connect
-        self.c.on_disconnect = lambda *a: (self.closed.set(), self.settled.set())
+        self.c.on_disconnect = self._on_disconnect
         self.c.on_publish = self._on_publish
         self.c.on_subscribe = self._on_subscribe
         self.c.on_message = self._on_message
         self.port, self.host = port, server_hostname
 
     def _on_connect(self, client, userdata, flags, rc, props):
-        self.connack = rc
+        self.connack, self.connack_props, self.session_present = rc, props, flags.session_present
+        if not rc.is_failure:
+            self.connects += 1
         (self.closed if rc.is_failure else self.connected).set()
+        self.settled.set()
+
+    def _on_disconnect(self, client, userdata, flags, rc, props):
+        if self.disconnect_reason is None:
+            self.disconnect_reason = rc
+        self.closed.set()
         self.settled.set()
 
     def _on_publish(self, client, userdata, mid, rc, props):
@@ -60,10 +74,16 @@ class Probe:
             self.messages.append((msg.topic, bytes(msg.payload)))
             self.cond.notify_all()
 
-    def try_connect(self, timeout_s: float = 5.0) -> bool:
-        """True if a session was established (CONNACK success); False on TLS or MQTT refusal."""
+    def try_connect(self, timeout_s: float = 5.0, clean_start=mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                    session_expiry_s: int | None = None) -> bool:
+        """True if a session was established (CONNACK success); False on TLS or MQTT refusal.
+        ``session_expiry_s``: keep the session (and what is queued for it) that long after a disconnect."""
+        props = None
+        if session_expiry_s is not None:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = session_expiry_s
         try:
-            self.c.connect(self.host, self.port, keepalive=10)
+            self.c.connect(self.host, self.port, keepalive=10, clean_start=clean_start, properties=props)
         except Exception:
             return False
         self.c.loop_start()
@@ -76,6 +96,19 @@ class Probe:
         with self.cond:
             assert self.cond.wait_for(lambda: info.mid in self.pubacks, timeout_s), "no PUBACK"
             return self.pubacks[info.mid]
+
+    def publish_all(self, topic: str, payloads: list[bytes], timeout_s: float = 30.0) -> list:
+        """QoS 1 publishes, all sent before waiting; returns their PUBACK reason codes in order."""
+        mids = [self.c.publish(topic, p, qos=1).mid for p in payloads]
+        with self.cond:
+            assert self.cond.wait_for(lambda: all(m in self.pubacks for m in mids), timeout_s), "PUBACKs missing"
+            return [self.pubacks[m] for m in mids]
+
+    def wait_messages(self, predicate, what: str, timeout_s: float = 10.0) -> list[tuple[str, bytes]]:
+        """Wait until ``predicate(messages)`` holds; return the messages received so far."""
+        with self.cond:
+            assert self.cond.wait_for(lambda: predicate(self.messages), timeout_s), f"timed out waiting for {what}"
+            return list(self.messages)
 
     def subscribe(self, topic: str, timeout_s: float = 5.0):
         """QoS 1 subscribe; returns the SUBACK reason code."""
@@ -115,7 +148,7 @@ def pki_dir(tmp_path):
 @pytest.fixture
 def tls_broker(pki_dir):
     """Mosquitto running the generated mosquitto.conf."""
-    with pki.PkiBroker(pki_dir) as b:
+    with PkiBroker(pki_dir) as b:
         yield b
 
 

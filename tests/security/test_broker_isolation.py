@@ -16,6 +16,7 @@ import warnings
 import pytest
 
 from hall_central import pki
+from hall_demo.broker import PkiBroker
 
 pytestmark = pytest.mark.integration
 
@@ -192,7 +193,7 @@ def test_missing_dynsec_file_is_reported_at_start(pki_dir):
     # Mosquitto would run with every publish and subscribe denied; PkiBroker says why instead.
     pki_dir.dynsec.unlink()
     with pytest.raises(pki.PkiError, match="could not load .*dynamic-security.json"):
-        pki.PkiBroker(pki_dir).start()
+        PkiBroker(pki_dir).start()
 
 
 def test_adding_and_revoking_a_terminal_on_a_live_broker(pki_dir, dynsec_ctrl, probes):
