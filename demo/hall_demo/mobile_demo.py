@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from hall_demo import ROOT  # noqa: E402
 CONFIG = ROOT / "config" / "mobile-demo.toml"
 
 

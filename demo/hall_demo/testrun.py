@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from hall_demo import ROOT  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[2]
+from hall_demo import ROOT  # noqa: E402
 
 
 def _since_start_ms() -> float:

@@ -32,6 +32,7 @@ from kiosk.network.envelope import Envelope, new_id
 from hall_demo.bench.report import Figure, percentile
 from hall_demo.broker import Broker
 from hall_common import procs
+from hall_demo import ROOT
 
 TERMINALS = 200
 TARGET_RATE_PER_S = 1000.0
@@ -227,7 +228,7 @@ _RESPONDER = ("import sys, types; from hall_demo.bench.mqtt import Responder; "
 def _trivial_responder(broker: Broker) -> subprocess.Popen:
     """The baseline's responder process: answers every check-in with a fixed result, no database."""
     proc = subprocess.Popen([sys.executable, "-c", _RESPONDER, str(broker.port)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+                            stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
     if proc.stdout.readline().strip() != "ready":
         _stop_responder(proc)
         raise RuntimeError("the trivial responder did not start")

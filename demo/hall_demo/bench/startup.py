@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from hall_demo.bench.report import Figure, percentile
+from hall_demo import ROOT
 
 CHILD_TIMEOUT_S = 180.0
 
@@ -38,7 +39,7 @@ def _child(args: list[str], display: str) -> dict:
     env = dict(os.environ, DISPLAY=display, KIVY_NO_ARGS="1", KIVY_USE_DEFAULTCONFIG="1", KIVY_NO_CONSOLELOG="1")
     try:
         p = subprocess.run([sys.executable, "-m", "hall_demo.bench._startup_child", *args], capture_output=True,
-                           text=True, timeout=CHILD_TIMEOUT_S, env=env, cwd=str(Path(__file__).resolve().parents[2]))
+                           text=True, timeout=CHILD_TIMEOUT_S, env=env, cwd=str(ROOT))
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {CHILD_TIMEOUT_S:.0f} s"}
     for line in p.stdout.splitlines():
