@@ -59,6 +59,15 @@ def _at(date: str, hhmm: str) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(date), dt.time.fromisoformat(hhmm), TZ)
 
 
+def parse_date(text: str, field: str = "date") -> dt.date:
+    """A request's date, or ``invalid``: the schema's pattern lets through days that do not exist
+    (2026-02-30), and such a date is the terminal's mistake, never an ``internal`` error."""
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise OpError("invalid", f"{field} {text!r} is not a date of the calendar") from None
+
+
 def round_half_hour(now: dt.datetime) -> dt.datetime:
     """The nearest :00 or :30 of the same hall day (so ``now`` lies inside [start-30, start+15]).
 
@@ -234,6 +243,8 @@ class Domain(MobileOps):
     def op_appointments_list(self, terminal: str, body: dict) -> dict:
         """appointments.list."""
         self._citizen(body["citizen_ref"])
+        if body.get("date"):
+            parse_date(body["date"])
         appts = self.store.appointments_of(body["citizen_ref"])
         self._retime_demo(appts)
         if body.get("date"):
@@ -250,7 +261,7 @@ class Domain(MobileOps):
         it = seed.item(body["item_code"])
         if it is None:
             raise OpError("not_found", f"unknown item {body['item_code']}")
-        date = dt.date.fromisoformat(body["date"])
+        date = parse_date(body["date"])
         counts = self.store.booked_counts(f"{it['code']}_{date:%Y%m%d}_")
         now = self.clock.now()
         out = []
@@ -326,11 +337,45 @@ class Domain(MobileOps):
             return False
         return code.claims.get("app") == a["application_no"]
 
-    def op_appointment_cancel(self, terminal: str, body: dict) -> dict:
-        """appointment.cancel (a checked-in appointment can no longer be cancelled)."""
+    def _owned(self, body: dict, *, code_ok: bool) -> dict:
+        """The appointment of ``body``, if the request proves it acts for the appointment's citizen.
+
+        The rule (a terminal acts only on its own citizens' appointments): the request carries the
+        ``citizen_ref`` this service issued to the terminal that identified the citizen (ID card or
+        number, ``citizen.lookup``), and the appointment is that citizen's; or, for a check-in
+        (``code_ok``), the ``checkin_code`` of the appointment's booking slip. Knowing an
+        appointment id is not enough: ids are printed on slips and demo ids are predictable.
+        Refused with ``forbidden`` before anything about the appointment (status, ticket) is told.
+        """
         a = self.store.appointment(body["appointment_id"])
         if a is None:
             raise OpError("not_found", "unknown appointment")
+        ref = body.get("citizen_ref")
+        if ref is not None and ref == a["citizen_ref"]:
+            return a
+        if code_ok and body.get("checkin_code") is not None and self._is_checkin_code(a, body["checkin_code"]):
+            return a
+        what = "the citizen_ref of its citizen" + (" or the check-in code of its slip" if code_ok else "")
+        raise OpError("forbidden", f"this appointment needs {what}")
+
+    def _is_checkin_code(self, a: dict, text: str) -> bool:
+        """True if ``text`` is the check-in code this service issued for appointment ``a``.
+
+        Verified at the appointment's start (a moment inside the code's validity): whether the
+        check-in is still open is the check-in window's rule (too_early / too_late), not the code's.
+        """
+        if self.signer is None:
+            return text == f"KIOSK1:APPT:{a['appointment_id']}"
+        try:
+            code = codes.verify(text, self.signer.own_keyset(), a["hall"], _at(a["date"], a["start"]).timestamp(),
+                                typ=codes.CHECKIN)
+        except codes.CodeRejected:
+            return False
+        return code.claims.get("apt") == a["appointment_id"]
+
+    def op_appointment_cancel(self, terminal: str, body: dict) -> dict:
+        """appointment.cancel (a checked-in appointment can no longer be cancelled)."""
+        a = self._owned(body, code_ok=False)
         if a["status"] == "checked_in":
             raise OpError("closed", "the appointment is already checked in")
         self.store.set_appointment(a["appointment_id"], status="cancelled")
@@ -339,9 +384,8 @@ class Domain(MobileOps):
     def _ticket(self, terminal: str, hall: str, line: str, window: str | None, **extra) -> dict:
         date = self.clock.today().isoformat()
         seq = self.store.next_seq(hall, line, date)
-        cat = seed.catalogue()
-        prefix = next(ln["prefix"] for ln in cat["lines"] if ln["code"] == line)
-        windows = cat["line_windows"][line]
+        prefix = seed.line_prefix(line)
+        windows = seed.catalogue()["line_windows"][line]
         t = {"hall": hall, "line": line, "date": date, "seq": seq,
              "queue_no": f"{prefix}{seq:03d}", "window": window or windows[(seq - 1) % len(windows)],
              "terminal": terminal, "created_at": iso_utc(self.clock.now()), **extra}
@@ -350,9 +394,7 @@ class Domain(MobileOps):
 
     def op_checkin(self, terminal: str, body: dict) -> dict:
         """checkin: too_early/too_late/closed, or a ticket; checking in twice returns the same ticket."""
-        a = self.store.appointment(body["appointment_id"])
-        if a is None:
-            raise OpError("not_found", "unknown appointment")
+        a = self._owned(body, code_ok=True)
         it = seed.item(a["item_code"])
         t = self.store.ticket_of_appointment(a["appointment_id"])
         if t is None:
