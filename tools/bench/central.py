@@ -11,10 +11,19 @@ service's capacity, ``central.checkins_per_s``) and open loop at the target rate
 spread over the 200 terminals (``central.p99_ms``: latency from publish to answer).
 Baseline: the same generator against a trivial responder (bare paho, no database, in its own
 process like the service) in the same run: what broker + generator allow at best on this machine.
+
+Poison (issue 13): right after each clean phase the same phase runs again while 10 other
+terminals (``tools.bench.poison``, its own process) publish the hostile inputs of
+:data:`tools.bench.poison.POISONS` at the clean rate, so that half the traffic is poison. The
+valid traffic's throughput and p99 are reported against the clean ones of the same run. Every
+check-in carries its citizen_ref (a terminal acts only on its own citizens' appointments).
+Full mode adds two instances on SQLite and two on PostgreSQL (a fresh schema of the local server).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import select
 import shutil
 import socket
@@ -24,11 +33,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 import paho.mqtt.client as mqtt
 
 from kiosk.network import topics
 from kiosk.network.envelope import Envelope, new_id
+from tools.bench import poison
 from tools.bench.report import Figure, percentile
 from tools.broker import Broker
 from tools import procs
@@ -40,13 +51,15 @@ READY_TIMEOUT_S = 30.0
 FIRST_CITIZEN = 500_000
 
 
-def prepare_appointments(db: Path, n: int) -> list[str]:
-    """Seed the central database and create ``n`` synthetic citizens' appointments for today."""
+def prepare_appointments(db: Path | str, n: int) -> list[tuple[str, str]]:
+    """Seed the central database and create ``n`` synthetic citizens' appointments for today:
+    (appointment id, citizen_ref), the reference being the proof a check-in carries."""
     from tools.central import seed
     from tools.central.clock import Clock
     from tools.central.domain import Domain
     from tools.central.store import open_store
     store = open_store(str(db))
+    refs = []
     try:
         domain = Domain(store, Clock())
         with store.transaction():
@@ -54,11 +67,12 @@ def prepare_appointments(db: Path, n: int) -> list[str]:
             domain.new_day_if_needed()
             for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n):
                 c = seed.synthetic_citizen(i)
-                domain.op_citizen_lookup("BENCH-PREP", {"id_number": c["id_number"], "name": c["name"]})
+                refs.append(domain.op_citizen_lookup("BENCH-PREP", {"id_number": c["id_number"],
+                                                                    "name": c["name"]})["citizen_ref"])
         today = domain.clock.today()
     finally:
         store.close()
-    return [f"SYN-{i}-{today:%Y%m%d}" for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n)]
+    return [(f"SYN-{i}-{today:%Y%m%d}", ref) for i, ref in zip(range(FIRST_CITIZEN, FIRST_CITIZEN + n), refs)]
 
 
 def start_central(broker: Broker, db: Path, instance: str, log_path: Path, profile_to: Path | None = None):
@@ -90,12 +104,13 @@ def stop_process(proc: subprocess.Popen) -> None:
 class LoadGen:
     """``terminals`` bare paho clients sending check-ins, all driven by the calling thread."""
 
-    def __init__(self, broker: Broker, terminals: int, appointments: list[str]) -> None:
+    def __init__(self, broker: Broker, terminals: int, appointments: list[tuple[str, str]]) -> None:
         self.appointments = appointments
         self._next_appt = 0
         self.sent: dict[str, tuple[float, int]] = {}  # envelope id -> (send time, terminal index)
         self.latencies_ms: list[float] = []
         self.ok = self.failed = 0
+        self.ran_out = False  # the prepared appointments ran out during a phase: its rate is a lower bound
         self.idle: list[int] = []  # closed loop: terminals whose answer came back
         self._subacks = 0
         self.clients: list[mqtt.Client] = []
@@ -135,10 +150,11 @@ class LoadGen:
     def send(self, k: int) -> bool:
         """Publish one check-in from terminal ``k``; False when the appointments ran out."""
         if self._next_appt >= len(self.appointments):
+            self.ran_out = True
             return False
-        appt = self.appointments[self._next_appt]
+        appt, ref = self.appointments[self._next_appt]
         self._next_appt += 1
-        env = Envelope("req", "checkin", self.ids[k], {"appointment_id": appt}, idem=new_id())
+        env = Envelope("req", "checkin", self.ids[k], {"appointment_id": appt, "citizen_ref": ref}, idem=new_id())
         self.sent[env.id] = (time.perf_counter(), k)
         self.clients[k].publish(topics.req(self.ids[k], "checkin"), env.to_bytes(), qos=1)
         return True
@@ -245,36 +261,88 @@ def _stop_responder(proc: subprocess.Popen) -> None:
     proc.stdout.close()
 
 
+class PoisonProcess:
+    """``python -m tools.bench.poison``: the poisoning terminals in their own process."""
+
+    def __init__(self, broker: Broker, victim: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.bench.poison", str(broker.port), str(poison.SENDERS),
+                                      victim], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=str(Path(__file__).resolve().parents[2]))
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError("the poison sender did not start")
+
+    def go(self, rate: float, seconds: float) -> None:
+        """Start sending now (returns at once)."""
+        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
+        self.proc.stdin.flush()
+
+    def result(self) -> dict:
+        """What the last run sent and which answers came back (waits for its end)."""
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        """Close its stdin (it stops), then make sure it is gone."""
+        _stop_responder(self.proc)
+
+
 def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_to: Path | None = None, *,
             terminals: int = TERMINALS, closed_s: float | None = None, open_s: float | None = None,
-            rate_per_s: float = TARGET_RATE_PER_S) -> dict:
-    """Run the two phases against ``instances`` central services sharing one database."""
+            rate_per_s: float = TARGET_RATE_PER_S, poisoned: bool = False, db_url: str | None = None,
+            open_loop: bool = True, per_s_budget: float = 2500.0) -> dict:
+    """Run the phases against ``instances`` central services sharing one database (SQLite in
+    ``work``, or ``db_url``): closed loop and (``open_loop``) open loop; with ``poisoned``, each
+    again right after it with the poison sender adding as many poison messages per second as valid
+    ones (the closed loop's clean rate; the open loop's offered rate). ``per_s_budget``: the
+    appointments prepared per second of closed loop (a phase that runs out is flagged)."""
     closed_s = closed_s or (3.0 if quick else 10.0)
     open_s = open_s or (3.0 if quick else 10.0)
     own = work is None
     work = work or Path(tempfile.mkdtemp(prefix="kiosk-bench-central-"))
-    need = int(2500 * closed_s + rate_per_s * open_s * 1.1) + 1000
-    db = work / "central.db"
+    phases = 2 if poisoned else 1
+    need = int(phases * (per_s_budget * closed_s + (rate_per_s * open_s * 1.1 if open_loop else 0))) + 1000
+    db = db_url or work / "central.db"
     appts = prepare_appointments(db, need)
     broker = Broker(workdir=work / "broker").start()
-    procs, gen = [], None
+    procs, gen, evil = [], None, None
+    out: dict = {}
     try:
         for i in range(instances):
             procs.append(start_central(broker, db, f"b{i + 1}", work / f"central{i + 1}.log",
                                        profile_to if i == 0 else None))
         gen = LoadGen(broker, terminals, appts)
+        evil = PoisonProcess(broker, gen.ids[0]) if poisoned else None
         gen.closed_loop(0.5)  # warm-up
         gen.drain()
-        per_s = gen.closed_loop(closed_s)
-        closed_p99 = percentile(gen.latencies_ms, 0.99)
-        ok_ratio = gen.ok / max(1, gen.ok + gen.failed)
+        out["checkins_per_s"] = gen.closed_loop(closed_s)
+        out["closed_p99_ms"] = percentile(gen.latencies_ms, 0.99)
+        out["ok_ratio"] = gen.ok / max(1, gen.ok + gen.failed)
         gen.drain()
-        rate, unanswered = gen.open_loop(rate_per_s, open_s)
-        return {"checkins_per_s": per_s, "closed_p99_ms": closed_p99, "ok_ratio": ok_ratio,
-                "open_rate_per_s": rate, "open_p50_ms": percentile(gen.latencies_ms, 0.5),
-                "open_p99_ms": percentile(gen.latencies_ms, 0.99) if not unanswered else None,
-                "unanswered": unanswered, "open_ok_ratio": gen.ok / max(1, gen.ok + gen.failed)}
+        if evil is not None:
+            evil.go(out["checkins_per_s"], closed_s)
+            out["poison_checkins_per_s"] = gen.closed_loop(closed_s)
+            out["poison_closed_p99_ms"] = percentile(gen.latencies_ms, 0.99)
+            out["poison_ok_ratio"] = gen.ok / max(1, gen.ok + gen.failed)
+            gen.drain()
+            out["poison_closed_sent"] = evil.result()
+        if open_loop:
+            rate, unanswered = gen.open_loop(rate_per_s, open_s)
+            out.update({"open_rate_per_s": rate, "open_p50_ms": percentile(gen.latencies_ms, 0.5),
+                        "open_p99_ms": percentile(gen.latencies_ms, 0.99) if not unanswered else None,
+                        "unanswered": unanswered, "open_ok_ratio": gen.ok / max(1, gen.ok + gen.failed)})
+            if evil is not None:
+                evil.go(rate_per_s, open_s)
+                rate, unanswered = gen.open_loop(rate_per_s, open_s)
+                out.update({"poison_open_p50_ms": percentile(gen.latencies_ms, 0.5),
+                            "poison_open_p99_ms": percentile(gen.latencies_ms, 0.99) if not unanswered else None,
+                            "poison_unanswered": unanswered,
+                            "poison_open_ok_ratio": gen.ok / max(1, gen.ok + gen.failed),
+                            "poison_open_sent": evil.result()})
+        out["ran_out_of_appointments"] = gen.ran_out
+        return out
     finally:
+        if evil is not None:
+            evil.stop()
         if gen is not None:
             gen.close()
         for p in procs:
@@ -291,7 +359,7 @@ def measure_baseline(quick: bool) -> float:
     responder = gen = None
     try:
         responder = _trivial_responder(broker)
-        gen = LoadGen(broker, TERMINALS, [f"X{i}" for i in range(200_000)])
+        gen = LoadGen(broker, TERMINALS, [(f"X{i}", "C0") for i in range(200_000)])
         gen.closed_loop(0.5)
         gen.drain()
         return gen.closed_loop(3.0 if quick else 10.0)
@@ -304,25 +372,79 @@ def measure_baseline(quick: bool) -> float:
         shutil.rmtree(work, ignore_errors=True)
 
 
+#: Where the PostgreSQL figure runs (a fresh schema, dropped afterwards); KIOSK_BENCH_PG overrides.
+PG_URLS = ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def pg_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema (README "Scaling out": the same statements as SQLite)."""
+    import psycopg
+    errors = []
+    for base in ([os.environ["KIOSK_BENCH_PG"]] if os.environ.get("KIOSK_BENCH_PG") else PG_URLS):
+        try:
+            admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
+            break
+        except psycopg.OperationalError as e:
+            errors.append(f"{base}: {str(e).strip()}"[:120])
+    else:
+        raise RuntimeError("PostgreSQL not reachable: " + "; ".join(errors))
+    schema = "kiosk_bench_" + new_id()[:12]
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+def _rounded(d: dict) -> dict:
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
+
+
 def run(quick: bool = False) -> dict[str, Figure]:
-    """Measure the central-service figures (and, in full mode, two instances)."""
-    one = measure(quick)
+    """Measure the central-service figures: one SQLite instance clean and poisoned, the trivial
+    responder; in full mode also two SQLite instances and two PostgreSQL instances."""
+    one = measure(quick, poisoned=True)
     base = measure_baseline(quick)
-    extra = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in one.items()}
+    extra = _rounded(one)
+    figs: dict[str, Figure] = {}
     if not quick:
         two = measure(quick, instances=2)
         extra["two_instances_checkins_per_s"] = round(two["checkins_per_s"], 1)
         extra["two_instances_open_p99_ms"] = two["open_p99_ms"] and round(two["open_p99_ms"], 1)
+        try:
+            with pg_schema() as url:
+                pg = measure(quick, instances=2, db_url=url, open_loop=False, per_s_budget=1500.0)
+            figs["central.pg_two_instances_per_s"] = Figure(
+                "central.pg_two_instances_per_s", pg["checkins_per_s"], "/s", "SQLite, 1 instance, same run",
+                one["checkins_per_s"], note=f"closed loop, {TERMINALS} terminals, 2 instances on one PostgreSQL "
+                f"schema; p99 {pg['closed_p99_ms']:.0f} ms; ok ratio {pg['ok_ratio']:.3f}"
+                + ("; appointments ran out: a lower bound" if pg["ran_out_of_appointments"] else ""),
+                extra=_rounded(pg))
+        except Exception as e:  # no PostgreSQL here: the SQLite figures stand, this one says why
+            figs["central.pg_two_instances_per_s"] = Figure("central.pg_two_instances_per_s", None, "/s",
+                                                            note=f"{type(e).__name__}: {e}"[:200])
     p99_note = (f"open loop at {one['open_rate_per_s']:.0f}/s offered over {TERMINALS} terminals; "
                 f"p50 {extra['open_p50_ms']} ms")
     if one["unanswered"]:
         p99_note += f"; {one['unanswered']} check-ins unanswered 5 s after the phase: p99 unbounded"
-    return {
-        "central.checkins_per_s": Figure("central.checkins_per_s", one["checkins_per_s"], "/s",
-                                         "same generator, trivial responder", base,
-                                         note=f"closed loop, {TERMINALS} terminals one check-in in flight each, "
-                                              f"1 instance, SQLite group commit; ok ratio {one['ok_ratio']:.3f}",
-                                         extra=extra),
-        "central.p99_ms": Figure("central.p99_ms", one["open_p99_ms"], "ms", "closed-loop p99",
-                                 one["closed_p99_ms"], note=p99_note),
-    }
+    figs["central.checkins_per_s"] = Figure(
+        "central.checkins_per_s", one["checkins_per_s"], "/s", "same generator, trivial responder", base,
+        note=f"closed loop, {TERMINALS} terminals one check-in in flight each, 1 instance, SQLite group commit; "
+             f"ok ratio {one['ok_ratio']:.3f}", extra=extra)
+    figs["central.p99_ms"] = Figure("central.p99_ms", one["open_p99_ms"], "ms", "closed-loop p99",
+                                    one["closed_p99_ms"], note=p99_note)
+    sent = one["poison_closed_sent"]
+    figs["central.poison_checkins_per_s"] = Figure(
+        "central.poison_checkins_per_s", one["poison_checkins_per_s"], "/s", "clean closed loop, same run",
+        one["checkins_per_s"], note=f"closed loop with {sent['sent']} poison messages from {poison.SENDERS} other "
+        f"terminals at the clean rate (half the traffic); answers {sent['answers']}, expected {sent['expected']}; "
+        f"wrong answers {sent['unexpected_answers']}; valid ok ratio {one['poison_ok_ratio']:.3f}")
+    sent = one["poison_open_sent"]
+    figs["central.poison_p99_ms"] = Figure(
+        "central.poison_p99_ms", one["poison_open_p99_ms"], "ms", "clean open loop p99, same run", one["open_p99_ms"],
+        note=f"open loop at {TARGET_RATE_PER_S:.0f}/s valid + as many poison ({sent['sent']} sent); p50 "
+             f"{extra['poison_open_p50_ms']} ms; unanswered {one['poison_unanswered']}; wrong answers to poison "
+             f"{sent['unexpected_answers']}")
+    return figs

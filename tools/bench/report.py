@@ -77,6 +77,16 @@ def _rel(other: str, factor: float, unit: str) -> Callable:
     return check
 
 
+def _rel_min(other: str, factor: float, unit: str) -> Callable:
+    def check(v: float, figs: dict) -> tuple[bool, str]:
+        base = figs[other].value if other in figs else None
+        if base is None:
+            raise LookupError(other)
+        limit = factor * base
+        return v >= limit, f"{limit - v:.3g} {unit} short of {factor:g} x {other} ({v / base:.2f}x)"
+    return check
+
+
 def _plus(other: str, margin: float, unit: str) -> Callable:
     def check(v: float, figs: dict) -> tuple[bool, str]:
         base = figs[other].value if other in figs else None
@@ -101,6 +111,10 @@ TARGETS: dict[str, tuple[str, Callable]] = {
     "mqtt.reconnect_ms": ("<= 1500 ms", _below(1500.0, "ms")),
     "central.checkins_per_s": (">= 1000 /s", _at_least(1000.0, "/s")),
     "central.p99_ms": ("< 100 ms at 200 terminals", _below(100.0, "ms")),
+    # Issue 13: half the traffic poison from other terminals costs valid traffic at most 10% of
+    # its throughput, and at most doubles its p99 (a bad message costs only itself).
+    "central.poison_checkins_per_s": (">= 0.9 x central.checkins_per_s", _rel_min("central.checkins_per_s", 0.9, "/s")),
+    "central.poison_p99_ms": ("<= 2 x central.p99_ms", _rel("central.p99_ms", 2.0, "ms")),
     "startup.home_ms": ("< 1500 ms", _below(1500.0, "ms")),
     "startup.rss_mb": ("< 220 MB", _below(220.0, "MB")),
 }
