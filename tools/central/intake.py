@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 
 from kiosk.network import schemas, topics
-from kiosk.network.envelope import MAX_BYTES, VERSION, Envelope
+from kiosk.network.envelope import MAX_BYTES, VERSION, Envelope, new_id, now_iso
 from kiosk.network.errors import InvalidMessage
 
 #: Why 32: the deepest contract message (application.submit, a step list) nests about 5 levels;
@@ -149,9 +149,16 @@ def refusal(terminal: str, path: tuple[str, str, str | None] | None, code: str, 
     if path is None:
         return Refused(reason, None, message)
     op, corr, idem = path
-    env = Envelope("res", op, terminal, {"ok": False, "error": {"code": code, "message": message}},
-                   corr=corr, idem=idem)
-    return Refused(reason, (topics.res(terminal), encode(env)), message)
+    # Why a template: a refusal costs what a stream of poison costs the service; this is the bytes
+    # encode(Envelope(...)) gives (a test holds them equal) at half the price. op, terminal, corr
+    # and idem passed the strict patterns above: nothing in them needs escaping.
+    payload = _REFUSAL % (op, terminal, code, json.dumps(message, ensure_ascii=False), new_id(), now_iso(), corr,
+                          f'"{idem}"' if idem else "null")
+    return Refused(reason, (topics.res(terminal), payload.encode("utf-8")), message)
+
+
+_REFUSAL = ('{"type":"res","op":"%s","terminal":"%s","body":{"ok":false,"error":{"code":"%s","message":%s}},'
+            '"id":"%s","v":1,"ts":"%s","corr":"%s","idem":%s}')
 
 
 def encode(env: Envelope) -> bytes:

@@ -209,16 +209,18 @@ class CentralService:
             log.exception("judging a message failed", extra={"topic": topic})
             return intake.Refused("internal", detail=type(e).__name__)
 
-    def _publish(self, reply: tuple[str, bytes]) -> None:
+    def _publish(self, reply: tuple[str, bytes], qos: int = 1) -> None:
         if self._client is not None:
-            self._client.publish(reply[0], reply[1], qos=1)
+            self._client.publish(reply[0], reply[1], qos=qos)
 
     def _refused(self, r: intake.Refused, topic: str) -> None:
         """Answer a refusal on the sender's own res topic, or count it as dropped; log in summary."""
         refusals = self.stats["refusals"]
         refusals[r.reason] = refusals.get(r.reason, 0) + 1
         if r.reply is not None:
-            self._publish(r.reply)
+            # QoS 0: a refusal records nothing, and a sender that misses it asks again and gets the
+            # same answer; a flood of bad messages must not also cost a PUBACK per refusal.
+            self._publish(r.reply, qos=0)
         else:
             self.stats["dropped"] += 1
         # Why a summary at most every LOG_EVERY_S per reason: a terminal sending poison at 1,000/s

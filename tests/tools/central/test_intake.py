@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from kiosk.network import envelope, topics
+from kiosk.network import envelope, schemas, topics
 from tools.bench.poison import POISONS
 from tools.central import intake
 
@@ -85,3 +85,14 @@ def test_the_service_encodes_responses_as_envelope_to_bytes_does():
     for res in (envelope.response(req, {"queue_no": "A001", "people_ahead": 3, "item_name": "老年优待证办理"}),
                 envelope.response(req, error={"code": "too_early", "message": "开始前 30 分钟可签到"})):
         assert intake.encode(res) == res.to_bytes()
+
+
+def test_a_refusal_is_the_envelope_the_contract_describes():
+    r = intake.refusal(EVIL, ("checkin", "m1", "k1"), "invalid", 'a "quoted" 说明', "invalid")
+    topic, msg = _answer(r)
+    env = envelope.Envelope("res", "checkin", EVIL, {"ok": False, "error": {"code": "invalid", "message": 'a "quoted" 说明'}},
+                            id=msg["id"], ts=msg["ts"], corr="m1", idem="k1")
+    assert r.reply[1] == intake.encode(env) and topic == topics.res(EVIL)
+    schemas.validate_message(topic, msg)
+    no_idem = intake.refusal(EVIL, ("checkin", "m1", None), "forbidden", "x", "forbidden")
+    assert json.loads(no_idem.reply[1])["idem"] is None
