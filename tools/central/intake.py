@@ -191,7 +191,7 @@ def _envelope_fault(kind: str, parsed: topics.Parsed, obj: dict) -> str:
     if obj.get("type") != kind:
         return f"envelope: type: not {kind!r} on a {kind} topic"
     v = obj.get("v")
-    if type(v) is not int or v != VERSION:  # noqa: E721 - True == 1, and must not pass
+    if type(v) is not int or v != VERSION:  # noqa: E721 - exactly int: true == 1 in Python, not in JSON
         return "envelope: v: not the integer 1"
     if not isinstance(obj.get("body"), dict):
         return "envelope: body: not an object"

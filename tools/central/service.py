@@ -165,7 +165,6 @@ class CentralService:
         except Exception:
             log.exception("enqueue failed")
 
-
     # --- the writer thread ----------------------------------------------------------------
     def _write_loop(self) -> None:
         while True:
