@@ -22,8 +22,8 @@ def load_limits(path: Path = LIMITS_FILE) -> tuple[dict[str, dict], list[str]]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     areas = data.pop("areas")["quick"]
     for key, rule in data.items():
-        if set(rule) - {"why", "min", "max"} or ("min" in rule) == ("max" in rule) or not rule.get("why"):
-            raise ValueError(f"{path.name}: [{key}] needs a why and exactly one of min, max")
+        if set(rule) - {"why", "min", "max", "base"} or ("min" in rule) == ("max" in rule) or not rule.get("why"):
+            raise ValueError(f"{path.name}: [{key}] needs a why and exactly one of min, max (and maybe a base)")
     return data, areas
 
 
@@ -35,6 +35,8 @@ def check(report: dict, limits: dict[str, dict], areas: list[str] | None = None)
             continue
         fig = report.get(key)
         value, base = (fig or {}).get("value"), (fig or {}).get("baseline_value")
+        if "base" in rule:  # compared with another figure of the same run
+            base = (report.get(rule["base"]) or {}).get("value")
         if value is None or not base:
             out.append((key, False, f"not measured: {(fig or {}).get('note') or 'absent from the report'}"))
             continue
