@@ -21,9 +21,7 @@ Full mode adds two instances on SQLite and two on PostgreSQL (a fresh schema of 
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import select
 import shutil
 import socket
@@ -33,13 +31,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 import paho.mqtt.client as mqtt
 
 from kiosk.network import topics
 from kiosk.network.envelope import Envelope, new_id
-from tools.bench import poison
+from tools.bench import pgdb, poison
 from tools.bench.report import Figure, percentile
 from tools.broker import Broker
 from tools import procs
@@ -278,31 +275,6 @@ def _stop_responder(proc: subprocess.Popen) -> None:
     proc.stdout.close()
 
 
-class PoisonProcess:
-    """``python -m tools.bench.poison``: the poisoning terminals in their own process."""
-
-    def __init__(self, broker: Broker, victim: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools.bench.poison", str(broker.port), str(poison.SENDERS),
-                                      victim], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     cwd=str(Path(__file__).resolve().parents[2]))
-        if self.proc.stdout.readline().strip() != "ready":
-            self.stop()
-            raise RuntimeError("the poison sender did not start")
-
-    def go(self, rate: float, seconds: float) -> None:
-        """Start sending now (returns at once)."""
-        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
-        self.proc.stdin.flush()
-
-    def result(self) -> dict:
-        """What the last run sent and which answers came back (waits for its end)."""
-        return json.loads(self.proc.stdout.readline())
-
-    def stop(self) -> None:
-        """Close its stdin (it stops), then make sure it is gone."""
-        _stop_responder(self.proc)
-
-
 def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_to: Path | None = None, *,
             terminals: int = TERMINALS, closed_s: float | None = None, open_s: float | None = None,
             rate_per_s: float = TARGET_RATE_PER_S, poisoned: bool = False, db_url: str | None = None,
@@ -334,7 +306,7 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
             procs.append(start_central(broker, db, f"b{i + 1}", work / f"central{i + 1}.log",
                                        profile_to if i == 0 else None))
         gen = LoadGen(broker, terminals, appts)
-        evil = PoisonProcess(broker, gen.ids[0]) if poisoned else None
+        evil = poison.PoisonProcess(broker.port, gen.ids[0]) if poisoned else None
         gen.closed_loop(0.5)  # warm-up
         gen.drain()
         out["checkins_per_s"] = clean = gen.closed_loop(closed_s)
@@ -401,32 +373,6 @@ def measure_baseline(quick: bool) -> float:
         shutil.rmtree(work, ignore_errors=True)
 
 
-#: Where the PostgreSQL figure runs (a fresh schema, dropped afterwards); KIOSK_BENCH_PG overrides.
-PG_URLS = ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test")
-
-
-@contextlib.contextmanager
-def pg_schema() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema (README "Scaling out": the same statements as SQLite)."""
-    import psycopg
-    errors = []
-    for base in ([os.environ["KIOSK_BENCH_PG"]] if os.environ.get("KIOSK_BENCH_PG") else PG_URLS):
-        try:
-            admin = psycopg.connect(base, autocommit=True, connect_timeout=5)
-            break
-        except psycopg.OperationalError as e:
-            errors.append(f"{base}: {str(e).strip()}"[:120])
-    else:
-        raise RuntimeError("PostgreSQL not reachable: " + "; ".join(errors))
-    schema = "kiosk_bench_" + new_id()[:12]
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
-
-
 def _rounded(d: dict) -> dict:
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
 
@@ -443,7 +389,7 @@ def run(quick: bool = False) -> dict[str, Figure]:
         extra["two_instances_checkins_per_s"] = round(two["checkins_per_s"], 1)
         extra["two_instances_open_p99_ms"] = two["open_p99_ms"] and round(two["open_p99_ms"], 1)
         try:
-            with pg_schema() as url:
+            with pgdb.fresh_schema() as url:
                 pg = measure(quick, instances=2, db_url=url, open_loop=False, per_s_budget=1500.0)
             figs["central.pg_two_instances_per_s"] = Figure(
                 "central.pg_two_instances_per_s", pg["checkins_per_s"], "/s", "SQLite, 1 instance, same run",

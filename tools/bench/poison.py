@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 #: The envelope of the issue's reproduction, with the parts a poison replaces.
@@ -140,6 +142,37 @@ class Sender:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class PoisonProcess:
+    """``python -m tools.bench.poison``: the poisoning terminals in their own process."""
+
+    def __init__(self, port: int, victim: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.bench.poison", str(port), str(SENDERS), victim],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=str(Path(__file__).resolve().parents[2]))
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError("the poison sender did not start")
+
+    def go(self, rate: float, seconds: float) -> None:
+        """Start sending now (returns at once)."""
+        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
+        self.proc.stdin.flush()
+
+    def result(self) -> dict:
+        """What the last run sent and which answers came back (waits for its end)."""
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        """Close its stdin (it stops), then make sure it is gone."""
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc.stdout.close()
 
 
 def main(argv: list[str]) -> int:
