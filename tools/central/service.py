@@ -298,8 +298,11 @@ class CentralService:
 
     def _apply(self, m: intake.Accepted) -> tuple[str, bytes] | None:
         """Handle one accepted message inside the batch's transaction; the answer to publish."""
-        now = iso_utc(self.clock.now())
         env = m.env
+        if m.kind == "req":
+            self.stats["requests"] += 1
+            return topics.res(m.terminal), intake.encode(self._request(m.terminal, env))
+        now = iso_utc(self.clock.now())
         if m.kind == "state":
             self.store.set_terminal_state(m.terminal, env.body, now)
             return None
@@ -311,8 +314,7 @@ class CentralService:
             if self.store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
                 log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
             return topics.res(m.terminal), intake.encode(envelope.response(env, {}))
-        self.stats["requests"] += 1
-        return topics.res(m.terminal), intake.encode(self._request(m.terminal, env))
+        return None
 
     def _request(self, terminal: str, env: Envelope) -> Envelope:
         durable = schemas.is_durable(env.op)
