@@ -12,7 +12,10 @@ import re
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 #: Check character for each remainder 0..10 ("X" stands for 10).
 _CHECK = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+#: ASCII digits only, the whole string: Python's ``\d`` also takes full-width and other Unicode
+#: digits, and ``$`` matches before a final newline; either would give one citizen a second number
+#: (and a second citizen_ref, the reference is an HMAC of the number as written).
+_ID_RE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 
 
 def check_digit(body17: str) -> str:
@@ -23,9 +26,13 @@ def check_digit(body17: str) -> str:
 
 
 def is_valid(id_number: str) -> bool:
-    """True when the number has the 18-character shape, a real birth date and the right check digit."""
-    s = (id_number or "").strip().upper()
-    if not _ID_RE.match(s):
+    """True when the number has the 18-character shape, a real birth date and the right check digit.
+
+    Exactly as written (no surrounding spaces, ASCII digits, upper-case X): the caller hashes the
+    same string it checked.
+    """
+    s = id_number if isinstance(id_number, str) else ""
+    if not _ID_RE.fullmatch(s):
         return False
     try:
         dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))

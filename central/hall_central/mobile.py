@@ -17,6 +17,7 @@ import hashlib
 
 from hall_central import idcard, seed
 from hall_central.clock import iso_utc
+from hall_central.rules import OpError
 
 #: Why 48 KiB: a chunk plus its envelope stays under 70 KB on the wire, small enough to get through
 #: a 2G uplink between drops, large enough that a 300 KB photo is 7 chunks. The terminal decides
@@ -31,7 +32,6 @@ class MobileOps:
 
     def op_upload_chunk(self, terminal: str, body: dict) -> dict:
         """upload.chunk: keep a chunk; assemble and verify the upload once every chunk is there."""
-        from hall_central.domain import OpError
         uid, idx, total = body["upload_id"], body["index"], body["total"]
         if idx >= total:
             raise OpError("invalid", f"chunk {idx} of an upload of {total} chunks")
@@ -61,7 +61,6 @@ class MobileOps:
 
     def op_application_submit(self, terminal: str, body: dict) -> dict:
         """application.submit: register the citizen, open the application at its first level."""
-        from hall_central.domain import OpError
         citizen = body["citizen"]
         id_number = citizen["id_number"].upper()
         if not idcard.is_valid(id_number):

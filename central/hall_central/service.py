@@ -1,8 +1,11 @@
 """The reference central service: MQTT in, group-committed SQLite, MQTT out.
 
 Threads: paho's network thread only enqueues (callbacks never block or touch the database);
-one writer thread drains the queue in batches and applies each batch in ONE transaction (a
-savepoint per request), then publishes all the batch's responses. Why: a per-request commit is
+one writer thread drains the queue, judges each message ALONE (:mod:`hall_central.intake`:
+decode, schemas, the sender is the topic's terminal; a refusal is answered or counted at once),
+applies the accepted ones as one batch in ONE transaction (a savepoint per request), then
+publishes all the batch's responses. A message that still fails inside the batch is taken out
+and the rest retried without it: one bad message never costs another terminal its answer. Why: a per-request commit is
 an fsync per check-in and cannot reach 1,000 check-ins/s on two cores; a batch commit can.
 Responses leave only after their commit, so an answer always describes a durable state.
 
@@ -27,8 +30,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
 from kiosk.network import envelope, schemas, topics
-from kiosk.network.errors import InvalidMessage
-from kiosk.network.envelope import Envelope, EnvelopeError
+from kiosk.network.envelope import Envelope
+from hall_central import intake
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
 from hall_central.store import Store, body_hash, open_store
@@ -39,6 +42,9 @@ log = logging.getLogger("kiosk.central.service")
 MAX_BATCH = 512
 #: How often a batch that hits "database is locked" (another instance's long batch) is retried.
 COMMIT_RETRIES = 5
+#: Why 60 s: one log line per refusal reason per minute tells an operator who sends what, without
+#: letting a flood of bad messages flood the log.
+LOG_EVERY_S = 60.0
 _STOP = object()
 
 
@@ -59,24 +65,6 @@ def apply_tls(client: mqtt.Client, url: str, tls: dict | None) -> None:
     client.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"), bool(tls.get("insecure"))))
 
 
-def _fields(env: Envelope) -> dict:
-    """The envelope's fields as a dict for validation, without ``to_dict``'s deep copy of the body.
-
-    Why: ``dataclasses.asdict`` copied every body recursively, ~0.1 ms per check-in; the
-    validators only read. (Envelope is a plain dataclass: its ``__dict__`` holds its fields.)
-    """
-    return dict(vars(env))
-
-
-def _encode(env: Envelope) -> bytes:
-    """``env.to_bytes()`` without its deep copy: the same bytes for the JSON-only bodies we build.
-
-    Why: ``to_bytes`` runs ``dataclasses.asdict`` (a recursive copy) before ``json.dumps``, the
-    largest remaining cost per check-in after validation (~0.08 ms).
-    """
-    return json.dumps(vars(env), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 class CentralService:
     """One instance of the central service (``start()`` / ``stop()``)."""
 
@@ -90,7 +78,10 @@ class CentralService:
         self.clock = clock or Clock()
         self.max_batch = max_batch
         self.queue: queue.Queue = queue.Queue()
-        self.stats = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0}
+        #: ``refusals``: messages refused at the door or failed in a batch, by reason (hall_central.intake);
+        #: ``dropped``: those of them that had no reply path and were only counted.
+        self.stats = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0, "refusals": {}}
+        self._logged: dict[str, float] = {}
         self._subscribed = threading.Event()
         self._writer: threading.Thread | None = None
         self._client: mqtt.Client | None = None
@@ -138,6 +129,7 @@ class CentralService:
         if self.store is not None:
             self.store.close()
             self.store = None
+        log.info("central service stopped", extra={"instance": self.instance, **self.stats})
 
     def __enter__(self) -> "CentralService":
         return self.start()
@@ -179,9 +171,9 @@ class CentralService:
             first = self.queue.get()
             if first is _STOP:
                 return
-            batch = [first]
+            raw = [first]
             stop = False
-            while len(batch) < self.max_batch:
+            while len(raw) < self.max_batch:
                 try:
                     nxt = self.queue.get_nowait()
                 except queue.Empty:
@@ -189,88 +181,155 @@ class CentralService:
                 if nxt is _STOP:
                     stop = True
                     break
-                batch.append(nxt)
+                raw.append(nxt)
+            # Each message is judged alone before it joins the batch: a refusal is answered (or
+            # dropped and counted) at once and never reaches the batch's transaction.
+            work: list[intake.Accepted] = []
+            for topic, payload in raw:
+                verdict = self._judge(topic, payload)
+                if isinstance(verdict, intake.Accepted):
+                    work.append(verdict)
+                elif verdict is not None:
+                    self._refused(verdict, topic)
             try:
-                out = self._apply_batch(batch)
+                out = self._apply_batch(work) if work else []
             except Exception:
-                log.exception("batch failed; the terminals will retry", extra={"size": len(batch)})
+                log.exception("batch failed; the terminals will retry", extra={"size": len(work)})
                 out = []
-            for topic, payload in out:
-                if self._client is not None:
-                    self._client.publish(topic, payload, qos=1)
+            for reply in out:
+                self._publish(reply)
             if stop:
                 return
 
-    def _apply_batch(self, batch: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-        for attempt in range(COMMIT_RETRIES):
+    def _judge(self, topic: str, payload: bytes) -> intake.Accepted | intake.Refused | None:
+        try:
+            return intake.judge(topic, payload)
+        except Exception as e:  # judge() never raises by design; if it ever does, only this message pays
+            log.exception("judging a message failed", extra={"topic": topic})
+            return intake.Refused("internal", detail=type(e).__name__)
+
+    def _publish(self, reply: tuple[str, bytes], qos: int = 1) -> None:
+        if self._client is not None:
+            self._client.publish(reply[0], reply[1], qos=qos)
+
+    def _refused(self, r: intake.Refused, topic: str) -> None:
+        """Answer a refusal on the sender's own res topic, or count it as dropped; log in summary."""
+        refusals = self.stats["refusals"]
+        refusals[r.reason] = refusals.get(r.reason, 0) + 1
+        if r.reply is not None:
+            # QoS 0: a refusal records nothing, and a sender that misses it asks again and gets the
+            # same answer; a flood of bad messages must not also cost a PUBACK per refusal.
+            self._publish(r.reply, qos=0)
+        else:
+            self.stats["dropped"] += 1
+        # Why a summary at most every LOG_EVERY_S per reason: a terminal sending poison at 1,000/s
+        # must not turn the log into its amplifier (nor its CPU cost).
+        now = time.monotonic()
+        if now - self._logged.get(r.reason, -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged[r.reason] = now
+            log.warning("refused a message", extra={"reason": r.reason, "topic": topic, "detail": r.detail[:200],
+                                                    "answered": r.reply is not None, "refusals": dict(refusals),
+                                                    "dropped": self.stats["dropped"]})
+
+    def _apply_batch(self, work: list[intake.Accepted]) -> list[tuple[str, bytes]]:
+        """Apply ``work`` in one transaction; returns the answers to publish after the commit.
+
+        A transient store error (lock, serialization failure, lost connection) retries the whole
+        batch. Any other failure that escapes one message's own handling rolls the transaction
+        back and retries the rest WITHOUT that message, which is answered ``internal`` (or counted):
+        one bad message can cost the others a retry, never their answers.
+        """
+        pending = list(work)
+        culprits: list[tuple[str, bytes]] = []
+        busy = 0
+        strikes: dict[int, int] = {}
+        while True:
             out: list[tuple[str, bytes]] = []
+            current: intake.Accepted | None = None
             try:
                 with self.store.transaction():
                     self.domain.new_day_if_needed()
-                    for topic, payload in batch:
-                        res = self._process(topic, payload)
+                    for m in pending:
+                        current = m
+                        res = self._apply(m)
                         if res is not None:
                             out.append(res)
+                    current = None
                 self.stats["batches"] += 1
-                return out
-            except sqlite3.OperationalError as e:
-                log.warning("batch commit failed, retrying", extra={"error": str(e), "attempt": attempt + 1})
+                return out + culprits
+            except sqlite3.OperationalError as e:  # StoreBusy (both dialects) is one too
                 self.domain._day_done = None
-                time.sleep(0.05 * (attempt + 1))
-        raise RuntimeError("database stayed locked")
+                # The same message failing twice in a row is the message, not the weather.
+                if current is not None and strikes.get(id(current), 0) >= 1:
+                    culprits += self._drop_culprit(pending, current, e)
+                    continue
+                if current is not None:
+                    strikes = {id(current): 1}
+                busy += 1
+                if busy >= COMMIT_RETRIES:
+                    raise RuntimeError("the store stayed busy") from e
+                log.warning("batch commit failed, retrying", extra={"error": str(e), "attempt": busy})
+                time.sleep(0.05 * busy)
+            except Exception as e:
+                self.domain._day_done = None
+                if current is None:
+                    raise  # outside any message (the day's set-up, COMMIT): the batch fails as one
+                culprits += self._drop_culprit(pending, current, e)
 
-    def _process(self, topic: str, payload: bytes) -> tuple[str, bytes] | None:
-        """Handle one message inside the batch's transaction; return the response to publish."""
-        try:
-            parsed = topics.parse(topic)
-            env = Envelope.from_bytes(payload)
-        except (topics.TopicError, EnvelopeError) as e:
+    def _drop_culprit(self, pending: list, m: intake.Accepted, e: BaseException) -> list[tuple[str, bytes]]:
+        """Take ``m`` out of the batch; its answer (``internal``), if it can have one."""
+        log.error("a message failed inside the batch; retrying the batch without it",
+                  extra={"terminal": m.terminal, "op": m.env.op, "error": f"{type(e).__name__}: {e}"[:300]})
+        pending.remove(m)
+        r = self._internal(m)
+        refusals = self.stats["refusals"]
+        refusals["failed_in_batch"] = refusals.get("failed_in_batch", 0) + 1
+        if r is None:
             self.stats["dropped"] += 1
-            log.warning("dropped a malformed message", extra={"topic": topic, "error": str(e)})
+            return []
+        return [r]
+
+    @staticmethod
+    def _internal(m: intake.Accepted) -> tuple[str, bytes] | None:
+        if m.kind not in ("req", "evt"):
             return None
+        env = envelope.response(m.env, error={"code": "internal", "message": "internal error"})
+        return topics.res(m.terminal), intake.encode(env)
+
+    def _apply(self, m: intake.Accepted) -> tuple[str, bytes] | None:
+        """Handle one accepted message inside the batch's transaction; the answer to publish."""
+        env = m.env
+        if m.kind == "req":
+            self.stats["requests"] += 1
+            return topics.res(m.terminal), intake.encode(self._request(m.terminal, env))
         now = iso_utc(self.clock.now())
-        if parsed.kind == "state":
-            if env.body:
-                self.store.set_terminal_state(env.terminal, env.body, now)
+        if m.kind == "state":
+            self.store.set_terminal_state(m.terminal, env.body, now)
             return None
-        if parsed.kind == "telemetry":
-            self.store.set_terminal_telemetry(env.terminal, env.body, now)
+        if m.kind == "telemetry":
+            self.store.set_terminal_telemetry(m.terminal, env.body, now)
             return None
-        if parsed.kind == "evt":
-            return self._event(topic, env, now)
-        if parsed.kind != "req":
-            return None
-        self.stats["requests"] += 1
-        return topics.res(env.terminal), _encode(self._request(topic, env))
+        if m.kind == "evt":
+            self.stats["events"] += 1
+            if self.store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
+                log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
+            return topics.res(m.terminal), intake.encode(envelope.response(env, {}))
+        return None
 
-    def _event(self, topic: str, env: Envelope, now: str) -> tuple[str, bytes]:
-        self.stats["events"] += 1
-        try:
-            schemas.validate_message(topic, _fields(env))
-        except InvalidMessage as e:
-            return topics.res(env.terminal), _encode(envelope.response(env, error={"code": "invalid", "message": str(e)}))
-        if self.store.add_event(env.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
-            log.info("terminal event", extra={"terminal": env.terminal, "event": env.op})
-        return topics.res(env.terminal), _encode(envelope.response(env, {}))
-
-    def _request(self, topic: str, env: Envelope) -> Envelope:
-        try:
-            schemas.validate_message(topic, _fields(env))
-        except InvalidMessage as e:
-            return envelope.response(env, error={"code": "invalid", "message": str(e)})
+    def _request(self, terminal: str, env: Envelope) -> Envelope:
         durable = schemas.is_durable(env.op)
         bhash = body_hash(env.op, env.body)
         if durable:
-            seen = self.store.idem_get(env.terminal, env.idem)
+            seen = self.store.idem_get(terminal, env.idem)
             if seen is not None:
                 if seen[0] != bhash:
                     return envelope.response(env, error={"code": "conflict",
                                                          "message": "idempotency key reused with another body"})
                 self.stats["replays"] += 1
-                return Envelope("res", env.op, env.terminal, seen[1], corr=env.id, idem=env.idem)
+                return Envelope("res", env.op, terminal, seen[1], corr=env.id, idem=env.idem)
         try:
             with self.store.savepoint():
-                result = self.domain.handle(env.terminal, env.op, env.body)
+                result = self.domain.handle(terminal, env.op, env.body)
             res = envelope.response(env, result)
         except OpError as e:
             res = envelope.response(env, error=e.to_dict())
@@ -278,8 +337,8 @@ class CentralService:
             raise  # the whole batch retries
         except Exception:
             # A bug must not poison the key: nothing is recorded, the terminal's retry may succeed.
-            log.exception("operation failed", extra={"op": env.op, "terminal": env.terminal})
+            log.exception("operation failed", extra={"op": env.op, "terminal": terminal})
             return envelope.response(env, error={"code": "internal", "message": "internal error"})
         if durable:
-            self.store.idem_put(env.terminal, env.idem, env.op, bhash, res.body, self.clock.now().timestamp())
+            self.store.idem_put(terminal, env.idem, env.op, bhash, res.body, self.clock.now().timestamp())
         return res

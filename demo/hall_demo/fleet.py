@@ -48,7 +48,7 @@ def _terminal(k: int, n_terms: int, gw: Gateway, stop: threading.Event, pace_s: 
             appts = gw.request("appointments.list", {"citizen_ref": ref})["appointments"]
             appt = next(a for a in appts if a["status"] == "booked")
             t0 = time.perf_counter()
-            res = gw.submit("checkin", {"appointment_id": appt["appointment_id"]}).wait(ANSWER_TIMEOUT_S)
+            res = gw.submit("checkin", {"appointment_id": appt["appointment_id"], "citizen_ref": ref}).wait(ANSWER_TIMEOUT_S)
             ms = (time.perf_counter() - t0) * 1000
             with lock:
                 out["confirmed"].append(res["appointment_id"])

@@ -116,7 +116,9 @@ class CheckinService:
             raise NotIdentified("no citizen in session")
         with self._lock:
             idem = self._idem.setdefault(appointment_id, uuid.uuid4().hex)
-        pending = self.gateway.submit("checkin", {"appointment_id": appointment_id}, idem=idem)
+        # citizen_ref: the central service checks the appointment is this citizen's (issue 13).
+        pending = self.gateway.submit("checkin", {"appointment_id": appointment_id, "citizen_ref": self.citizen_ref()},
+                                      idem=idem)
         result = pending.wait(self.wait_s)
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
@@ -144,7 +146,9 @@ class CheckinService:
             raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
         with self._lock:
             idem = self._idem.setdefault(appt_id, uuid.uuid4().hex)
-        result = self.gateway.submit("checkin", {"appointment_id": appt_id}, idem=idem).wait(self.wait_s)
+        # The slip's code goes along: it is the proof the central service asks for (issue 13).
+        result = self.gateway.submit("checkin", {"appointment_id": appt_id, "checkin_code": code},
+                                     idem=idem).wait(self.wait_s)
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 

@@ -154,8 +154,8 @@ class BookingService:
 
     def cancel(self, appointment_id: str) -> dict:
         """Cancel an appointment (durable)."""
-        return self.gateway.submit("appointment.cancel", {"appointment_id": appointment_id},
-                                   idem=uuid.uuid4().hex).wait(self.checkin.wait_s)
+        body = {"appointment_id": appointment_id, "citizen_ref": self.checkin.citizen_ref()}  # the owner's proof
+        return self.gateway.submit("appointment.cancel", body, idem=uuid.uuid4().hex).wait(self.checkin.wait_s)
 
 
 class WalkinService:

@@ -26,13 +26,15 @@ def test_kill_mid_traffic_and_restart_applies_nothing_twice(broker, tmp_path, cl
     db = str(tmp_path / "central.db")
     proc = _start(broker.url, db)
     try:
-        appts = []
+        appts, refs = [], {}
         for i in range(60):
             c = seed.synthetic_citizen(i)
             ref = client.ok("citizen.lookup", {"id_number": c["id_number"], "name": c["name"]})["citizen_ref"]
             appts.append(client.ok("appointments.list", {"citizen_ref": ref})["appointments"][0]["appointment_id"])
+            refs[appts[-1]] = ref
         # a burst of durable check-ins; kill the service as soon as the first answers come back
-        sent = [envelope.request(client.terminals[0], "checkin", {"appointment_id": a}, idem=envelope.new_id())
+        sent = [envelope.request(client.terminals[0], "checkin", {"appointment_id": a, "citizen_ref": refs[a]},
+                                 idem=envelope.new_id())
                 for a in appts]
         for env in sent:
             client.send("checkin", env.body, env=env)

@@ -30,8 +30,9 @@ def test_every_operation_answers_and_validates(service, client):
     booked = client.ok("appointment.book", {"citizen_ref": ref, "item_code": "MZ001", "slot_id": slots[0]["slot_id"]})
     assert booked["checkin_code"].endswith(booked["appointment_id"])
     assert client.ok("slots.list", {"item_code": "MZ001", "date": "2026-03-19"})["slots"][0]["free"] == slots[0]["capacity"] - 1
-    assert client.ok("appointment.cancel", {"appointment_id": booked["appointment_id"]})["status"] == "cancelled"
-    chk = client.ok("checkin", {"appointment_id": appts[0]["appointment_id"]})
+    assert client.ok("appointment.cancel", {"appointment_id": booked["appointment_id"], "citizen_ref": ref}
+                     )["status"] == "cancelled"
+    chk = client.ok("checkin", {"appointment_id": appts[0]["appointment_id"], "citizen_ref": ref})
     assert chk["queue_no"] == "G001" and chk["people_ahead"] == 0
     walk = client.ok("ticket.walkin", {"line": "A", "citizen_ref": ref})
     assert walk["queue_no"] == "A001"
@@ -66,24 +67,27 @@ def test_checkin_early_late_and_cancelled(service, client, clock):
     slot = client.ok("slots.list", {"item_code": "GA002", "date": "2026-03-18"})["slots"][1]
     assert slot["start"] == "11:00"  # opens 10:30; the clock says 10:07
     appt = client.ok("appointment.book", {"citizen_ref": ref, "item_code": "GA002", "slot_id": slot["slot_id"]})
-    assert client.call("checkin", {"appointment_id": appt["appointment_id"]})["error"]["code"] == "too_early"
+    assert client.call("checkin", {"appointment_id": appt["appointment_id"], "citizen_ref": ref}
+                       )["error"]["code"] == "too_early"
     clock.set(dt.datetime(2026, 3, 18, 11, 16, tzinfo=TZ))  # 16 min after start
-    assert client.call("checkin", {"appointment_id": appt["appointment_id"]})["error"]["code"] == "too_late"
+    assert client.call("checkin", {"appointment_id": appt["appointment_id"], "citizen_ref": ref}
+                       )["error"]["code"] == "too_late"
     listed = client.ok("appointments.list", {"citizen_ref": ref})["appointments"]
     assert [a["status"] for a in listed if a["appointment_id"] == appt["appointment_id"]] == ["missed"]
     slot2 = client.ok("slots.list", {"item_code": "GA003", "date": "2026-03-18"})["slots"][0]  # 11:30
     appt2 = client.ok("appointment.book", {"citizen_ref": ref, "item_code": "GA003", "slot_id": slot2["slot_id"]})
-    client.ok("appointment.cancel", {"appointment_id": appt2["appointment_id"]})
-    assert client.call("checkin", {"appointment_id": appt2["appointment_id"]})["error"]["code"] == "closed"
-    assert client.call("checkin", {"appointment_id": "AP404"})["error"]["code"] == "not_found"
+    client.ok("appointment.cancel", {"appointment_id": appt2["appointment_id"], "citizen_ref": ref})
+    assert client.call("checkin", {"appointment_id": appt2["appointment_id"], "citizen_ref": ref}
+                       )["error"]["code"] == "closed"
+    assert client.call("checkin", {"appointment_id": "AP404", "citizen_ref": ref})["error"]["code"] == "not_found"
 
 
 def test_checkin_twice_with_other_keys_gives_same_number_and_queue_counts(service, client):
     refs = [_lookup(client, 0), _lookup(client, 1)]
     a0 = client.ok("appointments.list", {"citizen_ref": refs[1]})["appointments"]
-    first = client.ok("checkin", {"appointment_id": a0[0]["appointment_id"]})
-    second = client.ok("checkin", {"appointment_id": a0[1]["appointment_id"]})
-    again = client.ok("checkin", {"appointment_id": a0[0]["appointment_id"]})  # a new idem key
+    first = client.ok("checkin", {"appointment_id": a0[0]["appointment_id"], "citizen_ref": refs[1]})
+    second = client.ok("checkin", {"appointment_id": a0[1]["appointment_id"], "citizen_ref": refs[1]})
+    again = client.ok("checkin", {"appointment_id": a0[0]["appointment_id"], "citizen_ref": refs[1]})  # a new idem key
     assert again["queue_no"] == first["queue_no"]
     assert first["line"] == "G" and second["line"] == "B"
     syn = [seed.synthetic_citizen(i) for i in range(3)]
@@ -91,7 +95,7 @@ def test_checkin_twice_with_other_keys_gives_same_number_and_queue_counts(servic
     for c in syn:
         ref = client.ok("citizen.lookup", {"id_number": c["id_number"], "name": c["name"]})["citizen_ref"]
         appt = client.ok("appointments.list", {"citizen_ref": ref})["appointments"][0]
-        nos.append(client.ok("checkin", {"appointment_id": appt["appointment_id"]}))
+        nos.append(client.ok("checkin", {"appointment_id": appt["appointment_id"], "citizen_ref": ref}))
     # GJJ001 is on line E: numbered per line per day, people ahead = waiting tickets before
     assert [n["queue_no"] for n in nos] == ["E001", "E002", "E003"]
     assert [n["people_ahead"] for n in nos] == [0, 1, 2]

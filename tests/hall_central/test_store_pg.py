@@ -227,9 +227,9 @@ def test_two_instances_share_checkins_without_duplicate_numbers(two_instances, c
         c = seed.synthetic_citizen(i)
         refs.append(client.ok("citizen.lookup", {"id_number": c["id_number"], "name": c["name"]})["citizen_ref"])
     appts = [client.ok("appointments.list", {"citizen_ref": r})["appointments"][0]["appointment_id"] for r in refs]
-    checkins = [client.send("checkin", {"appointment_id": ap}) for ap in appts]
+    checkins = [client.send("checkin", {"appointment_id": ap, "citizen_ref": r}) for ap, r in zip(appts, refs)]
     # the same check-in again under new keys, sent while the first ones are in flight
-    again = [client.send("checkin", {"appointment_id": ap}) for ap in appts]
+    again = [client.send("checkin", {"appointment_id": ap, "citizen_ref": r}) for ap, r in zip(appts, refs)]
     walk = [client.wait(e.id) for e in walkins]
     first = [client.wait(e.id) for e in checkins]
     second = [client.wait(e.id) for e in again]
@@ -252,7 +252,7 @@ def test_replays_across_instances_answer_once(two_instances, client, pg_url):
     c = seed.synthetic_citizen(40)
     ref = client.ok("citizen.lookup", {"id_number": c["id_number"], "name": c["name"]})["citizen_ref"]
     appt = client.ok("appointments.list", {"citizen_ref": ref})["appointments"][0]["appointment_id"]
-    env = envelope.request("ZM-T0001", "checkin", {"appointment_id": appt}, idem=envelope.new_id())
+    env = envelope.request("ZM-T0001", "checkin", {"appointment_id": appt, "citizen_ref": ref}, idem=envelope.new_id())
     for _ in range(10):  # the outbox resends the very same envelope; round robin spreads it over a and b
         client.send("checkin", {}, env=env)
     first = client.wait(env.id)

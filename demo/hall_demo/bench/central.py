@@ -11,6 +11,13 @@ service's capacity, ``central.checkins_per_s``) and open loop at the target rate
 spread over the 200 terminals (``central.p99_ms``: latency from publish to answer).
 Baseline: the same generator against a trivial responder (bare paho, no database, in its own
 process like the service) in the same run: what broker + generator allow at best on this machine.
+
+Poison (issue 13): an open loop of valid check-ins runs twice at the same rate, clean and while
+10 other terminals (``hall_demo.bench.poison``, its own process) publish the hostile inputs of
+:data:`hall_demo.bench.poison.POISONS` at that rate too, so that half the traffic is poison; the valid
+traffic's throughput (answered within the phase) and p99 are reported against the clean ones. Every
+check-in carries its citizen_ref (a terminal acts only on its own citizens' appointments).
+Full mode adds two instances on SQLite and two on PostgreSQL (a fresh schema of the local server).
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ import paho.mqtt.client as mqtt
 
 from kiosk.network import topics
 from kiosk.network.envelope import Envelope, new_id
+from hall_demo.bench import pgdb, poison
 from hall_demo.bench.report import Figure, percentile
 from hall_demo.broker import Broker
 from hall_common import procs
@@ -41,13 +49,15 @@ READY_TIMEOUT_S = 30.0
 FIRST_CITIZEN = 500_000
 
 
-def prepare_appointments(db: Path, n: int) -> list[str]:
-    """Seed the central database and create ``n`` synthetic citizens' appointments for today."""
+def prepare_appointments(db: Path | str, n: int) -> list[tuple[str, str]]:
+    """Seed the central database and create ``n`` synthetic citizens' appointments for today:
+    (appointment id, citizen_ref), the reference being the proof a check-in carries."""
     from hall_central import seed
     from hall_central.clock import Clock
     from hall_central.domain import Domain
     from hall_central.store import open_store
     store = open_store(str(db))
+    refs = []
     try:
         domain = Domain(store, Clock())
         with store.transaction():
@@ -55,11 +65,12 @@ def prepare_appointments(db: Path, n: int) -> list[str]:
             domain.new_day_if_needed()
             for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n):
                 c = seed.synthetic_citizen(i)
-                domain.op_citizen_lookup("BENCH-PREP", {"id_number": c["id_number"], "name": c["name"]})
+                refs.append(domain.op_citizen_lookup("BENCH-PREP", {"id_number": c["id_number"],
+                                                                    "name": c["name"]})["citizen_ref"])
         today = domain.clock.today()
     finally:
         store.close()
-    return [f"SYN-{i}-{today:%Y%m%d}" for i in range(FIRST_CITIZEN, FIRST_CITIZEN + n)]
+    return [(f"SYN-{i}-{today:%Y%m%d}", ref) for i, ref in zip(range(FIRST_CITIZEN, FIRST_CITIZEN + n), refs)]
 
 
 def start_central(broker: Broker, db: Path, instance: str, log_path: Path, profile_to: Path | None = None):
@@ -91,12 +102,14 @@ def stop_process(proc: subprocess.Popen) -> None:
 class LoadGen:
     """``terminals`` bare paho clients sending check-ins, all driven by the calling thread."""
 
-    def __init__(self, broker: Broker, terminals: int, appointments: list[str]) -> None:
+    def __init__(self, broker: Broker, terminals: int, appointments: list[tuple[str, str]]) -> None:
         self.appointments = appointments
         self._next_appt = 0
         self.sent: dict[str, tuple[float, int]] = {}  # envelope id -> (send time, terminal index)
         self.latencies_ms: list[float] = []
         self.ok = self.failed = 0
+        self.ran_out = False  # the prepared appointments ran out during a phase: its rate is a lower bound
+        self.answered_in_time = 0
         self.idle: list[int] = []  # closed loop: terminals whose answer came back
         self._subacks = 0
         self.clients: list[mqtt.Client] = []
@@ -136,10 +149,11 @@ class LoadGen:
     def send(self, k: int) -> bool:
         """Publish one check-in from terminal ``k``; False when the appointments ran out."""
         if self._next_appt >= len(self.appointments):
+            self.ran_out = True
             return False
-        appt = self.appointments[self._next_appt]
+        appt, ref = self.appointments[self._next_appt]
         self._next_appt += 1
-        env = Envelope("req", "checkin", self.ids[k], {"appointment_id": appt}, idem=new_id())
+        env = Envelope("req", "checkin", self.ids[k], {"appointment_id": appt, "citizen_ref": ref}, idem=new_id())
         self.sent[env.id] = (time.perf_counter(), k)
         self.clients[k].publish(topics.req(self.ids[k], "checkin"), env.to_bytes(), qos=1)
         return True
@@ -191,12 +205,28 @@ class LoadGen:
                     break
                 n += 1
             self.pump(0.001)
+        self.answered_in_time = self.ok + self.failed  # answered within the phase: its valid throughput
         drain_until = time.perf_counter() + 5.0  # let the last answers arrive (not counted in time)
         while self.sent and time.perf_counter() < drain_until:
             self.pump(0.01)
         unanswered = len(self.sent)
         self.sent.clear()
         return n / duration_s, unanswered
+
+    def settle(self, timeout_s: float = 120.0) -> None:
+        """Wait until the service has worked off any backlog: a probe from each of a few terminals
+        is answered (one instance answers in order). Why: an open loop the machine could not serve
+        leaves requests queued in the service, and the next phase must not inherit their wait."""
+        self.drain(1.0)
+        self.reset()
+        probes = min(4, len(self.clients))
+        for k in range(probes):
+            self.send(k)
+        until = time.perf_counter() + timeout_s
+        while self.ok + self.failed < probes and time.perf_counter() < until:
+            self.pump(0.01)
+        self.sent.clear()
+        self.reset()
 
     def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for the answers still in flight (between phases)."""
@@ -248,34 +278,61 @@ def _stop_responder(proc: subprocess.Popen) -> None:
 
 def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_to: Path | None = None, *,
             terminals: int = TERMINALS, closed_s: float | None = None, open_s: float | None = None,
-            rate_per_s: float = TARGET_RATE_PER_S) -> dict:
-    """Run the two phases against ``instances`` central services sharing one database."""
+            rate_per_s: float = TARGET_RATE_PER_S, poisoned: bool = False, db_url: str | None = None,
+            open_loop: bool = True, per_s_budget: float = 2500.0) -> dict:
+    """Run the phases against ``instances`` central services sharing one database (SQLite in
+    ``work``, or ``db_url``): closed loop and (``open_loop``) open loop at ``rate_per_s``.
+
+    With ``poisoned`` (needs ``open_loop``): two open loops at the same valid rate R, clean and with
+    the poison sender adding as much poison: the valid traffic's throughput and p99 with and
+    without poison; then (for information, last because it saturates the service) the closed loop
+    again with as many poison messages per second as the clean closed loop answered. R is the issue's 1,000/s, or
+    half the clean capacity when this machine (shared, loaded) cannot serve that much: the figure
+    asks whether poison costs valid traffic, not what a saturated machine does.
+    ``per_s_budget``: the appointments prepared per second of closed loop (running out is flagged).
+    """
     closed_s = closed_s or (3.0 if quick else 10.0)
     open_s = open_s or (3.0 if quick else 10.0)
     own = work is None
     work = work or Path(tempfile.mkdtemp(prefix="kiosk-bench-central-"))
-    need = int(2500 * closed_s + rate_per_s * open_s * 1.1) + 1000
-    db = work / "central.db"
+    loops = (2, 3) if poisoned else (1, 1 if open_loop else 0)
+    need = int(loops[0] * per_s_budget * closed_s + loops[1] * rate_per_s * open_s * 1.1) + 1000  # + probes
+    db = db_url or work / "central.db"
     appts = prepare_appointments(db, need)
     broker = Broker(workdir=work / "broker").start()
-    procs, gen = [], None
+    procs, gen, evil = [], None, None
+    out: dict = {}
     try:
         for i in range(instances):
             procs.append(start_central(broker, db, f"b{i + 1}", work / f"central{i + 1}.log",
                                        profile_to if i == 0 else None))
         gen = LoadGen(broker, terminals, appts)
+        evil = poison.PoisonProcess(broker.port, gen.ids[0]) if poisoned else None
         gen.closed_loop(0.5)  # warm-up
         gen.drain()
-        per_s = gen.closed_loop(closed_s)
-        closed_p99 = percentile(gen.latencies_ms, 0.99)
-        ok_ratio = gen.ok / max(1, gen.ok + gen.failed)
+        out["checkins_per_s"] = clean = gen.closed_loop(closed_s)
+        out["closed_p99_ms"] = percentile(gen.latencies_ms, 0.99)
+        out["ok_ratio"] = gen.ok / max(1, gen.ok + gen.failed)
         gen.drain()
-        rate, unanswered = gen.open_loop(rate_per_s, open_s)
-        return {"checkins_per_s": per_s, "closed_p99_ms": closed_p99, "ok_ratio": ok_ratio,
-                "open_rate_per_s": rate, "open_p50_ms": percentile(gen.latencies_ms, 0.5),
-                "open_p99_ms": percentile(gen.latencies_ms, 0.99) if not unanswered else None,
-                "unanswered": unanswered, "open_ok_ratio": gen.ok / max(1, gen.ok + gen.failed)}
+        if open_loop:
+            out.update(_open(gen, rate_per_s, open_s))
+        if evil is not None:
+            rate = out["poison_rate_per_s"] = min(rate_per_s, 0.5 * clean)
+            out.update(_open(gen, rate, open_s, "clean_at_rate_"))
+            evil.go(rate, open_s)
+            out.update(_open(gen, rate, open_s, "poison_"))
+            out["poison_sent"] = evil.result()
+            # Last, because it saturates the service: what is left of the capacity for valid traffic
+            # when as much poison arrives as the clean closed loop answered.
+            evil.go(clean, closed_s)
+            out["poison_capacity_per_s"] = gen.closed_loop(closed_s)
+            gen.drain()
+            out["poison_capacity_sent"] = evil.result()
+        out["ran_out_of_appointments"] = gen.ran_out
+        return out
     finally:
+        if evil is not None:
+            evil.stop()
         if gen is not None:
             gen.close()
         for p in procs:
@@ -285,6 +342,18 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _open(gen: LoadGen, rate: float, seconds: float, prefix: str = "") -> dict:
+    """One open-loop phase: offered and answered rates, p50, p99 (None when answers were missing)."""
+    sent_rate, unanswered = gen.open_loop(rate, seconds)
+    answered = gen.answered_in_time
+    lat, ok, failed = gen.latencies_ms, gen.ok, gen.failed
+    gen.settle()
+    return {f"{prefix}open_rate_per_s": sent_rate, f"{prefix}answered_per_s": answered / seconds,
+            f"{prefix}open_p50_ms": percentile(lat, 0.5),
+            f"{prefix}open_p99_ms": percentile(lat, 0.99) if not unanswered else None,
+            f"{prefix}unanswered": unanswered, f"{prefix}open_ok_ratio": ok / max(1, ok + failed)}
+
+
 def measure_baseline(quick: bool) -> float:
     """Closed-loop rate of the same generator against a trivial responder (no database)."""
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-base-"))
@@ -292,7 +361,7 @@ def measure_baseline(quick: bool) -> float:
     responder = gen = None
     try:
         responder = _trivial_responder(broker)
-        gen = LoadGen(broker, TERMINALS, [f"X{i}" for i in range(200_000)])
+        gen = LoadGen(broker, TERMINALS, [(f"X{i}", "C0") for i in range(200_000)])
         gen.closed_loop(0.5)
         gen.drain()
         return gen.closed_loop(3.0 if quick else 10.0)
@@ -305,25 +374,55 @@ def measure_baseline(quick: bool) -> float:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _rounded(d: dict) -> dict:
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
+
+
 def run(quick: bool = False) -> dict[str, Figure]:
-    """Measure the central-service figures (and, in full mode, two instances)."""
-    one = measure(quick)
+    """Measure the central-service figures: one SQLite instance clean and poisoned, the trivial
+    responder; in full mode also two SQLite instances and two PostgreSQL instances."""
+    one = measure(quick, poisoned=True)
     base = measure_baseline(quick)
-    extra = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in one.items()}
+    extra = _rounded(one)
+    figs: dict[str, Figure] = {}
     if not quick:
         two = measure(quick, instances=2)
         extra["two_instances_checkins_per_s"] = round(two["checkins_per_s"], 1)
         extra["two_instances_open_p99_ms"] = two["open_p99_ms"] and round(two["open_p99_ms"], 1)
+        try:
+            with pgdb.fresh_schema() as url:
+                pg = measure(quick, instances=2, db_url=url, open_loop=False, per_s_budget=1500.0)
+            figs["central.pg_two_instances_per_s"] = Figure(
+                "central.pg_two_instances_per_s", pg["checkins_per_s"], "/s", "SQLite, 1 instance, same run",
+                one["checkins_per_s"], note=f"closed loop, {TERMINALS} terminals, 2 instances on one PostgreSQL "
+                f"schema; p99 {pg['closed_p99_ms']:.0f} ms; ok ratio {pg['ok_ratio']:.3f}"
+                + ("; appointments ran out: a lower bound" if pg["ran_out_of_appointments"] else ""),
+                extra=_rounded(pg))
+        except Exception as e:  # no PostgreSQL here: the SQLite figures stand, this one says why
+            figs["central.pg_two_instances_per_s"] = Figure("central.pg_two_instances_per_s", None, "/s",
+                                                            note=f"{type(e).__name__}: {e}"[:200])
     p99_note = (f"open loop at {one['open_rate_per_s']:.0f}/s offered over {TERMINALS} terminals; "
                 f"p50 {extra['open_p50_ms']} ms")
     if one["unanswered"]:
         p99_note += f"; {one['unanswered']} check-ins unanswered 5 s after the phase: p99 unbounded"
-    return {
-        "central.checkins_per_s": Figure("central.checkins_per_s", one["checkins_per_s"], "/s",
-                                         "same generator, trivial responder", base,
-                                         note=f"closed loop, {TERMINALS} terminals one check-in in flight each, "
-                                              f"1 instance, SQLite group commit; ok ratio {one['ok_ratio']:.3f}",
-                                         extra=extra),
-        "central.p99_ms": Figure("central.p99_ms", one["open_p99_ms"], "ms", "closed-loop p99",
-                                 one["closed_p99_ms"], note=p99_note),
-    }
+    figs["central.checkins_per_s"] = Figure(
+        "central.checkins_per_s", one["checkins_per_s"], "/s", "same generator, trivial responder", base,
+        note=f"closed loop, {TERMINALS} terminals one check-in in flight each, 1 instance, SQLite group commit; "
+             f"ok ratio {one['ok_ratio']:.3f}", extra=extra)
+    figs["central.p99_ms"] = Figure("central.p99_ms", one["open_p99_ms"], "ms", "closed-loop p99",
+                                    one["closed_p99_ms"], note=p99_note)
+    sent, rate = one["poison_sent"], one["poison_rate_per_s"]
+    figs["central.poison_checkins_per_s"] = Figure(
+        "central.poison_checkins_per_s", one["poison_answered_per_s"], "/s",
+        "clean, same rate, same run", one["clean_at_rate_answered_per_s"],
+        note=f"valid check-ins answered per second, open loop at {rate:.0f}/s offered, with {sent['sent']} poison "
+             f"messages from {poison.SENDERS} other terminals at the same rate (half the traffic); poison answers "
+             f"{sent['answers']} (expected {sent['expected']}, {sent['unexpected_answers']} wrong); capacity "
+             f"under as much poison: {one['poison_capacity_per_s']:.0f}/s against {one['checkins_per_s']:.0f}/s clean",
+        extra={"poison_capacity_sent": one["poison_capacity_sent"]})
+    figs["central.poison_p99_ms"] = Figure(
+        "central.poison_p99_ms", one["poison_open_p99_ms"], "ms", "clean p99, same rate, same run",
+        one["clean_at_rate_open_p99_ms"],
+        note=f"the same open loop: p50 {extra['poison_open_p50_ms']} ms (clean {extra['clean_at_rate_open_p50_ms']} ms); "
+             f"unanswered {one['poison_unanswered']} (clean {one['clean_at_rate_unanswered']})")
+    return figs

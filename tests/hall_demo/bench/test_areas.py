@@ -60,6 +60,15 @@ def test_central_tiny_load_against_the_real_service(tmp_path):
     assert res["unanswered"] == 0 and res["open_p99_ms"] > 0
 
 
+def test_central_poison_run_answers_every_poison_as_the_contract_says(tmp_path):
+    res = central.measure(True, work=tmp_path, terminals=5, closed_s=0.5, open_s=0.5, rate_per_s=40, poisoned=True)
+    assert res["poison_open_ok_ratio"] == 1.0 and res["poison_unanswered"] == 0
+    assert res["poison_answered_per_s"] > 0 and res["clean_at_rate_answered_per_s"] > 0
+    for sent in (res["poison_sent"], res["poison_capacity_sent"]):
+        assert sent["sent"] > 0 and sent["unexpected_answers"] == 0
+        assert "dropped" not in sent["answers"] and set(sent["answers"]) <= {"invalid", "forbidden"}
+
+
 def test_runner_reports_an_unknown_area_list_without_crashing():
     out = runner.run_all(quick=True, only=["nosuch"])
     assert out["run"]["areas"] == ["nosuch"] and "machine" in out and out["machine"]["cpus"] >= 1

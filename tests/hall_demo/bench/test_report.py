@@ -46,3 +46,15 @@ def test_json_and_table_carry_every_figure():
     assert obj["central.p99_ms"]["value"] is None and obj["central.p99_ms"]["status"] == "missing"
     text = table(figs, machine, {"quick": True, "elapsed_s": 1})
     assert "qr.no_code_ms" in text and "MISSED by" in text and "MISSING" in text and "machine: cpu" in text
+
+
+def test_poison_targets_compare_with_their_own_same_run_baseline():
+    figs = {"central.poison_checkins_per_s": Figure("central.poison_checkins_per_s", 880.0, "/s", "clean", 1000.0),
+            "central.poison_p99_ms": Figure("central.poison_p99_ms", 30.0, "ms", "clean", 20.0)}
+    evaluate(figs)
+    assert figs["central.poison_checkins_per_s"].status == "missed"
+    assert "0.88x" in figs["central.poison_checkins_per_s"].missed_by
+    assert figs["central.poison_p99_ms"].status == "met"
+    figs["central.poison_p99_ms"].value = 41.0
+    evaluate(figs)
+    assert figs["central.poison_p99_ms"].status == "missed" and "2.05x" in figs["central.poison_p99_ms"].missed_by

@@ -1,6 +1,7 @@
 """A terminal process for the kill -9 test: submits check-ins through the real Gateway and outbox.
 
-Run as ``python checkin_worker.py BROKER STATE_DIR APPOINTMENTS_JSON CONFIRMED_LOG``. For each
+Run as ``python checkin_worker.py BROKER STATE_DIR APPOINTMENTS_JSON CONFIRMED_LOG`` (the JSON maps each
+appointment id to its citizen_ref, the proof a check-in carries). For each
 appointment not yet in CONFIRMED_LOG it calls ``gateway.submit("checkin", ...)`` — which returns
 once the row is durable in the outbox — and only then appends the id to the log (that is what
 "confirmed to the citizen" means). When all are confirmed it waits for the outbox to drain and
@@ -31,7 +32,7 @@ def main() -> None:
         for appointment_id in appts:
             if appointment_id in done:
                 continue
-            gw.submit("checkin", {"appointment_id": appointment_id})
+            gw.submit("checkin", {"appointment_id": appointment_id, "citizen_ref": appts[appointment_id]})
             log.write(appointment_id + "\n")
             log.flush()
             os.fsync(log.fileno())

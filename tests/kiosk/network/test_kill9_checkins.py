@@ -26,18 +26,19 @@ WORKER = Path(__file__).with_name("checkin_worker.py")
 N = 200
 
 
-def _appointments(broker_url: str, state_dir: Path) -> list[str]:
-    """Today's appointment of N synthetic citizens, looked up online beforehand."""
+def _appointments(broker_url: str, state_dir: Path) -> dict[str, str]:
+    """Today's appointment of N synthetic citizens, looked up online beforehand: id -> citizen_ref
+    (a check-in carries its citizen's reference, central/hall_central/domain.py)."""
     gw = Gateway("ZM-KILL-SETUP", broker_url, ["410100"], str(state_dir), EventBus())
     gw.start()
     try:
         wait_for(lambda: gw.online, 15, "the setup gateway to connect")
-        out = []
+        out = {}
         for i in range(N):
             c = seed.synthetic_citizen(500_000 + i)
             ref = gw.request("citizen.lookup", {"id_number": c["id_number"], "name": c["name"]})["citizen_ref"]
             appts = gw.request("appointments.list", {"citizen_ref": ref})["appointments"]
-            out.append(next(a["appointment_id"] for a in appts if a["status"] == "booked"))
+            out[next(a["appointment_id"] for a in appts if a["status"] == "booked")] = ref
         return out
     finally:
         gw.stop()

@@ -1,0 +1,193 @@
+"""The hostile inputs of issue 13, as a terminal could publish them on its own topics, and the
+process that sends them during the benchmark's poison run.
+
+One list for the central service's tests (each must cost only itself) and for the benchmark's
+poison run (``demo/hall_demo/bench/central.py``: half the traffic poison from other terminals). Each
+:class:`Poison` says what the central service must do with it: answer ``invalid`` or ``forbidden``
+on the SENDER's own res topic (the message names a request the sender can match an answer to),
+or drop it and count it (no usable reply path: it cannot even be parsed).
+
+``python -m hall_demo.bench.poison PORT TERMINALS VICTIM`` is the sender: it prints ``ready`` once
+subscribed to its terminals' res topics, then for each ``go RATE SECONDS`` line on stdin
+publishes the list round robin (QoS 1, as the issue's reproduction) from its terminals at that
+rate and prints one JSON line: how many it sent and which answers came back. It runs in its own
+process so that it costs the load generator nothing (its GIL is its own).
+"""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from hall_demo import ROOT
+
+#: The envelope of the issue's reproduction, with the parts a poison replaces.
+_ENV = ('{"id":"%(id)s","type":"req","op":"%(op)s","v":%(v)s,"ts":"2026-12-03T06:00:00.000Z",'
+        '"terminal":%(terminal)s,"idem":"k%(id)s","body":%(body)s}')
+_CHECKIN = '{"appointment_id":"X1"}'
+#: Why 5,000 digits: above Python's int-string limit (4,300), where ``json.loads`` raises ValueError.
+BIG_INT = "9" * 5000
+
+
+def _nested(depth: int) -> str:
+    return '{"appointment_id":"X1","n":' + "[" * depth + "]" * depth + "}"
+
+
+@dataclass(frozen=True)
+class Poison:
+    """One hostile message: published on ``kiosk/v1/{sender}/req/{op}``."""
+
+    name: str
+    op: str
+    #: invalid | forbidden (answered on the sender's res topic) | dropped (counted, not answered)
+    expect: str
+    make: Callable[[str, str, str], bytes]  # (message id, sender's terminal id, victim's terminal id) -> payload
+
+
+def _env(op: str = "checkin", terminal: Callable[[str, str], str] = lambda s, v: f'"{s}"', body: str = _CHECKIN,
+         v: str = "1") -> Callable[[str, str, str], bytes]:
+    def make(mid: str, sender: str, victim: str) -> bytes:
+        return (_ENV % {"id": mid, "op": op, "v": v, "terminal": terminal(sender, victim), "body": body}).encode()
+    return make
+
+
+POISONS: tuple[Poison, ...] = (
+    Poison("terminal_plus", "checkin", "invalid", _env(terminal=lambda s, v: '"+"')),
+    Poison("terminal_null", "checkin", "invalid", _env(terminal=lambda s, v: "null")),
+    Poison("terminal_int", "checkin", "invalid", _env(terminal=lambda s, v: "123")),
+    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: '{"id":"%s"}' % v)),
+    Poison("terminal_fullwidth", "checkin", "invalid", _env(terminal=lambda s, v: '"ＺＭ－ＥＶＩＬ０１"')),
+    Poison("terminal_short", "checkin", "invalid", _env(terminal=lambda s, v: '"ZM"')),
+    Poison("big_int_in_body", "checkin", "invalid", _env(body='{"appointment_id":"X1","n":%s}' % BIG_INT)),
+    Poison("big_int_as_version", "checkin", "invalid", _env(v=BIG_INT)),
+    Poison("nested_5000", "checkin", "dropped", _env(body=_nested(5000))),
+    Poison("nested_100000", "checkin", "dropped", _env(body=_nested(100_000))),
+    Poison("lone_surrogate", "feedback.submit", "invalid",
+           _env(op="feedback.submit", body='{"kind":"consult","target":{"hall":true},"text":"\\ud800"}')),
+    Poison("other_terminal", "ticket.walkin", "forbidden", _env(op="ticket.walkin", terminal=lambda s, v: f'"{v}"',
+                                                                 body='{"line":"A"}')),
+)
+
+
+#: Why 10: "other terminals" of the issue, several, so that no per-terminal rule could hide the cost.
+SENDERS = 10
+#: How long the sender waits after a run for the answers still on their way.
+SETTLE_S = 2.0
+
+
+class Sender:
+    """The poisoning terminals (one MQTT client speaking on their topics, as an unchecked broker allows)."""
+
+    def __init__(self, port: int, terminals: int, victim: str) -> None:
+        import paho.mqtt.client as mqtt
+        from kiosk.network import topics
+        self.ids = [f"BENCH-EVIL{k:02d}" for k in range(terminals)]
+        # Every (poison, sender) payload built once: the 100,000-deep one is 200 KB.
+        self.msgs = [(p, topics.req(t, p.op), p.make(f"P{k}-{n}", t, victim))
+                     for k, p in enumerate(POISONS) for n, t in enumerate(self.ids)]
+        self.answers: Counter = Counter()
+        self.unexpected = 0
+        self._lock = threading.Lock()
+        sub = threading.Event()
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-poison", protocol=mqtt.MQTTv5)
+        c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.on_connect = lambda cl, u, f, rc, p: cl.subscribe([(topics.res(t), 1) for t in self.ids])
+        c.on_subscribe = lambda *a: sub.set()
+        c.on_message = self._on_message
+        c.max_inflight_messages_set(1000)
+        c.connect("127.0.0.1", port, keepalive=60, clean_start=True)
+        c.loop_start()
+        self.client = c
+        if not sub.wait(30):
+            raise TimeoutError("the poison sender did not subscribe")
+
+    def _on_message(self, client, userdata, msg) -> None:
+        try:
+            env = json.loads(msg.payload)
+            k = int(env["corr"][1:].split("-")[0])
+            code = env["body"]["error"]["code"]
+        except Exception:  # a callback exception would kill paho's thread
+            code, k = "unreadable", -1
+        with self._lock:
+            self.answers[code] += 1
+            if k < 0 or POISONS[k].expect != code:
+                self.unexpected += 1
+
+    def run(self, rate: float, seconds: float) -> dict:
+        """Publish at ``rate`` for ``seconds``; what was sent and answered."""
+        with self._lock:
+            self.answers.clear()
+            self.unexpected = 0
+        t0 = time.perf_counter()
+        n = 0
+        while (now := time.perf_counter()) - t0 < seconds:
+            due = int((now - t0) * rate)
+            while n < due:
+                _, topic, payload = self.msgs[n % len(self.msgs)]
+                self.client.publish(topic, payload, qos=1)
+                n += 1
+            time.sleep(0.001)
+        time.sleep(SETTLE_S)
+        expected = Counter(self.msgs[i % len(self.msgs)][0].expect for i in range(n))
+        with self._lock:
+            return {"sent": n, "expected": dict(expected), "answers": dict(self.answers),
+                    "unexpected_answers": self.unexpected}
+
+    def stop(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class PoisonProcess:
+    """``python -m hall_demo.bench.poison``: the poisoning terminals in their own process."""
+
+    def __init__(self, port: int, victim: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "hall_demo.bench.poison", str(port), str(SENDERS), victim],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=str(ROOT))
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError("the poison sender did not start")
+
+    def go(self, rate: float, seconds: float) -> None:
+        """Start sending now (returns at once)."""
+        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
+        self.proc.stdin.flush()
+
+    def result(self) -> dict:
+        """What the last run sent and which answers came back (waits for its end)."""
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        """Close its stdin (it stops), then make sure it is gone."""
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc.stdout.close()
+
+
+def main(argv: list[str]) -> int:
+    """The sender process (see the module docstring)."""
+    sender = Sender(int(argv[0]), int(argv[1]), argv[2])
+    print("ready", flush=True)
+    try:
+        for line in sys.stdin:
+            _, rate, seconds = line.split()
+            print(json.dumps(sender.run(float(rate), float(seconds))), flush=True)
+    finally:
+        sender.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

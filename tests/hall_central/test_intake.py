@@ -1,0 +1,98 @@
+"""hall_central.intake (pure): every message judged alone; what is refused, how, and on whose topic."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.network import envelope, schemas, topics
+from hall_demo.bench.poison import POISONS
+from hall_central import intake
+
+EVIL, GOOD = "ZM-EVIL01", "ZM-GOOD01"
+
+
+def _answer(r: intake.Refused) -> tuple[str, dict]:
+    topic, payload = r.reply
+    return topic, json.loads(payload)
+
+
+@pytest.mark.parametrize("p", POISONS, ids=lambda p: p.name)
+def test_every_poison_is_refused_on_the_senders_own_topic_or_dropped(p):
+    r = intake.judge(topics.req(EVIL, p.op), p.make("m1", EVIL, GOOD))
+    assert isinstance(r, intake.Refused)
+    if p.expect == "dropped":
+        assert r.reply is None and r.reason == "too_deep"
+        return
+    topic, msg = _answer(r)
+    assert topic == topics.res(EVIL) and msg["terminal"] == EVIL and msg["corr"] == "m1" and msg["idem"] == "km1"
+    assert msg["body"]["error"]["code"] == p.expect and r.reason == p.expect
+
+
+def test_a_valid_request_is_accepted_under_the_topics_terminal():
+    env = envelope.request(GOOD, "checkin", {"appointment_id": "AP1", "citizen_ref": "C1"}, idem="k1")
+    m = intake.judge(topics.req(GOOD, "checkin"), env.to_bytes())
+    assert isinstance(m, intake.Accepted) and (m.kind, m.terminal) == ("req", GOOD)
+    assert vars(m.env) == vars(env)
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"", "not_json"), (b"\xff\xfe", "not_json"), (b"{", "not_json"), (b"[1]", "not_envelope"),
+    (b"x" * (envelope.MAX_BYTES + 1), "too_large")])
+def test_what_cannot_be_read_is_dropped_and_counted_by_reason(payload, reason):
+    r = intake.judge(topics.req(EVIL, "checkin"), payload)
+    assert isinstance(r, intake.Refused) and r.reason == reason and r.reply is None
+
+
+def _raw(body: str, **over) -> bytes:
+    env = {"id": "m2", "type": "req", "op": "feedback.submit", "v": 1, "ts": "2026-12-03T06:00:00.000Z",
+           "terminal": EVIL, "idem": "k2"}
+    env.update(over)
+    return (json.dumps(env)[:-1] + ',"body":' + body + "}").encode()
+
+
+@pytest.mark.parametrize("body, why", [
+    ('{"kind":"consult","target":{"hall":true},"text":"a\\u0000b"}', "NUL"),
+    ('{"kind":"consult","target":{"hall":true},"text":"\\udfff"}', "surrogate"),
+    ('{"kind":"consult","target":{"hall":true},"rating":NaN}', "NaN is not JSON"),
+    ('{"kind":"consult","target":{"hall":true},"x":' + "[" * 40 + "]" * 40 + "}", "nested deeper"),
+])
+def test_what_json_lets_through_but_nothing_can_store_is_invalid(body, why):
+    r = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(body))
+    topic, msg = _answer(r)
+    assert topic == topics.res(EVIL) and msg["body"]["error"]["code"] == "invalid" and why in r.detail
+
+
+def test_a_genuine_surrogate_pair_and_an_escaped_backslash_pass():
+    body = '{"kind":"consult","target":{"hall":true},"text":"\\ud83d\\ude00 \\\\ud800"}'
+    m = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(body))
+    assert isinstance(m, intake.Accepted) and m.env.body["text"] == "\U0001F600 \\ud800"
+
+
+def test_no_reply_path_without_a_usable_id_nor_for_state_and_telemetry():
+    r = intake.judge(topics.req(EVIL, "checkin"), _raw('{"appointment_id":"X"}', id="no spaces allowed", op="checkin"))
+    assert r.reason == "invalid" and r.reply is None
+    state = envelope.Envelope("state", "state", GOOD, {"online": False}).to_bytes()
+    r = intake.judge(topics.state(EVIL), state)
+    assert r.reason == "forbidden" and r.reply is None
+    assert intake.judge(topics.state(EVIL), b"") is None  # a cleared retained state: nothing to do
+    assert intake.judge("kiosk/v1/+/req/checkin", state).reason == "bad_topic"
+    assert intake.judge(topics.res(EVIL), state).reason == "not_inbound"
+
+
+def test_the_service_encodes_responses_as_envelope_to_bytes_does():
+    req = envelope.request("ZM-0001", "checkin", {"appointment_id": "AP-1"}, idem="k1")
+    for res in (envelope.response(req, {"queue_no": "A001", "people_ahead": 3, "item_name": "老年优待证办理"}),
+                envelope.response(req, error={"code": "too_early", "message": "开始前 30 分钟可签到"})):
+        assert intake.encode(res) == res.to_bytes()
+
+
+def test_a_refusal_is_the_envelope_the_contract_describes():
+    r = intake.refusal(EVIL, ("checkin", "m1", "k1"), "invalid", 'a "quoted" 说明', "invalid")
+    topic, msg = _answer(r)
+    env = envelope.Envelope("res", "checkin", EVIL, {"ok": False, "error": {"code": "invalid", "message": 'a "quoted" 说明'}},
+                            id=msg["id"], ts=msg["ts"], corr="m1", idem="k1")
+    assert r.reply[1] == intake.encode(env) and topic == topics.res(EVIL)
+    schemas.validate_message(topic, msg)
+    no_idem = intake.refusal(EVIL, ("checkin", "m1", None), "forbidden", "x", "forbidden")
+    assert json.loads(no_idem.reply[1])["idem"] is None

@@ -1,0 +1,52 @@
+"""hall_demo.bench.guard (pure): the limits file is well formed, a fabricated 44x drop fails, a 20%
+wobble passes, and a guarded figure that was not measured fails."""
+from __future__ import annotations
+
+import json
+
+from hall_demo.bench import guard, runner
+
+
+def _report(scale: dict[str, float] | None = None) -> dict:
+    """A `kiosk bench --json`-shaped object at the ratios measured in the README run."""
+    measured = {"qr.no_code_ms": 0.94, "qr.pipeline_fps": 0.93, "idcard.read_ms": 1.25, "codes.verify_ms": 1.36,
+                "codes.reject_p99_ms": 0.8, "codes.bomb_ms": 0.65, "mqtt.gateway_p50_ms": 1.28,
+                "mqtt.gateway_p99_ms": 1.11, "mqtt.reconnect_ms": 0.48, "outbox.drain_per_s": 0.83,
+                "central.checkins_per_s": 0.42, "central.poison_checkins_per_s": 0.95}
+    scale = scale or {}
+    out = {k: {"value": 100.0 * r * scale.get(k, 1.0), "baseline_value": 100.0, "note": ""} for k, r in measured.items()}
+    out["codes.bomb_ms"]["baseline_value"] = None  # compared with codes.verify_ms (base in the limits file)
+    out["codes.bomb_ms"]["value"] *= out["codes.verify_ms"]["value"] / 100.0
+    return out
+
+
+def test_the_limits_file_guards_real_figures_of_the_quick_areas():
+    limits, areas = guard.load_limits()
+    keys = {k for a in runner.AREAS.values() for k in a}
+    assert set(limits) <= keys and set(areas) <= set(runner.AREAS)
+    assert all(rule["why"] for rule in limits.values())
+    assert {k for k, *_ in guard.check(_report(), limits, areas)} == set(limits)
+
+
+def test_a_44x_drop_fails_and_a_20_percent_wobble_passes():
+    limits, areas = guard.load_limits()
+    assert all(ok for _, ok, _ in guard.check(_report(), limits, areas))
+    drop = guard.check(_report({"central.checkins_per_s": 1 / 44}), limits, areas)
+    assert [k for k, ok, _ in drop if not ok] == ["central.checkins_per_s"]
+    slower = guard.check(_report({"codes.verify_ms": 44.0}), limits, areas)  # a time 44x its baseline
+    assert [k for k, ok, _ in slower if not ok] == ["codes.verify_ms"]
+    for wobble in (0.8, 1.2):
+        assert all(ok for _, ok, _ in guard.check(_report({k: wobble for k in limits}), limits, areas)), wobble
+
+
+def test_a_guarded_figure_not_measured_fails_and_the_cli_reads_a_saved_report(tmp_path):
+    limits, areas = guard.load_limits()
+    rep = _report()
+    rep["central.checkins_per_s"] = {"value": None, "baseline_value": 3000.0, "note": "central failed: boom"}
+    failed = [(k, what) for k, ok, what in guard.check(rep, limits, areas) if not ok]
+    assert failed == [("central.checkins_per_s", "not measured: central failed: boom")]
+    saved = tmp_path / "bench.json"
+    saved.write_text(json.dumps(_report()))
+    assert guard.main(["--report", str(saved)]) == 0
+    saved.write_text(json.dumps(_report({"central.checkins_per_s": 1 / 44})))
+    assert guard.main(["--report", str(saved)]) == 1
