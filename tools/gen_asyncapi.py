@@ -52,6 +52,8 @@ def _envelope_with(type_: str, body: dict, op: dict | None = None, extra_require
     props: dict = {"type": {"const": type_}, "body": body}
     if op:
         props["op"] = op
+    for name in extra_required:  # required here means present AND a reference (null is not one)
+        props[name] = _sref("ref")
     part = {"type": "object", "properties": props, "required": list(extra_required)}
     if not part["required"]:
         del part["required"]

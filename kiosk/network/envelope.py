@@ -118,6 +118,9 @@ class Envelope:
                       id=obj["id"], v=obj["v"], ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
         except KeyError as e:
             raise EnvelopeError(f"missing envelope field {e}", obj) from None
+        if _valid(_REF_RE, env.id) is None:
+            # Without a valid id nothing can be correlated with this message: no answer can name it.
+            raise EnvelopeError("the id is not a reference", obj)
         if env.type not in TYPES:
             raise EnvelopeError(f"unknown type {env.type!r}", obj)
         # Why the type test: True == 1 in Python, and true is not the contract's version 1.

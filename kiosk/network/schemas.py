@@ -198,11 +198,12 @@ def validate_message(topic: str, envelope: Any) -> None:
         raise InvalidMessage(str(e)) from None
     validate_envelope(envelope)
     kind, op, body = parsed.kind, envelope["op"], envelope["body"]
+    if parsed.terminal and envelope["terminal"] != parsed.terminal:
+        # A valid id of another terminal (the schema checked the grammar), checked before anything
+        # else about the message: the central service answers forbidden (the contract's rule).
+        raise WrongTerminal("envelope terminal differs from the topic's terminal")
     if envelope["type"] != kind:
         raise InvalidMessage(f"envelope type {envelope['type']!r} on a {kind} topic")
-    if parsed.terminal and envelope["terminal"] != parsed.terminal:
-        # A valid id of another terminal (the schema checked the grammar): answered forbidden.
-        raise WrongTerminal("envelope terminal differs from the topic's terminal")
     if kind == "req":
         if op != parsed.operation:
             raise InvalidMessage(f"envelope op {op!r} on topic of {parsed.operation!r}")

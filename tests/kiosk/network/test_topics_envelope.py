@@ -142,3 +142,9 @@ def test_building_a_topic_from_a_non_id_is_a_topic_error(bad):
         topics.res(bad)
     with pytest.raises(topics.TopicError):
         topics.parse(bad) if not isinstance(bad, str) else topics.req(bad, "checkin")
+
+
+@pytest.mark.parametrize("bad_id", ["", "a b", "x" * 129, "id\n", "é"])
+def test_an_id_that_is_no_reference_makes_the_message_uncorrelatable(bad_id):
+    e = _error(_raw(id=bad_id))
+    assert e.id is None and e.idem == "k1"
