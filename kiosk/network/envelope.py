@@ -17,6 +17,12 @@
   A response body is ``{"ok": true, "result": {...}}`` or
   ``{"ok": false, "error": {"code": "...", "message": "..."}}``.
 
+Reading bytes (:meth:`Envelope.from_bytes`) never raises anything but :class:`EnvelopeError`,
+whatever they are: over ``MAX_BYTES``, not UTF-8 JSON, nested deeper than ``MAX_DEPTH``, an integer
+of more than ``MAX_INT_DIGITS`` digits, a lone surrogate, ``v`` that is not the number 1 (``true``
+is not), a field of the wrong type. When the message was a JSON object with a valid ``id``, the
+error carries it (and ``idem``, ``op``, ``corr``), so that the receiver can answer ``invalid``.
+
 Citizens' data: the central service is the authority and receives an ID number in the body of
 an online look-up (``citizen.lookup``); everything that goes through the durable outbox carries
 only references the central service issued (``citizen_ref``, ``appointment_id``,
