@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from kiosk.network import envelope, topics
+from tests.waiting import wait_for
 from tools.broker import Broker
 from tools.central import seed
 from tools.central.clock import TZ, FixedClock
@@ -152,20 +153,28 @@ class Exchange:
     dropped_after: int
 
 
-def exchange(wire: Wire, service: CentralService, topic: str, payload: bytes, sentinel_terminal: str,
-             version: int) -> Exchange:
-    """Publish ``payload`` on ``topic``, then a sentinel request on ``sentinel_terminal``'s own topic,
-    and return what was heard before the sentinel's answer.
+def exchange(wire: Wire, service: CentralService, topic: str, payload: bytes, version: int, *,
+             answer_to: str | None = None, dropped: bool = False, sentinel_terminal: str = TERMINAL) -> Exchange:
+    """Publish ``payload`` on ``topic``; wait for what the document says must follow (an answer to
+    ``answer_to``, or with ``dropped`` the central service counting a drop); then publish a
+    sentinel request on ``sentinel_terminal``'s own topic and return every response heard up to
+    the sentinel's answer.
 
-    Why a sentinel: a silence cannot be waited for. The central service handles one terminal's
-    messages in order and publishes their answers in order, and the broker keeps that order on
-    the way back: once the sentinel's answer is here, any answer to ``payload`` is here too.
+    Why a sentinel: a silence, or the absence of a second answer, cannot be waited for. The
+    central service handles one terminal's messages in order and the broker keeps the order of
+    what it publishes: once the sentinel's answer is here, whatever it said about ``payload`` is
+    here too (and nothing else came in between).
     """
     with wire.cond:
         since = len(wire.heard)
     dropped_before = service.stats["dropped"]
-    sentinel = request_env(wire, "catalogue.sync", {"since_version": version}, terminal=sentinel_terminal)
     wire.publish(topic, payload)
+    if answer_to is not None:
+        wire.wait_corr(answer_to, since, f"{topic} (the document says it is answered)")
+    if dropped:
+        wait_for(lambda: service.stats["dropped"] > dropped_before, ANSWER_TIMEOUT_S,
+                 f"the central service to count the dropped message on {topic}")
+    sentinel = request_env(wire, "catalogue.sync", {"since_version": version}, terminal=sentinel_terminal)
     wire.publish(topics.req(sentinel_terminal, "catalogue.sync"), encode(sentinel))
     end = wire.wait_corr(sentinel["id"], since, "the sentinel catalogue.sync")
     with wire.cond:

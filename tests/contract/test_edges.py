@@ -15,8 +15,9 @@ from .conftest import OTHER, TERMINAL, Exchange, encode, exchange, request_env, 
 from .test_conformance import check_answer
 
 
-def _send(wire, service, world, topic: str, payload: bytes) -> Exchange:
-    return exchange(wire, service, topic, payload, TERMINAL, world.version)
+def _send(wire, service, world, topic: str, payload: bytes, answer_to: str | None = None,
+          dropped: bool = False) -> Exchange:
+    return exchange(wire, service, topic, payload, world.version, answer_to=answer_to, dropped=dropped)
 
 
 def _req(wire, operation: str, body: dict, **fields) -> dict:
@@ -38,35 +39,35 @@ CHECKIN = {"appointment_id": "AP-NONE"}
 def test_an_envelope_terminal_that_is_no_terminal_id_is_answered_invalid_on_the_topics_terminal(
         terminal, wire, service, world):
     env = _req(wire, "checkin", CHECKIN, terminal=terminal)
-    ex = _send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env))
+    ex = _send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"])
     check_answer(ex, env, "checkin", "invalid", f"terminal={terminal!r}")
 
 
 @pytest.mark.parametrize("op,body", [("checkin", CHECKIN), ("catalogue.sync", {"since_version": 0})])
 def test_an_envelope_naming_another_terminal_is_answered_forbidden_to_the_sender_only(op, body, wire, service, world):
     env = _req(wire, op, body, terminal=OTHER)
-    ex = _send(wire, service, world, topics.req(TERMINAL, op), encode(env))
+    ex = _send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"])
     check_answer(ex, env, op, "forbidden", "envelope naming another terminal")  # nothing on OTHER's res
 
 
 @pytest.mark.parametrize("v", [True, 2, "1", 1.5])
 def test_a_version_that_is_not_the_number_1_is_answered_invalid(v, wire, service, world):
     env = _req(wire, "checkin", CHECKIN, v=v)
-    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env)), env, "checkin", "invalid",
-                 f"v={v!r}")
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", f"v={v!r}")
 
 
 def test_a_5000_digit_integer_is_answered_invalid(wire, service, world):
     env = _req(wire, "catalogue.sync", {"since_version": 0})
     raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
-    check_answer(_send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw), env, "catalogue.sync",
-                 "invalid", "5000-digit integer")
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"]), env,
+                 "catalogue.sync", "invalid", "5000-digit integer")
 
 
 def test_a_lone_surrogate_in_feedback_text_is_answered_invalid(wire, service, world):
     env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "a\ud800b"})
     assert b"\\ud800" in encode(env)
-    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env)), env,
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env), env["id"]), env,
                  "feedback.submit", "invalid", "lone surrogate")
 
 
@@ -75,13 +76,14 @@ def test_a_date_that_does_not_exist_is_answered_invalid(date, wire, service, wor
     for op, body in (("slots.list", {"item_code": world.items[0], "date": date}),
                      ("appointments.list", {"citizen_ref": world.refs[0], "date": date})):
         env = _req(wire, op, body)
-        check_answer(_send(wire, service, world, topics.req(TERMINAL, op), encode(env)), env, op, "invalid", date)
+        check_answer(_send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"]), env, op, "invalid",
+                     date)
 
 
 @pytest.mark.parametrize("id_number", ["410122198105122462\n", "٤١٠١٢٢١٩٨١٠٥١٢٢٤٦٢", "４１０１２２１９８１０５１２２４６２"])
 def test_an_id_number_with_a_newline_or_other_digits_is_answered_invalid(id_number, wire, service, world):
     env = _req(wire, "citizen.lookup", {"id_number": id_number, "name": "王秀兰"})
-    check_answer(_send(wire, service, world, topics.req(TERMINAL, "citizen.lookup"), encode(env)), env,
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "citizen.lookup"), encode(env), env["id"]), env,
                  "citizen.lookup", "invalid", repr(id_number))
 
 
@@ -91,13 +93,13 @@ def test_an_id_number_with_a_newline_or_other_digits_is_answered_invalid(id_numb
                                          ("idem not a reference", {"idem": "x y"})])
 def test_an_envelope_that_does_not_match_its_topic_is_answered_invalid(what, fields, wire, service, world):
     env = _req(wire, "checkin", CHECKIN, **fields)
-    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env)), env, "checkin", "invalid",
-                 what)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", what)
 
 
 def test_an_operation_the_document_does_not_list_is_answered_invalid(wire, service, world):
     env = _req(wire, "nope.op", {})
-    ex = _send(wire, service, world, topics.req(TERMINAL, "nope.op"), encode(env))
+    ex = _send(wire, service, world, topics.req(TERMINAL, "nope.op"), encode(env), env["id"])
     check_answer(ex, env, "nope.op", "invalid", "unknown operation")
 
 
@@ -118,7 +120,7 @@ def _silent(ex: Exchange, label: str, counted: bool = True) -> None:
     ("an empty payload", b""),
 ])
 def test_what_cannot_be_correlated_is_dropped_and_counted(what, payload, wire, service, world):
-    _silent(_send(wire, service, world, topics.req(TERMINAL, "checkin"), payload), what)
+    _silent(_send(wire, service, world, topics.req(TERMINAL, "checkin"), payload, dropped=True), what)
 
 
 def test_a_message_over_the_size_limit_gets_no_answer(wire, service, world):
@@ -130,7 +132,7 @@ def test_a_message_over_the_size_limit_gets_no_answer(wire, service, world):
 
 def test_a_request_topic_with_no_valid_terminal_is_dropped_and_counted(wire, service, world):
     env = _req(wire, "checkin", CHECKIN, terminal="ab")
-    _silent(_send(wire, service, world, "kiosk/v1/ab/req/checkin", encode(env)), "topic terminal 'ab'")
+    _silent(_send(wire, service, world, "kiosk/v1/ab/req/checkin", encode(env), dropped=True), "topic terminal 'ab'")
 
 
 # --- events ---------------------------------------------------------------------------------------
@@ -163,12 +165,12 @@ def _ack(ex: Exchange, env: dict, want: str) -> None:
 ])
 def test_events_are_acknowledged_as_the_document_says(what, fields, want, wire, service, world):
     env = _event(wire, **fields)
-    _ack(_send(wire, service, world, topics.evt(TERMINAL), encode(env)), env, want)
+    _ack(_send(wire, service, world, topics.evt(TERMINAL), encode(env), env["id"]), env, want)
 
 
 def test_an_event_whose_op_is_no_name_is_dropped_and_counted(wire, service, world):
     env = _event(wire, name="Bad Op")
-    _silent(_send(wire, service, world, topics.evt(TERMINAL), encode(env)), "event op 'Bad Op'")
+    _silent(_send(wire, service, world, topics.evt(TERMINAL), encode(env), dropped=True), "event op 'Bad Op'")
 
 
 # --- state and telemetry: never answered, and nothing stored for another terminal ---------------
@@ -207,7 +209,7 @@ def test_state_and_telemetry_naming_another_terminal_store_nothing_for_it(wire, 
                                       "body": {"uptime_s": -5, "devices": [], "outbox_depth": 10 ** 12}}),
     ]
     for topic, env in poison:
-        _silent(_send(wire, service, world, topic, encode(env)), f"{topic}: {json.dumps(env)[:120]}")
+        _silent(_send(wire, service, world, topic, encode(env), dropped=True), f"{topic}: {json.dumps(env)[:120]}")
     stored = _stored(service)
     assert OTHER not in stored, f"stored for a terminal an envelope named: {stored.get(OTHER)}"
     assert stored[TERMINAL]["state"] == mine["state"] and stored[TERMINAL]["telemetry"] == mine["telemetry"]
