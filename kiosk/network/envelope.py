@@ -124,7 +124,7 @@ class Envelope:
                       id=obj["id"], v=obj["v"], ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
         except KeyError as e:
             raise EnvelopeError(f"missing envelope field {e}", obj) from None
-        if _valid(_REF_RE, env.id) is None:
+        if type(env.id) is not str or _REF_RE.fullmatch(env.id) is None:
             # Without a valid id nothing can be correlated with this message: no answer can name it.
             raise EnvelopeError("the id is not a reference", obj)
         if env.type not in TYPES:
@@ -132,9 +132,9 @@ class Envelope:
         # Why the type test: True == 1 in Python, and true is not the contract's version 1.
         if type(env.v) is not int or env.v != VERSION:
             raise EnvelopeError(f"unsupported version {env.v!r}", obj)
-        if not all(isinstance(x, str) for x in (env.id, env.op, env.terminal, env.ts)) \
-                or not all(x is None or isinstance(x, str) for x in (env.corr, env.idem)) \
-                or not isinstance(env.body, dict):
+        if type(env.op) is not str or type(env.terminal) is not str or type(env.ts) is not str \
+                or (env.corr is not None and type(env.corr) is not str) \
+                or (env.idem is not None and type(env.idem) is not str) or type(env.body) is not dict:
             raise EnvelopeError("bad field types", obj)
         return env
 
@@ -160,6 +160,16 @@ def _parse_constant(text: str) -> float:
     raise _Unreadable(f"{text} is not JSON")
 
 
+def _zero(text: str) -> int:
+    return 0
+
+
+#: Built once: ``json.loads`` with hooks would build a decoder (and its scanner) on every call.
+_STRICT = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+#: Reads a message whose numbers the strict decoder refused, only to name the request.
+_LENIENT = json.JSONDecoder(parse_int=_zero, parse_float=_zero, parse_constant=_parse_constant)
+
+
 def _parse(data: bytes) -> dict:
     """``data`` as a JSON object within the envelope's limits, or :class:`EnvelopeError`."""
     if not isinstance(data, (bytes, bytearray)):
@@ -173,11 +183,11 @@ def _parse(data: bytes) -> dict:
     problem = None
     try:
         try:
-            obj = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+            obj = _STRICT.decode(text)
         except _Unreadable as e:
             # The rest may be fine: read it again without the numbers, to name the request.
             problem = f"not a contract number: {e}"
-            obj = json.loads(text, parse_int=_zero, parse_float=_zero, parse_constant=_parse_constant)
+            obj = _LENIENT.decode(text)
     except _Unreadable as e:
         raise EnvelopeError(str(e)) from None
     except (ValueError, RecursionError) as e:  # RecursionError: CPython's parser near 1,000 levels
@@ -196,10 +206,6 @@ def _parse(data: bytes) -> dict:
     if "\\u" in text and not _encodable(obj):
         raise EnvelopeError("a string holds a lone UTF-16 surrogate (not Unicode text)", obj)
     return obj
-
-
-def _zero(text: str) -> int:
-    return 0
 
 
 def _depth_exceeds(obj: Any, limit: int) -> bool:
