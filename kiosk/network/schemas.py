@@ -131,9 +131,28 @@ def _fast(name: str):
     if jsonschema_rs is None:
         return None
     try:
-        return jsonschema_rs.validator_for(_validator(name).schema, validate_formats=False, offline=True)
+        return jsonschema_rs.validator_for(_for_rust(_validator(name).schema), validate_formats=False, offline=True)
     except Exception:  # a construct it does not compile: jsonschema alone checks this schema
         return None
+
+
+#: The end anchor of every contract pattern. The lookahead is there for Python's ``re``, whose
+#: ``$`` also matches before a final newline; Rust's ``$`` is the end of the text already.
+_END = "$(?!\\n)"
+
+
+def _for_rust(node: Any) -> Any:
+    """``node`` with each pattern's ``$(?!\\n)`` ending as plain ``$``: the same language in
+    Rust's regex, where the lookahead would make jsonschema-rs use its backtracking engine
+    (10 us per envelope instead of 2 measured here). The differential tests hold both to one verdict."""
+    if isinstance(node, list):
+        return [_for_rust(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const") else _for_rust(v)) for k, v in node.items()}
+    if isinstance(out.get("pattern"), str) and out["pattern"].endswith(_END):
+        out["pattern"] = out["pattern"][:-len(_END)] + "$"
+    return out
 
 
 def _check(name: str, instance: Any, what: str) -> None:
