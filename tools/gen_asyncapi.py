@@ -3,7 +3,10 @@
 Why generated: the JSON Schemas are the one source of truth (the gateway and the central service
 validate with them); the AsyncAPI document embeds the same schemas under components/schemas
 (``common.json#/$defs/X`` becomes ``#/components/schemas/X``) so it is self-contained and cannot
-drift. ``python -m tools.gen_asyncapi`` rewrites the file; ``--check`` exits 1 if it is stale.
+drift. Each operation's response lists exactly the error codes the central service answers to it
+(``operations.json``, :func:`kiosk.network.schemas.error_codes`), and the document says when the
+central service answers ``invalid`` or ``forbidden`` and when it answers nothing.
+``python -m tools.gen_asyncapi`` rewrites the file; ``--check`` exits 1 if it is stale.
 """
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from kiosk.network.schemas import schema_files
-from kiosk.network import topics
+from kiosk.network import envelope, topics
+from kiosk.network.schemas import error_codes, schema_files
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "asyncapi.yaml"
@@ -49,10 +52,48 @@ def _envelope_with(type_: str, body: dict, op: dict | None = None, extra_require
     props: dict = {"type": {"const": type_}, "body": body}
     if op:
         props["op"] = op
+    for name in extra_required:  # required here means present AND a reference (null is not one)
+        props[name] = _sref("ref")
     part = {"type": "object", "properties": props, "required": list(extra_required)}
     if not part["required"]:
         del part["required"]
     return {"allOf": [_sref("envelope"), part]}
+
+
+def _error_reasons(meta: dict, op: str) -> dict[str, str]:
+    """Code -> when the central service answers it to ``op`` (the operation's own reason first)."""
+    info = meta["operations"].get(op)
+    if info is None:
+        return {c: meta["event_ack_errors"][c] for c in error_codes(op)}
+    general = {**meta["every_request_errors"], **(meta["durable_request_errors"] if info["durable"] else {})}
+    return {c: "; or ".join(r for r in (info["errors"].get(c), general.get(c)) if r) for c in error_codes(op)}
+
+
+def _res_body(result: dict, reasons: dict[str, str]) -> dict:
+    """A response body: ``{ok: true, result}`` or ``{ok: false, error}`` with exactly these codes."""
+    return {"oneOf": [
+        {"type": "object", "required": ["ok", "result"],
+         "properties": {"ok": {"const": True}, "result": result}},
+        {"type": "object", "required": ["ok", "error"],
+         "properties": {"ok": {"const": False},
+                        "error": {"allOf": [_sref("error"), {"properties": {"code": {"enum": list(reasons)}}}]}},
+         "description": "Error codes: " + "; ".join(f"{c}: {r}" for c, r in reasons.items())}]}
+
+
+def _errors_markdown(reasons: dict[str, str]) -> str:
+    return "Error codes:\n" + "\n".join(f"- `{c}`: {r}" for c, r in reasons.items())
+
+
+def _replies(meta: dict) -> dict[str, str]:
+    """The reply rules of operations.json with the envelope's limits filled in."""
+    limits = {"{max_bytes}": envelope.MAX_BYTES, "{max_depth}": envelope.MAX_DEPTH,
+              "{max_int_digits}": envelope.MAX_INT_DIGITS}
+    out = {}
+    for key, text in meta["replies"].items():
+        for name, value in limits.items():
+            text = text.replace(name, str(value))
+        out[key] = text
+    return out
 
 
 def build() -> dict:
@@ -83,11 +124,7 @@ def build() -> dict:
             "payload": _envelope_with("req", _sref(f"{op}.request"), {"const": op},
                                       ("idem",) if durable else ()),
         }
-        res_body = {"oneOf": [
-            {"type": "object", "required": ["ok", "result"],
-             "properties": {"ok": {"const": True}, "result": _sref(f"{op}.result")}},
-            {"type": "object", "required": ["ok", "error"],
-             "properties": {"ok": {"const": False}, "error": _sref("error")}}]}
+        res_body = _res_body(_sref(f"{op}.result"), _error_reasons(meta, op))
         messages[f"res_{key}"] = {
             "name": f"{op} response", "title": f"{op} response",
             "summary": f"Answer to {op}: corr = the request's id" + (", idem echoed" if durable else ""),
@@ -99,7 +136,8 @@ def build() -> dict:
     messages["res_event_ack"] = {
         "name": "event acknowledgement", "summary": "Answer to an event: corr = the event's id, body {ok:true, result:{}}",
         "contentType": "application/json",
-        "payload": _envelope_with("res", _sref("response"), None, ("corr",))}
+        "payload": _envelope_with("res", _res_body({"type": "object", "maxProperties": 0},
+                                                   _error_reasons(meta, "<event>")), None, ("corr",))}
     res_msgs["res_event_ack"] = {"$ref": "#/components/messages/res_event_ack"}
     simple = {
         "event": ("evt", "event", "Durable event (op = event name: " + ", ".join(meta["events"]) + "); idem = id",
@@ -115,16 +153,19 @@ def build() -> dict:
         messages[mkey] = {"name": mkey, "summary": summary, "contentType": "application/json",
                           "payload": _envelope_with(type_, _sref(schema), op_schema,
                                                     ("idem",) if type_ == "evt" else ())}
+    replies = _replies(meta)
     channels["request"] = {
         "address": f"{topics.PREFIX}/{{terminal}}/req/{{operation}}",
         "description": "Terminal -> central requests. Durable operations carry envelope.idem; the central "
                        "service applies an idem key once, answers a replay with the first answer, rejects a "
-                       "reused key with another body (error conflict), keeps keys 30 days.",
+                       "reused key with another body (error conflict), keeps keys 30 days.\n\n"
+                       + "\n\n".join(replies.values()),
         "parameters": {"terminal": term_param,
                        "operation": {"enum": list(ops), "description": "the operation name (= envelope.op)"}},
         "messages": req_msgs}
     channels["response"] = {"address": f"{topics.PREFIX}/{{terminal}}/res",
-                            "description": "Central -> terminal responses, matched by corr = request id",
+                            "description": "Central -> terminal responses, matched by corr = request id. "
+                                           + replies["reply_path"],
                             "parameters": {"terminal": term_param}, "messages": res_msgs}
     for ch, kind, desc in (("event", "evt", "Terminal -> central durable events"),
                            ("command", "cmd", "Central -> terminal commands"),
@@ -146,10 +187,12 @@ def build() -> dict:
         key = op.replace(".", "_")
         operations[f"request_{key}"] = {
             "action": "send", "channel": {"$ref": "#/channels/request"}, "summary": ops[op]["description"],
+            "description": _errors_markdown(_error_reasons(meta, op)),
             "messages": [{"$ref": f"#/channels/request/messages/req_{key}"}], "bindings": binding(1),
             "reply": {"channel": {"$ref": "#/channels/response"},
                       "messages": [{"$ref": f"#/channels/response/messages/res_{key}"}]}}
     operations["emitEvent"] = {"action": "send", "channel": {"$ref": "#/channels/event"}, "bindings": binding(1),
+                               "description": _errors_markdown(_error_reasons(meta, "<event>")),
                                "messages": [{"$ref": "#/channels/event/messages/event"}],
                                "reply": {"channel": {"$ref": "#/channels/response"},
                                          "messages": [{"$ref": "#/channels/response/messages/res_event_ack"}]}}
@@ -170,7 +213,10 @@ def build() -> dict:
                      "(components/schemas/envelope). Dates are YYYY-MM-DD hall local (Asia/Shanghai), times HH:MM, "
                      "timestamps ISO 8601 UTC. MQTT v5, QoS 1 unless stated; the central service subscribes with "
                      "$share/central/ for req, evt and telemetry. No personal data in topics; only citizen.lookup "
-                     "carries an ID number (online only); durable bodies carry references only.")},
+                     "carries an ID number (online only); durable bodies carry references only. A message is at "
+                     f"most {envelope.MAX_BYTES} bytes of UTF-8 JSON nested at most {envelope.MAX_DEPTH} levels; "
+                     "patterns are ECMA-262 and match the whole string.\n\n"
+                     "## Answers and silences\n\n" + "\n\n".join(replies.values()))},
         "defaultContentType": "application/json",
         "servers": {"hall": {"host": "broker.local:8883", "protocol": "mqtt", "protocolVersion": "5",
                              "description": "the city's broker (mqtts with a device certificate)"}},

@@ -52,6 +52,8 @@ class Rejected(NetworkError):
         "too_late": "the check-in window has passed: take a walk-in ticket or ask the staff",
         "no_capacity": "no place left: choose another slot or date",
         "closed": "the appointment was cancelled or the service is closed",
+        "not_finished": "the application is still being processed: rate it once it is finished",
+        "forbidden": "this terminal may not do that (another citizen's record): ask the staff",
         "internal": "the central service failed: try again later or ask the staff",
     }
 
@@ -71,6 +73,14 @@ class InvalidMessage(NetworkError):
     def __init__(self, reason: str, **kw) -> None:
         kw.setdefault("action", "report to the technician: terminal and central service disagree on contract v1")
         super().__init__(reason, **kw)
+
+
+class WrongTerminal(InvalidMessage):
+    """An envelope naming another terminal than the topic it came on (the central service
+    answers ``forbidden``: the sender is the topic's terminal, which the broker binds to its
+    certificate)."""
+
+    code = "network.wrong_terminal"
 
 
 class OutboxFull(NetworkError):

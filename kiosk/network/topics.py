@@ -25,9 +25,25 @@ PREFIX = "kiosk/v1"
 #: split the load without code changes.
 SHARE_GROUP = "central"
 
-_TERMINAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
-_OPERATION_RE = re.compile(r"^[a-z][a-z0-9_.]{1,63}$")
-_REGION_RE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
+#: The grammar of a terminal id, an operation name and a region code: the same as
+#: ``common.json#/$defs/terminal_id``, ``op_name`` and ``region`` (a test keeps them equal).
+#: ASCII classes only (never ``\d``: any Unicode digit), always matched whole (``fullmatch``:
+#: ``$`` would also match before a final newline).
+TERMINAL_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]{2,63}"
+OPERATION_PATTERN = "[a-z][a-z0-9_.]{1,63}"
+REGION_PATTERN = "[0-9]{6}|[0-9]{9}|[0-9]{12}"
+_TERMINAL_RE = re.compile(TERMINAL_PATTERN)
+_OPERATION_RE = re.compile(OPERATION_PATTERN)
+_REGION_RE = re.compile(REGION_PATTERN)
+
+
+def is_terminal_id(value: object) -> bool:
+    """True if ``value`` is a valid terminal id (a str of the contract's grammar)."""
+    return isinstance(value, str) and _TERMINAL_RE.fullmatch(value) is not None
+
+
+def _is(regex: re.Pattern, value: object) -> bool:
+    return isinstance(value, str) and regex.fullmatch(value) is not None
 
 
 class TopicError(ValueError):
@@ -35,14 +51,14 @@ class TopicError(ValueError):
 
 
 def _check_terminal(terminal: str) -> str:
-    if not _TERMINAL_RE.match(terminal or ""):
+    if not is_terminal_id(terminal):
         raise TopicError(f"bad terminal id {terminal!r}")
     return terminal
 
 
 def req(terminal: str, operation: str) -> str:
     """``kiosk/v1/{terminal}/req/{operation}``."""
-    if not _OPERATION_RE.match(operation or ""):
+    if not _is(_OPERATION_RE, operation):
         raise TopicError(f"bad operation {operation!r}")
     return f"{PREFIX}/{_check_terminal(terminal)}/req/{operation}"
 
@@ -74,7 +90,7 @@ def telemetry(terminal: str) -> str:
 
 def bcast(region: str) -> str:
     """``kiosk/v1/bcast/{region}``: an announcement to every terminal in that region."""
-    if not _REGION_RE.match(region or ""):
+    if not _is(_REGION_RE, region):
         raise TopicError(f"bad region code {region!r}")
     return f"{PREFIX}/bcast/{region}"
 
@@ -107,16 +123,18 @@ class Parsed:
 
 def parse(topic: str) -> Parsed:
     """Parse any contract topic; raise :class:`TopicError` for anything else."""
+    if not isinstance(topic, str):
+        raise TopicError(f"not a topic: {topic!r}")
     parts = topic.split("/")
     if len(parts) < 3 or "/".join(parts[:2]) != PREFIX:
         raise TopicError(f"not a {PREFIX} topic: {topic!r}")
-    if parts[2] == "bcast" and len(parts) == 4 and _REGION_RE.match(parts[3]):
+    if parts[2] == "bcast" and len(parts) == 4 and _is(_REGION_RE, parts[3]):
         return Parsed("bcast", region=parts[3])
     terminal = parts[2]
-    if not _TERMINAL_RE.match(terminal):
+    if not is_terminal_id(terminal):
         raise TopicError(f"bad terminal id in {topic!r}")
     rest = parts[3:]
-    if len(rest) == 2 and rest[0] == "req" and _OPERATION_RE.match(rest[1]):
+    if len(rest) == 2 and rest[0] == "req" and _is(_OPERATION_RE, rest[1]):
         return Parsed("req", terminal, rest[1])
     if len(rest) == 1 and rest[0] in ("res", "evt", "cmd", "state", "telemetry"):
         return Parsed(rest[0], terminal)

@@ -5,7 +5,7 @@ import pytest
 
 from kiosk.network import envelope as E
 from kiosk.network import schemas
-from kiosk.network.errors import InvalidMessage
+from kiosk.network.errors import InvalidMessage, Rejected, WrongTerminal
 
 from .conftest import TERMINAL, sample_result
 
@@ -41,8 +41,9 @@ def test_request_and_result_samples_validate(op):
     req = E.request(TERMINAL, op, REQUESTS[op], idem="k1" if schemas.is_durable(op) else None)
     schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/{op}", req.to_dict())
     schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", E.response(req, sample_result(op, REQUESTS[op])).to_dict())
-    err = E.response(req, error={"code": "not_found", "message": "?"})
-    schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", err.to_dict())
+    for code in schemas.error_codes(op):
+        err = E.response(req, error={"code": code, "message": "?"})
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", err.to_dict())
 
 
 @pytest.mark.parametrize("op,body", [
@@ -81,3 +82,56 @@ def test_message_mismatches_raise():
     res = E.response(req, {"appointment_id": "AP-1"})  # result misses fields
     with pytest.raises(InvalidMessage):
         schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", res.to_dict())
+
+
+# --- error codes: every code the central service answers is in the contract, per operation ---
+
+def _meta() -> dict:
+    return schemas.schema_files()["operations.json"]
+
+
+def test_feedback_answers_the_codes_the_central_service_gives():
+    # The issue: feedback.submit answered not_finished and forbidden, which the contract did not
+    # list, so the gateway took the answer as invalid and resent the request forever.
+    req = E.request(TERMINAL, "feedback.submit", REQUESTS["feedback.submit"], idem="k1")
+    for code in ("not_finished", "forbidden", "not_found", "invalid", "conflict", "internal"):
+        res = E.response(req, error={"code": code, "message": "x"})
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", res.to_dict())
+
+
+@pytest.mark.parametrize("op,code", [("checkin", "not_finished"), ("catalogue.sync", "not_found"),
+                                     ("citizen.lookup", "conflict"), ("slots.list", "too_early"),
+                                     ("application.get", "no_capacity"), ("checkin", "busy")])
+def test_a_code_the_operation_does_not_list_is_invalid(op, code):
+    req = E.request(TERMINAL, op, REQUESTS[op], idem="k1" if schemas.is_durable(op) else None)
+    res = E.response(req, error={"code": code, "message": "x"})
+    with pytest.raises(InvalidMessage):
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/res", res.to_dict())
+
+
+def test_every_request_may_answer_invalid_forbidden_internal_and_durable_ones_conflict():
+    for op, info in schemas.operations().items():
+        codes = set(schemas.error_codes(op))
+        assert {"invalid", "forbidden", "internal"} <= codes, op
+        assert ("conflict" in codes) == (info["durable"] or "conflict" in info["errors"]), op
+    assert set(schemas.error_codes("staff.call")) == {"invalid", "forbidden", "internal"}  # an event's ack
+
+
+def test_the_codes_are_one_list_everywhere():
+    meta = _meta()
+    used = set(meta["every_request_errors"]) | set(meta["durable_request_errors"]) | set(meta["event_ack_errors"])
+    for info in meta["operations"].values():
+        used |= set(info["errors"])
+    error_def = schemas.schema_files()["common.json"]["$defs"]["error"]
+    assert used == set(meta["errors"]) == set(error_def["properties"]["code"]["enum"])
+    assert set(meta["errors"]) <= set(Rejected.ACTIONS), "the terminal has no action for a contract code"
+
+
+def test_an_envelope_naming_another_terminal_is_a_wrong_terminal():
+    req = E.request("OTHER-1", "checkin", {"appointment_id": "AP-1"}, idem="k")
+    with pytest.raises(WrongTerminal):
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/checkin", req.to_dict())
+    req.terminal = "+"  # not a terminal id at all: an invalid envelope, not another terminal
+    with pytest.raises(InvalidMessage) as e:
+        schemas.validate_message(f"kiosk/v1/{TERMINAL}/req/checkin", req.to_dict())
+    assert not isinstance(e.value, WrongTerminal)

@@ -1,0 +1,215 @@
+"""The hostile inputs of issue 13, one by one, against the real central service: each gets what
+docs/asyncapi.yaml's reply rules say (invalid, forbidden, or nothing, dropped and counted), the
+answer goes to the topic's terminal only, and nothing is stored for a terminal an envelope names.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.network import envelope, topics
+from tools.central.store import open_store
+
+from .conftest import OTHER, TERMINAL, Exchange, encode, exchange, request_env, response_errors
+from .test_conformance import check_answer
+
+
+def _send(wire, service, world, topic: str, payload: bytes, answer_to: str | None = None,
+          dropped: bool = False) -> Exchange:
+    return exchange(wire, service, topic, payload, world.version, answer_to=answer_to, dropped=dropped)
+
+
+def _req(wire, operation: str, body: dict, **fields) -> dict:
+    env = request_env(wire, operation, body)
+    env.update(fields)
+    return env
+
+
+def _with_raw(env: dict, old: str, new: str) -> bytes:
+    raw = encode(env).decode("ascii")
+    assert old in raw
+    return raw.replace(old, new, 1).encode("ascii")
+
+
+CHECKIN = {"appointment_id": "AP-NONE"}
+
+
+@pytest.mark.parametrize("terminal", ["+", None, 123, {"t": 1}, "ＺＭ-CONF01", "ab", "ZM-CONF01\n"])
+def test_an_envelope_terminal_that_is_no_terminal_id_is_answered_invalid_on_the_topics_terminal(
+        terminal, wire, service, world):
+    env = _req(wire, "checkin", CHECKIN, terminal=terminal)
+    ex = _send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"])
+    check_answer(ex, env, "checkin", "invalid", f"terminal={terminal!r}")
+
+
+@pytest.mark.parametrize("op,body", [("checkin", CHECKIN), ("catalogue.sync", {"since_version": 0})])
+def test_an_envelope_naming_another_terminal_is_answered_forbidden_to_the_sender_only(op, body, wire, service, world):
+    env = _req(wire, op, body, terminal=OTHER)
+    ex = _send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"])
+    check_answer(ex, env, op, "forbidden", "envelope naming another terminal")  # nothing on OTHER's res
+
+
+@pytest.mark.parametrize("v", [True, 2, "1", 1.5])
+def test_a_version_that_is_not_the_number_1_is_answered_invalid(v, wire, service, world):
+    env = _req(wire, "checkin", CHECKIN, v=v)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", f"v={v!r}")
+
+
+def test_a_5000_digit_integer_is_answered_invalid(wire, service, world):
+    env = _req(wire, "catalogue.sync", {"since_version": 0})
+    raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"]), env,
+                 "catalogue.sync", "invalid", "5000-digit integer")
+
+
+def test_a_lone_surrogate_in_feedback_text_is_answered_invalid(wire, service, world):
+    env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "a\ud800b"})
+    assert b"\\ud800" in encode(env)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env), env["id"]), env,
+                 "feedback.submit", "invalid", "lone surrogate")
+
+
+@pytest.mark.parametrize("date", ["2026-02-30", "2026-04-31", "2025-02-29"])
+def test_a_date_that_does_not_exist_is_answered_invalid(date, wire, service, world):
+    for op, body in (("slots.list", {"item_code": world.items[0], "date": date}),
+                     ("appointments.list", {"citizen_ref": world.refs[0], "date": date})):
+        env = _req(wire, op, body)
+        check_answer(_send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"]), env, op, "invalid",
+                     date)
+
+
+@pytest.mark.parametrize("id_number", ["410122198105122462\n", "٤١٠١٢٢١٩٨١٠٥١٢٢٤٦٢", "４１０１２２１９８１０５１２２４６２"])
+def test_an_id_number_with_a_newline_or_other_digits_is_answered_invalid(id_number, wire, service, world):
+    env = _req(wire, "citizen.lookup", {"id_number": id_number, "name": "王秀兰"})
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "citizen.lookup"), encode(env), env["id"]), env,
+                 "citizen.lookup", "invalid", repr(id_number))
+
+
+@pytest.mark.parametrize("what,fields", [("op of another topic", {"op": "ticket.walkin"}),
+                                         ("durable without idem", {"idem": None}),
+                                         ("type evt on a req topic", {"type": "evt"}),
+                                         ("idem not a reference", {"idem": "x y"})])
+def test_an_envelope_that_does_not_match_its_topic_is_answered_invalid(what, fields, wire, service, world):
+    env = _req(wire, "checkin", CHECKIN, **fields)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", what)
+
+
+def test_an_operation_the_document_does_not_list_is_answered_invalid(wire, service, world):
+    env = _req(wire, "nope.op", {})
+    ex = _send(wire, service, world, topics.req(TERMINAL, "nope.op"), encode(env), env["id"])
+    check_answer(ex, env, "nope.op", "invalid", "unknown operation")
+
+
+def _silent(ex: Exchange, label: str, counted: bool = True) -> None:
+    assert ex.answers == [], f"{label}: the document says no answer, the service answered {ex.answers}"
+    if counted:
+        assert ex.dropped_after > ex.dropped_before, f"{label}: dropped but not counted"
+
+
+@pytest.mark.parametrize("what,payload", [
+    ("arrays nested 5,000 deep", b'{"id":"deep1","body":' + b"[" * 5000 + b"]" * 5000 + b"}"),
+    ("arrays nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000),
+    ("nested 33 levels", b'{"id":"deep2","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
+                         b'"terminal":"ZM-CONF01","idem":"k","body":{"x":' + b"[" * 31 + b"]" * 31 + b"}}"),
+    ("not JSON", b"checkin please"), ("not UTF-8", b'{"id":"\xff"}'), ("a JSON array", b"[1,2]"),
+    ("NaN", b'{"id":"nan1","v":NaN}'), ("no id", b'{"type":"req","op":"checkin","v":1}'),
+    ("an id that is no reference", b'{"id":"a b","type":"req","op":"checkin","v":1}'),
+    ("an empty payload", b""),
+])
+def test_what_cannot_be_correlated_is_dropped_and_counted(what, payload, wire, service, world):
+    _silent(_send(wire, service, world, topics.req(TERMINAL, "checkin"), payload, dropped=True), what)
+
+
+def test_a_message_over_the_size_limit_gets_no_answer(wire, service, world):
+    env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "x" * 2000})
+    raw = _with_raw(env, '"text": "', '"pad": "' + "p" * envelope.MAX_BYTES + '", "text": "')
+    # Counted by the central service, or refused by a broker with a size limit: never answered.
+    _silent(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), raw), "oversize", counted=False)
+
+
+def test_a_request_topic_with_no_valid_terminal_is_dropped_and_counted(wire, service, world):
+    env = _req(wire, "checkin", CHECKIN, terminal="ab")
+    _silent(_send(wire, service, world, "kiosk/v1/ab/req/checkin", encode(env), dropped=True), "topic terminal 'ab'")
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+def _event(wire, name: str = "staff.call", **fields) -> dict:
+    env = {"id": wire.new_id(), "type": "evt", "op": name, "v": 1, "ts": envelope.now_iso(), "terminal": TERMINAL,
+           "corr": None, "idem": "e" + wire.new_id(), "body": {"data": {"screen": "home"}, "at": envelope.now_iso()}}
+    env.update(fields)
+    return env
+
+
+def _ack(ex: Exchange, env: dict, want: str) -> None:
+    assert len(ex.answers) == 1, ex.answers
+    topic, res = ex.answers[0]
+    assert topic == topics.res(TERMINAL)
+    assert not response_errors(res, env["op"]), response_errors(res, env["op"])
+    assert (res["corr"], res["terminal"], res["op"]) == (env["id"], TERMINAL, env["op"])
+    outcome = "ok" if res["body"]["ok"] else res["body"]["error"]["code"]
+    assert outcome == want, res
+
+
+@pytest.mark.parametrize("what,fields,want", [
+    ("a valid event", {}, "ok"),
+    ("data that is not an object", {"body": {"data": [1], "at": "2026-03-18T02:00:00Z"}}, "invalid"),
+    ("data nested too deep", {"body": {"data": {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}},
+                                       "at": "2026-03-18T02:00:00Z"}}, "invalid"),
+    ("no idem", {"idem": None}, "invalid"),
+    ("v true", {"v": True}, "invalid"),
+    ("another terminal", {"terminal": OTHER}, "forbidden"),
+])
+def test_events_are_acknowledged_as_the_document_says(what, fields, want, wire, service, world):
+    env = _event(wire, **fields)
+    _ack(_send(wire, service, world, topics.evt(TERMINAL), encode(env), env["id"]), env, want)
+
+
+def test_an_event_whose_op_is_no_name_is_dropped_and_counted(wire, service, world):
+    env = _event(wire, name="Bad Op")
+    _silent(_send(wire, service, world, topics.evt(TERMINAL), encode(env), dropped=True), "event op 'Bad Op'")
+
+
+# --- state and telemetry: never answered, and nothing stored for another terminal ---------------
+
+def _stored(service) -> dict[str, dict]:
+    store = open_store(service.db_url)  # a reader of its own beside the service's writer (WAL)
+    try:
+        return {t["terminal"]: t for t in store.terminals()}
+    finally:
+        store.close()
+
+
+def _state_env(wire, terminal: str = TERMINAL, **fields) -> dict:
+    env = {"id": wire.new_id(), "type": "state", "op": "state", "v": 1, "ts": envelope.now_iso(),
+           "terminal": terminal, "corr": None, "idem": None,
+           "body": {"online": True, "version": "1.0", "profile": "kiosk", "regions": ["410100"],
+                    "started_at": "2026-03-18T02:00:00Z"}}
+    env.update(fields)
+    return env
+
+
+def test_state_and_telemetry_naming_another_terminal_store_nothing_for_it(wire, service, world):
+    birth = _state_env(wire)
+    _silent(_send(wire, service, world, topics.state(TERMINAL), encode(birth)), "a valid birth", counted=False)
+    mine = _stored(service)[TERMINAL]
+    poison = [
+        (topics.state(TERMINAL), _state_env(wire, terminal=OTHER, body={"online": False})),
+        (topics.telemetry(TERMINAL), {"id": wire.new_id(), "type": "telemetry", "op": "telemetry", "v": 1,
+                                      "ts": envelope.now_iso(), "terminal": OTHER, "corr": None, "idem": None,
+                                      "body": {"uptime_s": 1, "devices": {}, "outbox_depth": 99999,
+                                               "online_since": None}}),
+        (topics.state(TERMINAL), _state_env(wire, v=True, body={"online": False})),
+        (topics.state(TERMINAL), _state_env(wire, body={"online": "yes"})),
+        (topics.telemetry(TERMINAL), {"id": wire.new_id(), "type": "telemetry", "op": "telemetry", "v": 1,
+                                      "ts": envelope.now_iso(), "terminal": TERMINAL, "corr": None, "idem": None,
+                                      "body": {"uptime_s": -5, "devices": [], "outbox_depth": 10 ** 12}}),
+    ]
+    for topic, env in poison:
+        _silent(_send(wire, service, world, topic, encode(env), dropped=True), f"{topic}: {json.dumps(env)[:120]}")
+    stored = _stored(service)
+    assert OTHER not in stored, f"stored for a terminal an envelope named: {stored.get(OTHER)}"
+    assert stored[TERMINAL]["state"] == mine["state"] and stored[TERMINAL]["telemetry"] == mine["telemetry"]
