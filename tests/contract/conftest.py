@@ -26,10 +26,10 @@ from referencing.jsonschema import DRAFT202012
 
 from kiosk.network import envelope, topics
 from tests.waiting import wait_for
-from tools.broker import Broker
-from tools.central import seed
-from tools.central.clock import TZ, FixedClock
-from tools.central.service import CentralService, parse_broker_url
+from hall_demo.broker import Broker
+from hall_central import seed
+from hall_central.clock import TZ, FixedClock
+from hall_central.service import CentralService, parse_broker_url
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "docs" / "asyncapi.yaml"

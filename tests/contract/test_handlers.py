@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from tools.central.domain import Domain
+from hall_central.domain import Domain
 
 from .conftest import ROOT, doc, doc_operations, message_key
 
@@ -74,5 +74,5 @@ def test_the_document_lists_every_operation_and_event_the_terminal_sends_with_a_
 def test_every_operation_of_the_document_has_a_central_handler_and_no_other_exists():
     handlers = {name[3:] for name in dir(Domain) if name.startswith("op_") and callable(getattr(Domain, name))}
     ops = {message_key(op) for op in doc_operations()}
-    assert not ops - handlers, f"operations without a handler in tools/central: {sorted(ops - handlers)}"
+    assert not ops - handlers, f"operations without a handler in central/hall_central: {sorted(ops - handlers)}"
     assert not handlers - ops, f"central handlers of operations the document does not list: {sorted(handlers - ops)}"
