@@ -62,7 +62,7 @@ def _action(kind: str, path: Path) -> str:
     return {
         "full": f"free space on the file system of {where} (df -h {where}); the terminal resumes by itself",
         "read_only": f"make {path} writable: lsattr/chattr -i, remount the file system read-write, "
-                     "check owner and mode; then restart the kiosk",
+                     "check owner and mode; the terminal resumes by itself",
         "cannot_open": f"check that {path} is a file the kiosk user may create and write (not a directory), "
                        "and that the file system is mounted read-write",
         "corrupt": f"the file is kept for recovery (sqlite3 FILE .recover); the terminal uses a fresh one; "

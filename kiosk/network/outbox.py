@@ -208,11 +208,7 @@ class Outbox:
     def _recover_live(self, detail: str) -> None:
         """A corrupt page found while running (lock held): the same recovery, on the open file.
         Closed first: a connection closed after the move would delete the fresh file's WAL."""
-        try:
-            self._db.close()
-        except sqlite3.Error:
-            pass
-        self._db = None  # until a file is open again: each later call tries (_db_open)
+        self._close_quietly()  # until a file is open again: each later call tries (_db_open)
         self._db = self._recover(detail)
 
     def _db_open(self) -> sqlite3.Connection:
@@ -274,9 +270,15 @@ class Outbox:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _fault(self, key: str, e: sqlite3.DatabaseError, attempt: int) -> None:
-        """Lock held: recover a corrupt file (then the caller retries once), else raise typed."""
+        """Lock held: recover a corrupt file or reopen a read-only one (the caller then retries
+        once), else raise a typed error, logged once."""
         kind = storage.classify(e)
-        if kind == "corrupt" and attempt == 1:
+        if attempt == 1 and kind == "read_only":
+            # SQLite keeps a file it opened read-only so: a file made writable again (chattr -i,
+            # remount) works at the next try without a restart.
+            self._close_quietly()
+            return
+        if attempt == 1 and kind == "corrupt":
             try:
                 self._recover_live(str(e))
                 return
@@ -286,6 +288,14 @@ class Outbox:
         err = storage.error_for(self.path, e)
         self._faults.fault(key, err)
         raise err from None
+
+    def _close_quietly(self) -> None:
+        try:
+            if self._db is not None:
+                self._db.close()
+        except sqlite3.Error:
+            pass
+        self._db = None
 
     # -- writes -------------------------------------------------------------------------------
     def put(self, id: str, op: str, kind: str, idem: str, body: dict, *, sealed: bool = False) -> Row:
@@ -481,10 +491,11 @@ class Outbox:
         return out
 
     # -- maintenance --------------------------------------------------------------------------
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the database file (passive: never blocks writers)."""
+    def checkpoint(self, truncate: bool = False) -> None:
+        """Fold the WAL back into the database file (passive: never blocks writers); ``truncate``
+        also empties the -wal file, giving its disk space back."""
         with self._lock:
-            self._maybe_checkpoint(force=True)
+            self._maybe_checkpoint(force=True, mode="TRUNCATE" if truncate else "PASSIVE")
 
     def maybe_checkpoint(self) -> None:
         """Called by the gateway's timer: delete answered rows the disk refused before, and
@@ -500,14 +511,14 @@ class Outbox:
         with self._lock:
             self._maybe_checkpoint()
 
-    def _maybe_checkpoint(self, force: bool = False) -> None:
+    def _maybe_checkpoint(self, force: bool = False, mode: str = "PASSIVE") -> None:
         # Called with the lock held, after a commit: a failed checkpoint must not fail the write
         # that came before it (the row is stored); it is logged once and retried at the interval.
         if self._db is None or (not force and time.monotonic() - self._last_checkpoint < self.checkpoint_interval_s):
             return
         self._last_checkpoint = time.monotonic()
         try:
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._db.execute(f"PRAGMA wal_checkpoint({mode})")
         except sqlite3.DatabaseError as e:
             self._faults.fault("checkpoint", storage.error_for(self.path, e))
         else:
