@@ -167,3 +167,37 @@ def test_garbage_naming_no_request_leaves_the_row_waiting(gateway, answerer, wai
     central.answer = _valid
     assert pending.wait(20)["appointment_id"] == "AP-G"
     waiter.wait("network.outbox", timeout_s=20, pred=lambda e: e.data["depth"] == 0)
+
+
+def test_operators_see_a_dead_letter_in_the_telemetry_at_once(broker, answerer, tmp_path):
+    """The runtime sends its telemetry when a row is set aside, not at the next 30 s tick."""
+    from kiosk import config
+    from kiosk.runtime import Runtime
+    answerer(_unknown_code)
+    seen, got = [], threading.Event()
+
+    def on_telemetry(client, userdata, msg):
+        body = json.loads(msg.payload)["body"]
+        seen.append(body)
+        if body.get("dead_letters") == 1:
+            got.set()
+    spy = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="telemetry-spy", protocol=mqtt.MQTTv5)
+    spy.on_message = on_telemetry
+    spy.connect("127.0.0.1", broker.port)
+    spy.subscribe(topics.telemetry(TERMINAL), qos=1)
+    spy.loop_start()
+    cfg = config.from_dict({"terminal": {"id": TERMINAL, "hall_code": "H410100", "region": {"city": "410100"}},
+                            "runtime": {"state_dir": str(tmp_path / "state")},
+                            "network": {"broker": broker.url, "dead_letter_after": 1, "reconnect_max_s": 0.3}})
+    rt = Runtime(cfg, devices={}).start()
+    try:
+        online = threading.Event()
+        rt.bus.subscribe("network.online", lambda e: online.set())
+        assert online.wait(20) or rt.gateway.online
+        rt.gateway.submit("feedback.submit", {"kind": "rate", "target": {"hall": True}, "rating": 4})
+        assert got.wait(20), seen
+        assert [b["dead_letters"] for b in seen if "dead_letters" in b][-1] == 1
+    finally:
+        rt.stop()
+        spy.disconnect()
+        spy.loop_stop()
