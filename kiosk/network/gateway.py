@@ -130,7 +130,8 @@ class Pending:
         return self._done.is_set()
 
     def wait(self, timeout_s: float) -> dict:
-        """The result; raises Timeout (the row stays and is retried) or Rejected (row removed)."""
+        """The result; raises Timeout (the row stays and is retried), Rejected (row removed) or
+        InvalidMessage (an answer that cannot be read: retried, set aside after the bound)."""
         if not self._done.wait(timeout_s):
             raise Timeout(f"{self.op}: no answer within {timeout_s} s; kept in the outbox and retried")
         if self._error is not None:
