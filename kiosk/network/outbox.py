@@ -224,17 +224,23 @@ class Outbox:
         return self._db
 
     # -- the one place SQLite is called: typed errors, faults logged once ------------------------
-    def _tx(self, fn: Callable[[sqlite3.Connection], object], key: str = "write"):
+    def _tx(self, fn: Callable[[sqlite3.Connection], object], key: str = "write", durable: bool = True):
         """Run ``fn(db)`` in one ``BEGIN IMMEDIATE`` transaction; a corrupt file is recovered and
-        ``fn`` retried once; any other disk fault raises :class:`StorageError` (logged once)."""
+        ``fn`` retried once; any other disk fault raises :class:`StorageError` (logged once).
+
+        ``durable=False`` (diagnostic counters only): committed without waiting for the disk
+        (``synchronous=NORMAL``: atomic, and made durable by the next full commit); every change
+        of the rows themselves waits for the disk."""
         with self._lock:
             for attempt in (1, 2):
                 try:
                     db = self._db_open()
                     if db.in_transaction:  # a ROLLBACK the disk refused earlier
                         db.execute("ROLLBACK")
-                    db.execute("BEGIN IMMEDIATE")
+                    if not durable:
+                        db.execute("PRAGMA synchronous=NORMAL")
                     try:
+                        db.execute("BEGIN IMMEDIATE")
                         out = fn(db)
                         db.execute("COMMIT")
                     except BaseException:
@@ -244,6 +250,9 @@ class Outbox:
                         except sqlite3.Error:
                             pass
                         raise
+                    finally:
+                        if not durable:
+                            db.execute("PRAGMA synchronous=FULL")
                 except StorageError as err:
                     self._faults.fault(key, err)
                     raise
@@ -384,9 +393,13 @@ class Outbox:
     def record_attempts(self, ids: Iterable[str]) -> None:
         """Count one send attempt of each row, in one transaction (a drain sends many)."""
         ids = list(ids)
+
+        def count(db: sqlite3.Connection) -> None:
+            for i in range(0, len(ids), _CHUNK):
+                part = ids[i:i + _CHUNK]
+                db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE id IN ({','.join('?' * len(part))})", part)
         if ids:
-            self._quietly(lambda db: db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
-                                                    [(i,) for i in ids]))
+            self._quietly(count)
 
     def record_failure(self, id: str, why: str) -> str | None:
         """An answer to row ``id`` could not be read: count it; at ``dead_letter_after`` move the row
@@ -424,8 +437,9 @@ class Outbox:
         return outcome
 
     def _quietly(self, fn: Callable[[sqlite3.Connection], object]) -> None:
+        """A diagnostic write (send counters, the last error): not waited for, never raises."""
         try:
-            self._tx(fn)
+            self._tx(fn, durable=False)
         except StorageError:
             pass  # logged once by the fault log; the rows themselves are unaffected
 

@@ -198,9 +198,16 @@ def test_settle_is_one_transaction_and_a_late_readable_answer_settles_a_dead_let
     assert ob.record_failure("id4", "bad answer 2") == "dead" and ob.depth() == 4
     assert dead == [{"id": "id4", "op": "checkin", "reason": "bad answer 2", "failures": 2, "dead_letters": 1}]
     assert ob.record_failure("nope", "x") is None
-    changes = ob._db.total_changes
+    statements: list[str] = []
+    ob._db.set_trace_callback(statements.append)
     assert ob.settle(["id0", "id1", "id1", "unknown"]) == {"id0", "id1"}
-    assert ob._db.total_changes - changes == 2
+    assert statements.count("COMMIT") == 1  # the batch's answers: one transaction, one fsync
+    statements.clear()
+    ob.record_attempts(["id2", "id3"])
+    assert statements.count("COMMIT") == 1 and "PRAGMA synchronous=FULL" in statements  # back to FULL
+    ob._db.set_trace_callback(None)
+    assert ob._db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert [r.attempts for r in ob.pending()] == [1, 1]
     assert ob.dead_letters()[0]["id"] == "id4" and "body" not in ob.dead_letters()[0]
     assert ob.settle(["id4"]) == {"id4"} and ob.dead_count() == 0  # answered after all
     assert [r.id for r in ob.pending()] == ["id2", "id3"]
