@@ -42,7 +42,7 @@ from kiosk import storage
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused
 from kiosk.network.sealed import SealError, Sealer, is_sealed
-from kiosk.privacy import ID_PATTERN
+from kiosk.privacy import ID_PATTERN, redact_text
 from kiosk.storage import StorageError
 
 log = logging.getLogger("kiosk.network.outbox")
@@ -406,6 +406,7 @@ class Outbox:
         to the dead letters. Returns ``"dead"``, ``"counted"`` or None (no such row, or the disk
         refused: logged once)."""
         now = time.time()
+        why = redact_text(why)[:_MAX_ERROR_CHARS]  # it may quote the answer: never a citizen's number on disk
 
         def fail(db: sqlite3.Connection) -> str | None:
             row = db.execute("SELECT failures FROM outbox WHERE id = ?", (id,)).fetchone()

@@ -198,6 +198,10 @@ def test_settle_is_one_transaction_and_a_late_readable_answer_settles_a_dead_let
     assert ob.record_failure("id4", "bad answer 2") == "dead" and ob.depth() == 4
     assert dead == [{"id": "id4", "op": "checkin", "reason": "bad answer 2", "failures": 2, "dead_letters": 1}]
     assert ob.record_failure("nope", "x") is None
+    ob.put("id5", "checkin", "req", "k5", {"appointment_id": "AP-5"})
+    ob.record_failure("id5", "unknown type '410122199001011234'")  # an answer quoting a citizen's number
+    assert "4101221990" not in ob.get("id5").last_error and "410***" in ob.get("id5").last_error
+    ob.settle(["id5"])
     statements: list[str] = []
     ob._db.set_trace_callback(statements.append)
     assert ob.settle(["id0", "id1", "id1", "unknown"]) == {"id0", "id1"}
