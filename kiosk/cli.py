@@ -67,12 +67,20 @@ def _load(path: str):
 
 
 def cmd_run(args) -> int:
-    """`kiosk run`."""
-    from kiosk import logs
+    """`kiosk run`: a refusal to start (config, production profile, state dir, disk) is one line on
+    stderr and exit 2, never a traceback (kiosk.preflight holds the checks `kiosk doctor` shares)."""
+    from kiosk import logs, preflight
+    from kiosk.errors import KioskError
     from kiosk.runtime import Runtime
-    cfg = _load(args.config)
-    logs.setup(cfg.get("runtime.log_level"))
-    runtime = Runtime(cfg).start()
+    try:
+        cfg = _load(args.config)
+        logs.setup(cfg.get("runtime.log_level"))
+        preflight.enforce(cfg)
+        runtime = Runtime(cfg)
+    except KioskError as e:
+        print(preflight.one_line(e), file=sys.stderr)
+        return 2
+    runtime.start()
     try:
         if args.headless:
             runtime.run_forever()

@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlparse
 
 from kiosk.errors import ConfigError
 
@@ -90,6 +91,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "elder_timeout_s": Field(float, 120.0, min=10, max=900, doc="the same in elder mode (s)"),
         "elder_age": Field(int, 60, min=50, max=100, doc="age from which elder mode turns on by itself (years)"),
         "timezone": Field(str, "Asia/Shanghai", doc="the hall's time zone (IANA name)"),
+        "min_free_mb": Field(int, 64, min=1, max=1_000_000,
+                             doc="kiosk doctor fails below this much free space on the state dir's disk (MB)"),
     },
     "network": {
         "broker": Field(str, "mqtt://127.0.0.1:1883", pattern=r"mqtts?://[^:/]+(:\d+)?",
@@ -102,6 +105,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
                                   doc="MQTT v5 session expiry: how long the broker keeps our session (s)"),
         "outbox_max_rows": Field(int, 10000, min=10, max=10_000_000,
                                  doc="outbox bound: at this depth new items are refused and staff alerted"),
+        "dead_letter_after": Field(int, 5, min=1, max=1000,
+                                   doc="unreadable answers to one outbox row before it is set aside as a dead "
+                                       "letter (kept, never resent; staff and telemetry alerted)"),
         "ca_file": Field(str, "", path=True, doc="CA bundle for mqtts:// (the device CA)"),
         "cert_file": Field(str, "", path=True, doc="this terminal's client certificate (mqtts://)"),
         "key_file": Field(str, "", path=True, doc="this terminal's private key (mqtts://)"),
@@ -250,12 +256,36 @@ def _validate(raw: Mapping, file: str, base_dir: Path | None) -> dict:
                 and not Path(url).is_absolute():
             dev["url"] = os.path.normpath(base_dir / url)  # not resolve(): keep symlinks
         data["devices"][role] = dev
+    _check_port(file, "network.broker", data["network"]["broker"])
+    for role, dev in data["devices"].items():
+        if urlparse(dev["url"]).scheme in _PORT_SCHEMES:
+            _check_port(file, f"devices.{role}.url", dev["url"])
     region = data["terminal"]["region"]
     _check_region_chain(file, region)
     if data["runtime"]["elder_timeout_s"] < data["runtime"]["session_timeout_s"]:
         raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
                           data["runtime"]["elder_timeout_s"])
     return data
+
+
+#: URL schemes whose port is a TCP port (the broker's and network devices'); others (usb://VID:PID) are not.
+_PORT_SCHEMES = ("mqtt", "mqtts", "tcp", "socket", "rfc2217", "http", "https")
+
+
+#: Schemes with no default port: the URL must name one.
+_PORT_REQUIRED = ("tcp", "socket", "rfc2217")
+
+
+def _check_port(file: str, key: str, url: str) -> None:
+    """A port in a URL must be 1-65535: ``:0`` is not "the default" and 70000 does not exist."""
+    u = urlparse(url)
+    try:
+        port = u.port
+    except ValueError:  # beyond 65535, or not a number
+        port = 0
+    if port == 0 or (port is None and u.scheme in _PORT_REQUIRED):
+        raise ConfigError(file, key, "a port of 1-65535" + ("" if u.scheme in _PORT_REQUIRED else
+                                                            " (or none, for the default)"), url)
 
 
 def _check_region_chain(file: str, region: dict) -> None:

@@ -1,9 +1,13 @@
-"""`kiosk doctor`: one line per check (ok/FAIL + a hint), non-zero exit when anything fails.
+"""`kiosk doctor`: one line per check (ok/warn/FAIL + a hint), non-zero exit when anything fails.
 
-Checks the config, the state directory, the broker (a real MQTT CONNECT/CONNACK, not just a TCP
-connect), each configured device without disturbing a running kiosk, and a CJK font. The
-technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one device
-alone and prints one JSON line.
+Checks the config and everything `kiosk run` refuses to start without (kiosk.preflight: the
+production profile, the state directory, trust, drivers, TLS files, the sealing key), the disk
+(free space, the outbox's integrity by ``PRAGMA quick_check`` and its writability, dead letters
+and corrupt copies kept aside), the broker (a real MQTT CONNECT/CONNACK, not just a TCP connect),
+each configured device without disturbing a running kiosk, and a CJK font. Exit 0 when all pass,
+1 when a check fails, 2 when `kiosk run` would refuse to start (with one line on stderr saying
+why). The technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one
+device alone and prints one JSON line.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Callable, Iterable
 from urllib.parse import urlparse
 
 from kiosk import config as config_mod
+from kiosk import preflight, storage
 from kiosk.errors import KioskError
 from kiosk.fonts import find_cjk_font
 
@@ -29,11 +34,15 @@ class Check:
     ok: bool
     detail: str
     hint: str = ""
+    #: A failure that makes `kiosk run` refuse to start (exit 2), not just a fault to fix.
+    refusal: bool = False
+    #: Passed, but something waits for a person (dead letters, a corrupt file kept aside).
+    warn: bool = False
 
     def line(self) -> str:
-        """``ok   broker     mqtt://... (CONNACK 0)`` or ``FAIL ... -> hint``."""
-        status = "ok  " if self.ok else "FAIL"
-        hint = f"  -> {self.hint}" if (self.hint and not self.ok) else ""
+        """``ok   broker     mqtt://... (CONNACK 0)``, ``warn ... -> hint`` or ``FAIL ... -> hint``."""
+        status = ("warn" if self.warn else "ok  ") if self.ok else "FAIL"
+        hint = f"  -> {self.hint}" if (self.hint and (self.warn or not self.ok)) else ""
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
@@ -175,22 +184,67 @@ def check_device(role: str, section: dict) -> Check:
         return Check(name, False, f"{url}: {type(e).__name__}: {e}", "reinstall the runtime (make setup)")
 
 
+def storage_checks(cfg) -> list[Check]:
+    """Free space, the outbox's integrity and writability, and what waits for a person (read-only)."""
+    state_dir = cfg.get("runtime.state_dir")
+    need = cfg.get("runtime.min_free_mb") * 1024 * 1024
+    free = storage.free_bytes(state_dir)
+    checks = [Check("disk_space", free >= need, f"{free // 2**20} MB free for {state_dir} (at least "
+                    f"{need // 2**20} MB: runtime.min_free_mb)", f"free space on the disk of {state_dir}")]
+    path = os.path.join(state_dir, "outbox.sqlite3")
+    if not os.path.lexists(path):
+        return checks + [Check("outbox", True, f"{path} not created yet (the first start creates it)")]
+    integrity = storage.quick_check(path)
+    if integrity != "ok":
+        return checks + [Check("outbox", False, f"{path}: corrupt ({integrity})",
+                               "`kiosk run` moves it aside (kept as outbox.sqlite3.corrupt-<time>) and starts a "
+                               "fresh one, carrying over the rows it can read; check the disk (dmesg, smartctl)")]
+    problem = storage.writable(path)
+    if problem is not None:
+        return checks + [Check("outbox", False, f"{path}: not writable ({problem})",
+                               storage.StorageError("read_only", path, problem).action)]
+    waiting, dead = _outbox_counts(path)
+    checks.append(Check("outbox", True, f"{path} (integrity ok, writable, {waiting} rows waiting)"))
+    if dead:
+        checks.append(Check("dead_letters", True, f"{dead} rows set aside: the central service's answers could not "
+                            "be read", f"report to the central service's operators; the rows are in table "
+                            f"dead_letter of {path}", warn=True))
+    for copy in storage.corrupt_copies(path):
+        checks.append(Check("corrupt_copy", True, f"{copy} (a corrupt outbox moved aside)",
+                            f"recover its rows (sqlite3 {copy} .recover) or archive it, then delete it", warn=True))
+    return checks
+
+
+def _outbox_counts(path: str) -> tuple[int, int]:
+    """(rows waiting, dead letters), read-only."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        count = lambda t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if t in tables else 0  # noqa: E731
+        return count("outbox"), count("dead_letter")
+    except sqlite3.Error:
+        return 0, 0
+    finally:
+        db.close()
+
+
 def run_checks(config_path: str) -> list[Check]:
-    """All checks for one config file."""
+    """All checks for one config file (a config that does not load is one refusal check)."""
     checks: list[Check] = []
     try:
         cfg = config_mod.load(config_path)
     except KioskError as e:
-        return [Check("config", False, e.reason, "fix the file (see config/example.toml)")]
+        return [Check("config", False, e.reason, "fix the file (see config/example.toml)", refusal=True)]
     checks.append(Check("config", True, f"{config_path} (terminal {cfg.terminal_id}, regions "
                                          f"{'/'.join(cfg.regions)})"))
-    state_dir = cfg.get("runtime.state_dir")
-    try:
-        os.makedirs(state_dir, exist_ok=True)
-        ok = os.access(state_dir, os.W_OK)
-        checks.append(Check("state_dir", ok, state_dir, "make it writable by the kiosk user"))
-    except OSError as e:
-        checks.append(Check("state_dir", False, f"{state_dir}: {e}", "make it writable by the kiosk user"))
+    refused = False
+    for name, detail, error in preflight.results(cfg):
+        refused |= name == "state_dir" and error is not None
+        checks.append(Check(name, True, detail) if error is None else
+                      Check(name, False, error.reason, error.action, refusal=True))
+    if not refused:
+        checks += storage_checks(cfg)
     checks.append(broker_check(cfg))
     for role, section in cfg.devices().items():
         checks.append(check_device(role, section))
@@ -286,6 +340,16 @@ def main(args) -> int:
     if args.device:
         return probe_device(args.device, args.url or "", read=args.read, test_print=args.test_print,
                             timeout_s=args.timeout, driver=args.driver)
-    ok = print_checks(run_checks(args.config))
+    checks = run_checks(args.config)
+    refusal = next((c for c in checks if c.refusal and not c.ok), None)
+    if refusal is not None and refusal.name == "config":  # nothing else could be checked
+        print(preflight.one_line(KioskError(refusal.detail, action=refusal.hint), "kiosk doctor: configuration error"),
+              file=sys.stderr)
+        return 2
+    ok = print_checks(checks)
     sys.stdout.flush()
+    if refusal is not None:
+        print(preflight.one_line(KioskError(refusal.detail, action=refusal.hint),
+                                 "kiosk doctor: `kiosk run` would refuse to start"), file=sys.stderr)
+        return 2
     return 0 if ok else 1

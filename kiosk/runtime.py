@@ -84,6 +84,9 @@ class Runtime:
         self.services = self._build_services()
         self.bus.subscribe("network.online", self._on_online)
         self.bus.subscribe("network.command", self._on_command)
+        # An outbox alarm (dead letter, disk fault) reaches the operators now, not at the next tick.
+        self.bus.subscribe("network.dead_letter", self._on_alarm)
+        self.bus.subscribe("network.outbox_alarm", self._on_alarm)
 
     # -- construction ------------------------------------------------------------------------------
     def _build_trust(self):
@@ -212,21 +215,34 @@ class Runtime:
 
     def _telemetry_loop(self) -> None:
         while not self._stop.wait(TELEMETRY_INTERVAL_S):
-            if self.gateway.online:
-                try:
-                    self.gateway.publish_telemetry(self.telemetry())
-                except Exception:
-                    log.exception("telemetry not sent")
+            self._send_telemetry()
+
+    def _send_telemetry(self) -> None:
+        if self.gateway.online:
+            try:
+                self.gateway.publish_telemetry(self.telemetry())
+            except Exception:
+                log.exception("telemetry not sent")
+
+    def _on_alarm(self, event) -> None:
+        if not self._stop.is_set():  # off the publisher's thread: it may hold the outbox or a device
+            threading.Thread(target=self._send_telemetry, name="kiosk-telemetry-alarm", daemon=True).start()
 
     # -- health ------------------------------------------------------------------------------------
     def health(self) -> dict:
         """Devices, network and outbox: never any citizen data."""
+        outbox = getattr(self.gateway, "outbox_health", dict)()  # a test's stand-in may have none
         return {
             "terminal": self.cfg.terminal_id,
             "version": kiosk.__version__,
             "uptime_s": round(time.time() - self.started_at, 1),
             "online": bool(self.gateway.online),
             "outbox_depth": self.gateway.outbox_depth(),
+            # Rows set aside because the central service's answers could not be read, the newest
+            # few, and the outbox's disk alarms (full, read-only, corrupt file kept aside).
+            "dead_letters": outbox.get("dead_letters", 0),
+            "recent_dead_letters": outbox.get("recent_dead_letters", []),
+            "outbox_alarms": outbox.get("alarms", []),
             "devices": {role: d.health().to_dict() for role, d in self.devices.items()},
             # Own topics the broker refused (SUBACK 0x87): the terminal is missing on the broker side.
             "refused_subscriptions": [d["topic"] for d in self.gateway.refused_subscriptions()],
@@ -236,7 +252,8 @@ class Runtime:
         """The telemetry body of contract v1."""
         h = self.health()
         return {"uptime_s": h["uptime_s"], "devices": h["devices"], "outbox_depth": h["outbox_depth"],
-                "online_since": None}
+                "online_since": None, "dead_letters": h["dead_letters"],
+                "outbox_alarms": [{"kind": a["kind"], "reason": a["reason"][:500]} for a in h["outbox_alarms"][:10]]}
 
     # -- network events ----------------------------------------------------------------------------
     def _on_online(self, event) -> None:

@@ -8,14 +8,20 @@ birth message, matching responses by our own envelope ids (paho's ``mid`` is 16-
 PUBACK reason codes (0x87 = not delivered, the outbox row stays), SUBACK reason codes (a refused
 subscription of our own is logged as :class:`SubscriptionRefused` naming the fix and listed by
 :meth:`Gateway.refused_subscriptions`; a refused ``res`` makes :meth:`Gateway.request` fail at
-once, since no answer could reach us), retries of the outbox in order.
+once, since no answer could reach us), retries of the outbox in order. Answers that arrive
+together are settled in one outbox transaction. An answer that cannot be read (fails the
+contract's schemas, an unknown error code, garbage) fails its request: an online request at once
+(:class:`InvalidMessage`), a durable row counts a failure and after ``dead_letter_after`` of them
+is set aside as a dead letter (kiosk.network.outbox), never resent forever.
 
 Online operations go through :meth:`request` (raises Offline at once with no link). Operations
 that must not be lost go through :meth:`submit` / :meth:`emit_event`: written to the outbox first,
 removed only when the central service answers. Bus events: ``network.online``, ``network.offline``,
 ``network.command``, ``network.broadcast``, ``network.result``, ``network.outbox``, and
 ``network.not_delivered`` (a publish the broker refused), ``network.subscription_refused`` (a
-SUBSCRIBE of our own the broker refused: the terminal is missing from the broker's ACLs).
+SUBSCRIBE of our own the broker refused: the terminal is missing from the broker's ACLs), and from
+the outbox ``network.outbox_alarm`` (bound reached, disk fault, corrupt file moved aside) and
+``network.dead_letter``.
 
 Mobile profile: ``submit(..., sealed=True)`` stores the body encrypted (kiosk.network.sealed) and
 decrypts it only to send. Photo chunks (``upload.chunk`` rows) are flow-controlled: at most
@@ -27,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import socket
 import ssl
 import threading
@@ -47,8 +54,9 @@ from kiosk.network import schemas, topics
 from kiosk.network.catalogue import CatalogueCache
 from kiosk.network.envelope import Envelope, EnvelopeError, new_id, now_iso
 from kiosk.network.errors import InvalidMessage, NetworkError, Offline, Rejected, Timeout
-from kiosk.network.outbox import Outbox
+from kiosk.network.outbox import DEAD_LETTER_AFTER, Outbox
 from kiosk.network.sealed import SealError, Sealer
+from kiosk.storage import StorageError
 
 log = logging.getLogger("kiosk.network.gateway")
 
@@ -62,6 +70,11 @@ _STOP_GRACE_S = 1.0
 _TICK_S = 1.0
 #: The operation whose rows are flow-controlled by ``upload_window`` (photos in 48 KiB chunks).
 CHUNK_OP = "upload.chunk"
+#: Why 256: answers waiting together are settled in one transaction (one fsync); the bound keeps
+#: one batch's delete well under SQLite's parameter limit and its latency small.
+_BATCH_MAX = 256
+#: The request id named by a damaged answer that is not JSON any more (truncated, garbled).
+_CORR_RE = re.compile(rb'"corr"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
 
 
 class NotDelivered(NetworkError):
@@ -117,7 +130,8 @@ class Pending:
         return self._done.is_set()
 
     def wait(self, timeout_s: float) -> dict:
-        """The result; raises Timeout (the row stays and is retried) or Rejected (row removed)."""
+        """The result; raises Timeout (the row stays and is retried), Rejected (row removed) or
+        InvalidMessage (an answer that cannot be read: retried, set aside after the bound)."""
         if not self._done.wait(timeout_s):
             raise Timeout(f"{self.op}: no answer within {timeout_s} s; kept in the outbox and retried")
         if self._error is not None:
@@ -144,7 +158,8 @@ class Gateway:
                  reconnect_min_s: float = 0.1, reconnect_max_s: float = 5.0,
                  session_expiry_s: int = 604800, outbox_max_rows: int = 10000, tls: dict | None = None,
                  profile: str = "kiosk", version: str = "0.1.0", retry_after_s: float | None = None,
-                 sealer: Sealer | None = None, upload_window: int = 0) -> None:
+                 sealer: Sealer | None = None, upload_window: int = 0,
+                 dead_letter_after: int = DEAD_LETTER_AFTER) -> None:
         topics.res(terminal_id)  # raises TopicError for an id the contract does not allow
         self.terminal_id = terminal_id
         self.regions = list(regions)
@@ -157,11 +172,17 @@ class Gateway:
         #: this long while online; reconnects resend at once.
         self.retry_after_s = retry_after_s if retry_after_s is not None else max(request_timeout_s, 1.0)
         url = urlparse(broker_url)
-        if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
-            raise ValueError(f"broker URL must be mqtt://host:port or mqtts://host:port, got {broker_url!r}")
-        self.host, self.port = url.hostname, url.port or (8883 if url.scheme == "mqtts" else 1883)
+        try:
+            port = url.port  # raises ValueError beyond 65535
+        except ValueError:
+            port = 0
+        if url.scheme not in ("mqtt", "mqtts") or not url.hostname or port == 0:
+            raise ValueError(f"broker URL must be mqtt://host[:port] or mqtts://host[:port] with a port "
+                             f"of 1-65535, got {broker_url!r}")
+        self.host, self.port = url.hostname, port or (8883 if url.scheme == "mqtts" else 1883)
         self.state_dir = Path(state_dir)
-        self.outbox = Outbox(self.state_dir / "outbox.sqlite3", outbox_max_rows, bus, sealer=sealer)
+        self.outbox = Outbox(self.state_dir / "outbox.sqlite3", outbox_max_rows, bus, sealer=sealer,
+                             dead_letter_after=dead_letter_after)
         #: Chunk rows in flight at most (0 = no limit); why a window: 100 photo chunks of 64 KB
         #: sent at once would stall check-ins behind them on a 2G link and all be resent after a drop.
         self.upload_window = upload_window
@@ -200,6 +221,7 @@ class Gateway:
                    keepalive_s=g("network.keepalive_s"), request_timeout_s=g("network.request_timeout_s"),
                    reconnect_min_s=g("network.reconnect_min_s"), reconnect_max_s=g("network.reconnect_max_s"),
                    session_expiry_s=g("network.session_expiry_s"), outbox_max_rows=g("network.outbox_max_rows"),
+                   dead_letter_after=g("network.dead_letter_after", DEAD_LETTER_AFTER),
                    tls=tls, profile=g("terminal.profile", "kiosk"))
 
     def _make_client(self, tls: dict | None) -> mqtt.Client:
@@ -262,6 +284,11 @@ class Gateway:
         """Rows waiting for the central service's answer."""
         return self.outbox.depth()
 
+    def outbox_health(self) -> dict:
+        """For staff and operators: dead letters (count, the newest few) and the outbox's alarms."""
+        return {"dead_letters": self.outbox.dead_count(), "recent_dead_letters": self.outbox.dead_letters(5),
+                "alarms": self.outbox.alarms()}
+
     def refused_subscriptions(self) -> list[dict]:
         """Our subscriptions the broker refused at the last connection, as typed-error dicts
         (``code``, ``reason``, ``action``, ``topic``): empty when all were granted."""
@@ -322,18 +349,33 @@ class Gateway:
     # -- worker thread ------------------------------------------------------------------------
     def _worker_main(self) -> None:
         last_tick = time.monotonic()
+        carry = None  # an event taken from the queue behind a run of messages: handled next
         while not self._stop.is_set():
-            try:
-                kind, arg = self._events.get(timeout=_TICK_S)
-            except queue.Empty:
-                kind, arg = None, None
+            if carry is not None:
+                (kind, arg), carry = carry, None
+            else:
+                try:
+                    kind, arg = self._events.get(timeout=_TICK_S)
+                except queue.Empty:
+                    kind, arg = None, None
+            if kind == "message":  # the messages waiting behind it are handled together (one fsync)
+                arg = [arg]
+                while len(arg) < _BATCH_MAX:
+                    try:
+                        nxt = self._events.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt[0] != "message":
+                        carry = nxt
+                        break
+                    arg.append(nxt[1])
             try:
                 if kind == "connected":
                     self._handle_connected(arg)
                 elif kind == "disconnected":
                     self._set_offline()
                 elif kind == "message":
-                    self._handle_message(*arg)
+                    self._handle_messages(arg)
                 elif kind == "puback":
                     self._handle_puback(*arg)
                 elif kind == "suback":
@@ -383,10 +425,15 @@ class Gateway:
     def _drain(self, force: bool) -> None:
         """Send waiting rows in order; ``force`` (on reconnect) resends all, else only stale ones."""
         now = time.monotonic()
-        held = False
-        for row in self.outbox.pending():
+        held, sent = False, []
+        try:
+            rows = self.outbox.pending()
+        except StorageError:
+            return  # the outbox logged it once; the next tick tries again
+        for row in rows:
             if not self._online:
-                return
+                held = self._held
+                break
             if not force and now - self._last_sent.get(row.id, 0.0) < self.retry_after_s:
                 continue
             if row.op == CHUNK_OP and self.upload_window and row.id not in self._chunks_inflight \
@@ -403,8 +450,9 @@ class Gateway:
                            id=row.id, idem=row.idem)
             topic = topics.req(self.terminal_id, row.op) if row.kind == "req" else topics.evt(self.terminal_id)
             self._publish(topic, env)
-            self.outbox.record_attempt(row.id)
+            sent.append(row.id)
         self._held = held
+        self.outbox.record_attempts(sent)  # one transaction for the whole drain (never raises)
 
     def _publish(self, topic: str, env: Envelope, qos: int = 1, retain: bool = False) -> int:
         """Publish and remember mid -> our id (under the lock, so a fast PUBACK waits for it)."""
@@ -424,7 +472,10 @@ class Gateway:
             return
         why = f"PUBACK {reason_code} (0x{reason_code.value:02x})"
         log.warning("publish %s not delivered: %s", env_id, why)
-        row = self.outbox.get(env_id)
+        try:
+            row = self.outbox.get(env_id)
+        except StorageError:
+            row = None
         if row is not None:
             self.outbox.record_attempt(env_id, why)  # the row stays: retried later
         self.bus.publish("network.not_delivered", {"id": env_id, "op": row.op if row else "", "reason": why},
@@ -454,56 +505,68 @@ class Gateway:
         # Last: whoever sees the refusal in refused_subscriptions() finds it logged and announced.
         self._refused = {**self._refused, topic: detail}
 
-    def _handle_message(self, topic: str, payload: bytes) -> None:
-        try:
-            env = Envelope.from_bytes(payload)
-            schemas.validate_message(topic, env.to_dict())
-        except (EnvelopeError, InvalidMessage) as e:
-            log.warning("dropped message on %s: %s", topic, e)
-            self._fail_by_corr(payload, e)
-            return
-        kind = topics.parse(topic).kind
-        if kind == "res":
-            self._handle_response(env)
-        elif kind == "cmd":
-            self.bus.publish("network.command", env.to_dict(), source="network")
-        elif kind == "bcast":
-            self.bus.publish("network.broadcast", env.to_dict(), source="network",
-                             region=topics.parse(topic).region)
+    def _handle_messages(self, batch: list[tuple[str, bytes]]) -> None:
+        """Messages that arrived together: answers are settled in one outbox transaction."""
+        answers: list[Envelope] = []
+        for topic, payload in batch:
+            try:
+                env = Envelope.from_bytes(payload)
+                schemas.validate_message(topic, vars(env))  # not to_dict(): no deep copy of each answer
+            except (EnvelopeError, InvalidMessage) as e:
+                self._unreadable(topic, payload, e)
+                continue
+            kind = topics.parse(topic).kind
+            if kind == "res":
+                answers.append(env)
+            elif kind == "cmd":
+                self.bus.publish("network.command", env.to_dict(), source="network")
+            elif kind == "bcast":
+                self.bus.publish("network.broadcast", env.to_dict(), source="network",
+                                 region=topics.parse(topic).region)
+        if answers:
+            self._settle(answers)
 
-    def _fail_by_corr(self, payload: bytes, error: Exception) -> None:
-        """A malformed response still names its request: fail that waiter with InvalidMessage."""
-        try:
-            corr = json.loads(payload).get("corr")
-        except Exception:
-            return
-        if not isinstance(corr, str):
-            return
+    def _unreadable(self, topic: str, payload: bytes, error: Exception) -> None:
+        """An answer we cannot read fails the request it names (when it names one): an online
+        request at once; a durable row counts a failure and becomes a dead letter at the bound."""
+        err = error if isinstance(error, InvalidMessage) else InvalidMessage(str(error))
+        corr = _corr_of(payload)
+        log.warning("dropped message on %s: %s", topic, err.reason, extra={"corr": corr})
+        if corr is None:
+            return  # names no request: nothing to fail (a durable row is retried as unanswered)
         with self._waiters_lock:
             entry = self._waiters.pop(corr, None)
         if entry is not None:
-            err = error if isinstance(error, InvalidMessage) else InvalidMessage(str(error))
             entry[1]._resolve(error=err)
-
-    def _handle_response(self, env: Envelope) -> None:
-        body = env.body
-        error = None if body["ok"] else Rejected(body["error"]["code"], body["error"].get("message", ""), env.op)
-        removed = self.outbox.remove(env.corr)
-        self._last_sent.pop(env.corr, None)
-        with self._pub_lock:
-            was_chunk = env.corr in self._chunks_inflight
-            self._chunks_inflight.discard(env.corr)
-        with self._waiters_lock:
-            entry = self._waiters.pop(env.corr, None)
-        if entry is not None:
-            entry[1]._resolve(body.get("result"), error)
-        if removed:
-            data = {"id": env.corr, "op": env.op, "ok": body["ok"], "result": body.get("result"),
-                    "error": body.get("error")}
-            self.bus.publish("network.result", data, source="network")
+        if topic.endswith("/res") and self.outbox.record_failure(corr, f"unreadable answer: {err.reason}") == "dead":
+            self._last_sent.pop(corr, None)
+            with self._pub_lock:
+                self._chunks_inflight.discard(corr)
             self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
-        elif entry is None:
-            log.debug("response %s matches nothing waiting (a duplicate or late answer)", env.corr)
+
+    def _settle(self, answers: list[Envelope]) -> None:
+        waiting = self.outbox.settle(env.corr for env in answers)  # one transaction for the batch
+        removed, was_chunk = bool(waiting), False
+        for env in answers:
+            body = env.body
+            error = None if body["ok"] else Rejected(body["error"]["code"], body["error"].get("message", ""), env.op)
+            self._last_sent.pop(env.corr, None)
+            with self._pub_lock:
+                was_chunk |= env.corr in self._chunks_inflight
+                self._chunks_inflight.discard(env.corr)
+            with self._waiters_lock:
+                entry = self._waiters.pop(env.corr, None)
+            if entry is not None:
+                entry[1]._resolve(body.get("result"), error)
+            if env.corr in waiting:
+                waiting.discard(env.corr)  # a duplicate in the same batch is not announced twice
+                self.bus.publish("network.result", {"id": env.corr, "op": env.op, "ok": body["ok"],
+                                                    "result": body.get("result"), "error": body.get("error")},
+                                 source="network")
+            elif entry is None:
+                log.debug("response %s matches nothing waiting (a duplicate or late answer)", env.corr)
+        if removed:
+            self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
         if was_chunk and self._held and self._online:
             self._drain(force=False)  # the window has room: the next chunk leaves now, not at the tick
 
@@ -591,3 +654,13 @@ class Gateway:
         """Ask catalogue.sync with the cached version and store the answer; True if it changed."""
         result = self.request("catalogue.sync", {"since_version": self.catalogue.version}, timeout_s)
         return self.catalogue.store(result)
+
+
+def _corr_of(payload: bytes) -> str | None:
+    """The request id an answer names, even when it is not valid JSON any more (truncated)."""
+    try:
+        corr = json.loads(payload).get("corr")
+        return corr if isinstance(corr, str) else None
+    except Exception:
+        m = _CORR_RE.search(payload)
+        return m.group(1).decode() if m else None

@@ -1,7 +1,7 @@
 """Maintenance (staff): opened by 5 taps in the top-left corner within 3 s, then the PIN.
 
-Shows every device's state and error, the network, the outbox depth, the terminal's identity and
-version; runs a self-test and a test print; the only way to exit the app. No citizen data here.
+Shows every device's state and error, the network, the outbox depth, its dead letters and disk
+alarms, the terminal's identity and version; runs a self-test and a test print; the only way to exit the app. No citizen data here.
 """
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ class MaintenanceScreen(KioskScreen):
                  t("Version") + f": {info.version}",
                  t("Network") + f": {state}",
                  t("Outbox depth") + f": {h.get('outbox_depth')}"]
+        if h.get("dead_letters"):
+            lines.append(self.tr("Dead letters (answers this terminal could not read: tell the operators)")
+                         + f": {h['dead_letters']}")
+            lines += [f"  {d['op']} {d['id'][:12]} {d.get('last_error') or ''}"[:160]
+                      for d in h.get("recent_dead_letters", [])]
+        lines += [self.tr("Outbox alarm") + f": {a['reason']} -> {a.get('action', '')}" for a in h.get("outbox_alarms", [])]
         if h.get("refused_subscriptions"):
             lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
                          .format(topics=", ".join(h["refused_subscriptions"])))

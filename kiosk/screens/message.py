@@ -25,6 +25,7 @@ ERRORS = {
     "network.offline": (N_("The network is down"), N_("This service needs the network. Please try again later or ask at a window.")),
     "network.timeout": (N_("No answer yet"), N_("The central service did not answer in time. Please try again.")),
     "network.outbox_full": (N_("The system is busy"), N_("Please ask at a window.")),
+    "storage": (N_("This terminal cannot save your request"), N_("Your request was not sent. Please ask at a window; staff have been alerted.")),
     "rejected.too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment. Please come back then.")),
     "rejected.too_late": (N_("Check-in has closed"), N_("Your appointment time has passed. Take a walk-in ticket or ask the staff.")),
     "rejected.not_found": (N_("Not found"), N_("Please check the number and try again.")),

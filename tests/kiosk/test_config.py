@@ -93,3 +93,28 @@ def test_overrides_are_validated(tmp_path):
     assert cfg.with_overrides({"network.broker": "mqtt://127.0.0.1:1999"}).get("network.broker").endswith("1999")
     with pytest.raises(ConfigError):
         cfg.with_overrides({"network.keepalive_s": 1})
+
+
+@pytest.mark.parametrize("url", ["mqtt://127.0.0.1:0", "mqtt://127.0.0.1:70000", "mqtts://broker.example:99999"])
+def test_broker_port_must_be_1_to_65535(tmp_path, url):
+    p = write(tmp_path, MINIMAL + f'[network]\nbroker = "{url}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    msg = str(err.value)
+    assert str(p) in msg and "network.broker" in msg and "1-65535" in msg and url in msg
+
+
+@pytest.mark.parametrize("url, ok", [("tcp://10.0.0.5:9100", True), ("tcp://10.0.0.5:0", False),
+                                     ("tcp://10.0.0.5:65536", False), ("tcp://10.0.0.5", False),
+                                     ("socket://h:x", False), ("/dev/ttyUSB0", True)])
+def test_device_url_ports_are_checked(tmp_path, url, ok):
+    p = write(tmp_path, MINIMAL + f'[devices.printer]\ndriver = "printer.escpos"\nurl = "{url}"\n')
+    if ok:
+        assert config.load(p).get("devices.printer.url").endswith(url.rsplit("/", 1)[-1])
+    else:
+        with pytest.raises(ConfigError, match="devices.printer.url.*1-65535"):
+            config.load(p)
+
+
+def test_default_ports_stay_allowed(tmp_path):
+    assert config.load(write(tmp_path, MINIMAL + '[network]\nbroker = "mqtts://broker.example"\n'))

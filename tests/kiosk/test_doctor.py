@@ -1,12 +1,17 @@
 """`kiosk doctor` against real parts: all ok with the broker and simulators up; a clear FAIL with a
-hint (and exit 1) when the broker is stopped or the printer is out of paper."""
+hint (and exit 1) when the broker is stopped, the printer is out of paper, the disk is full or the
+outbox corrupt or not writable; exit 2 and one line on stderr for what `kiosk run` would refuse."""
 from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from hall_demo.hub import SimHub, control, control_path
 from kiosk import config
 from kiosk.cli import main
+from kiosk.network.outbox import Outbox
+from tests.disk_faults import fill, immutable, overwrite, tiny_fs
 from hall_demo.broker import free_port
 
 pytestmark = pytest.mark.integration
@@ -56,12 +61,80 @@ def test_printer_paper_out_fails_with_hint_via_sim_control(cfg_file, capsys):
     assert main(["doctor", "--config", str(path)]) == 0
 
 
-def test_broken_config_is_one_clear_failure(tmp_path, capsys):
+def test_broken_config_is_one_clear_line_and_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[terminal]\nid = "ZM-1"\n', encoding="utf-8")
-    assert main(["doctor", "--config", str(bad)]) == 1
-    out = capsys.readouterr().out
-    assert out.startswith("FAIL config") and "terminal.region.city" in out
+    assert main(["doctor", "--config", str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith("kiosk doctor: configuration error:") and "terminal.region.city" in err and str(bad) in err
+
+
+def _plain_config(tmp_path, broker_url: str, **sections) -> Path:
+    raw = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
+           "runtime": {"state_dir": str(tmp_path / "state")}, "network": {"broker": broker_url}}
+    for key, value in sections.items():
+        raw.setdefault(key, {}).update(value)
+    path = tmp_path / "kiosk.toml"
+    path.write_text(config.dump_toml(config.from_dict(raw).data), encoding="utf-8")
+    return path
+
+
+def _lines(out: str) -> dict[str, str]:
+    return {line.split()[1]: line for line in out.splitlines()}
+
+
+def test_doctor_refuses_what_run_refuses_production_profile(tmp_path, broker, capsys):
+    path = _plain_config(tmp_path, broker.url, network={"profile": "production"})
+    assert main(["doctor", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert _lines(out)["policy"].startswith("FAIL") and "plaintext" in _lines(out)["policy"]
+    assert _lines(out)["broker"].startswith("ok")  # every other check still ran
+    assert len(err.splitlines()) == 1 and err.startswith("kiosk doctor: `kiosk run` would refuse to start:")
+    assert "production profile refused" in err and "trust.root_key" in err
+
+
+def test_doctor_checks_free_space_integrity_and_writability(tmp_path, broker, capsys):
+    state = tmp_path / "state"
+    with tiny_fs(state, 4096):
+        path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+        ob = Outbox(state / "outbox.sqlite3", dead_letter_after=1)
+        ob.put("a", "checkin", "req", "k", {"appointment_id": "AP-1"})
+        ob.put("b", "checkin", "req", "k2", {"appointment_id": "AP-2"})
+        ob.record_failure("b", "unreadable answer")
+        ob.close()
+        assert main(["doctor", "--config", str(path)]) == 0
+        lines = _lines(capsys.readouterr().out)
+        assert lines["disk_space"].startswith("ok") and "MB free" in lines["disk_space"]
+        assert lines["outbox"].startswith("ok") and "integrity ok, writable, 1 rows waiting" in lines["outbox"]
+        assert lines["dead_letters"].startswith("warn") and "1 rows set aside" in lines["dead_letters"]
+
+        filler = fill(state)
+        assert main(["doctor", "--config", str(path)]) == 1
+        line = _lines(capsys.readouterr().out)["disk_space"]
+        assert line.startswith("FAIL") and "runtime.min_free_mb" in line and "free space" in line
+        filler.unlink()
+
+        with immutable(state / "outbox.sqlite3"):
+            assert main(["doctor", "--config", str(path)]) == 1
+            line = _lines(capsys.readouterr().out)["outbox"]
+        assert line.startswith("FAIL") and "not writable" in line and "chattr -i" in line
+
+        overwrite(state / "outbox.sqlite3", 0, b"\0" * 4096)
+        damaged = (state / "outbox.sqlite3").read_bytes()
+        assert main(["doctor", "--config", str(path)]) == 1
+        line = _lines(capsys.readouterr().out)["outbox"]
+        assert line.startswith("FAIL") and "corrupt" in line and "moves it aside" in line
+        assert (state / "outbox.sqlite3").read_bytes() == damaged  # the doctor changes nothing
+
+
+def test_unusable_state_dir_is_a_refusal(tmp_path, broker, capsys):
+    (tmp_path / "state").write_text("a file where the state directory should be")
+    path = _plain_config(tmp_path, broker.url)
+    assert main(["doctor", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert _lines(out)["state_dir"].startswith("FAIL") and "disk_space" not in _lines(out)
+    assert len(err.splitlines()) == 1 and str(tmp_path / "state") in err and "not a directory" in err
 
 
 def test_technician_probes_one_device_alone(tmp_path, capsys):
