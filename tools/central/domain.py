@@ -7,8 +7,12 @@ whose ``code`` is one of the contract's error codes.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 
 from kiosk import privacy
@@ -225,11 +229,15 @@ class Domain(MobileOps):
         status = a["status"]
         if status == "booked" and self.clock.now() > start + dt.timedelta(minutes=CHECKIN_LATE_MIN):
             status = "missed"
-        return {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
+        view = {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
                 "item_name": seed.item(a["item_code"])["name"], "date": a["date"], "start": a["start"],
-                "end": a["end"], "window": a["window"], "status": status,
+                "end": a["end"], "window": a["window"], "status": status, "hall": a["hall"],
                 "checkin_from": _hhmm(start - dt.timedelta(minutes=CHECKIN_EARLY_MIN)),
                 "checkin_until": _hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))}
+        if status == "booked":  # the citizen's own list: their slip can be printed again
+            view["checkin_code"] = self._checkin_code(a["appointment_id"], dt.date.fromisoformat(a["date"]),
+                                                      a["end"], a["hall"])
+        return view
 
     def op_appointments_list(self, terminal: str, body: dict) -> dict:
         """appointments.list."""
@@ -348,6 +356,18 @@ class Domain(MobileOps):
         t["people_ahead"] = self.store.add_ticket(t)  # from the running count, not a COUNT(*)
         return t
 
+    def follow_token(self, t: dict) -> str:
+        """The token a ticket's QR code carries to the city's portal: an HMAC of the ticket under a
+        secret of this service, so it cannot be guessed from hall, date or number, and the same
+        ticket (a replayed check-in) always gets the same token without storing one."""
+        secret = self.store.meta_get("follow_secret")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            self.store.meta_set("follow_secret", secret)
+        mac = hmac.new(bytes.fromhex(secret), f"{t['hall']}|{t['line']}|{t['date']}|{t['seq']}".encode(),
+                       hashlib.sha256).digest()[:16]  # 128 bits
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
     def op_checkin(self, terminal: str, body: dict) -> dict:
         """checkin: too_early/too_late/closed, or a ticket; checking in twice returns the same ticket."""
         a = self.store.appointment(body["appointment_id"])
@@ -368,7 +388,7 @@ class Domain(MobileOps):
                              citizen_ref=a["citizen_ref"])
             self.store.set_appointment(a["appointment_id"], status="checked_in")
         return {"appointment_id": a["appointment_id"], "queue_no": t["queue_no"], "window": t["window"],
-                "people_ahead": self._ahead(t),
+                "people_ahead": self._ahead(t), "follow_token": self.follow_token(t),
                 "item_name": it["name"], "line": t["line"]}
 
     def op_ticket_walkin(self, terminal: str, body: dict) -> dict:
@@ -379,7 +399,7 @@ class Domain(MobileOps):
             self._citizen(body["citizen_ref"])
         t = self._ticket(terminal, seed.DEFAULT_HALL, body["line"], None, citizen_ref=body.get("citizen_ref"))
         return {"queue_no": t["queue_no"], "window": t["window"], "line": t["line"],
-                "people_ahead": self._ahead(t)}
+                "people_ahead": self._ahead(t), "follow_token": self.follow_token(t)}
 
     def _ahead(self, t: dict) -> int:
         """People waiting before ticket ``t``: known for a new ticket, counted for an older one."""

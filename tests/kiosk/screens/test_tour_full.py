@@ -15,7 +15,9 @@ REQUIRED = ["home", "identify", "checkin-confirm", "checkin-done", "guide", "gui
             "consult", "progress", "progress-slip", "walkin", "ticket-paper-out", "feedback", "feedback-sent",
             "feedback-application", "book", "book-day", "book-slot", "book-confirm", "book-slip", "identify-keypad",
             "checkin-smartcard", "checkin-too-early", "checkin-too-late", "checkin-elder", "countdown", "timeout",
-            "offline", "error-offline", "maintenance-pin", "maintenance", "busy", "help", "staff-called"]
+            "offline", "error-offline", "maintenance-pin", "maintenance", "busy", "help", "staff-called",
+            "feedback-menu", "complain", "complain-sent", "book-conflict", "book-reprint", "card-removed",
+            "progress-card"]
 
 
 def _shots(result: dict, lang: str) -> list[str]:
