@@ -29,11 +29,13 @@ def display():
 
 
 def start_tour(display: str, base: Path, tour: str = "foundation", langs: str = "zh_CN",
-               size: str = "1280x800", dpi: float | None = None) -> subprocess.Popen:
+               size: str = "1280x800", dpi: float | None = None, config: Path | None = None) -> subprocess.Popen:
     """Start one tour in a child process (output in base/out, the stack's files in base/run)."""
     env = dict(os.environ, DISPLAY=display)
     cmd = [sys.executable, "-m", "kiosk.screens.testrun", "--tour", tour, "--out", str(base / "out"),
            "--run-dir", str(base / "run"), "--langs", langs, "--size", size]
+    if config:
+        cmd += ["--config", str(config)]
     if dpi:
         cmd += ["--dpi", str(dpi)]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
