@@ -250,7 +250,7 @@ class KioskApp(LockedApp, App):
         self.elder = s.elder_mode
         self.lang = s.language
         c = s.citizen
-        self.citizen_text = c.masked_name if c else ""
+        self.citizen_text = (c.masked_name or c.masked_id) if c else ""  # a typed number has no name
         if self.elder:
             self.say("Elder mode is on. Text is larger and you have more time.")
         if self.sm.current == "identify":
