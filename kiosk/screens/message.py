@@ -103,7 +103,8 @@ class MessageScreen(KioskScreen):
         if action in ACTIONS:
             self.action = action
         if kind in AUTO_HOME_KINDS:
-            Clock.schedule_once(self._auto_home, AUTO_HOME_S)
+            # A scripted tour may hold the message longer (it photographs it; see tour.TourRunner).
+            Clock.schedule_once(self._auto_home, getattr(self.app, "auto_home_s", None) or AUTO_HOME_S)
 
     def _auto_home(self, dt) -> None:
         if self.manager and self.manager.current == self.name and self.kind in AUTO_HOME_KINDS:

@@ -29,7 +29,7 @@ def citizen_tours(display, tmp_path_factory):
     for name in ("booking_tour", "citizen_tour"):
         run = base / name
         proc = start_tour(display, run, tour=f"tests.kiosk.screens.citizen_steps:{name}", config=path)
-        results[name] = finish_tour(proc, run, timeout_s=300)
+        results[name] = finish_tour(proc, run)
     return results
 
 
