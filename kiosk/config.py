@@ -130,6 +130,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "font": Field(str, "", path=True, doc="CJK font file; empty = find Noto Sans CJK SC"),
         "maintenance_pin_hash": Field(str, "", doc="PBKDF2 hash of the staff PIN (kiosk pin-hash)"),
         "speech": Field(bool, True, doc="spoken prompts in elder mode where espeak-ng is installed"),
+        "follow_url": Field(str, "https://kiosk.example.invalid/follow", pattern=r"https?://[^\s?#]+",
+                            doc="the page a ticket's or slip's QR code opens on a citizen's phone (the city's "
+                                "portal); it gets a token the central service issues, and the kiosk reads "
+                                "its own codes back"),
     },
     "mobile": {
         "seal_key_file": Field(str, "", path=True,

@@ -22,6 +22,7 @@ from kiosk.devices import registry
 from kiosk.devices.base import Device, DeviceError
 from kiosk.events import EventBus
 from kiosk.services import tickets
+from kiosk.services.attempts import Attempts
 from kiosk.services.checkin import CheckinService
 from kiosk.services.facade import Services, TerminalInfo
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
@@ -135,9 +136,11 @@ class Runtime:
         sessions = SessionManager(self.bus, self.clock, timeout_s=rt["session_timeout_s"],
                                   elder_timeout_s=rt["elder_timeout_s"], elder_age=rt["elder_age"],
                                   language=rt["language"])
+        attempts = Attempts(self.bus)  # one idempotency key per citizen's attempt, for every flow
         checkin = CheckinService(self.gateway, self.devices.get("printer"), sessions, self.clock,
                                  hall=t["hall"], hall_code=t["hall_code"], terminal_id=t["id"], bus=self.bus,
-                                 verify_code=self._code_verifier())
+                                 verify_code=self._code_verifier(), attempts=attempts,
+                                 follow_url=self.cfg.get("ui.follow_url"))
         info = TerminalInfo(t["id"], t["name"], t["hall"], t["hall_code"], t["profile"], self.cfg.regions,
                             kiosk.__version__)
         return Services(info=info, sessions=sessions, checkin=checkin,
@@ -145,7 +148,7 @@ class Runtime:
                         guide=GuideService(self.gateway),
                         booking=BookingService(self.gateway, checkin, self.clock),
                         walkin=WalkinService(self.gateway, checkin, sessions),
-                        feedback=FeedbackService(self.gateway),
+                        feedback=FeedbackService(self.gateway, attempts, sessions),
                         staff=StaffService(self.gateway, self.bus),
                         runtime=self)
 
@@ -270,7 +273,8 @@ class Runtime:
         if op == "print.test" and "printer" in self.devices:
             try:
                 self.devices["printer"].print_ticket(tickets.test_page(
-                    hall=self.cfg.get("terminal.hall"), terminal=self.cfg.terminal_id, when=self.clock.now()))
+                    hall=self.cfg.get("terminal.hall"), terminal=self.cfg.terminal_id, when=self.clock.now(),
+                    follow_url=self.cfg.get("ui.follow_url")))
             except DeviceError as e:
                 log.warning("test page not printed", extra={"error": e.code})
         elif op == "catalogue.refresh":

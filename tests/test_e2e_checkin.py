@@ -69,7 +69,7 @@ def test_checkin_path_end_to_end(stack, tmp_path):
     assert result["queue_no"] and result["window"]
     assert runtime.gateway.outbox_depth() == 0  # removed on the central service's answer
 
-    # A second tap on "confirm" re-sends the same idempotency key: same answer, applied once.
+    # Checking in again (another attempt, after the first was answered): same ticket, applied once.
     again = services.checkin.check_in(appointment["appointment_id"])
     assert again["queue_no"] == result["queue_no"]
     assert central.store.count_checkins(appointment["appointment_id"]) == 1
@@ -80,8 +80,9 @@ def test_checkin_path_end_to_end(stack, tmp_path):
     assert ticket.png_path and str(ticket.png_path).endswith(".png")
 
     decoded = [r.text for r in zxingcpp.read_barcodes(ticket.image)]
-    expected = tickets.queue_qr_text("H410122203", runtime.clock.today().isoformat(), result["queue_no"])
-    assert decoded == [expected]
+    # The code opens the configured portal with the central service's token: nothing guessable.
+    expected = tickets.follow_ticket_url(services.checkin.follow_url, result["follow_token"])
+    assert decoded == [expected] and result["queue_no"] not in expected
     assert result["queue_no"] in ticket.text and "王*兰" in ticket.text
 
     # Nothing of the citizen on paper beyond the masked name.

@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "kiosk" / "screens"
+#: Outside the screens, what else a citizen reads in the session's language: paper.
+PAPER_SOURCES = (ROOT / "kiosk" / "services" / "tickets.py",)
 LOCALE = SOURCES / "locale"
 LANGS = ("zh_CN", "en")
 #: tr("..."), N_("..."), say("...") calls and ``spoken_prompt = "..."`` with one plain double-quoted
@@ -30,7 +32,7 @@ HEADER = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
 def extract(src: Path = SOURCES) -> list[str]:
     """Every message id used in the screens' Python and kv files, in first-seen order."""
     seen: dict[str, None] = {}
-    for path in sorted(list(src.glob("*.py")) + list(src.glob("*.kv"))):
+    for path in sorted(list(src.glob("*.py")) + list(src.glob("*.kv"))) + list(PAPER_SOURCES if src == SOURCES else ()):
         for m in CALL_RE.finditer(path.read_text(encoding="utf-8")):
             seen.setdefault(ast.literal_eval(m.group(1)), None)
     return list(seen)

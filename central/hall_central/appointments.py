@@ -27,11 +27,15 @@ class AppointmentOps:
         status = a["status"]
         if status == "booked" and self.clock.now() > start + dt.timedelta(minutes=CHECKIN_LATE_MIN):
             status = "missed"
-        return {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
+        view = {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
                 "item_name": seed.item(a["item_code"])["name"], "date": a["date"], "start": a["start"],
-                "end": a["end"], "window": a["window"], "status": status,
+                "end": a["end"], "window": a["window"], "status": status, "hall": a["hall"],
                 "checkin_from": _hhmm(start - dt.timedelta(minutes=CHECKIN_EARLY_MIN)),
                 "checkin_until": _hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))}
+        if status == "booked":  # the citizen's own list: their slip can be printed again
+            view["checkin_code"] = self._checkin_code(a["appointment_id"], dt.date.fromisoformat(a["date"]),
+                                                      a["end"], a["hall"])
+        return view
 
     def op_appointments_list(self, terminal: str, body: dict) -> dict:
         """appointments.list."""
@@ -170,6 +174,6 @@ class AppointmentOps:
                              citizen_ref=a["citizen_ref"])
             self.store.set_appointment(a["appointment_id"], status="checked_in")
         return {"appointment_id": a["appointment_id"], "queue_no": t["queue_no"], "window": t["window"],
-                "people_ahead": self._ahead(t),
+                "people_ahead": self._ahead(t), "follow_token": self.follow_token(t),
                 "item_name": it["name"], "line": t["line"]}
 

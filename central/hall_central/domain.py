@@ -7,8 +7,12 @@ whose ``code`` is one of the contract's error codes.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 
 from hall_common import privacy
@@ -244,7 +248,19 @@ class Domain(AppointmentOps, MobileOps):
             self._citizen(body["citizen_ref"])
         t = self._ticket(terminal, seed.DEFAULT_HALL, body["line"], None, citizen_ref=body.get("citizen_ref"))
         return {"queue_no": t["queue_no"], "window": t["window"], "line": t["line"],
-                "people_ahead": self._ahead(t)}
+                "people_ahead": self._ahead(t), "follow_token": self.follow_token(t)}
+
+    def follow_token(self, t: dict) -> str:
+        """The token a ticket's QR code carries to the city's portal: an HMAC of the ticket under a
+        secret of this service, so it cannot be guessed from hall, date or number, and the same
+        ticket (a replayed check-in) always gets the same token without storing one."""
+        secret = self.store.meta_get("follow_secret")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            self.store.meta_set("follow_secret", secret)
+        mac = hmac.new(bytes.fromhex(secret), f"{t['hall']}|{t['line']}|{t['date']}|{t['seq']}".encode(),
+                       hashlib.sha256).digest()[:16]  # 128 bits
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     def _ahead(self, t: dict) -> int:
         """People waiting before ticket ``t``: known for a new ticket, counted for an older one."""

@@ -1,7 +1,7 @@
 """Run the touchscreen on the real stack with a scripted tour (the UI tests use it).
 
-``python -m hall_demo.testrun --tour foundation|full --out DIR --run-dir DIR [--langs zh_CN,en]
-[--size 1280x800] [--dpi N]`` starts hall_demo.demo.Stack (a private Mosquitto, the reference central
+``python -m hall_demo.testrun --tour foundation|full|MODULE:FUNCTION --out DIR --run-dir DIR
+[--langs zh_CN,en] [--size 1280x800] [--dpi N]`` starts hall_demo.demo.Stack (a private Mosquitto, the reference central
 service, the device simulators and the runtime) with its run directory in ``--run-dir``, plays the
 tour on a real Kivy window (a private Xvfb when there is no DISPLAY), writes ``DIR/result.json``
 and exits 0 only when every step passed. Kivy can create its window once per process, so each
@@ -21,7 +21,8 @@ from hall_demo import ROOT  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the tour, write result.json; 0 when every step passed."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tour", default="foundation", help="foundation | full")
+    p.add_argument("--tour", default="foundation",
+                   help="foundation | full | module:function (a function of the languages returning the steps)")
     p.add_argument("--out", required=True, help="directory for screenshots, tickets and result.json")
     p.add_argument("--run-dir", required=True, help="run directory of the stack (broker, central db, state)")
     p.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
@@ -47,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         from hall_demo import tour_steps as tours
         from hall_demo.tour import play
         langs = [x for x in a.langs.split(",") if x]
-        steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
+        if ":" in a.tour:  # a test's own tour (tests/kiosk/screens): steps as data, like the demo's
+            import importlib
+            from hall_demo.tour_steps import _number
+            module, function = a.tour.split(":", 1)
+            steps = _number(getattr(importlib.import_module(module), function)(langs))
+        else:
+            steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
         end: dict = {}
         _watch_drops(end)
         result = play(steps, stack.runtime, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi,

@@ -23,6 +23,8 @@ log = logging.getLogger("hall_demo.tour")
 
 #: How often a condition is checked (s): fast enough for a snappy tour, cheap for the UI thread.
 POLL_S = 0.05
+#: How long a self-dismissing message waits for its step during a tour (s): longer than any step.
+TOUR_AUTO_HOME_S = 600.0
 
 
 @dataclass
@@ -161,6 +163,10 @@ class TourRunner:
     def start(self) -> None:
         """Begin with the first step."""
         self.app.sm.transition.duration = 0  # screenshots of settled screens, not slides
+        # Messages that go home by themselves (timeout, card removed) stay until tapped: the
+        # steps photograph and check them, and on a busy machine a few seconds pass between two
+        # frames; a session timing out on its own during the countdown step then still shows it.
+        self.app.auto_home_s = TOUR_AUTO_HOME_S
         self._next()
 
     def _next(self) -> None:

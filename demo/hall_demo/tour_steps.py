@@ -62,6 +62,12 @@ def _msg(code: str) -> Callable:
     return _cond(f"the message {code!r}", lambda c: c.app.sm.current == "message" and c.screen.code == code)
 
 
+def _leave_message(ctx: Ctx) -> None:
+    """Leave a message screen for home: its button, unless it went home by itself already."""
+    if ctx.app.sm.current == "message":
+        ctx.tap("msg_back")
+
+
 def _printed_more(ctx: Ctx) -> None:
     ctx.tickets0 = len(ctx.sim.tickets())
 
@@ -141,9 +147,10 @@ def part_a(lang: str) -> list[Step]:
           "guide-printed"),
         S("consult", lambda c: c.tap("consult"), on_screen("consult", ready=lambda c: bool(c.screen.faq_text))),
         S("consult phone", _type("13812345678"), on_screen("consult", ready=lambda c: c.find("callback") is not None), "consult"),
-        S("consult sent", lambda c: c.tap("callback"), on_screen("consult", ready=lambda c: c.screen.sent == "yes"), "consult-sent"),
-        S("back to the item", lambda c: c.tap("back"), on_screen("guide_item")),
-        S("back to the guide", lambda c: c.tap("back"), on_screen("guide")),
+        S("consult sent", lambda c: c.tap("callback"),
+          on_screen("consult", ready=lambda c: c.screen.sent == "yes" and bool(c.screen.reference)), "consult-sent"),
+        S("consult done", lambda c: c.tap("done"), home),
+        S("guide again", lambda c: c.tap("tile_guide"), on_screen("guide", ready=lambda c: c.find("by_department") is not None)),
         S("departments", lambda c: c.tap("by_department"), on_screen("guide", ready=lambda c: c.find("dept_1") is not None)),
         S("guide by department", lambda c: c.tap("dept_1"),
           on_screen("guide", ready=lambda c: c.screen.department != "" and c.find("item_0") is not None), "guide-department"),
@@ -162,7 +169,7 @@ def part_a(lang: str) -> list[Step]:
         S("rate the application", lambda c: c.tap("rate_app"), on_screen("feedback", ready=lambda c: bool(c.screen.application_no))),
         S("rated", lambda c: (c.tap("rate_5"), c.tap("submit")), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"),
           "feedback-application"),
-        S("home", lambda c: c.tap("home"), home),
+        S("home", lambda c: c.tap("done"), home),
         # the same finished application by its number typed on the keypad: progress, but no rating
         # (anyone can type a number; a rating needs the receipt or the identified citizen)
         S("progress again", lambda c: c.tap("tile_progress"), on_screen("progress")),
@@ -182,21 +189,46 @@ def part_a(lang: str) -> list[Step]:
         S("ticket, no paper", lambda c: c.tap("line_1"),
           on_screen("ticket", ready=lambda c: not c.screen.printed and bool(c.screen.queue_no)), "ticket-paper-out"),
         S("paper loaded", lambda c: (c.sim.set_paper_out(False), c.tap("done")), home),
-        # rate the hall, complain with a call-back number
-        S("feedback open", lambda c: c.tap("tile_feedback"), on_screen("feedback")),
-        S("feedback form", lambda c: (c.tap("rate_2"), c.tap("reason_waiting"), _type("13812345678")(c)),
-          on_screen("feedback", ready=lambda c: c.screen.rating == 2), "feedback"),
-        S("feedback sent", lambda c: c.tap("submit"), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"), "feedback-sent"),
-        S("home", lambda c: c.tap("home"), home),
+        # consult / rate / complain: the tile offers the three; each answer carries a reference number
+        S("feedback open", lambda c: c.tap("tile_feedback"), on_screen("feedback_menu"), "feedback-menu"),
+        S("rate the hall", lambda c: c.tap("fb_rate"), on_screen("feedback")),
+        S("feedback form", lambda c: c.tap("rate_2"), on_screen("feedback", ready=lambda c: c.screen.rating == 2), "feedback"),
+        S("feedback sent", lambda c: c.tap("submit"),
+          on_screen("feedback", ready=lambda c: c.screen.sent == "yes" and bool(c.screen.reference)), "feedback-sent"),
+        S("home", lambda c: c.tap("done"), home),
+        S("feedback again", lambda c: c.tap("tile_feedback"), on_screen("feedback_menu")),
+        S("complain", lambda c: c.tap("fb_complain"), on_screen("complain")),
+        S("complaint form", lambda c: (c.tap("reason_waiting"), _type("13812345678")(c)),
+          on_screen("complain", ready=lambda c: c.find("submit") is not None), "complain"),
+        S("complaint sent", lambda c: c.tap("submit"),
+          on_screen("complain", ready=lambda c: c.screen.sent == "yes" and bool(c.screen.reference)), "complain-sent"),
+        S("home", lambda c: c.tap("done"), home),
         # book: item -> day -> slot -> identify (typed ID number) -> confirm -> slip with QR
         S("book", lambda c: c.tap("tile_book"), on_screen("book", ready=lambda c: c.find("bitem_0") is not None), "book"),
         S("book day", lambda c: c.tap("bitem_0"), on_screen("book_day", ready=lambda c: c.find(f"day_{day}") is not None), "book-day"),
         S("book slot", lambda c: c.tap(f"day_{day}"), on_screen("book_slot", ready=lambda c: c.screen.status == "loaded"), "book-slot"),
         S("book identify", lambda c: c.tap("slot_0"), on_screen("identify"), "book-identify"),
         S("ID number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None), "identify-keypad"),
-        S("book confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.who)), "book-confirm"),
+        S("book confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.id_masked)),
+          "book-confirm"),
         S("booked", lambda c: (_printed_more(c), c.tap("confirm_book")),
           on_screen("book_done", ready=lambda c: keep_code(c) and len(c.sim.tickets()) > c.tickets0), "book-slip"),
+        S("home", lambda c: c.tap("done"), _cond("home, data wiped", lambda c: c.app.sm.current == "home"
+                                                 and no_citizen_traces(c, keypad_citizen))),
+        # the same citizen books the same service that day again: already booked, and the slip of
+        # that booking is printed again from the message
+        S("book again", lambda c: (_ensure_lang(lang)(c), c.tap("tile_book")), on_screen("book", ready=lambda c: c.find("bitem_0") is not None)),
+        S("book again day", lambda c: c.tap("bitem_0"), on_screen("book_day", ready=lambda c: c.find(f"day_{day}") is not None)),
+        S("book again slot", lambda c: c.tap(f"day_{day}"), on_screen("book_slot", ready=lambda c: c.screen.status == "loaded")),
+        S("book again identify", lambda c: c.tap("slot_1"), on_screen("identify")),
+        S("book again ID", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
+        S("book again confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.id_masked))),
+        S("already booked", lambda c: c.tap("confirm_book"),
+          _cond("the message 'already booked' offering the slip", lambda c: c.app.sm.current == "message"
+                and c.screen.code == "rejected.conflict" and c.find("msg_action") is not None), "book-conflict"),
+        S("slip again", lambda c: (_printed_more(c), c.tap("msg_action")),
+          on_screen("book_done", ready=lambda c: c.screen.existing and c.screen.printed == "yes"
+                    and len(c.sim.tickets()) > c.tickets0), "book-reprint"),
         S("home", lambda c: c.tap("done"), _cond("home, data wiped", lambda c: c.app.sm.current == "home"
                                                  and no_citizen_traces(c, keypad_citizen))),
         # the slip's QR code at the kiosk before the day: the central service says too early
@@ -207,8 +239,16 @@ def part_a(lang: str) -> list[Step]:
           on_screen("checkin", ready=lambda c: c.screen.status == "loaded"
                     and c.app.services.sessions.citizen is not None
                     and c.app.services.sessions.citizen.source == "smartcard"), "checkin-smartcard", timeout_s=20),
-        S("smart card out", lambda c: c.sim.remove_smartcard(),
-          _cond("home, wiped", lambda c: c.app.sm.current == "home" and no_citizen_traces(c, 0))),
+        S("smart card out", lambda c: c.sim.remove_smartcard(), _msg("card_removed"), "card-removed"),
+        S("smart card out wiped", None, _cond("no widget showing the citizen's data", lambda c: no_citizen_traces(c, 0))),
+        S("home", _leave_message, home),
+        # a card placed on the progress screen lists the card holder's applications
+        S("progress open", lambda c: (_ensure_lang(lang)(c), c.tap("tile_progress")), on_screen("progress")),
+        S("progress by card", lambda c: c.sim.place_card(0),
+          on_screen("progress", ready=lambda c: c.screen.status == "shown" and bool(c.screen.applications)),
+          "progress-card", timeout_s=15),
+        S("progress card out", lambda c: c.sim.remove_card(), _msg("card_removed")),
+        S("home", _leave_message, home),
         # the busy overlay swallows touches while a call runs
         S("busy", busy_on, _cond("the busy overlay", lambda c: c.app.busy), "busy"),
         S("tap while busy", lambda c: c.tap("tile_guide"),
@@ -240,10 +280,12 @@ def part_b(lang: str) -> list[Step]:
                 and c.screen.status == "loaded"), "checkin-elder"),
         S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
           _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
-        S("timeout", lambda c: c.sim.advance(11),
-          _cond("the timeout screen, data wiped", lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
-                and no_citizen_traces(c, 1)), "timeout"),
-        S("card taken", lambda c: (c.sim.remove_card(), c.tap("msg_back")), home),
+        # Shown first, wiped checked next: the message goes home by itself after a few seconds, and
+        # the search of every live widget for the citizen's data can take that long on a busy machine.
+        S("timeout", lambda c: c.sim.advance(11), _msg("timeout"), "timeout"),
+        S("timeout wiped", None, _cond("no widget showing the citizen's data", lambda c: no_citizen_traces(c, 1))),
+        # the timeout message goes home by itself after a while: on a busy machine it may have
+        S("card taken", lambda c: (c.sim.remove_card(), _leave_message(c)), home),
         S("help", lambda c: c.tap("help"), _msg("help"), "help"),
         S("call staff", lambda c: c.tap("call_staff"), _msg("staff_called"), "staff-called"),
         S("home", lambda c: c.tap("msg_back"), home),

@@ -25,6 +25,11 @@ class KioskScreen(Screen):
         """Translate into the session's language."""
         return self.app.tr(msgid)
 
+    def mid_flow(self) -> bool:
+        """Whether a citizen is in the middle of something here: a card pulled now ends it
+        unfinished, and the kiosk says so. Screens that show a finished result say False."""
+        return self.holds_citizen_data
+
     def wipe(self) -> None:
         """Forget citizen data (called on the main thread at every session end)."""
 

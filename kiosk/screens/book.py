@@ -4,13 +4,14 @@ kiosk.services.tickets.booking_slip).
 
 The choice so far (item, day, slot) lives on the ``book`` screen; it is public data. The citizen
 is identified only after a slot is chosen (card, smart card or typed ID number), so a citizen can
-look at free times without identifying.
+look at free times without identifying. A citizen told "already booked" can print the slip of
+that booking again (``book_done`` with ``existing=True``).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from kivy.properties import DictProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
@@ -112,17 +113,19 @@ class BookDayScreen(KioskScreen):
 
 
 class BookSlotScreen(KioskScreen):
-    """Step 3: a half-hour slot with free capacity (loaded from the central service)."""
+    """Step 3: a half-hour slot with free capacity (loaded from the central service). Free times
+    are blue buttons, full ones grey and disabled; the legend names grey only when one is shown."""
 
     title = StringProperty("")
     status = StringProperty("")      # loading | loaded | empty
+    any_full = BooleanProperty(False)
     spoken_prompt = "Choose a time. Grey times are full."
 
     def prepare(self, **_) -> None:
         """Load the day's slots in a worker."""
         c = _choice(self)
         self.title = f"{item_title(self)}  {c.get('date', '')}"
-        self.status = "loading"
+        self.status, self.any_full = "loading", False
         self.ids.slots.clear_widgets()
         run_async(self.services.booking.slots, c["item_code"], dt.date.fromisoformat(c["date"]),
                   on_done=self._loaded, on_error=lambda e: self.app.show_error(e, back="book_day"),
@@ -134,9 +137,10 @@ class BookSlotScreen(KioskScreen):
         for i, s in enumerate(slots):
             free = int(s.get("free", 0))
             b = KButton(text=f"{s['start']}-{s['end']}\n" + (self.tr("{n} free").format(n=free) if free else self.tr("full")),
-                        kind="secondary", tour_id=f"slot_{i}", disabled=free <= 0)
+                        kind="primary" if free > 0 else "secondary", tour_id=f"slot_{i}", disabled=free <= 0)
             b.bind(on_release=lambda btn, s=s: self.pick(s))
             grid.add_widget(b)
+        self.any_full = any(int(s.get("free", 0)) <= 0 for s in slots)
         self.status = "loaded" if slots else "empty"
 
     def pick(self, slot: dict) -> None:
@@ -149,15 +153,22 @@ class BookConfirmScreen(KioskScreen):
     """Step 4: who, what, when; confirm books it and prints the slip."""
 
     holds_citizen_data = True
-    who = StringProperty("")
+    who = StringProperty("")          # the masked name ("" for an ID number typed on the keypad)
+    id_masked = StringProperty("")    # the masked ID number
     summary = StringProperty("")
     spoken_prompt = "Check the details and touch Confirm."
 
     def prepare(self, **_) -> None:
-        """Show the choice and the identified citizen (masked)."""
-        c = _choice(self)
+        """Show the choice and the identified citizen (masked: name as name, ID number as ID)."""
         cit = self.services.sessions.citizen
-        self.who = (cit.masked_name or cit.masked_id) if cit else ""
+        self.who = cit.masked_name if cit and cit.name else ""
+        self.id_masked = cit.masked_id if cit and cit.id_number else ""
+        self.on_lang()
+
+    def on_lang(self) -> None:
+        c = _choice(self)
+        if not c:
+            return
         self.summary = "\n".join([self.tr("Service: {item}").format(item=item_title(self)),
                                   self.tr("Day: {d}").format(d=c.get("date", "")),
                                   self.tr("Time: {start}-{end}").format(start=c.get("start", ""), end=c.get("end", ""))])
@@ -172,28 +183,91 @@ class BookConfirmScreen(KioskScreen):
             return result, booking.print_slip(result)
         sid = self.services.sessions.session_id
         run_async(work, on_done=lambda o: self.app.go("book_done", result=o[0], printed=o[1]),
-                  on_error=lambda e: self.app.show_error(e, back="book_slot"),
-                  valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book")
+                  on_error=self._failed, valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book")
+
+    def _failed(self, e: BaseException) -> None:
+        # "Already booked": the citizen may want that booking's slip, so the message offers it.
+        conflict = getattr(e, "error_code", "") == "conflict"
+        self.app.go("message", kind="error", error=e, back="book_slot", action="reprint" if conflict else "")
 
     def wipe(self) -> None:
-        self.who = self.summary = ""
+        self.who = self.id_masked = self.summary = ""
 
 
 class BookDoneScreen(KioskScreen):
-    """Step 5: booked; the slip (with its check-in QR code) printed or not."""
+    """Step 5: booked (or, ``existing``, the booking the citizen already had): item, day, time,
+    hall and window on screen, and the slip with its check-in QR code printed or not."""
 
     holds_citizen_data = True
-    result = DictProperty({})
-    printed = StringProperty("")      # yes | no
+    status = StringProperty("")       # loading | shown | missing
+    existing = BooleanProperty(False)
+    item = StringProperty("")
+    day = StringProperty("")          # the date with its weekday
+    time = StringProperty("")
+    hall = StringProperty("")
+    window = StringProperty("")
+    printed = StringProperty("")      # yes | no | printing
+    #: The booking shown (the central service's answer, with its check-in code): replaced, never
+    #: mutated; the screen binds to the strings above (a kv rule does not follow a dict's keys).
+    result: dict = {}
     spoken_prompt = "Your appointment is booked. Please take your slip."
 
-    def prepare(self, result: dict | None = None, printed=None, **_) -> None:
-        """Show the booking."""
-        self.result = dict(result or {})
+    def prepare(self, result: dict | None = None, printed=None, existing: bool = False, **_) -> None:
+        """Show ``result`` (a booking and its PrintOutcome), or with ``existing`` look up the
+        citizen's booking of the chosen item and day and print its slip again."""
+        self.existing, self.result = existing, dict(result or {})
+        if existing and not result:
+            self._show({})
+            self.status, self.printed = "loading", "printing"
+            c, booking = dict(_choice(self)), self.services.booking
+
+            def work():
+                found = booking.existing(c.get("item_code", ""), c.get("date", ""))
+                return (found, booking.print_slip(found)) if found else (None, None)
+            sid = self.services.sessions.session_id
+            run_async(work, on_done=self._found, on_error=lambda e: self.app.show_error(e, back="book_slot"),
+                      valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book-existing")
+            return
+        self._show(self.result)
+        self.status = "shown"
         self.printed = "yes" if getattr(printed, "printed", False) else "no"
 
+    def _found(self, outcome) -> None:
+        found, printed = outcome
+        if found is None:
+            self.status = "missing"
+            return
+        self.result = found
+        self._show(found)
+        self.status, self.printed = "shown", "yes" if printed.printed else "no"
+
+    def _show(self, result: dict) -> None:
+        o = self.services.booking.outcome(result) if result else {}
+        try:
+            d = dt.date.fromisoformat(o.get("date", ""))
+            self.day = f"{d.isoformat()} {self.tr(WEEKDAYS[d.weekday()])}"
+        except ValueError:
+            self.day = ""
+        self.item, self.hall, self.window = o.get("item", ""), o.get("hall", ""), o.get("window", "")
+        self.time = f"{o['start']}-{o['end']}" if o.get("start") else ""
+
+    def print_again(self) -> None:
+        """Print the slip again (the paper was out, or the citizen lost it)."""
+        if not self.result:
+            return
+        self.printed = "printing"
+        run_async(self.services.booking.print_slip, dict(self.result),
+                  on_done=lambda o: setattr(self, "printed", "yes" if o.printed else "no"),
+                  on_error=lambda e: setattr(self, "printed", "no"), name="kiosk-ui-book-reprint")
+
+    def on_lang(self) -> None:
+        if self.result:
+            self._show(self.result)
+
     def wipe(self) -> None:
-        self.result, self.printed = {}, ""
+        self.result = {}
+        self.status = self.printed = self.item = self.day = self.time = self.hall = self.window = ""
+        self.existing = False
 
 
 SCREENS = {"book": BookScreen, "book_day": BookDayScreen, "book_slot": BookSlotScreen,

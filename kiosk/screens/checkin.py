@@ -122,7 +122,7 @@ class CheckinConfirmScreen(KioskScreen):
         checkin = self.services.checkin
 
         def work():
-            result = checkin.check_in(appt_id)
+            result = checkin.check_in(appt_id, self.appointment.get("item_code"))
             return result, checkin.print_ticket(result)
         run_async(work, on_done=self._done, on_error=self._failed, valid=_session_guard(self.app),
                   name="kiosk-ui-checkin")

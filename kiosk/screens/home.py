@@ -10,7 +10,7 @@ FLOWS = {
     "guide": ("guide", False),
     "book": ("book", False),
     "walkin": ("walkin", False),
-    "feedback": ("feedback", False),
+    "feedback": ("feedback_menu", False),   # ask a question, rate, or complain
 }
 
 

@@ -250,7 +250,7 @@ class KioskApp(LockedApp, App):
         self.elder = s.elder_mode
         self.lang = s.language
         c = s.citizen
-        self.citizen_text = c.masked_name if c else ""
+        self.citizen_text = (c.masked_name or c.masked_id) if c else ""  # a typed number has no name
         if self.elder:
             self.say("Elder mode is on. Text is larger and you have more time.")
         if self.sm.current == "identify":
@@ -259,43 +259,68 @@ class KioskApp(LockedApp, App):
             self.go("checkin")
         elif self.sm.current == "book_slot" and self.pending_flow == "book_confirm":
             self.go("book_confirm")
+        else:  # a card placed on a flow's own screen (progress): that screen uses the identity
+            on_identified = getattr(self.sm.current_screen, "on_identified", None)
+            if on_identified is not None:
+                on_identified()
 
     def _on_session_ended(self, event) -> None:
         reason = (event.data or {}).get("reason", "")
+        # Asked before the wipe: a card pulled in the middle of a flow ends it unfinished, and
+        # the citizen is told why the screen changed (not dropped home without a word).
+        unfinished = reason == "card_removed" and self.sm.current_screen.mid_flow()
         self.wipe_citizen_data()
         self.elder = False
         self.lang = self.services.sessions.language
         if reason == "timeout":
             self.go("message", kind="timeout")
-        elif self.sm.current != "maintenance":
+        elif self.sm.current == "maintenance":
+            pass
+        elif unfinished:
+            self.go("message", kind="card_removed")
+        else:
             self.go("home")
 
     def _on_scan(self, event) -> None:
-        """A code from the scanner or the camera (a kiosk.trust.payload.Payload)."""
+        """A code from the scanner or the camera (a kiosk.trust.payload.Payload): the screen's
+        own handler, else the router (which explains a code it does not understand)."""
         payload = as_payload(event.data)
         screen = self.sm.get_screen(self.sm.current)
         handler = getattr(screen, "on_scan", None)
         if handler is not None:
             handler(payload)
-        elif self.sm.current == "home":
+        elif self.busy or self.sm.current == "maintenance":
+            # A service call is running (its answer navigates) or staff are at work: not now.
+            log.info("scanned code not used now", extra={"kind": payload.kind, "screen": self.sm.current})
+        else:
             self.handle_code(payload)
 
     def handle_code(self, payload) -> None:
-        """Route a scanned code: a booking slip checks in, a receipt shows progress, else explain."""
+        """Route a scanned code: a booking slip checks in, a receipt or a progress slip shows
+        progress, a queue ticket is explained, anything else is explained as not understood."""
         from kiosk.trust import payload as pl
+        from kiosk.services import tickets
         from kiosk.services.checkin import appointment_id_from_code
+        follow = tickets.parse_follow(payload.value, self.services.checkin.follow_url) \
+            if payload.kind == pl.URL else None
         if payload.kind == pl.APPLICATION_NUMBER:
             from kiosk.screens.progress import receipt_of
             self.go("progress", application_no=payload.value, receipt=receipt_of(payload))
         elif payload.kind == pl.APPOINTMENT or appointment_id_from_code(payload.value):
             self.go("checkin_code", code=payload.value)
+        elif follow is not None and follow[0] == "application":
+            self.go("progress", application_no=follow[1])  # this kiosk's progress slip: view only
+        elif follow is not None:
+            self.go("message", kind="queue_ticket", back=self._back_target())
         else:
             log.info("scanned code not used", extra={"kind": payload.kind, "why": payload.reason})
             self.go("message", kind="unknown_code", back=self._back_target())
 
     def wipe_citizen_data(self) -> None:
-        """Clear every widget and screen that held citizen data; drop the session's screens."""
+        """Clear every widget and screen that held citizen data, forget the visit's open requests
+        (the next citizen gets new idempotency keys); drop the session's screens."""
         self.citizen_text = ""
+        self.services.end_visit()
         for s in self.sm.screens:
             s.wipe()
         # On the next frame: the caller has navigated home (or to the timeout message) by then.

@@ -19,13 +19,14 @@ class MaintenanceScreen(KioskScreen):
 
     unlocked = BooleanProperty(False)
     status = StringProperty("")
+    status_ok = BooleanProperty(False)   # the status reports a success (green), not a fault (red)
     report = StringProperty("")
 
     def prepare(self, **_) -> None:
         """Back to the PIN entry."""
         if not hasattr(self, "gate"):
             self.gate = PinGate(self.app.cfg.get("ui.maintenance_pin_hash", ""))
-        self.unlocked, self.status, self.report = False, "", ""
+        self.unlocked, self.status, self.report, self.status_ok = False, "", "", False
         self.ids.keypad.clear()
 
     def submit_pin(self) -> None:
@@ -71,6 +72,7 @@ class MaintenanceScreen(KioskScreen):
         """Health of every part, as a short verdict."""
         self.refresh()
         bad = [r for r, d in self.services.health().get("devices", {}).items() if d.get("state") != "ready"]
+        self.status_ok = not bad
         self.status = self.tr("Self-test: all devices ready.") if not bad else \
             self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
 
@@ -79,14 +81,17 @@ class MaintenanceScreen(KioskScreen):
         rt = self.app.runtime
         printer = rt.devices.get("printer")
         if printer is None:
-            self.status = self.tr("No printer configured.")
+            self._say(self.tr("No printer configured."))
             return
         from kiosk.services import tickets
         doc = tickets.test_page(hall=self.services.info.hall, terminal=self.services.info.terminal_id,
-                                when=rt.clock.now())
-        run_async(printer.print_ticket, doc, on_done=lambda r: setattr(self, "status", self.tr("Test page printed.")),
-                  on_error=lambda e: setattr(self, "status", self.tr("Test print failed: {code}").format(
+                                when=rt.clock.now(), follow_url=self.services.checkin.follow_url)
+        run_async(printer.print_ticket, doc, on_done=lambda r: self._say(self.tr("Test page printed."), ok=True),
+                  on_error=lambda e: self._say(self.tr("Test print failed: {code}").format(
                       code=getattr(e, "code", type(e).__name__))), name="kiosk-ui-testprint")
+
+    def _say(self, text: str, ok: bool = False) -> None:
+        self.status, self.status_ok = text, ok
 
     def leave(self) -> None:
         """Back to the citizen's home screen."""

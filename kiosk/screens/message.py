@@ -51,7 +51,14 @@ KINDS = {
     "too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment, at {detail}. Please come back then.")),
     "too_late": (N_("Check-in has closed"), N_("Check-in closed at {detail}, 15 minutes after your appointment started. Take a walk-in ticket or ask the staff.")),
     "unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
+    "card_removed": (N_("Your card was removed"), N_("For your privacy the session has ended and nothing of it was kept. Place your card again to start over.")),
+    "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),
 }
+#: The optional second button: action -> its label.
+ACTIONS = {"walkin": N_("Take a walk-in ticket"), "reprint": N_("Print my booking slip again")}
+#: Message kinds that go home by themselves: the citizen has gone (or is going), the next one
+#: must find the home screen.
+AUTO_HOME_KINDS = ("timeout", "card_removed")
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
 AUTO_HOME_S = 8.0
 
@@ -72,14 +79,15 @@ class MessageScreen(KioskScreen):
     kind = StringProperty("error")
     title_id = StringProperty("")
     body_id = StringProperty("")
-    action = StringProperty("")        # "", walkin, retry
+    action = StringProperty("")        # "", or one of ACTIONS
     back = StringProperty("home")
     code = StringProperty("")
     detail = StringProperty("")        # a time or number the body text shows ({detail})
 
     def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home",
-                detail: str = "", **_) -> None:
-        """Show a message of ``kind`` (for errors: about ``error``)."""
+                detail: str = "", action: str = "", **_) -> None:
+        """Show a message of ``kind`` (for errors: about ``error``), with the second button
+        ``action`` (one of ACTIONS) when given."""
         self.kind, self.back, self.action, self.detail = kind, back, "", detail
         if kind == "error":
             key = error_key(error) if error is not None else ""
@@ -93,11 +101,14 @@ class MessageScreen(KioskScreen):
             self.title_id, self.body_id = KINDS[kind]
             if kind in ("no_appointment", "too_late"):
                 self.action = "walkin"
-        if kind == "timeout":
-            Clock.schedule_once(self._auto_home, AUTO_HOME_S)
+        if action in ACTIONS:
+            self.action = action
+        if kind in AUTO_HOME_KINDS:
+            # A scripted tour may hold the message longer (it photographs it; see tour.TourRunner).
+            Clock.schedule_once(self._auto_home, getattr(self.app, "auto_home_s", None) or AUTO_HOME_S)
 
     def _auto_home(self, dt) -> None:
-        if self.manager and self.manager.current == self.name and self.kind == "timeout":
+        if self.manager and self.manager.current == self.name and self.kind in AUTO_HOME_KINDS:
             self.app.go("home")
 
     def go_back(self) -> None:
@@ -111,6 +122,8 @@ class MessageScreen(KioskScreen):
         """The optional second button."""
         if self.action == "walkin":
             self.app.go("walkin")
+        elif self.action == "reprint":
+            self.app.go("book_done", existing=True)
 
 
 SCREENS = {"message": MessageScreen}

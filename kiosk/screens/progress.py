@@ -3,7 +3,8 @@ receipt's QR code), with its four-level timeline village -> township -> county -
 handles it now, days left or overdue (green/yellow/red), where to collect the result; a progress
 slip on paper; a finished application can be rated by its citizen: the one identified (the
 list comes from their ID) or the holder of its receipt (a signed receipt code scanned). A number
-typed on the keypad shows the progress but grants no rating: anyone can type a number.
+typed on the keypad shows the progress but grants no rating: anyone can type a number. A card
+placed while this screen shows lists the card holder's applications.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.guide import LEVEL_NAMES
 from kiosk.screens.widgets import KButton, KLabel
+from kiosk.services.tickets import promised_text
 
 #: The four levels in the order a file moves up (the timeline reads left to right).
 LEVELS = ("village", "township", "county", "city")
@@ -56,9 +58,22 @@ class ProgressScreen(KioskScreen):
         if application_no:
             self.lookup(application_no, receipt=receipt)
         elif self.services.sessions.citizen is not None:
-            self.status = "loading"
-            run_async(self.services.progress.my_applications, on_done=self._listed,
-                      on_error=self.app.show_error, name="kiosk-ui-progress")
+            self.list_mine()
+
+    def list_mine(self) -> None:
+        """Load the identified citizen's applications (the first one is shown)."""
+        self.status = "loading"
+        sid = self.services.sessions.session_id
+        run_async(self.services.progress.my_applications, on_done=self._listed,
+                  on_error=lambda e: self.app.show_error(e, back="progress"),
+                  valid=lambda: sid is not None and self.services.sessions.session_id == sid,
+                  name="kiosk-ui-progress")
+
+    def on_identified(self) -> None:
+        """A card was placed (or a number typed elsewhere) while this screen shows: list the
+        citizen's own applications."""
+        self.wipe()
+        self.list_mine()
 
     def lookup(self, number: str | None = None, receipt: str = "") -> None:
         """Look up the typed (or scanned, with its ``receipt`` code) application number."""
@@ -105,16 +120,15 @@ class ProgressScreen(KioskScreen):
         a = self.application
         if not a:
             return
-        days = a.get("days_left", 0)
-        if a.get("status") == "done":
-            when = self.tr("Finished: the result is ready")
-        elif days >= 0:
-            when = self.tr("Promised by {d}: {n} working days left").format(d=a.get("promised_deadline", ""), n=days)
-        else:
-            when = self.tr("Overdue by {n} days: staff have been told").format(n=-days)
+        # The promised completion date always shows (as on the slip), with what is left of it.
         lines = [f"{a.get('item_name', '')}  {a.get('application_no', '')}",
-                 self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")), when,
-                 self.tr("Collect the result at: {place}").format(place=a.get("collect_at", ""))]
+                 self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")),
+                 promised_text(a, self.tr)]
+        if a.get("status") == "done":
+            lines.append(self.tr("Finished: the result is ready"))
+        elif int(a.get("days_left", 0) or 0) < 0:
+            lines.append(self.tr("Staff have been told about the delay."))
+        lines.append(self.tr("Collect the result at: {place}").format(place=a.get("collect_at", "")))
         if a.get("status") in FINISHED and not self.can_rate:
             lines.append(self.tr("To rate this service, scan the QR code on your receipt or place your ID card."))
         self.ids.summary.text = "\n".join(lines)

@@ -2,13 +2,15 @@
 
 Only where espeak-ng is installed (``cmn`` voice for Chinese, ``en`` for English) and
 ``ui.speech`` is on. A new prompt interrupts the one still speaking, so prompts never queue up
-behind each other while a citizen moves quickly through screens.
+behind each other while a citizen moves quickly through screens. Every child is reaped as soon as
+it exits (a daemon thread waits for it): a finished prompt never lingers as a zombie process.
 """
 from __future__ import annotations
 
 import logging
 import shutil
 import subprocess
+import threading
 
 log = logging.getLogger("kiosk.screens.speech")
 
@@ -40,6 +42,9 @@ class Speaker:
             log.warning("speech unavailable", extra={"error": str(e)})
             self.enabled = False
             return False
+        # Why a thread: nobody else waits for a prompt that ends by itself, and an unwaited child
+        # stays a zombie until the next prompt (in elder mode, for the whole session).
+        threading.Thread(target=self._proc.wait, name="kiosk-speech-reaper", daemon=True).start()
         self.spoken.append(text)
         return True
 

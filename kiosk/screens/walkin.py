@@ -35,6 +35,10 @@ class WalkinScreen(KioskScreen):
                                                       printed=o[1], kind="walkin"),
                   on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
 
+    def on_scan(self, payload) -> None:
+        """A code scanned here: a booking slip checks in, anything else is explained, never ignored."""
+        self.app.handle_code(payload)
+
     def on_lang(self) -> None:
         if self.manager and self.manager.current == self.name:
             self.prepare()

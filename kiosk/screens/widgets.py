@@ -5,7 +5,7 @@ stable handle that does not depend on the language of its text).
 """
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
@@ -16,6 +16,23 @@ from kivy.uix.label import Label
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "←")
 #: The backspace key (a glyph every CJK font has).
 BACKSPACE = "←"
+#: How typed numbers are grouped while typing, as they are printed on cards and slips, so a
+#: citizen can check them group by group: an ID number region-birth date-serial (6-8-4), a
+#: mobile number 3-4-4, an application number date-region-serial (8-6-4, after "SQ").
+ID_GROUPS, PHONE_GROUPS, APPLICATION_GROUPS = (6, 8, 4), (3, 4, 4), (8, 6, 4)
+
+
+def grouped(value: str, groups) -> str:
+    """``value`` split into ``groups`` (lengths) with spaces; what is beyond them stays one group."""
+    out, i = [], 0
+    for n in groups:
+        if i >= len(value):
+            break
+        out.append(value[i:i + n])
+        i += n
+    if i < len(value):
+        out.append(value[i:])
+    return " ".join(out)
 
 
 class KButton(Button):
@@ -63,12 +80,20 @@ class BusyOverlay(FloatLayout):
 
 
 class Keypad(GridLayout):
-    """Digits on screen (kiosks have no keyboard); ``value`` holds what was typed."""
+    """Digits on screen (kiosks have no keyboard); ``value`` holds what was typed, ``shown`` what
+    the field beside it shows (grouped by ``groups``, or dots for a PIN)."""
 
     value = StringProperty("")
     max_len = NumericProperty(18)
     allow_x = BooleanProperty(True)
     secret = BooleanProperty(False)
+    groups = ListProperty([])
+    shown = StringProperty("")
+
+    def on_value(self, *_) -> None:
+        self.shown = self.display()
+
+    on_groups = on_secret = on_value
 
     def press(self, key: str) -> None:
         """Apply one key: a digit, X, or backspace."""
@@ -84,5 +109,5 @@ class Keypad(GridLayout):
         self.value = ""
 
     def display(self) -> str:
-        """What the field shows (dots for a PIN)."""
-        return "●" * len(self.value) if self.secret else self.value
+        """What the field shows (dots for a PIN, else the digits in their groups)."""
+        return "●" * len(self.value) if self.secret else grouped(self.value, self.groups)

@@ -4,12 +4,12 @@ The path (issue 2): ID card read -> ``citizen.lookup`` (online, the only request
 ID number) -> ``appointments.list`` -> the citizen confirms -> ``checkin`` through the durable
 outbox with an idempotency key made once per appointment and session (a second tap on "confirm"
 re-sends the same key, so the central service applies it once) -> the queue ticket printed.
+Keys belong to one attempt (kiosk.services.attempts): a definitive answer such as "too early"
+ends it, so the same slip scanned again once check-in opens is a new attempt, not a replay.
 """
 from __future__ import annotations
 
 import logging
-import threading
-import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,6 +17,7 @@ from kiosk.clock import Clock
 from kiosk.devices.base import DeviceError
 from kiosk.errors import KioskError
 from kiosk.services import tickets
+from kiosk.services.attempts import Attempts
 from kiosk.services.session import SessionManager
 
 log = logging.getLogger("kiosk.services.checkin")
@@ -68,7 +69,8 @@ class CheckinService:
 
     def __init__(self, gateway, printer, sessions: SessionManager, clock: Clock, *, hall: str,
                  hall_code: str, terminal_id: str, bus=None, wait_s: float = 8.0,
-                 verify_code: Callable[[str], dict] | None = None) -> None:
+                 verify_code: Callable[[str], dict] | None = None, attempts: Attempts | None = None,
+                 follow_url: str = tickets.DEFAULT_FOLLOW_URL) -> None:
         self.gateway = gateway
         #: Verifies a signed check-in code and returns its claims (raises a KioskError), or None
         #: where no trust root is configured (development only: production requires one).
@@ -79,14 +81,15 @@ class CheckinService:
         self.hall, self.hall_code, self.terminal_id = hall, hall_code, terminal_id
         self.bus = bus
         self.wait_s = wait_s
-        self._idem: dict[str, str] = {}
-        self._lock = threading.Lock()
-        if bus is not None:
-            bus.subscribe("session.ended", lambda e: self._forget())
+        #: The open attempts of every durable request of this terminal (one object, shared).
+        self.attempts = attempts or Attempts(bus)
+        #: The portal a ticket's QR code opens on a citizen's phone (config ui.follow_url).
+        self.follow_url = follow_url
 
-    def _forget(self) -> None:
-        with self._lock:
-            self._idem.clear()
+    @property
+    def lang(self) -> str:
+        """The session's language: paper is printed in it."""
+        return self.sessions.language
 
     def citizen_ref(self) -> str:
         """The central service's reference of the session's citizen (looked up once per session)."""
@@ -110,18 +113,15 @@ class CheckinService:
         return [a for a in result.get("appointments", []) if a.get("date") == today
                 and a.get("status") in ("booked", "checked_in")]
 
-    def check_in(self, appointment_id: str) -> dict:
-        """Check in (durable, idempotent); returns the queue result; raises Timeout when queued."""
+    def check_in(self, appointment_id: str, item_code: str | None = None) -> dict:
+        """Check in (durable, idempotent); returns the queue result (with ``item_code`` when given:
+        the ticket names the service in the session's language); raises Timeout when queued."""
         if self.sessions.citizen is None:
             raise NotIdentified("no citizen in session")
-        with self._lock:
-            idem = self._idem.setdefault(appointment_id, uuid.uuid4().hex)
-        # citizen_ref: the central service checks the appointment is this citizen's (issue 13).
-        pending = self.gateway.submit("checkin", {"appointment_id": appointment_id, "citizen_ref": self.citizen_ref()},
-                                      idem=idem)
-        result = pending.wait(self.wait_s)
+        result = self.attempts.submit(self.gateway, "checkin", {"appointment_id": appointment_id}, self.wait_s,
+                                      self.sessions.session_id)
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
-        return result
+        return {**result, "item_code": item_code} if item_code else result
 
     def check_in_code(self, code: str) -> dict:
         """Check in with the code of a booking slip (no ID card needed: the code is the proof).
@@ -144,27 +144,36 @@ class CheckinService:
             appt_id = appointment_id_from_code(code)
         if appt_id is None:
             raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
-        with self._lock:
-            idem = self._idem.setdefault(appt_id, uuid.uuid4().hex)
-        # The slip's code goes along: it is the proof the central service asks for (issue 13).
-        result = self.gateway.submit("checkin", {"appointment_id": appt_id, "checkin_code": code},
-                                     idem=idem).wait(self.wait_s)
+        result = self.attempts.submit(self.gateway, "checkin", {"appointment_id": appt_id}, self.wait_s,
+                                      self.sessions.session_id)
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 
-    def ticket_for(self, result: dict):
-        """The ticket document for a check-in result."""
+    def item_name(self, result: dict) -> str:
+        """The service a ticket or slip names, in the session's language: the catalogue's name of
+        ``item_code`` (or of the business ``line``) in English, the central service's name in Chinese."""
+        if self.lang == "en" and self.gateway is not None:
+            cat = self.gateway.catalogue
+            item = cat.item(result["item_code"]) if result.get("item_code") else None
+            if item and item.get("name_en"):
+                return item["name_en"]
+            line = next((ln for ln in cat.lines() if ln.get("code") == result.get("line")), None)
+            if line and line.get("name_en"):
+                return line["name_en"]
+        return str(result.get("item_name", "") or result.get("line", ""))
+
+    def ticket_for(self, result: dict, kind: str = "checkin"):
+        """The ticket document for a check-in (or, ``kind`` walkin, a walk-in) result."""
         c = self.sessions.citizen
         return tickets.checkin_ticket(
-            hall=self.hall, terminal=self.terminal_id, hall_code=self.hall_code,
-            masked_name=c.masked_name if c else "", item_name=result.get("item_name", ""),
-            queue_no=result["queue_no"], window=str(result.get("window", "")),
-            people_ahead=int(result.get("people_ahead", 0)), when=self.clock.now(),
-            english=self.sessions.language == "en")
+            hall=self.hall, terminal=self.terminal_id, masked_name=c.masked_name if c and c.name else "",
+            item_name=self.item_name(result), queue_no=result["queue_no"], window=str(result.get("window", "")),
+            people_ahead=int(result.get("people_ahead", 0)), when=self.clock.now(), kind=kind,
+            follow_url=tickets.follow_ticket_url(self.follow_url, result.get("follow_token")), lang=self.lang)
 
-    def print_ticket(self, result: dict) -> PrintOutcome:
+    def print_ticket(self, result: dict, kind: str = "checkin") -> PrintOutcome:
         """Print the queue ticket; a printer fault is reported, never raised (the number is on screen)."""
-        return self.print_doc(self.ticket_for(result))
+        return self.print_doc(self.ticket_for(result, kind))
 
     def print_doc(self, doc) -> PrintOutcome:
         """Print any document (ticket, slip); a printer fault is reported, never raised."""

@@ -42,6 +42,11 @@ class Services:
         """Devices, network, outbox depth: for the maintenance screen and telemetry."""
         return self.runtime.health()
 
+    def end_visit(self) -> None:
+        """The citizen left (session ended, or back home): no later request reuses the
+        idempotency key of one of theirs (kiosk.services.attempts)."""
+        self.checkin.attempts.reset()
+
     def print_guide(self, code: str):
         """Print the service guide of item ``code`` (a PrintOutcome; faults reported, never raised)."""
         return self.guide.print_guide(code, self.checkin)

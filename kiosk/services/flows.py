@@ -1,5 +1,5 @@
-"""The other citizen flows, thin over the gateway: progress, service guide, booking, walk-in,
-feedback, and the "call staff" alert.
+"""The other citizen flows, thin over the gateway: progress, service guide, walk-in, feedback, and
+the "call staff" alert (booking: kiosk.services.booking).
 
 Each method is one thing a screen asks for; errors are the gateway's typed errors
 (Offline, Timeout, Rejected) or :class:`NotIdentified`, and the screens turn them into friendly
@@ -7,27 +7,15 @@ screens. The guide reads the local catalogue cache, so it works with no network.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import uuid
 
-from kiosk.clock import Clock
 from kiosk.services import tickets
+from kiosk.services.attempts import Attempts
+from kiosk.services.booking import BookingService, working_days  # noqa: F401  (re-exported)
 from kiosk.services.checkin import CheckinService, PrintOutcome
 from kiosk.services.session import SessionManager
 
 log = logging.getLogger("kiosk.services.flows")
-
-
-def working_days(start: dt.date, count: int) -> list[dt.date]:
-    """The next ``count`` working days from ``start`` (Monday-Friday; holidays come from the
-    central service's slots: a day without slots shows as full)."""
-    days, d = [], start
-    while len(days) < count:
-        if d.weekday() < 5:
-            days.append(d)
-        d += dt.timedelta(days=1)
-    return days
 
 
 class ProgressService:
@@ -46,10 +34,12 @@ class ProgressService:
         return self.gateway.request("application.get", {"application_no": application_no})["application"]
 
     def print_slip(self, application: dict) -> PrintOutcome:
-        """Print a progress slip of ``application`` (no name, no ID number on it)."""
+        """Print a progress slip of ``application`` in the session's language (no name, no ID
+        number on it; its QR code opens the application's progress, here or on a phone)."""
         c = self.checkin
+        url = tickets.follow_application_url(c.follow_url, str(application.get("application_no", "")))
         return c.print_doc(tickets.progress_slip(hall=c.hall, terminal=c.terminal_id, application=application,
-                                                 when=c.clock.now()))
+                                                 when=c.clock.now(), follow_url=url, lang=c.lang))
 
 
 class GuideService:
@@ -95,8 +85,8 @@ class GuideService:
         if it is None or c is None:
             return PrintOutcome(False, None)
         return c.print_doc(tickets.guide_slip(hall=c.hall, terminal=c.terminal_id, item=it,
-                                              department=self.department_name(it.get("department", "")),
-                                              when=c.clock.now()))
+                                              department=self.department_name(it.get("department", ""), c.lang == "en"),
+                                              when=c.clock.now(), lang=c.lang))
 
     def items(self, category: str | None = None, department: str | None = None) -> list[dict]:
         """Items, optionally of one category or department."""
@@ -116,48 +106,6 @@ class GuideService:
         return self.cache.item(code)
 
 
-class BookingService:
-    """Book an appointment: item -> working day -> slot -> identify -> confirm -> slip."""
-
-    def __init__(self, gateway, checkin: CheckinService, clock: Clock) -> None:
-        self.gateway, self.checkin, self.clock = gateway, checkin, clock
-        self._idem: str | None = None
-
-    def days(self, count: int = 10) -> list[dt.date]:
-        """Bookable working days starting tomorrow."""
-        return working_days(self.clock.today() + dt.timedelta(days=1), count)
-
-    def slots(self, item_code: str, date: dt.date) -> list[dict]:
-        """Slots of that day with their free capacity."""
-        return self.gateway.request("slots.list", {"item_code": item_code, "date": date.isoformat()})["slots"]
-
-    def book(self, item_code: str, slot_id: str) -> dict:
-        """Book (durable, one idempotency key per attempt until it succeeds)."""
-        ref = self.checkin.citizen_ref()
-        self._idem = self._idem or uuid.uuid4().hex
-        body = {"citizen_ref": ref, "item_code": item_code, "slot_id": slot_id,
-                "hall": self.checkin.hall_code}  # the slip's code is valid in this hall
-        result = self.gateway.submit("appointment.book", body, idem=self._idem).wait(self.checkin.wait_s)
-        self._idem = None
-        return result
-
-    def print_slip(self, result: dict) -> PrintOutcome:
-        """Print the booking slip with the check-in QR code of ``result`` (a book() answer)."""
-        c = self.checkin
-        cit = c.sessions.citizen
-        return c.print_doc(tickets.booking_slip(
-            hall=c.hall, terminal=c.terminal_id, masked_name=cit.masked_name if cit and cit.name else "",
-            item_name=result.get("item_name", ""), date=str(result.get("date", "")), start=str(result.get("start", "")),
-            end=str(result.get("end", "")), window=str(result.get("window", "")),
-            checkin_code=str(result.get("checkin_code", "")), when=c.clock.now(),
-            english=c.sessions.language == "en"))
-
-    def cancel(self, appointment_id: str) -> dict:
-        """Cancel an appointment (durable)."""
-        body = {"appointment_id": appointment_id, "citizen_ref": self.checkin.citizen_ref()}  # the owner's proof
-        return self.gateway.submit("appointment.cancel", body, idem=uuid.uuid4().hex).wait(self.checkin.wait_s)
-
-
 class WalkinService:
     """A queue ticket without an appointment."""
 
@@ -168,12 +116,13 @@ class WalkinService:
         """Business lines (from the catalogue cache)."""
         return self.gateway.catalogue.lines()
 
-    def take(self, line: str, idem: str | None = None) -> dict:
-        """Take a ticket for a line; identified citizens are linked by reference."""
+    def take(self, line: str) -> dict:
+        """Take a ticket for a line (durable, one attempt); identified citizens are linked by reference."""
         body = {"line": line}
         if self.sessions.citizen is not None:
             body["citizen_ref"] = self.checkin.citizen_ref()
-        return self.gateway.submit("ticket.walkin", body, idem=idem or uuid.uuid4().hex).wait(self.checkin.wait_s)
+        c = self.checkin
+        return c.attempts.submit(self.gateway, "ticket.walkin", body, c.wait_s, self.sessions.session_id)
 
     def line_name(self, code: str, english: bool = False) -> str:
         """A business line's name by code (the ticket shows the name, never the bare code)."""
@@ -183,24 +132,31 @@ class WalkinService:
         return (ln.get("name_en") if english and ln.get("name_en") else ln.get("name")) or code
 
     def print_ticket(self, result: dict) -> PrintOutcome:
-        """Print the walk-in ticket (same layout as a check-in ticket, the line's name as the item)."""
-        return self.checkin.print_ticket({**result, "item_name": self.line_name(result.get("line", ""))})
+        """Print the walk-in ticket (a check-in ticket's layout under its own title, the line's
+        name as the item, in the session's language)."""
+        return self.checkin.print_ticket({**result, "item_name": self.line_name(result.get("line", ""))}, "walkin")
 
 
 class FeedbackService:
     """Rate, complain, consult: durable, because a citizen's complaint must never be lost."""
 
     RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+    #: Why 5 s: long enough for the central service's answer (the reference number) on a slow
+    #: link; what is not answered by then is still sent from the outbox, and the citizen is told.
+    WAIT_S = 5.0
 
-    def __init__(self, gateway) -> None:
+    def __init__(self, gateway, attempts: Attempts | None = None, sessions: SessionManager | None = None) -> None:
         self.gateway = gateway
+        self.attempts = attempts or Attempts()
+        self.sessions = sessions
 
     def submit(self, kind: str, *, rating: int | None = None, application_no: str | None = None,
                reasons: list[str] | None = None, text: str | None = None, item_code: str | None = None,
                callback_phone: str | None = None, proof: dict | None = None) -> dict:
         """Send one piece of feedback; returns the central service's receipt (or raises Timeout:
         it stays queued and is sent later). ``proof`` ({"receipt": code} or {"citizen_ref": ref})
-        goes with a rating of an application: the central service accepts no rating without it."""
+        goes with a rating of an application: the central service accepts no rating without it.
+        One form is one attempt: sending the same form again after no answer reuses its key."""
         target = {"application_no": application_no, **{k: v for k, v in (proof or {}).items()
                                                        if k in ("receipt", "citizen_ref") and v}}
         body: dict = {"kind": kind, "target": target if application_no else {"hall": True}}
@@ -208,7 +164,8 @@ class FeedbackService:
                            ("item_code", item_code), ("callback_phone", callback_phone)):
             if value is not None:
                 body[key] = value
-        return self.gateway.submit("feedback.submit", body, idem=uuid.uuid4().hex).wait(5.0)
+        session = self.sessions.session_id if self.sessions is not None else None
+        return self.attempts.submit(self.gateway, "feedback.submit", body, self.WAIT_S, session)
 
 
 class StaffService:

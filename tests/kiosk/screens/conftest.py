@@ -29,17 +29,24 @@ def display():
 
 
 def start_tour(display: str, base: Path, tour: str = "foundation", langs: str = "zh_CN",
-               size: str = "1280x800", dpi: float | None = None) -> subprocess.Popen:
+               size: str = "1280x800", dpi: float | None = None, config: Path | None = None) -> subprocess.Popen:
     """Start one tour in a child process (output in base/out, the stack's files in base/run)."""
     env = dict(os.environ, DISPLAY=display)
     cmd = [sys.executable, "-m", "hall_demo.testrun", "--tour", tour, "--out", str(base / "out"),
            "--run-dir", str(base / "run"), "--langs", langs, "--size", size]
+    if config:
+        cmd += ["--config", str(config)]
     if dpi:
         cmd += ["--dpi", str(dpi)]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def finish_tour(proc: subprocess.Popen, base: Path, timeout_s: float = 170) -> tuple[int, dict, str]:
+#: A guard against a hung tour, not a speed check: the full tour (about 230 steps) takes about 1.5
+#: minutes on a quiet 2-core machine and several when other test suites keep both cores busy.
+TOUR_HANG_S = 600
+
+
+def finish_tour(proc: subprocess.Popen, base: Path, timeout_s: float = TOUR_HANG_S) -> tuple[int, dict, str]:
     """Wait for a tour; (exit code, result.json, output). Kills it (and fails) when it hangs."""
     try:
         output, _ = proc.communicate(timeout=timeout_s)

@@ -30,3 +30,19 @@ def test_prompts_are_spoken_by_espeak_ng_in_mandarin(tmp_path):
 def test_switched_off_says_nothing():
     speaker = Speaker(enabled=False)
     assert not speaker.say("请把身份证放在读卡区") and speaker.spoken == []
+
+
+def test_a_finished_prompt_leaves_no_zombie_process():
+    """A prompt that ends by itself is reaped at once: no espeak-ng zombie stays behind until the
+    next prompt (in elder mode that was the whole session). Checked through /proc (psutil), never
+    by polling the child, which would reap it and hide the fault."""
+    import psutil
+
+    from tests.waiting import wait_for
+    speaker = Speaker(enabled=True)
+    assert speaker.say("好", "zh_CN")
+    pid = speaker._proc.pid
+    wait_for(lambda: not psutil.pid_exists(pid), 60, "the finished prompt's process to be reaped")
+    zombies = [c.pid for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE]
+    assert zombies == []
+    assert speaker.spoken == ["好"]

@@ -1,0 +1,170 @@
+"""What goes on paper and what its QR codes open (kiosk.services.tickets), through the services
+on real parts (tests/kiosk/services/conftest.py: Mosquitto, the reference central service):
+slips in the session's language, no empty name line, a walk-in ticket titled as one, queue
+tickets whose QR code carries the central service's unguessable token under the configured
+address, and the walk-in and feedback requests as one attempt each."""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from kiosk import config
+from kiosk.network.errors import Timeout
+from kiosk.runtime import Runtime
+from kiosk.services import tickets
+from kiosk.services.session import Citizen
+from tests.waiting import wait_for
+from hall_central.seed import demo_citizens
+
+pytestmark = pytest.mark.integration
+
+
+def _qr(doc) -> list[str]:
+    return [e.data for e in doc.elements if type(e).__name__ == "QR"]
+
+
+def _printed(rt) -> str:
+    """The last document's text, with its wrapped lines joined (a long name wraps on paper)."""
+    return " ".join(rt.services.checkin.printer.docs[-1].plain_text().split())
+
+
+def test_a_walk_in_ticket_is_titled_as_one_and_prints_no_empty_name_line(stack):
+    rt, _, _ = stack
+    s = rt.services
+    line = s.walkin.lines()[0]["code"]
+    result = s.walkin.take(line)
+    assert s.walkin.print_ticket(result).printed
+    text = _printed(rt)
+    assert "排队取号凭条" in text and "预约取号凭条" not in text
+    assert "姓名" not in text and result["queue_no"] in text
+    assert s.walkin.line_name(line) in text
+
+    # An identified citizen's check-in ticket keeps its title and names them (masked).
+    s.sessions.begin(Citizen(id_number=demo_citizens()[0]["id_number"], name=demo_citizens()[0]["name"],
+                             source="idcard"))
+    appt = s.checkin.appointments_today()[0]
+    checked = s.checkin.check_in(appt["appointment_id"], appt["item_code"])
+    assert s.checkin.print_ticket(checked).printed
+    text = _printed(rt)
+    assert "预约取号凭条" in text and "姓名：王*兰" in text and demo_citizens()[0]["name"] not in text
+
+
+def test_queue_ticket_codes_open_the_configured_address_with_the_central_token(stack):
+    rt, _, _ = stack
+    s = rt.services
+    assert s.checkin.follow_url == tickets.DEFAULT_FOLLOW_URL
+    assert urlsplit(tickets.DEFAULT_FOLLOW_URL).hostname.endswith(".invalid")
+    s.checkin.follow_url = "https://portal.example.invalid/follow"
+    line = s.walkin.lines()[0]["code"]
+    first, second = s.walkin.take(line), s.walkin.take(s.walkin.lines()[1]["code"])
+    for result in (first, second):
+        s.walkin.print_ticket(result)
+        [code] = _qr(rt.services.checkin.printer.docs[-1])
+        url = urlsplit(code)
+        assert (url.scheme, url.hostname, url.path) == ("https", "portal.example.invalid", "/follow")
+        assert parse_qs(url.query) == {"t": [result["follow_token"]]}
+        # Nothing of hall, date or number in it, and no way to guess one token from another.
+        for guessable in (result["queue_no"], rt.clock.today().isoformat(), rt.clock.today().strftime("%Y%m%d"),
+                          s.info.hall_code, "zhengzhou.gov.cn"):
+            assert guessable not in code
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", result["follow_token"])
+        assert tickets.parse_follow(code, s.checkin.follow_url) == ("ticket", result["follow_token"])
+    assert first["follow_token"] != second["follow_token"]
+
+    # No token from the central service (an older one): no code at all, never a guessable link.
+    s.walkin.print_ticket({k: v for k, v in first.items() if k != "follow_token"})
+    assert _qr(rt.services.checkin.printer.docs[-1]) == []
+
+
+def test_the_follow_address_is_a_config_key():
+    cfg = config.from_dict({"terminal": {"id": "ZM-CFG-0001", "region": {"city": "410100"}},
+                            "network": {"broker": "mqtt://127.0.0.1:1"},
+                            "ui": {"follow_url": "https://zwfw.example.invalid/q"}})
+    rt = Runtime(cfg, devices={})
+    try:
+        assert rt.services.checkin.follow_url == "https://zwfw.example.invalid/q"
+    finally:
+        rt.gateway.outbox.close()
+        rt.gateway.catalogue.close()
+    with pytest.raises(Exception, match="follow_url"):
+        config.from_dict({"terminal": {"id": "ZM-CFG-0001", "region": {"city": "410100"}},
+                          "ui": {"follow_url": "not a url"}})
+
+
+def test_follow_codes_are_read_back_only_for_this_address_and_shape():
+    base = "https://portal.example.invalid/follow"
+    app_no = "SQ202603184101220001"
+    assert tickets.parse_follow(tickets.follow_application_url(base, app_no), base) == ("application", app_no)
+    assert tickets.parse_follow(f"{base}?t=" + "A" * 22, base) == ("ticket", "A" * 22)
+    for other in (f"https://evil.example/follow?a={app_no}", f"http://portal.example.invalid/follow?a={app_no}",
+                  f"{base}/x?a={app_no}", f"{base}?a={app_no}&t=" + "A" * 22, f"{base}?a=SQ1", f"{base}?t=short",
+                  f"https://portal.example.invalid:8443/follow?a={app_no}", "garbage", ""):
+        assert tickets.parse_follow(other, base) is None, other
+
+
+def test_guide_and_progress_slips_print_in_the_session_language(stack):
+    rt, _, _ = stack
+    s = rt.services
+    code = s.guide.items()[0]["code"]
+    item = s.guide.item(code)
+
+    assert s.print_guide(code).printed
+    zh = _printed(rt)
+    assert "办事指南" in zh and item["name"] in zh and "申请材料" in zh
+
+    s.sessions.set_language("en")
+    assert s.print_guide(code).printed
+    en = _printed(rt)
+    assert "Service guide" in en and item["name_en"] in en and "Materials" in en and "Handled by" in en
+    assert not re.search(r"办事指南|申请材料|办理流程|实施机构|收费标准", en)
+
+    a = s.progress.by_number(f"SQ{rt.clock.today():%Y%m%d}{demo_citizens()[1]['id_number'][:6]}0001")
+    assert s.progress.print_slip(a).printed
+    en = _printed(rt)
+    assert "Progress slip" in en and "Application number: " + a["application_no"] in en
+    assert "Promised by " + a["promised_deadline"] in en
+    assert not re.search(r"办件进度查询单|申请号|承诺办结|当前办理|领取地点|\[已办\]|\[待办\]", en)
+    [qr] = _qr(rt.services.checkin.printer.docs[-1])
+    assert tickets.parse_follow(qr, s.checkin.follow_url) == ("application", a["application_no"])
+
+    s.sessions.set_language("zh_CN")
+    assert s.progress.print_slip(a).printed
+    assert "办件进度查询单" in _printed(rt) and "Progress slip" not in _printed(rt)
+
+
+def test_a_walk_in_retried_after_no_answer_is_one_ticket_a_new_visit_is_another(stack, broker):
+    rt, central, _ = stack
+    s = rt.services
+    line = s.walkin.lines()[0]["code"]
+    s.checkin.wait_s = 0.3
+    broker.stop()
+    wait_for(lambda: not rt.gateway.online, 15, "the gateway to see the broker gone")
+    for _ in range(2):
+        with pytest.raises(Timeout):
+            s.walkin.take(line)
+    s.end_visit()   # the kiosk went back home: the next citizen
+    with pytest.raises(Timeout):
+        s.walkin.take(line)
+    keys = [r.idem for r in rt.gateway.outbox.pending()]
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2]
+    broker.start()
+    wait_for(lambda: rt.gateway.outbox_depth() == 0, 30, "the outbox to drain")
+    # Two tickets were issued: the retried attempt once, the next visit's once. That visit's
+    # citizen, trying again now, gets the number their attempt was given; the next one a new one.
+    assert s.walkin.take(line)["queue_no"] == "A002"
+    s.end_visit()
+    assert s.walkin.take(line)["queue_no"] == "A003"
+
+
+@pytest.mark.parametrize("kind, fields", [
+    ("consult", {"callback_phone": "13812345678", "text": "call-back request"}),
+    ("rate", {"rating": 4}),
+    ("complain", {"reasons": ["waiting"], "callback_phone": "13812345678"}),
+])
+def test_each_feedback_kind_reaches_the_central_service_with_a_reference(stack, kind, fields):
+    rt, central, _ = stack
+    receipt = rt.services.feedback.submit(kind, **fields)
+    assert receipt["status"] == "received" and re.fullmatch(r"FB[0-9A-F]{16}", receipt["feedback_id"])
+    assert len(rt.services.checkin.attempts) == 0
