@@ -83,5 +83,5 @@ class BookingService:
     def cancel(self, appointment_id: str) -> dict:
         """Cancel an appointment (durable, one attempt)."""
         c = self.checkin
-        return c.attempts.submit(self.gateway, "appointment.cancel", {"appointment_id": appointment_id}, c.wait_s,
-                                 c.sessions.session_id)
+        body = {"appointment_id": appointment_id, "citizen_ref": c.citizen_ref()}  # the owner's proof (issue 13)
+        return c.attempts.submit(self.gateway, "appointment.cancel", body, c.wait_s, c.sessions.session_id)

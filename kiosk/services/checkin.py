@@ -118,8 +118,9 @@ class CheckinService:
         the ticket names the service in the session's language); raises Timeout when queued."""
         if self.sessions.citizen is None:
             raise NotIdentified("no citizen in session")
-        result = self.attempts.submit(self.gateway, "checkin", {"appointment_id": appointment_id}, self.wait_s,
-                                      self.sessions.session_id)
+        # citizen_ref: the central service checks the appointment is this citizen's (issue 13).
+        body = {"appointment_id": appointment_id, "citizen_ref": self.citizen_ref()}
+        result = self.attempts.submit(self.gateway, "checkin", body, self.wait_s, self.sessions.session_id)
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return {**result, "item_code": item_code} if item_code else result
 
@@ -144,8 +145,9 @@ class CheckinService:
             appt_id = appointment_id_from_code(code)
         if appt_id is None:
             raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
-        result = self.attempts.submit(self.gateway, "checkin", {"appointment_id": appt_id}, self.wait_s,
-                                      self.sessions.session_id)
+        # The slip's code goes along: it is the proof the central service asks for (issue 13).
+        body = {"appointment_id": appt_id, "checkin_code": code}
+        result = self.attempts.submit(self.gateway, "checkin", body, self.wait_s, self.sessions.session_id)
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 
