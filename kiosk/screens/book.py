@@ -33,7 +33,7 @@ class BookScreen(KioskScreen):
 
     category = StringProperty("")
     choice = DictProperty({})          # item_code, item_name, date, slot_id, start, end
-    spoken_prompt = "Choose the service you want to book."
+    spoken_prompt = N_("Choose the service you want to book.")
 
     def prepare(self, **_) -> None:
         """A fresh booking."""
@@ -88,7 +88,7 @@ class BookDayScreen(KioskScreen):
     """Step 2: a working day."""
 
     title = StringProperty("")
-    spoken_prompt = "Choose a day."
+    spoken_prompt = N_("Choose a day.")
 
     def prepare(self, **_) -> None:
         """List the next working days."""
@@ -116,7 +116,7 @@ class BookSlotScreen(KioskScreen):
 
     title = StringProperty("")
     status = StringProperty("")      # loading | loaded | empty
-    spoken_prompt = "Choose a time. Grey times are full."
+    spoken_prompt = N_("Choose a time. Grey times are full.")
 
     def prepare(self, **_) -> None:
         """Load the day's slots in a worker."""
@@ -151,7 +151,7 @@ class BookConfirmScreen(KioskScreen):
     holds_citizen_data = True
     who = StringProperty("")
     summary = StringProperty("")
-    spoken_prompt = "Check the details and touch Confirm."
+    spoken_prompt = N_("Check the details and touch Confirm.")
 
     def prepare(self, **_) -> None:
         """Show the choice and the identified citizen (masked)."""
@@ -185,7 +185,7 @@ class BookDoneScreen(KioskScreen):
     holds_citizen_data = True
     result = DictProperty({})
     printed = StringProperty("")      # yes | no
-    spoken_prompt = "Your appointment is booked. Please take your slip."
+    spoken_prompt = N_("Your appointment is booked. Please take your slip.")
 
     def prepare(self, result: dict | None = None, printed=None, **_) -> None:
         """Show the booking."""

@@ -11,6 +11,7 @@ from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 
@@ -35,7 +36,7 @@ class CheckinScreen(KioskScreen):
     holds_citizen_data = True
     appointments = ListProperty([])
     status = StringProperty("")      # "", loading, loaded
-    spoken_prompt = "Choose the appointment you came for."
+    spoken_prompt = N_("Choose the appointment you came for.")
 
     def prepare(self, **_) -> None:
         """Load today's appointments of the identified citizen."""
@@ -86,7 +87,7 @@ class CheckinConfirmScreen(KioskScreen):
     end = StringProperty("")
     window = StringProperty("")
     rule_text = StringProperty("")
-    spoken_prompt = "Check the details and touch Confirm."
+    spoken_prompt = N_("Check the details and touch Confirm.")
 
     def prepare(self, appointment: dict | None = None, **_) -> None:
         """Show ``appointment``."""
@@ -143,7 +144,7 @@ class CheckinCodeScreen(KioskScreen):
     """Check-in with the QR code of a booking slip: no card needed, the code names the appointment."""
 
     status = StringProperty("")     # working | failed
-    spoken_prompt = "Checking you in. Please wait."
+    spoken_prompt = N_("Checking you in. Please wait.")
 
     def prepare(self, code: str = "", **_) -> None:
         """Check in with ``code`` (in a worker), then show and print the ticket."""

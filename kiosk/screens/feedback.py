@@ -29,7 +29,7 @@ class FeedbackScreen(KioskScreen):
     item_name = StringProperty("")
     #: Replaced (never mutated) by prepare/wipe: the proof sent with a rating of an application.
     _proof: dict = {}
-    spoken_prompt = "How was our service today? Touch one of the five buttons."
+    spoken_prompt = N_("How was our service today? Touch one of the five buttons.")
 
     def prepare(self, application_no: str = "", item_name: str = "", proof: dict | None = None, **_) -> None:
         """A fresh form about the hall, or about application ``application_no`` (with the
@@ -78,7 +78,7 @@ class ConsultScreen(KioskScreen):
     item_name = StringProperty("")
     faq_text = StringProperty("")
     sent = StringProperty("")
-    spoken_prompt = "Read the answers, or leave your phone number and we will call you back."
+    spoken_prompt = N_("Read the answers, or leave your phone number and we will call you back.")
 
     def prepare(self, item_code: str = "", item_name: str = "", faq=None, **_) -> None:
         """Show the FAQ of ``item_code``; an empty call-back form."""

@@ -25,7 +25,7 @@ class GuideScreen(KioskScreen):
     category = StringProperty("")
     department = StringProperty("")
     browse = StringProperty("category")   # category | department
-    spoken_prompt = "Choose a category, or type the first letters of the service's pinyin."
+    spoken_prompt = N_("Choose a category, or type the first letters of the service's pinyin.")
 
     def prepare(self, **_) -> None:
         """Fresh start: all categories, no query."""

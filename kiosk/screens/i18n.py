@@ -2,7 +2,7 @@
 
 Message ids are English; the zh_CN catalogue carries the Chinese text (the terminal's first
 language), the en catalogue may leave strings untranslated (gettext falls back to the id).
-Compile the .po files with ``python -m tools.i18n compile`` after editing them.
+Babel makes the catalogues (``python -m tools.i18n update`` / ``compile``; README "Translations").
 """
 from __future__ import annotations
 

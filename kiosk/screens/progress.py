@@ -13,6 +13,7 @@ from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.guide import LEVEL_NAMES
+from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton, KLabel
 
 #: The four levels in the order a file moves up (the timeline reads left to right).
@@ -47,7 +48,7 @@ class ProgressScreen(KioskScreen):
     proof = DictProperty({})
     #: The application shown is finished and the citizen proved their link: the rate button shows.
     can_rate = BooleanProperty(False)
-    spoken_prompt = "Type your application number, or scan the code on your receipt."
+    spoken_prompt = N_("Type your application number, or scan the code on your receipt.")
 
     def prepare(self, application_no: str = "", receipt: str = "", **_) -> None:
         """Show the entry; load the citizen's applications or ``application_no`` (scanned from

@@ -9,6 +9,7 @@ from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 
 
 class TicketScreen(KioskScreen):
@@ -22,7 +23,7 @@ class TicketScreen(KioskScreen):
     printed = BooleanProperty(False)
     print_error = StringProperty("")
     kind = StringProperty("checkin")
-    spoken_prompt = "Here is your number. Please wait to be called."
+    spoken_prompt = N_("Here is your number. Please wait to be called.")
 
     def prepare(self, result: dict | None = None, printed=None, kind: str = "checkin", **_) -> None:
         """Show ``result``; ``printed`` is the PrintOutcome."""

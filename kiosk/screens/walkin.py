@@ -4,13 +4,14 @@ from __future__ import annotations
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 
 class WalkinScreen(KioskScreen):
     """The business lines as large buttons."""
 
-    spoken_prompt = "Choose the kind of business you came for."
+    spoken_prompt = N_("Choose the kind of business you came for.")
 
     def prepare(self, **_) -> None:
         """List the lines (from the catalogue cache: works offline)."""

@@ -24,6 +24,7 @@ from kiosk.errors import KioskError
 from kiosk.screens import async_call, theme
 from kiosk.screens import widgets  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
 from kiosk.screens.app import RunResult
+from kiosk.screens.i18n import N_
 
 log = logging.getLogger("kiosk.screens.mobile")
 
@@ -35,6 +36,8 @@ DOMAIN = "mobile"
 REF_HEIGHT_PX = 1280
 #: Items shown first on the item screen: the ones staff take door to door most (seed showcase).
 FIRST_ITEMS = ("LL001", "GJ001", "WJ001", "CL001", "MZ005", "RS003")
+#: Why a photo is refused (kiosk.services.mobile.PhotoCheck.reason), translated where shown.
+PHOTO_REASONS = (N_("blurred"), N_("dark"), N_("bright"))
 
 
 class MobileScreen(Screen):
