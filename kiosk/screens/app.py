@@ -27,6 +27,7 @@ class StepResult:
     message: str = ""
     screenshot: str | None = None
     small_targets: list = field(default_factory=list)   # buttons under TOUCH_MM on that screen
+    chinese: list = field(default_factory=list)         # texts with Chinese on an English step's screen
 
 
 @dataclass

@@ -25,6 +25,11 @@ class KioskScreen(Screen):
         """Translate into the session's language."""
         return self.app.tr(msgid)
 
+    def loc(self, entry):
+        """A central-service answer (names of items and offices) in the session's language; screens
+        keep the answer as it came and call this when they draw, so a language switch redraws."""
+        return self.services.guide.localized(entry, self.app.lang)
+
     def wipe(self) -> None:
         """Forget citizen data (called on the main thread at every session end)."""
 

@@ -24,10 +24,6 @@ BOOK_DAYS = 10
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
-def _name(entry: dict, en: bool) -> str:
-    return (entry.get("name_en") if en and entry.get("name_en") else entry.get("name")) or entry.get("code", "")
-
-
 class BookScreen(KioskScreen):
     """Step 1: the item (by category)."""
 
@@ -41,19 +37,18 @@ class BookScreen(KioskScreen):
         self._fill()
 
     def _fill(self) -> None:
-        en = self.app.lang == "en"
-        g = self.services.guide
+        g, lang = self.services.guide, self.app.lang
         cats = self.ids.cats
         cats.clear_widgets()
-        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + g.categories()):
-            b = KButton(text=_name(c, en), kind="primary" if c["code"] == self.category else "secondary",
+        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + g.categories(lang)):
+            b = KButton(text=c["name"] or c["code"], kind="primary" if c["code"] == self.category else "secondary",
                         tour_id=f"bcat_{i}", size_hint_y=None, height=self.app.k * 72)
             b.bind(on_release=lambda btn, code=c["code"]: self.pick_category(code))
             cats.add_widget(b)
         items = self.ids.item_box
         items.clear_widgets()
-        for i, it in enumerate(g.items(category=self.category or None)):
-            b = KButton(text=_name(it, en), kind="secondary", tour_id=f"bitem_{i}", size_hint_y=None,
+        for i, it in enumerate(g.items(category=self.category or None, lang=lang)):
+            b = KButton(text=it["name"] or it["code"], kind="secondary", tour_id=f"bitem_{i}", size_hint_y=None,
                         height=self.app.k * 80)
             b.bind(on_release=lambda btn, it=it: self.pick_item(it))
             items.add_widget(b)
@@ -65,8 +60,7 @@ class BookScreen(KioskScreen):
 
     def pick_item(self, item: dict) -> None:
         """Item chosen: go to the days."""
-        self.choice = {"item_code": item["code"], "item_name": item["name"],
-                       "item_name_en": item.get("name_en", "")}
+        self.choice = {"item_code": item["code"]}
         self.app.go("book_day")
 
     def on_lang(self) -> None:
@@ -80,8 +74,8 @@ def _choice(screen: KioskScreen) -> dict:
 
 def item_title(screen: KioskScreen) -> str:
     """The chosen item's name in the session's language."""
-    c = _choice(screen)
-    return (c.get("item_name_en") if screen.app.lang == "en" and c.get("item_name_en") else c.get("item_name", ""))
+    item = screen.services.guide.item(_choice(screen).get("item_code", ""), screen.app.lang)
+    return item["name"] if item else ""
 
 
 class BookDayScreen(KioskScreen):
@@ -116,6 +110,7 @@ class BookSlotScreen(KioskScreen):
 
     title = StringProperty("")
     status = StringProperty("")      # loading | loaded | empty
+    _slots: list = []                # the day's slots as loaded (redrawn on a language switch)
     spoken_prompt = N_("Choose a time. Grey times are full.")
 
     def prepare(self, **_) -> None:
@@ -129,6 +124,7 @@ class BookSlotScreen(KioskScreen):
                   name="kiosk-ui-slots")
 
     def _loaded(self, slots: list[dict]) -> None:
+        self._slots = slots
         grid = self.ids.slots
         grid.clear_widgets()
         for i, s in enumerate(slots):
@@ -144,6 +140,12 @@ class BookSlotScreen(KioskScreen):
         _choice(self).update({"slot_id": slot["slot_id"], "start": slot["start"], "end": slot["end"]})
         self.app.start_flow("book_confirm")
 
+    def on_lang(self) -> None:
+        """Redraw the title and the slots' free/full words (no new request)."""
+        if self.manager and self.manager.current == self.name and self.status == "loaded":
+            self.title = f"{item_title(self)}  {_choice(self).get('date', '')}"
+            self._loaded(self._slots)
+
 
 class BookConfirmScreen(KioskScreen):
     """Step 4: who, what, when; confirm books it and prints the slip."""
@@ -155,9 +157,17 @@ class BookConfirmScreen(KioskScreen):
 
     def prepare(self, **_) -> None:
         """Show the choice and the identified citizen (masked)."""
-        c = _choice(self)
         cit = self.services.sessions.citizen
         self.who = (cit.masked_name or cit.masked_id) if cit else ""
+        self._summarize()
+
+    def on_lang(self) -> None:
+        """A language switch redraws the summary shown (a wiped screen stays empty)."""
+        if self.summary:
+            self._summarize()
+
+    def _summarize(self) -> None:
+        c = _choice(self)
         self.summary = "\n".join([self.tr("Service: {item}").format(item=item_title(self)),
                                   self.tr("Day: {d}").format(d=c.get("date", "")),
                                   self.tr("Time: {start}-{end}").format(start=c.get("start", ""), end=c.get("end", ""))])
@@ -185,15 +195,21 @@ class BookDoneScreen(KioskScreen):
     holds_citizen_data = True
     result = DictProperty({})
     printed = StringProperty("")      # yes | no
+    _answer: dict = {}                # the central service's answer as it came (both languages)
     spoken_prompt = N_("Your appointment is booked. Please take your slip.")
 
     def prepare(self, result: dict | None = None, printed=None, **_) -> None:
         """Show the booking."""
-        self.result = dict(result or {})
+        self._answer = dict(result or {})
+        self.on_lang()
         self.printed = "yes" if getattr(printed, "printed", False) else "no"
 
+    def on_lang(self) -> None:
+        """``result`` is the central service's answer in the session's language (kept as it came)."""
+        self.result = self.loc(self._answer) if self._answer else {}
+
     def wipe(self) -> None:
-        self.result, self.printed = {}, ""
+        self.result, self.printed, self._answer = {}, "", {}
 
 
 SCREENS = {"book": BookScreen, "book_day": BookDayScreen, "book_slot": BookSlotScreen,

@@ -63,7 +63,7 @@ class CheckinScreen(KioskScreen):
                 line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
             elif closed_already(a, now):
                 line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
-            b = KButton(text=f"{a['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
+            b = KButton(text=f"{self.loc(a)['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
             b.bind(on_release=lambda btn, a=a: self.app.go("checkin_confirm", appointment=a))
             box.add_widget(b)
 
@@ -92,7 +92,7 @@ class CheckinConfirmScreen(KioskScreen):
     def prepare(self, appointment: dict | None = None, **_) -> None:
         """Show ``appointment``."""
         self.appointment = a = dict(appointment or {})
-        self.item, self.window = str(a.get("item_name", "")), str(a.get("window", ""))
+        self.window = str(a.get("window", ""))
         self.start, self.end = str(a.get("start", "")), str(a.get("end", ""))
         c = self.services.sessions.citizen
         self.masked_name = c.masked_name if c else ""
@@ -101,6 +101,7 @@ class CheckinConfirmScreen(KioskScreen):
     def on_lang(self) -> None:
         a = self.appointment
         if a:
+            self.item = str(self.loc(a).get("item_name", ""))
             self.rule_text = self.tr("Check-in is open from {f} to {u} today. Earlier: please wait; later: take a walk-in ticket.").format(f=a.get("checkin_from", ""),
                                                                            u=a.get("checkin_until", ""))
 

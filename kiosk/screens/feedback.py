@@ -78,14 +78,23 @@ class ConsultScreen(KioskScreen):
     item_name = StringProperty("")
     faq_text = StringProperty("")
     sent = StringProperty("")
+    _faq: list = []
     spoken_prompt = N_("Read the answers, or leave your phone number and we will call you back.")
 
     def prepare(self, item_code: str = "", item_name: str = "", faq=None, **_) -> None:
         """Show the FAQ of ``item_code``; an empty call-back form."""
         self.wipe()
         self.item_code, self.item_name = item_code, item_name
+        self._faq = faq or []
+        self.on_lang()
+
+    def on_lang(self) -> None:
+        """The item's name and answers in the session's language (from the catalogue when known)."""
+        item = self.services.guide.item(self.item_code, self.app.lang) if self.item_code else None
+        if item is not None:
+            self.item_name, self._faq = item["name"], item.get("faq", [])
         q, a = self.tr("Q"), self.tr("A")
-        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in (faq or []))
+        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in self._faq)
 
     def submit(self) -> None:
         """Request a call-back about the item (durable)."""
@@ -103,6 +112,7 @@ class ConsultScreen(KioskScreen):
 
     def wipe(self) -> None:
         self.sent = self.faq_text = self.item_code = self.item_name = ""
+        self._faq = []
         if "keypad" in self.ids:
             self.ids.keypad.clear()
 

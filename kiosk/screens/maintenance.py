@@ -22,7 +22,8 @@ class MaintenanceScreen(KioskScreen):
     report = StringProperty("")
 
     def prepare(self, **_) -> None:
-        """Back to the PIN entry."""
+        """Back to the PIN entry, in the terminal's language (staff, not the last citizen)."""
+        self.app.use_default_language()
         if not hasattr(self, "gate"):
             self.gate = PinGate(self.app.cfg.get("ui.maintenance_pin_hash", ""))
         self.unlocked, self.status, self.report = False, "", ""
@@ -46,13 +47,15 @@ class MaintenanceScreen(KioskScreen):
         """Redraw the health report."""
         h = self.services.health()
         info = self.services.info
-        t = self.tr
-        state = t("online") if h.get("online") else t("offline")
-        lines = [t("Terminal") + f": {info.terminal_id}  {info.name}",
-                 t("Hall") + f": {info.hall} ({info.hall_code})",
-                 t("Version") + f": {info.version}",
-                 t("Network") + f": {state}",
-                 t("Outbox depth") + f": {h.get('outbox_depth')}"]
+        hall, name = info.names(self.app.lang)
+        state = self.tr("online") if h.get("online") else self.tr("offline")
+        lines = [self.tr("Terminal: {id}  {name}").format(id=info.terminal_id, name=name),
+                 self.tr("Hall: {hall} ({code})").format(hall=hall, code=info.hall_code),
+                 self.tr("Version: {v}").format(v=info.version),
+                 self.tr("Network: {state}").format(state=state),
+                 self.tr("Outbox depth: {n}").format(n=h.get("outbox_depth")),
+                 # texts a citizen would read in Chinese in an English session (catalogue data gaps)
+                 self.tr("Catalogue texts without English: {n}").format(n=len(self.services.guide.cache.english_gaps()))]
         if h.get("refused_subscriptions"):
             lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
                          .format(topics=", ".join(h["refused_subscriptions"])))

@@ -1,6 +1,6 @@
 """Run the touchscreen on the real stack with a scripted tour (the UI tests use it).
 
-``python -m kiosk.screens.testrun --tour foundation|full --out DIR --run-dir DIR [--langs zh_CN,en]
+``python -m kiosk.screens.testrun --tour foundation|full|MODULE:FUNCTION --out DIR --run-dir DIR [--langs zh_CN,en]
 [--size 1280x800] [--dpi N]`` starts kiosk.demo.Stack (a private Mosquitto, the reference central
 service, the device simulators and the runtime) with its run directory in ``--run-dir``, plays the
 tour on a real Kivy window (a private Xvfb when there is no DISPLAY), writes ``DIR/result.json``
@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the tour, write result.json; 0 when every step passed."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tour", default="foundation", help="foundation | full")
+    p.add_argument("--tour", default="foundation",
+                   help="foundation | full | module:function (a test's own tour: function(langs) -> steps)")
     p.add_argument("--out", required=True, help="directory for screenshots, tickets and result.json")
     p.add_argument("--run-dir", required=True, help="run directory of the stack (broker, central db, state)")
     p.add_argument("--config", default=str(ROOT / "config" / "demo.toml"))
@@ -47,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.screens import tour as tours
         from kiosk.screens.app import run_app
         langs = [x for x in a.langs.split(",") if x]
-        steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
+        if ":" in a.tour:
+            import importlib
+            module, function = a.tour.split(":", 1)
+            steps = getattr(importlib.import_module(module), function)(langs)
+        else:
+            steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
         end: dict = {}
         _watch_drops(end)
         result = run_app(stack.runtime, tour=steps, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi,

@@ -30,7 +30,7 @@ class TicketScreen(KioskScreen):
         self.result = r = dict(result or {})
         self.queue_no, self.window = str(r.get("queue_no", "")), str(r.get("window", ""))
         self.people_ahead = str(r.get("people_ahead", ""))
-        self.item = str(r.get("item_name", "") or r.get("line", ""))
+        self.on_lang()
         self.kind = kind
         self.printed = bool(getattr(printed, "printed", False))
         err = getattr(printed, "error", None)
@@ -39,6 +39,11 @@ class TicketScreen(KioskScreen):
             reason = "paper_out" if "paper" in self.print_error else "printer_fault"
             run_async(self.services.staff.call, "ticket", reason, name="kiosk-ui-staff-alert",
                       on_error=lambda e: None)
+
+    def on_lang(self) -> None:
+        """The service's (or the walk-in line's) name in the session's language."""
+        r = self.loc(self.result) if self.result else {}
+        self.item = str(r.get("item_name", "") or r.get("line", ""))
 
     def wipe(self) -> None:
         self.result, self.printed, self.print_error = {}, False, ""

@@ -19,6 +19,7 @@ from kivy.clock import Clock
 
 from kiosk.screens import touch
 from kiosk.screens.app import StepResult
+from kiosk.screens.i18n import chinese_on_screen
 
 log = logging.getLogger("kiosk.screens.tour")
 
@@ -150,7 +151,8 @@ class TourRunner:
             target.parent.mkdir(parents=True, exist_ok=True)
             path = str(screenshot(target))
         small = small_targets(self.app) if step.shot else []
-        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small))
+        chinese = chinese_on_screen(self.app) if step.shot and step.lang == "en" else []
+        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small, chinese))
         log.info("tour step passed", extra={"step": step.name})
         self._next()
 

@@ -79,8 +79,8 @@ def search_keys(name: str) -> dict:
             "initials": keep(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))}
 
 
-#: What the catalogue says when an item has no fee (Chinese, English).
-NO_FEE = ("不收费", "No fee")
+#: The fee note of an item without a fee (Chinese, English): none, the amount 0 says it all.
+NO_FEE = ("", "")
 
 
 def _steps(raw: dict, r: dict, link: dict) -> list[tuple[str, str, str]]:
