@@ -179,7 +179,8 @@ class GuideItemScreen(KioskScreen):
         tr = self.tr
         self.title = item["name"]
         dept = g.department_name(item.get("department", ""), lang == "en")
-        self.subtitle = f"{tr('Handled by')}: {item.get('agency', '')}   ·   {tr('Department')}: {dept}"
+        self.subtitle = "   ·   ".join([tr("Handled by: {agency}").format(agency=item.get("agency", "")),
+                                        tr("Department: {department}").format(department=dept)])
         fee = item.get("fee") or {}
         self.fee_value, self.fee_unit = fee_figure(fee, tr)
         self.fee_note = fee.get("note", "")
