@@ -64,6 +64,10 @@ class MaintenanceScreen(KioskScreen):
             lines.append(f"{role}: {d.get('state')} {err.get('code', '')} {err.get('action', '')}".rstrip())
         self.report = "\n".join(lines)
 
+    def on_lang(self) -> None:
+        if self.unlocked:
+            self.refresh()
+
     def self_test(self) -> None:
         """Health of every part, as a short verdict."""
         self.refresh()
