@@ -26,7 +26,7 @@ def facts(ctx: Ctx) -> dict:
         return y >= sy - 1 and y + w.height <= sy + scroll.height + 1
 
     figures = {w.tour_id: {"value": w.value, "unit": w.unit, "note": w.note,
-                           "fits": all(c.texture_size[0] <= c.width + 1 for c in w.children)}
+                           "fits": all(c.texture_size[0] <= c.width + 1 for c in w.children if hasattr(c, "texture_size"))}
                for w in screen.walk() if isinstance(w, Figure)}
     rows = [w for w in screen.walk() if isinstance(w, ChecklistRow)]
     faq = list(reversed(screen.ids.faq.children))
