@@ -142,7 +142,7 @@ class Runtime:
                                  verify_code=self._code_verifier(), attempts=attempts,
                                  follow_url=self.cfg.get("ui.follow_url"))
         info = TerminalInfo(t["id"], t["name"], t["hall"], t["hall_code"], t["profile"], self.cfg.regions,
-                            kiosk.__version__)
+                            kiosk.__version__, name_en=t["name_en"], hall_en=t["hall_en"])
         return Services(info=info, sessions=sessions, checkin=checkin,
                         progress=ProgressService(self.gateway, checkin),
                         guide=GuideService(self.gateway),

@@ -1,145 +1,175 @@
-"""Translation catalogues of the touchscreen: extract, update, compile (.po -> .mo), check.
+"""Translation catalogues of the touchscreens, through Babel (a thin wrapper over ``pybabel``).
 
-``python -m tools.i18n update``  adds new message ids from kiosk/screens (*.py, *.kv) to every
-                                 catalogue (kiosk/screens/locale/<lang>/LC_MESSAGES/kiosk.po);
-``python -m tools.i18n compile`` writes the .mo files (GNU gettext format, little endian);
-``python -m tools.i18n check``   fails when a zh_CN message is missing or untranslated.
-Message ids are the English strings passed to ``tr(...)`` / ``N_(...)``. The compiler follows the
-layout of CPython's Tools/i18n/msgfmt.py (a header, two sorted string tables, no hash table).
+``python -m tools.i18n update``  pybabel extract (babel.cfg, keywords tr / N_ / say) into each
+                                 domain's template (<package>/locale/<domain>.pot), then pybabel
+                                 update of every language's .po; does nothing when no message changed;
+``python -m tools.i18n compile`` pybabel compile: every .po -> .mo (committed: the terminal reads
+                                 them with Python's gettext, kiosk.screens.i18n);
+``python -m tools.i18n check``   exit 1 on a stale template, a message zh_CN lacks, leaves
+                                 untranslated or fuzzy or whose {placeholders} differ, or a .mo that
+                                 does not say what its .po says (tests/tools/test_i18n.py runs it).
+
+Two gettext domains: ``kiosk`` (kiosk/screens) and ``mobile`` (kiosk/screens/mobile). Message ids
+are the English texts; the en catalogues may leave a message empty (gettext then shows the id).
 """
 from __future__ import annotations
 
 import argparse
-import ast
+import contextlib
+import gettext
 import re
-import struct
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po
+
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ROOT / "kiosk" / "screens"
-#: Outside the screens, what else a citizen reads in the session's language: paper.
-PAPER_SOURCES = (ROOT / "kiosk" / "services" / "tickets.py",)
-LOCALE = SOURCES / "locale"
+MAPPING = ROOT / "babel.cfg"
+#: domain -> the package whose files carry its messages (its catalogues are in <package>/locale).
+DOMAINS = {"kiosk": ROOT / "kiosk" / "screens", "mobile": ROOT / "kiosk" / "screens" / "mobile"}
+#: Files outside a domain's package whose messages belong to it: the paper a citizen reads (slips
+#: and tickets print in the session's language through the kiosk's catalogues).
+EXTRA_SOURCES = {DOMAINS["kiosk"]: (ROOT / "kiosk" / "services" / "tickets.py",)}
 LANGS = ("zh_CN", "en")
-#: tr("..."), N_("..."), say("...") calls and ``spoken_prompt = "..."`` with one plain double-quoted
-#: literal (what the extractor understands).
-CALL_RE = re.compile(r'(?:\b(?:tr|N_|say)\(\s*|\bspoken_prompt\s*=\s*)("(?:[^"\\\n]|\\.)*")')
-HEADER = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
-          '"Content-Transfer-Encoding: 8bit\\n"\n"Language: {lang}\\n"\n\n')
+#: What marks a message: tr(...) (app.tr / self.tr), N_(...) (marked where defined, translated
+#: where shown, e.g. ``spoken_prompt = N_("...")``) and say(...) (spoken in elder mode).
+KEYWORDS = ("tr", "N_", "say")
+#: Why --sort-output, file-only locations and no wrapping: several people add strings at once;
+#: sorted, line-number-free entries keep their diffs small and their merges clean.
+EXTRACT_OPTS = ("--no-default-keywords", *(f"--keyword={k}" for k in KEYWORDS), "--sort-output",
+                "--add-location=file", "--no-wrap", "--charset=utf-8", "--project=hall-kiosk",
+                "--copyright-holder=the hall-kiosk authors",
+                "--header-comment=# Messages of the hall-kiosk touchscreens (made by python -m tools.i18n update).")
+#: str.format fields of a message ("{n}", "{start}"): a translation must keep every one of them.
+FIELD_RE = re.compile(r"\{(\w*)(?:[:!][^}]*)?\}")
 
 
-def extract(src: Path = SOURCES) -> list[str]:
-    """Every message id used in the screens' Python and kv files, in first-seen order."""
-    seen: dict[str, None] = {}
-    for path in sorted(list(src.glob("*.py")) + list(src.glob("*.kv"))) + list(PAPER_SOURCES if src == SOURCES else ()):
-        for m in CALL_RE.finditer(path.read_text(encoding="utf-8")):
-            seen.setdefault(ast.literal_eval(m.group(1)), None)
-    return list(seen)
+def pybabel(*args: str) -> None:
+    """Run one pybabel command in this process, from the repository's root (so the catalogues
+    name source files by their path in the repository); raises SystemExit on a usage error."""
+    with contextlib.chdir(ROOT):
+        CommandLineInterface().run(["pybabel", "--quiet", *args])
 
 
-def _unquote(s: str) -> str:
-    return ast.literal_eval(s)
+def _rel(path: Path) -> str:
+    """``path`` as pybabel is given it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def parse_po(text: str) -> dict[str, str]:
-    """msgid -> msgstr of a .po file (header entry included under the key "")."""
-    out: dict[str, str] = {}
-    msgid = msgstr = None
-    section = None
-    for raw in text.splitlines() + [""]:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            if msgid is not None and msgstr is not None:
-                out[msgid] = msgstr
-            if not line:
-                msgid = msgstr = section = None
-            continue
-        if line.startswith("msgid "):
-            if msgid is not None and msgstr is not None:
-                out[msgid] = msgstr
-            msgid, msgstr, section = _unquote(line[6:]), None, "id"
-        elif line.startswith("msgstr "):
-            msgstr, section = _unquote(line[7:]), "str"
-        elif line.startswith('"'):
-            if section == "id":
-                msgid += _unquote(line)
-            elif section == "str":
-                msgstr += _unquote(line)
+def locale_dir(domain: str) -> Path:
+    """Where the catalogues of ``domain`` live."""
+    return DOMAINS[domain] / "locale"
+
+
+def template(domain: str) -> Path:
+    """The committed template (.pot) of ``domain``."""
+    return locale_dir(domain) / f"{domain}.pot"
+
+
+def po_path(lang: str, domain: str = "kiosk") -> Path:
+    """The catalogue of ``lang`` in ``domain``."""
+    return locale_dir(domain) / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+def extract(src: Path, out: Path) -> Path:
+    """pybabel extract of the package ``src`` (its own files, not subfolders) into ``out``."""
+    extra = [_rel(f) for f in EXTRA_SOURCES.get(src, ())]
+    pybabel("extract", "-F", str(MAPPING), *EXTRACT_OPTS, "-o", str(out), _rel(src), *extra)
     return out
 
 
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+def _messages(pot_or_po: Path) -> dict:
+    """msgid -> Message of a catalogue file (the header left out)."""
+    with open(pot_or_po, "rb") as f:
+        return {m.id: m for m in read_po(f) if m.id}
 
 
-def write_po(path: Path, lang: str, entries: dict[str, str]) -> None:
-    """Write a .po file (header + entries in the given order)."""
-    body = "".join(f"msgid {_quote(k)}\nmsgstr {_quote(v)}\n\n" for k, v in entries.items() if k)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER.format(lang=lang) + body, encoding="utf-8")
+def _entries(path: Path) -> list:
+    """What a template says, without its header dates: (id, where it is used) in order."""
+    return [(m.id, sorted({loc for loc, _ in m.locations})) for m in _messages(path).values()]
 
 
-def compile_mo(entries: dict[str, str]) -> bytes:
-    """The bytes of a GNU .mo file for ``entries`` (untranslated entries are left out)."""
-    items = sorted((k.encode(), v.encode()) for k, v in entries.items() if v)
-    ids = b"".join(k + b"\0" for k, _ in items)
-    strs = b"".join(v + b"\0" for _, v in items)
-    n = len(items)
-    keystart = 7 * 4 + 16 * n
-    valuestart = keystart + len(ids)
-    koffsets, voffsets, ko, vo = [], [], 0, 0
-    for k, v in items:
-        koffsets += [len(k), keystart + ko]
-        voffsets += [len(v), valuestart + vo]
-        ko += len(k) + 1
-        vo += len(v) + 1
-    header = struct.pack("<7I", 0x950412DE, 0, n, 7 * 4, 7 * 4 + 8 * n, 0, 0)
-    return header + struct.pack(f"<{2 * n}I", *koffsets) + struct.pack(f"<{2 * n}I", *voffsets) + ids + strs
+def update(domains=tuple(DOMAINS)) -> list[Path]:
+    """Extract and merge new messages into every catalogue; the files changed."""
+    changed = []
+    for domain in domains:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = extract(DOMAINS[domain], Path(tmp) / f"{domain}.pot")
+            pot = template(domain)
+            if pot.exists() and _entries(pot) == _entries(fresh):
+                continue  # nothing new: leave the files (and their dates) alone
+            pot.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fresh, pot)
+        changed.append(pot)
+        for lang in LANGS:
+            po = po_path(lang, domain)
+            verb = "update" if po.exists() else "init"
+            pybabel(verb, "-i", str(pot), "-d", str(locale_dir(domain)), "-D", domain, "-l", lang, "--no-wrap",
+                    *(("--ignore-obsolete",) if verb == "update" else ()))
+            changed.append(po)
+    return changed
 
 
-def po_path(lang: str) -> Path:
-    """The catalogue of ``lang``."""
-    return LOCALE / lang / "LC_MESSAGES" / "kiosk.po"
+def compile_all(domains=tuple(DOMAINS)) -> None:
+    """pybabel compile every language of every domain (.po -> .mo beside it)."""
+    for domain in domains:
+        pybabel("compile", "-d", str(locale_dir(domain)), "-D", domain)
 
 
-def update() -> None:
-    """Add new ids to every catalogue (keeping translations; dropping ids no longer used)."""
-    ids = extract()
-    for lang in LANGS:
-        p = po_path(lang)
-        old = parse_po(p.read_text(encoding="utf-8")) if p.exists() else {}
-        write_po(p, lang, {"": old.get("", "")} | {i: old.get(i, i if lang == "en" else "") for i in ids})
+def check(domains=tuple(DOMAINS)) -> list[str]:
+    """Every problem of the catalogues, as lines a person can act on (empty: all good)."""
+    problems = []
+    for domain in domains:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = _messages(extract(DOMAINS[domain], Path(tmp) / "fresh.pot"))
+        pot = template(domain)
+        if not pot.exists() or set(_messages(pot)) != set(fresh):
+            problems.append(f"{domain}: {_rel(pot)} is stale: run python -m tools.i18n update")
+        zh = _messages(po_path("zh_CN", domain))
+        for msgid in fresh:
+            m = zh.get(msgid)
+            if m is None or not m.string:
+                problems.append(f"{domain} zh_CN: no translation for {msgid!r}")
+            elif m.fuzzy:
+                problems.append(f"{domain} zh_CN: fuzzy (check it, then drop the fuzzy flag): {msgid!r}")
+            elif set(FIELD_RE.findall(msgid)) != set(FIELD_RE.findall(m.string)):
+                problems.append(f"{domain} zh_CN: the placeholders differ in {msgid!r} -> {m.string!r}")
+        for lang in LANGS:
+            problems += _stale_mo(domain, lang)
+    return problems
 
 
-def compile_all() -> None:
-    """Compile every .po next to itself."""
-    for lang in LANGS:
-        p = po_path(lang)
-        entries = parse_po(p.read_text(encoding="utf-8"))
-        entries[""] = "Content-Type: text/plain; charset=UTF-8\nLanguage: %s\n" % lang
-        p.with_suffix(".mo").write_bytes(compile_mo(entries))
-
-
-def check() -> list[str]:
-    """Problems: ids used in code but missing or untranslated in zh_CN."""
-    zh = parse_po(po_path("zh_CN").read_text(encoding="utf-8"))
-    return [f"zh_CN: no translation for {i!r}" for i in extract() if not zh.get(i)]
+def _stale_mo(domain: str, lang: str) -> list[str]:
+    """Messages the compiled .mo of ``lang`` does not translate as its .po says."""
+    po = po_path(lang, domain)
+    mo = po.with_suffix(".mo")
+    if not mo.exists():
+        return [f"{domain} {lang}: {_rel(mo)} missing: run python -m tools.i18n compile"]
+    with open(mo, "rb") as f:
+        t = gettext.GNUTranslations(f)
+    wrong = [m.id for m in _messages(po).values() if m.string and not m.fuzzy and t.gettext(m.id) != m.string]
+    return [f"{domain} {lang}: {_rel(mo)} is older than its .po ({len(wrong)} messages): "
+            f"run python -m tools.i18n compile"] if wrong else []
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI."""
-    p = argparse.ArgumentParser(description="kiosk touchscreen catalogues")
-    p.add_argument("command", choices=("update", "compile", "check", "extract"))
+    p = argparse.ArgumentParser(description="the touchscreens' translation catalogues (Babel)")
+    p.add_argument("command", choices=("update", "compile", "check"))
+    p.add_argument("--domain", choices=tuple(DOMAINS), action="append", help="default: every domain")
     a = p.parse_args(argv)
-    if a.command == "extract":
-        print("\n".join(extract()))
-    elif a.command == "update":
-        update()
+    domains = tuple(a.domain or DOMAINS)
+    if a.command == "update":
+        for path in update(domains):
+            print(f"updated {_rel(path)}")
     elif a.command == "compile":
-        compile_all()
+        compile_all(domains)
     else:
-        problems = check()
+        problems = check(domains)
         print("\n".join(problems) or "ok")
         return 1 if problems else 0
     return 0

@@ -28,7 +28,7 @@ class AppointmentOps:
         if status == "booked" and self.clock.now() > start + dt.timedelta(minutes=CHECKIN_LATE_MIN):
             status = "missed"
         view = {"appointment_id": a["appointment_id"], "item_code": a["item_code"],
-                "item_name": seed.item(a["item_code"])["name"], "date": a["date"], "start": a["start"],
+                **seed.item_names(a["item_code"]), "date": a["date"], "start": a["start"],
                 "end": a["end"], "window": a["window"], "status": status, "hall": a["hall"],
                 "checkin_from": _hhmm(start - dt.timedelta(minutes=CHECKIN_EARLY_MIN)),
                 "checkin_until": _hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))}
@@ -100,7 +100,7 @@ class AppointmentOps:
             "appointment_id": appt_id, "citizen_ref": body["citizen_ref"], "item_code": it["code"],
             "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
             "window": it["window"], "hall": hall, "status": "booked", "created_at": iso_utc(self.clock.now())})
-        return {"appointment_id": appt_id, "item_name": it["name"], "date": date.isoformat(), "start": start,
+        return {"appointment_id": appt_id, **seed.item_names(it["code"]), "date": date.isoformat(), "start": start,
                 "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end, hall)}
 
     def _checkin_code(self, appt_id: str, date: dt.date, end: str, hall: str) -> str:
@@ -175,5 +175,5 @@ class AppointmentOps:
             self.store.set_appointment(a["appointment_id"], status="checked_in")
         return {"appointment_id": a["appointment_id"], "queue_no": t["queue_no"], "window": t["window"],
                 "people_ahead": self._ahead(t), "follow_token": self.follow_token(t),
-                "item_name": it["name"], "line": t["line"]}
+                **seed.item_names(it["code"]), "line": t["line"]}
 

@@ -29,8 +29,9 @@ log = logging.getLogger("kiosk.central.domain")
 
 #: Supervision: yellow when this many working days or fewer are left, red when overdue.
 YELLOW_DAYS = 2
-#: Bumped whenever the seed catalogue changes (2: items carry search_keys), so cached copies refresh.
-CATALOGUE_VERSION = 2
+#: Bumped whenever the seed catalogue changes (2: items carry search_keys; 3: English for every
+#: text a citizen reads, and each item's stages), so cached copies refresh.
+CATALOGUE_VERSION = 3
 #: A receipt code stays valid a year past the promised deadline: long enough to collect the
 #: result, follow up on a delay and rate the service, short enough that old slips die out.
 RECEIPT_VALID_AFTER_DAYS = 365
@@ -116,7 +117,7 @@ class Domain(AppointmentOps, MobileOps):
             "submitted_at": iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
             "promised_deadline": add_working_days(submitted, it["promised_days"]).isoformat(),
             "steps": steps, "current": level_idx, "status": "accepted" if level_idx == 0 else "in_progress",
-            "collect_at": f"{route[0]['agency']}（或{it['location']}{it['window']}号窗口）", "demo_plan": demo_plan})
+            "collect_at": seed.collect_at(code, region)[0], "demo_plan": demo_plan})
 
     @staticmethod
     def _working_days_back(day: dt.date, n: int) -> dt.date:
@@ -178,7 +179,8 @@ class Domain(AppointmentOps, MobileOps):
 
     def op_catalogue_sync(self, terminal: str, body: dict) -> dict:
         """catalogue.sync."""
-        version = int(self.store.meta_get("catalogue_version", str(CATALOGUE_VERSION)))
+        # A database seeded by an older release keeps its version: the code's wins when newer.
+        version = max(CATALOGUE_VERSION, int(self.store.meta_get("catalogue_version", str(CATALOGUE_VERSION))))
         if body.get("since_version") == version:
             return {"version": version, "unchanged": True, "categories": [], "departments": [], "lines": [],
                     "items": []}
@@ -278,14 +280,20 @@ class Domain(AppointmentOps, MobileOps):
             days_left = min(days_left, -1)
         flag = "green" if a["status"] in ("done", "rejected") else \
             "red" if days_left < 0 else "yellow" if days_left <= YELLOW_DAYS else "green"
-        cur = a["steps"][min(a["current"], len(a["steps"]) - 1)]
+        # English beside the Chinese: stored with the steps since they carry it; for an older row,
+        # from the seed's route of the same item and region.
+        route = {s["level"]: s for s in seed.application_steps(a["item_code"], a["region"])}
+        stored = [{**route.get(s["level"], {}), **s} for s in a["steps"]]
+        cur = stored[min(a["current"], len(stored) - 1)]
         steps = [dict(s, status="done" if (k < a["current"] or a["status"] == "done") else
-                      "current" if k == a["current"] else "pending") for k, s in enumerate(a["steps"])]
+                      "current" if k == a["current"] else "pending") for k, s in enumerate(stored)]
         return {"application_no": a["application_no"], "item_code": a["item_code"],
-                "item_name": seed.item(a["item_code"])["name"], "status": a["status"],
+                **seed.item_names(a["item_code"]), "status": a["status"],
                 "submitted_at": a["submitted_at"], "promised_deadline": a["promised_deadline"],
                 "days_left": days_left, "flag": flag, "current_level": cur["level"],
-                "current_agency": cur["agency"], "collect_at": a["collect_at"], "steps": steps,
+                "current_agency": cur["agency"], "current_agency_en": cur.get("agency_en", ""),
+                "collect_at": a["collect_at"], "collect_at_en": seed.collect_at(a["item_code"], a["region"])[1],
+                "steps": steps,
                 **({"receipt_code": self.receipt_code(a)} if receipt else {})}
 
     def op_applications_list(self, terminal: str, body: dict) -> dict:

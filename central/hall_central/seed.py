@@ -3,6 +3,10 @@ service catalogue (15 livelihood categories, 46 items incl. the four-level linka
 three showcase services of 郑政文〔2016〕38号), business lines, the demo citizens, synthetic
 citizens for the fleet and the application plans of the demo.
 
+Every text a citizen reads comes with its English (``name_en``, ``agency_en``, ``steps_en``...):
+the data files carry both, and this module passes both on (tests/hall_central/test_catalogue_english.py
+walks every record).
+
 Everything here is pure (no database): :mod:`hall_central.store` writes what it needs.
 """
 from __future__ import annotations
@@ -24,8 +28,12 @@ SLOT_STARTS = ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30",
                "13:30", "14:00", "14:30", "15:00", "15:30", "16:00", "16:30"]
 #: Citizens one window serves per half hour (a typical counter handles 4-6 cases).
 SLOT_CAPACITY = 4
-#: What a level's office does with an application as it climbs the four levels.
-LEVEL_ACTIONS = {"village": "受理初审", "township": "审核", "county": "审批", "city": "复核备案"}
+#: What a level's office does with an application as it climbs the four levels (Chinese, English).
+LEVEL_ACTIONS = {"village": ("受理初审", "Acceptance and first check"), "township": ("审核", "Review"),
+                 "county": ("审批", "Approval"), "city": ("复核备案", "Re-check and record")}
+#: The office of a level where the item names no region (the service guide): Chinese, English.
+LEVEL_OFFICES = {"village": ("村（社区）便民服务点", "Village (community) service point"),
+                 "township": ("乡（镇、街道）便民服务中心", "Township (subdistrict) service centre")}
 
 
 @functools.lru_cache(maxsize=None)
@@ -38,12 +46,12 @@ def regions() -> dict:
     return _load("regions.json")
 
 
-def region_name(code: str) -> str:
-    """The Chinese name of a region code (empty when unknown)."""
+def region_name(code: str, english: bool = False) -> str:
+    """The name of a region code, Chinese or English (empty when unknown)."""
     r = regions()
     for entry in [r["city"]] + r["counties"] + r["townships"] + r["villages"]:
         if entry["code"] == code:
-            return entry["name"]
+            return entry["name_en" if english else "name"]
     return ""
 
 
@@ -71,6 +79,42 @@ def search_keys(name: str) -> dict:
             "initials": keep(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))}
 
 
+#: The fee note of an item without a fee (Chinese, English): none, the amount 0 says it all.
+NO_FEE = ("", "")
+
+
+def _steps(raw: dict, r: dict, link: dict) -> list[tuple[str, str, str]]:
+    """(level, Chinese, English) of each step of item ``r`` at the levels it involves: a template
+    step names its level, or null for the level that decides (every step of a one-level item)."""
+    template = raw["step_templates"][r["steps"]] if isinstance(r["steps"], str) else r["steps"]
+    steps = [(level or link["decide_level"], zh, en) for level, zh, en in template]
+    return [s for s in steps if s[0] in link["levels"]]
+
+
+def _stages(r: dict, link: dict, steps: list, dept: dict) -> list[dict]:
+    """The item's four-level timeline for the service guide: at each level it involves, the office
+    (the item's own agency where it decides; no region here, so generic offices below) and what
+    happens there (its steps at that level)."""
+    offices = dict(LEVEL_OFFICES, county=("县（市、区）" + _short(dept["name"]), "County (district) " + _short(dept["name_en"])),
+                   city=(dept["name"], dept["name_en"]))
+    offices[link["decide_level"]] = (r["agency"], r["agency_en"])
+    out = []
+    for level in link["levels"]:
+        here = [(zh, en) for lv, zh, en in steps if lv == level]
+        out.append({"level": level, "agency": offices[level][0], "agency_en": offices[level][1],
+                    "steps": [zh for zh, _ in here], "steps_en": [en for _, en in here]})
+    return out
+
+
+def _short(department: str) -> str:
+    """A city department's name without the city (郑州市民政局 -> 民政局, Zhengzhou X -> X)."""
+    return department.removeprefix("郑州市").removeprefix("郑州").removeprefix("Zhengzhou ").strip()
+
+
+def _material(m: dict) -> dict:
+    return {k: m[k] for k in ("name", "name_en", "copies", "original", "note", "note_en")}
+
+
 @functools.lru_cache(maxsize=1)
 def catalogue() -> dict:
     """The full catalogue: categories, departments, lines and items with every contract field.
@@ -81,29 +125,33 @@ def catalogue() -> dict:
     """
     raw = _load("catalogue.json")
     hall = next(h for h in regions()["halls"] if h["code"] == DEFAULT_HALL)
-    lines = {c: {"code": c, "name": n, "name_en": e, "prefix": p, "windows": w, "zone": z}
-             for c, n, e, p, w, z in raw["lines"]}
+    lines = {c: {"code": c, "name": n, "name_en": e, "prefix": p, "windows": w, "zone": z, "zone_en": ze}
+             for c, n, e, p, w, z, ze in raw["lines"]}
+    depts = {c: {"name": n, "name_en": e} for c, n, e in raw["departments"]}
     items = []
     for r in raw["items"]:
         line = lines[r["line"]]
-        materials = [dict(raw["common_materials"][m]) if isinstance(m, str) else dict(m)
-                     for m in r["materials"]]
-        steps = raw["step_templates"][r["steps"]] if isinstance(r["steps"], str) else r["steps"]
-        amount, note = r.get("fee", [0, "不收费"])
+        link = _linkage(r)
+        materials = [_material(raw["common_materials"][m] if isinstance(m, str) else m) for m in r["materials"]]
+        steps = _steps(raw, r, link)
+        amount, note, note_en = r.get("fee", [0, *NO_FEE])
         items.append({
             "code": r["code"], "name": r["name"], "name_en": r["name_en"], "category": r["category"],
-            "department": r["department"], "agency": r["agency"], "legal_basis": r["legal_basis"],
+            "department": r["department"], "agency": r["agency"], "agency_en": r["agency_en"],
+            "legal_basis": r["legal_basis"], "legal_basis_en": r["legal_basis_en"],
             "statutory_days": r["statutory_days"], "promised_days": r["promised_days"],
-            "fee": {"amount_yuan": amount, "note": note}, "materials": materials, "steps": list(steps),
+            "fee": {"amount_yuan": amount, "note": note, "note_en": note_en}, "materials": materials,
+            "steps": [zh for _, zh, _ in steps], "steps_en": [en for _, _, en in steps],
+            "stages": _stages(r, link, steps, depts[r["department"]]),
             "window": line["windows"][0], "location": f"{hall['name']}{line['zone']}",
-            "online": r["online"], "line": r["line"], "linkage": _linkage(r),
-            "faq": [{"q": q, "a": a} for q, a in r["faq"]],
+            "location_en": f"{line['zone_en']}, {hall['name_en']}",
+            "online": r["online"], "line": r["line"], "linkage": link,
+            "faq": [{"q": q, "a": a, "q_en": qe, "a_en": ae} for q, a, qe, ae in r["faq"]],
             "search_keys": search_keys(r["name"]),
         })
     named = lambda rows: [{"code": c, "name": n, "name_en": e} for c, n, e in rows]  # noqa: E731
     return {"categories": named(raw["categories"]), "departments": named(raw["departments"]),
-            "lines": [{k: v for k, v in ln.items() if k in ("code", "name", "name_en", "prefix")}
-                      for ln in lines.values()],
+            "lines": [{k: v for k, v in ln.items() if k != "windows"} for ln in lines.values()],
             "items": items, "line_windows": {c: ln["windows"] for c, ln in lines.items()}}
 
 
@@ -120,8 +168,16 @@ def item(code: str) -> dict | None:
     return _index()[0].get(code)
 
 
-def department_name(code: str) -> str:
-    """A department's name by code."""
+def item_names(code: str) -> dict:
+    """An item's name in both languages, as every answer that names an item carries it."""
+    it = _index()[0][code]
+    return {"item_name": it["name"], "item_name_en": it["name_en"]}
+
+
+def department_name(code: str, english: bool = False) -> str:
+    """A department's name by code, Chinese or English."""
+    if english:
+        return next((d["name_en"] for d in catalogue()["departments"] if d["code"] == code), code)
     return _index()[1].get(code, code)
 
 
@@ -209,14 +265,28 @@ def person(id_number: str) -> tuple[str, int, dict] | None:
 
 
 def application_steps(item_code: str, region: str) -> list[dict]:
-    """The route of an application through the levels of its item, with the agency at each level."""
+    """The route of an application through the levels of its item, with the agency at each level
+    and what it does there (each in Chinese and English)."""
     it = item(item_code)
     county = region[:6]
     township = next((t for t in regions()["townships"] if t["county"] == county), None)
     village = next((v for v in regions()["villages"] if township and v["township"] == township["code"]), None)
-    dept = department_name(it["department"]).removeprefix("郑州市").removeprefix("郑州")
-    agencies = {"village": f"{village['name']}便民服务点" if village else "村（社区）便民服务点",
-                "township": f"{township['name']}便民服务中心" if township else "乡（镇）便民服务中心",
-                "county": f"{region_name(county)}{dept}", "city": department_name(it["department"])}
-    return [{"level": lvl, "agency": agencies[lvl], "action": LEVEL_ACTIONS[lvl]}
+    dept = _short(department_name(it["department"]))
+    dept_en = _short(department_name(it["department"], english=True))
+    agencies = {"village": (f"{village['name']}便民服务点", f"{village['name_en']} Service Point") if village
+                else LEVEL_OFFICES["village"],
+                "township": (f"{township['name']}便民服务中心", f"{township['name_en']} Service Centre") if township
+                else LEVEL_OFFICES["township"],
+                "county": (f"{region_name(county)}{dept}", f"{region_name(county, english=True)} {dept_en}"),
+                "city": (department_name(it["department"]), department_name(it["department"], english=True))}
+    return [{"level": lvl, "agency": agencies[lvl][0], "agency_en": agencies[lvl][1],
+             "action": LEVEL_ACTIONS[lvl][0], "action_en": LEVEL_ACTIONS[lvl][1]}
             for lvl in it["linkage"]["levels"]]
+
+
+def collect_at(item_code: str, region: str) -> tuple[str, str]:
+    """Where a citizen collects the result of an application (Chinese, English): the office that
+    accepted it, or the item's window in the hall."""
+    it, first = item(item_code), application_steps(item_code, region)[0]
+    return (f"{first['agency']}（或{it['location']}{it['window']}号窗口）",
+            f"{first['agency_en']} (or window {it['window']}, {it['location_en']})")

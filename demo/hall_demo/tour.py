@@ -18,6 +18,7 @@ from typing import Callable
 from kivy.clock import Clock
 
 from hall_demo import touch
+from kiosk.screens.i18n import chinese_on_screen
 
 log = logging.getLogger("hall_demo.tour")
 
@@ -105,6 +106,7 @@ class StepResult:
     message: str = ""
     screenshot: str | None = None
     small_targets: list = field(default_factory=list)   # buttons under TOUCH_MM on that screen
+    chinese: list = field(default_factory=list)         # texts with Chinese on an English step's screen
 
 
 @dataclass
@@ -207,7 +209,8 @@ class TourRunner:
             target.parent.mkdir(parents=True, exist_ok=True)
             path = str(screenshot(target))
         small = small_targets(self.app) if step.shot else []
-        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small))
+        chinese = chinese_on_screen(self.app) if step.shot and step.lang == "en" else []
+        self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small, chinese))
         log.info("tour step passed", extra={"step": step.name})
         self._next()
 

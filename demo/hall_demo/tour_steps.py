@@ -40,6 +40,29 @@ def _ensure_lang(lang: str) -> Callable:
     return act
 
 
+def _other(lang: str) -> str:
+    return "en" if lang == "zh_CN" else "zh_CN"
+
+
+def _texts(widget) -> str:
+    """Every text in a widget's subtree (what a screen built, in Python or kv)."""
+    return "\n".join(w.text for w in widget.walk() if isinstance(getattr(w, "text", None), str))
+
+
+def _drawn_in(lang: str, name: str, texts: Callable) -> Callable:
+    """A condition: screen ``name`` in ``lang``, and what it drew (``texts(ctx)``) in that language
+    too: Chinese in Chinese, none in English. A switch mid-flow must redraw what is on screen."""
+    from kiosk.network.catalogue import has_chinese
+    return on_screen(name, ready=lambda c: c.app.lang == lang and bool(texts(c))
+                     and has_chinese(texts(c)) == (lang == "zh_CN"))
+
+
+def _switch_and_back(lang: str, name: str, texts: Callable) -> list[Step]:
+    """Switch the language on screen ``name``, check it redrew, switch back, check again."""
+    return [Step(f"{name} redrawn in {_other(lang)}", lambda c: c.tap("lang"), _drawn_in(_other(lang), name, texts), lang=lang),
+            Step(f"{name} redrawn in {lang}", lambda c: c.tap("lang"), _drawn_in(lang, name, texts), lang=lang)]
+
+
 def _type(keys: str) -> Callable:
     def act(ctx: Ctx) -> None:
         for k in keys:
@@ -141,7 +164,8 @@ def part_a(lang: str) -> list[Step]:
         S("guide", lambda c: c.tap("tile_guide"), on_screen("guide", ready=lambda c: c.find("item_0") is not None), "guide"),
         S("guide search lnyd", _taps("letter_l", "letter_n", "letter_y", "letter_d"),
           on_screen("guide", ready=lambda c: c.screen.query == "lnyd" and c.find("item_0") is not None), "guide-search"),
-        S("guide item", lambda c: c.tap("item_0"), on_screen("guide_item", ready=lambda c: bool(c.screen.body)), "guide-item"),
+        S("guide item", lambda c: c.tap("item_0"), on_screen("guide_item", ready=lambda c: bool(c.screen.title)), "guide-item"),
+        *_switch_and_back(lang, "guide_item", lambda c: _texts(c.screen.ids.content)),
         S("guide printed", lambda c: (_printed_more(c), c.tap("print_guide")),
           on_screen("guide_item", ready=lambda c: c.screen.print_state == "printed" and len(c.sim.tickets()) > c.tickets0),
           "guide-printed"),
@@ -211,6 +235,7 @@ def part_a(lang: str) -> list[Step]:
         S("ID number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None), "identify-keypad"),
         S("book confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.id_masked)),
           "book-confirm"),
+        *_switch_and_back(lang, "book_confirm", lambda c: c.screen.summary),
         S("booked", lambda c: (_printed_more(c), c.tap("confirm_book")),
           on_screen("book_done", ready=lambda c: keep_code(c) and len(c.sim.tickets()) > c.tickets0), "book-slip"),
         S("home", lambda c: c.tap("done"), _cond("home, data wiped", lambda c: c.app.sm.current == "home"
@@ -231,6 +256,8 @@ def part_a(lang: str) -> list[Step]:
                     and len(c.sim.tickets()) > c.tickets0), "book-reprint"),
         S("home", lambda c: c.tap("done"), _cond("home, data wiped", lambda c: c.app.sm.current == "home"
                                                  and no_citizen_traces(c, keypad_citizen))),
+        # the session ended: the next visit starts in the terminal's language; this one reads the tour's
+        S("home", _ensure_lang(lang), _home_in(lang)),
         # the slip's QR code at the kiosk before the day: the central service says too early
         S("slip scanned", lambda c: c.sim.scan(c.code), _msg("rejected.too_early"), "checkin-too-early"),
         S("home", lambda c: c.tap("msg_back"), home),
@@ -249,6 +276,7 @@ def part_a(lang: str) -> list[Step]:
           "progress-card", timeout_s=15),
         S("progress card out", lambda c: c.sim.remove_card(), _msg("card_removed")),
         S("home", _leave_message, home),
+        S("home", _ensure_lang(lang), _home_in(lang)),
         # the busy overlay swallows touches while a call runs
         S("busy", busy_on, _cond("the busy overlay", lambda c: c.app.busy), "busy"),
         S("tap while busy", lambda c: c.tap("tile_guide"),
@@ -265,26 +293,38 @@ def part_b(lang: str) -> list[Step]:
     def elder_timeout(ctx: Ctx) -> float:
         return ctx.app.services.sessions.effective_timeout_s()
 
-    def late_advance(ctx: Ctx) -> float:
-        return late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now())
+    def late_advance(ctx: Ctx) -> None:
+        # At least the idle time: the visit before is then surely over (its language reset), so the
+        # late citizen's choice of language below cannot be undone by a tick in between.
+        ctx.sim.advance(max(late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now()),
+                            ctx.app.services.sessions.timeout_s + 1))
+
+    def visit_over(ctx: Ctx) -> bool:
+        return ctx.app.lang == ctx.app.services.sessions.default_language
 
     return [
         S("home", _ensure_lang(lang), _home_in(lang)),
-        S("late card", lambda c: (c.sim.advance(late_advance(c)), c.sim.place_card(0)),
-          on_screen("checkin", ready=lambda c: c.screen.status == "loaded")),
+        S("late: the clock moves on", late_advance, _cond("the terminal's language once the visit is over", visit_over)),
+        S("home", _ensure_lang(lang), _home_in(lang)),
+        S("late card", lambda c: c.sim.place_card(0), on_screen("checkin", ready=lambda c: c.screen.status == "loaded")),
         S("late appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm")),
         S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
         S("late card taken", lambda c: c.sim.remove_card(), home),
+        S("home", _ensure_lang(lang), _home_in(lang)),
         S("elder card", lambda c: c.sim.place_card(1),
           _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
                 and c.screen.status == "loaded"), "checkin-elder"),
         S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
           _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
-        # Shown first, wiped checked next: the message goes home by itself after a few seconds, and
-        # the search of every live widget for the citizen's data can take that long on a busy machine.
-        S("timeout", lambda c: c.sim.advance(11), _msg("timeout"), "timeout"),
+        # Shown first, wiped checked next, then read in the tour's language (the timeout message
+        # stays until tapped during a tour: app.auto_home_s).
+        S("timeout", lambda c: c.sim.advance(11),
+          _cond("the timeout screen, in the terminal's language",
+                lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
+                and c.app.lang == c.app.services.sessions.default_language)),
         S("timeout wiped", None, _cond("no widget showing the citizen's data", lambda c: no_citizen_traces(c, 1))),
-        # the timeout message goes home by itself after a while: on a busy machine it may have
+        S("timeout screen in the tour's language", _ensure_lang(lang),
+          _cond(f"the timeout screen in {lang}", lambda c: c.app.sm.current == "message" and c.app.lang == lang), "timeout"),
         S("card taken", lambda c: (c.sim.remove_card(), _leave_message(c)), home),
         S("help", lambda c: c.tap("help"), _msg("help"), "help"),
         S("call staff", lambda c: c.tap("call_staff"), _msg("staff_called"), "staff-called"),
@@ -295,8 +335,11 @@ def part_b(lang: str) -> list[Step]:
         S("online again", lambda c: (c.sim.set_online(True), c.sim.remove_card()),
           _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online and no_citizen_traces(c, 0)),
           timeout_s=30),
+        # staff open maintenance right after a visitor chose the tour's language: it is in the terminal's
+        S("home", _ensure_lang(lang), _home_in(lang)),
         S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
-          on_screen("maintenance"), "maintenance-pin"),
+          on_screen("maintenance", ready=lambda c: c.app.lang == c.app.services.sessions.default_language),
+          "maintenance-pin"),
         S("maintenance unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
           on_screen("maintenance", ready=lambda c: c.screen.unlocked and bool(c.screen.report)), "maintenance"),
         S("test print", lambda c: (_printed_more(c), c.tap("test_print")),

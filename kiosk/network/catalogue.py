@@ -5,17 +5,79 @@ read by the guide and booking services, with or without a broker. The catalogue 
 so it lives in SQLite under ``state_dir``; a sync replaces it in one transaction, so a reader
 never sees half of a version. Search matches Chinese substrings, the code, English names and
 pinyin (full or initials: ``lnyd`` finds 老年优待证办理) with the keys the central service sends.
+
+Languages: every text a citizen reads comes with its English beside it (``name``/``name_en``,
+``agency``/``agency_en``, ``steps``/``steps_en``...; contract v1). :func:`localize` is the one place
+that picks the language: in English each text takes its English, and only where the English is
+empty does the Chinese stay; that is a data gap, logged once and listed by
+:meth:`CatalogueCache.english_gaps` (the maintenance screen and the tests read it).
 """
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 
 log = logging.getLogger("kiosk.network.catalogue")
+
+#: Where a text's English sits: beside it, under the same key + this suffix.
+EN = "_en"
+#: Chinese characters, CJK punctuation and full-width forms (what an English screen must not show).
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_reported: set[str] = set()  # gaps already logged (once per field and text, not once per redraw)
+
+
+def has_chinese(value: Any) -> bool:
+    """Whether a text (or a list of texts) holds Chinese."""
+    if isinstance(value, str):
+        return bool(CJK.search(value))
+    return isinstance(value, list) and any(isinstance(v, str) and CJK.search(v) for v in value)
+
+
+def localize(entry: Any, lang: str, gaps: list[str] | None = None, _path: str = "") -> Any:
+    """A copy of ``entry`` (a catalogue record, or an answer that names items and offices) in
+    ``lang``: in English, every text ``x`` with a non-empty ``x_en`` beside it becomes the English
+    (lists of texts too, when the English list is as long); in Chinese, the entry as it is. A
+    Chinese text whose English is missing or empty stays Chinese, is appended to ``gaps`` as
+    ``path: text`` and logged once."""
+    if isinstance(entry, list):
+        return [localize(v, lang, gaps, f"{_path}[{_key(v, i)}]") for i, v in enumerate(entry)]
+    if not isinstance(entry, dict):
+        return entry
+    if lang != "en":
+        return {k: localize(v, lang) for k, v in entry.items()}
+    out = {}
+    for key, value in entry.items():
+        here = f"{_path}.{key}" if _path else key
+        english = entry.get(key + EN) if not key.endswith(EN) else None
+        if english and (isinstance(value, str) or (isinstance(value, list) and isinstance(english, list)
+                                                    and len(english) == len(value))):
+            out[key] = english
+        elif has_chinese(value) and not key.endswith(EN):
+            out[key] = value
+            _gap(here, value, gaps)
+        else:
+            out[key] = localize(value, lang, gaps, here)
+    return out
+
+
+def _key(entry: Any, i: int) -> str:
+    """How a gap names a list member: its code when it has one (items[GA001]), else its place."""
+    return entry["code"] if isinstance(entry, dict) and isinstance(entry.get("code"), str) else str(i)
+
+
+def _gap(path: str, value: Any, gaps: list[str] | None) -> None:
+    line = f"{path}: {value if isinstance(value, str) else ' / '.join(value)}"
+    if gaps is not None:
+        gaps.append(line)
+    if line not in _reported:
+        _reported.add(line)
+        log.warning("no English for a text a citizen reads (shown in Chinese): %s", line)
 
 _KINDS = ("categories", "departments", "lines", "items")
 _SCHEMA = """
@@ -86,33 +148,47 @@ class CatalogueCache:
         log.info("catalogue version %d stored (%d items)", self._version, len(self._data["items"]))
         return True
 
-    def items(self, category: str | None = None) -> list[dict]:
+    # Every reader takes ``lang``: None gives the records as stored (both languages), "zh_CN" or
+    # "en" gives them localized (see localize).
+    def _out(self, kind: str, rows: list[dict], lang: str | None) -> list[dict]:
+        return rows if lang is None else localize(rows, lang, _path=kind)
+
+    def items(self, category: str | None = None, lang: str | None = None) -> list[dict]:
         """All items (of one category when given), in the central service's order."""
-        return [i for i in self._data["items"] if category is None or i.get("category") == category]
+        return self._out("items", [i for i in self._data["items"] if category is None or i.get("category") == category], lang)
 
-    def categories(self) -> list[dict]:
+    def categories(self, lang: str | None = None) -> list[dict]:
         """Categories [{code, name, name_en}]."""
-        return list(self._data["categories"])
+        return self._out("categories", list(self._data["categories"]), lang)
 
-    def departments(self) -> list[dict]:
+    def departments(self, lang: str | None = None) -> list[dict]:
         """Departments [{code, name, name_en}]."""
-        return list(self._data["departments"])
+        return self._out("departments", list(self._data["departments"]), lang)
 
-    def lines(self) -> list[dict]:
-        """Walk-in business lines [{code, name, name_en, prefix}]."""
-        return list(self._data["lines"])
+    def lines(self, lang: str | None = None) -> list[dict]:
+        """Walk-in business lines [{code, name, name_en, prefix, zone, zone_en}]."""
+        return self._out("lines", list(self._data["lines"]), lang)
 
-    def item(self, code: str) -> dict | None:
+    def item(self, code: str, lang: str | None = None) -> dict | None:
         """One item by code, or None."""
-        return next((i for i in self._data["items"] if i.get("code") == code), None)
+        it = next((i for i in self._data["items"] if i.get("code") == code), None)
+        return it if it is None or lang is None else localize([it], lang, _path="items")[0]
 
-    def search(self, query: str) -> list[dict]:
+    def search(self, query: str, lang: str | None = None) -> list[dict]:
         """Items whose name, code, English name, pinyin or pinyin initials contain ``query``."""
         q = "".join((query or "").split()).lower()
         if not q:
             return []
-        return [it for it, name, full, initials, en, code in self._index
-                if q in name or q in full or q in initials or q in code or q in en.replace(" ", "")]
+        return self._out("items", [it for it, name, full, initials, en, code in self._index
+                                   if q in name or q in full or q in initials or q in code or q in en.replace(" ", "")], lang)
+
+    def english_gaps(self) -> list[str]:
+        """Every text of the cached catalogue that a citizen would read in Chinese in an English
+        session (``kind[code].field: text``); empty when the catalogue is complete."""
+        gaps: list[str] = []
+        for kind in _KINDS:
+            localize(self._data[kind], "en", gaps, kind)
+        return gaps
 
     def close(self) -> None:
         """Close the database."""

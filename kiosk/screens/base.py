@@ -29,6 +29,10 @@ class KioskScreen(Screen):
         """Whether a citizen is in the middle of something here: a card pulled now ends it
         unfinished, and the kiosk says so. Screens that show a finished result say False."""
         return self.holds_citizen_data
+    def loc(self, entry):
+        """A central-service answer (names of items and offices) in the session's language; screens
+        keep the answer as it came and call this when they draw, so a language switch redraws."""
+        return self.services.guide.localized(entry, self.app.lang)
 
     def wipe(self) -> None:
         """Forget citizen data (called on the main thread at every session end)."""

@@ -25,16 +25,12 @@ BOOK_DAYS = 10
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
-def _name(entry: dict, en: bool) -> str:
-    return (entry.get("name_en") if en and entry.get("name_en") else entry.get("name")) or entry.get("code", "")
-
-
 class BookScreen(KioskScreen):
     """Step 1: the item (by category)."""
 
     category = StringProperty("")
     choice = DictProperty({})          # item_code, item_name, date, slot_id, start, end
-    spoken_prompt = "Choose the service you want to book."
+    spoken_prompt = N_("Choose the service you want to book.")
 
     def prepare(self, **_) -> None:
         """A fresh booking."""
@@ -42,19 +38,18 @@ class BookScreen(KioskScreen):
         self._fill()
 
     def _fill(self) -> None:
-        en = self.app.lang == "en"
-        g = self.services.guide
+        g, lang = self.services.guide, self.app.lang
         cats = self.ids.cats
         cats.clear_widgets()
-        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + g.categories()):
-            b = KButton(text=_name(c, en), kind="primary" if c["code"] == self.category else "secondary",
+        for i, c in enumerate([{"code": "", "name": self.tr("All")}] + g.categories(lang)):
+            b = KButton(text=c["name"] or c["code"], kind="primary" if c["code"] == self.category else "secondary",
                         tour_id=f"bcat_{i}", size_hint_y=None, height=self.app.k * 72)
             b.bind(on_release=lambda btn, code=c["code"]: self.pick_category(code))
             cats.add_widget(b)
         items = self.ids.item_box
         items.clear_widgets()
-        for i, it in enumerate(g.items(category=self.category or None)):
-            b = KButton(text=_name(it, en), kind="secondary", tour_id=f"bitem_{i}", size_hint_y=None,
+        for i, it in enumerate(g.items(category=self.category or None, lang=lang)):
+            b = KButton(text=it["name"] or it["code"], kind="secondary", tour_id=f"bitem_{i}", size_hint_y=None,
                         height=self.app.k * 80)
             b.bind(on_release=lambda btn, it=it: self.pick_item(it))
             items.add_widget(b)
@@ -66,8 +61,7 @@ class BookScreen(KioskScreen):
 
     def pick_item(self, item: dict) -> None:
         """Item chosen: go to the days."""
-        self.choice = {"item_code": item["code"], "item_name": item["name"],
-                       "item_name_en": item.get("name_en", "")}
+        self.choice = {"item_code": item["code"]}
         self.app.go("book_day")
 
     def on_lang(self) -> None:
@@ -81,15 +75,15 @@ def _choice(screen: KioskScreen) -> dict:
 
 def item_title(screen: KioskScreen) -> str:
     """The chosen item's name in the session's language."""
-    c = _choice(screen)
-    return (c.get("item_name_en") if screen.app.lang == "en" and c.get("item_name_en") else c.get("item_name", ""))
+    item = screen.services.guide.item(_choice(screen).get("item_code", ""), screen.app.lang)
+    return item["name"] if item else ""
 
 
 class BookDayScreen(KioskScreen):
     """Step 2: a working day."""
 
     title = StringProperty("")
-    spoken_prompt = "Choose a day."
+    spoken_prompt = N_("Choose a day.")
 
     def prepare(self, **_) -> None:
         """List the next working days."""
@@ -119,7 +113,8 @@ class BookSlotScreen(KioskScreen):
     title = StringProperty("")
     status = StringProperty("")      # loading | loaded | empty
     any_full = BooleanProperty(False)
-    spoken_prompt = "Choose a time. Grey times are full."
+    _slots: list = []                # the day's slots as loaded (redrawn on a language switch)
+    spoken_prompt = N_("Choose a time. Grey times are full.")
 
     def prepare(self, **_) -> None:
         """Load the day's slots in a worker."""
@@ -132,6 +127,7 @@ class BookSlotScreen(KioskScreen):
                   name="kiosk-ui-slots")
 
     def _loaded(self, slots: list[dict]) -> None:
+        self._slots = slots
         grid = self.ids.slots
         grid.clear_widgets()
         for i, s in enumerate(slots):
@@ -148,6 +144,12 @@ class BookSlotScreen(KioskScreen):
         _choice(self).update({"slot_id": slot["slot_id"], "start": slot["start"], "end": slot["end"]})
         self.app.start_flow("book_confirm")
 
+    def on_lang(self) -> None:
+        """Redraw the title and the slots' free/full words (no new request)."""
+        if self.manager and self.manager.current == self.name and self.status == "loaded":
+            self.title = f"{item_title(self)}  {_choice(self).get('date', '')}"
+            self._loaded(self._slots)
+
 
 class BookConfirmScreen(KioskScreen):
     """Step 4: who, what, when; confirm books it and prints the slip."""
@@ -156,16 +158,21 @@ class BookConfirmScreen(KioskScreen):
     who = StringProperty("")          # the masked name ("" for an ID number typed on the keypad)
     id_masked = StringProperty("")    # the masked ID number
     summary = StringProperty("")
-    spoken_prompt = "Check the details and touch Confirm."
+    spoken_prompt = N_("Check the details and touch Confirm.")
 
     def prepare(self, **_) -> None:
         """Show the choice and the identified citizen (masked: name as name, ID number as ID)."""
         cit = self.services.sessions.citizen
         self.who = cit.masked_name if cit and cit.name else ""
         self.id_masked = cit.masked_id if cit and cit.id_number else ""
-        self.on_lang()
+        self._summarize()
 
     def on_lang(self) -> None:
+        """A language switch redraws the summary shown (a wiped screen stays empty)."""
+        if self.summary:
+            self._summarize()
+
+    def _summarize(self) -> None:
         c = _choice(self)
         if not c:
             return
@@ -210,7 +217,7 @@ class BookDoneScreen(KioskScreen):
     #: The booking shown (the central service's answer, with its check-in code): replaced, never
     #: mutated; the screen binds to the strings above (a kv rule does not follow a dict's keys).
     result: dict = {}
-    spoken_prompt = "Your appointment is booked. Please take your slip."
+    spoken_prompt = N_("Your appointment is booked. Please take your slip.")
 
     def prepare(self, result: dict | None = None, printed=None, existing: bool = False, **_) -> None:
         """Show ``result`` (a booking and its PrintOutcome), or with ``existing`` look up the
@@ -242,7 +249,7 @@ class BookDoneScreen(KioskScreen):
         self.status, self.printed = "shown", "yes" if printed.printed else "no"
 
     def _show(self, result: dict) -> None:
-        o = self.services.booking.outcome(result) if result else {}
+        o = self.services.booking.outcome(self.loc(result)) if result else {}
         try:
             d = dt.date.fromisoformat(o.get("date", ""))
             self.day = f"{d.isoformat()} {self.tr(WEEKDAYS[d.weekday()])}"

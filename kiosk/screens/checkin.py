@@ -11,6 +11,7 @@ from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 
@@ -35,7 +36,7 @@ class CheckinScreen(KioskScreen):
     holds_citizen_data = True
     appointments = ListProperty([])
     status = StringProperty("")      # "", loading, loaded
-    spoken_prompt = "Choose the appointment you came for."
+    spoken_prompt = N_("Choose the appointment you came for.")
 
     def prepare(self, **_) -> None:
         """Load today's appointments of the identified citizen."""
@@ -62,7 +63,7 @@ class CheckinScreen(KioskScreen):
                 line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
             elif closed_already(a, now):
                 line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
-            b = KButton(text=f"{a['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
+            b = KButton(text=f"{self.loc(a)['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
             b.bind(on_release=lambda btn, a=a: self.app.go("checkin_confirm", appointment=a))
             box.add_widget(b)
 
@@ -86,12 +87,12 @@ class CheckinConfirmScreen(KioskScreen):
     end = StringProperty("")
     window = StringProperty("")
     rule_text = StringProperty("")
-    spoken_prompt = "Check the details and touch Confirm."
+    spoken_prompt = N_("Check the details and touch Confirm.")
 
     def prepare(self, appointment: dict | None = None, **_) -> None:
         """Show ``appointment``."""
         self.appointment = a = dict(appointment or {})
-        self.item, self.window = str(a.get("item_name", "")), str(a.get("window", ""))
+        self.window = str(a.get("window", ""))
         self.start, self.end = str(a.get("start", "")), str(a.get("end", ""))
         c = self.services.sessions.citizen
         self.masked_name = c.masked_name if c else ""
@@ -100,6 +101,7 @@ class CheckinConfirmScreen(KioskScreen):
     def on_lang(self) -> None:
         a = self.appointment
         if a:
+            self.item = str(self.loc(a).get("item_name", ""))
             self.rule_text = self.tr("Check-in is open from {f} to {u} today. Earlier: please wait; later: take a walk-in ticket.").format(f=a.get("checkin_from", ""),
                                                                            u=a.get("checkin_until", ""))
 
@@ -143,7 +145,7 @@ class CheckinCodeScreen(KioskScreen):
     """Check-in with the QR code of a booking slip: no card needed, the code names the appointment."""
 
     status = StringProperty("")     # working | failed
-    spoken_prompt = "Checking you in. Please wait."
+    spoken_prompt = N_("Checking you in. Please wait.")
 
     def prepare(self, code: str = "", **_) -> None:
         """Check in with ``code`` (in a worker), then show and print the ticket."""

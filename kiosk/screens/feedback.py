@@ -33,7 +33,7 @@ PHONE_LEN = 11
 class FeedbackMenuScreen(KioskScreen):
     """Ask a question, rate the service, or complain."""
 
-    spoken_prompt = "Do you want to ask a question, rate our service, or make a complaint?"
+    spoken_prompt = N_("Do you want to ask a question, rate our service, or make a complaint?")
 
 
 class _FormScreen(KioskScreen):
@@ -93,7 +93,7 @@ class FeedbackScreen(_FormScreen):
     item_name = StringProperty("")
     #: Replaced (never mutated) by prepare/wipe: the proof sent with a rating of an application.
     _proof: dict = {}
-    spoken_prompt = "How was our service today? Touch one of the five buttons."
+    spoken_prompt = N_("How was our service today? Touch one of the five buttons.")
 
     def prepare(self, application_no: str = "", item_name: str = "", proof: dict | None = None, **_) -> None:
         """A fresh form about the hall, or about application ``application_no`` (with the
@@ -134,7 +134,7 @@ class ComplainScreen(_FormScreen):
 
     kind = "complain"
     reasons = ListProperty([])
-    spoken_prompt = "Tell us what went wrong. Leave your phone number if you want a call back."
+    spoken_prompt = N_("Tell us what went wrong. Leave your phone number if you want a call back.")
 
     def prepare(self, **_) -> None:
         """A fresh complaint."""
@@ -164,7 +164,8 @@ class ConsultScreen(_FormScreen):
     item_code = StringProperty("")
     item_name = StringProperty("")
     faq_text = StringProperty("")
-    spoken_prompt = "Read the answers, or leave your phone number and we will call you back."
+    _faq: list = []
+    spoken_prompt = N_("Read the answers, or leave your phone number and we will call you back.")
 
     def prepare(self, item_code: str = "", item_name: str = "", faq=None, **_) -> None:
         """Show the FAQ of ``item_code`` (from the guide), or a general question (from the
@@ -172,8 +173,16 @@ class ConsultScreen(_FormScreen):
         self.wipe()
         self.item_code, self.item_name = item_code, item_name
         self.back = "guide_item" if item_code else "feedback_menu"
+        self._faq = faq or []
+        self.on_lang()
+
+    def on_lang(self) -> None:
+        """The item's name and answers in the session's language (from the catalogue when known)."""
+        item = self.services.guide.item(self.item_code, self.app.lang) if self.item_code else None
+        if item is not None:
+            self.item_name, self._faq = item["name"], item.get("faq", [])
         q, a = self.tr("Q"), self.tr("A")
-        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in (faq or []))
+        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in self._faq)
 
     def submit(self) -> None:
         """Request a call-back about the item, or in general (durable)."""
@@ -185,6 +194,9 @@ class ConsultScreen(_FormScreen):
     def wipe(self) -> None:
         super().wipe()
         self.faq_text = self.item_code = self.item_name = ""
+        self._faq = []
+        if "keypad" in self.ids:
+            self.ids.keypad.clear()
 
 
 SCREENS = {"feedback_menu": FeedbackMenuScreen, "feedback": FeedbackScreen, "complain": ComplainScreen,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 
 #: tile -> (flow screen, needs identification first)
 FLOWS = {
@@ -17,7 +18,7 @@ FLOWS = {
 class HomeScreen(KioskScreen):
     """Hall, date/time (top bar) and the flow tiles."""
 
-    spoken_prompt = "Welcome. Touch a large button, or place your ID card on the reader."
+    spoken_prompt = N_("Welcome. Touch a large button, or place your ID card on the reader.")
 
     def open_flow(self, tile: str) -> None:
         """A tile was tapped."""

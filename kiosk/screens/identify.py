@@ -26,7 +26,7 @@ class IdentifyScreen(KioskScreen):
     purpose = StringProperty("checkin")
     reading = BooleanProperty(False)
     problem = StringProperty("")
-    spoken_prompt = "Please place your ID card on the reader below the screen."
+    spoken_prompt = N_("Please place your ID card on the reader below the screen.")
 
     def prepare(self, purpose: str | None = None, reading: bool = False, **_) -> None:
         """Set the flow to continue with, and whether a card is being read."""

@@ -104,7 +104,7 @@ class KioskApp(LockedApp, App):
         """Load the kv files, build the screens, bridge the bus and start the timers."""
         info = self.services.info
         self.lang = self.services.sessions.language
-        self.hall_text, self.terminal_text = info.hall, info.name
+        self.hall_text, self.terminal_text = info.names(self.lang)
         self._update_k()
         Window.clearcolor = theme.BG
         Builder.load_file(str(HERE / "widgets.kv"))
@@ -199,7 +199,8 @@ class KioskApp(LockedApp, App):
         self._update_k()
 
     def on_lang(self, *_) -> None:
-        """Tell screens that build texts in Python."""
+        """The hall's and terminal's names, and every screen that builds texts in Python."""
+        self.hall_text, self.terminal_text = self.services.info.names(self.lang)
         if self.sm is not None:
             for s in self.sm.screens:
                 s.on_lang()
@@ -220,6 +221,8 @@ class KioskApp(LockedApp, App):
         sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
+        # The visit's language went back to the terminal's (session end, an idle visitor, staff).
+        sub("session.language", lambda e: setattr(self, "lang", self.services.sessions.language))
         sub("idcard.presented", self._on_card_presented)
         sub("smartcard.inserted", self._on_card_presented)
         sub("scanner.scan", self._on_scan)
@@ -385,8 +388,14 @@ class KioskApp(LockedApp, App):
             self.go("home")
 
     def toggle_language(self) -> None:
-        """中文 <-> English for this session."""
+        """中文 <-> English for this visit."""
         self.services.sessions.set_language("en" if self.lang == "zh_CN" else "zh_CN")
+        self.lang = self.services.sessions.language
+
+    def use_default_language(self) -> None:
+        """The terminal's own language (``runtime.language``): the staff's maintenance screen,
+        whatever the last citizen chose."""
+        self.services.sessions.reset_language()
         self.lang = self.services.sessions.language
 
     def toggle_elder(self) -> None:

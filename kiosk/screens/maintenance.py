@@ -23,7 +23,8 @@ class MaintenanceScreen(KioskScreen):
     report = StringProperty("")
 
     def prepare(self, **_) -> None:
-        """Back to the PIN entry."""
+        """Back to the PIN entry, in the terminal's language (staff, not the last citizen)."""
+        self.app.use_default_language()
         if not hasattr(self, "gate"):
             self.gate = PinGate(self.app.cfg.get("ui.maintenance_pin_hash", ""))
         self.unlocked, self.status, self.report, self.status_ok = False, "", "", False
@@ -47,19 +48,22 @@ class MaintenanceScreen(KioskScreen):
         """Redraw the health report."""
         h = self.services.health()
         info = self.services.info
-        t = self.tr
-        state = t("online") if h.get("online") else t("offline")
-        lines = [t("Terminal") + f": {info.terminal_id}  {info.name}",
-                 t("Hall") + f": {info.hall} ({info.hall_code})",
-                 t("Version") + f": {info.version}",
-                 t("Network") + f": {state}",
-                 t("Outbox depth") + f": {h.get('outbox_depth')}"]
+        hall, name = info.names(self.app.lang)
+        state = self.tr("online") if h.get("online") else self.tr("offline")
+        lines = [self.tr("Terminal: {id}  {name}").format(id=info.terminal_id, name=name),
+                 self.tr("Hall: {hall} ({code})").format(hall=hall, code=info.hall_code),
+                 self.tr("Version: {v}").format(v=info.version),
+                 self.tr("Network: {state}").format(state=state),
+                 self.tr("Outbox depth: {n}").format(n=h.get("outbox_depth")),
+                 # texts a citizen would read in Chinese in an English session (catalogue data gaps)
+                 self.tr("Catalogue texts without English: {n}").format(n=len(self.services.guide.cache.english_gaps()))]
         if h.get("dead_letters"):
-            lines.append(self.tr("Dead letters (answers this terminal could not read: tell the operators)")
-                         + f": {h['dead_letters']}")
+            lines.append(self.tr("Dead letters (answers this terminal could not read: tell the operators): {n}")
+                         .format(n=h["dead_letters"]))
             lines += [f"  {d['op']} {d['id'][:12]} {d.get('last_error') or ''}"[:160]
                       for d in h.get("recent_dead_letters", [])]
-        lines += [self.tr("Outbox alarm") + f": {a['reason']} -> {a.get('action', '')}" for a in h.get("outbox_alarms", [])]
+        lines += [self.tr("Outbox alarm: {reason} -> {action}").format(reason=a["reason"], action=a.get("action", ""))
+                  for a in h.get("outbox_alarms", [])]
         if h.get("refused_subscriptions"):
             lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
                          .format(topics=", ".join(h["refused_subscriptions"])))
@@ -67,6 +71,10 @@ class MaintenanceScreen(KioskScreen):
             err = d.get("error") or {}
             lines.append(f"{role}: {d.get('state')} {err.get('code', '')} {err.get('action', '')}".rstrip())
         self.report = "\n".join(lines)
+
+    def on_lang(self) -> None:
+        if self.unlocked:
+            self.refresh()
 
     def self_test(self) -> None:
         """Health of every part, as a short verdict."""

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
-from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.guide import LEVEL_NAMES
-from kiosk.screens.widgets import KButton, KLabel
+from kiosk.screens.i18n import N_
+from kiosk.screens.timeline import Timeline  # noqa: F401  (the kv's Timeline)
+from kiosk.screens.widgets import KButton
 from kiosk.services.tickets import promised_text
 
-#: The four levels in the order a file moves up (the timeline reads left to right).
-LEVELS = ("village", "township", "county", "city")
 #: Application numbers as the central service issues them: "SQ" + 18 digits (date, region, serial).
 PREFIX, DIGITS = "SQ", 18
 #: Statuses of a finished application (the only ones a citizen can rate).
@@ -49,7 +47,7 @@ class ProgressScreen(KioskScreen):
     proof = DictProperty({})
     #: The application shown is finished and the citizen proved their link: the rate button shows.
     can_rate = BooleanProperty(False)
-    spoken_prompt = "Type your application number, or scan the code on your receipt."
+    spoken_prompt = N_("Type your application number, or scan the code on your receipt.")
 
     def prepare(self, application_no: str = "", receipt: str = "", **_) -> None:
         """Show the entry; load the citizen's applications or ``application_no`` (scanned from
@@ -92,17 +90,21 @@ class ProgressScreen(KioskScreen):
 
     def _listed(self, apps: list[dict]) -> None:
         self.applications = apps
-        box = self.ids.app_list
-        box.clear_widgets()
-        for i, a in enumerate(apps):
-            b = KButton(text=f"{a.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
-                        tour_id=f"app_{i}", size_hint_y=None, height=self.app.k * 96)
-            b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
-            box.add_widget(b)
+        self._fill_list()
         if apps:
             self._show(apps[0], mine=True)
         else:
             self.status = "entry"
+
+    def _fill_list(self) -> None:
+        box = self.ids.app_list
+        box.clear_widgets()
+        for i, a in enumerate(self.applications):
+            shown = self.loc(a)
+            b = KButton(text=f"{shown.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
+                        tour_id=f"app_{i}", size_hint_y=None, height=self.app.k * 96)
+            b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
+            box.add_widget(b)
 
     def _show(self, app_: dict | None, mine: bool = False) -> None:
         if not app_:
@@ -117,10 +119,10 @@ class ProgressScreen(KioskScreen):
         self._render()
 
     def _render(self) -> None:
-        a = self.application
-        if not a:
+        if not self.application:
             return
         # The promised completion date always shows (as on the slip), with what is left of it.
+        a = self.loc(self.application)  # kept as it came (both languages); drawn in the session's
         lines = [f"{a.get('item_name', '')}  {a.get('application_no', '')}",
                  self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")),
                  promised_text(a, self.tr)]
@@ -132,20 +134,7 @@ class ProgressScreen(KioskScreen):
         if a.get("status") in FINISHED and not self.can_rate:
             lines.append(self.tr("To rate this service, scan the QR code on your receipt or place your ID card."))
         self.ids.summary.text = "\n".join(lines)
-        box = self.ids.timeline
-        box.clear_widgets()
-        steps = {s.get("level"): s for s in a.get("steps", [])}
-        for level in LEVELS:
-            s = steps.get(level)
-            if s is None:
-                text, colour = f"—  {self.tr(LEVEL_NAMES[level])}\n" + self.tr("not involved"), theme.MUTED
-            else:
-                mark = {"done": "✓", "current": "●"}.get(s.get("status"), "○")
-                state = {"done": self.tr("done"), "current": self.tr("handling now")}.get(s.get("status"), self.tr("to come"))
-                text = f"{mark} {self.tr(LEVEL_NAMES[level])} · {state}\n{s.get('agency', '')}\n{s.get('action', '')}"
-                colour = theme.PRIMARY if s.get("status") == "current" else theme.TEXT
-            lbl = KLabel(text=text, halign="center", font_size=self.app.k * theme.FONT_SMALL, color=colour)
-            box.add_widget(lbl)
+        self.ids.timeline.show(a.get("steps", []))
 
     def print_slip(self) -> None:
         """Print the progress slip of the application shown."""
@@ -160,9 +149,11 @@ class ProgressScreen(KioskScreen):
         if not self.can_rate:
             return
         self.app.go("feedback", mode="rate", application_no=self.application.get("application_no", ""),
-                    item_name=self.application.get("item_name", ""), proof=dict(self.proof))
+                    item_name=self.loc(self.application).get("item_name", ""), proof=dict(self.proof))
 
     def on_lang(self) -> None:
+        if self.applications:
+            self._fill_list()
         self._render()
 
     def wipe(self) -> None:
@@ -171,7 +162,7 @@ class ProgressScreen(KioskScreen):
         if "keypad" in self.ids:
             self.ids.keypad.clear()
             self.ids.summary.text = ""
-            self.ids.timeline.clear_widgets()
+            self.ids.timeline.show([])
             self.ids.app_list.clear_widgets()
 
 

@@ -32,6 +32,7 @@ FONT_HEAD = 30
 FONT_BODY = 24
 FONT_SMALL = 20
 FONT_HUGE = 120     # the queue number: readable from two metres
+FONT_FIGURE = 56    # a figure to take in at a glance (a fee, a time limit, a window)
 
 #: Tile / button heights (px at the reference height); never below the TOUCH_MM target.
 BUTTON_H = 84

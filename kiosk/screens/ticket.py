@@ -9,6 +9,7 @@ from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 
 
 class TicketScreen(KioskScreen):
@@ -22,14 +23,14 @@ class TicketScreen(KioskScreen):
     printed = BooleanProperty(False)
     print_error = StringProperty("")
     kind = StringProperty("checkin")
-    spoken_prompt = "Here is your number. Please wait to be called."
+    spoken_prompt = N_("Here is your number. Please wait to be called.")
 
     def prepare(self, result: dict | None = None, printed=None, kind: str = "checkin", **_) -> None:
         """Show ``result``; ``printed`` is the PrintOutcome."""
         self.result = r = dict(result or {})
         self.queue_no, self.window = str(r.get("queue_no", "")), str(r.get("window", ""))
         self.people_ahead = str(r.get("people_ahead", ""))
-        self.item = str(r.get("item_name", "") or r.get("line", ""))
+        self.on_lang()
         self.kind = kind
         self.printed = bool(getattr(printed, "printed", False))
         err = getattr(printed, "error", None)
@@ -38,6 +39,11 @@ class TicketScreen(KioskScreen):
             reason = "paper_out" if "paper" in self.print_error else "printer_fault"
             run_async(self.services.staff.call, "ticket", reason, name="kiosk-ui-staff-alert",
                       on_error=lambda e: None)
+
+    def on_lang(self) -> None:
+        """The service's (or the walk-in line's) name in the session's language."""
+        r = self.loc(self.result) if self.result else {}
+        self.item = str(r.get("item_name", "") or r.get("line", ""))
 
     def wipe(self) -> None:
         self.result, self.printed, self.print_error = {}, False, ""

@@ -4,21 +4,21 @@ from __future__ import annotations
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 
 class WalkinScreen(KioskScreen):
     """The business lines as large buttons."""
 
-    spoken_prompt = "Choose the kind of business you came for."
+    spoken_prompt = N_("Choose the kind of business you came for.")
 
     def prepare(self, **_) -> None:
         """List the lines (from the catalogue cache: works offline)."""
         box = self.ids.lines
         box.clear_widgets()
-        en = self.app.lang == "en"
-        for i, line in enumerate(self.services.walkin.lines()):
-            b = KButton(text=line.get("name_en") if en and line.get("name_en") else line["name"], tour_id=f"line_{i}",
+        for i, line in enumerate(self.services.guide.lines(self.app.lang)):
+            b = KButton(text=line["name"], tour_id=f"line_{i}",
                         font_size=self.app.k * theme.FONT_HEAD)
             b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
@@ -30,9 +30,8 @@ class WalkinScreen(KioskScreen):
         def work():
             result = walkin.take(line)
             return result, walkin.print_ticket(result)
-        en = self.app.lang == "en"
-        run_async(work, on_done=lambda o: self.app.go("ticket", result={**o[0], "item_name": walkin.line_name(line, en)},
-                                                      printed=o[1], kind="walkin"),
+        names = {"item_name": walkin.line_name(line), "item_name_en": walkin.line_name(line, True)}
+        run_async(work, on_done=lambda o: self.app.go("ticket", result={**o[0], **names}, printed=o[1], kind="walkin"),
                   on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
 
     def on_scan(self, payload) -> None:

@@ -21,6 +21,13 @@ class TerminalInfo:
     profile: str
     regions: list
     version: str
+    name_en: str = ""     # the terminal's and the hall's names in English sessions
+    hall_en: str = ""
+
+    def names(self, lang: str) -> tuple[str, str]:
+        """(hall, terminal) as shown in ``lang`` (the Chinese where no English is configured)."""
+        en = lang == "en"
+        return (self.hall_en if en and self.hall_en else self.hall), (self.name_en if en and self.name_en else self.name)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.network.catalogue import localize
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.booking import BookingService, working_days  # noqa: F401  (re-exported)
@@ -43,7 +44,8 @@ class ProgressService:
 
 
 class GuideService:
-    """The service guide from the local catalogue cache (offline-capable)."""
+    """The service guide from the local catalogue cache (offline-capable). Readers take ``lang``
+    (the session's language): records come localized (kiosk.network.catalogue.localize)."""
 
     def __init__(self, gateway, checkin: CheckinService | None = None) -> None:
         self.gateway = gateway
@@ -63,13 +65,23 @@ class GuideService:
             log.info("catalogue not refreshed", extra={"error": type(e).__name__})
             return False
 
-    def categories(self) -> list[dict]:
+    def categories(self, lang: str | None = None) -> list[dict]:
         """Categories of service items."""
-        return self.cache.categories()
+        return self.cache.categories(lang)
 
-    def departments(self) -> list[dict]:
+    def departments(self, lang: str | None = None) -> list[dict]:
         """Departments that handle items ({code, name, name_en})."""
-        return self.cache.departments()
+        return self.cache.departments(lang)
+
+    def lines(self, lang: str | None = None) -> list[dict]:
+        """Business lines, each with the zone of the hall where its windows are."""
+        return self.cache.lines(lang)
+
+    @staticmethod
+    def localized(entry, lang: str):
+        """An answer of the central service that names items or offices (an application, an
+        appointment, a check-in or booking result), in ``lang`` (English where it carries it)."""
+        return localize(entry, lang)
 
     def department_name(self, code: str, english: bool = False) -> str:
         """A department's name by code (the code itself when unknown)."""
@@ -88,22 +100,23 @@ class GuideService:
                                               department=self.department_name(it.get("department", ""), c.lang == "en"),
                                               when=c.clock.now(), lang=c.lang))
 
-    def items(self, category: str | None = None, department: str | None = None) -> list[dict]:
+    def items(self, category: str | None = None, department: str | None = None,
+              lang: str | None = None) -> list[dict]:
         """Items, optionally of one category or department."""
-        items = self.cache.items()
+        items = self.cache.items(lang=lang)
         if category:
             items = [i for i in items if i.get("category") == category]
         if department:
             items = [i for i in items if i.get("department") == department]
         return items
 
-    def search(self, query: str) -> list[dict]:
+    def search(self, query: str, lang: str | None = None) -> list[dict]:
         """Chinese substring or pinyin initials (``lnyd`` finds 老年优待证办理)."""
-        return self.cache.search(query)
+        return self.cache.search(query, lang)
 
-    def item(self, code: str) -> dict | None:
+    def item(self, code: str, lang: str | None = None) -> dict | None:
         """One item with every field."""
-        return self.cache.item(code)
+        return self.cache.item(code, lang)
 
 
 class WalkinService:

@@ -5,6 +5,11 @@ inactivity (``runtime.session_timeout_s``, longer in elder mode), on card remova
 or on an error. Ending it drops every reference to the citizen's data held here, tells the log
 redactor to forget the citizen's name and address, and publishes ``session.ended`` so every
 screen clears its widgets. Elder mode turns on by itself for citizens aged ``elder_age`` or more.
+
+Language: a visit starts in the terminal's language (``runtime.language``). A citizen's choice
+lasts until their visit ends: when their session ends, or, for a visitor who never identified
+(guide, walk-in), when the terminal has stood untouched for ``timeout_s``; either way the language
+goes back to the terminal's and ``session.language`` is published.
 """
 from __future__ import annotations
 
@@ -171,9 +176,17 @@ class SessionManager:
         self._last_activity = self.clock.monotonic()
 
     def set_language(self, language: str) -> None:
-        """Switch the UI language for this session."""
-        self.language = language
-        self.bus.publish("session.language", language, source="session")
+        """Switch the UI language for this visit."""
+        self.touch()
+        if language != self.language:
+            self.language = language
+            self.bus.publish("session.language", language, source="session")
+
+    def reset_language(self) -> None:
+        """Back to the terminal's language (the next visit, or staff at the maintenance screen)."""
+        if self.language != self.default_language:
+            self.language = self.default_language
+            self.bus.publish("session.language", self.language, source="session")
 
     def set_elder_mode(self, on: bool) -> None:
         """Turn elder mode on or off (the citizen can switch it off)."""
@@ -182,10 +195,13 @@ class SessionManager:
         self.bus.publish("session.elder", on, source="session")
 
     def tick(self) -> bool:
-        """Check the inactivity timer; end the session if it ran out. True if it ended now."""
+        """Check the inactivity timer; end the session if it ran out. True if it ended now. With no
+        session, a visitor's language choice ends after the same time untouched."""
         if self.state is SessionState.ACTIVE and self.remaining_s() <= 0:
             self.end(EndReason.TIMEOUT)
             return True
+        if self.state is SessionState.IDLE and self.clock.monotonic() - self._last_activity >= self.timeout_s:
+            self.reset_language()
         return False
 
     def end(self, reason: EndReason = EndReason.DONE) -> None:
@@ -203,10 +219,10 @@ class SessionManager:
                 citizen.citizen_ref = None
                 citizen.extra.clear()
             self.elder_mode = False
-            self.language = self.default_language
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
             self.bus.publish("session.ended", {"session": sid, "reason": reason.value}, source="session")
+        self.reset_language()  # after session.ended: the screens are wiped before they redraw
 
     def close(self) -> None:
         """Unsubscribe from the bus (runtime shutdown)."""

@@ -1,36 +1,96 @@
-"""tools/i18n: .po parsing, .mo compiling (read back by Python's gettext), completeness of zh_CN."""
+"""tools/i18n (Babel): what pybabel extracts from screens (.py and .kv), that zh_CN translates every
+message of both domains with its placeholders, and that the committed .mo files say what the .po
+files say."""
 from __future__ import annotations
 
 import gettext
 
+import pytest
+from babel.messages.pofile import read_po
+
 from tools import i18n
 
 
-def test_compiled_mo_is_read_by_gettext(tmp_path):
-    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", "Call staff": "呼叫工作人员",
-               "Window {w}": "{w}号窗口", "untranslated": ""}
-    (tmp_path / "zh_CN" / "LC_MESSAGES").mkdir(parents=True)
-    (tmp_path / "zh_CN" / "LC_MESSAGES" / "kiosk.mo").write_bytes(i18n.compile_mo(entries))
-    t = gettext.translation("kiosk", str(tmp_path), languages=["zh_CN"])
-    assert t.gettext("Call staff") == "呼叫工作人员"
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A throwaway screen package with its own catalogues, registered as a domain."""
+    src = tmp_path / "screens"
+    (src / "sub").mkdir(parents=True)
+    (src / "demo.py").write_text(
+        'from kiosk.screens.i18n import N_\n'
+        'LEVELS = {"city": N_("City")}\n'
+        'class S:\n'
+        '    spoken_prompt = N_("Choose a day.")\n'
+        '    def f(self):\n'
+        '        self.app.say("Elder mode is on.")\n'
+        '        return self.tr("Window {w}").format(w=3)\n', encoding="utf-8")
+    (src / "demo.kv").write_text(
+        '#:import theme kiosk.screens.theme\n'
+        '<S>:\n'
+        '    KLabel:\n'
+        '        text: app.tr("Back to home", app.lang) if root.x else app.tr("Day: {d}", app.lang).format(d=1)\n',
+        encoding="utf-8")
+    (src / "sub" / "other.py").write_text('tr("Not this domain")\n', encoding="utf-8")
+    monkeypatch.setitem(i18n.DOMAINS, "demo", src)
+    return src
+
+
+def _ids(path) -> set[str]:
+    with open(path, "rb") as f:
+        return {m.id for m in read_po(f) if m.id}
+
+
+def test_babel_extracts_tr_n_say_and_kv_rules_of_the_package_only(package, tmp_path):
+    ids = _ids(i18n.extract(package, tmp_path / "demo.pot"))
+    assert ids == {"City", "Choose a day.", "Elder mode is on.", "Window {w}", "Back to home", "Day: {d}"}
+
+
+def test_update_makes_the_catalogues_and_check_names_what_is_missing(package):
+    changed = i18n.update(("demo",))
+    assert i18n.po_path("zh_CN", "demo") in changed and i18n.template("demo").exists()
+    assert i18n.update(("demo",)) == []  # nothing new: no file rewritten
+    problems = i18n.check(("demo",))
+    assert "demo zh_CN: no translation for 'Window {w}'" in problems
+    assert any("demo en:" in p and "missing" in p for p in problems)  # not compiled yet
+
+
+def _translate(po, table: dict) -> None:
+    text = po.read_text(encoding="utf-8")
+    for msgid, msgstr in table.items():
+        text = text.replace(f'msgid "{msgid}"\nmsgstr ""', f'msgid "{msgid}"\nmsgstr "{msgstr}"')
+    po.write_text(text, encoding="utf-8")
+
+
+ZH = {"City": "市", "Choose a day.": "请选择日期。", "Elder mode is on.": "已开启大字模式。",
+      "Window {w}": "{w}号窗口", "Back to home": "返回首页", "Day: {d}": "日期：{d}"}
+
+
+def test_compiled_catalogue_is_read_by_gettext_and_check_passes(package):
+    i18n.update(("demo",))
+    _translate(i18n.po_path("zh_CN", "demo"), ZH)
+    i18n.compile_all(("demo",))
+    assert i18n.check(("demo",)) == []
+    t = gettext.translation("demo", str(i18n.locale_dir("demo")), languages=["zh_CN"])
     assert t.gettext("Window {w}").format(w=3) == "3号窗口"
-    assert t.gettext("untranslated") == "untranslated"
+    assert gettext.translation("demo", str(i18n.locale_dir("demo")), languages=["en"]).gettext("City") == "City"
 
 
-def test_po_round_trip_keeps_quotes_and_newlines(tmp_path):
-    p = tmp_path / "x.po"
-    i18n.write_po(p, "zh_CN", {"": "", 'say "hi"\nnow': '说"你好"\n现在'})
-    assert i18n.parse_po(p.read_text(encoding="utf-8"))['say "hi"\nnow'] == '说"你好"\n现在'
+def test_check_catches_a_lost_placeholder_a_fuzzy_entry_a_stale_mo_and_a_new_string(package):
+    i18n.update(("demo",))
+    _translate(i18n.po_path("zh_CN", "demo"), {**ZH, "Window {w}": "窗口"})
+    i18n.compile_all(("demo",))
+    assert i18n.check(("demo",)) == ["demo zh_CN: the placeholders differ in 'Window {w}' -> '窗口'"]
+    po = i18n.po_path("zh_CN", "demo")
+    po.write_text(po.read_text(encoding="utf-8").replace('"Window {w}"\nmsgstr "窗口"', '"Window {w}"\nmsgstr "{w}号窗口"')
+                  .replace('msgid "City"', '#, fuzzy\nmsgid "City"'), encoding="utf-8")
+    problems = i18n.check(("demo",))
+    assert any("fuzzy" in p and "'City'" in p for p in problems)
+    assert any(p.startswith("demo zh_CN:") and "older than its .po" in p for p in problems)
+    (package / "demo.py").write_text((package / "demo.py").read_text() + 'tr("A new string")\n', encoding="utf-8")
+    assert any("stale" in p for p in i18n.check(("demo",)))
 
 
-def test_every_screen_string_has_a_chinese_translation():
-    assert i18n.check() == []
-
-
-def test_compiled_catalogues_are_up_to_date():
-    for lang in i18n.LANGS:
-        entries = i18n.parse_po(i18n.po_path(lang).read_text(encoding="utf-8"))
-        t = gettext.GNUTranslations(open(i18n.po_path(lang).with_suffix(".mo"), "rb"))
-        for k, v in entries.items():
-            if k and v:
-                assert t.gettext(k) == v, (lang, k)
+@pytest.mark.parametrize("domain", list(i18n.DOMAINS))
+def test_every_screen_string_is_translated_and_compiled(domain):
+    """The real catalogues: template current, zh_CN complete, .mo files compiled from the .po."""
+    assert i18n.check((domain,)) == []

@@ -23,6 +23,7 @@ from kiosk.errors import KioskError
 from kiosk.screens import async_call, theme
 from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
 from kiosk.screens import widgets  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
+from kiosk.screens.i18n import N_
 
 log = logging.getLogger("kiosk.screens.mobile")
 
@@ -32,6 +33,10 @@ SCREENS_DIR = HERE.parent
 DOMAIN = "mobile"
 #: Why 1280: layouts are designed on a 720x1280 phone; 1080x1920 scales by 1.5.
 REF_HEIGHT_PX = 1280
+#: Why a photo is refused (kiosk.services.mobile.PhotoCheck.reason), translated where shown.
+PHOTO_REASONS = (N_("blurred"), N_("dark"), N_("bright"))
+
+
 
 
 class SignInScreen(MobileScreen):

@@ -25,15 +25,16 @@ def sample_result(op: str, body: dict) -> dict:
     return {
         "catalogue.sync": {"version": 3, "unchanged": False, "categories": [{"code": "C1", "name": "社会保障", "name_en": "Social security"}],
                            "departments": [{"code": "D1", "name": "民政局", "name_en": "Civil affairs"}],
-                           "lines": [{"code": "A", "name": "综合受理", "name_en": "General", "prefix": "A"}],
+                           "lines": [{"code": "A", "name": "综合受理", "name_en": "General", "prefix": "A", "zone": "一楼A区", "zone_en": "Zone A, 1F"}],
                            "items": [_item("I-001", "老年优待证办理", "Senior citizen card"), _item("I-002", "社会保障卡申领", "Social security card")]},
         "citizen.lookup": {"citizen_ref": "CR-42", "known": True},
         "appointments.list": {"appointments": []},
         "slots.list": {"slots": [{"slot_id": "S1", "date": "2026-11-25", "start": "09:00", "end": "09:30", "capacity": 5, "free": 2}]},
-        "appointment.book": {"appointment_id": "AP-9", "item_name": "老年优待证办理", "date": "2026-11-25", "start": "09:00",
+        "appointment.book": {"appointment_id": "AP-9", "item_name": "老年优待证办理", "item_name_en": "Senior citizen card", "date": "2026-11-25", "start": "09:00",
                              "end": "09:30", "window": "3号窗口", "checkin_code": "CK:AP-9"},
         "appointment.cancel": {"appointment_id": appt, "status": "cancelled"},
-        "checkin": {"appointment_id": appt, "queue_no": "A012", "window": "3号窗口", "people_ahead": 2, "item_name": "老年优待证办理", "line": "A"},
+        "checkin": {"appointment_id": appt, "queue_no": "A012", "window": "3号窗口", "people_ahead": 2, "item_name": "老年优待证办理",
+                    "item_name_en": "Senior citizen card", "line": "A"},
         "ticket.walkin": {"queue_no": "A013", "window": "3号窗口", "people_ahead": 3, "line": body.get("line", "A")},
         "applications.list": {"applications": []},
         "application.get": {"application": _application()},
@@ -45,20 +46,31 @@ def sample_result(op: str, body: dict) -> dict:
 
 def _item(code: str, name: str, name_en: str) -> dict:
     return {"code": code, "name": name, "name_en": name_en, "category": "C1", "department": "D1", "agency": "县民政局",
-            "legal_basis": "《老年人权益保障法》", "statutory_days": 20, "promised_days": 5,
-            "fee": {"amount_yuan": 0, "note": "免费"}, "materials": [{"name": "身份证", "copies": 1, "original": True, "note": ""}],
-            "steps": ["受理", "审核", "发证"], "window": "3号窗口", "location": "一楼东侧", "online": True, "line": "A",
+            "agency_en": "County civil affairs bureau", "legal_basis": "《老年人权益保障法》",
+            "legal_basis_en": "Law on the Protection of the Rights and Interests of the Elderly", "statutory_days": 20,
+            "promised_days": 5, "fee": {"amount_yuan": 0, "note": "免费", "note_en": "Free"},
+            "materials": [{"name": "身份证", "name_en": "ID card", "copies": 1, "original": True, "note": "", "note_en": ""}],
+            "steps": ["受理", "审核", "发证"], "steps_en": ["Accepted", "Reviewed", "Issued"],
+            "stages": [{"level": "village", "agency": "村便民服务站", "agency_en": "Village service point",
+                        "steps": ["受理"], "steps_en": ["Accepted"]},
+                       {"level": "county", "agency": "县民政局", "agency_en": "County civil affairs bureau",
+                        "steps": ["审核", "发证"], "steps_en": ["Reviewed", "Issued"]}],
+            "window": "C01", "location": "一楼东侧", "location_en": "East side, 1F", "online": True, "line": "A",
             "linkage": {"four_level": True, "levels": ["village", "township", "county"], "accept_level": "village", "decide_level": "county"},
-            "faq": [{"q": "需要本人到场吗？", "a": "需要。"}],
+            "faq": [{"q": "需要本人到场吗？", "a": "需要。", "q_en": "Must I come in person?", "a_en": "Yes."}],
             "search_keys": search_keys(name)}  # made by the central service, as the contract says
 
 
 def _application() -> dict:
-    return {"application_no": "SQ-2026-0001", "item_code": "I-001", "item_name": "老年优待证办理", "status": "in_progress",
+    return {"application_no": "SQ-2026-0001", "item_code": "I-001", "item_name": "老年优待证办理",
+            "item_name_en": "Senior citizen card", "status": "in_progress",
             "submitted_at": "2026-11-20T02:00:00Z", "promised_deadline": "2026-11-27", "days_left": 2, "flag": "yellow",
-            "current_level": "county", "current_agency": "中牟县民政局", "collect_at": "中牟县政务服务中心3号窗口",
-            "steps": [{"level": "village", "agency": "村便民服务站", "action": "受理", "at": "2026-11-20T02:00:00Z", "status": "done"},
-                      {"level": "county", "agency": "中牟县民政局", "action": "审批", "at": None, "status": "current"}]}
+            "current_level": "county", "current_agency": "中牟县民政局", "current_agency_en": "Zhongmou County Civil Affairs Bureau",
+            "collect_at": "中牟县政务服务中心3号窗口", "collect_at_en": "Window 3, Zhongmou County Service Centre",
+            "steps": [{"level": "village", "agency": "村便民服务站", "agency_en": "Village service point", "action": "受理",
+                       "action_en": "Acceptance", "at": "2026-11-20T02:00:00Z", "status": "done"},
+                      {"level": "county", "agency": "中牟县民政局", "agency_en": "Zhongmou County Civil Affairs Bureau",
+                       "action": "审批", "action_en": "Approval", "at": None, "status": "current"}]}
 
 
 class Responder:

@@ -40,3 +40,34 @@ def test_the_terminal_loads_no_pinyin_dictionary():
             "c = CatalogueCache(tempfile.mkdtemp()); c.search('lnyd'); "
             "assert 'pypinyin' not in sys.modules, 'pypinyin imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_localized_records_take_the_english_and_chinese_stays_chinese(tmp_path):
+    cat = CatalogueCache(tmp_path)
+    cat.store(sample_result("catalogue.sync", {}))
+    en, zh = cat.item("I-001", lang="en"), cat.item("I-001", lang="zh_CN")
+    assert (en["name"], en["agency"], en["legal_basis"]) == (
+        "Senior citizen card", "County civil affairs bureau", "Law on the Protection of the Rights and Interests of the Elderly")
+    assert en["materials"][0]["name"] == "ID card" and en["fee"]["note"] == "Free"
+    assert en["steps"] == ["Accepted", "Reviewed", "Issued"] and en["stages"][1]["agency"] == "County civil affairs bureau"
+    assert en["faq"] == [{"q": "Must I come in person?", "a": "Yes.", "q_en": "Must I come in person?", "a_en": "Yes."}]
+    assert (zh["name"], zh["agency"], zh["steps"]) == ("老年优待证办理", "县民政局", ["受理", "审核", "发证"])
+    assert [c["name"] for c in cat.categories(lang="en")] == ["Social security"]
+    assert [i["name"] for i in cat.search("lnyd", lang="en")] == ["Senior citizen card"]
+    assert cat.item("I-001")["name"] == "老年优待证办理"  # no language: the record as stored
+    cat.close()
+
+
+def test_a_text_without_english_stays_chinese_and_is_reported_as_a_gap(tmp_path, caplog):
+    result = sample_result("catalogue.sync", {})
+    result["items"][0]["agency_en"] = ""          # the central service lacks this one in English
+    result["items"][0]["faq"][0]["a_en"] = ""
+    validate_result("catalogue.sync", result)
+    cat = CatalogueCache(tmp_path)
+    cat.store(result)
+    assert cat.english_gaps() == ["items[I-001].agency: 县民政局", "items[I-001].faq[0].a: 需要。"]
+    with caplog.at_level("WARNING", logger="kiosk.network.catalogue"):
+        assert cat.item("I-001", lang="en")["agency"] == "县民政局"
+        cat.item("I-001", lang="en")
+    assert sum("items[I-001].agency: 县民政局" in r.getMessage() for r in caplog.records) <= 1  # logged once, not per redraw
+    cat.close()

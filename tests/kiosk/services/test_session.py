@@ -77,3 +77,42 @@ def test_a_new_card_replaces_the_previous_session():
     sm.begin(citizen(birth=dt.date(1990, 1, 1)))
     reasons = [d["reason"] for t, d in events if t == "session.ended"]
     assert reasons == ["replaced"]
+
+
+def test_after_an_english_session_the_next_one_starts_in_the_terminals_language():
+    sm, bus, clock, events = make()
+    sm.set_language("en")                 # chosen on the home screen, then the card
+    sm.begin(citizen())
+    assert sm.language == "en"            # the citizen's own choice carries into their session
+    sm.end(EndReason.CARD_REMOVED)
+    assert sm.language == "zh_CN"
+    assert [t for t, _ in events] == ["session.language", "session.started", "session.ended", "session.language"]
+    sm.begin(citizen())
+    assert sm.language == "zh_CN"
+
+
+def test_a_visitor_who_never_identified_leaves_the_language_for_the_next_one():
+    sm, bus, clock, events = make()
+    sm.set_language("en")                 # the guide or a walk-in ticket: no session at all
+    clock.advance(59)
+    sm.tick()
+    assert sm.language == "en"            # still reading
+    sm.touch()
+    clock.advance(59)
+    sm.tick()
+    assert sm.language == "en"
+    clock.advance(2)                      # gone: untouched for the session timeout
+    sm.tick()
+    assert sm.language == "zh_CN" and events[-1] == ("session.language", "zh_CN")
+    sm.begin(citizen())
+    assert sm.language == "zh_CN"
+
+
+def test_reset_language_for_staff_and_no_event_when_nothing_changes():
+    sm, bus, clock, events = make()
+    sm.reset_language()
+    sm.set_language("zh_CN")
+    assert events == []
+    sm.set_language("en")
+    sm.reset_language()
+    assert sm.language == "zh_CN" and [d for _, d in events] == ["en", "zh_CN"]

@@ -1,0 +1,82 @@
+"""The four-level timeline (village -> township -> county -> city, left to right): one widget for
+the progress screen (an application's steps: done, handling now, to come) and the service guide
+(an item's stages: the office at each level and what happens there).
+
+A stage is ``{"level", "agency", "action" or "steps", "status"?}`` with its texts already in the
+session's language (kiosk.network.catalogue.localize); a level the stages do not name shows as
+not involved. Without a status (the guide) a stage is a plain step of the route.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.graphics import Color, Line
+from kivy.properties import ListProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.screens import theme
+from kiosk.screens.i18n import N_
+from kiosk.screens.widgets import KLabel
+
+#: The four levels in the order a file moves up (the timeline reads left to right).
+LEVELS = ("village", "township", "county", "city")
+#: The four levels of the service network, as shown.
+LEVEL_NAMES = {"village": N_("Village"), "township": N_("Township"), "county": N_("County"), "city": N_("City")}
+#: Mark and state line of each status (an application's step); None: the guide's plain route.
+STATES = {"done": ("✓", N_("done")), "current": ("●", N_("handling now")), "pending": ("○", N_("to come"))}
+
+
+class Timeline(BoxLayout):
+    """Four columns, one per level, drawn by :meth:`show` (and :meth:`refresh` after a language
+    switch). With ``size_hint_y: None`` its height follows its tallest column (in a ScrollView)."""
+
+    stages = ListProperty([])
+
+    def __init__(self, **kw) -> None:
+        kw.setdefault("spacing", 8)
+        super().__init__(**kw)
+        self.bind(pos=self._draw, size=self._draw)
+        # Elder mode changes the type size: redraw (a bound method: Kivy holds it weakly, so a
+        # dropped screen's timeline is not kept alive by the app).
+        App.get_running_app().bind(k=self._on_scale)
+
+    def _on_scale(self, *_) -> None:
+        if self.stages:
+            self.refresh()
+
+    def show(self, stages: list[dict]) -> None:
+        """Draw ``stages`` (texts in the session's language)."""
+        self.stages = list(stages)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the columns from ``stages`` in the app's language."""
+        app = App.get_running_app()
+        tr, k = app.tr, app.k
+        self.clear_widgets()
+        by_level = {s.get("level"): s for s in self.stages}
+        for level in LEVELS:
+            s = by_level.get(level)
+            if s is None:
+                text, colour = f"—  {tr(LEVEL_NAMES[level])}\n" + tr("not involved"), theme.MUTED
+            else:
+                status = s.get("status")
+                mark, state = STATES.get(status, ("○", ""))
+                head = f"{mark} {tr(LEVEL_NAMES[level])}" + (f" · {tr(state)}" if status else "")
+                lines = s.get("steps") or [s.get("action", "")]
+                text = "\n".join([head, s.get("agency", ""), *[t for t in lines if t]])
+                colour = theme.PRIMARY if status == "current" else theme.TEXT
+            label = KLabel(text=text, halign="center", font_size=k * theme.FONT_SMALL, color=colour)
+            label.bind(height=self._fit)
+            self.add_widget(label)
+        self._fit()
+
+    def _fit(self, *_) -> None:
+        if self.size_hint_y is None:
+            self.height = max([c.height for c in self.children] + [0])
+
+    def _draw(self, *_) -> None:
+        """A thin line above the columns: the route the file takes."""
+        self.canvas.before.clear()
+        with self.canvas.before:
+            Color(*theme.MUTED[:3], 0.5)
+            Line(points=[self.x, self.top - 2, self.right, self.top - 2], width=1.2)
