@@ -4,7 +4,8 @@
 UI), ``kiosk demo`` (everything on one machine; ``--headless --out DIR`` forces the no-display
 tour), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk sim ...``
 (simulators: run them, place/remove a card, scan, printer faults), ``kiosk pin-hash`` (the staff
-PIN hash for ``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench).
+PIN hash for ``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench),
+``kiosk check-layout`` (every screen of the tour at each panel size, language and type size, hall_demo).
 """
 from __future__ import annotations
 
@@ -73,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     p.add_argument("--quick", action="store_true", help="fewer repetitions: under a minute")
     p.add_argument("--only", default="", help="comma-separated areas: qr, idcard, mqtt, central, startup")
+    p = sub.add_parser("check-layout", add_help=False,
+                       help="every screen of the tour at each size, language and type size (hall_demo)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="see `kiosk check-layout --help`")
     return ap
 
 
@@ -155,6 +159,10 @@ def cmd_pin_hash(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     from kiosk.errors import ConfigError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["check-layout"]:  # its own options (and --help) go to hall_demo unparsed
+        from hall_demo.layoutcheck import main as check_layout  # dev tooling: imported only when asked
+        return check_layout(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":

@@ -53,12 +53,14 @@ class RunResult:
 
 def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int = 800,
             sim=None, fullscreen: bool = False, dpi: float | None = None,
-            stop_on_signals: bool = False, on_stop=None) -> RunResult:
+            stop_on_signals: bool = False, on_stop=None, inspector=None) -> RunResult:
     """Build the app on ``runtime`` and run it until it stops; play ``tour`` if given.
 
     ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
     caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
-    ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench)."""
+    ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench).
+    ``inspector(ctx, step, done)``: called at every tour step once its state is drawn (the layout
+    check); it calls ``done()`` to let the tour go on."""
     import os
     if dpi is not None:
         os.environ["KIVY_DPI"] = str(dpi)
@@ -68,7 +70,7 @@ def run_app(runtime, *, tour=None, out_dir=None, width: int = 1280, height: int 
     font_files = fonts.find_cjk_fonts(state_dir, runtime.cfg.get("ui.font", ""))
     fonts.register(font_files)
     from kiosk.screens.kioskapp import KioskApp  # creates the Window: only after prepare()
-    app = KioskApp(runtime, tour=tour, sim=sim, out_dir=out_dir, font_files=font_files)
+    app = KioskApp(runtime, tour=tour, sim=sim, out_dir=out_dir, font_files=font_files, inspector=inspector)
     if stop_on_signals:
         _stop_on_signals(app)
     if on_stop is not None:

@@ -72,7 +72,7 @@ class KioskApp(LockedApp, App):
     citizen_text = StringProperty("")
     announcement = StringProperty("")
 
-    def __init__(self, runtime, *, tour=None, sim=None, out_dir=None, font_files=None, **kw) -> None:
+    def __init__(self, runtime, *, tour=None, sim=None, out_dir=None, font_files=None, inspector=None, **kw) -> None:
         super().__init__(**kw)
         self.title = "Kiosk"
         self.runtime = runtime
@@ -85,6 +85,7 @@ class KioskApp(LockedApp, App):
         self.speaker = speech.Speaker(enabled=bool(self.cfg.get("ui.speech", True)))
         self.result = RunResult()
         self.tour = tour
+        self.inspector = inspector
         self.tour_runner = None
         self.sm = None
         self._unsubs: list = []
@@ -128,7 +129,8 @@ class KioskApp(LockedApp, App):
         async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
         if self.tour is not None:
             from kiosk.screens.tour import TourRunner
-            self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result)
+            self.tour_runner = TourRunner(self, self.tour, self.out_dir, self.sim, self.result,
+                                          inspector=self.inspector)
             Clock.schedule_once(lambda dt: self.tour_runner.start(), 0.3)
         return root
 

@@ -97,8 +97,11 @@ def on_screen(name: str, *, shows: str | None = None, ready: Callable | None = N
 class TourRunner:
     """Plays steps on the Clock; fills ``result`` and stops the app at the end."""
 
-    def __init__(self, app, steps, out_dir, sim, result) -> None:
+    def __init__(self, app, steps, out_dir, sim, result, inspector=None) -> None:
         self.app = app
+        #: ``inspector(ctx, step, done)``, called once each step's state is drawn; it may take
+        #: frames (it calls ``done()`` when finished). The layout check (hall_demo) uses it.
+        self.inspector = inspector
         self.steps: list[Step] = list(steps(app) if callable(steps) else steps)
         self.out_dir = Path(out_dir) if out_dir else None
         self.ctx = Ctx(app, sim)
@@ -152,7 +155,13 @@ class TourRunner:
         small = small_targets(self.app) if step.shot else []
         self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small))
         log.info("tour step passed", extra={"step": step.name})
-        self._next()
+        if self.inspector is None:
+            self._next()
+            return
+        try:
+            self.inspector(self.ctx, step, self._next)
+        except Exception as e:
+            self._fail(step, f"inspection failed: {type(e).__name__}: {e}")
 
     def _fail(self, step: Step, message: str) -> None:
         msg = f"step {self.i + 1} {step.name!r} ({step.lang}): {message}"
