@@ -12,12 +12,13 @@ Figures, and why:
 - type in elder mode: every text >= 18 dp (same spec 1.1: 适老版 main text >= 18 dp) and the
   main text (what the standard mode sets at body size or larger) >= 30 dp (1.1: the largest font
   of main text >= 30 dp, i.e. what the large-type mode must reach), and every text at least
-  ``ELDER_SCALE`` times its standard size (the mode really enlarges; nothing is left behind).
+  ``ELDER_SCALE`` times its standard size (the mode really enlarges; nothing is left behind), but
+  for display type already ``DISPLAY_DP`` or more in the standard mode (the queue number).
   1 dp = 1/160 inch too: a kiosk is read from a little further than a phone, so these are floors.
 - Chinese line breaks: running text may break between any two characters (ordinary Chinese
-  typesetting), but a name or a short title (a button's text, or a label of at most
-  ``NAME_MAX`` characters) must not break inside a word (words: jieba, dictionary only); no line
-  starts with closing punctuation (避头点). English breaks only at spaces.
+  typesetting), but a name or a title (a button's text, or a label of at most ``NAME_MAX``
+  characters without sentence punctuation) must not break inside a word (words: jieba's
+  dictionary); no line starts with closing punctuation (避头点). English breaks only at spaces.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ TOL = 1.5
 #: MIIT 适老化 figures (dp) and the physical floor (mm); see the module docstring.
 TARGET_DP_STANDARD, TARGET_DP_ELDER, TARGET_MM = 44.0, 60.0, 9.0
 TEXT_DP_ELDER_ALL, TEXT_DP_ELDER_MAIN = 18.0, 30.0
+#: Type this large in the standard mode is display type (the queue number): not scaled further.
+DISPLAY_DP = 60.0
+#: Sentence punctuation: a text with it is running text, which may break between any characters.
+SENTENCE = set("，。；：？！,;?!")
 #: A text this short (characters, whitespace excluded) is a name or a title: no mid-word break.
 NAME_MAX = 40
 #: Characters that must not start a line (Chinese and Latin closing punctuation).
@@ -267,7 +272,7 @@ def line_breaks(snap: dict, is_boundary) -> list[dict]:
         if not t or len(t["lines"]) < 2:
             continue
         full = t["text"]
-        short = len(_squash(full)) <= NAME_MAX or rec["button"]
+        short = rec["button"] or (len(_squash(full)) <= NAME_MAX and not SENTENCE & set(full))
         cursor = 0
         for i, ln in enumerate(t["lines"]):
             idx = full.find(ln["text"].strip(), cursor)
@@ -305,7 +310,7 @@ def elder_scale(std: dict, elder: dict, dpi: float, scale: float, body_px_ref: f
             continue
         size = min(rec["text"]["fonts"])
         before = std_fonts.get(rec["uid"])
-        if before is not None and size < before * scale - 0.6:
+        if before is not None and size < before * scale - 0.6 and before < px_of_dp(DISPLAY_DP, dpi):
             out.append(_f("elder-scale", rec, f"type {before:.0f} px in standard mode, {size:.0f} px in elder mode "
                                               f"(x{scale} = {before * scale:.0f} expected)"))
         main = before is not None and before >= body_px_ref * std["k"] - 0.6

@@ -12,7 +12,7 @@ from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import KButton, ListButton
 
 #: The four levels of the service network, as shown.
 LEVEL_NAMES = {"village": N_("Village"), "township": N_("Township"), "county": N_("County"), "city": N_("City")}
@@ -43,8 +43,8 @@ class GuideScreen(KioskScreen):
         prefix = "cat" if self.browse == "category" else "dept"
         for i, c in enumerate([{"code": "", "name": self.tr("All")}] + groups):
             name = c.get("name_en") if en and c.get("name_en") else c["name"]
-            b = KButton(text=name, kind="primary" if c["code"] == self._picked() else "secondary",
-                        tour_id=f"{prefix}_{i}", size_hint_y=None, height=self.app.k * 72)
+            b = ListButton(text=name, kind="primary" if c["code"] == self._picked() else "secondary",
+                           tour_id=f"{prefix}_{i}", height_ref=72, font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, code=c["code"]: self.pick(code))
             box.add_widget(b)
 
@@ -92,8 +92,8 @@ class GuideScreen(KioskScreen):
         for i, it in enumerate(items):
             name = it.get("name_en") if en and it.get("name_en") else it["name"]
             dept = g.department_name(it.get("department", ""), en)
-            b = KButton(text=f"{name}\n{dept}", kind="secondary", tour_id=f"item_{i}", size_hint_y=None,
-                        height=self.app.k * 96, font_size=self.app.k * theme.FONT_SMALL)
+            b = ListButton(text=f"{name}\n{dept}", kind="secondary", tour_id=f"item_{i}", height_ref=96,
+                           font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, code=it["code"]: self.app.go("guide_item", code=code))
             box.add_widget(b)
 

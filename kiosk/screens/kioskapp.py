@@ -63,6 +63,8 @@ class KioskApp(LockedApp, App):
     lang = StringProperty("zh_CN")
     k = NumericProperty(1.0)
     elder = BooleanProperty(False)
+    #: Large type is offered to this session's citizen (elder_age or more), not switched on.
+    elder_offer = BooleanProperty(False)
     online = BooleanProperty(True)
     busy = BooleanProperty(False)
     countdown = NumericProperty(-1)
@@ -193,8 +195,7 @@ class KioskApp(LockedApp, App):
         return dropped
 
     def _update_k(self) -> None:
-        base = Window.height / theme.REF_HEIGHT_PX if Window.height else 1.0
-        self.k = base * (theme.ELDER_SCALE if self.elder else 1.0)
+        self.k = theme.scale(Window.width, Window.height, self.elder)
 
     def on_elder(self, *_) -> None:
         """Elder mode changed: scale all type and targets."""
@@ -250,11 +251,10 @@ class KioskApp(LockedApp, App):
     def _on_session_started(self, event) -> None:
         s = self.services.sessions
         self.elder = s.elder_mode
+        self.elder_offer = bool(getattr(s, "senior", False)) and not s.elder_mode
         self.lang = s.language
         c = s.citizen
         self.citizen_text = c.masked_name if c else ""
-        if self.elder:
-            self.say("Elder mode is on. Text is larger and you have more time.")
         if self.sm.current == "identify":
             self.go(self.pending_flow or "checkin")
         elif self.sm.current == "home":  # a card placed on the home screen: the commonest purpose
@@ -265,7 +265,7 @@ class KioskApp(LockedApp, App):
     def _on_session_ended(self, event) -> None:
         reason = (event.data or {}).get("reason", "")
         self.wipe_citizen_data()
-        self.elder = False
+        self.elder = self.elder_offer = False
         self.lang = self.services.sessions.language
         if reason == "timeout":
             self.go("message", kind="timeout")
@@ -360,9 +360,16 @@ class KioskApp(LockedApp, App):
         self.lang = self.services.sessions.language
 
     def toggle_elder(self) -> None:
-        """Elder mode on/off."""
-        self.services.sessions.set_elder_mode(not self.elder)
+        """Elder mode on/off (the header's switch; it also answers the offer)."""
+        self.accept_elder(not self.elder)
+
+    def accept_elder(self, on: bool) -> None:
+        """Large type on or off, as the citizen chose (the offer, or the header's switch)."""
+        self.elder_offer = False
+        self.services.sessions.set_elder_mode(on)
         self.elder = self.services.sessions.elder_mode
+        if self.elder:
+            self.say("Elder mode is on. Text is larger and you have more time.")
 
     def show_help(self) -> None:
         """The help screen for the current screen."""

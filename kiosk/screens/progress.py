@@ -13,7 +13,7 @@ from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.guide import LEVEL_NAMES
-from kiosk.screens.widgets import KButton, KLabel
+from kiosk.screens.widgets import KLabel, ListButton
 
 #: The four levels in the order a file moves up (the timeline reads left to right).
 LEVELS = ("village", "township", "county", "city")
@@ -80,8 +80,8 @@ class ProgressScreen(KioskScreen):
         box = self.ids.app_list
         box.clear_widgets()
         for i, a in enumerate(apps):
-            b = KButton(text=f"{a.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
-                        tour_id=f"app_{i}", size_hint_y=None, height=self.app.k * 96)
+            b = ListButton(text=f"{a.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
+                           tour_id=f"app_{i}", height_ref=96)
             b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
             box.add_widget(b)
         if apps:
@@ -130,7 +130,7 @@ class ProgressScreen(KioskScreen):
                 state = {"done": self.tr("done"), "current": self.tr("handling now")}.get(s.get("status"), self.tr("to come"))
                 text = f"{mark} {self.tr(LEVEL_NAMES[level])} · {state}\n{s.get('agency', '')}\n{s.get('action', '')}"
                 colour = theme.PRIMARY if s.get("status") == "current" else theme.TEXT
-            lbl = KLabel(text=text, halign="center", font_size=self.app.k * theme.FONT_SMALL, color=colour)
+            lbl = KLabel(text=text, halign="center", font_ref=theme.FONT_SMALL, color=colour)
             box.add_widget(lbl)
 
     def print_slip(self) -> None:

@@ -235,9 +235,13 @@ def part_b(lang: str) -> list[Step]:
         S("late appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm")),
         S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
         S("late card taken", lambda c: c.sim.remove_card(), home),
+        # a senior is offered large type (not given it): they accept
         S("elder card", lambda c: c.sim.place_card(1),
+          _cond("check-in, large type offered", lambda c: c.app.sm.current == "checkin" and c.app.elder_offer
+                and not c.app.elder and c.screen.status == "loaded")),
+        S("large type accepted", lambda c: c.tap("elder_yes"),
           _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
-                and c.screen.status == "loaded"), "checkin-elder"),
+                and not c.app.elder_offer), "checkin-elder"),
         S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
           _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
         S("timeout", lambda c: c.sim.advance(11),

@@ -19,7 +19,7 @@ class WalkinScreen(KioskScreen):
         en = self.app.lang == "en"
         for i, line in enumerate(self.services.walkin.lines()):
             b = KButton(text=line.get("name_en") if en and line.get("name_en") else line["name"], tour_id=f"line_{i}",
-                        font_size=self.app.k * theme.FONT_HEAD)
+                        font_ref=theme.FONT_HEAD)
             b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
 
