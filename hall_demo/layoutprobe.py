@@ -52,8 +52,11 @@ def _filled(w) -> bool:
     rectangle in its ``canvas.before`` (the bars, cards and banners of the .kv files)."""
     from kivy.graphics import Color
     from kivy.uix.button import Button
+    from kivy.uix.screenmanager import Screen, ScreenManager
     if isinstance(w, Button):
         return True
+    if isinstance(w, (Screen, ScreenManager)):
+        return False   # their canvas paints transitions, not a box
     alpha = 1.0
     for ins in w.canvas.before.children if w.canvas.before is not None else []:
         if isinstance(ins, Color):

@@ -307,7 +307,7 @@ class KioskApp(LockedApp, App):
     def _tick(self, dt) -> None:
         self.runtime.ui_beat()
         now = self.runtime.clock.now()
-        self.clock_text = now.strftime("%Y-%m-%d %H:%M")
+        self.clock_text = now.strftime("%m-%d %H:%M")   # no year: it kept the terminal's name off the header
         s = self.services.sessions
         self.countdown = int(s.remaining_s() + 0.999) if s.countdown_visible() else -1
 

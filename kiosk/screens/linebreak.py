@@ -35,3 +35,26 @@ def break_name(line: str, width: float, measure) -> str:
             if measure(head) <= width and measure(tail) <= width:
                 return head + "\n" + tail
     return line
+
+
+#: Closing punctuation that must not start a line (避头点): it goes back to the line before.
+NO_LINE_START = "，。、；：？！）》」』】〉,.;:?!)%"
+
+
+def keep_punctuation(text: str, lines: list[str]) -> str:
+    """``text`` with a newline before the last character of any line that Kivy's wrap (``lines``,
+    as drawn) left followed by a line starting with closing punctuation: the character and its
+    punctuation then start the next line together (the usual 避头点 rule). Unchanged when no
+    line breaks that rule or the lines do not match the text."""
+    cuts, cursor = [], 0
+    for i, line in enumerate(lines):
+        line = line.strip()
+        idx = text.find(line, cursor) if line else -1
+        if idx < 0:
+            return text
+        if i > 0 and idx == cursor and line[0] in NO_LINE_START and idx >= 2 and text[idx - 1] != "\n":
+            cuts.append(idx - 1)
+        cursor = idx + len(line)
+    for cut in reversed(cuts):
+        text = text[:cut] + "\n" + text[cut:]
+    return text

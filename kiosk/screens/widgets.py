@@ -17,7 +17,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.screens import theme
-from kiosk.screens.linebreak import CJK as _CJK, break_name
+from kiosk.screens.linebreak import CJK as _CJK, break_name, keep_punctuation
 
 #: Digits and the X of an 18-character ID number; the keypad also serves phone and application numbers.
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "←")
@@ -26,16 +26,24 @@ BACKSPACE = "←"
 
 
 class NameBreaks:
-    """Mixin for labels and buttons: a Chinese name that does not fit on one line breaks between
-    words (:func:`break_name`), not inside one; only the drawn text changes, not ``text``."""
+    """Mixin for labels and buttons with Chinese text: a name that does not fit on one line breaks
+    between words (:func:`break_name`), and no line starts with closing punctuation
+    (:func:`keep_punctuation`); only the drawn text changes, not ``text``."""
 
     def texture_update(self, *largs):
         width = self.text_size[0]
-        if not self.markup and width and _CJK.search(self.text or ""):
-            core = self._label
-            measure = lambda t: core.get_extents(t)[0]  # noqa: E731  (the label's own font options)
-            core.text = "\n".join(break_name(ln, width, measure) for ln in self.text.split("\n"))
+        if self.markup or not width or not _CJK.search(self.text or ""):
+            super().texture_update(*largs)
+            return
+        core = self._label
+        measure = lambda t: core.get_extents(t)[0]  # noqa: E731  (the label's own font options)
+        text = "\n".join(break_name(ln, width, measure) for ln in self.text.split("\n"))
+        core.text = text
         super().texture_update(*largs)
+        kept = keep_punctuation(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
+        if kept != text:
+            core.text = kept
+            super().texture_update(*largs)
 
 
 class KButtonBase(NameBreaks, Button):
