@@ -66,7 +66,7 @@ def _filled(w) -> bool:
     return False
 
 
-def _text_info(w, clip) -> dict | None:
+def _text_info(w) -> dict | None:
     """Rendered lines of a Label in window pixels, font sizes, and what Kivy left out."""
     from kivy.uix.label import Label
     if not isinstance(w, Label) or not (w.text or "").strip():
@@ -119,7 +119,7 @@ def snapshot(app) -> dict:
                "button": isinstance(w, Button), "filled": _filled(w),
                "text": None}
         if isinstance(w, Label):
-            rec["text"] = _text_info(w, clip)
+            rec["text"] = _text_info(w)
         if isinstance(w, ScrollView):
             content = w.children[0] if w.children else None
             scrolls.append({"uid": id(w), "rect": rect, "role": role, "ancestors": list(ancestors),

@@ -65,10 +65,6 @@ def name_of(rec: dict) -> str:
     return f"{rec['cls']} '{text[:28]}{'…' if len(text) > 28 else ''}'" if text else rec["cls"]
 
 
-def _area(r) -> tuple[float, float]:
-    return r[2], r[3]
-
-
 def _overlap(a, b) -> tuple[float, float]:
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])

@@ -266,6 +266,13 @@ def part_b(lang: str) -> list[Step]:
           on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0 and not c.app.busy),
           "maintenance-test-print"),
         S("back home", lambda c: c.tap("maint_back"), home),
+        # wrong PINs until the screen locks: the lock-out message must stay readable above the keypad
+        S("maintenance again", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
+          on_screen("maintenance")),
+        S("maintenance locked", lambda c: [(_type("0000")(c), c.tap("pin_ok")) for _ in range(4)],
+          on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status)),
+          "maintenance-locked", timeout_s=30),
+        S("home after the lock", lambda c: c.tap("maint_back"), home),
     ]
 
 
