@@ -41,19 +41,31 @@ def break_name(line: str, width: float, measure) -> str:
 NO_LINE_START = "，。、；：？！）》」』】〉,.;:?!)%"
 
 
-def keep_punctuation(text: str, lines: list[str]) -> str:
-    """``text`` with a newline before the last character of any line that Kivy's wrap (``lines``,
-    as drawn) left followed by a line starting with closing punctuation: the character and its
-    punctuation then start the next line together (the usual 避头点 rule). Unchanged when no
-    line breaks that rule or the lines do not match the text."""
-    cuts, cursor = [], 0
+def _alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def mend_breaks(text: str, lines: list[str]) -> str:
+    """``text`` with newlines that move two kinds of bad breaks Kivy's wrap (``lines``, as drawn)
+    makes in Chinese text: a line starting with closing punctuation (the character before goes
+    down with it: the usual 避头点 rule), and a number or Latin word split in two ("约1|0厘米":
+    the whole word goes down). Unchanged when there is none or the lines do not match the text."""
+    cuts, cursor, start = [], 0, 0
     for i, line in enumerate(lines):
         line = line.strip()
         idx = text.find(line, cursor) if line else -1
         if idx < 0:
             return text
-        if i > 0 and idx == cursor and line[0] in NO_LINE_START and idx >= 2 and text[idx - 1] != "\n":
+        soft = i > 0 and idx == cursor and idx >= 2 and text[idx - 1] != "\n"
+        if soft and line[0] in NO_LINE_START:
             cuts.append(idx - 1)
+        elif soft and _alnum(text[idx - 1]) and _alnum(text[idx]):
+            word = idx - 1
+            while word > start and _alnum(text[word - 1]):
+                word -= 1
+            if word > start:
+                cuts.append(word)
+        start = idx
         cursor = idx + len(line)
     for cut in reversed(cuts):
         text = text[:cut] + "\n" + text[cut:]

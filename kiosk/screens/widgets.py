@@ -17,7 +17,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.screens import theme
-from kiosk.screens.linebreak import CJK as _CJK, break_name, keep_punctuation
+from kiosk.screens.linebreak import CJK as _CJK, break_name, mend_breaks
 
 #: Digits and the X of an 18-character ID number; the keypad also serves phone and application numbers.
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "←")
@@ -27,8 +27,8 @@ BACKSPACE = "←"
 
 class NameBreaks:
     """Mixin for labels and buttons with Chinese text: a name that does not fit on one line breaks
-    between words (:func:`break_name`), and no line starts with closing punctuation
-    (:func:`keep_punctuation`); only the drawn text changes, not ``text``."""
+    between words (:func:`break_name`), no line starts with closing punctuation and no number is
+    split (:func:`mend_breaks`); only the drawn text changes, not ``text``."""
 
     def texture_update(self, *largs):
         width = self.text_size[0]
@@ -40,7 +40,7 @@ class NameBreaks:
         text = "\n".join(break_name(ln, width, measure) for ln in self.text.split("\n"))
         core.text = text
         super().texture_update(*largs)
-        kept = keep_punctuation(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
+        kept = mend_breaks(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
         if kept != text:
             core.text = kept
             super().texture_update(*largs)

@@ -27,10 +27,16 @@ def test_what_fits_or_has_no_known_break_is_left_to_the_label():
     assert break_name("城乡居民基本养老保险待遇的年度复核", 200, measure) == "城乡居民基本养老保险待遇的年度复核"
 
 
-def test_closing_punctuation_goes_back_with_the_character_before_it():
-    from kiosk.screens.linebreak import keep_punctuation
+def test_closing_punctuation_goes_down_with_the_character_before_it():
+    from kiosk.screens.linebreak import mend_breaks
     text = "请输入受理回执上的办件编号，或扫描回执二维码。"
     drawn = ["请输入受理回执上的办件编号，或扫描回执二维码", "。"]
-    assert keep_punctuation(text, drawn) == "请输入受理回执上的办件编号，或扫描回执二维\n码。"
-    assert keep_punctuation(text, [text]) == text
-    assert keep_punctuation("第一行\n。", ["第一行", "。"]) == "第一行\n。"  # an explicit break is the author's
+    assert mend_breaks(text, drawn) == "请输入受理回执上的办件编号，或扫描回执二维\n码。"
+    assert mend_breaks(text, [text]) == text
+    assert mend_breaks("第一行\n。", ["第一行", "。"]) == "第一行\n。"  # an explicit break is the author's
+
+
+def test_a_number_is_not_split():
+    from kiosk.screens.linebreak import mend_breaks
+    text = "请将二维码对准扫码口约10厘米处。"
+    assert mend_breaks(text, ["请将二维码对准扫码口约1", "0厘米处。"]) == "请将二维码对准扫码口约\n10厘米处。"
