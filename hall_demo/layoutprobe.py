@@ -71,6 +71,9 @@ def _text_info(w) -> dict | None:
     from kivy.uix.label import Label
     if not isinstance(w, Label) or not (w.text or "").strip():
         return None
+    trigger = getattr(w, "_trigger_texture", None)
+    if trigger is not None and trigger.is_triggered:
+        w.texture_update()   # the text changed since the last frame (the clock): judge what will show
     core = w._label
     tw, th = w.texture_size
     ox, oy = w.to_window(w.center_x - tw / 2.0, w.center_y - th / 2.0)
