@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> dict:
     """Sub-commands other distributions add (entry points in group ``kiosk.commands``: a function
-    ``register(subparsers, config_arg)`` that adds its parser and sets ``plugin_main``). The demo
+    ``register(subparsers, config_arg)`` that adds its parser and sets ``plugin_main``; one with a
+    ``raw_main(argv)`` attribute gets its arguments unparsed instead). The demo
     distribution adds ``demo``, ``sim``, ``bench``, ``explore`` and ``check-layout``; a terminal
     has none of them."""
     from importlib.metadata import entry_points
@@ -108,6 +109,10 @@ def cmd_pin_hash(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     from kiosk.errors import ConfigError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    raw = getattr(_plugins().get(argv[0]) if argv else None, "raw_main", None)
+    if raw is not None:  # a plug-in that parses its own options (and --help)
+        return raw(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":

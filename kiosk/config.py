@@ -91,7 +91,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "language": Field(str, "zh_CN", choices=("zh_CN", "en"), doc="language at the start of a session"),
         "session_timeout_s": Field(float, 60.0, min=10, max=600, doc="inactivity before a session ends (s)"),
         "elder_timeout_s": Field(float, 120.0, min=10, max=900, doc="the same in elder mode (s)"),
-        "elder_age": Field(int, 60, min=50, max=100, doc="age from which elder mode turns on by itself (years)"),
+        "elder_age": Field(int, 60, min=50, max=100, doc="age from which the longer timeout applies and large type is offered (years)"),
         "timezone": Field(str, "Asia/Shanghai", doc="the hall's time zone (IANA name)"),
         "min_free_mb": Field(int, 64, min=1, max=1_000_000,
                              doc="kiosk doctor fails below this much free space on the state dir's disk (MB)"),

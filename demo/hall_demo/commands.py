@@ -1,5 +1,6 @@
 """The `kiosk` sub-commands this distribution adds to the terminal's command (entry points in group
-``kiosk.commands``, read by :func:`kiosk.cli.build_parser`): ``demo``, ``sim``, ``bench``.
+``kiosk.commands``, read by :func:`kiosk.cli.build_parser`): ``demo``, ``sim``, ``bench``,
+``check-layout``.
 
 Each ``register_*`` adds its parser and sets ``plugin_main``; the work is imported only when the
 command runs, so ``kiosk --help`` stays light.
@@ -64,6 +65,23 @@ def _bench_main(args) -> int:
     from hall_demo.bench import main as bench_main
     return bench_main((["--json"] if args.json else []) + (["--quick"] if args.quick else [])
                       + (["--only", args.only] if args.only else []))
+
+
+def register_check_layout(sub, _config_arg) -> None:
+    """`kiosk check-layout`: every screen of the tour at each panel size, language and type size."""
+    import argparse
+    p = sub.add_parser("check-layout", add_help=False,
+                       help="every screen of the tour at each size, language and type size")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="see `kiosk check-layout --help`")
+    p.set_defaults(plugin_main=lambda args: _check_layout_main(args.args))
+
+
+def _check_layout_main(argv: list[str]) -> int:
+    from hall_demo.layoutcheck import main as check_layout  # its own options (and --help), unparsed
+    return check_layout(argv)
+
+
+register_check_layout.raw_main = _check_layout_main  # type: ignore[attr-defined]  (kiosk.cli's hook)
 
 
 def _load(path: str):

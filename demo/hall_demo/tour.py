@@ -131,13 +131,14 @@ class RunResult:
         return {"ok": self.ok, "error": self.error, "steps": [vars(s) for s in self.steps]}
 
 
-def play(steps, runtime, *, out_dir=None, sim=None, mobile: bool = False, **kw) -> RunResult:
+def play(steps, runtime, *, out_dir=None, sim=None, mobile: bool = False, inspector=None, **kw) -> RunResult:
     """Run the kiosk app (or the mobile app) on ``runtime`` and play ``steps`` in it; ``kw`` goes to
-    :func:`kiosk.screens.app.run_app` (size, dpi, on_stop). Returns the tour's result."""
+    :func:`kiosk.screens.app.run_app` (size, dpi, on_stop). ``inspector(ctx, step, done)``: called
+    at every step once its state is drawn (the layout check). Returns the tour's result."""
     result = RunResult()
 
     def driver(app):
-        return TourRunner(app, steps, out_dir, sim, result)
+        return TourRunner(app, steps, out_dir, sim, result, inspector=inspector)
     if mobile:
         from kiosk.screens.mobile.app import run_mobile_app
         app = run_mobile_app(runtime, driver=driver, **kw)
@@ -152,8 +153,11 @@ def play(steps, runtime, *, out_dir=None, sim=None, mobile: bool = False, **kw) 
 class TourRunner:
     """Plays steps on the Clock; fills ``result`` and stops the app at the end."""
 
-    def __init__(self, app, steps, out_dir, sim, result) -> None:
+    def __init__(self, app, steps, out_dir, sim, result, inspector=None) -> None:
         self.app = app
+        #: ``inspector(ctx, step, done)``, called once each step's state is drawn; it may take
+        #: frames (it calls ``done()`` when finished). The layout check (hall_demo) uses it.
+        self.inspector = inspector
         self.steps: list[Step] = list(steps(app) if callable(steps) else steps)
         self.out_dir = Path(out_dir) if out_dir else None
         self.ctx = Ctx(app, sim)
@@ -212,7 +216,13 @@ class TourRunner:
         chinese = chinese_on_screen(self.app) if step.shot and step.lang == "en" else []
         self.result.steps.append(StepResult(step.name, step.lang, True, "", path, small, chinese))
         log.info("tour step passed", extra={"step": step.name})
-        self._next()
+        if self.inspector is None:
+            self._next()
+            return
+        try:
+            self.inspector(self.ctx, step, self._next)
+        except Exception as e:
+            self._fail(step, f"inspection failed: {type(e).__name__}: {e}")
 
     def _fail(self, step: Step, message: str) -> None:
         msg = f"step {self.i + 1} {step.name!r} ({step.lang}): {message}"

@@ -311,9 +311,13 @@ def part_b(lang: str) -> list[Step]:
         S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
         S("late card taken", lambda c: c.sim.remove_card(), home),
         S("home", _ensure_lang(lang), _home_in(lang)),
+        # a senior is offered large type (not given it): they accept
         S("elder card", lambda c: c.sim.place_card(1),
+          _cond("check-in, large type offered", lambda c: c.app.sm.current == "checkin" and c.app.elder_offer
+                and not c.app.elder and c.screen.status == "loaded")),
+        S("large type accepted", lambda c: c.tap("elder_yes"),
           _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
-                and c.screen.status == "loaded"), "checkin-elder"),
+                and not c.app.elder_offer), "checkin-elder"),
         S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
           _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
         # Shown first, wiped checked next, then read in the tour's language (the timeout message
@@ -347,6 +351,13 @@ def part_b(lang: str) -> list[Step]:
           on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0 and not c.app.busy),
           "maintenance-test-print"),
         S("back home", lambda c: c.tap("maint_back"), home),
+        # wrong PINs until the screen locks: the lock-out message must stay readable above the keypad
+        S("maintenance again", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
+          on_screen("maintenance")),
+        S("maintenance locked", lambda c: [(_type("0000")(c), c.tap("pin_ok")) for _ in range(4)],
+          on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status)),
+          "maintenance-locked", timeout_s=30),
+        S("home after the lock", lambda c: c.tap("maint_back"), home),
     ]
 
 

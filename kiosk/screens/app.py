@@ -25,7 +25,9 @@ def run_app(runtime, *, driver=None, width: int = 1280, height: int = 800,
 
     ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
     caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
-    ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench)."""
+    ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench).
+    ``inspector(ctx, step, done)``: called at every tour step once its state is drawn (the layout
+    check); it calls ``done()`` to let the tour go on."""
     import os
     if dpi is not None:
         os.environ["KIVY_DPI"] = str(dpi)

@@ -17,7 +17,7 @@ from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import KButton, ListButton
 
 #: Why 10: two working weeks ahead is what the hall publishes; more days only lengthen the list.
 BOOK_DAYS = 10
@@ -42,15 +42,14 @@ class BookScreen(KioskScreen):
         cats = self.ids.cats
         cats.clear_widgets()
         for i, c in enumerate([{"code": "", "name": self.tr("All")}] + g.categories(lang)):
-            b = KButton(text=c["name"] or c["code"], kind="primary" if c["code"] == self.category else "secondary",
-                        tour_id=f"bcat_{i}", size_hint_y=None, height=self.app.k * 72)
+            b = ListButton(text=c["name"] or c["code"], kind="primary" if c["code"] == self.category else "secondary",
+                           tour_id=f"bcat_{i}", height_ref=72)
             b.bind(on_release=lambda btn, code=c["code"]: self.pick_category(code))
             cats.add_widget(b)
         items = self.ids.item_box
         items.clear_widgets()
         for i, it in enumerate(g.items(category=self.category or None, lang=lang)):
-            b = KButton(text=it["name"] or it["code"], kind="secondary", tour_id=f"bitem_{i}", size_hint_y=None,
-                        height=self.app.k * 80)
+            b = ListButton(text=it["name"] or it["code"], kind="secondary", tour_id=f"bitem_{i}", height_ref=80)
             b.bind(on_release=lambda btn, it=it: self.pick_item(it))
             items.add_widget(b)
 
@@ -92,7 +91,7 @@ class BookDayScreen(KioskScreen):
         grid.clear_widgets()
         for i, d in enumerate(self.services.booking.days(BOOK_DAYS)):
             b = KButton(text=f"{d:%m-%d}\n{self.tr(WEEKDAYS[d.weekday()])}", kind="secondary", tour_id=f"day_{i}",
-                        font_size=self.app.k * theme.FONT_HEAD)
+                        font_ref=theme.FONT_HEAD)
             b.bind(on_release=lambda btn, d=d: self.pick(d))
             grid.add_widget(b)
 

@@ -11,8 +11,9 @@ from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens import theme
 from kiosk.screens.i18n import N_
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import ListButton
 
 
 def _session_guard(app):
@@ -63,7 +64,8 @@ class CheckinScreen(KioskScreen):
                 line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
             elif closed_already(a, now):
                 line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
-            b = KButton(text=f"{self.loc(a)['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary")
+            b = ListButton(text=f"{self.loc(a)['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary",
+                           height_ref=theme.BUTTON_H * 1.3)
             b.bind(on_release=lambda btn, a=a: self.app.go("checkin_confirm", appointment=a))
             box.add_widget(b)
 

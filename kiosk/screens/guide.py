@@ -16,7 +16,7 @@ from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.timeline import Timeline  # noqa: F401  (the kv's Timeline)
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import KButton, ListButton
 
 
 class GuideScreen(KioskScreen):
@@ -42,8 +42,8 @@ class GuideScreen(KioskScreen):
         groups = g.categories(lang) if self.browse == "category" else g.departments(lang)
         prefix = "cat" if self.browse == "category" else "dept"
         for i, c in enumerate([{"code": "", "name": self.tr("All")}] + groups):
-            b = KButton(text=c["name"], kind="primary" if c["code"] == self._picked() else "secondary",
-                        tour_id=f"{prefix}_{i}", size_hint_y=None, height=self.app.k * 72)
+            b = ListButton(text=c["name"], kind="primary" if c["code"] == self._picked() else "secondary",
+                           tour_id=f"{prefix}_{i}", height_ref=72, font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, code=c["code"]: self.pick(code))
             box.add_widget(b)
 
@@ -89,8 +89,8 @@ class GuideScreen(KioskScreen):
         box.clear_widgets()
         for i, it in enumerate(items):
             dept = g.department_name(it.get("department", ""), lang == "en")
-            b = KButton(text=f"{it['name']}\n{dept}", kind="secondary", tour_id=f"item_{i}", size_hint_y=None,
-                        height=self.app.k * 96, font_size=self.app.k * theme.FONT_SMALL)
+            b = ListButton(text=f"{it['name']}\n{dept}", kind="secondary", tour_id=f"item_{i}", height_ref=96,
+                           font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, code=it["code"]: self.app.go("guide_item", code=code))
             box.add_widget(b)
 

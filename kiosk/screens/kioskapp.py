@@ -62,6 +62,8 @@ class KioskApp(LockedApp, App):
     lang = StringProperty("zh_CN")
     k = NumericProperty(1.0)
     elder = BooleanProperty(False)
+    #: Large type is offered to this session's citizen (elder_age or more), not switched on.
+    elder_offer = BooleanProperty(False)
     online = BooleanProperty(True)
     busy = BooleanProperty(False)
     countdown = NumericProperty(-1)
@@ -191,8 +193,7 @@ class KioskApp(LockedApp, App):
         return dropped
 
     def _update_k(self) -> None:
-        base = Window.height / theme.REF_HEIGHT_PX if Window.height else 1.0
-        self.k = base * (theme.ELDER_SCALE if self.elder else 1.0)
+        self.k = theme.scale(Window.width, Window.height, self.elder)
 
     def on_elder(self, *_) -> None:
         """Elder mode changed: scale all type and targets."""
@@ -251,11 +252,10 @@ class KioskApp(LockedApp, App):
     def _on_session_started(self, event) -> None:
         s = self.services.sessions
         self.elder = s.elder_mode
+        self.elder_offer = bool(getattr(s, "senior", False)) and not s.elder_mode
         self.lang = s.language
         c = s.citizen
         self.citizen_text = (c.masked_name or c.masked_id) if c else ""  # a typed number has no name
-        if self.elder:
-            self.say("Elder mode is on. Text is larger and you have more time.")
         if self.sm.current == "identify":
             self.go(self.pending_flow or "checkin")
         elif self.sm.current == "home":  # a card placed on the home screen: the commonest purpose
@@ -273,7 +273,7 @@ class KioskApp(LockedApp, App):
         # the citizen is told why the screen changed (not dropped home without a word).
         unfinished = reason == "card_removed" and self.sm.current_screen.mid_flow()
         self.wipe_citizen_data()
-        self.elder = False
+        self.elder = self.elder_offer = False
         self.lang = self.services.sessions.language
         if reason == "timeout":
             self.go("message", kind="timeout")
@@ -334,7 +334,7 @@ class KioskApp(LockedApp, App):
     def _tick(self, dt) -> None:
         self.runtime.ui_beat()
         now = self.runtime.clock.now()
-        self.clock_text = now.strftime("%Y-%m-%d %H:%M")
+        self.clock_text = now.strftime("%m-%d %H:%M")   # no year: it kept the terminal's name off the header
         s = self.services.sessions
         self.countdown = int(s.remaining_s() + 0.999) if s.countdown_visible() else -1
 
@@ -399,9 +399,16 @@ class KioskApp(LockedApp, App):
         self.lang = self.services.sessions.language
 
     def toggle_elder(self) -> None:
-        """Elder mode on/off."""
-        self.services.sessions.set_elder_mode(not self.elder)
+        """Elder mode on/off (the header's switch; it also answers the offer)."""
+        self.accept_elder(not self.elder)
+
+    def accept_elder(self, on: bool) -> None:
+        """Large type on or off, as the citizen chose (the offer, or the header's switch)."""
+        self.elder_offer = False
+        self.services.sessions.set_elder_mode(on)
         self.elder = self.services.sessions.elder_mode
+        if self.elder:
+            self.say("Elder mode is on. Text is larger and you have more time.")
 
     def show_help(self) -> None:
         """The help screen for the current screen."""

@@ -14,7 +14,7 @@ from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.timeline import Timeline  # noqa: F401  (the kv's Timeline)
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import ListButton
 from kiosk.services.tickets import promised_text
 
 #: Application numbers as the central service issues them: "SQ" + 18 digits (date, region, serial).
@@ -101,8 +101,8 @@ class ProgressScreen(KioskScreen):
         box.clear_widgets()
         for i, a in enumerate(self.applications):
             shown = self.loc(a)
-            b = KButton(text=f"{shown.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
-                        tour_id=f"app_{i}", size_hint_y=None, height=self.app.k * 96)
+            b = ListButton(text=f"{shown.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
+                           tour_id=f"app_{i}", height_ref=96)
             b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
             box.add_widget(b)
 

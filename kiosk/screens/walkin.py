@@ -18,8 +18,7 @@ class WalkinScreen(KioskScreen):
         box = self.ids.lines
         box.clear_widgets()
         for i, line in enumerate(self.services.guide.lines(self.app.lang)):
-            b = KButton(text=line["name"], tour_id=f"line_{i}",
-                        font_size=self.app.k * theme.FONT_HEAD)
+            b = KButton(text=line["name"], tour_id=f"line_{i}", font_ref=theme.FONT_HEAD)
             b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
 

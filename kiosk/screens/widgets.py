@@ -1,7 +1,10 @@
-"""Shared widgets: big buttons and tiles, wrapped labels, the top bar and the on-screen keypad.
+"""Shared widgets: big buttons and tiles, wrapped labels, the top bar, the on-screen keypad and
+the scroll view that shows it scrolls.
 
 Layout lives in widgets.kv. ``tour_id`` names a widget for the scripted tour and the tests (a
-stable handle that does not depend on the language of its text).
+stable handle that does not depend on the language of its text). Sizes of widgets built in
+Python are given at the reference scale (``font_ref``, ``height_ref``) and follow ``app.k`` in kv,
+so a switch to elder mode enlarges them too.
 """
 from __future__ import annotations
 
@@ -11,6 +14,10 @@ from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
+
+from kiosk.screens import theme
+from kiosk.screens.linebreak import CJK as _CJK, break_name, mend_breaks
 
 #: Digits and the X of an 18-character ID number; the keypad also serves phone and application numbers.
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "←")
@@ -35,11 +42,56 @@ def grouped(value: str, groups) -> str:
     return " ".join(out)
 
 
-class KButton(Button):
-    """A large, high-contrast button; ``tour_id`` names it for the tour."""
+class NameBreaks:
+    """Mixin for labels and buttons with Chinese text: a name that does not fit on one line breaks
+    between words (:func:`break_name`), no line starts with closing punctuation and no number is
+    split (:func:`mend_breaks`); only the drawn text changes, not ``text``."""
+
+    def texture_update(self, *largs):
+        width = self.text_size[0]
+        if self.markup or not width or not _CJK.search(self.text or ""):
+            super().texture_update(*largs)
+            return
+        core = self._label
+        measure = lambda t: core.get_extents(t)[0]  # noqa: E731  (the label's own font options)
+        text = "\n".join(break_name(ln, width, measure) for ln in self.text.split("\n"))
+        core.text = text
+        super().texture_update(*largs)
+        kept = mend_breaks(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
+        if kept != text:
+            core.text = kept
+            super().texture_update(*largs)
+
+
+class KButtonBase(NameBreaks, Button):
+    """What every kiosk button shares: colours by ``kind``, type size, the touch-target floor;
+    ``tour_id`` names it for the tour."""
 
     tour_id = StringProperty("")
     kind = StringProperty("primary")   # primary | secondary | danger
+    font_ref = NumericProperty(theme.FONT_BODY)   # type size at the reference scale (px)
+
+
+class KButton(KButtonBase):
+    """A large, high-contrast button whose text wraps to its width."""
+
+
+class TopButton(KButtonBase):
+    """A header button as wide as its words (English ones are longer than the Chinese)."""
+
+
+class ListButton(KButton):
+    """A button in a list built in Python: as tall as ``height_ref`` at the reference scale, or
+    as its text needs (a long name wraps instead of spilling out)."""
+
+    height_ref = NumericProperty(theme.BUTTON_H)
+
+
+class KScrollView(ScrollView):
+    """A scroll view that shows it scrolls: a wide bar, visible while idle, whenever the content
+    is longer than the view (Kivy's default bar is 2 dp and fades out)."""
+
+    scroll_indicator = True
 
 
 class Tile(KButton):
@@ -49,10 +101,11 @@ class Tile(KButton):
     subtitle = StringProperty("")
 
 
-class KLabel(Label):
+class KLabel(NameBreaks, Label):
     """A label that wraps to its width (Kivy wraps only with text_size set)."""
 
     size_hint_scale = NumericProperty(1.0)
+    font_ref = NumericProperty(theme.FONT_BODY)   # type size at the reference scale (px)
 
 
 class CitizenLabel(KLabel):

@@ -1,10 +1,13 @@
 """The citizen session: who is at the terminal, for how long, and the wipe when they leave.
 
 A session starts when a citizen identifies (ID card, smart card, QR code, keypad) and ends on
-inactivity (``runtime.session_timeout_s``, longer in elder mode), on card removal, on "done",
+inactivity (``runtime.session_timeout_s``, longer in elder mode and for seniors), on card removal, on "done",
 or on an error. Ending it drops every reference to the citizen's data held here, tells the log
 redactor to forget the citizen's name and address, and publishes ``session.ended`` so every
-screen clears its widgets. Elder mode turns on by itself for citizens aged ``elder_age`` or more.
+screen clears its widgets. A citizen aged ``elder_age`` or more is a ``senior`` for the session: they get the longer timeout
+at once (more time changes nothing on screen), and the screen *offers* elder mode (large type);
+it turns on only when the citizen accepts (the MIIT 适老化 guidance: a prominent switch and a
+prompt, the user chooses; large type imposed by age also surprised citizens who did not want it).
 
 Language: a visit starts in the terminal's language (``runtime.language``). A citizen's choice
 lasts until their visit ends: when their session ends, or, for a visitor who never identified
@@ -112,6 +115,7 @@ class SessionManager:
         self.default_language = language
         self.language = language
         self.elder_mode = False
+        self.senior = False   # the citizen is elder_age or older (longer timeout; large type offered)
         self._lock = threading.RLock()
         self._citizen: Citizen | None = None
         self._session_id: str | None = None
@@ -141,7 +145,7 @@ class SessionManager:
 
     def effective_timeout_s(self) -> float:
         """The inactivity timeout that applies now."""
-        return self.elder_timeout_s if self.elder_mode else self.timeout_s
+        return self.elder_timeout_s if self.elder_mode or self.senior else self.timeout_s
 
     def remaining_s(self) -> float:
         """Seconds before the session ends for inactivity."""
@@ -162,13 +166,13 @@ class SessionManager:
             SENSITIVE.add(citizen.name, privacy.mask_name)
             SENSITIVE.add(citizen.address, privacy.mask_address)
             age = citizen.age(self.clock.today())
-            if age is not None and age >= self.elder_age:
-                self.elder_mode = True
+            self.senior = age is not None and age >= self.elder_age
             self._last_activity = self.clock.monotonic()
             sid = self._session_id
         log.info("session started", extra={"session": sid, "source": citizen.source,
-                                           "elder": self.elder_mode})
-        self.bus.publish("session.started", {"session": sid, "elder": self.elder_mode}, source="session")
+                                           "elder": self.elder_mode, "senior": self.senior})
+        self.bus.publish("session.started", {"session": sid, "elder": self.elder_mode, "senior": self.senior},
+                         source="session")
         return sid
 
     def touch(self) -> None:
@@ -218,7 +222,7 @@ class SessionManager:
                 citizen.birth_date = None
                 citizen.citizen_ref = None
                 citizen.extra.clear()
-            self.elder_mode = False
+            self.elder_mode = self.senior = False
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
             self.bus.publish("session.ended", {"session": sid, "reason": reason.value}, source="session")

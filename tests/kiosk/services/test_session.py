@@ -34,16 +34,26 @@ def test_begin_and_end_wipes_data_and_redactor():
     assert events[-1][1]["reason"] == "done"
 
 
-def test_elder_mode_from_age_and_longer_timeout():
+def test_a_senior_gets_the_longer_timeout_and_is_offered_elder_mode_not_given_it():
     sm, bus, clock, events = make()
     sm.begin(citizen(birth=dt.date(1958, 2, 3)))
-    assert sm.elder_mode and sm.effective_timeout_s() == 120
+    # Large type is the citizen's choice (the screen offers it); more time is given at once.
+    assert sm.senior and not sm.elder_mode and sm.effective_timeout_s() == 120
+    assert events[0][1]["senior"] is True and events[0][1]["elder"] is False
+    sm.set_elder_mode(True)
+    assert sm.elder_mode
     clock.advance(100)
     assert not sm.tick() and sm.state is SessionState.ACTIVE
     clock.advance(21)
     assert sm.tick() and sm.state is SessionState.IDLE
     assert events[-1][1]["reason"] == "timeout"
-    assert not sm.elder_mode  # reset for the next citizen
+    assert not sm.elder_mode and not sm.senior  # reset for the next citizen
+
+
+def test_a_younger_citizen_is_not_a_senior():
+    sm, bus, clock, events = make()
+    sm.begin(citizen(birth=dt.date(1990, 2, 3)))
+    assert not sm.senior and not sm.elder_mode and sm.effective_timeout_s() == 60
 
 
 def test_countdown_in_last_15_seconds_and_touch_restarts():

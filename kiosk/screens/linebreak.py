@@ -1,0 +1,72 @@
+"""Where a Chinese name breaks when it does not fit on one line (no Kivy here: pure text).
+
+Kivy breaks Chinese between any two characters (it has no word list), so a department's name
+came out as 郑州市人力资源和社会保|障局. A name should break between words; the kiosk carries no
+dictionary (jieba's costs ~50 MiB), so :func:`break_name` uses the shape of Chinese names of
+offices and procedures: after a conjunction, after the place that starts the name, before the
+kind of office or procedure that ends it. ``kiosk check-layout`` judges the result with a real
+dictionary. Running text is left alone: it may break anywhere (ordinary Chinese typesetting).
+"""
+from __future__ import annotations
+
+import re
+
+#: Where a name may break, best first: after a conjunction, after the place that starts it
+#: (郑州市|, 中牟县|), before the kind of office or procedure that ends it (|委员会, |办理).
+_NAME_BREAKS = (   # (pattern, the latest break first?)
+    (re.compile(r"[和与及、](?=.)"), True),
+    (re.compile(r"^.{1,6}?[省市县区乡镇](?=.)"), True),
+    (re.compile(r".(?=(?:委员会|联合会|管理中心|管理局|服务中心|中心|办公室|事务局|局|有限公司|总公司|公司|"
+                r"办理|申请|认定|领取|登记|变更|补领|审批|证明|备案|注销)$)"), False),
+)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def break_name(line: str, width: float, measure) -> str:
+    """``line`` with one newline at the best name break (``_NAME_BREAKS``: the break follows the
+    match) where both parts fit ``width`` as ``measure(text) -> px`` measures them; unchanged
+    when it fits or no break fits."""
+    if not CJK.search(line) or measure(line) <= width:
+        return line
+    for pattern, latest in _NAME_BREAKS:
+        cuts = sorted({m.end() for m in pattern.finditer(line) if 0 < m.end() < len(line)}, reverse=latest)
+        for cut in cuts:
+            head, tail = line[:cut], line[cut:]
+            if measure(head) <= width and measure(tail) <= width:
+                return head + "\n" + tail
+    return line
+
+
+#: Closing punctuation that must not start a line (避头点): it goes back to the line before.
+NO_LINE_START = "，。、；：？！）》」』】〉,.;:?!)%"
+
+
+def _alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def mend_breaks(text: str, lines: list[str]) -> str:
+    """``text`` with newlines that move two kinds of bad breaks Kivy's wrap (``lines``, as drawn)
+    makes in Chinese text: a line starting with closing punctuation (the character before goes
+    down with it: the usual 避头点 rule), and a number or Latin word split in two ("约1|0厘米":
+    the whole word goes down). Unchanged when there is none or the lines do not match the text."""
+    cuts, cursor, start = [], 0, 0
+    for i, line in enumerate(lines):
+        line = line.strip()
+        idx = text.find(line, cursor) if line else -1
+        if idx < 0:
+            return text
+        soft = i > 0 and idx == cursor and idx >= 2 and text[idx - 1] != "\n"
+        if soft and line[0] in NO_LINE_START:
+            cuts.append(idx - 1)
+        elif soft and _alnum(text[idx - 1]) and _alnum(text[idx]):
+            word = idx - 1
+            while word > start and _alnum(text[word - 1]):
+                word -= 1
+            if word > start:
+                cuts.append(word)
+        start = idx
+        cursor = idx + len(line)
+    for cut in reversed(cuts):
+        text = text[:cut] + "\n" + text[cut:]
+    return text

@@ -1,0 +1,75 @@
+"""`kiosk check-layout` finds nothing: every state of the full tour in both languages and both type
+sizes, on the 10.1" 1280x800 panel (the smallest, at the highest DPI: the strictest for type and
+targets) and the 21.5" 1080x1920 portrait panel (the narrowest). The command itself also runs
+1920x1080 (make test leaves it out: it has more room on both axes than 1280x800 at the same
+proportions, and each panel costs a full tour).
+
+Real parts: the checker starts the stack (Mosquitto, the reference central service, the device
+simulators) and a real Kivy window per panel on its own Xvfb, in child processes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+PANELS = "1280x800,1080x1920"
+#: Two full tours side by side with their checks; on a busy 2-core machine about 6-9 minutes.
+TIMEOUT_S = 1500
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    out = tmp_path_factory.mktemp("layout")
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)   # the checker starts its own Xvfb, large enough for the portrait panel
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "2",
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+    results = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    return proc, results
+
+
+@pytest.mark.timeout(TIMEOUT_S + 60)
+def test_every_state_was_checked_at_each_panel(checked):
+    proc, results = checked
+    assert set(results) == set(PANELS.split(","))
+    for name, r in results.items():
+        assert r["ok"], f"{name}: {r['error']}\n{proc.stdout[-3000:]}"
+        langs = {s["lang"] for s in r["states"]}
+        assert langs == {"zh_CN", "en"}, name
+        # the screens the tour reaches, each checked (a missed screen would pass silently)
+        screens = {s["screen"] for s in r["states"]}
+        for s in ("home", "identify", "checkin", "ticket", "guide", "guide_item", "consult", "progress", "feedback",
+                  "walkin", "book", "book_day", "book_slot", "book_confirm", "book_done", "message", "maintenance"):
+            assert s in screens, (name, s)
+    assert "layout check:" in proc.stdout and "combinations" in proc.stdout
+
+
+#: Chinese on English screens comes from catalogue and central data without English (agencies,
+#: stages, FAQ, legal basis: issue 12's "English is half Chinese", another branch's work). Until
+#: that lands this rule is held apart so the layout rules stay strict; then drop the xfail.
+LANGUAGE_RULES = {"cjk-on-english"}
+
+
+@pytest.mark.timeout(TIMEOUT_S + 60)
+def test_no_layout_findings(checked):
+    proc, results = checked
+    findings = [f for r in results.values() for f in r["findings"] if f["rule"] not in LANGUAGE_RULES]
+    assert findings == [], proc.stdout[-8000:]
+
+
+@pytest.mark.timeout(TIMEOUT_S + 60)
+@pytest.mark.xfail(reason="English catalogue data (issue 12, English half) not merged yet", strict=False)
+def test_no_chinese_on_english_screens(checked):
+    proc, results = checked
+    findings = [f for r in results.values() for f in r["findings"]]
+    assert findings == [], proc.stdout[-8000:]
+    assert proc.returncode == 0, proc.stdout[-3000:]

@@ -1,0 +1,42 @@
+"""Chinese names break between words, not inside one (kiosk.screens.linebreak)."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.screens.linebreak import break_name
+
+#: One character = 20 px: a line of 10 characters fits 200 px.
+measure = lambda text: 20 * len(text)  # noqa: E731
+
+
+@pytest.mark.parametrize("name, broken", [
+    # Kivy broke these as 郑州市人力资源和社会保|障局 and 郑州市卫生和计划生育委|员会
+    ("郑州市人力资源和社会保障局", "郑州市人力资源和\n社会保障局"),
+    ("郑州市卫生和计划生育委员会", "郑州市卫生和\n计划生育委员会"),
+    ("新郑市老龄工作委员会办公室", "新郑市\n老龄工作委员会办公室"),
+    ("郑州住房公积金管理中心", "郑州住房公积金\n管理中心"),
+    ("郑州市自来水投资控股有限公司", "郑州市自来水投资控股\n有限公司"),
+])
+def test_a_long_name_breaks_between_words(name, broken):
+    assert break_name(name, 200, measure) == broken
+
+
+def test_what_fits_or_has_no_known_break_is_left_to_the_label():
+    assert break_name("郑州市民政局", 200, measure) == "郑州市民政局"
+    assert break_name("Zhengzhou Civil Affairs Bureau", 100, measure) == "Zhengzhou Civil Affairs Bureau"
+    assert break_name("城乡居民基本养老保险待遇的年度复核", 200, measure) == "城乡居民基本养老保险待遇的年度复核"
+
+
+def test_closing_punctuation_goes_down_with_the_character_before_it():
+    from kiosk.screens.linebreak import mend_breaks
+    text = "请输入受理回执上的办件编号，或扫描回执二维码。"
+    drawn = ["请输入受理回执上的办件编号，或扫描回执二维码", "。"]
+    assert mend_breaks(text, drawn) == "请输入受理回执上的办件编号，或扫描回执二维\n码。"
+    assert mend_breaks(text, [text]) == text
+    assert mend_breaks("第一行\n。", ["第一行", "。"]) == "第一行\n。"  # an explicit break is the author's
+
+
+def test_a_number_is_not_split():
+    from kiosk.screens.linebreak import mend_breaks
+    text = "请将二维码对准扫码口约10厘米处。"
+    assert mend_breaks(text, ["请将二维码对准扫码口约1", "0厘米处。"]) == "请将二维码对准扫码口约\n10厘米处。"
