@@ -184,10 +184,17 @@ class DemoSim:
         elif not online and self.stack.broker.proc is not None:
             self.stack.broker.stop()
 
-    def advance(self, seconds: float) -> None:
-        """Move the runtime's clock forward (inactivity timeouts without waiting)."""
-        self.stack.clock.advance(seconds)
-        self.advanced_s += max(0.0, seconds)
+    def advance(self, seconds: float, *, wall: bool = True) -> None:
+        """Move the runtime's clock forward (inactivity timeouts without waiting); ``wall=False``
+        moves only its timers, not the hall's date and time."""
+        self.stack.clock.advance(seconds, wall=wall)
+        if wall:
+            self.advanced_s += max(0.0, seconds)
+
+    def hold_time(self, on: bool = True) -> None:
+        """Stop the runtime's timers (session inactivity, the timeout screen's way home) so that
+        only ``advance`` moves them, or let them run again (kiosk.clock.OffsetClock.hold)."""
+        self.stack.clock.hold(on)
 
     def central_now(self):
         """The central service's hall clock: it started with the runtime's and never jumps."""

@@ -52,7 +52,11 @@ KINDS = {
     "unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
 }
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
+#: Measured on the runtime's clock, like the session timeout it follows: a tour or the explorer
+#: that holds or advances that clock decides when it happens (never a race with a slow frame).
 AUTO_HOME_S = 8.0
+#: How often the timeout screen looks at the runtime's clock (s).
+AUTO_HOME_POLL_S = 0.25
 
 
 def error_key(exc: BaseException) -> str:
@@ -93,11 +97,19 @@ class MessageScreen(KioskScreen):
             if kind in ("no_appointment", "too_late"):
                 self.action = "walkin"
         if kind == "timeout":
-            Clock.schedule_once(self._auto_home, AUTO_HOME_S)
+            self._home_at = self.services.sessions.clock.monotonic() + AUTO_HOME_S
+            if getattr(self, "_auto_ev", None) is None:
+                self._auto_ev = Clock.schedule_interval(self._auto_home, AUTO_HOME_POLL_S)
 
-    def _auto_home(self, dt) -> None:
-        if self.manager and self.manager.current == self.name and self.kind == "timeout":
-            self.app.go("home")
+    def _auto_home(self, dt) -> bool:
+        if not (self.manager and self.manager.current == self.name and self.kind == "timeout"):
+            self._auto_ev = None   # left already (tapped, or another message): nothing to do
+            return False
+        if self.services.sessions.clock.monotonic() < self._home_at:
+            return True
+        self._auto_ev = None
+        self.app.go("home")
+        return False
 
     def go_back(self) -> None:
         """The back button: home (ends the session), or the screen the message came from."""

@@ -35,7 +35,9 @@ class Step:
     until: Callable | None = None
     shot: str = ""
     lang: str = "zh_CN"
-    timeout_s: float = 10.0
+    #: A bound against hangs, never a speed check: a loaded 2-core machine runs the same steps
+    #: several times slower (measured: most steps take well under a second when quiet).
+    timeout_s: float = 30.0
 
 
 class Ctx:

@@ -158,7 +158,7 @@ def part_a(lang: str) -> list[Step]:
         S("home", lambda c: c.tap("home"), home),
         S("receipt scanned", lambda c: c.sim.scan(c.sim.finish_application(0)),
           on_screen("progress", ready=lambda c: c.screen.status == "shown" and c.screen.application.get("status") == "done"),
-          "progress-finished", timeout_s=15),
+          "progress-finished"),
         S("rate the application", lambda c: c.tap("rate_app"), on_screen("feedback", ready=lambda c: bool(c.screen.application_no))),
         S("rated", lambda c: (c.tap("rate_5"), c.tap("submit")), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"),
           "feedback-application"),
@@ -206,7 +206,7 @@ def part_a(lang: str) -> list[Step]:
         S("smart card", lambda c: (c.tap("tile_checkin"), c.sim.insert_smartcard(0)),
           on_screen("checkin", ready=lambda c: c.screen.status == "loaded"
                     and c.app.services.sessions.citizen is not None
-                    and c.app.services.sessions.citizen.source == "smartcard"), "checkin-smartcard", timeout_s=20),
+                    and c.app.services.sessions.citizen.source == "smartcard"), "checkin-smartcard"),
         S("smart card out", lambda c: c.sim.remove_smartcard(),
           _cond("home, wiped", lambda c: c.app.sm.current == "home" and no_citizen_traces(c, 0))),
         # the busy overlay swallows touches while a call runs
@@ -222,8 +222,11 @@ def part_b(lang: str) -> list[Step]:
     home = on_screen("home")
     S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
 
-    def elder_timeout(ctx: Ctx) -> float:
-        return ctx.app.services.sessions.effective_timeout_s()
+    def to_countdown(ctx: Ctx) -> None:
+        # The session's timers are held from the elder card on (until "back home"), so the
+        # countdown starts at exactly 10 s and nothing times out between steps on a slow machine:
+        # the timeout and the timeout screen's own way home happen only when the tour says.
+        ctx.sim.advance(ctx.app.services.sessions.remaining_s() - 10)
 
     def late_advance(ctx: Ctx) -> float:
         return late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now())
@@ -235,11 +238,10 @@ def part_b(lang: str) -> list[Step]:
         S("late appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm")),
         S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
         S("late card taken", lambda c: c.sim.remove_card(), home),
-        S("elder card", lambda c: c.sim.place_card(1),
+        S("elder card", lambda c: (c.sim.hold_time(True), c.sim.place_card(1)),
           _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
                 and c.screen.status == "loaded"), "checkin-elder"),
-        S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
-          _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
+        S("countdown", to_countdown, _cond("the countdown at 10 s", lambda c: c.app.countdown == 10), "countdown"),
         S("timeout", lambda c: c.sim.advance(11),
           _cond("the timeout screen, data wiped", lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
                 and no_citizen_traces(c, 1)), "timeout"),
@@ -252,7 +254,7 @@ def part_b(lang: str) -> list[Step]:
         S("offline check-in", lambda c: c.sim.place_card(0), _msg("network.offline"), "error-offline"),
         S("online again", lambda c: (c.sim.set_online(True), c.sim.remove_card()),
           _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online and no_citizen_traces(c, 0)),
-          timeout_s=30),
+          timeout_s=60),
         S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
           on_screen("maintenance"), "maintenance-pin"),
         S("maintenance unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
@@ -261,7 +263,7 @@ def part_b(lang: str) -> list[Step]:
           # printed, and the driver's after-job status check done (the busy overlay blocks taps)
           on_screen("maintenance", ready=lambda c: len(c.sim.tickets()) > c.tickets0 and not c.app.busy),
           "maintenance-test-print"),
-        S("back home", lambda c: c.tap("maint_back"), home),
+        S("back home", lambda c: (c.tap("maint_back"), c.sim.hold_time(False)), home),
     ]
 
 
