@@ -1,10 +1,11 @@
-"""The `kiosk` command: run, demo, doctor, sim, pin-hash, bench.
+"""The `kiosk` command: run, demo, explore, doctor, sim, pin-hash, bench.
 
 ``kiosk run --config FILE`` (the kiosk with its UI), ``kiosk run --headless`` (the core without
 UI), ``kiosk demo`` (everything on one machine; ``--headless --out DIR`` forces the no-display
-tour), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk sim ...``
-(simulators: run them, place/remove a card, scan, printer faults), ``kiosk pin-hash`` (the staff
-PIN hash for ``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench).
+tour), ``kiosk explore --seed N --steps K`` (a random explorer on the demo stack, hall_demo),
+``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk sim ...`` (simulators:
+run them, place/remove a card, scan, printer faults), ``kiosk pin-hash`` (the staff PIN hash for
+``ui.maintenance_pin_hash``), ``kiosk bench [--json] [--quick]`` (measured speed, tools.bench).
 """
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p, "config/demo.toml")
     p.add_argument("--headless", action="store_true", help="no window: the scripted tour under Xvfb")
     p.add_argument("--out", default="demo-out", help="where screenshots and tickets go (default demo-out)")
+
+    p = sub.add_parser("explore", help="random explorer on the demo stack, invariants after every step (hall_demo)")
+    _config_arg(p, "config/demo.toml")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random choices (default 1)")
+    p.add_argument("--steps", type=int, default=300, help="how many steps (default 300)")
+    p.add_argument("--out", default=None, help="report, screenshots and run files (default explore-out/seed-N)")
+    p.add_argument("--keep-going", action="store_true", help="record every breach and go on from home")
+    p.add_argument("--real-time", action="store_true",
+                   help="let the session timers run in real time (default: only idle steps move them)")
+    p.add_argument("--quiet", action="store_true", help="no line per step")
+    p.add_argument("--allow", action="append", default=[], metavar="KIND",
+                   help="a breach kind known and reported elsewhere (e.g. zombie): recorded, the run goes on")
 
     p = sub.add_parser("doctor", help="check config, broker, devices, fonts; or probe one device")
     _config_arg(p)
@@ -162,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from kiosk import demo
             return demo.run(args.config, args.out, args.headless)
+        if args.command == "explore":
+            from hall_demo import explore  # the demo harness: imported only when asked
+            return explore.run(args.seed, args.steps, config=args.config, out=args.out, keep_going=args.keep_going,
+                               hold_time=not args.real_time, echo=not args.quiet, allow=tuple(args.allow))
         if args.command == "doctor":
             from kiosk import doctor
             return doctor.main(args)

@@ -1,0 +1,249 @@
+"""The explorer's invariants, checked after every step; a breach stops the run (or is recorded).
+
+- no error logged: every log record at ERROR or above (any logger: runtime, UI, Kivy) and every
+  exception that escaped a thread;
+- a way home on every screen (and, in the explorer's "go home" action, home actually reached);
+- no previous citizen's data on any screen or in any live widget once their session ended
+  (name, ID number, address, masked or not);
+- no zombie child process, no thread that outlives its work.
+The outbox drain and the retried request are checked where they happen (kiosk.explore_actions).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from hall_demo.explore_ui import WAYS_HOME
+
+#: How long a child may stay a zombie before it counts (s): its parent reaps it after a wait().
+ZOMBIE_GRACE_S = 5.0
+#: How long a thread beyond the steady-state set may live (s): a service call in a worker is
+#: bounded by the request timeout (5 s in the demo), the catalogue refresh too; this is a hang guard.
+THREAD_GRACE_S = 60.0
+
+
+@dataclass
+class Breach:
+    """An invariant that failed: what (``kind``, stable across runs) and the details."""
+
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
+class ErrorRecorder(logging.Handler):
+    """Keeps every record at ERROR or above, and every exception that escaped a thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[str] = []
+        self._lock2 = threading.Lock()
+        self._old_hook = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"{record.name}: {record.getMessage()}"
+        exc = record.exc_text or (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
+        if exc:
+            text += " | " + exc.strip().splitlines()[-1]
+        with self._lock2:
+            self.records.append(text)
+
+    def install(self) -> "ErrorRecorder":
+        """Listen on the root logger and on threading.excepthook."""
+        logging.getLogger().addHandler(self)
+        self._old_hook = threading.excepthook
+
+        def hook(args) -> None:
+            with self._lock2:
+                self.records.append(f"thread {getattr(args.thread, 'name', '?')}: "
+                                    f"{args.exc_type.__name__}: {args.exc_value}")
+            self._old_hook(args)
+        threading.excepthook = hook
+        return self
+
+    def uninstall(self) -> None:
+        """Stop listening."""
+        logging.getLogger().removeHandler(self)
+        if self._old_hook is not None:
+            threading.excepthook = self._old_hook
+
+    def take(self) -> list[str]:
+        """The records since the last call."""
+        with self._lock2:
+            out, self.records = self.records, []
+        return out
+
+
+def _simulator_thread(t: threading.Thread) -> bool:
+    """A thread of the device simulators (the hardware, outside the terminal) or of their
+    servers, not of the kiosk: what it runs comes from firmware_bridge or socketserver."""
+    target = getattr(t, "_target", None)
+    module = getattr(target, "__module__", "") or ""
+    return module.startswith(("firmware_bridge", "socketserver", "http.server")) or t.name.startswith("vicc:")
+
+
+def _thread_kind(name: str) -> str:
+    """A thread's name without its numbers (``Thread-12 (serve)`` and ``Thread-40 (serve)`` alike)."""
+    return re.sub(r"\d+", "#", name)
+
+
+class Checks:
+    """Runs the invariants; ``citizens`` are the demo citizens' records (tools.central.seed)."""
+
+    def __init__(self, ui, stack, citizens: list[dict]) -> None:
+        import psutil
+        self.ui = ui
+        self.stack = stack
+        self.errors = ErrorRecorder().install()
+        self.proc = psutil.Process()
+        self.citizens = citizens
+        self.had_session: set[str] = set()     # ID numbers of citizens who had a session
+        self._zombie_since: dict[int, float] = {}
+        self._thread_since: dict[int, float] = {}
+        self.baseline: dict[str, int] = {}
+        self._reported: set = set()    # (kind, pid or thread ident): a lasting breach is reported once
+        self._unsub = stack.runtime.bus.subscribe("session.started", self._on_session)
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._unsub()
+        self.errors.uninstall()
+
+    def _on_session(self, event) -> None:
+        c = self.stack.runtime.services.sessions.citizen
+        if c is not None and c.id_number:
+            self.had_session.add(c.id_number.upper())
+
+    def snapshot_threads(self) -> None:
+        """The steady-state threads (per kind): what runs when nothing is going on."""
+        self.baseline = {}
+        for t in threading.enumerate():
+            k = _thread_kind(t.name)
+            self.baseline[k] = self.baseline.get(k, 0) + 1
+
+    # -- the checks ----------------------------------------------------------------------------
+    def after_step(self) -> list[Breach]:
+        """Every invariant, in order; the breaches found (empty: all hold)."""
+        out = [Breach("error-logged", r) for r in self.errors.take()]
+        from kivy.base import EventLoop
+        if EventLoop.status != "started":
+            out.append(Breach("ui-stopped", f"the UI's event loop is {EventLoop.status!r}"))
+            return out
+        out += self.way_out() + self.citizen_traces() + self.zombies() + self.threads()
+        return out
+
+    def way_out(self) -> list[Breach]:
+        """The current screen is home, or shows one of the ways home."""
+        screen = self.ui.screen()
+        if screen == "home":
+            return []
+        names = {t.name for t in self.ui.targets()}
+        if names & set(WAYS_HOME):
+            return []
+        return [Breach("no-way-home", f"screen {screen!r} shows none of {', '.join(WAYS_HOME)} "
+                                      f"(buttons: {', '.join(sorted(names)) or 'none'})")]
+
+    def citizen_traces(self) -> list[Breach]:
+        """No widget (shown or alive) holds the data of a citizen whose session ended."""
+        current = self.ui.call(lambda: self.stack.runtime.services.sessions.citizen, "the session")
+        cur_id = (current.id_number or "").upper() if current is not None else ""
+        gone = [c for c in self.citizens if c["id_number"] in self.had_session and c["id_number"] != cur_id]
+        if not gone:
+            return []
+        texts = self.ui.call(_all_texts, "every widget's text")
+        out = []
+        for c in gone:
+            for needle in _needles(c, current):
+                hit = next((t for t in texts if needle in t), None)
+                if hit is not None:
+                    out.append(Breach("citizen-data-left", f"{needle!r} (of a citizen whose session ended) "
+                                                           f"in a widget: {hit[:80]!r} (screen {self.ui.screen()!r})"))
+                    break
+        return out
+
+    def zombies(self) -> list[Breach]:
+        """No child process stays a zombie longer than ZOMBIE_GRACE_S."""
+        import psutil
+        now = time.monotonic()
+        seen = {}
+        for p in self.proc.children(recursive=True):
+            try:
+                if p.status() == psutil.STATUS_ZOMBIE:
+                    seen[p.pid] = p.name()
+            except psutil.NoSuchProcess:
+                continue
+        self._zombie_since = {pid: self._zombie_since.get(pid, now) for pid in seen}
+        # Wait out the grace of the ones just seen: a parent reaps within a moment of the exit.
+        deadline = now + ZOMBIE_GRACE_S
+        while any(now - t < ZOMBIE_GRACE_S for t in self._zombie_since.values()) and time.monotonic() < deadline:
+            still = {pid for pid in self._zombie_since if _is_zombie(pid)}
+            self._zombie_since = {pid: t for pid, t in self._zombie_since.items() if pid in still}
+            if not self._zombie_since:
+                return []
+            self.ui.frames(1)
+        still = {pid for pid in self._zombie_since if _is_zombie(pid)}
+        self._zombie_since = {pid: t for pid, t in self._zombie_since.items() if pid in still}
+        out = [Breach("zombie", f"child {seen.get(pid, '?')} (pid {pid}) exited and was never reaped")
+               for pid in sorted(self._zombie_since) if ("zombie", pid) not in self._reported]
+        self._reported |= {("zombie", pid) for pid in self._zombie_since}
+        return out
+
+    def threads(self) -> list[Breach]:
+        """No more threads of a kind than in the steady state for longer than THREAD_GRACE_S."""
+        now = time.monotonic()
+        counts: dict[str, list[threading.Thread]] = {}
+        for t in threading.enumerate():
+            if not _simulator_thread(t):
+                counts.setdefault(_thread_kind(t.name), []).append(t)
+        extra = {}
+        for kind, ts in counts.items():
+            over = len(ts) - self.baseline.get(kind, 0)
+            if over > 0:
+                for t in ts[-over:]:
+                    extra[t.ident] = t
+        self._thread_since = {i: self._thread_since.get(i, now) for i in extra}
+        old = [extra[i] for i, t0 in self._thread_since.items()
+               if now - t0 > THREAD_GRACE_S and ("thread", i) not in self._reported]
+        self._reported |= {("thread", t.ident) for t in old}
+        return [Breach("thread-leak", f"thread {t.name!r} still alive {THREAD_GRACE_S:.0f} s after it was "
+                                      f"first seen (steady state has {self.baseline.get(_thread_kind(t.name), 0)} "
+                                      "of its kind)") for t in old]
+
+
+def _is_zombie(pid: int) -> bool:
+    import psutil
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _needles(c: dict, current) -> list[str]:
+    """What would show citizen ``c``: name, ID number, address, and their masked forms (a masked
+    form the current citizen shares, such as a common surname's 王*, is left out)."""
+    from kiosk import privacy
+    own = set()
+    if current is not None:
+        own = {current.masked_name, current.masked_id}
+    out = [c["name"], c["id_number"], privacy.mask_id(c["id_number"]), c.get("address", "")[:10],
+           privacy.mask_name(c["name"])]
+    return [n for n in out if n and len(n) >= 2 and n not in own]
+
+
+def _all_texts() -> list[str]:
+    """Every text in the window (every screen, shown or not) and in any other live widget."""
+    from kiosk.screens.tour import live_widget_texts
+    from kivy.app import App
+    app = App.get_running_app()
+    out = []
+    for root in [app.root] + list(app.sm.screens):
+        for w in root.walk():
+            t = getattr(w, "text", None)
+            if isinstance(t, str) and t:
+                out.append(t)
+    return out + live_widget_texts()
