@@ -53,6 +53,7 @@ class Explorer:
         self.services = stack.runtime.services
         self.started = time.monotonic()
         self.error = ""
+        self.timing: dict[str, float] = {}   # seconds spent acting, settling, checking
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, app) -> None:
@@ -95,18 +96,24 @@ class Explorer:
 
     def _loop(self) -> None:
         for i in range(1, self.steps_wanted + 1):
+            t0 = time.monotonic()
             if self.pending_retries and self.actions.world.online:
                 kind = self.pending_retries.pop(0)
-                desc = self.actions.run_probe(kind, retry=True)
+                name, desc = "retry", self.actions.run_probe(kind, retry=True)
             else:
-                _, fn = self.actions.choose()
+                name, fn = self.actions.choose()
                 desc = fn()
             breaches = []
             if not isinstance(desc, str):      # the action itself found a breach
                 breaches.append(desc)
                 desc = f"{desc.kind} during the action"
+            t1 = time.monotonic()
             self.ui.settle()
-            breaches += self.checks.after_step()
+            t2 = time.monotonic()
+            breaches += self.checks.after_step(i)
+            t3 = time.monotonic()
+            for k, v in (("act", t1 - t0), ("settle", t2 - t1), ("checks", t3 - t2), (f"act:{name}", t1 - t0)):
+                self.timing[k] = self.timing.get(k, 0.0) + v
             if not self._record(i, desc, breaches):
                 return
 
@@ -170,7 +177,8 @@ class Explorer:
         return {"seed": self.seed, "steps_wanted": self.steps_wanted, "steps_run": max(0, len(self.steps) - 1),
                 "ok": not self.breaches and not self.error, "error": self.error, "breaches": self.breaches,
                 "known": self.known, "allowed": sorted(self.allow),
-                "elapsed_s": round(time.monotonic() - self.started, 1), "steps": self.steps}
+                "elapsed_s": round(time.monotonic() - self.started, 1),
+                "time_s": {k: round(v, 1) for k, v in self.timing.items()}, "steps": self.steps}
 
 
 def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None = None,

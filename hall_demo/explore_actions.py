@@ -24,6 +24,8 @@ from hall_demo.explore_ui import WAYS_HOME, UiTimeout
 
 #: Never tapped: it ends the app (only staff do, from the maintenance screen).
 NEVER_TAP = {"exit_app"}
+#: The top bar's buttons (tour ids).
+TOP_BAR = {"lang", "elder", "help", "call_staff"}
 #: The demo staff PIN (kiosk.screens.tour_steps.DEMO_PIN) and a wrong one.
 PINS = ("2468", "1357")
 #: Bounds on a device or network effect (s): hang guards on a loaded machine, never speed checks.
@@ -82,11 +84,13 @@ class Actions:
 
     # -- a citizen's fingers ---------------------------------------------------------------------
     def tap(self) -> str:
-        """A tap on any visible button or key."""
+        """A tap on any visible button or key (the top bar's four less often than the screen's:
+        a citizen mostly works on the screen, and the bar's help and staff call lead to messages)."""
         targets = [t for t in self.ui.targets() if t.name not in NEVER_TAP]
         if not targets:
             return "tap: nothing to tap"
-        t = self.rng.choice(targets)
+        weights = [1 if t.name in TOP_BAR else 4 for t in targets]
+        t = self.rng.choices(targets, weights)[0]
         screen = self.ui.screen()
         self.ui.tap(t)
         return f"tap {t.name} on {screen}"
@@ -96,7 +100,7 @@ class Actions:
         number, a phone number, a PIN), right or wrong on purpose."""
         names = {t.name for t in self.ui.targets()}
         if "key_1" not in names:
-            return "type: no keypad"
+            return self.tap()
         from tools.central.seed import demo_citizens
         screen = self.ui.screen()
         r = self.rng.random()

@@ -107,17 +107,23 @@ class Checks:
         self._thread_since: dict[int, float] = {}
         self.baseline: dict[str, int] = {}
         self._reported: set = set()    # (kind, pid or thread ident): a lasting breach is reported once
-        self._unsub = stack.runtime.bus.subscribe("session.started", self._on_session)
+        self._ended = False            # a session ended since the last check
+        self._unsubs = [stack.runtime.bus.subscribe("session.started", self._on_session),
+                        stack.runtime.bus.subscribe("session.ended", self._on_ended)]
 
     def close(self) -> None:
         """Stop listening."""
-        self._unsub()
+        for unsub in self._unsubs:
+            unsub()
         self.errors.uninstall()
 
     def _on_session(self, event) -> None:
         c = self.stack.runtime.services.sessions.citizen
         if c is not None and c.id_number:
             self.had_session.add(c.id_number.upper())
+
+    def _on_ended(self, event) -> None:
+        self._ended = True
 
     def snapshot_threads(self) -> None:
         """The steady-state threads (per kind): what runs when nothing is going on."""
@@ -127,42 +133,46 @@ class Checks:
             self.baseline[k] = self.baseline.get(k, 0) + 1
 
     # -- the checks ----------------------------------------------------------------------------
-    def after_step(self) -> list[Breach]:
+    def after_step(self, step: int = 0) -> list[Breach]:
         """Every invariant, in order; the breaches found (empty: all hold)."""
         out = [Breach("error-logged", r) for r in self.errors.take()]
         from kivy.base import EventLoop
         if EventLoop.status != "started":
             out.append(Breach("ui-stopped", f"the UI's event loop is {EventLoop.status!r}"))
             return out
-        out += self.way_out() + self.citizen_traces() + self.zombies() + self.threads()
+        # Every widget's text is cheap; every live widget (a garbage-collector walk) is not: that
+        # one after each session end (when a dropped screen could keep a citizen) and every 20 steps.
+        deep = self._ended or step % 20 == 0
+        self._ended = False
+        look = self.ui.call(lambda: self._look(deep), "the screen's buttons and texts")
+        out += self.way_out(look) + self.citizen_traces(look) + self.zombies() + self.threads()
         return out
 
-    def way_out(self) -> list[Breach]:
+    def _look(self, deep: bool) -> dict:
+        """One look at the UI (on the main thread): screen, buttons, session, texts."""
+        c = self.stack.runtime.services.sessions.citizen
+        return {"screen": self.ui.app.sm.current, "names": {t.name for t in self.ui._targets()},
+                "current": c, "current_id": (c.id_number or "").upper() if c is not None else "",
+                "texts": _all_texts(deep)}
+
+    def way_out(self, look: dict) -> list[Breach]:
         """The current screen is home, or shows one of the ways home."""
-        screen = self.ui.screen()
-        if screen == "home":
-            return []
-        names = {t.name for t in self.ui.targets()}
-        if names & set(WAYS_HOME):
+        screen, names = look["screen"], look["names"]
+        if screen == "home" or names & set(WAYS_HOME):
             return []
         return [Breach("no-way-home", f"screen {screen!r} shows none of {', '.join(WAYS_HOME)} "
                                       f"(buttons: {', '.join(sorted(names)) or 'none'})")]
 
-    def citizen_traces(self) -> list[Breach]:
+    def citizen_traces(self, look: dict) -> list[Breach]:
         """No widget (shown or alive) holds the data of a citizen whose session ended."""
-        current = self.ui.call(lambda: self.stack.runtime.services.sessions.citizen, "the session")
-        cur_id = (current.id_number or "").upper() if current is not None else ""
-        gone = [c for c in self.citizens if c["id_number"] in self.had_session and c["id_number"] != cur_id]
-        if not gone:
-            return []
-        texts = self.ui.call(_all_texts, "every widget's text")
+        gone = [c for c in self.citizens if c["id_number"] in self.had_session and c["id_number"] != look["current_id"]]
         out = []
         for c in gone:
-            for needle in _needles(c, current):
-                hit = next((t for t in texts if needle in t), None)
+            for needle in _needles(c, look["current"]):
+                hit = next((t for t in look["texts"] if needle in t), None)
                 if hit is not None:
                     out.append(Breach("citizen-data-left", f"{needle!r} (of a citizen whose session ended) "
-                                                           f"in a widget: {hit[:80]!r} (screen {self.ui.screen()!r})"))
+                                                           f"in a widget: {hit[:80]!r} (screen {look['screen']!r})"))
                     break
         return out
 
@@ -235,8 +245,9 @@ def _needles(c: dict, current) -> list[str]:
     return [n for n in out if n and len(n) >= 2 and n not in own]
 
 
-def _all_texts() -> list[str]:
-    """Every text in the window (every screen, shown or not) and in any other live widget."""
+def _all_texts(deep: bool) -> list[str]:
+    """Every text in the window (every screen, shown or not); ``deep``: and in any other live
+    widget (a screen dropped but kept alive by a stray reference)."""
     from kiosk.screens.tour import live_widget_texts
     from kivy.app import App
     app = App.get_running_app()
@@ -246,4 +257,4 @@ def _all_texts() -> list[str]:
             t = getattr(w, "text", None)
             if isinstance(t, str) and t:
                 out.append(t)
-    return out + live_widget_texts()
+    return out + (live_widget_texts() if deep else [])
