@@ -31,6 +31,8 @@ log = logging.getLogger("hall_demo.explore")
 
 #: The default stack config (the demo terminal, wired to the simulators).
 DEFAULT_CONFIG = "config/demo.toml"
+#: With ``echo`` off, a progress line (and report.json) every this many steps.
+PROGRESS_EVERY = 100
 
 
 class Explorer:
@@ -47,6 +49,7 @@ class Explorer:
         self.allow = set(allow)
         self.known: list[dict] = []
         self.steps: list[str] = []
+        self.steps_run = 0                   # random steps done (the step list also has start and end)
         self.breaches: list[dict] = []
         self.pending_retries: list[str] = []
         self.app = self.ui = self.codes = self.checks = self.actions = None
@@ -114,6 +117,7 @@ class Explorer:
             t3 = time.monotonic()
             for k, v in (("act", t1 - t0), ("settle", t2 - t1), ("checks", t3 - t2), (f"act:{name}", t1 - t0)):
                 self.timing[k] = self.timing.get(k, 0.0) + v
+            self.steps_run = i
             if not self._record(i, desc, breaches):
                 return
 
@@ -133,7 +137,7 @@ class Explorer:
             found.append(home)
         self.ui.settle()
         found += self.checks.after_step()
-        self._record(len(self.steps), "end: online, outbox drained, home", found)
+        self._record(self.steps_run + 1, "end: online, outbox drained, home", found)
 
     def _record(self, i: int, desc: str, breaches: list) -> bool:
         """Add step ``i`` to the list; on breaches, save a screenshot; False when the run stops."""
@@ -141,6 +145,11 @@ class Explorer:
         self.steps.append(line)
         if self.echo:
             print(f"explore[{self.seed}] {line}", flush=True)
+        elif i % PROGRESS_EVERY == 0:
+            print(f"explore[{self.seed}] step {i} of {self.steps_wanted}, {len(self.breaches)} breach(es), "
+                  f"{time.monotonic() - self.started:.0f} s", flush=True)
+        if i % PROGRESS_EVERY == 0:
+            self.save()
         if not breaches:
             return True
         for b in [b for b in breaches if b.kind in self.allow]:
@@ -172,9 +181,15 @@ class Explorer:
             return ""
 
     # -- the report ------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write ``report.json`` (also during a long run: a killed run keeps what it found)."""
+        tmp = self.out_dir / "report.json.tmp"
+        tmp.write_text(json.dumps(self.report(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self.out_dir / "report.json")
+
     def report(self) -> dict:
         """What the run did and found."""
-        return {"seed": self.seed, "steps_wanted": self.steps_wanted, "steps_run": max(0, len(self.steps) - 1),
+        return {"seed": self.seed, "steps_wanted": self.steps_wanted, "steps_run": self.steps_run,
                 "ok": not self.breaches and not self.error, "error": self.error, "breaches": self.breaches,
                 "known": self.known, "allowed": sorted(self.allow),
                 "elapsed_s": round(time.monotonic() - self.started, 1),
@@ -255,8 +270,8 @@ class _font_cache:
 
 
 def _report(explorer: Explorer, out_dir: Path) -> int:
+    explorer.save()
     data = explorer.report()
-    (out_dir / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     kinds = sorted({b["kind"] for b in data["breaches"]})
     print(f"explore: seed {data['seed']}: {data['steps_run']} of {data['steps_wanted']} steps in "
           f"{data['elapsed_s']:.0f} s; " + ("no breach" if data["ok"] else
