@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import signal
 import threading
 import time
 from pathlib import Path
@@ -215,6 +216,10 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
     kivyenv.prepare(width, height)   # before anything imports kivy
     from kiosk.demo import Stack
     stack = Stack(config, out_dir, run_dir=run_dir)
+
+    def on_sigterm(*_):  # `kill` stops the explorer like Ctrl-C: everything it started is stopped
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_sigterm)
     explorer = None
     try:
         try:
@@ -237,6 +242,9 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
             explorer.start(app)
         Clock.schedule_once(start, 0.5)
         run_app(stack.runtime, sim=stack.sim, width=width, height=height)
+    except KeyboardInterrupt:
+        if explorer is not None:
+            explorer.error = explorer.error or "interrupted"
     finally:
         stack.stop()
         if xvfb is not None:
