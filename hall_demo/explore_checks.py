@@ -5,8 +5,9 @@
 - a way home on every screen (and, in the explorer's "go home" action, home actually reached);
 - no previous citizen's data on any screen or in any live widget once their session ended
   (name, ID number, address, masked or not);
-- no zombie child process, no thread that outlives its work.
-The outbox drain and the retried request are checked where they happen (kiosk.explore_actions).
+- no zombie child process, no kind of thread piling up;
+- once a session ends, the default language and standard mode for the next citizen.
+The outbox drain and the retried request are checked where they happen (hall_demo.explore_actions).
 """
 from __future__ import annotations
 
@@ -108,6 +109,9 @@ class Checks:
         self.baseline: dict[str, int] = {}
         self._reported: set = set()    # (kind, pid or thread ident): a lasting breach is reported once
         self._ended = False            # a session ended since the last check
+        #: ID numbers typed on the keypad since the last session end: the typist's own input on
+        #: screen, not a previous citizen's data (until a session ends and the keypad is wiped).
+        self.typed: set[str] = set()
         self._unsubs = [stack.runtime.bus.subscribe("session.started", self._on_session),
                         stack.runtime.bus.subscribe("session.ended", self._on_ended)]
 
@@ -124,6 +128,7 @@ class Checks:
 
     def _on_ended(self, event) -> None:
         self._ended = True
+        self.typed.clear()
 
     def snapshot_threads(self) -> None:
         """The steady-state threads (per kind): what runs when nothing is going on."""
@@ -143,15 +148,33 @@ class Checks:
         # Every widget's text is cheap; every live widget (a garbage-collector walk) is not: that
         # one after each session end (when a dropped screen could keep a citizen) and every 20 steps.
         deep = self._ended or step % 20 == 0
-        self._ended = False
+        ended, self._ended = self._ended, False
         look = self.ui.call(lambda: self._look(deep), "the screen's buttons and texts")
         out += self.way_out(look) + self.citizen_traces(look) + self.zombies() + self.threads()
+        if ended:
+            out += self.reset_after_session(look)
+        return out
+
+    def reset_after_session(self, look: dict) -> list[Breach]:
+        """A session ended during this step: the next citizen meets the terminal's default language
+        and standard mode (unless a new session began at once)."""
+        if look["current"] is not None:
+            return []
+        default = self.stack.cfg.get("runtime.language")
+        out = []
+        if look["lang"] != default:
+            out.append(Breach("language-kept", f"the session ended, the screen stays in {look['lang']!r} "
+                                               f"(default {default!r}), screen {look['screen']!r}"))
+        if look["elder"]:
+            out.append(Breach("elder-kept", f"the session ended, elder mode stays on (screen {look['screen']!r})"))
         return out
 
     def _look(self, deep: bool) -> dict:
         """One look at the UI (on the main thread): screen, buttons, session, texts."""
         c = self.stack.runtime.services.sessions.citizen
-        return {"screen": self.ui.app.sm.current, "names": {t.name for t in self.ui._targets()},
+        app = self.ui.app
+        return {"screen": app.sm.current, "names": {t.name for t in self.ui._targets()},
+                "lang": app.lang, "elder": bool(app.elder),
                 "current": c, "current_id": (c.id_number or "").upper() if c is not None else "",
                 "texts": _all_texts(deep)}
 
@@ -168,7 +191,7 @@ class Checks:
         gone = [c for c in self.citizens if c["id_number"] in self.had_session and c["id_number"] != look["current_id"]]
         out = []
         for c in gone:
-            for needle in _needles(c, look["current"]):
+            for needle in _needles(c, look["current"], self.typed):
                 hit = next((t for t in look["texts"] if needle in t), None)
                 if hit is not None:
                     out.append(Breach("citizen-data-left", f"{needle!r} (of a citizen whose session ended) "
@@ -177,7 +200,8 @@ class Checks:
         return out
 
     def zombies(self) -> list[Breach]:
-        """No child process stays a zombie longer than ZOMBIE_GRACE_S."""
+        """No child process stays a zombie for ZOMBIE_GRACE_S (seen at one check, still one at a
+        check that much later: a parent reaps within a moment of the exit)."""
         import psutil
         now = time.monotonic()
         seen = {}
@@ -188,19 +212,11 @@ class Checks:
             except psutil.NoSuchProcess:
                 continue
         self._zombie_since = {pid: self._zombie_since.get(pid, now) for pid in seen}
-        # Wait out the grace of the ones just seen: a parent reaps within a moment of the exit.
-        deadline = now + ZOMBIE_GRACE_S
-        while any(now - t < ZOMBIE_GRACE_S for t in self._zombie_since.values()) and time.monotonic() < deadline:
-            still = {pid for pid in self._zombie_since if _is_zombie(pid)}
-            self._zombie_since = {pid: t for pid, t in self._zombie_since.items() if pid in still}
-            if not self._zombie_since:
-                return []
-            self.ui.frames(1)
-        still = {pid for pid in self._zombie_since if _is_zombie(pid)}
-        self._zombie_since = {pid: t for pid, t in self._zombie_since.items() if pid in still}
-        out = [Breach("zombie", f"child {seen.get(pid, '?')} (pid {pid}) exited and was never reaped")
-               for pid in sorted(self._zombie_since) if ("zombie", pid) not in self._reported]
-        self._reported |= {("zombie", pid) for pid in self._zombie_since}
+        out = [Breach("zombie", f"child {seen[pid]} (pid {pid}) exited and was not reaped within "
+                                f"{ZOMBIE_GRACE_S:.0f} s")
+               for pid, t0 in sorted(self._zombie_since.items())
+               if now - t0 >= ZOMBIE_GRACE_S and ("zombie", pid) not in self._reported]
+        self._reported |= {("zombie", pid) for pid, t0 in self._zombie_since.items() if now - t0 >= ZOMBIE_GRACE_S}
         return out
 
     def threads(self) -> list[Breach]:
@@ -225,21 +241,14 @@ class Checks:
         return out
 
 
-def _is_zombie(pid: int) -> bool:
-    import psutil
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _needles(c: dict, current) -> list[str]:
+def _needles(c: dict, current, typed: set[str] = frozenset()) -> list[str]:
     """What would show citizen ``c``: name, ID number, address, and their masked forms (a masked
-    form the current citizen shares, such as a common surname's 王*, is left out)."""
+    form the current citizen shares, such as a common surname's 王*, is left out, and so is an ID
+    number just typed on the keypad)."""
     from kiosk import privacy
-    own = set()
+    own = {n for t in typed for n in (t, privacy.mask_id(t))}
     if current is not None:
-        own = {current.masked_name, current.masked_id}
+        own |= {current.masked_name, current.masked_id}
     out = [c["name"], c["id_number"], privacy.mask_id(c["id_number"]), c.get("address", "")[:10],
            privacy.mask_name(c["name"])]
     return [n for n in out if n and len(n) >= 2 and n not in own]

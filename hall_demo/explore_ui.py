@@ -155,6 +155,51 @@ class Ui:
                 out.append(Target(name, x, y))
         return out
 
+    def scroll_areas(self) -> list[Target]:
+        """The scroll views of the current screen that have more than they show (their centres)."""
+        return self.call(self._scroll_areas, "the scroll views")
+
+    def _scroll_areas(self) -> list[Target]:
+        from kivy.uix.scrollview import ScrollView
+        out = []
+        for i, w in enumerate(self.app.sm.current_screen.walk(restrict=True)):
+            if isinstance(w, ScrollView) and w.children and _shown(w) and w.children[0].height > w.height + 1:
+                x, y = w.to_window(w.center_x, w.center_y)
+                out.append(Target(f"scroll#{len([t for t in out]) + 1}", x, y))
+        return out
+
+    def swipe(self, at: Target, dy: float) -> tuple:
+        """Drag a finger vertically by ``dy`` pixels from ``at`` (up: positive), through the window's
+        input path, one movement per frame as a finger moves: a scroll view scrolls. Returns the
+        scroll view's ``scroll_y`` before and after."""
+        from kiosk.screens.touch import TapTouch
+        from kivy.base import EventLoop
+        box: dict = {}
+
+        def scroll_y():
+            from kivy.uix.scrollview import ScrollView
+            hits = [w for w in self.app.sm.current_screen.walk(restrict=True) if isinstance(w, ScrollView)
+                    and _window_rect_has(w, at.x, at.y)]
+            return round(hits[-1].scroll_y, 3) if hits else None
+
+        def down() -> None:
+            box["before"] = scroll_y()
+            box["t"] = TapTouch(at.x, at.y)
+            EventLoop.post_dispatch_input("begin", box["t"])
+        self.call(down, "a finger down")
+        steps = 4
+        for k in range(1, steps + 1):
+            def move(k=k) -> None:
+                from kivy.core.window import Window
+                t = box["t"]
+                y = at.y + dy * k / steps
+                t.move({"sx": at.x / max(1, Window.width - 1), "sy": y / max(1, Window.height - 1)})
+                EventLoop.post_dispatch_input("update", t)
+            self.call(move, "a finger moving")
+        self.call(lambda: EventLoop.post_dispatch_input("end", box["t"]), "a finger up")
+        self.frames(1)
+        return box["before"], self.call(scroll_y, "the scroll position")
+
     def find(self, tour_id: str) -> Target | None:
         """The visible target named ``tour_id`` (None when there is none)."""
         return next((t for t in self.targets() if t.name == tour_id), None)
@@ -186,15 +231,19 @@ def _shown(w) -> bool:
     return True
 
 
+def _window_rect_has(w, x: float, y: float) -> bool:
+    """Whether window point (x, y) lies inside widget ``w``'s box."""
+    x0, y0 = w.to_window(w.x, w.y)
+    return x0 <= x < x0 + w.width and y0 <= y < y0 + w.height
+
+
 def _inside_scrolls(w, x: float, y: float) -> bool:
     """Whether window point (x, y) is inside the visible part of every ScrollView holding ``w``."""
     from kivy.uix.scrollview import ScrollView
     node = w.parent
     while node is not None and node is not node.parent:
-        if isinstance(node, ScrollView):
-            x0, y0 = node.to_window(node.x, node.y)
-            if not (x0 <= x < x0 + node.width and y0 <= y < y0 + node.height):
-                return False
+        if isinstance(node, ScrollView) and not _window_rect_has(node, x, y):
+            return False
         node = node.parent
     return True
 
