@@ -273,6 +273,16 @@ class Actions:
                 self.ui.wait_until(lambda: sessions.citizen is None, DEVICE_WAIT_S, "the session to time out")
             except UiTimeout as e:
                 return Breach("no-timeout", str(e))
+        self.ui.settle()
+        app = self.ctx.app
+        screen, lang, elder = self.ui.call(lambda: (app.sm.current, app.lang, bool(app.elder)), "the screen")
+        default = self.ctx.stack.cfg.get("runtime.language")
+        if screen != "maintenance" and (screen not in ("home", "message") or lang != default or elder):
+            # Nobody touched the terminal for a whole timeout: the next person must meet home (or
+            # the timeout notice) in the terminal's language, standard mode, whatever the last
+            # one did without identifying (browsing the guide in English, elder mode on).
+            return Breach("idle-not-reset", f"after {jump:.0f} s without a touch: screen {screen!r}, "
+                                            f"language {lang!r}, elder mode {'on' if elder else 'off'}")
         return f"idle {jump:.0f} s" + (" (session timed out)" if active else "")
 
     # -- home ----------------------------------------------------------------------------------

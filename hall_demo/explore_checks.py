@@ -6,7 +6,8 @@
 - no previous citizen's data on any screen or in any live widget once their session ended
   (name, ID number, address, masked or not);
 - no zombie child process, no kind of thread piling up;
-- once a session ends, the default language and standard mode for the next citizen.
+- once a session ends, the default language and standard mode for the next citizen (and, checked
+  by the idle action, after a whole timeout without a touch: home in the default language).
 The outbox drain and the retried request are checked where they happen (hall_demo.explore_actions).
 """
 from __future__ import annotations
