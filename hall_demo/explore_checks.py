@@ -150,7 +150,13 @@ class Checks:
         # one after each session end (when a dropped screen could keep a citizen) and every 20 steps.
         deep = self._ended or step % 20 == 0
         ended, self._ended = self._ended, False
-        look = self.ui.call(lambda: self._look(deep), "the screen's buttons and texts")
+        # A device can act on its own after the step settled (a reader that glitches and reads the
+        # card again): look at a screen at rest, not in the middle of a slide.
+        for _ in range(5):
+            look = self.ui.call(lambda: self._look(deep), "the screen's buttons and texts")
+            if look["at_rest"]:
+                break
+            self.ui.settle()
         out += self.way_out(look) + self.citizen_traces(look) + self.zombies() + self.threads()
         if ended:
             out += self.reset_after_session(look)
@@ -175,6 +181,7 @@ class Checks:
         c = self.stack.runtime.services.sessions.citizen
         app = self.ui.app
         return {"screen": app.sm.current, "names": {t.name for t in self.ui._targets()},
+                "at_rest": self.ui._at_rest(),
                 "lang": app.lang, "elder": bool(app.elder),
                 "current": c, "current_id": (c.id_number or "").upper() if c is not None else "",
                 "texts": _all_texts(deep)}
