@@ -1,6 +1,6 @@
 """The `kiosk` sub-commands this distribution adds to the terminal's command (entry points in group
 ``kiosk.commands``, read by :func:`kiosk.cli.build_parser`): ``demo``, ``sim``, ``bench``,
-``check-layout``.
+``explore``, ``check-layout``.
 
 Each ``register_*`` adds its parser and sets ``plugin_main``; the work is imported only when the
 command runs, so ``kiosk --help`` stays light.
@@ -65,6 +65,28 @@ def _bench_main(args) -> int:
     from hall_demo.bench import main as bench_main
     return bench_main((["--json"] if args.json else []) + (["--quick"] if args.quick else [])
                       + (["--only", args.only] if args.only else []))
+
+
+def register_explore(sub, _config_arg) -> None:
+    """`kiosk explore`: a random explorer on the demo stack, invariants after every step."""
+    p = sub.add_parser("explore", help="random explorer on the demo stack, invariants after every step")
+    _config_arg(p, "config/demo.toml")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random choices (default 1)")
+    p.add_argument("--steps", type=int, default=300, help="how many steps (default 300)")
+    p.add_argument("--out", default=None, help="report, screenshots and run files (default explore-out/seed-N)")
+    p.add_argument("--keep-going", action="store_true", help="record every breach and go on from home")
+    p.add_argument("--real-time", action="store_true",
+                   help="let the session timers run in real time (default: only idle steps move them)")
+    p.add_argument("--quiet", action="store_true", help="no line per step")
+    p.add_argument("--allow", action="append", default=[], metavar="KIND",
+                   help="a breach kind known and reported elsewhere (e.g. zombie): recorded, the run goes on")
+    p.set_defaults(plugin_main=_explore_main)
+
+
+def _explore_main(args) -> int:
+    from hall_demo import explore
+    return explore.run(args.seed, args.steps, config=args.config, out=args.out, keep_going=args.keep_going,
+                       hold_time=not args.real_time, echo=not args.quiet, allow=tuple(args.allow))
 
 
 def register_check_layout(sub, _config_arg) -> None:

@@ -30,6 +30,9 @@ log = logging.getLogger("hall_demo.demo")
 
 #: The demo hall's time of day at start: mid-morning of a service day.
 DEMO_TIME = dt.time(10, 5)
+#: Answer bounds of the drivers for simulated devices (s), unless the config sets them: see Stack.start.
+SIMULATOR_ANSWER_S = {"devices.printer.options.status_timeout_s": 10.0,
+                      "devices.idcard.options.read_timeout_s": 10.0}
 
 
 class Stack:
@@ -72,6 +75,15 @@ class Stack:
             overrides["devices.printer.url"] = f"tcp://127.0.0.1:{free_port()}"
         if "camera" in self.base_cfg.devices():
             overrides["devices.camera.url"] = f"http://127.0.0.1:{free_port()}/stream.mjpg"
+        # The simulators are Python threads in a busy process (beside Kivy's software renderer) on
+        # a machine that may be loaded: they answer far slower than hardware. A printer status
+        # answer missing after the driver's 1 s failed the guide's print in 3 of 5 tours with both
+        # cores busy; the answer bounds stay hang guards here, not the hardware's figures.
+        for key, slow_s in SIMULATOR_ANSWER_S.items():
+            role = key.split(".")[1]
+            if role in self.base_cfg.devices() and key.rsplit(".", 1)[1] not in \
+                    (self.base_cfg.devices()[role].get("options") or {}):
+                overrides[key] = slow_s
         # The demo's hall day starts at a fixed local time, so a tour never meets closing time or
         # midnight (appointments, "today", check-in windows); both clocks then run in real time.
         tz = ZoneInfo(self.base_cfg.get("runtime.timezone"))
@@ -184,10 +196,17 @@ class DemoSim:
         elif not online and self.stack.broker.proc is not None:
             self.stack.broker.stop()
 
-    def advance(self, seconds: float) -> None:
-        """Move the runtime's clock forward (inactivity timeouts without waiting)."""
-        self.stack.clock.advance(seconds)
-        self.advanced_s += max(0.0, seconds)
+    def advance(self, seconds: float, *, wall: bool = True) -> None:
+        """Move the runtime's clock forward (inactivity timeouts without waiting); ``wall=False``
+        moves only its timers, not the hall's date and time."""
+        self.stack.clock.advance(seconds, wall=wall)
+        if wall:
+            self.advanced_s += max(0.0, seconds)
+
+    def hold_time(self, on: bool = True) -> None:
+        """Stop the runtime's timers (session inactivity, the timeout screen's way home) so that
+        only ``advance`` moves them, or let them run again (kiosk.clock.OffsetClock.hold)."""
+        self.stack.clock.hold(on)
 
     def central_now(self):
         """The central service's hall clock: it started with the runtime's and never jumps."""

@@ -3,8 +3,9 @@
 A step is (name, action, condition, screenshot): the action acts on the world (``sim``: place an ID
 card, run out of paper) or on the screen (a simulated tap on a real widget found by ``tour_id``);
 then the runner polls the condition every POLL_S until it holds or ``timeout_s`` passes, waits
-two frames so the screen is drawn, and saves ``out_dir/<lang>/<shot>.png``. A failed step stops
-the tour with a message naming it. Nothing here blocks the UI thread.
+two frames so the screen is drawn, and saves ``out_dir/<lang>/<shot>.png``. An action whose first
+tap finds no target yet (a list still laying out) runs again on the next poll, within the bound.
+A failed step stops the tour with a message naming it. Nothing here blocks the UI thread.
 """
 from __future__ import annotations
 
@@ -37,7 +38,14 @@ class Step:
     until: Callable | None = None
     shot: str = ""
     lang: str = "zh_CN"
-    timeout_s: float = 10.0
+    #: A bound against hangs, never a speed check: a loaded 2-core machine runs the same steps
+    #: several times slower (measured: most steps take well under a second when quiet).
+    timeout_s: float = 30.0
+
+
+class NotYet(LookupError):
+    """An action's first tap found no target yet (a list still laying out its rows): the runner
+    tries the action again on the next poll, within the step's bound."""
 
 
 class Ctx:
@@ -45,6 +53,7 @@ class Ctx:
 
     def __init__(self, app, sim) -> None:
         self.app, self.sim = app, sim
+        self.taps = 0   # taps posted by the action running now
 
     @property
     def screen(self):
@@ -63,7 +72,12 @@ class Ctx:
         """Tap the widget ``tour_id`` through the window's input path (raises when it is absent)."""
         w = self.find(tour_id)
         if w is None:
-            raise LookupError(f"no visible widget with tour_id {tour_id!r} on screen {self.app.sm.current!r}")
+            # Before the action's first tap nothing was done on screen yet: it can run again once
+            # the target shows (a RecycleView lays its rows out over a frame or two and reuses
+            # them). After a tap, a missing target is the step's failure.
+            error = NotYet if self.taps == 0 else LookupError
+            raise error(f"no visible widget with tour_id {tour_id!r} on screen {self.app.sm.current!r}")
+        self.taps += 1
         touch.tap(w)
 
     def texts(self) -> list[str]:
@@ -180,13 +194,22 @@ class TourRunner:
         if self.i >= len(self.steps):
             self._finish()
             return
+        self._deadline = Clock.get_time() + self.steps[self.i].timeout_s
+        self._act()
+
+    def _act(self, *_) -> None:
         step = self.steps[self.i]
+        self.ctx.taps = 0
         try:
             if step.action is not None:
                 step.action(self.ctx)
+        except NotYet as e:
+            if Clock.get_time() > self._deadline:
+                return self._fail(step, f"action failed: {e} (waited {step.timeout_s:.0f} s)")
+            Clock.schedule_once(self._act, POLL_S)
+            return
         except Exception as e:
             return self._fail(step, f"action failed: {type(e).__name__}: {e}")
-        self._deadline = Clock.get_time() + step.timeout_s
         self._ev = Clock.schedule_interval(self._poll, POLL_S)
 
     def _poll(self, dt) -> bool:

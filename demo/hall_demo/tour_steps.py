@@ -189,7 +189,7 @@ def part_a(lang: str) -> list[Step]:
         S("home", lambda c: c.tap("home"), home),
         S("receipt scanned", lambda c: c.sim.scan(c.sim.finish_application(0)),
           on_screen("progress", ready=lambda c: c.screen.status == "shown" and c.screen.application.get("status") == "done"),
-          "progress-finished", timeout_s=15),
+          "progress-finished"),
         S("rate the application", lambda c: c.tap("rate_app"), on_screen("feedback", ready=lambda c: bool(c.screen.application_no))),
         S("rated", lambda c: (c.tap("rate_5"), c.tap("submit")), on_screen("feedback", ready=lambda c: c.screen.sent == "yes"),
           "feedback-application"),
@@ -290,8 +290,11 @@ def part_b(lang: str) -> list[Step]:
     home = on_screen("home")
     S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
 
-    def elder_timeout(ctx: Ctx) -> float:
-        return ctx.app.services.sessions.effective_timeout_s()
+    def to_countdown(ctx: Ctx) -> None:
+        # The session's timers are held from the elder card on (until "back home"), so the
+        # countdown starts at exactly 10 s and nothing times out between steps on a slow machine:
+        # the timeout and the timeout screen's own way home happen only when the tour says.
+        ctx.sim.advance(ctx.app.services.sessions.remaining_s() - 10)
 
     def late_advance(ctx: Ctx) -> None:
         # At least the idle time: the visit before is then surely over (its language reset), so the
@@ -312,14 +315,13 @@ def part_b(lang: str) -> list[Step]:
         S("late card taken", lambda c: c.sim.remove_card(), home),
         S("home", _ensure_lang(lang), _home_in(lang)),
         # a senior is offered large type (not given it): they accept
-        S("elder card", lambda c: c.sim.place_card(1),
+        S("elder card", lambda c: (c.sim.hold_time(True), c.sim.place_card(1)),
           _cond("check-in, large type offered", lambda c: c.app.sm.current == "checkin" and c.app.elder_offer
                 and not c.app.elder and c.screen.status == "loaded")),
         S("large type accepted", lambda c: c.tap("elder_yes"),
           _cond("check-in in elder mode", lambda c: c.app.sm.current == "checkin" and c.app.elder
                 and not c.app.elder_offer), "checkin-elder"),
-        S("countdown", lambda c: c.sim.advance(elder_timeout(c) - 10),
-          _cond("the countdown", lambda c: 0 < c.app.countdown <= 15), "countdown"),
+        S("countdown", to_countdown, _cond("the countdown at 10 s", lambda c: c.app.countdown == 10), "countdown"),
         # Shown first, wiped checked next, then read in the tour's language (the timeout message
         # stays until tapped during a tour: app.auto_home_s).
         S("timeout", lambda c: c.sim.advance(11),
@@ -338,7 +340,7 @@ def part_b(lang: str) -> list[Step]:
         S("offline check-in", lambda c: c.sim.place_card(0), _msg("network.offline"), "error-offline"),
         S("online again", lambda c: (c.sim.set_online(True), c.sim.remove_card()),
           _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online and no_citizen_traces(c, 0)),
-          timeout_s=30),
+          timeout_s=60),
         # staff open maintenance right after a visitor chose the tour's language: it is in the terminal's
         S("home", _ensure_lang(lang), _home_in(lang)),
         S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
@@ -357,7 +359,7 @@ def part_b(lang: str) -> list[Step]:
         S("maintenance locked", lambda c: [(_type("0000")(c), c.tap("pin_ok")) for _ in range(4)],
           on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status)),
           "maintenance-locked", timeout_s=30),
-        S("home after the lock", lambda c: c.tap("maint_back"), home),
+        S("home after the lock", lambda c: (c.tap("maint_back"), c.sim.hold_time(False)), home),
     ]
 
 

@@ -60,7 +60,11 @@ ACTIONS = {"walkin": N_("Take a walk-in ticket"), "reprint": N_("Print my bookin
 #: must find the home screen.
 AUTO_HOME_KINDS = ("timeout", "card_removed")
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
+#: Measured on the runtime's clock, like the session timeout it follows: a tour or the explorer
+#: that holds or advances that clock decides when it happens (never a race with a slow frame).
 AUTO_HOME_S = 8.0
+#: How often the timeout screen looks at the runtime's clock (s).
+AUTO_HOME_POLL_S = 0.25
 
 
 def error_key(exc: BaseException) -> str:
@@ -104,12 +108,22 @@ class MessageScreen(KioskScreen):
         if action in ACTIONS:
             self.action = action
         if kind in AUTO_HOME_KINDS:
-            # A scripted tour may hold the message longer (it photographs it; see tour.TourRunner).
-            Clock.schedule_once(self._auto_home, getattr(self.app, "auto_home_s", None) or AUTO_HOME_S)
+            # On the runtime's clock (a tour or the explorer may hold it); a scripted tour may hold
+            # the message longer (it photographs it; see tour.TourRunner).
+            wait = getattr(self.app, "auto_home_s", None) or AUTO_HOME_S
+            self._home_at = self.services.sessions.clock.monotonic() + wait
+            if getattr(self, "_auto_ev", None) is None:
+                self._auto_ev = Clock.schedule_interval(self._auto_home, AUTO_HOME_POLL_S)
 
-    def _auto_home(self, dt) -> None:
-        if self.manager and self.manager.current == self.name and self.kind in AUTO_HOME_KINDS:
-            self.app.go("home")
+    def _auto_home(self, dt) -> bool:
+        if not (self.manager and self.manager.current == self.name and self.kind in AUTO_HOME_KINDS):
+            self._auto_ev = None   # left already (tapped, or another message): nothing to do
+            return False
+        if self.services.sessions.clock.monotonic() < self._home_at:
+            return True
+        self._auto_ev = None
+        self.app.go("home")
+        return False
 
     def go_back(self) -> None:
         """The back button: home (ends the session), or the screen the message came from."""
