@@ -32,9 +32,10 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.network import schemas, topics
-from kiosk.network.envelope import MAX_BYTES, MAX_DEPTH, VERSION, TYPES, Envelope, new_id, now_iso
+from kiosk.network.envelope import MAX_BYTES, MAX_DEPTH, TYPES, VERSION, Envelope, new_id, now_iso
 from kiosk.network.errors import InvalidMessage, WrongTerminal
 
 #: Why the interpreter's own limit: longer integers are what ``int()`` refuses (4,300 digits by
@@ -112,7 +113,7 @@ def _too_deep(obj: object) -> bool:
     Only containers count, as in the contract's limit (kiosk.network.envelope): a scalar inside the
     32nd level is within it.
     """
-    stack = [(obj, 1)]
+    stack: list[tuple[Any, int]] = [(obj, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:

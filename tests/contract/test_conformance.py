@@ -95,7 +95,7 @@ def _realistic(op: str, w: World) -> st.SearchStrategy[dict]:
         # of the appointment's citizen, else another citizen's, none, or (check-in) the slip's code.
         def owned(a: str, proof: str, other: str) -> dict:
             if proof == "code":
-                a, code = sorted(w.checkin_codes.items())[0]
+                a, code = min(w.checkin_codes.items())
                 return {"appointment_id": a, "checkin_code": code}
             ref = {"owner": w.appointment_owner[a], "another": other, "none": None}[proof]
             return {"appointment_id": a, **({"citizen_ref": ref} if ref else {})}

@@ -130,7 +130,7 @@ def test_an_appointment_is_acted_on_only_with_its_citizens_proof(wire, service, 
             env = _req(wire, op, body)
             ex = _send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"])
             assert _answer_code(ex, env, op, f"{op} {body}") == "forbidden", ex.answers
-    booked, code = sorted(world.checkin_codes.items())[0]
+    booked, code = min(world.checkin_codes.items())
     env = _req(wire, "checkin", {"appointment_id": booked, "checkin_code": code + "\n"})
     check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
                  "invalid", "a check-in code with a trailing newline")
@@ -156,8 +156,8 @@ def _silent(ex: Exchange, label: str, counted: bool = True) -> None:
     ("arrays nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000),
     ("nested 33 levels", b'{"id":"deep2","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
                          b'"terminal":"ZM-CONF01","idem":"k","body":{"x":' + b"[" * 31 + b"]" * 31 + b"}}"),
-    ("Infinity", b'{"id":"inf1","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
-                 b'"terminal":"ZM-CONF01","idem":"k","body":{"appointment_id":"X","n":-Infinity}}'),
+    ("Infinity", (b'{"id":"inf1","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
+                  b'"terminal":"ZM-CONF01","idem":"k","body":{"appointment_id":"X","n":-Infinity}}')),
     ("not JSON", b"checkin please"), ("not UTF-8", b'{"id":"\xff"}'), ("a JSON array", b"[1,2]"),
     ("NaN", b'{"id":"nan1","v":NaN}'), ("no id", b'{"type":"req","op":"checkin","v":1}'),
     ("an id that is no reference", b'{"id":"a b","type":"req","op":"checkin","v":1}'),

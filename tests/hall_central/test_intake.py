@@ -77,7 +77,7 @@ def test_the_depth_limit_counts_containers_as_the_contract_does():
     # 32 levels (the envelope, body, 30 arrays) with a scalar inside: within the limit, judged by the schemas.
     deepest = '{"kind":"consult","target":{"hall":true},"x":' + "[" * 30 + "1" + "]" * 30 + "}"
     r = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(deepest))
-    topic, msg = _answer(r)
+    _, msg = _answer(r)
     assert msg["body"]["error"]["code"] == "invalid" and "additionalProperties" in r.detail  # the schema: no member x
     with pytest.raises(envelope.EnvelopeError):
         envelope.Envelope.from_bytes(_raw(deepest[:-1].replace("1", "[1]", 1) + "}"))  # the terminal's reader agrees at 33
