@@ -209,8 +209,9 @@ def _envelope_fault(obj: dict) -> str:
     if obj.get("type") not in TYPES:
         return "envelope: type: not a message type"
     v = obj.get("v")
-    if type(v) is not int or v != VERSION:  # noqa: E721 - exactly int: true == 1 in Python, not in JSON
-        return "envelope: v: not the integer 1"
+    # true == 1 in Python, not in JSON; 1.0 is the JSON number 1 (and the schema's integer 1).
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != VERSION:
+        return "envelope: v: not the number 1"
     if not isinstance(obj.get("body"), dict):
         return "envelope: body: not an object"
     return ""
@@ -263,5 +264,5 @@ def judge(topic: str, payload: bytes) -> Accepted | Refused | None:
     except InvalidMessage as e:
         return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", str(e), "invalid")
     env = Envelope(type=obj["type"], op=obj["op"], terminal=terminal, body=obj["body"], id=obj["id"],
-                   v=obj["v"], ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
+                   v=VERSION, ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
     return Accepted(kind, terminal, env)

@@ -57,6 +57,15 @@ def test_a_version_that_is_not_the_number_1_is_answered_invalid(v, wire, service
                  "invalid", f"v={v!r}")
 
 
+@pytest.mark.parametrize("written", ["1.0", "1e0"])
+def test_the_number_1_written_with_a_fraction_or_exponent_is_version_1(written, wire, service, world):
+    # The document's v is the schema's integer 1, which 1.0 is (JSON has one number type).
+    env = _req(wire, "catalogue.sync", {"since_version": world.version})
+    raw = _with_raw(env, '"v": 1,', f'"v": {written},')
+    ex = _send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"])
+    assert check_answer(ex, env, "catalogue.sync", "conforms", f"v={written}") == "ok"
+
+
 def test_a_5000_digit_integer_is_answered_invalid(wire, service, world):
     env = _req(wire, "catalogue.sync", {"since_version": 0})
     raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
