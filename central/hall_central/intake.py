@@ -36,7 +36,7 @@ from typing import Any
 
 from kiosk.network import schemas, topics
 from kiosk.network.envelope import MAX_BYTES, MAX_DEPTH, TYPES, VERSION, Envelope, new_id, now_iso
-from kiosk.network.errors import InvalidMessage, WrongTerminal
+from kiosk.network.errors import InvalidMessage
 
 #: Why the interpreter's own limit: longer integers are what ``int()`` refuses (4,300 digits by
 #: default); the contract's integers are all small, so anything near the limit is invalid anyway.
@@ -217,6 +217,14 @@ def _envelope_fault(obj: dict) -> str:
     return ""
 
 
+def _envelope_valid(obj: dict) -> bool:
+    try:
+        schemas.validate_envelope(obj)
+    except InvalidMessage:
+        return False
+    return True
+
+
 def judge(topic: str, payload: bytes) -> Accepted | Refused | None:
     """Decode and check one message; None for a cleared retained state (nothing to do)."""
     try:
@@ -247,21 +255,24 @@ def judge(topic: str, payload: bytes) -> Accepted | Refused | None:
     if payload.count(b"[") + payload.count(b"{") > MAX_DEPTH and _too_deep(obj):
         # Beyond the contract's limit: not read at all, whatever id it holds (the module docstring).
         return Refused("too_deep", detail=f"nested deeper than {MAX_DEPTH} levels")
+    fault = _envelope_fault(obj)
+    if obj.get("terminal") != terminal and not fault and _envelope_valid(obj):
+        # The contract's order: an envelope that passes the envelope schema but names another
+        # terminal is forbidden before anything else about the message is judged (its type, op,
+        # idem, and its body, unreadable numbers and strings in it included).
+        return refusal(terminal, _reply_path(kind, parsed, obj), "forbidden",
+                       "the envelope names another terminal than the topic it came on", "forbidden")
     if why:
         return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
     if _SUSPECT_ESCAPE.search(payload):
         why = _unstorable_string(obj)
         if why:
             return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
-    fault = _envelope_fault(obj)
     if fault:
         return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", fault, "invalid")
     try:
         schemas.validate_message(topic, obj)
-    except WrongTerminal:
-        return refusal(terminal, _reply_path(kind, parsed, obj), "forbidden",
-                       "the envelope names another terminal than the topic it came on", "forbidden")
-    except InvalidMessage as e:
+    except InvalidMessage as e:  # never WrongTerminal: the terminals were compared above
         return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", str(e), "invalid")
     env = Envelope(type=obj["type"], op=obj["op"], terminal=terminal, body=obj["body"], id=obj["id"],
                    v=VERSION, ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))

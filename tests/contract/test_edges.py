@@ -126,6 +126,17 @@ def test_an_envelope_naming_another_terminal_is_forbidden_before_its_type_and_bo
                  "forbidden", "another terminal, a wrong type, a broken body")
 
 
+def test_another_terminal_is_forbidden_before_an_unreadable_number_or_string_in_the_body(wire, service, world):
+    env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "a\ud800b"},
+               terminal=OTHER)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env), env["id"]), env,
+                 "feedback.submit", "forbidden", "another terminal and a lone surrogate")
+    env = _req(wire, "catalogue.sync", {"since_version": 0}, terminal=OTHER)
+    raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"]), env,
+                 "catalogue.sync", "forbidden", "another terminal and a 5000-digit integer")
+
+
 def _answer_code(ex: Exchange, env: dict, op: str, label: str) -> str:
     return check_answer(ex, env, op, "conforms", label)
 
