@@ -11,14 +11,20 @@ and a refusal goes to the topic terminal's own ``res`` topic, never to one the e
 
 A refusal is answered on that ``res`` topic when the message has a usable reply path: a request
 or an event whose envelope ``id`` is a valid reference (the terminal matches answers by it).
-Otherwise (not JSON, nested too deep to parse, state and telemetry, no usable id) it is dropped
-and counted by :class:`Refused.reason`; the service keeps the counts in its stats and log.
+Otherwise it is dropped and counted by :class:`Refused.reason`; the service keeps the counts in its
+stats and log. What is answered and what is dropped is the contract's rule (docs/asyncapi.yaml,
+"Answers and silences", from kiosk/network/schemas/operations.json): a payload the contract does
+not read at all is dropped whatever id it holds: over ``MAX_BYTES``, not UTF-8, not JSON (``NaN``
+and ``Infinity`` are not JSON, although Python reads them), not an object, or nested deeper than
+``MAX_DEPTH`` containers (the contract's limits, kiosk.network.envelope). Why not answer those when
+Python happens to find the id: another central team's strict JSON parser, or one that stops at
+the depth limit, cannot, and the contract states what every implementation does.
 
 Checks beyond the schemas, each for an input that passes ``json.loads`` + the schemas yet breaks
-later: integers longer than Python's int-string limit (``json.loads`` raises ValueError; here they
-are read as a marker so the envelope's reply path survives), ``NaN``/``Infinity`` (not JSON), lone
-surrogates (cannot be encoded or stored), NUL characters (PostgreSQL text refuses them) and
-nesting deeper than :data:`MAX_DEPTH` (storing it would exhaust the recursion limit).
+later, answered ``invalid`` when the message has a reply path: integers longer than Python's
+int-string limit (``json.loads`` raises ValueError; here they are read as a marker so the
+envelope's reply path survives), lone surrogates (cannot be encoded or stored) and NUL characters
+(PostgreSQL text refuses them).
 """
 from __future__ import annotations
 
@@ -26,15 +32,12 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.network import schemas, topics
-from kiosk.network.envelope import MAX_BYTES, VERSION, Envelope, new_id, now_iso
+from kiosk.network.envelope import MAX_BYTES, MAX_DEPTH, TYPES, VERSION, Envelope, new_id, now_iso
 from kiosk.network.errors import InvalidMessage
 
-#: Why 32: the deepest contract message (application.submit, a step list) nests about 5 levels;
-#: 32 leaves room for terminals' event data while staying far below the recursion limit (1,000)
-#: that ``json.dumps`` and the store would hit when writing it.
-MAX_DEPTH = 32
 #: Why the interpreter's own limit: longer integers are what ``int()`` refuses (4,300 digits by
 #: default); the contract's integers are all small, so anything near the limit is invalid anyway.
 MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
@@ -79,18 +82,19 @@ _STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _loads(text: str) -> tuple[object, str]:
-    """Parse; (object, '') or, for an over-long integer or NaN/Infinity, (object, why it is invalid).
+    """Parse; (object, '') or, for an over-long integer, (object, why it is invalid).
 
-    Why not let those raise: they are usually deep in the body, and the envelope around them
-    still names the request the terminal waits for an answer to. Only such a message is read a
-    second time, with hooks that replace the offending values (an integer by 0, a constant by None).
+    Why not let an over-long integer raise: it is valid JSON, usually deep in the body, and the
+    envelope around it still names the request the terminal waits for an answer to. Only such a
+    message is read a second time, with a hook that reads the offending integers as 0. NaN and
+    Infinity raise :class:`_NotJson` (a ValueError): not JSON, so dropped like any other non-JSON.
     """
     try:
         return _STRICT.decode(text), ""
-    except json.JSONDecodeError:
-        raise
-    except ValueError:  # Python's int-string limit, or _NotJson
-        pass
+    except ValueError as e:
+        if isinstance(e, (json.JSONDecodeError, _NotJson)):
+            raise
+        # else Python's int-string limit
     why: list[str] = []
 
     def parse_int(s: str) -> int:
@@ -99,26 +103,37 @@ def _loads(text: str) -> tuple[object, str]:
             return 0
         return int(s)
 
-    def parse_constant(s: str) -> None:
-        why.append(f"{s} is not JSON")
-
-    obj = json.loads(text, parse_int=parse_int, parse_constant=parse_constant)
+    obj = json.loads(text, parse_int=parse_int, parse_constant=_refuse_constant)
     return obj, why[0] if why else "unreadable number"
 
 
-def _strings_and_depth(obj: object) -> str:
-    """Why ``obj`` cannot be stored ('' when it can): nesting, lone surrogates or NUL in any string."""
-    stack = [(obj, 1)]
+def _too_deep(obj: object) -> bool:
+    """True if containers nest deeper than :data:`MAX_DEPTH` (``obj`` itself at depth 1).
+
+    Only containers count, as in the contract's limit (kiosk.network.envelope): a scalar inside the
+    32nd level is within it.
+    """
+    stack: list[tuple[Any, int]] = [(obj, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return f"nested deeper than {MAX_DEPTH} levels"
+            return True
+        for child in (node.values() if isinstance(node, dict) else node):
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _unstorable_string(obj: object) -> str:
+    """Why a string (a key or a value) of ``obj`` cannot be stored ('' when every one can)."""
+    stack = [obj]
+    while stack:
+        node = stack.pop()
         if isinstance(node, dict):
-            for k, v in node.items():
-                stack.append((k, depth))
-                stack.append((v, depth + 1))
+            stack.extend(node.keys())
+            stack.extend(node.values())
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+            stack.extend(node)
         elif isinstance(node, str):
             if "\x00" in node:
                 return "a string holds a NUL character"
@@ -170,13 +185,16 @@ def encode(env: Envelope) -> bytes:
     return json.dumps(vars(env), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _envelope_fault(kind: str, parsed: topics.Parsed, obj: dict) -> str:
-    """Why the envelope's own fields break the contract ('' if they do not), judged cheaply.
+def _envelope_fault(obj: dict) -> str:
+    """Why the envelope's own fields break the envelope schema ('' if these do not), judged cheaply.
 
     Why before the schemas: a schema refusal is reported by jsonschema, ~0.1-0.5 ms a message
     against ~0.02 ms for a valid one, so a stream of envelopes with a broken ``terminal`` would cost
     the service more than the same stream of check-ins. These checks use the contract's own
-    module for terminal ids; the schemas still decide everything else (and these again).
+    module for terminal ids; the schemas still decide everything else (and these again). Only
+    rules of the envelope schema itself belong here: the contract answers ``forbidden`` to an
+    envelope that passes it but names another terminal, before its type, op, idem or body are
+    compared with the topic (schemas.validate_message keeps that order).
     """
     terminal = obj.get("terminal")
     if not isinstance(terminal, str):
@@ -188,14 +206,23 @@ def _envelope_fault(kind: str, parsed: topics.Parsed, obj: dict) -> str:
     op = obj.get("op")
     if not isinstance(op, str) or not _OP_RE.fullmatch(op):
         return "envelope: op: not an operation name"
-    if obj.get("type") != kind:
-        return f"envelope: type: not {kind!r} on a {kind} topic"
+    if obj.get("type") not in TYPES:
+        return "envelope: type: not a message type"
     v = obj.get("v")
-    if type(v) is not int or v != VERSION:  # noqa: E721 - exactly int: true == 1 in Python, not in JSON
-        return "envelope: v: not the integer 1"
+    # true == 1 in Python, not in JSON; 1.0 is the JSON number 1 (and the schema's integer 1).
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != VERSION:
+        return "envelope: v: not the number 1"
     if not isinstance(obj.get("body"), dict):
         return "envelope: body: not an object"
     return ""
+
+
+def _envelope_valid(obj: dict) -> bool:
+    try:
+        schemas.validate_envelope(obj)
+    except InvalidMessage:
+        return False
+    return True
 
 
 def judge(topic: str, payload: bytes) -> Accepted | Refused | None:
@@ -216,29 +243,37 @@ def judge(topic: str, payload: bytes) -> Accepted | Refused | None:
         obj, why = _loads(payload.decode("utf-8"))
     except RecursionError:
         return Refused("too_deep", detail="nested too deep to parse")
+    except _NotJson as e:  # NaN or Infinity: the name of the constant, nothing of the payload
+        return Refused("not_json", detail=str(e))
     except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return Refused("not_json", detail=type(e).__name__)
     if not isinstance(obj, dict):
         return Refused("not_envelope")
     terminal = parsed.terminal
-    if why:
-        return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
     # Why these two pre-checks on the raw bytes: walking every node costs more than validating a
     # check-in; only a payload that could nest deep or carry a bad escape is walked.
-    if payload.count(b"[") + payload.count(b"{") > MAX_DEPTH or _SUSPECT_ESCAPE.search(payload):
-        why = _strings_and_depth(obj)
-        if why:
-            return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
-    fault = _envelope_fault(kind, parsed, obj)
-    if fault:
-        return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", fault, "invalid")
-    if obj["terminal"] != terminal:
+    if payload.count(b"[") + payload.count(b"{") > MAX_DEPTH and _too_deep(obj):
+        # Beyond the contract's limit: not read at all, whatever id it holds (the module docstring).
+        return Refused("too_deep", detail=f"nested deeper than {MAX_DEPTH} levels")
+    fault = _envelope_fault(obj)
+    if obj.get("terminal") != terminal and not fault and _envelope_valid(obj):
+        # The contract's order: an envelope that passes the envelope schema but names another
+        # terminal is forbidden before anything else about the message is judged (its type, op,
+        # idem, and its body, unreadable numbers and strings in it included).
         return refusal(terminal, _reply_path(kind, parsed, obj), "forbidden",
                        "the envelope names another terminal than the topic it came on", "forbidden")
+    if why:
+        return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
+    if _SUSPECT_ESCAPE.search(payload):
+        why = _unstorable_string(obj)
+        if why:
+            return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", why, "invalid")
+    if fault:
+        return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", fault, "invalid")
     try:
         schemas.validate_message(topic, obj)
-    except InvalidMessage as e:
+    except InvalidMessage as e:  # never WrongTerminal: the terminals were compared above
         return refusal(terminal, _reply_path(kind, parsed, obj), "invalid", str(e), "invalid")
     env = Envelope(type=obj["type"], op=obj["op"], terminal=terminal, body=obj["body"], id=obj["id"],
-                   v=obj["v"], ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
+                   v=VERSION, ts=obj["ts"], corr=obj.get("corr"), idem=obj.get("idem"))
     return Accepted(kind, terminal, env)

@@ -129,9 +129,12 @@ class Envelope:
             raise EnvelopeError("the id is not a reference", obj)
         if env.type not in TYPES:
             raise EnvelopeError(f"unknown type {env.type!r}", obj)
-        # Why the type test: True == 1 in Python, and true is not the contract's version 1.
-        if type(env.v) is not int or env.v != VERSION:
+        # Why the type tests: True == 1 in Python, and true is not the contract's version 1. 1.0
+        # is: JSON has one number type, the schema's integer 1 is 1.0 too, and a JavaScript
+        # peer cannot even tell them apart.
+        if isinstance(env.v, bool) or not isinstance(env.v, (int, float)) or env.v != VERSION:
             raise EnvelopeError(f"unsupported version {env.v!r}", obj)
+        env.v = VERSION
         if type(env.op) is not str or type(env.terminal) is not str or type(env.ts) is not str \
                 or (env.corr is not None and type(env.corr) is not str) \
                 or (env.idem is not None and type(env.idem) is not str) or type(env.body) is not dict:

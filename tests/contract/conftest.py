@@ -153,12 +153,46 @@ class Exchange:
     dropped_after: int
 
 
+def publish_alone(broker_url: str, topic: str, payload: bytes) -> str:
+    """Publish ``payload`` at QoS 1 from a client of its own; return once the broker has dealt with
+    it: ``"acked"`` (PUBACK: it is on its way to the subscribers, ahead of anything published
+    after) or ``"disconnected: <reason>"`` (a broker limit refused it and dropped that client).
+
+    Why a client of its own: a broker with a size limit disconnects the sender of an oversized
+    packet (MQTT v5 reason 0x95), and paho would resend the unacknowledged message on every
+    reconnect; the shared wire would be lost for every test after.
+    """
+    done = threading.Event()
+    outcome: list[str] = []
+
+    def finish(what: str) -> None:
+        if not outcome:
+            outcome.append(what)
+        done.set()
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="conf-alone-" + uuid.uuid4().hex[:8],
+                    protocol=mqtt.MQTTv5, reconnect_on_failure=False)
+    c.on_connect = lambda cl, u, f, rc, p: cl.publish(topic, payload, qos=1)
+    c.on_publish = lambda cl, u, mid, rc, p: finish("acked" if not rc.is_failure else f"refused: {rc}")
+    c.on_disconnect = lambda cl, u, f, rc, p: finish(f"disconnected: {rc}")
+    host, port = parse_broker_url(broker_url)
+    c.connect(host, port)
+    c.loop_start()
+    try:
+        assert done.wait(ANSWER_TIMEOUT_S), f"the broker neither acknowledged nor refused a message on {topic}"
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return outcome[0]
+
+
 def exchange(wire: Wire, service: CentralService, topic: str, payload: bytes, version: int, *,
-             answer_to: str | None = None, dropped: bool = False, sentinel_terminal: str = TERMINAL) -> Exchange:
-    """Publish ``payload`` on ``topic``; wait for what the document says must follow (an answer to
-    ``answer_to``, or with ``dropped`` the central service counting a drop); then publish a
-    sentinel request on ``sentinel_terminal``'s own topic and return every response heard up to
-    the sentinel's answer.
+             answer_to: str | None = None, dropped: bool = False, sentinel_terminal: str = TERMINAL,
+             publish=None) -> Exchange:
+    """Publish ``payload`` on ``topic`` (through ``publish(topic, payload)`` when given, else the
+    wire); wait for what the document says must follow (an answer to ``answer_to``, or with
+    ``dropped`` the central service counting a drop); then publish a sentinel request on
+    ``sentinel_terminal``'s own topic and return every response heard up to the sentinel's answer.
 
     Why a sentinel: a silence, or the absence of a second answer, cannot be waited for. The
     central service handles one terminal's messages in order and the broker keeps the order of
@@ -168,7 +202,7 @@ def exchange(wire: Wire, service: CentralService, topic: str, payload: bytes, ve
     with wire.cond:
         since = len(wire.heard)
     dropped_before = service.stats["dropped"]
-    wire.publish(topic, payload)
+    (publish or wire.publish)(topic, payload)
     if answer_to is not None:
         wire.wait_corr(answer_to, since, f"{topic} (the document says it is answered)")
     if dropped:
@@ -201,6 +235,11 @@ class World:
     slots: list[tuple[str, str]] = field(default_factory=list)   # (item_code, slot_id)
     checkin_appointments: list[str] = field(default_factory=list)
     cancel_appointments: list[str] = field(default_factory=list)
+    #: appointment_id -> citizen_ref of its citizen: the proof a checkin or cancel must carry
+    #: (a terminal acts only on the appointments of the citizen it identified).
+    appointment_owner: dict[str, str] = field(default_factory=dict)
+    #: appointment_id -> the checkin_code appointment.book answered (the booking slip's proof).
+    checkin_codes: dict[str, str] = field(default_factory=dict)
     people: list[tuple[str, str]] = field(default_factory=list)  # (id_number, name) of the register
     dates: list[str] = field(default_factory=list)
 
@@ -230,8 +269,10 @@ def _harvest(wire: Wire) -> World:
     for id_number, name in people:
         ref = call(wire, "citizen.lookup", {"id_number": id_number, "name": name})["citizen_ref"]
         w.refs.append(ref)
-        appointments += [a["appointment_id"] for a in call(wire, "appointments.list", {"citizen_ref": ref})["appointments"]
-                         if a["status"] == "booked"]
+        booked = [a["appointment_id"] for a in call(wire, "appointments.list", {"citizen_ref": ref})["appointments"]
+                  if a["status"] == "booked"]
+        appointments += booked
+        w.appointment_owner.update(dict.fromkeys(booked, ref))
         for a in call(wire, "applications.list", {"citizen_ref": ref})["applications"]:
             w.owner_of[a["application_no"]] = ref
             w.receipts[a["application_no"]] = a["receipt_code"]
@@ -242,6 +283,11 @@ def _harvest(wire: Wire) -> World:
     for code in w.items[:4]:
         w.slots += [(code, s["slot_id"]) for s in call(wire, "slots.list", {"item_code": code, "date": tomorrow})["slots"]]
     assert w.slots and w.owner_of
+    # A booking of tomorrow: its slip's checkin_code is the other proof a check-in may carry.
+    code, slot = w.slots[-1]
+    new = call(wire, "appointment.book", {"citizen_ref": w.refs[-1], "item_code": code, "slot_id": slot})
+    w.appointment_owner[new["appointment_id"]] = w.refs[-1]
+    w.checkin_codes[new["appointment_id"]] = new["checkin_code"]
     w.dates = [T0.date().isoformat(), tomorrow, "2026-03-21", "2026-02-30", "2026-04-31", "2025-01-01"]
     return w
 

@@ -90,10 +90,18 @@ def _realistic(op: str, w: World) -> st.SearchStrategy[dict]:
         return st.fixed_dictionaries({"item_code": st.sampled_from(w.items), "date": st.sampled_from(w.dates)})
     if op == "appointment.book":
         return st.builds(lambda r, s: {"citizen_ref": r, "item_code": s[0], "slot_id": s[1]}, ref, st.sampled_from(w.slots))
-    if op == "appointment.cancel":
-        return st.builds(lambda a: {"appointment_id": a}, st.sampled_from(w.cancel_appointments))
-    if op == "checkin":
-        return st.builds(lambda a: {"appointment_id": a}, st.sampled_from(w.checkin_appointments))
+    if op in ("appointment.cancel", "checkin"):
+        # The proof the operation asks for (the document: forbidden without it): mostly the citizen_ref
+        # of the appointment's citizen, else another citizen's, none, or (check-in) the slip's code.
+        def owned(a: str, proof: str, other: str) -> dict:
+            if proof == "code":
+                a, code = min(w.checkin_codes.items())
+                return {"appointment_id": a, "checkin_code": code}
+            ref = {"owner": w.appointment_owner[a], "another": other, "none": None}[proof]
+            return {"appointment_id": a, **({"citizen_ref": ref} if ref else {})}
+        proofs = ["owner", "owner", "owner", "another", "none"] + (["code"] if op == "checkin" else [])
+        appts = w.checkin_appointments if op == "checkin" else w.cancel_appointments
+        return st.builds(owned, st.sampled_from(appts), st.sampled_from(proofs), st.sampled_from(w.refs))
     if op == "ticket.walkin":
         return st.fixed_dictionaries({"line": st.sampled_from(w.lines)}, optional={"citizen_ref": ref})
     if op == "applications.list":

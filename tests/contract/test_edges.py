@@ -11,7 +11,7 @@ import pytest
 from kiosk.network import envelope, topics
 from hall_central.store import open_store
 
-from .conftest import OTHER, TERMINAL, Exchange, encode, exchange, request_env, response_errors
+from .conftest import OTHER, TERMINAL, Exchange, encode, exchange, publish_alone, request_env, response_errors
 from .test_conformance import check_answer
 
 
@@ -57,6 +57,15 @@ def test_a_version_that_is_not_the_number_1_is_answered_invalid(v, wire, service
                  "invalid", f"v={v!r}")
 
 
+@pytest.mark.parametrize("written", ["1.0", "1e0"])
+def test_the_number_1_written_with_a_fraction_or_exponent_is_version_1(written, wire, service, world):
+    # The document's v is the schema's integer 1, which 1.0 is (JSON has one number type).
+    env = _req(wire, "catalogue.sync", {"since_version": world.version})
+    raw = _with_raw(env, '"v": 1,', f'"v": {written},')
+    ex = _send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"])
+    assert check_answer(ex, env, "catalogue.sync", "conforms", f"v={written}") == "ok"
+
+
 def test_a_5000_digit_integer_is_answered_invalid(wire, service, world):
     env = _req(wire, "catalogue.sync", {"since_version": 0})
     raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
@@ -97,6 +106,59 @@ def test_an_envelope_that_does_not_match_its_topic_is_answered_invalid(what, fie
                  "invalid", what)
 
 
+def test_a_nul_character_in_a_string_is_answered_invalid(wire, service, world):
+    env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "a\x00b"})
+    assert b"\\u0000" in encode(env)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env), env["id"]), env,
+                 "feedback.submit", "invalid", "NUL in text")
+
+
+def test_an_envelope_naming_another_terminal_with_a_broken_envelope_is_answered_invalid(wire, service, world):
+    # forbidden only once the envelope passes the envelope schema (the document's order)
+    env = _req(wire, "checkin", CHECKIN, terminal=OTHER, ts="yesterday")
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", "another terminal and a broken ts")
+
+
+def test_an_envelope_naming_another_terminal_is_forbidden_before_its_type_and_body_are_checked(wire, service, world):
+    env = _req(wire, "checkin", {"appointment_id": 5}, terminal=OTHER, type="evt", idem=None)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "forbidden", "another terminal, a wrong type, a broken body")
+
+
+def test_another_terminal_is_forbidden_before_an_unreadable_number_or_string_in_the_body(wire, service, world):
+    env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "a\ud800b"},
+               terminal=OTHER)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), encode(env), env["id"]), env,
+                 "feedback.submit", "forbidden", "another terminal and a lone surrogate")
+    env = _req(wire, "catalogue.sync", {"since_version": 0}, terminal=OTHER)
+    raw = _with_raw(env, '"since_version": 0', '"since_version": ' + "9" * 5000)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "catalogue.sync"), raw, env["id"]), env,
+                 "catalogue.sync", "forbidden", "another terminal and a 5000-digit integer")
+
+
+def _answer_code(ex: Exchange, env: dict, op: str, label: str) -> str:
+    return check_answer(ex, env, op, "conforms", label)
+
+
+def test_an_appointment_is_acted_on_only_with_its_citizens_proof(wire, service, world):
+    appt = world.cancel_appointments[-1]
+    owner = world.appointment_owner[appt]
+    another = next(r for r in world.refs if r != owner)
+    for op in ("checkin", "appointment.cancel"):
+        for body in ({"appointment_id": appt}, {"appointment_id": appt, "citizen_ref": another}):
+            env = _req(wire, op, body)
+            ex = _send(wire, service, world, topics.req(TERMINAL, op), encode(env), env["id"])
+            assert _answer_code(ex, env, op, f"{op} {body}") == "forbidden", ex.answers
+    booked, code = min(world.checkin_codes.items())
+    env = _req(wire, "checkin", {"appointment_id": booked, "checkin_code": code + "\n"})
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"]), env, "checkin",
+                 "invalid", "a check-in code with a trailing newline")
+    env = _req(wire, "checkin", {"appointment_id": booked, "checkin_code": code})
+    ex = _send(wire, service, world, topics.req(TERMINAL, "checkin"), encode(env), env["id"])
+    assert _answer_code(ex, env, "checkin", "the slip's code") == "too_early"  # the proof holds; tomorrow's slot
+
+
 def test_an_operation_the_document_does_not_list_is_answered_invalid(wire, service, world):
     env = _req(wire, "nope.op", {})
     ex = _send(wire, service, world, topics.req(TERMINAL, "nope.op"), encode(env), env["id"])
@@ -114,6 +176,8 @@ def _silent(ex: Exchange, label: str, counted: bool = True) -> None:
     ("arrays nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000),
     ("nested 33 levels", b'{"id":"deep2","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
                          b'"terminal":"ZM-CONF01","idem":"k","body":{"x":' + b"[" * 31 + b"]" * 31 + b"}}"),
+    ("Infinity", (b'{"id":"inf1","type":"req","op":"checkin","v":1,"ts":"2026-03-18T02:00:00Z",'
+                  b'"terminal":"ZM-CONF01","idem":"k","body":{"appointment_id":"X","n":-Infinity}}')),
     ("not JSON", b"checkin please"), ("not UTF-8", b'{"id":"\xff"}'), ("a JSON array", b"[1,2]"),
     ("NaN", b'{"id":"nan1","v":NaN}'), ("no id", b'{"type":"req","op":"checkin","v":1}'),
     ("an id that is no reference", b'{"id":"a b","type":"req","op":"checkin","v":1}'),
@@ -123,11 +187,24 @@ def test_what_cannot_be_correlated_is_dropped_and_counted(what, payload, wire, s
     _silent(_send(wire, service, world, topics.req(TERMINAL, "checkin"), payload, dropped=True), what)
 
 
-def test_a_message_over_the_size_limit_gets_no_answer(wire, service, world):
+def test_nesting_at_the_limit_is_read_and_answered(wire, service, world):
+    env = _req(wire, "checkin", CHECKIN)
+    # 32 levels: the envelope, the body and 30 arrays (a scalar inside the innermost)
+    raw = _with_raw(env, '"appointment_id": "AP-NONE"', '"appointment_id": "AP-NONE", "x": ' + "[" * 30 + "1" + "]" * 30)
+    check_answer(_send(wire, service, world, topics.req(TERMINAL, "checkin"), raw, env["id"]), env, "checkin",
+                 "invalid", "32 levels (the body's schema has no member x)")
+
+
+def test_a_message_over_the_size_limit_gets_no_answer(central, wire, service, world):
     env = _req(wire, "feedback.submit", {"kind": "complain", "target": {"hall": True}, "text": "x" * 2000})
     raw = _with_raw(env, '"text": "', '"pad": "' + "p" * envelope.MAX_BYTES + '", "text": "')
     # Counted by the central service, or refused by a broker with a size limit: never answered.
-    _silent(_send(wire, service, world, topics.req(TERMINAL, "feedback.submit"), raw), "oversize", counted=False)
+    outcome: list[str] = []
+    ex = exchange(wire, service, topics.req(TERMINAL, "feedback.submit"), raw, world.version,
+                  publish=lambda t, p: outcome.append(publish_alone(central[0].url, t, p)))
+    _silent(ex, "oversize", counted=False)
+    if outcome[0] == "acked":  # a broker without a size limit passed it on: the central service counts it
+        assert ex.dropped_after > ex.dropped_before, "oversize: dropped but not counted"
 
 
 def test_a_request_topic_with_no_valid_terminal_is_dropped_and_counted(wire, service, world):

@@ -54,13 +54,34 @@ def _raw(body: str, **over) -> bytes:
 @pytest.mark.parametrize("body, why", [
     ('{"kind":"consult","target":{"hall":true},"text":"a\\u0000b"}', "NUL"),
     ('{"kind":"consult","target":{"hall":true},"text":"\\udfff"}', "surrogate"),
-    ('{"kind":"consult","target":{"hall":true},"rating":NaN}', "NaN is not JSON"),
-    ('{"kind":"consult","target":{"hall":true},"x":' + "[" * 40 + "]" * 40 + "}", "nested deeper"),
 ])
 def test_what_json_lets_through_but_nothing_can_store_is_invalid(body, why):
     r = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(body))
     topic, msg = _answer(r)
     assert topic == topics.res(EVIL) and msg["body"]["error"]["code"] == "invalid" and why in r.detail
+
+
+@pytest.mark.parametrize("body, why, reason", [
+    ('{"kind":"consult","target":{"hall":true},"rating":NaN}', "NaN is not JSON", "not_json"),
+    ('{"kind":"consult","target":{"hall":true},"x":' + "[" * 40 + "]" * 40 + "}", "nested deeper", "too_deep"),
+    ('{"kind":"consult","target":{"hall":true},"x":' + "[" * 31 + "]" * 31 + "}", "nested deeper", "too_deep"),
+])
+def test_what_the_contract_does_not_read_is_dropped_even_with_a_readable_id(body, why, reason):
+    # The contract (docs/asyncapi.yaml, "Answers and silences"): NaN is not JSON and more than
+    # MAX_DEPTH levels are beyond its limits; such a payload is dropped whatever id Python finds in it.
+    r = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(body))
+    assert isinstance(r, intake.Refused) and r.reply is None and r.reason == reason and why in r.detail
+
+
+def test_the_depth_limit_counts_containers_as_the_contract_does():
+    # 32 levels (the envelope, body, 30 arrays) with a scalar inside: within the limit, judged by the schemas.
+    deepest = '{"kind":"consult","target":{"hall":true},"x":' + "[" * 30 + "1" + "]" * 30 + "}"
+    r = intake.judge(topics.req(EVIL, "feedback.submit"), _raw(deepest))
+    _, msg = _answer(r)
+    assert msg["body"]["error"]["code"] == "invalid" and "additionalProperties" in r.detail  # the schema: no member x
+    with pytest.raises(envelope.EnvelopeError):
+        envelope.Envelope.from_bytes(_raw(deepest[:-1].replace("1", "[1]", 1) + "}"))  # the terminal's reader agrees at 33
+    envelope.Envelope.from_bytes(_raw(deepest))
 
 
 def test_a_genuine_surrogate_pair_and_an_escaped_backslash_pass():
