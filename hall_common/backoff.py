@@ -24,6 +24,13 @@ class Backoff:
         self.attempt += 1
         return self.rng.uniform(0, ceiling)
 
+    def longest(self) -> float:
+        """The longest delay, for a failure that retrying sooner cannot fix (credentials refused),
+        and count the attempt. Why still jittered (in the upper half of the cap): a fleet refused
+        together, say after a broker lost its ACLs, must not come back in lockstep once fixed."""
+        self.attempt += 1
+        return self.rng.uniform(self.cap_s / 2, self.cap_s)
+
     def reset(self) -> None:
         """Back to the first delay (after a success)."""
         self.attempt = 0

@@ -3,10 +3,10 @@
 Checks the config and everything `kiosk run` refuses to start without (kiosk.preflight: the
 production profile, the state directory, trust, drivers, TLS files, the sealing key), the disk
 (free space, the outbox's integrity by ``PRAGMA quick_check`` and its writability, dead letters
-and corrupt copies kept aside), the broker (a real MQTT CONNECT/CONNACK, not just a TCP connect),
-each configured device without disturbing a running kiosk, and a CJK font. Exit 0 when all pass,
-1 when a check fails, 2 when `kiosk run` would refuse to start (with one line on stderr saying
-why). The technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one
+and corrupt copies kept aside), the broker (through the terminal's own MQTT link,
+kiosk.network.link: a real MQTT v5 CONNECT and SUBSCRIBE, not just a TCP connect), each configured
+device without disturbing a running kiosk, and a CJK font. Exit 0 when all pass, 1 when a check
+fails, 2 when `kiosk run` would refuse to start (with one line on stderr saying why). The technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one
 device alone and prints one JSON line.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import struct
 import sys
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -40,91 +39,21 @@ class Check:
     warn: bool = False
 
     def line(self) -> str:
-        """``ok   broker     mqtt://... (CONNACK 0)``, ``warn ... -> hint`` or ``FAIL ... -> hint``."""
+        """``ok   broker     mqtt://... (CONNACK 0, own topics granted)``, ``warn ... -> hint`` or ``FAIL ... -> hint``."""
         status = ("warn" if self.warn else "ok  ") if self.ok else "FAIL"
         hint = f"  -> {self.hint}" if (self.hint and (self.warn or not self.ok)) else ""
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
-def _mqtt_string(text: str) -> bytes:
-    raw = text.encode("utf-8")
-    return struct.pack("!H", len(raw)) + raw
-
-
-def _remaining_length(n: int) -> bytes:
-    """MQTT's variable-length integer (7 bits per byte, high bit = more)."""
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _recv_exactly(sock, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("broker closed the connection")
-        data += chunk
-    return data
-
-
-def mqtt_probe(url: str, timeout_s: float = 3.0, tls_context=None, subscribe: str | None = None) -> tuple[int, int | None]:
-    """Send an MQTT 3.1.1 CONNECT; return (CONNACK return code, SUBACK code of ``subscribe`` or None).
-
-    Why by hand: the doctor must say whether a broker *answers MQTT* on that port, and a
-    CONNECT/CONNACK exchange is 20 bytes; the gateway (the one paho user) is not needed for it.
-    TLS brokers (mqtts://) are probed inside TLS with ``tls_context`` (the terminal's own
-    certificate: the broker takes the identity from it). ``subscribe``: a topic of the terminal's
-    own (its responses) whose SUBACK shows whether the broker's ACLs grant the terminal its
-    topics (0x80 = refused; the subscription is dropped again by the clean-session disconnect).
-    """
-    u = urlparse(url)
-    port = u.port or (8883 if u.scheme == "mqtts" else 1883)
-    var = b"\x00\x04MQTT\x04\x02\x00\x0a"  # protocol name, level 4, clean session, keepalive 10 s
-    body = var + _mqtt_string(f"kiosk-doctor-{os.getpid()}")
-    with socket.create_connection((u.hostname, port), timeout=timeout_s) as raw:
-        sock = raw
-        if u.scheme == "mqtts":
-            import ssl
-            sock = (tls_context or ssl.create_default_context()).wrap_socket(raw, server_hostname=u.hostname)
-        sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
-        ack = _recv_exactly(sock, 4)
-        if ack[0] != 0x20:
-            raise ConnectionError(f"not an MQTT CONNACK: {ack.hex()}")
-        granted = None
-        if ack[3] == 0 and subscribe:
-            sub = b"\x00\x01" + _mqtt_string(subscribe) + b"\x01"  # packet id 1, QoS 1
-            sock.sendall(b"\x82" + _remaining_length(len(sub)) + sub)
-            head = _recv_exactly(sock, 2)
-            while head[0] != 0x90:  # a retained or queued PUBLISH may come first: skip it
-                length, shift, byte = head[1] & 0x7F, 7, head[1]
-                while byte & 0x80:
-                    byte = _recv_exactly(sock, 1)[0]
-                    length |= (byte & 0x7F) << shift
-                    shift += 7
-                _recv_exactly(sock, length)
-                head = _recv_exactly(sock, 2)
-            granted = _recv_exactly(sock, head[1])[-1]
-        sock.sendall(b"\xe0\x00")
-    return ack[3], granted
-
-
 def broker_check(cfg) -> "Check":
     """The broker answers MQTT, accepts this terminal (its certificate, on mqtts://) and grants it
-    its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x80/0x87)."""
-    from kiosk.network import topics
+    its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x87 to MQTT v5)."""
+    # Through the link: the terminal's own MQTT client, so the doctor asks what the gateway would.
+    from kiosk.network import link, topics
+    from kiosk.network.broker import tls_settings
     broker = cfg.get("network.broker")
-    tls = None
     try:
-        if broker.startswith("mqtts://"):
-            from kiosk.trust.tls import client_context
-            g = cfg.get
-            tls = client_context(g("network.ca_file") or None, g("network.cert_file") or None,
-                                 g("network.key_file") or None, bool(g("network.tls_insecure")))
-        rc, granted = mqtt_probe(broker, tls_context=tls, subscribe=topics.res(cfg.terminal_id))
+        rc, granted = link.probe(broker, tls=tls_settings(cfg), subscribe=topics.res(cfg.terminal_id))
     except KioskError as e:
         return Check("broker", False, f"{broker}: {e.reason}", e.action)
     except (OSError, ConnectionError) as e:

@@ -75,7 +75,7 @@ class Runtime:
         self.trust, self.commands = self._build_trust()
         self.devices: dict[str, Device] = dict(devices) if devices is not None else self._build_devices()
         if gateway is None:
-            from kiosk.network.gateway import Gateway  # the only paho importer; lazy for unit tests
+            from kiosk.network.gateway import Gateway  # its link is the only paho importer; lazy for unit tests
             gateway = Gateway.from_config(cfg, self.bus)
         self.gateway = gateway
         self.started_at = time.time()

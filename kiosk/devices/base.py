@@ -3,10 +3,10 @@
 A driver owns one role (ID-card reader, smart-card reader, scanner, camera, printer). It reports
 its state through :class:`DeviceState`, raises :class:`DeviceError` subclasses that say what the
 citizen or the staff should do, and publishes events on the bus (``<role>.<event>``). The error
-classes and the reconnect policy (capped exponential backoff with full jitter) live on the ground
-floor (:mod:`hall_common.errors`, :mod:`hall_common.backoff`) and are re-exported here for the
-drivers; a driver logs once when its device goes and once when it comes back
-(:meth:`Device._set_state`).
+classes and the reconnect policy (capped exponential backoff with full jitter, and the supervisor
+every reconnect loop reports to) live on the ground floor (:mod:`hall_common.errors`,
+:mod:`hall_common.backoff`, :mod:`hall_common.reconnect`) and are re-exported here for the drivers;
+a driver logs once when its device goes and once when it comes back (:meth:`Device._set_state`).
 """
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from typing import Any, Mapping
 
 from hall_common.backoff import Backoff
 from hall_common.errors import DeviceError, DeviceTimeout, DeviceUnavailable
+from hall_common.reconnect import ReconnectSupervisor
 from kiosk.events import EventBus
 
-__all__ = ["Backoff", "DeviceError", "DeviceState", "DeviceTimeout", "DeviceUnavailable", "Device", "Health"]
+__all__ = ["Backoff", "DeviceError", "DeviceState", "DeviceTimeout", "DeviceUnavailable", "Device", "Health",
+           "ReconnectSupervisor"]
 
 
 class DeviceState(str, enum.Enum):

@@ -7,7 +7,8 @@ ever on a dead stream) and puts each frame into a one-frame slot; the *worker* t
 newest frame (older ones are dropped and counted, so decoding never queues up) and supervises:
 no first frame within ``open_timeout_s`` or no frame for ``stall_s`` is an ERROR with a typed
 error, the stuck capture thread is abandoned (it exits when its read returns) and the source is
-reopened with the shared backoff. Finite sources (files, folders) are read without dropping.
+reopened as the shared reconnect supervisor says (capped backoff, full jitter). Finite sources
+(files, folders) are read without dropping.
 
 Events: ``camera.scan`` (data = :class:`~kiosk.trust.payload.Payload`, a code seen again within
 ``dedupe_s`` is not reported twice), ``camera.error`` (typed error), ``camera.state``,
@@ -37,7 +38,8 @@ import numpy as np
 import zxingcpp
 
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
+                                ReconnectSupervisor)
 from kiosk.trust.payload import Deduper, classify
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
@@ -341,7 +343,7 @@ class OpenCvCamera(Device):
                 pass
 
     def _run(self) -> None:
-        backoff = Backoff(base_s=0.1, cap_s=5.0)
+        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=0.1, cap_s=5.0))
         while not self._stop.is_set():
             with self._slot.cond:
                 self._slot.gen += 1
@@ -352,16 +354,16 @@ class OpenCvCamera(Device):
                                  name=f"camera-capture:{gen}", daemon=True)
             self._captures.append(t)
             t.start()
-            outcome = self._supervise(gen, backoff)
+            outcome = self._supervise(gen, reconnect)
             if outcome == "end":
                 self.bus.publish("camera.end", None, source=self.role)
                 if not self.options["loop"]:
                     self._set_state(DeviceState.CLOSED)
                     return
             elif outcome == "error":
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, self._error or "camera source failed")
 
-    def _supervise(self, gen: int, backoff: Backoff) -> str:
+    def _supervise(self, gen: int, reconnect: ReconnectSupervisor) -> str:
         """Decode frames of one capture generation until it ends, fails or stalls."""
         started = last = self._clock()
         got_frame = False
@@ -375,7 +377,7 @@ class OpenCvCamera(Device):
             if frame is not None:
                 last, got_frame = self._clock(), True
                 if self._state != DeviceState.READY:
-                    backoff.reset()
+                    reconnect.connected()
                     self._set_state(DeviceState.READY)
                 self._handle(frame)
                 continue

@@ -5,7 +5,8 @@ new device), checks the SAM (11 FF), then polls find (20 01) -> select (20 02) -
 30 10) and publishes ``idcard.presented``, ``idcard.identity`` (data: an Identity, in memory
 only), ``idcard.removed`` and ``idcard.error`` (data: the typed error, once per fault), plus
 ``idcard.state`` through :meth:`Device._set_state`. A missing or vanished reader never raises: the
-state goes to ERROR and the thread reopens the URL with the shared :class:`Backoff`.
+state goes to ERROR and the thread reopens the URL as the shared reconnect supervisor says
+(:class:`hall_common.reconnect.ReconnectSupervisor`: capped backoff with full jitter).
 
 Presence: most readers answer "find failed" to 20 01 for a card that stays after it was read, so
 a tracked card is considered present while 20 02 still selects it; readers that keep finding
@@ -24,7 +25,8 @@ from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.errors import IdentityError, ProtocolError, StatusError
 from firmware_bridge.idcard.identity import Identity, parse_text
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
+                                ReconnectSupervisor)
 from kiosk.devices.transport import open_url
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import EventBus
@@ -106,7 +108,7 @@ class SamSerialReader(Device):
         self._decoder = codec.Decoder("response")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._backoff = backoff or Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S)
+        self._reconnect = ReconnectSupervisor(self.role, backoff or Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
         self.sam_id = ""
         # Presence tracking (in memory only; forgotten on removal).
         self._present = False
@@ -164,6 +166,7 @@ class SamSerialReader(Device):
 
     # -- the thread -----------------------------------------------------------------------------
     def _run(self) -> None:
+        self._reconnect.reset()
         while not self._stop.is_set():
             if self._port is None:
                 try:
@@ -171,9 +174,9 @@ class SamSerialReader(Device):
                         self._open()
                 except DeviceError as e:
                     self._set_state(DeviceState.ERROR, e)
-                    self._stop.wait(self._backoff.next())
+                    self._reconnect.retry(self._stop, e)
                     continue
-                self._backoff.reset()
+                self._reconnect.connected()
                 self._set_state(DeviceState.READY)
             try:
                 with self._io_lock:
@@ -226,7 +229,7 @@ class SamSerialReader(Device):
             self.bus.publish("idcard.removed", None, source=self.role, reason="device lost")
         self._forget()
         self._set_state(DeviceState.ERROR, error)
-        self._stop.wait(self._backoff.next())
+        self._reconnect.retry(self._stop, error)
 
     def _forget(self) -> None:
         self._present, self._serial, self._id_number, self._last_fault = False, None, None, None

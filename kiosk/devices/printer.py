@@ -8,8 +8,9 @@ from ``firmware_bridge.escpos.encoder``; status bytes are decoded by ``firmware_
 
 Events: ``printer.state`` (from the base class), ``printer.printed`` (job size and status, never
 ticket content: it may carry a citizen's data) and ``printer.error`` once per fault. A lost link
-or a fault starts a recovery thread that retries with :class:`Backoff` until the printer can print
-again; a print in between also tries to reopen the link once.
+or a fault starts a recovery thread that retries as the shared reconnect supervisor says
+(:class:`Backoff`: capped, full jitter) until the printer can print again; a print in between
+also tries to reopen the link once.
 
 Known limit: a real printer answers DLE EOT as soon as it receives it, possibly before the job in
 its buffer is on paper; the after-job check therefore catches a fault that is already reported
@@ -30,7 +31,8 @@ from firmware_bridge.escpos.encoder import encode
 from firmware_bridge.escpos.status import FULL_REQUEST, KINDS, PrinterStatus, StatusError, decode_status
 from kiosk.config import Field
 from kiosk.devices import transport
-from kiosk.devices.base import Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
+                                ReconnectSupervisor)
 from kiosk.events import EventBus
 
 
@@ -160,6 +162,7 @@ class EscPosPrinter(Device):
         self.status_timeout_s = float(opts["status_timeout_s"])
         self.check_status = bool(opts["check_status"])
         self.backoff = backoff or Backoff(base_s=0.5, cap_s=30.0)
+        self._reconnect = ReconnectSupervisor(self.role, self.backoff)
         self._lock = threading.RLock()  # one job or status exchange on the wire at a time
         self._port: Any = None
         self._fault_code: str | None = None
@@ -330,7 +333,7 @@ class EscPosPrinter(Device):
 
     def _ok(self) -> None:
         self._fault_code = None
-        self.backoff.reset()
+        self._reconnect.connected()
         self._set_state(DeviceState.READY)
 
     def _fail(self, error: DeviceError) -> None:
@@ -350,8 +353,8 @@ class EscPosPrinter(Device):
             self._recovery.start()
 
     def _recover(self) -> None:
-        """Retry with backoff until the printer can print again (or the driver stops)."""
-        while not self._stop.wait(self.backoff.next()):
+        """Retry (capped backoff, full jitter) until the printer can print again (or the driver stops)."""
+        while not self._reconnect.retry(self._stop, self._error or "printer not ready"):
             with self._lock:
                 if self._state != DeviceState.ERROR:
                     self._recovering = False

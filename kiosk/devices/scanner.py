@@ -10,9 +10,9 @@ Both turn what the scanner sends into texts, classify every text with
 - ``scanner.state`` published by :class:`~kiosk.devices.base.Device` on every state change.
 
 Serial: one reader thread owns the port (pyserial), decodes with
-:class:`firmware_bridge.scanner.codec.ScanCodec` and, after an unplug, reopens the URL with the
-shared capped backoff (use a ``/dev/serial/by-id/...`` URL: the device comes back under a new
-tty name). Wedge: the Kivy layer calls :meth:`WedgeScanner.feed` from ``Window.on_key_down``; if
+:class:`firmware_bridge.scanner.codec.ScanCodec` and, after an unplug, reopens the URL as the
+shared reconnect supervisor says (capped backoff with full jitter; use a ``/dev/serial/by-id/...``
+URL: the device comes back under a new tty name). Wedge: the Kivy layer calls :meth:`WedgeScanner.feed` from ``Window.on_key_down``; if
 ``device`` names an evdev node and the optional ``evdev`` package is installed, a thread reads
 that keyboard directly (and grabs it, so scans do not also type into the UI). Scanned texts are
 never logged: only their kind and length.
@@ -29,7 +29,7 @@ import serial
 from firmware_bridge.scanner.codec import ENCODINGS, TERMINATORS, ScanCodec, ScanCodecError
 from firmware_bridge.scanner.wedge import EV_KEY, KeyTranslator, WedgeClassifier
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, Device, DeviceState, DeviceUnavailable
+from kiosk.devices.base import Backoff, Device, DeviceState, DeviceUnavailable, ReconnectSupervisor
 from kiosk.trust.payload import Deduper, classify
 from kiosk.devices.transport import open_url
 from kiosk.events import EventBus
@@ -130,15 +130,15 @@ class SerialScanner(_ScannerBase):
         self._set_state(DeviceState.CLOSED)
 
     def _run(self) -> None:
-        backoff = Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S)
+        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
         while not self._stop.is_set():
             try:
                 port = open_url(self.url, baudrate=self.options["baudrate"], timeout_s=READ_TIMEOUT_S)
             except DeviceUnavailable as e:
                 self._set_state(DeviceState.ERROR, e)
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, e)
                 continue
-            backoff.reset()
+            reconnect.connected()
             self.codec.reset()
             self._set_state(DeviceState.READY)
             try:
@@ -149,7 +149,7 @@ class SerialScanner(_ScannerBase):
                 self._set_state(DeviceState.ERROR, DeviceUnavailable(
                     f"scanner connection lost: {e}", action="check the scanner's USB cable",
                     consequence="codes cannot be scanned until it is back"))
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, e)
             finally:
                 try:
                     port.close()
@@ -254,15 +254,15 @@ class WedgeScanner(_ScannerBase):
         return dev
 
     def _run(self) -> None:
-        backoff = Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S)
+        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
         while not self._stop.is_set():
             try:
                 dev = self._open_input()
             except DeviceUnavailable as e:
                 self._set_state(DeviceState.ERROR, e)
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, e)
                 continue
-            backoff.reset()
+            reconnect.connected()
             self._set_state(DeviceState.READY)
             keys, classifier = KeyTranslator(), self._classifier()
             try:
@@ -281,7 +281,7 @@ class WedgeScanner(_ScannerBase):
             except OSError as e:
                 self._set_state(DeviceState.ERROR, DeviceUnavailable(
                     f"scanner keyboard lost: {e}", action="check the scanner's USB cable"))
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, e)
             finally:
                 try:
                     dev.close()

@@ -3,7 +3,7 @@
 Owns its monitor loop instead of pyscard's CardMonitor (PITFALLS.md: that thread dies silently when
 pcscd restarts, pyscard#82/#128, and its global context stays broken, #27): one thread blocks in
 ``SCardGetStatusChange`` with a ``poll_interval_s`` timeout on its own context, re-establishes the
-context with backoff when pcscd goes away (SCARD_E_NO_SERVICE / SERVICE_STOPPED), and publishes
+context under the shared reconnect supervisor when pcscd goes away (SCARD_E_NO_SERVICE / SERVICE_STOPPED), and publishes
 deltas on the bus: ``smartcard.reader_added`` / ``reader_removed`` / ``inserted`` (ATR, UID) /
 ``read`` (the profile's typed fields, in memory only) / ``removed`` / ``error`` (once per fault) /
 ``state``. After every read the card status is checked explicitly, because a card pulled
@@ -26,7 +26,8 @@ from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.profile import CardData, load_profile, read_card
 from firmware_bridge.pcsc.sw import CardError, StatusWordError
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
+                                ReconnectSupervisor)
 from kiosk.events import EventBus
 
 def _u32(hr: int) -> int:
@@ -213,22 +214,22 @@ class PcscReader(Device):
 
     # -- monitor -----------------------------------------------------------------------------------
     def _run(self) -> None:
-        backoff = Backoff(base_s=0.05, cap_s=max(1.0, self.poll_interval_s))
+        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=0.05, cap_s=max(1.0, self.poll_interval_s)))
         while not self._stop.is_set():
             try:
                 self._cycle()
-                backoff.reset()
+                reconnect.connected()
             except ServiceLost as e:
                 self._lose_service()
                 self._report(e, device_fault=True)
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, e)
             except Exception as e:  # never let the monitor die silently (the CardMonitor lesson)
                 self.log.exception("smartcard monitor failed", extra={"device": self.role})
                 self._lose_service()
                 err = e if isinstance(e, DeviceError) else DeviceError(
                     f"monitor error: {e.__class__.__name__}", action="report this to the maintainers")
                 self._report(err, device_fault=True)
-                self._stop.wait(backoff.next())
+                reconnect.retry(self._stop, err)
         self._release()
 
     def _cycle(self) -> None:

@@ -65,6 +65,38 @@ class Rejected(NetworkError):
                          action=self.ACTIONS.get(error_code, "ask the staff"))
 
 
+class NotDelivered(NetworkError):
+    """The broker refused a publish (PUBACK reason code >= 0x80, e.g. 0x87 not authorised)."""
+
+    code = "network.not_delivered"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, action="technician: check the broker's ACL for this terminal")
+
+
+class SubscriptionRefused(NetworkError):
+    """The broker refused one of the terminal's own subscriptions (SUBACK reason code >= 0x80).
+
+    Typically 0x87: the broker's ACLs do not know this terminal (a certificate was issued, the
+    broker's dynamic-security config was not updated). The broker says so only in the SUBACK; the
+    terminal would otherwise wait for answers and commands that can never arrive.
+    """
+
+    code = "network.subscription_refused"
+
+    def __init__(self, terminal: str, topic: str, detail: str) -> None:
+        super().__init__(
+            f"the broker refused SUBSCRIBE {topic}: {detail}",
+            action=f"add terminal {terminal} to the broker's dynamic-security config "
+                   f"(python -m hall_central.pki --dynsec-commands add --terminals {terminal}; config/broker/README.md); "
+                   "the broker then disconnects the terminal, which reconnects and subscribes again")
+        self.terminal, self.topic, self.detail = terminal, topic, detail
+
+    def to_dict(self) -> dict:
+        """The typed error plus the refused topic."""
+        return {**super().to_dict(), "topic": self.topic}
+
+
 class InvalidMessage(NetworkError):
     """A message (ours or the central service's) that does not match the contract's schemas."""
 

@@ -159,7 +159,8 @@ def test_stalling_source_is_error_then_recovers(frames):
     cam.start()
     try:
         ev.wait(lambda e: DeviceState.ERROR in e.states())
-        err = cam.health().error
+        # From the ERROR event, not health() now: the retry (0-0.1 s) may already be READY again.
+        err = next(h.error for h in ev.of("camera.state") if h.state == DeviceState.ERROR)
         assert err["code"] == "device.timeout" and "stalled" in err["reason"]
         ev.wait(lambda e: e.states().count(DeviceState.READY) == 2)  # a new source, back to READY
         assert len(ev.of("camera.scan")) == 1  # the same code again is within dedupe_s
