@@ -34,7 +34,8 @@ from kiosk.network.envelope import Envelope
 from hall_central import intake
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
-from hall_central.store import Store, body_hash, open_store
+from hall_central.store import Store, body_hash
+from hall_central.stores import open_store
 
 log = logging.getLogger("kiosk.central.service")
 

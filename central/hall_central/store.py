@@ -107,15 +107,6 @@ def body_hash(op: str, body: dict) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
-def open_store(url: str) -> "SqlStore":
-    """A Store for ``sqlite:///path``, a plain path, or ``postgresql://user@host:port/db``."""
-    if url.startswith(("postgresql://", "postgres://")):
-        from hall_central.store_pg import PgStore  # psycopg is imported only when asked for
-        return PgStore(url)
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite://")
-    return Store(path)
-
-
 class SqlStore:
     """The statements both dialects share; a subclass supplies the connection and row access.
 

@@ -224,7 +224,7 @@ class DemoSim:
         from hall_central.clock import Clock as CentralClock
         from hall_central.domain import Domain, OpError
         from hall_central.keys import CentralKeys
-        from hall_central.store import open_store
+        from hall_central.stores import open_store
         no = self.application_no(k)
         keys_dir = self.stack.run_dir / "central-keys"
         signer = CentralKeys(keys_dir) if (keys_dir / "keys.json").exists() else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
 from hall_central import seed
-from hall_central.store import open_store
+from hall_central.stores import open_store
 
 #: Why a pause: a citizen needs seconds at a kiosk (card, choose, print); the fleet keeps that
 #: rhythm (scaled by --pace-s) with jitter so that terminals do not move in lockstep.

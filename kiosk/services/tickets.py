@@ -51,7 +51,7 @@ STEP_TODO = N_("[to come]")
 
 @functools.lru_cache(maxsize=1)
 def _translator():
-    from kiosk.screens.i18n import Translator  # gettext only: no Kivy behind it
+    from kiosk.i18n import Translator
     return Translator()
 
 

@@ -12,7 +12,7 @@ from kiosk.network import schemas
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain
-from hall_central.store import open_store
+from hall_central.stores import open_store
 
 from .conftest import T0
 

@@ -13,7 +13,7 @@ from kiosk.network.errors import InvalidMessage
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain, OpError
-from hall_central.store import open_store
+from hall_central.stores import open_store
 
 from .conftest import T0
 

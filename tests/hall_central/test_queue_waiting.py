@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hall_central.store import Store, open_store
+from hall_central.store import Store
+from hall_central.stores import open_store
 
 from .test_store_pg import pg_url  # noqa: F401  (the PostgreSQL fixture: a fresh schema per test)
 

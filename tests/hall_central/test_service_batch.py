@@ -11,7 +11,7 @@ from kiosk.network import envelope, topics
 from hall_central import intake
 from hall_central.domain import Domain
 from hall_central.service import CentralService
-from hall_central.store import open_store
+from hall_central.stores import open_store
 
 
 

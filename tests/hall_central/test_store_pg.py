@@ -18,7 +18,8 @@ from kiosk.network import envelope
 from hall_demo.broker import free_port
 from hall_central import seed
 from hall_central.service import CentralService
-from hall_central.store import StoreBusy, StoreError, open_store
+from hall_central.store import StoreBusy, StoreError
+from hall_central.stores import open_store
 from hall_central.store_pg import PgStore
 
 #: Override with KIOSK_TEST_PG=postgresql://user@host:port/db; else user postgres, then root.

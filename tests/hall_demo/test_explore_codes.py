@@ -30,7 +30,7 @@ class FakeSim:
 @pytest.fixture()
 def made(tmp_path):
     from hall_central.keys import CentralKeys
-    from hall_central.store import open_store
+    from hall_central.stores import open_store
     keys = CentralKeys(tmp_path / "central-keys", now_s=NOW.timestamp() - 3600)
     store = open_store(str(tmp_path / "central.db"))
     with store.transaction():

@@ -55,7 +55,7 @@ def prepare_appointments(db: Path | str, n: int) -> list[tuple[str, str]]:
     from hall_central import seed
     from hall_central.clock import Clock
     from hall_central.domain import Domain
-    from hall_central.store import open_store
+    from hall_central.stores import open_store
     store = open_store(str(db))
     refs = []
     try:

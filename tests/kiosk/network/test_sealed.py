@@ -244,7 +244,7 @@ def test_a_drop_mid_upload_resumes_without_resending_acknowledged_chunks(broker,
     submit = next(r for r in seen["results"] if r["op"] == "application.submit")
     assert submit["result"]["materials_received"] == 1
     no = submit["result"]["application_no"]
-    from hall_central.store import open_store
+    from hall_central.stores import open_store
     store = open_store(db)
     try:
         assert store.upload(TERMINAL, "M2.p0")["size"] == len(photo)
