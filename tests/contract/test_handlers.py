@@ -36,9 +36,11 @@ def terminal_sends() -> dict[str, set[tuple[str, str]]]:
             kind = _SENDERS.get(node.func.attr)
             # Only calls on something named like the gateway: other objects have submit() methods too.
             owner = ast.unparse(node.func.value)
-            if kind is None or "gateway" not in owner and owner != "self":
+            # attempts.submit(gateway, op, ...): one idempotency key per attempt (kiosk.services.attempts)
+            via_attempts = owner.endswith("attempts") and node.func.attr == "submit" and len(node.args) > 1
+            if kind is None or "gateway" not in owner and owner != "self" and not via_attempts:
                 continue
-            arg = node.args[0]
+            arg = node.args[1] if via_attempts else node.args[0]
             name = arg.value if isinstance(arg, ast.Constant) else consts.get(arg.id) if isinstance(arg, ast.Name) else None
             if isinstance(name, str) and (owner != "self" or Path(path).name == "gateway.py"):
                 found[kind].add((name, f"{path.relative_to(ROOT)}:{node.lineno}"))
