@@ -75,7 +75,7 @@ _WRITER = textwrap.dedent("""
     from kiosk.network.outbox import Outbox
     ob = Outbox(sys.argv[1], max_rows=10**6)
     i = 0
-    while True:
+    while sys.stdin.readline():  # one put per "go": the writer can never run ahead of the test
         ob.put(f"id{i}", "feedback.submit", "req", f"k{i}", {"kind": "consult", "target": {"hall": True},
                "text": "x" * (i % 50 * 40)})
         print(f"id{i}", flush=True)  # only after put() returned
@@ -86,12 +86,18 @@ _WRITER = textwrap.dedent("""
 @pytest.mark.parametrize("kill_after", [1, 37, 150])
 def test_survives_kill_9_while_writing(tmp_path, kill_after):
     db = tmp_path / "o.sqlite3"
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
     returned = []
     try:
+        # Why a "go" per put: on a loaded machine the writer used to print several more ids before
+        # the SIGKILL landed, and the bound below (at most the put in flight) failed for that alone.
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
         for line in proc.stdout:
             returned.append(line.decode().strip())
+            proc.stdin.write(b"go\n")
+            proc.stdin.flush()
             if len(returned) >= kill_after:
                 proc.send_signal(signal.SIGKILL)  # most likely in the middle of the next put()
                 break
@@ -99,6 +105,7 @@ def test_survives_kill_9_while_writing(tmp_path, kill_after):
         proc.kill()
         proc.wait(10)
         proc.stdout.close()
+        proc.stdin.close()
     assert len(returned) == kill_after
     ob = Outbox(db)
     rows = ob.pending()
