@@ -304,11 +304,11 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
     loops = (2, 3) if poisoned else (1, 1 if open_loop else 0)
     need = int(loops[0] * per_s_budget * closed_s + loops[1] * rate_per_s * open_s * 1.1) + 1000  # + probes
     db = db_url or work / "central.db"
-    appts = prepare_appointments(db, need)
-    broker = Broker(workdir=work / "broker").start()
-    procs, gen, evil = [], None, None
+    procs, gen, evil, broker = [], None, None, None
     out: dict = {}
     try:
+        appts = prepare_appointments(db, need)
+        broker = Broker(workdir=work / "broker").start()
         for i in range(instances):
             procs.append(start_central(broker, db, f"b{i + 1}", work / f"central{i + 1}.log",
                                        profile_to if i == 0 else None))
@@ -348,7 +348,8 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
             gen.close()
         for p in procs:
             stop_process(p)
-        broker.cleanup()
+        if broker is not None:
+            broker.cleanup()
         if own:
             shutil.rmtree(work, ignore_errors=True)
 
