@@ -21,7 +21,7 @@ def _report(scale: dict[str, float] | None = None) -> dict:
 
 
 def test_the_limits_file_guards_real_figures_of_the_quick_areas():
-    limits, areas = guard.load_limits()
+    limits, areas, _ = guard.load_limits()
     keys = {k for a in runner.AREAS.values() for k in a}
     assert set(limits) <= keys and set(areas) <= set(runner.AREAS)
     assert all(rule["why"] for rule in limits.values())
@@ -29,7 +29,7 @@ def test_the_limits_file_guards_real_figures_of_the_quick_areas():
 
 
 def test_a_44x_drop_fails_and_a_20_percent_wobble_passes():
-    limits, areas = guard.load_limits()
+    limits, areas, _ = guard.load_limits()
     assert all(ok for _, ok, _ in guard.check(_report(), limits, areas))
     drop = guard.check(_report({"central.checkins_per_s": 1 / 44}), limits, areas)
     assert [k for k, ok, _ in drop if not ok] == ["central.checkins_per_s"]
@@ -40,7 +40,7 @@ def test_a_44x_drop_fails_and_a_20_percent_wobble_passes():
 
 
 def test_a_guarded_figure_not_measured_fails_and_the_cli_reads_a_saved_report(tmp_path):
-    limits, areas = guard.load_limits()
+    limits, areas, _ = guard.load_limits()
     rep = _report()
     rep["central.checkins_per_s"] = {"value": None, "baseline_value": 3000.0, "note": "central failed: boom"}
     failed = [(k, what) for k, ok, what in guard.check(rep, limits, areas) if not ok]
@@ -50,3 +50,10 @@ def test_a_guarded_figure_not_measured_fails_and_the_cli_reads_a_saved_report(tm
     assert guard.main(["--report", str(saved)]) == 0
     saved.write_text(json.dumps(_report({"central.checkins_per_s": 1 / 44})))
     assert guard.main(["--report", str(saved)]) == 1
+
+
+def test_an_area_that_takes_too_long_fails_every_figure_it_owes():
+    rep = guard.measure(["codes"], timeout_s=0.01, log=lambda m: None)
+    assert all(rep[k]["value"] is None and "longer than" in rep[k]["note"] for k in runner.AREAS["codes"])
+    limits, _, _ = guard.load_limits()
+    assert not any(ok for _, ok, _ in guard.check(rep, limits, ["codes"]))
