@@ -87,7 +87,7 @@ class ReconnectSupervisor:
             self._state, self._due, self.last_error = LinkState.CONNECTED, None, ""
             self.backoff.reset()
         if failures and self._log is not None:
-            self._log.info("%s: connected again after %d failed attempt%s", self.name, failures,
+            self._log.info("%s: connected after %d failed attempt%s", self.name, failures,
                            "" if failures == 1 else "s")
 
     def lost(self, reason: object) -> float:

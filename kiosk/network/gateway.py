@@ -1,7 +1,8 @@
 """The gateway: the terminal's one link to the central service, as the rest of the runtime sees it.
 
-A thin facade composing four parts, each owning one job:
+A thin facade composing the parts, each owning one job:
 
+- :mod:`kiosk.network.broker`: where the broker is (``network.broker``, its TLS files);
 - :mod:`kiosk.network.link`: the MQTT link (the only paho user): connect and reconnect under a
   :class:`hall_common.reconnect.ReconnectSupervisor`, subscriptions, PUBACK/SUBACK reason codes,
   TCP_NODELAY, the network and worker threads (paho callbacks only enqueue);

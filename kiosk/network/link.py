@@ -181,7 +181,7 @@ class MqttLink:
                         if self.client.socket() is None or time.monotonic() > grace_until:
                             break
             except (OSError, ssl.SSLError, mqtt.WebsocketConnectionError) as e:
-                self.supervisor.failed(f"connect to {host}:{port} failed: {e}", auth=_identity_refused(e))
+                self.supervisor.failed(f"connect failed: {e}", auth=_identity_refused(e))
             except Exception as e:
                 log.exception("network loop failed")
                 self.supervisor.failed(f"network loop failed: {e!r}")
@@ -190,7 +190,7 @@ class MqttLink:
             if self.supervisor.state == LinkState.CONNECTED:
                 self.supervisor.lost("connection lost")
             else:  # closed before any CONNACK (a refused CONNACK was already reported: no change)
-                self.supervisor.failed(f"{host}:{port} closed the connection before CONNACK")
+                self.supervisor.failed("the broker closed the connection before CONNACK")
             self._events.put(("disconnected", None))
             if self.supervisor.wait(self._stop):
                 break

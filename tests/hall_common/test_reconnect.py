@@ -97,7 +97,7 @@ def test_log_first_failure_warning_following_debug_recovery_once(clock, caplog):
     levels = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert [lv for lv, _ in levels] == [logging.WARNING, logging.DEBUG, logging.DEBUG, logging.DEBUG, logging.INFO]
     assert levels[0][1].startswith("link: connect failed #0; next attempt in ") and "further failures at DEBUG" in levels[0][1]
-    assert levels[-1][1] == "link: connected again after 4 failed attempts"
+    assert levels[-1][1] == "link: connected after 4 failed attempts"
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="test.reconnect"):
         sup.failed("the next outage")  # a new outage starts at WARNING again

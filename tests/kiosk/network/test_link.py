@@ -71,8 +71,8 @@ class Recorder:
 def make_link():
     made: list[MqttLink] = []
 
-    def make(url: str, rec: Recorder, bus: EventBus | None = None, **kw) -> MqttLink:
-        sup = ReconnectSupervisor("mqtt link", Backoff(base_s=0.05, cap_s=0.3, rng=random.Random(1)),
+    def make(url: str, rec: Recorder, bus: EventBus | None = None, cap_s: float = 0.3, **kw) -> MqttLink:
+        sup = ReconnectSupervisor("mqtt link", Backoff(base_s=0.05, cap_s=cap_s, rng=random.Random(1)),
                                   log=logging.getLogger("kiosk.network.gateway"))
         link = MqttLink(TERMINAL, Broker.parse(url), bus or EventBus(), sup,
                         subscriptions=topics.terminal_subscriptions(TERMINAL, REGIONS),
@@ -117,11 +117,11 @@ def test_link_subscribes_sets_nodelay_and_hands_messages_over(broker, make_link)
     c.connect("127.0.0.1", broker.port)
     c.loop_start()
     try:
-        # Our subscriptions were granted (retried until the SUBACKs are in: QoS 1 is not lost meanwhile).
-        wait_for(lambda: c.publish(topics.cmd(TERMINAL), b"one", qos=1).wait_for_publish(5) or
-                 any(b"one" in p for batch in rec.batches for _, p in batch), 15, "a command through the link")
+        wait_for(lambda: not link._sub_mids, 15, "every SUBACK in")  # each one pops its SUBSCRIBE's mid
+        c.publish(topics.cmd(TERMINAL), b"one", qos=1).wait_for_publish(5)
         c.publish(topics.bcast("410100"), b"two", qos=1).wait_for_publish(5)
-        rec.wait(lambda r: any((topics.bcast("410100"), b"two") in b for b in r.batches), "a broadcast")
+        rec.wait(lambda r: [m for b in r.batches for m in b] == [(topics.cmd(TERMINAL), b"one"),
+                                                                (topics.bcast("410100"), b"two")], "both messages")
     finally:
         c.disconnect()
         c.loop_stop()
@@ -180,13 +180,28 @@ def test_broker_down_at_boot_first_failure_warns_the_rest_debug_recovery_once(ma
             assert link.supervisor.state == LinkState.CONNECTED and link.supervisor.failures == 0
     mine = [r for r in caplog.records if r.getMessage().startswith("mqtt link:")]
     # Up to the recovery: when the broker stops again at the end, a new outage starts (at WARNING).
-    mine = mine[:1 + next(i for i, r in enumerate(mine) if "connected again after" in r.getMessage())]
+    mine = mine[:1 + next(i for i, r in enumerate(mine) if "connected after" in r.getMessage())]
     failures = [r for r in mine if "next attempt in" in r.getMessage()]
-    assert failures[0].levelno == logging.WARNING and "connect to 127.0.0.1" in failures[0].getMessage()
+    assert failures[0].levelno == logging.WARNING and "connect failed: [Errno 111]" in failures[0].getMessage()
     assert len(failures) >= 3 and {r.levelno for r in failures[1:]} == {logging.DEBUG}
-    recovered = [r for r in mine if "connected again after" in r.getMessage()]
+    recovered = [r for r in mine if "connected after" in r.getMessage()]
     assert len(recovered) == 1 and recovered[0].levelno == logging.INFO
     assert rec.downs >= 3  # the owner hears of each failed attempt (it keeps its offline state)
+
+
+def test_a_refused_identity_waits_the_longest(make_link, caplog):
+    with Mosquitto(extra_conf="allow_anonymous false\n") as b, \
+            caplog.at_level(logging.WARNING, logger="kiosk.network.gateway"):
+        rec = Recorder()
+        link = make_link(b.url, rec, cap_s=60.0)
+        wait_for(lambda: link.supervisor.failures >= 1, 15, "the refused CONNACK")
+        assert "broker refused the connection: Not authorized" in link.supervisor.last_error
+        assert link.supervisor.state == LinkState.WAITING and rec.ups == 0
+    # One failure (the closed socket after the refusal is the same one), scheduled 30-60 s away;
+    # stop() still ends that wait at once (the fixture's teardown).
+    [line] = [r.getMessage() for r in caplog.records if "next attempt in" in r.getMessage()]
+    assert "broker refused the connection: Not authorized" in line and "(identity refused: the longest wait)" in line
+    assert 30.0 <= float(line.split("next attempt in ")[1].split(" s")[0]) <= 60.0
 
 
 def test_broker_restart_reconnects_and_subscribes_again(broker, make_link):
