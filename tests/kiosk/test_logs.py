@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from kiosk import logs, privacy
+from hall_common import privacy
+from kiosk import logs
 
 ID = "410122198001011234"
 NAME = "李秀英"

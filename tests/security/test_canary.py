@@ -29,7 +29,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from hall_demo.hub import SimHub
-from kiosk import config, logs, privacy
+from hall_common import privacy
+from kiosk import config, logs
 from kiosk.trust.payload import id_check_char
 from kiosk.runtime import Runtime
 from tests.waiting import wait_for
