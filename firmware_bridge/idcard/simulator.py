@@ -96,6 +96,7 @@ class IdCardSimulator:
         self._serial_no = 0
         self._fail_next_read: int | None = None
         self._pull_mid_read = False
+        self._silent = 0   # commands left unanswered (a reader or a host too busy to answer in time)
         self._sam_status = status.OK
         self._decoder = codec.Decoder("command")
         self._thread: threading.Thread | None = None
@@ -187,6 +188,11 @@ class IdCardSimulator:
         with self._lock:
             self._pull_mid_read = True
 
+    def stay_silent(self, commands: int) -> None:
+        """The next ``commands`` commands get no answer at all (then the reader answers again)."""
+        with self._lock:
+            self._silent = commands
+
     def set_sam_status(self, status_byte: int) -> None:
         """What 11 FF (SAM status) answers, e.g. 0x60 for a SAM that failed its self-test."""
         with self._lock:
@@ -276,6 +282,9 @@ class IdCardSimulator:
             return None
         self.commands_seen += 1
         self._commands_cond.notify_all()
+        if self._silent:
+            self._silent -= 1
+            return None
         key, card = item.key, self._card
         if key == codec.RESET_SAM:
             return self._reply(status.OK)

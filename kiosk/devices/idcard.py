@@ -40,6 +40,12 @@ CHUNK_TIMEOUT_S = 0.05
 #: Commands other than the card read answer within milliseconds on every reader seen; a longer
 #: silence means the reader is gone.
 COMMAND_TIMEOUT_S = 0.5
+#: Why 3: one silent poll is not a lost reader. A starved process (the terminal's own CPU busy
+#: drawing, or, in the demo, a simulator sharing two cores with a loaded machine) misses a 0.5 s
+#: answer now and then, and treating that as "device lost" ended the citizen's session as if the
+#: card had been pulled. A pulled card is an answer ("no card"), never a silence, so waiting for
+#: three silent polls in a row delays only the report of a reader that is really gone (1.5 s).
+LOST_AFTER_SILENT_POLLS = 3
 
 #: Default pause between card polls (s). The protocol has no "card placed" signal: a card waits
 #: for the next find, on average half this pause. At 0.3 s that added 150 ms on average to a read
@@ -115,6 +121,7 @@ class SamSerialReader(Device):
         self._serial: bytes | None = None
         self._id_number: str | None = None
         self._last_fault: str | None = None
+        self._silent_polls = 0   # unanswered polls in a row (LOST_AFTER_SILENT_POLLS)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -181,9 +188,17 @@ class SamSerialReader(Device):
             try:
                 with self._io_lock:
                     self._poll_once()
+                self._silent_polls = 0
             except (DeviceUnavailable, DeviceTimeout, SamFault) as e:
                 if self._stop.is_set():  # stop() cut the transaction short: not a lost device
                     break
+                if isinstance(e, DeviceTimeout) and self._silent_polls + 1 < LOST_AFTER_SILENT_POLLS:
+                    self._silent_polls += 1
+                    self._drop_late_answer()
+                    self.log.debug("idcard poll unanswered", extra={"silent_polls": self._silent_polls})
+                    self._stop.wait(self.options["poll_interval_s"])
+                    continue
+                self._silent_polls = 0
                 self._lost(e)
                 continue
             except KioskError as e:  # a card-level fault: report once, keep polling
@@ -230,6 +245,16 @@ class SamSerialReader(Device):
         self._forget()
         self._set_state(DeviceState.ERROR, error)
         self._reconnect.retry(self._stop, error)
+
+    def _drop_late_answer(self) -> None:
+        """After a silent poll: whatever arrives late belongs to it, not to the next command."""
+        with self._io_lock:
+            self._decoder.reset()
+            if self._port is not None:
+                try:
+                    self._port.reset_input_buffer()
+                except (serial.SerialException, OSError, AttributeError):
+                    pass
 
     def _forget(self) -> None:
         self._present, self._serial, self._id_number, self._last_fault = False, None, None, None

@@ -165,6 +165,21 @@ def test_unplug_and_replug_recovers_and_logs_once_each(sim, bus, rec, caplog):
     assert messages.count("device lost") == 1 and messages.count("device recovered") == 1
 
 
+def test_a_poll_or_two_without_an_answer_is_not_a_lost_reader(sim, reader, rec):
+    """A starved host or reader misses an answer now and then: the card's session goes on (no
+    removal, no error state); a reader that stays silent is still reported lost."""
+    rec.wait_state(DeviceState.READY)
+    sim.place(synthetic_identity(28))
+    rec.wait_topic("idcard.identity")
+    seen = sim.commands_seen
+    sim.stay_silent(2)
+    assert sim.wait_commands(seen + 4), "the driver kept polling through the silence"
+    assert rec.count("idcard.removed") == 0 and reader.state != DeviceState.ERROR
+    sim.stay_silent(1000)
+    rec.wait_state(DeviceState.ERROR)
+    assert rec.count("idcard.removed") == 1
+
+
 def test_card_pulled_mid_read_gives_one_typed_error_then_recovers(sim, reader, rec):
     rec.wait_state(DeviceState.READY)
     sim.pull_mid_read()
