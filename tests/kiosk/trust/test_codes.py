@@ -20,12 +20,15 @@ HALL = "H410100"
 #: The terminal's region chain (city, county): the audiences of receipt codes it accepts.
 REGIONS = ("410100", "410122")
 AUDIENCES = codes.scan_audiences(HALL, REGIONS)
+#: The tests' clock, read once at import. The keys are made valid from this instant: a suite that
+#: reaches these tests minutes after collecting them would otherwise sign with keys whose
+#: validity starts after NOW (CentralKeys backdates only 300 s), and every code reads key_expired.
 NOW = time.time()
 
 
 @pytest.fixture
 def central(tmp_path):
-    return CentralKeys(tmp_path / "keys")
+    return CentralKeys(tmp_path / "keys", now_s=NOW)
 
 
 @pytest.fixture
@@ -181,7 +184,7 @@ def test_rotation_and_revocation(tmp_path, central, store):
 
 
 def test_keyset_must_be_signed_by_the_pinned_root(central, tmp_path):
-    impostor = CentralKeys(tmp_path / "impostor")
+    impostor = CentralKeys(tmp_path / "impostor", now_s=NOW)
     impostor.meta["version"] = 99
     s = TrustStore(tmp_path / "s2", central.root_public)
     with pytest.raises(KeysetRejected) as e:
