@@ -79,6 +79,12 @@ def extract(src: Path, out: Path) -> Path:
     """pybabel extract of the package ``src`` (its own files, not subfolders) into ``out``."""
     extra = [_rel(f) for f in EXTRA_SOURCES.get(src, ())]
     pybabel("extract", "-F", str(MAPPING), *EXTRACT_OPTS, "-o", str(out), _rel(src), *extra)
+    # Babel skips a file that no section of babel.cfg matches, without a word: an extra source
+    # that yields no message is a mapping error, not an empty file (tickets.py was lost so once).
+    used = {loc for m in _messages(out).values() for loc, _ in m.locations}
+    for f in extra:
+        if f not in used:
+            raise SystemExit(f"i18n: no message extracted from {f}: does a babel.cfg section match it?")
     return out
 
 

@@ -49,10 +49,11 @@ class NotYet(LookupError):
 
 
 class Ctx:
-    """What actions and conditions get: the app, the sim, and helpers over the widget tree."""
+    """What actions and conditions get: the app, the sim, the run's output directory (None when
+    nothing is saved) and helpers over the widget tree."""
 
-    def __init__(self, app, sim) -> None:
-        self.app, self.sim = app, sim
+    def __init__(self, app, sim, out_dir: Path | None = None) -> None:
+        self.app, self.sim, self.out_dir = app, sim, out_dir
         self.taps = 0   # taps posted by the action running now
 
     @property
@@ -174,7 +175,7 @@ class TourRunner:
         self.inspector = inspector
         self.steps: list[Step] = list(steps(app) if callable(steps) else steps)
         self.out_dir = Path(out_dir) if out_dir else None
-        self.ctx = Ctx(app, sim)
+        self.ctx = Ctx(app, sim, self.out_dir)
         self.result = result
         self.i = -1
         self._deadline = 0.0

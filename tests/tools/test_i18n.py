@@ -94,3 +94,21 @@ def test_check_catches_a_lost_placeholder_a_fuzzy_entry_a_stale_mo_and_a_new_str
 def test_every_screen_string_is_translated_and_compiled(domain):
     """The real catalogues: template current, zh_CN complete, .mo files compiled from the .po."""
     assert i18n.check((domain,)) == []
+
+
+def test_the_printed_slips_messages_are_in_the_kiosk_template():
+    """tickets.py lies outside kiosk/screens: Babel skipped it without a word until babel.cfg
+    matched it, and the slips printed half in English on a Chinese terminal."""
+    locations = set()
+    with open(i18n.template("kiosk"), "rb") as f:
+        for m in read_po(f):
+            locations.update(loc for loc, _ in m.locations)
+    assert "kiosk/services/tickets.py" in locations
+
+
+def test_an_extra_source_no_section_matches_is_an_error(tmp_path, monkeypatch):
+    cfg = tmp_path / "babel.cfg"
+    cfg.write_text("[python: *.py]\n", encoding="utf-8")   # the old map: no section for tickets.py
+    monkeypatch.setattr(i18n, "MAPPING", cfg)
+    with pytest.raises(SystemExit, match="tickets.py"):
+        i18n.extract(i18n.DOMAINS["kiosk"], tmp_path / "k.pot")

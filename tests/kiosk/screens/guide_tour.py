@@ -49,7 +49,7 @@ def facts(ctx: Ctx) -> dict:
 
 def _record(key: str):
     def act(ctx: Ctx) -> None:
-        path = ctx.app.out_dir / "facts.json"
+        path = ctx.out_dir / "facts.json"
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         data[key] = facts(ctx)
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -61,7 +61,7 @@ def _scroll_to_end(ctx: Ctx) -> None:
 
 
 def _progress_timeline(ctx: Ctx) -> None:
-    path = ctx.app.out_dir / "facts.json"
+    path = ctx.out_dir / "facts.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     tl = ctx.screen.ids.timeline
     data["progress_timeline"] = f"{tl.__class__.__module__}.{tl.__class__.__name__}"  # ids are weak proxies
