@@ -102,7 +102,10 @@ class Pump:
             if not self._online():
                 held = self.held
                 break
-            if not force and now - self._last_sent.get(row.id, 0.0) < self.retry_after_s:
+            # A row this process never sent leaves now. (Defaulting its last send to 0.0 held
+            # every new row for retry_after_s after boot: monotonic time starts near zero there.)
+            last = self._last_sent.get(row.id)
+            if not force and last is not None and now - last < self.retry_after_s:
                 continue
             if row.op == CHUNK_OP and self.upload_window and row.id not in self._chunks_inflight \
                     and len(self._chunks_inflight) >= self.upload_window:

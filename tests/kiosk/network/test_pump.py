@@ -135,3 +135,18 @@ def test_unreadable_answers_make_a_dead_letter_at_the_bound(parts):
     assert events[-1] == ("network.outbox", {"depth": 0})
     pump.drain(force=True)
     assert link.ids() == [env.id]  # never resent
+
+
+def test_a_row_never_sent_leaves_at_the_next_tick_even_just_after_boot(parts, monkeypatch):
+    """Monotonic time starts near zero at boot: a never-sent row counted as sent at 0.0 waited
+    retry_after_s (here an hour) on a terminal that had just started."""
+    pump, _outbox, link, online, _events = parts
+    monkeypatch.setattr("kiosk.network.pump.time.monotonic", lambda: 5.0)  # five seconds after boot
+    online.value = False
+    env = _submit(pump, "checkin", {"appointment_id": "AP-1"})
+    assert link.sent == []
+    online.value = True
+    pump.tick()
+    assert link.ids() == [env.id]
+    pump.tick()  # sent five "seconds" ago: not stale, not resent
+    assert link.ids() == [env.id]
