@@ -36,12 +36,18 @@ def no_leaked_threads():
 def logging_levels_restored():
     """Put the root logger's level and handlers back after each test: in-process CLI commands
     (``kiosk doctor`` sets the root to CRITICAL so only its own lines print) must not silence
-    the logs later tests read."""
+    the logs later tests read), and every named logger's level (``kiosk bench`` sets ``kiosk`` to
+    ERROR, which silenced the debug lines test_logs reads when a bench test ran first)."""
     import logging
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
+    named = {name: lg.level for name, lg in logging.root.manager.loggerDict.items()
+             if isinstance(lg, logging.Logger)}
     yield
     root.setLevel(level)
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger) and lg.level != named.get(name, logging.NOTSET):
+            lg.setLevel(named.get(name, logging.NOTSET))
     for h in list(root.handlers):
         if h not in handlers:
             root.removeHandler(h)
