@@ -5,13 +5,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from kiosk.screens.maintenance import MaintenanceScreen
+from kiosk.services.facade import TerminalInfo
 
-INFO = SimpleNamespace(terminal_id="ZM-M-01", name="1号自助终端", hall="刁家乡便民服务中心", hall_code="H410122203",
-                       version="0.1.0")
+INFO = TerminalInfo(terminal_id="ZM-M-01", name="1号自助终端", hall="刁家乡便民服务中心", hall_code="H410122203",
+                    profile="kiosk", regions=[], version="0.1.0")
 
 
 def _report(health: dict) -> str:
-    screen = SimpleNamespace(services=SimpleNamespace(health=lambda: health, info=INFO), tr=lambda s: s, report="")
+    guide = SimpleNamespace(cache=SimpleNamespace(english_gaps=lambda: []))
+    screen = SimpleNamespace(services=SimpleNamespace(health=lambda: health, info=INFO, guide=guide),
+                             app=SimpleNamespace(lang="zh_CN"), tr=lambda s: s, report="")
     MaintenanceScreen.refresh(screen)
     return screen.report
 
