@@ -138,7 +138,8 @@ class Runtime:
                                   language=rt["language"])
         attempts = Attempts(self.bus)  # one idempotency key per citizen's attempt, for every flow
         checkin = CheckinService(self.gateway, self.devices.get("printer"), sessions, self.clock,
-                                 hall=t["hall"], hall_code=t["hall_code"], terminal_id=t["id"], bus=self.bus,
+                                 hall=t["hall"], hall_en=t["hall_en"], hall_code=t["hall_code"], terminal_id=t["id"],
+                                 bus=self.bus,
                                  verify_code=self._code_verifier(), attempts=attempts,
                                  follow_url=self.cfg.get("ui.follow_url"))
         info = TerminalInfo(t["id"], t["name"], t["hall"], t["hall_code"], t["profile"], self.cfg.regions,

@@ -213,6 +213,10 @@ class BookDoneScreen(KioskScreen):
     hall = StringProperty("")
     window = StringProperty("")
     printed = StringProperty("")      # yes | no | printing
+
+    def mid_flow(self) -> bool:
+        """The booking shown is done: a card taken now ends a finished visit (home, no message)."""
+        return self.status != "shown"
     #: The booking shown (the central service's answer, with its check-in code): replaced, never
     #: mutated; the screen binds to the strings above (a kv rule does not follow a dict's keys).
     result: dict = {}

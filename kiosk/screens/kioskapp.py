@@ -85,6 +85,8 @@ class KioskApp(LockedApp, App):
         self.driver = driver  # run_app(driver=...): the demo's tour or the explorer, never a terminal's
         self.driver_runner = None
         self.ui_error = ""
+        #: The language of an end-of-session message on screen ("" when none is shown).
+        self._ending_lang = ""
         self.sm = None
         self._unsubs: list = []
         self._maint_taps: list[float] = []
@@ -223,7 +225,7 @@ class KioskApp(LockedApp, App):
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
         # The visit's language went back to the terminal's (session end, an idle visitor, staff).
-        sub("session.language", lambda e: setattr(self, "lang", self.services.sessions.language))
+        sub("session.language", self._on_language)
         sub("idcard.presented", self._on_card_presented)
         sub("smartcard.inserted", self._on_card_presented)
         sub("scanner.scan", self._on_scan)
@@ -274,15 +276,31 @@ class KioskApp(LockedApp, App):
         unfinished = reason == "card_removed" and self.sm.current_screen.mid_flow()
         self.wipe_citizen_data()
         self.elder = self.elder_offer = False
-        self.lang = self.services.sessions.language
+        ended_lang = (event.data or {}).get("language") or self.services.sessions.language
         if reason == "timeout":
+            # Nobody touched the screen for the whole timeout: whoever reads this is likely the
+            # next visitor, so it is in the terminal's language.
+            self.lang = self.services.sessions.language
             self.go("message", kind="timeout")
         elif self.sm.current == "maintenance":
-            pass
+            self.lang = self.services.sessions.language
         elif unfinished:
-            self.go("message", kind="card_removed")
+            self._tell_ending("card_removed", ended_lang)
         else:
+            self.lang = self.services.sessions.language
             self.go("home")
+
+    def _tell_ending(self, kind: str, lang: str) -> None:
+        """The message that ends a session in front of its citizen (a card pulled mid-flow), in the
+        language they were reading; the terminal's language comes back when it is left (:meth:`go`)."""
+        self._ending_lang = self.lang = lang
+        self.go("message", kind=kind)
+
+    def _on_language(self, _event) -> None:
+        # The visit's language went back to the terminal's (session end, an idle visitor, staff),
+        # except under an end-of-session message, which stays in its reader's language.
+        if not (self._ending_lang and self.sm.current == "message"):
+            self.lang = self.services.sessions.language
 
     def _on_scan(self, event) -> None:
         """A code from the scanner or the camera (a kiosk.trust.payload.Payload): the screen's
@@ -350,6 +368,9 @@ class KioskApp(LockedApp, App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
+        if self._ending_lang and name != "message":
+            self._ending_lang = ""   # the end-of-session message is left: the terminal's language
+            self.lang = self.services.sessions.language
         if self._drop_due and name not in self._resident and self.sm.current in self._resident:
             # The last session's screens are still built (its drop waits for the next frame or
             # for the slide home to end): drop them now, before this session builds its own.

@@ -68,7 +68,7 @@ class CheckinService:
     """Today's appointments, check-in and the queue ticket."""
 
     def __init__(self, gateway, printer, sessions: SessionManager, clock: Clock, *, hall: str,
-                 hall_code: str, terminal_id: str, bus=None, wait_s: float = 8.0,
+                 hall_code: str, terminal_id: str, hall_en: str = "", bus=None, wait_s: float = 8.0,
                  verify_code: Callable[[str], dict] | None = None, attempts: Attempts | None = None,
                  follow_url: str = tickets.DEFAULT_FOLLOW_URL) -> None:
         self.gateway = gateway
@@ -78,7 +78,7 @@ class CheckinService:
         self.printer = printer
         self.sessions = sessions
         self.clock = clock
-        self.hall, self.hall_code, self.terminal_id = hall, hall_code, terminal_id
+        self.hall_zh, self.hall_en, self.hall_code, self.terminal_id = hall, hall_en, hall_code, terminal_id
         self.bus = bus
         self.wait_s = wait_s
         #: The open attempts of every durable request of this terminal (one object, shared).
@@ -90,6 +90,12 @@ class CheckinService:
     def lang(self) -> str:
         """The session's language: paper is printed in it."""
         return self.sessions.language
+
+    @property
+    def hall(self) -> str:
+        """This hall's name in the session's language (the Chinese where no English is configured,
+        as the header shows it: an English slip named the hall in Chinese)."""
+        return self.hall_en if self.lang == "en" and self.hall_en else self.hall_zh
 
     def citizen_ref(self) -> str:
         """The central service's reference of the session's citizen (looked up once per session)."""

@@ -225,7 +225,9 @@ class SessionManager:
             self.elder_mode = self.senior = False
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
-            self.bus.publish("session.ended", {"session": sid, "reason": reason.value}, source="session")
+            # The language the citizen was reading in: an end-of-session message is shown in it.
+            self.bus.publish("session.ended", {"session": sid, "reason": reason.value, "language": self.language},
+                             source="session")
         self.reset_language()  # after session.ended: the screens are wiped before they redraw
 
     def close(self) -> None:
