@@ -204,6 +204,7 @@ class EscPosPrinter(ThreadedDevice):
     def _stopped(self) -> None:
         with self._lock:
             self._close()
+            self._fault_code = None  # after a restart a fault is reported again
 
     def health(self):
         """Health with the profile and the last status read."""

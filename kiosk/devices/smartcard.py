@@ -164,6 +164,9 @@ class PcscReader(ThreadedDevice):
         # Why capped at the poll interval (at least 1 s): pcscd restarts in well under a second.
         return Backoff(base_s=0.05, cap_s=max(1.0, float(self.options["poll_interval_s"])))
 
+    def _stopped(self) -> None:
+        self._fault = None  # after a restart a fault is news again (else a missing reader stayed CONNECTING)
+
     def _interrupt(self) -> None:
         """Cancel the monitor's blocking SCardGetStatusChange."""
         ctx = self._ctx
