@@ -8,9 +8,9 @@ from ``firmware_bridge.escpos.encoder``; status bytes are decoded by ``firmware_
 
 Events: ``printer.state`` (from the base class), ``printer.printed`` (job size and status, never
 ticket content: it may carry a citizen's data) and ``printer.error`` once per fault. A lost link
-or a fault starts a recovery thread that retries as the shared reconnect supervisor says
-(:class:`Backoff`: capped, full jitter) until the printer can print again; a print in between
-also tries to reopen the link once.
+or a fault wakes the driver's link thread (the skeleton's, :mod:`kiosk.devices.skeleton`), which
+retries as the shared reconnect supervisor says (:class:`Backoff`: capped, full jitter) until the
+printer can print again; a print in between also tries to reopen the link once.
 
 Known limit: a real printer answers DLE EOT as soon as it receives it, possibly before the job in
 its buffer is on paper; the after-job check therefore catches a fault that is already reported

@@ -15,7 +15,6 @@ profile in firmware_bridge/pcsc/profiles (option ``profile``). Only pyscard's lo
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping

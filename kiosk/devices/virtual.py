@@ -19,7 +19,7 @@ from firmware_bridge.escpos.document import PROFILES, TicketDoc, get_profile
 from firmware_bridge.escpos.encoder import encode
 from firmware_bridge.escpos.status import PrinterStatus
 from kiosk.config import Field
-from kiosk.devices.base import DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
 from kiosk.devices.printer import PrintResult, fault_for
 from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.events import EventBus
@@ -120,7 +120,7 @@ class _VirtualCardReader(VirtualDevice):
     def _removed(self, **extra: Any) -> None:
         raise NotImplementedError
 
-    def _lost(self, error: DeviceUnavailable) -> None:
+    def _lost(self, error: DeviceError) -> None:
         with self._cond:
             card, self._card = self._card, None
             self._cond.notify_all()
