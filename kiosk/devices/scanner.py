@@ -9,12 +9,14 @@ Both turn what the scanner sends into texts, classify every text with
 - ``scanner.error`` data = a typed error (a garbled frame; the scanner stays READY);
 - ``scanner.state`` published by :class:`~kiosk.devices.base.Device` on every state change.
 
-Serial: one reader thread owns the port (pyserial), decodes with
+Both run on the driver skeleton (:mod:`kiosk.devices.skeleton`). Serial: its link thread owns the
+port (pyserial), decodes with
 :class:`firmware_bridge.scanner.codec.ScanCodec` and, after an unplug, reopens the URL as the
 shared reconnect supervisor says (capped backoff with full jitter; use a ``/dev/serial/by-id/...``
 URL: the device comes back under a new tty name). Wedge: the Kivy layer calls :meth:`WedgeScanner.feed` from ``Window.on_key_down``; if
-``device`` names an evdev node and the optional ``evdev`` package is installed, a thread reads
-that keyboard directly (and grabs it, so scans do not also type into the UI). Scanned texts are
+``device`` names an evdev node and the optional ``evdev`` package is installed, the link thread
+reads that keyboard directly (and grabs it, so scans do not also type into the UI); fed by the UI,
+it is READY when started and its thread only waits for the stop. Scanned texts are
 never logged: only their kind and length.
 """
 from __future__ import annotations
