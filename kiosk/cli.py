@@ -21,6 +21,7 @@ def _config_arg(p: argparse.ArgumentParser, default: str = DEFAULT_CONFIG) -> No
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used by the tests)."""
+    from kiosk import roles
     ap = argparse.ArgumentParser(prog="kiosk", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="check config, broker, devices, fonts; or probe one device")
     _config_arg(p)
-    p.add_argument("--device", choices=("idcard", "smartcard", "scanner", "camera", "printer"),
+    p.add_argument("--device", choices=roles.names(),
                    help="probe this one device alone (with --url)")
     p.add_argument("--url", help="the device URL for --device")
     p.add_argument("--driver", help="driver name for --device (default: the role's usual driver)")

@@ -5,9 +5,10 @@ one-line doc with its unit; ``config/example.toml`` documents the same keys. Loa
 file, the dotted key and what was expected, and unknown keys are errors (a typo must not silently
 fall back to a default). Relative paths are resolved against the config file's directory.
 
-Device sections are open by role (``[devices.idcard]``, ``[devices.printer]``...): the common keys
-(``driver``, ``url``, ``enabled``) are checked here, and ``options`` is checked by the driver's own
-:class:`Field` table through :func:`validate_options` when the registry builds it.
+Device sections are open by role (``[devices.idcard]``, ``[devices.printer]``...; the roles are
+:data:`kiosk.roles.ROLES`): the common keys (``driver``, ``url``, ``enabled``) are checked here,
+and ``options`` is checked by the driver's own :class:`Field` table through :func:`validate_options`
+when the registry builds it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlparse
 
+from kiosk import roles
 from kiosk.errors import ConfigError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
@@ -164,8 +166,6 @@ DEVICE_FIELDS: dict[str, Field] = {
     "options": Field(dict, None, doc="driver-specific options (see the driver's OPTIONS)"),
 }
 
-DEVICE_ROLES = ("idcard", "smartcard", "scanner", "camera", "printer")
-
 
 class Config:
     """A validated configuration: nested dicts with defaults filled in, read by dotted key."""
@@ -251,8 +251,8 @@ def _validate(raw: Mapping, file: str, base_dir: Path | None) -> dict:
         raise ConfigError(file, "devices", "a table of device roles", devices)
     data["devices"] = {}
     for role, section in devices.items():
-        if role not in DEVICE_ROLES:
-            raise ConfigError(file, f"devices.{role}", "one of " + ", ".join(DEVICE_ROLES), "unknown role")
+        if role not in roles.names():
+            raise ConfigError(file, f"devices.{role}", "one of " + ", ".join(roles.names()), "unknown role")
         dev = _validate_table(DEVICE_FIELDS, section, file, f"devices.{role}.", base_dir)
         dev["options"] = dict(dev["options"] or {})
         url = dev["url"]

@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from urllib.parse import urlparse
 
 from kiosk import config as config_mod
-from kiosk import preflight, storage
+from kiosk import preflight, roles, storage
 from kiosk.errors import KioskError
 from kiosk.fonts import find_cjk_font
 
@@ -69,13 +69,17 @@ def broker_check(cfg) -> "Check":
 
 
 def check_device(role: str, section: dict) -> Check:
-    """Check one device without taking it from a running kiosk."""
+    """Check one device without taking it from a running kiosk (how: by what its url names,
+    :data:`kiosk.roles.ROLES`)."""
     url = section.get("url", "")
     name = f"device:{role}"
+    spec = roles.by_name(role)
     try:
+        if section.get("driver") == spec.virtual:
+            return Check(name, True, f"{spec.virtual} (in memory: no hardware to check)")
         if url.startswith(("tcp://", "socket://")):
             u = urlparse(url.replace("tcp://", "socket://", 1))
-            if role == "printer":
+            if spec.interface is roles.Printer:  # it can tell its status: ask it
                 from kiosk.devices import registry
                 from kiosk.events import EventBus
                 printer = registry.build(role, section, EventBus())
@@ -88,7 +92,7 @@ def check_device(role: str, section: dict) -> Check:
                 return Check(name, ok, f"{url} ({summary})", "load paper / close the cover")
             socket.create_connection((u.hostname, u.port), timeout=2).close()
             return Check(name, True, f"{url} reachable")
-        if url.startswith("usb://") or role in ("smartcard",) or (role == "camera" and url.isdigit()):
+        if url.startswith("usb://") or spec.url == roles.READER or (spec.url == roles.SOURCE and url.isdigit()):
             return Check(name, True, f"{url or '(first reader)'} configured (probe with --device {role} --read)")
         if url.startswith(("http://", "https://")):
             # A network camera: it must answer with a stream (read only the headers).
@@ -102,7 +106,7 @@ def check_device(role: str, section: dict) -> Check:
             return Check(name, False, f"{url} missing",
                          "plug the device in / start `kiosk sim run`; prefer /dev/serial/by-id names")
         real = os.path.realpath(url)
-        if role in ("idcard", "scanner") and not os.access(real, os.R_OK | os.W_OK):
+        if spec.url == roles.PORT and not os.access(real, os.R_OK | os.W_OK):
             return Check(name, False, f"{url} -> {real} not readable/writable", "add the user to group dialout")
         return Check(name, True, f"{url} -> {real} present")
     except KioskError as e:
@@ -158,6 +162,20 @@ def _outbox_counts(path: str) -> tuple[int, int]:
         db.close()
 
 
+def device_checks(cfg) -> list[Check]:
+    """Each configured device, and a warning for a role a hall kiosk needs but does not have."""
+    devices = cfg.devices()
+    checks = []
+    for role in roles.ROLES:
+        if role.name in devices:
+            checks.append(check_device(role.name, devices[role.name]))
+        elif role.required and cfg.get("terminal.profile") == "kiosk":
+            checks.append(Check(f"device:{role.name}", True, f"none configured: a hall kiosk needs its {role.title}",
+                                f"add [devices.{role.name}] (config/example.toml); driver = \"{role.virtual}\" "
+                                "runs without one", warn=True))
+    return checks
+
+
 def run_checks(config_path: str) -> list[Check]:
     """All checks for one config file (a config that does not load is one refusal check)."""
     checks: list[Check] = []
@@ -175,8 +193,7 @@ def run_checks(config_path: str) -> list[Check]:
     if not refused:
         checks += storage_checks(cfg)
     checks.append(broker_check(cfg))
-    for role, section in cfg.devices().items():
-        checks.append(check_device(role, section))
+    checks += device_checks(cfg)
     font = find_cjk_font(cfg.get("ui.font", ""))
     checks.append(Check("cjk_font", font is not None, font or "none found",
                         "install fonts-noto-cjk (make setup) or set ui.font"))
@@ -197,13 +214,11 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
     """The technician's probe of one device alone; prints one JSON line; returns the exit code."""
     from kiosk.devices import registry
     from kiosk.events import EventBus
-    defaults = {"idcard": "idcard.sam-serial", "printer": "printer.escpos", "smartcard": "smartcard.pcsc",
-                "scanner": "scanner.serial", "camera": "camera.opencv"}
-    section = {"driver": driver or defaults[role], "url": url, "options": {}}
+    section = {"driver": driver or roles.by_name(role).driver, "url": url, "options": {}}
     out: dict = {"device": role, "url": url}
     try:
         dev = registry.build(role, section, EventBus())
-        if role == "printer":
+        if isinstance(dev, roles.Printer):
             out["status_before"] = str(dev.status())
             if test_print:
                 from kiosk.services.tickets import test_page
@@ -224,13 +239,9 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
         return 2
 
 
-#: The event that carries a device's read, for drivers without their own ``read_once``.
-READ_EVENTS = {"scanner": "scanner.scan", "camera": "camera.scan", "idcard": "idcard.identity",
-               "smartcard": "smartcard.read"}
-
-
 def _first_read(dev, timeout_s: float):
-    """Start ``dev``, wait for its first read event, stop it; a typed timeout if none comes."""
+    """Start ``dev``, wait for its first read event (the role's ``read_event``), stop it; a typed
+    timeout if none comes (for drivers without their own ``read_once``)."""
     import threading
     from kiosk.devices.base import DeviceTimeout
     got, done = [], threading.Event()
@@ -238,7 +249,7 @@ def _first_read(dev, timeout_s: float):
     def on_read(event) -> None:
         got.append(event.data)
         done.set()
-    unsubscribe = dev.bus.subscribe(READ_EVENTS[dev.role], on_read)
+    unsubscribe = dev.bus.subscribe(roles.by_name(dev.role).read_event, on_read)
     dev.start()
     try:
         if not done.wait(timeout_s):

@@ -28,20 +28,14 @@ def _state_dir(cfg) -> str:
 
 
 def _drivers(cfg) -> str:
-    from kiosk.config import validate_options
     from kiosk.devices import registry
-    from kiosk.errors import ConfigError
     names = []
     for role, section in cfg.devices().items():
         try:
-            cls = registry.driver_class(section["driver"], cfg.source, f"devices.{role}.driver")
+            registry.check(role, section, cfg.source)  # ConfigError: unknown, another role's, bad options
         except ImportError as e:  # a library the driver needs is missing
             raise KioskError(f"driver {section['driver']} cannot be loaded: {e}", code="driver",
                              action="reinstall the runtime (make setup)") from None
-        if getattr(cls, "role", role) != role:
-            raise ConfigError(cfg.source, f"devices.{role}.driver", f"a {role} driver", section["driver"])
-        validate_options(getattr(cls, "OPTIONS", {}), section.get("options", {}), cfg.source,
-                         f"devices.{role}.options.")
         names.append(section["driver"])
     return ", ".join(names) or "no devices configured"
 

@@ -7,6 +7,8 @@ classes and the reconnect policy (capped exponential backoff with full jitter, a
 every reconnect loop reports to) live on the ground floor (:mod:`hall_common.errors`,
 :mod:`hall_common.backoff`, :mod:`hall_common.reconnect`) and are re-exported here for the drivers;
 a driver logs once when its device goes and once when it comes back (:meth:`Device._set_state`).
+The thread lifecycle every driver shares (start, stop, the reconnect loop) is the driver skeleton,
+:class:`kiosk.devices.skeleton.ThreadedDevice`.
 """
 from __future__ import annotations
 
@@ -54,16 +56,18 @@ class Health:
 
 
 class Device:
-    """Base driver: state machine, health, events. Subclasses implement open/close and their role."""
+    """Base driver: state machine, health, events. Drivers build on :class:`ThreadedDevice`
+    (kiosk.devices.skeleton), which implements ``start`` and ``stop``."""
 
     role = "device"
     driver_name = "device"
     #: Driver-specific option schema (``kiosk.config.Field`` by key); validated by the registry.
     OPTIONS: Mapping[str, Any] = {}
 
-    def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus) -> None:
+    def __init__(self, url: str, options: Mapping[str, Any] | None, bus: EventBus) -> None:
         self.url = url
-        self.options = dict(options)
+        # The declared defaults, then what the config gave (the registry validated it).
+        self.options = {key: f.default for key, f in self.OPTIONS.items()} | dict(options or {})
         self.bus = bus
         self.log = logging.getLogger(f"kiosk.devices.{self.role}")
         self._state = DeviceState.CLOSED

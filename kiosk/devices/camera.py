@@ -38,17 +38,16 @@ import numpy as np
 import zxingcpp
 
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
-from kiosk.trust.payload import Deduper, classify
+from kiosk.devices.base import DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.skeleton import FINISHED, ThreadedDevice
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
+from kiosk.trust.payload import Deduper, classify
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 BINARIZERS = ("LocalAverage", "GlobalHistogram", "FixedThreshold", "BoolCast")
 #: Worker wake-up period (s): bounds stop() latency and the stall detector's resolution.
 TICK_S = 0.05
-JOIN_TIMEOUT_S = 2.0
 #: Margin around a found-but-undecoded code for the fallback pass (fraction of its size).
 FALLBACK_MARGIN = 0.25
 
@@ -234,11 +233,16 @@ class _Slot:
                 self.cond.notify_all()
 
 
-class OpenCvCamera(Device):
+class OpenCvCamera(ThreadedDevice):
     """A camera read with OpenCV and decoded with zxing-cpp."""
 
     role = "camera"
     driver_name = "camera.opencv"
+    #: Reconnect delays (s): a replugged USB camera is back within a second; a stream's server may
+    #: need longer, hence the 5 s cap.
+    RECONNECT_BASE_S = 0.1
+    RECONNECT_CAP_S = 5.0
+    JOIN_TIMEOUT_S = 2.0
     OPTIONS = {
         "formats": Field(str, "QRCode", doc="zxing-cpp formats, comma separated (QR only is ~10x faster)"),
         "roi": Field(list, [], doc="region of interest [x, y, w, h] as fractions of the frame; [] = all"),
@@ -257,8 +261,8 @@ class OpenCvCamera(Device):
 
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
                  source: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        opts = {k: f.default for k, f in self.OPTIONS.items()} | dict(options)
-        super().__init__(url, opts, bus)
+        super().__init__(url, options, bus)
+        opts = self.options
         roi = list(opts["roi"] or [])
         if roi and (len(roi) != 4 or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in roi)
                     or roi[2] <= 0 or roi[3] <= 0):
@@ -270,36 +274,24 @@ class OpenCvCamera(Device):
         self._clock = clock
         self._dedupe = Deduper(float(opts["dedupe_s"]))
         self._slot = _Slot()
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
         self._captures: list[threading.Thread] = []
         self._still = threading.Condition()
         self._latest: np.ndarray | None = None
         self._latest_n = 0
         self.stats = {"frames": 0, "decoded": 0, "scans": 0, "fallback_tries": 0, "fallback_hits": 0}
 
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the worker (it opens the source in a capture thread); returns at once."""
-        if self._worker and self._worker.is_alive():
-            return
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
-        self._worker = threading.Thread(target=self._run, name=f"camera:{self.url}", daemon=True)
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the threads (a capture thread stuck in a blocking read is left to exit by itself)."""
-        self._stop.set()
+    # -- lifecycle (kiosk.devices.skeleton): the worker is the skeleton's thread ---------------------
+    def _interrupt(self) -> None:
+        """Abandon the capture generation (a finite source blocked on a full slot wakes)."""
         with self._slot.cond:
             self._slot.gen += 1
             self._slot.cond.notify_all()
-        for t in [self._worker, *self._captures]:
-            if t is not None:
-                t.join(JOIN_TIMEOUT_S)
+
+    def _stopped(self) -> None:
+        """Wait for the capture threads (one stuck in a blocking read is left to exit by itself)."""
+        for t in self._captures:
+            t.join(self.JOIN_TIMEOUT_S)
         self._captures = [t for t in self._captures if t.is_alive()]
-        self._worker = None
-        self._set_state(DeviceState.CLOSED)
 
     def health(self):
         """Health with frame, drop and decode counters."""
@@ -342,29 +334,37 @@ class OpenCvCamera(Device):
             except Exception:  # closing a broken source may fail; it is abandoned either way
                 pass
 
-    def _run(self) -> None:
-        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=0.1, cap_s=5.0))
-        while not self._stop.is_set():
-            with self._slot.cond:
-                self._slot.gen += 1
-                gen = self._slot.gen
-                self._slot.frame, self._slot.event = None, None
-            self._captures = [t for t in self._captures if t.is_alive()]
-            t = threading.Thread(target=self._capture, args=(gen, self._make_source()),
-                                 name=f"camera-capture:{gen}", daemon=True)
-            self._captures.append(t)
-            t.start()
-            outcome = self._supervise(gen, reconnect)
-            if outcome == "end":
-                self.bus.publish("camera.end", None, source=self.role)
-                if not self.options["loop"]:
-                    self._set_state(DeviceState.CLOSED)
-                    return
-            elif outcome == "error":
-                reconnect.retry(self._stop, self._error or "camera source failed")
+    def _connect(self) -> int:
+        """Start a capture generation; its frames (or its failure) come through the slot."""
+        with self._slot.cond:
+            self._slot.gen += 1
+            gen = self._slot.gen
+            self._slot.frame, self._slot.event = None, None
+        self._captures = [t for t in self._captures if t.is_alive()]
+        t = threading.Thread(target=self._capture, args=(gen, self._make_source()),
+                             name=f"camera-capture:{gen}", daemon=True)
+        self._captures.append(t)
+        t.start()
+        return gen
 
-    def _supervise(self, gen: int, reconnect: ReconnectSupervisor) -> str:
-        """Decode frames of one capture generation until it ends, fails or stalls."""
+    def _connected(self, gen: int) -> None:
+        """Not yet: the camera is up at its first frame (:meth:`_supervise`)."""
+
+    def _serve(self, gen: int) -> str | None:
+        outcome = self._supervise(gen)
+        if outcome == "end":
+            self.bus.publish("camera.end", None, source=self.role)
+            if not self.options["loop"]:
+                self._set_state(DeviceState.CLOSED)
+                return FINISHED
+        return None
+
+    def _lost(self, error: DeviceError) -> None:
+        self._fail(error)
+
+    def _supervise(self, gen: int) -> str:
+        """Decode frames of one capture generation until it ends ("end"), stops ("stopped"), fails
+        or stalls (the typed error is raised)."""
         started = last = self._clock()
         got_frame = False
         while not self._stop.is_set():
@@ -377,7 +377,7 @@ class OpenCvCamera(Device):
             if frame is not None:
                 last, got_frame = self._clock(), True
                 if self._state != DeviceState.READY:
-                    reconnect.connected()
+                    self._reconnect.connected()
                     self._set_state(DeviceState.READY)
                 self._handle(frame)
                 continue
@@ -385,18 +385,16 @@ class OpenCvCamera(Device):
                 _, kind, error = event
                 if kind == "end":
                     return "end"
-                self._fail(error)
-                return "error"
+                raise error
             limit = self.options["stall_s"] if got_frame else self.options["open_timeout_s"]
             if self._clock() - (last if got_frame else started) > limit:
                 with self._slot.cond:
                     self._slot.gen += 1  # abandon the stuck capture thread
                     self._slot.cond.notify_all()
                 what = "no frame" if got_frame else "no first frame"
-                self._fail(DeviceTimeout(f"camera stalled: {what} for {limit} s",
-                                         action="check the camera's cable and that no other program uses it",
-                                         consequence="codes cannot be read by camera until it recovers"))
-                return "error"
+                raise DeviceTimeout(f"camera stalled: {what} for {limit} s",
+                                    action="check the camera's cable and that no other program uses it",
+                                    consequence="codes cannot be read by camera until it recovers")
         return "stopped"
 
     def _fail(self, error: DeviceError) -> None:

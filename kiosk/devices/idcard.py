@@ -25,16 +25,12 @@ from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.errors import IdentityError, ProtocolError, StatusError
 from firmware_bridge.idcard.identity import Identity, parse_text
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.devices.transport import open_url
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import EventBus
 
-#: Reconnect delays: first retry within 0.1 s (a replug is usually instant), capped at 3 s so a
-#: technician who plugs the reader back sees it ready almost at once.
-RECONNECT_BASE_S = 0.1
-RECONNECT_CAP_S = 3.0
 #: pyserial read timeout per chunk: bounds how long stop() waits for the thread.
 CHUNK_TIMEOUT_S = 0.05
 #: Commands other than the card read answer within milliseconds on every reader seen; a longer
@@ -88,11 +84,15 @@ class SamFault(DeviceError):
     code = "idcard.sam"
 
 
-class SamSerialReader(Device):
+class SamSerialReader(ThreadedDevice):
     """A SAM/GB ID-card reader on a serial or USB-CDC port."""
 
     role = "idcard"
     driver_name = "idcard.sam-serial"
+    #: Reconnect delays: first retry within 0.1 s (a replug is usually instant), capped at 3 s so a
+    #: technician who plugs the reader back sees it ready almost at once.
+    RECONNECT_BASE_S = 0.1
+    RECONNECT_CAP_S = 3.0
     OPTIONS = {
         "baudrate": Field(int, 115200, min=1200, max=921600, doc="serial speed (baud), 8N1"),
         "poll_interval_s": Field(float, POLL_INTERVAL_S, min=0.02, max=10, doc="pause between card polls (s)"),
@@ -102,9 +102,7 @@ class SamSerialReader(Device):
     }
 
     def __init__(self, url: str, options: dict, bus: EventBus, *, backoff: Backoff | None = None) -> None:
-        merged = {k: f.default for k, f in self.OPTIONS.items()}
-        merged.update(options or {})
-        super().__init__(url, merged, bus)
+        super().__init__(url, options, bus, backoff=backoff)
         name = self.options["photo_decoder"]
         if name and name not in PHOTO_DECODERS:
             raise ConfigError("<config>", "devices.idcard.options.photo_decoder",
@@ -112,9 +110,6 @@ class SamSerialReader(Device):
         self._port: serial.SerialBase | None = None
         self._io_lock = threading.RLock()
         self._decoder = codec.Decoder("response")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._reconnect = ReconnectSupervisor(self.role, backoff or Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
         self.sam_id = ""
         # Presence tracking (in memory only; forgotten on removal).
         self._present = False
@@ -123,25 +118,11 @@ class SamSerialReader(Device):
         self._last_fault: str | None = None
         self._silent_polls = 0   # unanswered polls in a row (LOST_AFTER_SILENT_POLLS)
 
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the polling thread (returns at once; a missing reader only sets ERROR)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
-        self._thread = threading.Thread(target=self._run, name="idcard-reader", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling, close the port, forget the card."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
+    # -- lifecycle (kiosk.devices.skeleton) ------------------------------------------------------
+    def _stopped(self) -> None:
+        """Close the port, forget the card."""
         self._close()
         self._forget()
-        self._set_state(DeviceState.CLOSED)
 
     def health(self):
         """Health with the SAM id (a module id, not personal data)."""
@@ -172,35 +153,29 @@ class SamSerialReader(Device):
                     self._close()
 
     # -- the thread -----------------------------------------------------------------------------
-    def _run(self) -> None:
-        self._reconnect.reset()
+    def _connect(self) -> serial.SerialBase:
+        with self._io_lock:
+            if self._port is None:  # read_once() may have opened it already
+                self._open()
+            return self._port
+
+    def _serve(self, port: serial.SerialBase) -> None:
+        self._silent_polls = 0
         while not self._stop.is_set():
-            if self._port is None:
-                try:
-                    with self._io_lock:
-                        self._open()
-                except DeviceError as e:
-                    self._set_state(DeviceState.ERROR, e)
-                    self._reconnect.retry(self._stop, e)
-                    continue
-                self._reconnect.connected()
-                self._set_state(DeviceState.READY)
             try:
                 with self._io_lock:
                     self._poll_once()
                 self._silent_polls = 0
             except (DeviceUnavailable, DeviceTimeout, SamFault) as e:
                 if self._stop.is_set():  # stop() cut the transaction short: not a lost device
-                    break
+                    return
                 if isinstance(e, DeviceTimeout) and self._silent_polls + 1 < LOST_AFTER_SILENT_POLLS:
                     self._silent_polls += 1
                     self._drop_late_answer()
                     self.log.debug("idcard poll unanswered", extra={"silent_polls": self._silent_polls})
                     self._stop.wait(self.options["poll_interval_s"])
                     continue
-                self._silent_polls = 0
-                self._lost(e)
-                continue
+                raise
             except KioskError as e:  # a card-level fault: report once, keep polling
                 self._report(e)
             except Exception as e:  # why: the thread must survive a bug; never a silent death
@@ -210,6 +185,15 @@ class SamSerialReader(Device):
                     self.log.exception("idcard poll failed")
                 self._report(error)
             self._stop.wait(self.options["poll_interval_s"])
+
+    def _disconnect(self, port: serial.SerialBase) -> None:
+        self._close()
+
+    def _lost(self, error: DeviceError) -> None:
+        if self._present:
+            self.bus.publish("idcard.removed", None, source=self.role, reason="device lost")
+        self._forget()
+        super()._lost(error)
 
     def _open(self) -> None:
         port = open_url(self.url, baudrate=self.options["baudrate"], timeout_s=CHUNK_TIMEOUT_S)
@@ -237,14 +221,6 @@ class SamSerialReader(Device):
                     port.close()
                 except (serial.SerialException, OSError):
                     pass
-
-    def _lost(self, error: DeviceError) -> None:
-        self._close()
-        if self._present:
-            self.bus.publish("idcard.removed", None, source=self.role, reason="device lost")
-        self._forget()
-        self._set_state(DeviceState.ERROR, error)
-        self._reconnect.retry(self._stop, error)
 
     def _drop_late_answer(self) -> None:
         """After a silent poll: whatever arrives late belongs to it, not to the next command."""

@@ -8,9 +8,9 @@ from ``firmware_bridge.escpos.encoder``; status bytes are decoded by ``firmware_
 
 Events: ``printer.state`` (from the base class), ``printer.printed`` (job size and status, never
 ticket content: it may carry a citizen's data) and ``printer.error`` once per fault. A lost link
-or a fault starts a recovery thread that retries as the shared reconnect supervisor says
-(:class:`Backoff`: capped, full jitter) until the printer can print again; a print in between
-also tries to reopen the link once.
+or a fault wakes the driver's link thread (the skeleton's, :mod:`kiosk.devices.skeleton`), which
+retries as the shared reconnect supervisor says (:class:`Backoff`: capped, full jitter) until the
+printer can print again; a print in between also tries to reopen the link once.
 
 Known limit: a real printer answers DLE EOT as soon as it receives it, possibly before the job in
 its buffer is on paper; the after-job check therefore catches a fault that is already reported
@@ -31,8 +31,8 @@ from firmware_bridge.escpos.encoder import encode
 from firmware_bridge.escpos.status import FULL_REQUEST, KINDS, PrinterStatus, StatusError, decode_status
 from kiosk.config import Field
 from kiosk.devices import transport
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.events import EventBus
 
 
@@ -139,11 +139,15 @@ class _UsbPipe:
         self._p.close()
 
 
-class EscPosPrinter(Device):
+class EscPosPrinter(ThreadedDevice):
     """An ESC/POS ticket printer over TCP, serial/pty or USB."""
 
     role = "printer"
     driver_name = "printer.escpos"
+    #: Reconnect delays (s): a printer out of paper waits for staff, so the cap is long.
+    RECONNECT_BASE_S = 0.5
+    RECONNECT_CAP_S = 30.0
+    CONNECT_IN_START = True
     OPTIONS = {
         "profile": Field(str, "default-80mm", choices=tuple(PROFILES),
                          doc="printer profile: paper width, native QR, code page"),
@@ -155,42 +159,52 @@ class EscPosPrinter(Device):
 
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
                  backoff: Backoff | None = None) -> None:
-        opts = {k: f.default for k, f in self.OPTIONS.items()}
-        opts.update(options or {})
-        super().__init__(url, opts, bus)
+        super().__init__(url, options, bus, backoff=backoff)
+        opts = self.options
         self.profile = get_profile(opts["profile"])
         self.status_timeout_s = float(opts["status_timeout_s"])
         self.check_status = bool(opts["check_status"])
-        self.backoff = backoff or Backoff(base_s=0.5, cap_s=30.0)
-        self._reconnect = ReconnectSupervisor(self.role, self.backoff)
+        # Why: stop() waits for an attempt already on the wire: two status exchanges (a stale link
+        # is reopened once) and a TCP connect.
+        self.JOIN_TIMEOUT_S = 2 * self.status_timeout_s + 5.0
         self._lock = threading.RLock()  # one job or status exchange on the wire at a time
         self._port: Any = None
         self._fault_code: str | None = None
         self._last_status: PrinterStatus | None = None
-        self._stop = threading.Event()
-        self._recovery: threading.Thread | None = None
-        self._recovering = False
+        self._faulted = threading.Event()  # wakes the thread: a job or a status found a fault
 
-    # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Open the link and read the status; on failure go to ERROR and keep retrying."""
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
+    # -- lifecycle (kiosk.devices.skeleton) --------------------------------------------------------
+    # The link thread checks the printer when it starts (in start() itself: a ticket may be printed
+    # the next instant), then sleeps until a job or a status query finds a fault; it then retries
+    # until the printer can print again. Jobs never wait for it: they open the link themselves.
+    def _connect(self) -> bool:
         with self._lock:
-            try:
+            if self._state != DeviceState.READY:  # else a job in between already found it ready
                 self._check_ready()
-            except DeviceError as e:
-                self._fail(e)
+            self._faulted.clear()
+            return True
 
-    def stop(self) -> None:
-        """Stop the recovery thread and close the link."""
-        self._stop.set()
-        thread = self._recovery
-        if thread is not None:
-            thread.join()
+    def _serve(self, link: bool) -> None:
+        while not self._stop.is_set():
+            self._faulted.wait()
+            self._faulted.clear()
+            error = self._error
+            if self._state == DeviceState.ERROR and error is not None and not self._stop.is_set():
+                raise error.with_traceback(None)  # the fault a job found, raised here afresh
+
+    def _failed(self, error: DeviceError) -> None:
+        with self._lock:
+            self._fail(error)
+
+    _lost = _failed
+
+    def _interrupt(self) -> None:
+        self._faulted.set()
+
+    def _stopped(self) -> None:
         with self._lock:
             self._close()
-        self._set_state(DeviceState.CLOSED)
+            self._fault_code = None  # after a restart a fault is reported again
 
     def health(self):
         """Health with the profile and the last status read."""
@@ -337,7 +351,7 @@ class EscPosPrinter(Device):
         self._set_state(DeviceState.READY)
 
     def _fail(self, error: DeviceError) -> None:
-        """Enter ERROR with ``error``; publish printer.error once per fault; start recovering."""
+        """Enter ERROR with ``error``; publish printer.error once per fault; wake the link thread."""
         if error.code != self._fault_code:
             self._fault_code = error.code
             self.bus.publish("printer.error", error.to_dict(), source=self.role)
@@ -345,25 +359,4 @@ class EscPosPrinter(Device):
                 if self._state == DeviceState.ERROR:
                     self._error = error
         self._set_state(DeviceState.ERROR, error)
-        # _recovering is read and written only under self._lock (every caller holds it), so a
-        # recovery thread that is just finishing cannot make us skip starting the next one.
-        if not self._stop.is_set() and not self._recovering:
-            self._recovering = True
-            self._recovery = threading.Thread(target=self._recover, name="printer-recovery", daemon=True)
-            self._recovery.start()
-
-    def _recover(self) -> None:
-        """Retry (capped backoff, full jitter) until the printer can print again (or the driver stops)."""
-        while not self._reconnect.retry(self._stop, self._error or "printer not ready"):
-            with self._lock:
-                if self._state != DeviceState.ERROR:
-                    self._recovering = False
-                    return  # a print in between already recovered
-                try:
-                    self._check_ready()
-                    self._recovering = False
-                    return
-                except DeviceError as e:
-                    self._fail(e)  # publishes only if the fault changed; this thread keeps going
-        with self._lock:
-            self._recovering = False  # stopped
+        self._faulted.set()

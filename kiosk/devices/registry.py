@@ -1,43 +1,90 @@
 """Driver registry: config says ``driver = "idcard.sam-serial"`` and this builds it.
 
-Drivers register themselves by name (python-can's ``BACKENDS`` idea). Importing is lazy, so a
-terminal without a camera never imports OpenCV and a missing optional library only fails the
-device that needs it. Every role has a ``<role>.dummy`` for tests and terminals without it.
+Drivers are registered by name as entry points in group ``kiosk.drivers`` (python-can's
+``BACKENDS`` idea, with entry points as python-can's plug-in interfaces have them): the runtime's
+own in its ``pyproject.toml``, a vendor's driver in its own distribution, so adding one touches no
+list here. Importing is lazy, so a terminal without a camera never imports OpenCV and a missing
+optional library only fails the device that needs it. Every role (:mod:`kiosk.roles`) has an
+in-memory driver ``<role>.virtual`` (:mod:`kiosk.devices.virtual`) for tests and for terminals
+without that hardware.
+
+Why the source tree's ``pyproject.toml`` is read too: an editable install's metadata (where entry
+points live) is only rewritten by ``make setup``, so in a development checkout a driver just added
+to ``pyproject.toml`` would be unknown until then. Only a ``pyproject.toml`` of this distribution
+(``hall-kiosk``) right beside the package counts; a terminal's wheel has none and reads only
+its installed metadata.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Mapping
 
+from kiosk import roles
 from kiosk.config import validate_options
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
 
-#: registry name -> "module:Class". Modules are imported only when a config asks for them.
-DRIVERS: dict[str, str] = {
-    "idcard.sam-serial": "kiosk.devices.idcard:SamSerialReader",
-    "printer.escpos": "kiosk.devices.printer:EscPosPrinter",
-    "smartcard.pcsc": "kiosk.devices.smartcard:PcscReader",
-    "scanner.serial": "kiosk.devices.scanner:SerialScanner",
-    "scanner.wedge": "kiosk.devices.scanner:WedgeScanner",
-    "camera.opencv": "kiosk.devices.camera:OpenCvCamera",
-}
+#: The entry-point group drivers register in: ``name = "module:Class"``.
+GROUP = "kiosk.drivers"
+#: The distribution whose source tree may stand beside the package (see the module's docstring).
+DISTRIBUTION = "hall-kiosk"
+
+
+#: Where a source checkout keeps this distribution's pyproject.toml: beside the package.
+SOURCE_TREE = Path(__file__).resolve().parents[2]
+
+
+def _source_tree(root: Path = SOURCE_TREE) -> dict[str, str]:
+    """The drivers this distribution's own ``pyproject.toml`` registers, in a source checkout."""
+    path = root / "pyproject.toml"
+    try:
+        project = tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    if project.get("name") != DISTRIBUTION:
+        return {}
+    return dict(project.get("entry-points", {}).get(GROUP, {}))
+
+
+@functools.cache
+def drivers() -> Mapping[str, str]:
+    """Every registered driver: registry name -> ``"module:Class"`` (read once per process)."""
+    found = {ep.name: ep.value for ep in entry_points(group=GROUP)}
+    found.update(_source_tree())
+    return dict(sorted(found.items()))
 
 
 def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type:
-    """The class registered under ``name``."""
-    target = DRIVERS.get(name)
+    """The class registered under ``name`` (imported now; ImportError if a library it needs is missing)."""
+    target = drivers().get(name)
     if target is None:
-        raise ConfigError(file, key, "one of " + ", ".join(sorted(DRIVERS)), name)
+        raise ConfigError(file, key, "one of " + ", ".join(drivers()), name)
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def build(role: str, section: Mapping, bus: EventBus, file: str = "<config>"):
-    """Build the driver for one ``[devices.<role>]`` section (validated options, not started)."""
-    cls = driver_class(section["driver"], file, f"devices.{role}.driver")
-    if getattr(cls, "role", role) != role:
-        raise ConfigError(file, f"devices.{role}.driver", f"a {role} driver", section["driver"])
+def check(role: str, section: Mapping, file: str = "<config>") -> tuple[type, dict]:
+    """The driver class of one ``[devices.<role>]`` section and its validated options: the driver
+    must exist and be one of ``role``'s, its options must fit its ``OPTIONS``."""
+    name = section["driver"]
+    cls = driver_class(name, file, f"devices.{role}.driver")
+    if getattr(cls, "role", None) != role:
+        raise ConfigError(file, f"devices.{role}.driver", f"a {role} driver", name)
     options = validate_options(getattr(cls, "OPTIONS", {}), section.get("options", {}), file,
                                f"devices.{role}.options.")
+    return cls, options
+
+
+def build(role: str, section: Mapping, bus: EventBus, file: str = "<config>"):
+    """Build the driver for one ``[devices.<role>]`` section (validated options, not started)."""
+    cls, options = check(role, section, file)
     return cls(section.get("url", ""), options, bus)
+
+
+def virtual(role: str, bus: EventBus, **options):
+    """The in-memory driver of ``role`` (not started)."""
+    return build(role, {"driver": roles.by_name(role).virtual, "url": "", "options": options}, bus)

@@ -9,12 +9,14 @@ Both turn what the scanner sends into texts, classify every text with
 - ``scanner.error`` data = a typed error (a garbled frame; the scanner stays READY);
 - ``scanner.state`` published by :class:`~kiosk.devices.base.Device` on every state change.
 
-Serial: one reader thread owns the port (pyserial), decodes with
+Both run on the driver skeleton (:mod:`kiosk.devices.skeleton`). Serial: its link thread owns the
+port (pyserial), decodes with
 :class:`firmware_bridge.scanner.codec.ScanCodec` and, after an unplug, reopens the URL as the
 shared reconnect supervisor says (capped backoff with full jitter; use a ``/dev/serial/by-id/...``
 URL: the device comes back under a new tty name). Wedge: the Kivy layer calls :meth:`WedgeScanner.feed` from ``Window.on_key_down``; if
-``device`` names an evdev node and the optional ``evdev`` package is installed, a thread reads
-that keyboard directly (and grabs it, so scans do not also type into the UI). Scanned texts are
+``device`` names an evdev node and the optional ``evdev`` package is installed, the link thread
+reads that keyboard directly (and grabs it, so scans do not also type into the UI); fed by the UI,
+it is READY when started and its thread only waits for the stop. Scanned texts are
 never logged: only their kind and length.
 """
 from __future__ import annotations
@@ -29,19 +31,17 @@ import serial
 from firmware_bridge.scanner.codec import ENCODINGS, TERMINATORS, ScanCodec, ScanCodecError
 from firmware_bridge.scanner.wedge import EV_KEY, KeyTranslator, WedgeClassifier
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, Device, DeviceState, DeviceUnavailable, ReconnectSupervisor
-from kiosk.trust.payload import Deduper, classify
+from kiosk.devices.base import DeviceUnavailable
+from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.devices.transport import open_url
+from kiosk.trust.payload import Deduper, classify
 from kiosk.events import EventBus
 
 #: Serial read timeout (s): bounds how long stop() waits for the reader thread, and is the idle
 #: gap that ends a frame when the scanner sends no terminator.
 READ_TIMEOUT_S = 0.1
-#: Reconnect backoff after an unplug (s): first delay bound and cap.
-RECONNECT_BASE_S = 0.1
-RECONNECT_CAP_S = 5.0
-#: How long stop() waits for a thread (s); every loop wakes at least this often.
-JOIN_TIMEOUT_S = 2.0
+#: What a wedge fed by the UI has for a link: nothing to open.
+_UI_FED = "ui"
 
 
 def _wire_bytes(text: str) -> bytes:
@@ -49,8 +49,13 @@ def _wire_bytes(text: str) -> bytes:
     return text.encode("latin-1")
 
 
-class _ScannerBase(Device):
+class _ScannerBase(ThreadedDevice):
     role = "scanner"
+    #: Reconnect backoff after an unplug (s): first delay bound and cap.
+    RECONNECT_BASE_S = 0.1
+    RECONNECT_CAP_S = 5.0
+    #: How long stop() waits for the thread (s); every loop wakes at least every READ_TIMEOUT_S.
+    JOIN_TIMEOUT_S = 2.0
 
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -104,57 +109,34 @@ class SerialScanner(_ScannerBase):
 
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        opts = {k: f.default for k, f in self.OPTIONS.items()} | dict(options)
-        super().__init__(url, opts, bus, clock=clock)
+        super().__init__(url, options, bus, clock=clock)
+        opts = self.options
         self.codec = ScanCodec(prefix=_wire_bytes(opts["prefix"]), suffix=_wire_bytes(opts["suffix"]),
                                terminator=opts["terminator"], encoding=opts["encoding"],
                                max_length=opts["max_length"])
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the reader thread (returns at once; a missing port means ERROR and retries)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
-        self._thread = threading.Thread(target=self._run, name=f"scanner-serial:{self.url}", daemon=True)
-        self._thread.start()
+    # -- the link (kiosk.devices.skeleton) -------------------------------------------------------
+    def _connect(self) -> serial.SerialBase:
+        return open_url(self.url, baudrate=self.options["baudrate"], timeout_s=READ_TIMEOUT_S)
 
-    def stop(self) -> None:
-        """Stop the reader thread and close the port."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(JOIN_TIMEOUT_S)
-            self._thread = None
-        self._set_state(DeviceState.CLOSED)
+    def _connected(self, port: serial.SerialBase) -> None:
+        self.codec.reset()
+        super()._connected(port)
 
-    def _run(self) -> None:
-        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
-        while not self._stop.is_set():
-            try:
-                port = open_url(self.url, baudrate=self.options["baudrate"], timeout_s=READ_TIMEOUT_S)
-            except DeviceUnavailable as e:
-                self._set_state(DeviceState.ERROR, e)
-                reconnect.retry(self._stop, e)
-                continue
-            reconnect.connected()
-            self.codec.reset()
-            self._set_state(DeviceState.READY)
-            try:
-                self._read_loop(port)
-            except (serial.SerialException, OSError) as e:
-                # pyserial#341: after an unplug reads fail ("readiness to read but returned no
-                # data" or EIO); the port must be closed and opened again.
-                self._set_state(DeviceState.ERROR, DeviceUnavailable(
-                    f"scanner connection lost: {e}", action="check the scanner's USB cable",
-                    consequence="codes cannot be scanned until it is back"))
-                reconnect.retry(self._stop, e)
-            finally:
-                try:
-                    port.close()
-                except Exception:  # closing a dead port may fail; it is gone either way
-                    pass
+    def _serve(self, port: serial.SerialBase) -> None:
+        try:
+            self._read_loop(port)
+        except (serial.SerialException, OSError) as e:
+            # pyserial#341: after an unplug reads fail ("readiness to read but returned no
+            # data" or EIO); the port must be closed and opened again.
+            raise DeviceUnavailable(f"scanner connection lost: {e}", action="check the scanner's USB cable",
+                                    consequence="codes cannot be scanned until it is back") from e
+
+    def _disconnect(self, port: serial.SerialBase) -> None:
+        try:
+            port.close()
+        except Exception:  # closing a dead port may fail; it is gone either way
+            pass
 
     def _read_loop(self, port) -> None:
         while not self._stop.is_set():
@@ -189,39 +171,18 @@ class WedgeScanner(_ScannerBase):
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
                  clock: Callable[[], float] = time.monotonic,
                  input_opener: Callable[[str], Any] | None = None) -> None:
-        opts = {k: f.default for k, f in self.OPTIONS.items()} | dict(options)
-        super().__init__(url, opts, bus, clock=clock)
-        self.device_path = opts["device"] or url
+        super().__init__(url, options, bus, clock=clock)
+        self.device_path = self.options["device"] or url
+        # Why the first attempt in start(): fed by the UI there is nothing to open, and the UI may
+        # feed keys the moment the runtime has started.
+        self.CONNECT_IN_START = not self.device_path
         self._ui = self._classifier()
         self._ui_lock = threading.Lock()
         # Why injectable: evdev is optional; tests pass a fake input device with a pipe fd.
         self._input_opener = input_opener
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _classifier(self) -> WedgeClassifier:
         return WedgeClassifier(float(self.options["max_interkey_ms"]), int(self.options["min_length"]))
-
-    def start(self) -> None:
-        """READY at once for UI feeding; with a device path, start the evdev reader thread."""
-        if not self.device_path:
-            self._set_state(DeviceState.READY)
-            return
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
-        self._thread = threading.Thread(target=self._run, name=f"scanner-wedge:{self.device_path}",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the evdev reader (if any)."""
-        self._stop.set()
-        if self._thread:
-            self._thread.join(JOIN_TIMEOUT_S)
-            self._thread = None
-        self._set_state(DeviceState.CLOSED)
 
     def feed(self, char: str, t_s: float | None = None) -> bool:
         """One key from the UI (Kivy ``on_key_down``: the codepoint, or "\\r" for Enter) at time
@@ -253,37 +214,35 @@ class WedgeScanner(_ScannerBase):
             pass  # another reader holds the grab; we still read, the UI may see keys too
         return dev
 
-    def _run(self) -> None:
-        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=RECONNECT_BASE_S, cap_s=RECONNECT_CAP_S))
-        while not self._stop.is_set():
-            try:
-                dev = self._open_input()
-            except DeviceUnavailable as e:
-                self._set_state(DeviceState.ERROR, e)
-                reconnect.retry(self._stop, e)
-                continue
-            reconnect.connected()
-            self._set_state(DeviceState.READY)
-            keys, classifier = KeyTranslator(), self._classifier()
-            try:
-                while not self._stop.is_set():
-                    ready, _, _ = select.select([dev.fd], [], [], READ_TIMEOUT_S)
-                    if not ready:
+    # -- the link (kiosk.devices.skeleton): the evdev node, or nothing when the UI feeds keys ------
+    def _connect(self) -> Any:
+        return self._open_input() if self.device_path else _UI_FED
+
+    def _serve(self, dev: Any) -> None:
+        if dev is _UI_FED:
+            self._stop.wait()
+            return
+        keys, classifier = KeyTranslator(), self._classifier()
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([dev.fd], [], [], READ_TIMEOUT_S)
+                if not ready:
+                    continue
+                for ev in dev.read():
+                    if ev.type != EV_KEY:
                         continue
-                    for ev in dev.read():
-                        if ev.type != EV_KEY:
-                            continue
-                        char = keys.key(ev.code, ev.value)
-                        if char is not None:
-                            text = classifier.feed(char, ev.timestamp())
-                            if text is not None:
-                                self._emit_text(text)
-            except OSError as e:
-                self._set_state(DeviceState.ERROR, DeviceUnavailable(
-                    f"scanner keyboard lost: {e}", action="check the scanner's USB cable"))
-                reconnect.retry(self._stop, e)
-            finally:
-                try:
-                    dev.close()
-                except Exception:  # a vanished device may fail to close; it is gone either way
-                    pass
+                    char = keys.key(ev.code, ev.value)
+                    if char is not None:
+                        text = classifier.feed(char, ev.timestamp())
+                        if text is not None:
+                            self._emit_text(text)
+        except OSError as e:
+            raise DeviceUnavailable(f"scanner keyboard lost: {e}", action="check the scanner's USB cable") from e
+
+    def _disconnect(self, dev: Any) -> None:
+        if dev is _UI_FED:
+            return
+        try:
+            dev.close()
+        except Exception:  # a vanished device may fail to close; it is gone either way
+            pass

@@ -15,7 +15,6 @@ profile in firmware_bridge/pcsc/profiles (option ``profile``). Only pyscard's lo
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -26,8 +25,8 @@ from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.profile import CardData, load_profile, read_card
 from firmware_bridge.pcsc.sw import CardError, StatusWordError
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.events import EventBus
 
 def _u32(hr: int) -> int:
@@ -137,7 +136,7 @@ def _list_readers(ctx: int) -> list[str]:
     return list(readers)
 
 
-class PcscReader(Device):
+class PcscReader(ThreadedDevice):
     """A PC/SC reader watched by our own monitor thread; reads cards with a profile."""
 
     role = "smartcard"
@@ -149,13 +148,9 @@ class PcscReader(Device):
     }
 
     def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus) -> None:
-        merged = {k: f.default for k, f in self.OPTIONS.items()}
-        merged.update(options)
-        super().__init__(url, merged, bus)
+        super().__init__(url, options, bus)
         self.profile = load_profile(self.options["profile"])
         self.poll_interval_s = float(self.options["poll_interval_s"])
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._ctx: int | None = None
         self._readers: list[str] = []
         self._reader: str | None = None
@@ -163,29 +158,22 @@ class PcscReader(Device):
         self._card_present = False
         self._fault: str | None = None  # code of the device fault already reported
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the monitor thread (never blocks; a missing pcscd or reader is an ERROR state)."""
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_state(DeviceState.CONNECTING)
-        self._thread = threading.Thread(target=self._run, name="smartcard-monitor", daemon=True)
-        self._thread.start()
+    # -- lifecycle (kiosk.devices.skeleton) ------------------------------------------------------
+    def _backoff(self) -> Backoff:
+        # Why capped at the poll interval (at least 1 s): pcscd restarts in well under a second.
+        return Backoff(base_s=0.05, cap_s=max(1.0, float(self.options["poll_interval_s"])))
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the monitor (cancels a blocking wait) and release the context."""
-        self._stop.set()
+    def _stopped(self) -> None:
+        self._fault = None  # after a restart a fault is news again (else a missing reader stayed CONNECTING)
+
+    def _interrupt(self) -> None:
+        """Cancel the monitor's blocking SCardGetStatusChange."""
         ctx = self._ctx
         if ctx is not None:
             try:
                 scard.SCardCancel(ctx)
             except scard.error:
                 pass
-        if self._thread:
-            self._thread.join(timeout_s)
-            self._thread = None
-        self._set_state(DeviceState.CLOSED)
 
     # -- the technician's probe -------------------------------------------------------------------
     def read_once(self, timeout_s: float = 10.0) -> CardRead:
@@ -212,30 +200,33 @@ class PcscReader(Device):
         finally:
             scard.SCardReleaseContext(ctx)
 
-    # -- monitor -----------------------------------------------------------------------------------
-    def _run(self) -> None:
-        reconnect = ReconnectSupervisor(self.role, Backoff(base_s=0.05, cap_s=max(1.0, self.poll_interval_s)))
+    # -- monitor: the link is our own PC/SC context -----------------------------------------------
+    def _connect(self) -> int:
+        self._ctx = _establish()
+        self._reader_state = scard.SCARD_STATE_UNAWARE
+        return self._ctx
+
+    def _connected(self, ctx: int) -> None:
+        """The context works; READY comes when the reader is there (:meth:`_cycle`)."""
+        self._reconnect.connected()
+
+    def _serve(self, ctx: int) -> None:
         while not self._stop.is_set():
-            try:
-                self._cycle()
-                reconnect.connected()
-            except ServiceLost as e:
-                self._lose_service()
-                self._report(e, device_fault=True)
-                reconnect.retry(self._stop, e)
-            except Exception as e:  # never let the monitor die silently (the CardMonitor lesson)
-                self.log.exception("smartcard monitor failed", extra={"device": self.role})
-                self._lose_service()
-                err = e if isinstance(e, DeviceError) else DeviceError(
-                    f"monitor error: {e.__class__.__name__}", action="report this to the maintainers")
-                self._report(err, device_fault=True)
-                reconnect.retry(self._stop, err)
+            self._cycle()
+
+    def _disconnect(self, ctx: int) -> None:
         self._release()
 
+    def _failed(self, error: DeviceError) -> None:
+        self._report(error, device_fault=True)
+
+    def _lost(self, error: DeviceError) -> None:
+        """pcscd went away (or the monitor failed): its readers and card are gone with it."""
+        self._set_reader(None)
+        self._update_readers([])
+        self._report(error, device_fault=True)
+
     def _cycle(self) -> None:
-        if self._ctx is None:
-            self._ctx = _establish()
-            self._reader_state = scard.SCARD_STATE_UNAWARE
         ctx = self._ctx
         readers = _list_readers(ctx)
         self._update_readers(readers)
@@ -387,12 +378,6 @@ class PcscReader(Device):
         if self._card_present and self._reader:
             self.bus.publish("smartcard.removed", {"reader": self._reader}, source=self.role)
         self._reader, self._reader_state, self._card_present = reader, scard.SCARD_STATE_UNAWARE, False
-
-    def _lose_service(self) -> None:
-        """pcscd is gone: drop the context; its readers and card are gone with it."""
-        self._release()
-        self._set_reader(None)
-        self._update_readers([])
 
     def _release(self) -> None:
         ctx, self._ctx = self._ctx, None

@@ -20,6 +20,8 @@ import logging
 import time
 from pathlib import Path
 
+from kiosk import roles
+
 #: Screen modules; each has ``SCREENS = {name: class}`` and a .kv twin (loaded once).
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
                   "feedback", "book", "maintenance")
@@ -28,7 +30,7 @@ SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress"
 #: first shown (30-60 ms; all 11 took ~0.4 s before the first frame) and dropped after the session.
 FIRST_SCREEN_MODULES = ("home", "message")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
-STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
+STATUS_PREFIXES = ("network", *(role.state_event for role in roles.ROLES))
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
 MAINT_TAPS, MAINT_WINDOW_S, MAINT_CORNER_PX = 5, 3.0, 90
 
@@ -226,10 +228,11 @@ class KioskApp(LockedApp, App):
         sub("session.ended", self._on_session_ended)
         # The visit's language went back to the terminal's (session end, an idle visitor, staff).
         sub("session.language", self._on_language)
-        sub("idcard.presented", self._on_card_presented)
-        sub("smartcard.inserted", self._on_card_presented)
-        sub("scanner.scan", self._on_scan)
-        sub("camera.scan", self._on_scan)
+        for role in roles.ROLES:  # a card being read (idcard, smartcard); a code (scanner, camera)
+            if role.presented_event:
+                sub(role.presented_event, self._on_card_presented)
+            if role.reads == "code":
+                sub(role.read_event, self._on_scan)
         sub("ui.announcement", lambda e: setattr(self, "announcement", str((e.data or {}).get("text", ""))))
         sub("printer.error", lambda e: self._status_trigger())
         for prefix in STATUS_PREFIXES:

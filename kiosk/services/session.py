@@ -21,9 +21,10 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from hall_common import privacy
+from kiosk import roles
 from kiosk.clock import Clock
 from kiosk.events import EventBus
 from kiosk.logs import SENSITIVE
@@ -120,12 +121,13 @@ class SessionManager:
         self._citizen: Citizen | None = None
         self._session_id: str | None = None
         self._last_activity = clock.monotonic()
-        self._subs = [
-            bus.subscribe("idcard.identity", self._on_identity),
-            bus.subscribe("idcard.removed", self._on_card_removed),
-            bus.subscribe("smartcard.read", self._on_smartcard),
-            bus.subscribe("smartcard.removed", self._on_smartcard_removed),
-        ]
+        # A read of every role that reads a citizen's card begins a session; that card's removal
+        # ends it (kiosk.roles: idcard, smartcard).
+        self._subs = []
+        for role in roles.ROLES:
+            if role.reads == "identity":
+                self._subs += [bus.subscribe(role.read_event, self._on_card_read(role.name)),
+                               bus.subscribe(role.removed_event, self._on_card_removed(role.name))]
 
     # -- queries ----------------------------------------------------------------------------------
     @property
@@ -236,35 +238,39 @@ class SessionManager:
             unsub()
 
     # -- device events -----------------------------------------------------------------------------
-    def _on_identity(self, event) -> None:
-        self.begin(citizen_from_identity(event.data, "idcard"))
+    def _on_card_read(self, source: str):
+        def on_read(event) -> None:
+            citizen = citizen_from_read(event.data, source)
+            if citizen is not None:
+                self.begin(citizen)
+        return on_read
 
-    def _on_card_removed(self, event) -> None:
-        c = self._citizen
-        if c is not None and c.source == "idcard":
-            self.end(EndReason.CARD_REMOVED)
-
-    def _on_smartcard(self, event) -> None:
-        citizen = citizen_from_card_data(event.data)
-        if citizen is not None:
-            self.begin(citizen)
-
-    def _on_smartcard_removed(self, event) -> None:
-        c = self._citizen
-        if c is not None and c.source == "smartcard":
-            self.end(EndReason.CARD_REMOVED)
+    def _on_card_removed(self, source: str):
+        def on_removed(event) -> None:
+            c = self._citizen
+            if c is not None and c.source == source:
+                self.end(EndReason.CARD_REMOVED)
+        return on_removed
 
 
-def citizen_from_card_data(data: Any) -> Citizen | None:
+def citizen_from_read(data: Any, source: str) -> Citizen | None:
+    """The citizen a card read identifies: a card's profile fields (a mapping: a PC/SC card) or an
+    ID card's Identity; None for a card that identifies nobody (a staff card)."""
+    if isinstance(data, Mapping):
+        return citizen_from_card_data(data, source)
+    return None if data is None else citizen_from_identity(data, source)
+
+
+def citizen_from_card_data(data: Any, source: str = "smartcard") -> Citizen | None:
     """A :class:`Citizen` from a PC/SC card's fields (social-security profile: the social security
     number is the citizen's ID number); None for a card that identifies nobody (e.g. a staff card)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         return None
     id_number = str(data.get("social_security_number") or "").strip().upper()
     name = str(data.get("name") or "").strip()
     if not id_number or not name:
         return None
     birth = data.get("birth_date")
-    return Citizen(id_number=id_number, name=name, source="smartcard",
+    return Citizen(id_number=id_number, name=name, source=source,
                    birth_date=birth if hasattr(birth, "year") else None,
                    sex=str(data.get("gender") or ""), card_type="social_security")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import config
+from kiosk import config, roles
 from kiosk.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +32,19 @@ def test_example_documents_every_key():
                     assert f"\n{sub} = " in text, f"{section}.{key}.{sub} undocumented"
             else:
                 assert f"\n{key} = " in text, f"{section}.{key} undocumented"
+
+
+def test_example_has_a_table_for_every_role():
+    text = (ROOT / "config" / "example.toml").read_text(encoding="utf-8")
+    assert not [r for r in roles.names() if f"\n[devices.{r}]\n" not in text]
+
+
+def test_every_role_and_no_other_may_have_a_table(tmp_path):
+    tables = "".join(f'[devices.{r}]\ndriver = "{r}.virtual"\n' for r in roles.names())
+    assert list(config.load(write(tmp_path, MINIMAL + tables)).devices()) == list(roles.names())
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, MINIMAL + '[devices.fax]\ndriver = "fax.virtual"\n'))
+    assert info.value.key == "devices.fax" and info.value.expected == "one of " + ", ".join(roles.names())
 
 
 def test_defaults_filled(tmp_path):

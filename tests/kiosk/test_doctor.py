@@ -177,3 +177,19 @@ def test_technician_probes_one_device_alone(tmp_path, capsys):
         assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]["code"] == "printer.paper_out"
     finally:
         printer.stop()
+
+
+def test_a_required_role_missing_is_a_warning_and_a_virtual_device_needs_no_hardware(tmp_path):
+    """kiosk/roles.py: a hall kiosk needs its ID-card reader and its printer; a missing one is a
+    warning (exit 0: a hall may run without, staff should know), a missing optional one is nothing."""
+    from kiosk import doctor
+    base = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
+            "runtime": {"state_dir": str(tmp_path / "state")},
+            "devices": {"printer": {"driver": "printer.virtual"}}}
+    checks = {c.name: c for c in doctor.device_checks(config.from_dict(base))}
+    assert list(checks) == ["device:idcard", "device:printer"]
+    assert checks["device:idcard"].warn and checks["device:idcard"].ok
+    assert "[devices.idcard]" in checks["device:idcard"].hint and "idcard.virtual" in checks["device:idcard"].hint
+    assert checks["device:printer"].line().startswith("ok ") and "in memory" in checks["device:printer"].detail
+    mobile = config.from_dict({**base, "terminal": {**base["terminal"], "profile": "mobile"}})
+    assert [c.name for c in doctor.device_checks(mobile)] == ["device:printer"]

@@ -73,7 +73,7 @@ def driver(bus):
     for drv in drivers:
         drv.stop()
         assert drv._thread is None
-    assert not [t for t in threading.enumerate() if t.name.startswith(("smartcard-monitor", "vicc:"))]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("smartcard.pcsc:", "vicc:"))]
 
 
 def test_reader_appears(stack, rec, driver):
