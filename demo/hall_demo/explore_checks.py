@@ -169,7 +169,10 @@ class Checks:
             return []
         default = self.stack.cfg.get("runtime.language")
         out = []
-        if look["lang"] != default:
+        # A card pulled mid-flow is told in the language its citizen was reading (they stand
+        # there); the terminal's language comes back when that message is left.
+        told = look["screen"] == "message" and look.get("message_kind") == "card_removed"
+        if look["lang"] != default and not told:
             out.append(Breach("language-kept", f"the session ended, the screen stays in {look['lang']!r} "
                                                f"(default {default!r}), screen {look['screen']!r}"))
         if look["elder"]:
@@ -183,6 +186,7 @@ class Checks:
         return {"screen": app.sm.current, "names": {t.name for t in self.ui._targets()},
                 "at_rest": self.ui._at_rest(),
                 "lang": app.lang, "elder": bool(app.elder),
+                "message_kind": app.sm.current_screen.kind if app.sm.current == "message" else "",
                 "current": c, "current_id": (c.id_number or "").upper() if c is not None else "",
                 "texts": _all_texts(deep)}
 

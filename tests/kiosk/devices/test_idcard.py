@@ -74,7 +74,9 @@ class CountingBackoff(Backoff):
 
 
 @pytest.fixture
-def reader(sim, bus):
+def reader(sim, bus, rec):
+    # rec first: a reader that came up before the recorder subscribed left it nothing to wait on
+    # (a test's first wait_state(READY) timed out with no events under load).
     r = SamSerialReader(sim.link, dict(FAST), bus)
     r.start()
     yield r
