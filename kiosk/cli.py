@@ -1,7 +1,7 @@
 """The `kiosk` command: run, doctor, pin-hash, and the sub-commands plug-ins add.
 
-``kiosk run --config FILE`` (the kiosk with its UI), ``kiosk run --headless`` (the core without
-UI), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk pin-hash`` (the
+``kiosk run --config FILE`` (the terminal with its touchscreen: the hall kiosk, or the staff's
+mobile app where ``terminal.profile = "mobile"``), ``kiosk run --headless`` (the core without UI), ``kiosk doctor`` (checks; or a technician's probe of one device), ``kiosk pin-hash`` (the
 staff PIN hash for ``ui.maintenance_pin_hash``). Where the demo distribution is installed
 (``demo/``, :mod:`hall_demo.commands`) it adds ``kiosk demo``, ``kiosk sim``, ``kiosk bench``,
 ``kiosk explore`` and ``kiosk check-layout``.
@@ -87,9 +87,11 @@ def cmd_run(args) -> int:
         if args.headless:
             runtime.run_forever()
         else:
-            from kiosk.screens.app import run_app
-            run_app(runtime, width=cfg.get("ui.width"), height=cfg.get("ui.height"),
-                    fullscreen=bool(cfg.get("ui.fullscreen")), stop_on_signals=True)
+            # The app gets the services and its settings, never the runtime; which app is the
+            # profile's (terminal.profile: kiosk or mobile), as the runtime built its services.
+            from kiosk.screens.app import run_touchscreen
+            from kiosk.services.facade import UiSettings
+            run_touchscreen(runtime.services, UiSettings.from_config(cfg), stop_on_signals=True)
     finally:
         runtime.stop()
     return 0

@@ -6,6 +6,10 @@ periodic work of a terminal: the inactivity tick, telemetry, catalogue refresh o
 and the handling of remote commands, each verified first (kiosk.trust: signature, target, expiry,
 a sequence that only goes up, kept durably). At construction it disables core dumps and refuses
 an insecure production profile (kiosk.trust.policy); the tick loop feeds the systemd watchdog.
+
+It builds the profile ``terminal.profile`` names: a hall kiosk, or (``mobile``) a staff tablet or
+phone whose services include the door-to-door flows (kiosk.services.mobile). A touchscreen on top
+is handed ``runtime.services`` and :class:`kiosk.services.facade.UiSettings`, never the runtime.
 """
 from __future__ import annotations
 
@@ -21,15 +25,16 @@ from kiosk.config import Config
 from kiosk.devices import registry
 from kiosk.devices.base import Device, DeviceError
 from kiosk.events import EventBus
-from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.checkin import CheckinService
 from kiosk.services.facade import Services, TerminalInfo
+from kiosk.services.maintenance import MaintenanceService
+from kiosk.services.scans import ScanReader
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
 from kiosk.trust import policy
-from kiosk.watchdog import Notifier
+from kiosk.watchdog import Notifier, UiHeartbeat
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -81,7 +86,8 @@ class Runtime:
         self.started_at = time.time()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._ui_beat: float | None = None
+        #: Beaten by a UI on top (through the services): the watchdog is fed only while it beats.
+        self.ui = UiHeartbeat()
         self.services = self._build_services()
         self.bus.subscribe("network.online", self._on_online)
         self.bus.subscribe("network.command", self._on_command)
@@ -144,14 +150,24 @@ class Runtime:
                                  follow_url=self.cfg.get("ui.follow_url"))
         info = TerminalInfo(t["id"], t["name"], t["hall"], t["hall_code"], t["profile"], self.cfg.regions,
                             kiosk.__version__, name_en=t["name_en"], hall_en=t["hall_en"])
+        guide = GuideService(self.gateway)
+        mobile = None
+        if t["profile"] == "mobile":
+            from kiosk.services.mobile import MobileService  # OpenCV: only a mobile terminal loads it
+            mobile = MobileService.from_config(self.cfg, self.gateway, sessions, guide, self.bus, self.clock,
+                                               camera=self.devices.get("camera"))
         return Services(info=info, sessions=sessions, checkin=checkin,
                         progress=ProgressService(self.gateway, checkin),
-                        guide=GuideService(self.gateway),
+                        guide=guide,
                         booking=BookingService(self.gateway, checkin, self.clock),
                         walkin=WalkinService(self.gateway, checkin, sessions),
                         feedback=FeedbackService(self.gateway, attempts, sessions),
                         staff=StaffService(self.gateway, self.bus),
-                        runtime=self)
+                        maintenance=MaintenanceService(info, self.gateway, self.devices, self.clock,
+                                                       follow_url=self.cfg.get("ui.follow_url"),
+                                                       started_at=self.started_at),
+                        scans=ScanReader(self.cfg.get("ui.follow_url")),
+                        bus=self.bus, heartbeat=self.ui, mobile=mobile)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> "Runtime":
@@ -182,6 +198,8 @@ class Runtime:
         for t in self._threads:
             t.join(timeout=5)
         self.services.sessions.close()
+        if self.services.mobile is not None:
+            self.services.mobile.close()
         if self.trust is not None:
             from kiosk.trust import payload
             payload.set_token_verifier(None)
@@ -193,17 +211,17 @@ class Runtime:
         self._threads.append(t)
 
     def attach_ui(self) -> None:
-        """A UI runs on top: from now on the watchdog is fed only while it beats (:meth:`ui_beat`)."""
-        self._ui_beat = time.monotonic()
+        """A UI runs on top: from now on the watchdog is fed only while it beats (the UI itself
+        calls ``services.heartbeat.attach()``; this is the same)."""
+        self.ui.attach()
 
     def ui_beat(self) -> None:
-        """Called by the UI from its own main loop (about once a second): the UI is alive."""
-        self._ui_beat = time.monotonic()
+        """The UI is alive (it calls ``services.heartbeat.beat()`` from its main loop)."""
+        self.ui.beat()
 
     def alive(self) -> bool:
         """The core ticks (we are in its loop) and, when a UI is attached, the UI beats too."""
-        beat = self._ui_beat
-        return beat is None or time.monotonic() - beat < UI_HANG_S
+        return self.ui.alive(UI_HANG_S)
 
     def _tick_loop(self) -> None:
         # Why feed the watchdog here: this loop drives the sessions; if it hangs, systemd restarts
@@ -234,23 +252,8 @@ class Runtime:
 
     # -- health ------------------------------------------------------------------------------------
     def health(self) -> dict:
-        """Devices, network and outbox: never any citizen data."""
-        outbox = getattr(self.gateway, "outbox_health", dict)()  # a test's stand-in may have none
-        return {
-            "terminal": self.cfg.terminal_id,
-            "version": kiosk.__version__,
-            "uptime_s": round(time.time() - self.started_at, 1),
-            "online": bool(self.gateway.online),
-            "outbox_depth": self.gateway.outbox_depth(),
-            # Rows set aside because the central service's answers could not be read, the newest
-            # few, and the outbox's disk alarms (full, read-only, corrupt file kept aside).
-            "dead_letters": outbox.get("dead_letters", 0),
-            "recent_dead_letters": outbox.get("recent_dead_letters", []),
-            "outbox_alarms": outbox.get("alarms", []),
-            "devices": {role: d.health().to_dict() for role, d in self.devices.items()},
-            # Own topics the broker refused (SUBACK 0x87): the terminal is missing on the broker side.
-            "refused_subscriptions": [d["topic"] for d in self.gateway.refused_subscriptions()],
-        }
+        """Devices, network and outbox: never any citizen data (kiosk.services.maintenance)."""
+        return self.services.maintenance.health()
 
     def telemetry(self) -> dict:
         """The telemetry body of contract v1."""
@@ -271,11 +274,9 @@ class Runtime:
         log.info("command received", extra={"op": op})
         if not self._verify_command(op, body, env):
             return
-        if op == "print.test" and "printer" in self.devices:
+        if op == "print.test" and self.services.maintenance.has_printer:
             try:
-                self.devices["printer"].print_ticket(tickets.test_page(
-                    hall=self.cfg.get("terminal.hall"), terminal=self.cfg.terminal_id, when=self.clock.now(),
-                    follow_url=self.cfg.get("ui.follow_url")))
+                self.services.maintenance.test_print()
             except DeviceError as e:
                 log.warning("test page not printed", extra={"error": e.code})
         elif op == "catalogue.refresh":

@@ -4,13 +4,15 @@ systemd passes ``$NOTIFY_SOCKET`` (a unix datagram socket path, or ``@name`` for
 namespace) to a ``Type=notify`` service; one datagram per message. ``WatchdogSec=`` sets
 ``$WATCHDOG_USEC``: the service must send ``WATCHDOG=1`` more often than that or systemd kills and
 restarts it. The runtime feeds the watchdog from the same loop that drives the sessions, so a hung
-core stops the feeding. Outside systemd every call is a no-op.
+core stops the feeding; a UI on top beats a :class:`UiHeartbeat` the runtime reads, so a hung UI
+stops it too. Outside systemd every call is a no-op.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
+import time
 
 log = logging.getLogger("kiosk.watchdog")
 
@@ -57,3 +59,27 @@ class Notifier:
     def stopping(self) -> bool:
         """``STOPPING=1``: shutting down on purpose."""
         return self.notify("STOPPING=1")
+
+
+class UiHeartbeat:
+    """The UI's beats, read by whoever feeds the watchdog (kiosk.runtime): the UI is handed this
+    object (through the services), never the runtime. Before :meth:`attach` the core runs headless
+    and counts as alive; after it, only while the UI's main loop has beaten within ``hang_s``."""
+
+    def __init__(self, monotonic=time.monotonic) -> None:
+        self.monotonic = monotonic
+        #: The last beat (monotonic s), None while no UI is attached.
+        self.last: float | None = None
+
+    def attach(self) -> None:
+        """A UI runs on top: from now on it must beat."""
+        self.last = self.monotonic()
+
+    def beat(self) -> None:
+        """Called by the UI from its own main loop (about once a second): the UI is alive."""
+        self.last = self.monotonic()
+
+    def alive(self, hang_s: float) -> bool:
+        """No UI attached, or its last beat is less than ``hang_s`` old."""
+        last = self.last
+        return last is None or self.monotonic() - last < hang_s

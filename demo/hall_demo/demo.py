@@ -114,6 +114,17 @@ class Stack:
         self.sim = DemoSim(self)
         return self
 
+    @property
+    def services(self):
+        """What a touchscreen on this stack is handed (kiosk.services.facade.Services)."""
+        return self.runtime.services
+
+    @property
+    def ui_settings(self):
+        """The touchscreen's settings from the effective config (kiosk.services.facade.UiSettings)."""
+        from kiosk.services.facade import UiSettings
+        return UiSettings.from_config(self.cfg)
+
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         """Wait until the central service answers and the catalogue is cached."""
         deadline = time.monotonic() + timeout_s
@@ -276,12 +287,12 @@ def run(config_path: str, out: str, headless: bool) -> int:
             from hall_demo.tour_steps import full_tour
             from hall_demo.xvfb import Xvfb
             with Xvfb(width, height):
-                result = play(full_tour(("zh_CN", "en")), stack.runtime, sim=stack.sim, out_dir=out_dir,
-                              width=width, height=height)
+                result = play(full_tour(("zh_CN", "en")), stack.services, stack.ui_settings, sim=stack.sim,
+                              out_dir=out_dir, width=width, height=height)
             code = _report(result, stack, out_dir)
         else:
-            from kiosk.screens.app import run_app
-            run_app(stack.runtime, width=width, height=height)
+            from kiosk.screens.app import run_touchscreen  # the config's profile: kiosk or mobile
+            run_touchscreen(stack.services, stack.ui_settings)
             code = 0
     except KeyboardInterrupt:
         code = 130

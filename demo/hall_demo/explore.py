@@ -54,7 +54,7 @@ class Explorer:
         self.breaches: list[dict] = []
         self.pending_retries: list[str] = []
         self.app = self.ui = self.codes = self.checks = self.actions = None
-        self.services = stack.runtime.services
+        self.services = stack.services
         self.started = time.monotonic()
         self.error = ""
         self.timing: dict[str, float] = {}   # seconds spent acting, settling, checking
@@ -233,7 +233,7 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
         explorer = Explorer(seed, steps, stack, out_dir, keep_going=keep_going, hold_time=hold_time, echo=echo,
                             allow=allow)
         # run_app's driver: the explorer starts once the screens are built (kiosk.screens.app).
-        run_app(stack.runtime, driver=lambda app: SimpleNamespace(start=lambda: explorer.start(app)),
+        run_app(stack.services, stack.ui_settings, driver=lambda app: SimpleNamespace(start=lambda: explorer.start(app)),
                 width=width, height=height)
     except KeyboardInterrupt:
         if explorer is not None:

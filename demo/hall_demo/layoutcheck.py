@@ -129,9 +129,9 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
     try:
         stack.start()
         steps = tours.foundation_tour(langs) if tour == "foundation" else tours.full_tour(langs)
-        result = play(steps, stack.runtime, out_dir=None, width=panel.width, height=panel.height,
+        result = play(steps, stack.services, stack.ui_settings, out_dir=None, width=panel.width, height=panel.height,
                       sim=stack.sim, dpi=panel.dpi, inspector=inspector)
-        allowed = allowed_names(stack.runtime.services)
+        allowed = allowed_names(stack.services)
     finally:
         stack.stop()
     findings = judge(inspector.states, panel, allowed)

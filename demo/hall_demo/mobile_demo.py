@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         from hall_demo.tour import play
         from hall_demo.xvfb import Xvfb
         with Xvfb(width, height):
-            result = play(mobile_tour(), stack.runtime, mobile=True, out_dir=out, width=width, height=height,
-                          sim=stack.sim)
+            result = play(mobile_tour(), stack.services, stack.ui_settings, out_dir=out, width=width,
+                          height=height, sim=stack.sim)
         for s in result.steps:
             print(f"mobile demo: {'ok  ' if s.passed else 'FAIL'} {s.name:<52} {s.screenshot or ''} {s.message}",
                   flush=True)

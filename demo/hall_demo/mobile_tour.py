@@ -56,7 +56,7 @@ def _arm_drop(ctx) -> None:
     """Cut the network as the first photo chunk is acknowledged (on the gateway's worker thread,
     before the next chunk leaves: the upload window is 1 in mobile-demo.toml)."""
     done = threading.Event()
-    bus = ctx.app.runtime.bus
+    bus = ctx.app.services.bus
 
     def on_result(event) -> None:
         if (event.data or {}).get("op") == "upload.chunk" and not done.is_set():

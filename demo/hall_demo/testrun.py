@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             steps = tours.foundation_tour(langs) if a.tour == "foundation" else tours.full_tour(langs)
         end: dict = {}
         _watch_drops(end)
-        result = play(steps, stack.runtime, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi,
+        result = play(steps, stack.services, stack.ui_settings, out_dir=out, width=width, height=height, sim=stack.sim, dpi=a.dpi,
                       on_stop=_end_state_recorder(end))
         data = result.to_dict()
         data["end"] = end

@@ -146,20 +146,18 @@ class RunResult:
         return {"ok": self.ok, "error": self.error, "steps": [vars(s) for s in self.steps]}
 
 
-def play(steps, runtime, *, out_dir=None, sim=None, mobile: bool = False, inspector=None, **kw) -> RunResult:
-    """Run the kiosk app (or the mobile app) on ``runtime`` and play ``steps`` in it; ``kw`` goes to
-    :func:`kiosk.screens.app.run_app` (size, dpi, on_stop). ``inspector(ctx, step, done)``: called
-    at every step once its state is drawn (the layout check). Returns the tour's result."""
+def play(steps, services, settings, *, out_dir=None, sim=None, inspector=None, **kw) -> RunResult:
+    """Run the touchscreen of the services' profile (the kiosk app, or the mobile app) on
+    ``services`` with ``settings`` (as ``kiosk run`` does: kiosk.screens.app.run_touchscreen) and
+    play ``steps`` in it; ``kw`` goes to :func:`kiosk.screens.app.run_app` (size, dpi, on_stop).
+    ``inspector(ctx, step, done)``: called at every step once its state is drawn (the layout
+    check). Returns the tour's result."""
     result = RunResult()
 
     def driver(app):
         return TourRunner(app, steps, out_dir, sim, result, inspector=inspector)
-    if mobile:
-        from kiosk.screens.mobile.app import run_mobile_app
-        app = run_mobile_app(runtime, driver=driver, **kw)
-    else:
-        from kiosk.screens.app import run_app
-        app = run_app(runtime, driver=driver, **kw)
+    from kiosk.screens.app import run_touchscreen
+    app = run_touchscreen(services, settings, driver=driver, **kw)
     if app.ui_error:
         result.error = result.error or app.ui_error
     return result

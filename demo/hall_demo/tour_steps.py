@@ -299,7 +299,7 @@ def part_b(lang: str) -> list[Step]:
     def late_advance(ctx: Ctx) -> None:
         # At least the idle time: the visit before is then surely over (its language reset), so the
         # late citizen's choice of language below cannot be undone by a tick in between.
-        ctx.sim.advance(max(late_advance_s(ctx.app.runtime.clock.now(), ctx.sim.central_now()),
+        ctx.sim.advance(max(late_advance_s(ctx.app.services.clock.now(), ctx.sim.central_now()),
                             ctx.app.services.sessions.timeout_s + 1))
 
     def visit_over(ctx: Ctx) -> bool:

@@ -1,8 +1,9 @@
 """Appointment check-in: today's appointments -> choose one -> confirm -> the queue ticket.
 
 Network calls run in workers (async_call); a result that arrives after the session ended is
-dropped. Early/late rules are shown before confirming; the central service has the last word
-(Rejected too_early / too_late), which the message screen explains. No appointment today ->
+dropped. Whether check-in is open yet is the check-in service's answer (CheckinService.window,
+from the times the central service sent), shown before confirming; the central service has the
+last word (Rejected too_early / too_late), which the message screen explains. No appointment today ->
 a walk-in ticket is offered instead.
 """
 from __future__ import annotations
@@ -14,21 +15,12 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens import theme
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import ListButton
+from kiosk.services.checkin import EARLY, LATE
 
 
 def _session_guard(app):
     sid = app.services.sessions.session_id
     return lambda: sid is not None and app.services.sessions.session_id == sid
-
-
-def opens_later(appt: dict, now_hhmm: str) -> bool:
-    """True when check-in for ``appt`` has not opened yet at local time ``now_hhmm``."""
-    return bool(appt.get("checkin_from")) and now_hhmm < appt["checkin_from"]
-
-
-def closed_already(appt: dict, now_hhmm: str) -> bool:
-    """True when the check-in window of ``appt`` has passed at ``now_hhmm``."""
-    return bool(appt.get("checkin_until")) and now_hhmm > appt["checkin_until"]
 
 
 class CheckinScreen(KioskScreen):
@@ -57,12 +49,12 @@ class CheckinScreen(KioskScreen):
     def _fill(self) -> None:
         box = self.ids.list
         box.clear_widgets()
-        now = self.app.runtime.clock.now().strftime("%H:%M")
         for i, a in enumerate(self.appointments):
             line2 = self.tr("{start}-{end}  Window {window}").format(**a)
-            if opens_later(a, now):
+            window = self.services.checkin.window(a)
+            if window == EARLY:
                 line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
-            elif closed_already(a, now):
+            elif window == LATE:
                 line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
             b = ListButton(text=f"{self.loc(a)['item_name']}\n{line2}", tour_id=f"appt_{i}", kind="secondary",
                            height_ref=theme.BUTTON_H * 1.3)
@@ -112,14 +104,13 @@ class CheckinConfirmScreen(KioskScreen):
         appt_id = self.appointment.get("appointment_id")
         if not appt_id:
             return
-        # The window the central service announced, against this terminal's clock: a citizen who
-        # is early or late learns it here without a round trip (the central service re-checks).
-        now = self.app.runtime.clock.now().strftime("%H:%M")
-        if opens_later(self.appointment, now):
+        # A citizen who is early or late learns it here without a round trip (the service's rule).
+        window = self.services.checkin.window(self.appointment)
+        if window == EARLY:
             self.app.go("message", kind="too_early", back="checkin",
                         detail=self.appointment.get("checkin_from", ""))
             return
-        if closed_already(self.appointment, now):
+        if window == LATE:
             self.app.go("message", kind="too_late", back="checkin",
                         detail=self.appointment.get("checkin_until", ""))
             return

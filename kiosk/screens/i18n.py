@@ -9,7 +9,7 @@ def chinese_on_screen(app) -> list[str]:
     """The texts with Chinese in them that the current screen and the top bar show (visible
     widgets only): on an English screen there should be none. Not counted: the button back to
     中文 and the citizen's masked name (a person's name is what it is)."""
-    from kiosk.network.catalogue import has_chinese
+    has_chinese = app.services.guide.has_chinese
     out = []
     bases = [app.sm.current_screen, app.root.children[-1]]   # the screen, the top bar
     for base in bases:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.trust.payload import id_number_problem
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 
-#: Why 18: a resident ID number has 17 digits and a check character (digit or X).
-ID_LEN = 18
+#: What the citizen reads for each refusal of a typed number (kiosk.services.session.begin_keypad).
+PROBLEMS = {"length": N_("An ID number has 18 characters."),
+            "invalid": N_("This ID number is not valid. Please check it.")}
 
 
 class IdentifyScreen(KioskScreen):
@@ -40,23 +40,15 @@ class IdentifyScreen(KioskScreen):
 
     def submit_number(self) -> None:
         """Start a session with the typed ID number when it is valid; say what is wrong if not."""
-        from kiosk.services.session import Citizen
-        number = self.ids.keypad.value.upper()
-        if len(number) != ID_LEN:
-            self.problem = N_("An ID number has 18 characters.")
-            return
-        if id_number_problem(number):
-            self.problem = N_("This ID number is not valid. Please check it.")
-            return
-        self.problem = ""
-        self.ids.keypad.clear()
-        import datetime as dt
-        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))  # valid: checked above
-        self.services.sessions.begin(Citizen(id_number=number, name="", source="keypad", birth_date=born))
+        number = self.ids.keypad.value
+        problem = self.services.sessions.begin_keypad(number)   # the session starts here when valid
+        self.problem = PROBLEMS.get(problem, "")
+        if not problem:
+            self.ids.keypad.clear()
 
-    def on_scan(self, payload) -> None:
+    def on_scan(self, scan) -> None:
         """A scanned booking slip (check in) or receipt (progress)."""
-        self.app.handle_code(payload)
+        self.app.handle_code(scan)
 
     def wipe(self) -> None:
         self.reading, self.problem = False, ""

@@ -43,19 +43,11 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kiosk.screens import async_call, memory, speech, theme
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
+from kiosk.services import scans
 
 log = logging.getLogger("kiosk.screens.app")
 
 HERE = Path(__file__).parent
-
-
-def as_payload(data):
-    """Event data of ``scanner.scan`` / ``camera.scan`` as a Payload (classify raw text too)."""
-    from kiosk.trust import payload as pl
-    if isinstance(data, pl.Payload):
-        return data
-    text = data.get("text", "") if isinstance(data, dict) else str(data or "")
-    return pl.classify(text)
 
 
 class KioskApp(LockedApp, App):
@@ -75,15 +67,14 @@ class KioskApp(LockedApp, App):
     citizen_text = StringProperty("")
     announcement = StringProperty("")
 
-    def __init__(self, runtime, *, driver=None, font_files=None, **kw) -> None:
+    def __init__(self, services, settings, *, driver=None, font_files=None, **kw) -> None:
         super().__init__(**kw)
         self.title = "Kiosk"
-        self.runtime = runtime
-        self.services = runtime.services
-        self.cfg = runtime.cfg
+        self.services = services        # kiosk.services.facade.Services: all a screen may call
+        self.settings = settings        # kiosk.services.facade.UiSettings
         self.font_files = font_files or {}
         self.translator = Translator()
-        self.speaker = speech.Speaker(enabled=bool(self.cfg.get("ui.speech", True)))
+        self.speaker = speech.Speaker(enabled=settings.speech)
         self.driver = driver  # run_app(driver=...): the demo's tour or the explorer, never a terminal's
         self.driver_runner = None
         self.ui_error = ""
@@ -128,7 +119,7 @@ class KioskApp(LockedApp, App):
         self._refresh_status()
         Clock.schedule_interval(self._tick, 0.5)
         self._tick(0)
-        self.runtime.attach_ui()  # the systemd watchdog is now fed only while this loop ticks
+        self.services.heartbeat.attach()  # the systemd watchdog is now fed only while this loop ticks
         Window.bind(on_touch_down=self._on_window_touch, size=lambda *a: self._update_k())
         self.lock_window(Window)  # no close on request, no settings panel (kiosk.screens.lockdown)
         async_call.BUSY.listeners.append(lambda n: setattr(self, "busy", n > 0))
@@ -222,7 +213,7 @@ class KioskApp(LockedApp, App):
             self.show_error(e)
 
     def _bridge(self) -> None:
-        bus = self.runtime.bus
+        bus = self.services.bus
         sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
@@ -306,38 +297,33 @@ class KioskApp(LockedApp, App):
             self.lang = self.services.sessions.language
 
     def _on_scan(self, event) -> None:
-        """A code from the scanner or the camera (a kiosk.trust.payload.Payload): the screen's
-        own handler, else the router (which explains a code it does not understand)."""
-        payload = as_payload(event.data)
+        """A code from the scanner or the camera, read by the services (kiosk.services.scans): the
+        screen's own handler, else the router (which explains a code it does not understand)."""
+        scan = self.services.scans.read(event.data)
         screen = self.sm.get_screen(self.sm.current)
         handler = getattr(screen, "on_scan", None)
         if handler is not None:
-            handler(payload)
+            handler(scan)
         elif self.busy or self.sm.current == "maintenance":
             # A service call is running (its answer navigates) or staff are at work: not now.
-            log.info("scanned code not used now", extra={"kind": payload.kind, "screen": self.sm.current})
+            log.info("scanned code not used now", extra={"kind": scan.kind, "screen": self.sm.current})
         else:
-            self.handle_code(payload)
+            self.handle_code(scan)
 
-    def handle_code(self, payload) -> None:
-        """Route a scanned code: a booking slip checks in, a receipt or a progress slip shows
-        progress, a queue ticket is explained, anything else is explained as not understood."""
-        from kiosk.trust import payload as pl
-        from kiosk.services import tickets
-        from kiosk.services.checkin import appointment_id_from_code
-        follow = tickets.parse_follow(payload.value, self.services.checkin.follow_url) \
-            if payload.kind == pl.URL else None
-        if payload.kind == pl.APPLICATION_NUMBER:
-            from kiosk.screens.progress import receipt_of
-            self.go("progress", application_no=payload.value, receipt=receipt_of(payload))
-        elif payload.kind == pl.APPOINTMENT or appointment_id_from_code(payload.value):
-            self.go("checkin_code", code=payload.value)
-        elif follow is not None and follow[0] == "application":
-            self.go("progress", application_no=follow[1])  # this kiosk's progress slip: view only
-        elif follow is not None:
+    def handle_code(self, scan) -> None:
+        """Route a scanned code (a kiosk.services.scans.Scan): a booking slip checks in, a receipt
+        or a progress slip shows progress, a queue ticket is explained, anything else is explained
+        as not understood."""
+        if scan.leads_to == scans.APPLICATION:
+            self.go("progress", application_no=scan.value, receipt=scan.receipt)
+        elif scan.leads_to == scans.APPOINTMENT:
+            self.go("checkin_code", code=scan.value)
+        elif scan.leads_to == scans.PROGRESS_SLIP:
+            self.go("progress", application_no=scan.value)  # this kiosk's progress slip: view only
+        elif scan.leads_to == scans.QUEUE_TICKET:
             self.go("message", kind="queue_ticket", back=self._back_target())
         else:
-            log.info("scanned code not used", extra={"kind": payload.kind, "why": payload.reason})
+            log.info("scanned code not used", extra={"kind": scan.kind, "why": scan.why})
             self.go("message", kind="unknown_code", back=self._back_target())
 
     def wipe_citizen_data(self) -> None:
@@ -353,8 +339,8 @@ class KioskApp(LockedApp, App):
 
     # -- periodic ------------------------------------------------------------------------------
     def _tick(self, dt) -> None:
-        self.runtime.ui_beat()
-        now = self.runtime.clock.now()
+        self.services.heartbeat.beat()
+        now = self.services.clock.now()
         self.clock_text = now.strftime("%m-%d %H:%M")   # no year: it kept the terminal's name off the header
         s = self.services.sessions
         self.countdown = int(s.remaining_s() + 0.999) if s.countdown_visible() else -1
@@ -417,7 +403,7 @@ class KioskApp(LockedApp, App):
         self.lang = self.services.sessions.language
 
     def use_default_language(self) -> None:
-        """The terminal's own language (``runtime.language``): the staff's maintenance screen,
+        """The terminal's own language (config ``runtime.language``): the staff's maintenance screen,
         whatever the last citizen chose."""
         self.services.sessions.reset_language()
         self.lang = self.services.sessions.language

@@ -26,7 +26,7 @@ class MaintenanceScreen(KioskScreen):
         """Back to the PIN entry, in the terminal's language (staff, not the last citizen)."""
         self.app.use_default_language()
         if not hasattr(self, "gate"):
-            self.gate = PinGate(self.app.cfg.get("ui.maintenance_pin_hash", ""))
+            self.gate = PinGate(self.app.settings.maintenance_pin_hash)
         self.unlocked, self.status, self.report, self.status_ok = False, "", "", False
         self.ids.keypad.clear()
 
@@ -79,22 +79,18 @@ class MaintenanceScreen(KioskScreen):
     def self_test(self) -> None:
         """Health of every part, as a short verdict."""
         self.refresh()
-        bad = [r for r, d in self.services.health().get("devices", {}).items() if d.get("state") != "ready"]
+        bad = self.services.maintenance.not_ready()
         self.status_ok = not bad
         self.status = self.tr("Self-test: all devices ready.") if not bad else \
             self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
 
     def test_print(self) -> None:
         """Print the test page (in a worker: the printer may be slow)."""
-        rt = self.app.runtime
-        printer = rt.devices.get("printer")
-        if printer is None:
+        maintenance = self.services.maintenance
+        if not maintenance.has_printer:
             self._say(self.tr("No printer configured."))
             return
-        from kiosk.services import tickets
-        doc = tickets.test_page(hall=self.services.info.hall, terminal=self.services.info.terminal_id,
-                                when=rt.clock.now(), follow_url=self.services.checkin.follow_url)
-        run_async(printer.print_ticket, doc, on_done=lambda r: self._say(self.tr("Test page printed."), ok=True),
+        run_async(maintenance.test_print, on_done=lambda r: self._say(self.tr("Test page printed."), ok=True),
                   on_error=lambda e: self._say(self.tr("Test print failed: {code}").format(
                       code=getattr(e, "code", type(e).__name__))), name="kiosk-ui-testprint")
 

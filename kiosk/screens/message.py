@@ -26,7 +26,7 @@ ERRORS = {
     "network.timeout": (N_("No answer yet"), N_("The central service did not answer in time. Please try again.")),
     "network.outbox_full": (N_("The system is busy"), N_("Please ask at a window.")),
     "storage": (N_("This terminal cannot save your request"), N_("Your request was not sent. Please ask at a window; staff have been alerted.")),
-    "rejected.too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment. Please come back then.")),
+    "rejected.too_early": (N_("Check-in is not open yet"), N_("Check-in for your appointment is not open yet. Please come back closer to its time.")),
     "rejected.too_late": (N_("Check-in has closed"), N_("Your appointment time has passed. Take a walk-in ticket or ask the staff.")),
     "rejected.not_found": (N_("Not found"), N_("Please check the number and try again.")),
     "rejected.no_capacity": (N_("Fully booked"), N_("Please choose another time or day.")),
@@ -48,8 +48,10 @@ KINDS = {
     "no_appointment": (N_("No appointment today"), N_("We found no appointment for you today. You can take a walk-in ticket instead.")),
     "unavailable": (N_("Not available at this terminal yet"), N_("Please book at a window or on the city's online service portal.")),
     "offline": (N_("The network is down"), N_("The service guide still works. Check-in, progress and booking need the network.")),
-    "too_early": (N_("Check-in is not open yet"), N_("Check-in opens 30 minutes before your appointment, at {detail}. Please come back then.")),
-    "too_late": (N_("Check-in has closed"), N_("Check-in closed at {detail}, 15 minutes after your appointment started. Take a walk-in ticket or ask the staff.")),
+    # The check-in window's times are the central service's (checkin_from / checkin_until, from its
+    # one rule); these texts name the time ({detail}), never the rule's minutes again.
+    "too_early": (N_("Check-in is not open yet"), N_("Check-in opens at {detail}. Please come back then.")),
+    "too_late": (N_("Check-in has closed"), N_("Check-in closed at {detail}. Take a walk-in ticket or ask the staff.")),
     "unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
     "card_removed": (N_("Your card was removed"), N_("For your privacy the session has ended and nothing of it was kept. Place your card again to start over.")),
     "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),

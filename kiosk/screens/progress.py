@@ -15,22 +15,13 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.timeline import Timeline  # noqa: F401  (the kv's Timeline)
 from kiosk.screens.widgets import ListButton
+from kiosk.services import scans
 from kiosk.services.tickets import promised_text
 
 #: Application numbers as the central service issues them: "SQ" + 18 digits (date, region, serial).
 PREFIX, DIGITS = "SQ", 18
 #: Statuses of a finished application (the only ones a citizen can rate).
 FINISHED = ("done", "rejected")
-
-
-def receipt_of(payload) -> str:
-    """The receipt proof of a scanned application number: the signed receipt code, or on a
-    development terminal without a trust root the bare number scanned (the development central
-    service issues bare numbers as receipts)."""
-    from kiosk.trust import payload as pl
-    if payload.detail.get("receipt"):
-        return payload.detail["receipt"]
-    return "" if pl.verifier_installed() else payload.value
 
 
 class ProgressScreen(KioskScreen):
@@ -81,12 +72,13 @@ class ProgressScreen(KioskScreen):
         run_async(self.services.progress.by_number, number, on_done=self._show,
                   on_error=lambda e: self.app.show_error(e, back="progress"), name="kiosk-ui-progress")
 
-    def on_scan(self, payload) -> None:
-        """A receipt's QR code (an application number); other codes go to the app's router."""
-        if payload.kind == "application_number":
-            self.lookup(payload.value, receipt=receipt_of(payload))
+    def on_scan(self, scan) -> None:
+        """A receipt's QR code (an application number, with the receipt as proof when it is one);
+        other codes go to the app's router."""
+        if scan.leads_to == scans.APPLICATION:
+            self.lookup(scan.value, receipt=scan.receipt)
         else:
-            self.app.handle_code(payload)
+            self.app.handle_code(scan)
 
     def _listed(self, apps: list[dict]) -> None:
         self.applications = apps

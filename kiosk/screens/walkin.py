@@ -33,9 +33,9 @@ class WalkinScreen(KioskScreen):
         run_async(work, on_done=lambda o: self.app.go("ticket", result={**o[0], **names}, printed=o[1], kind="walkin"),
                   on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
 
-    def on_scan(self, payload) -> None:
+    def on_scan(self, scan) -> None:
         """A code scanned here: a booking slip checks in, anything else is explained, never ignored."""
-        self.app.handle_code(payload)
+        self.app.handle_code(scan)
 
     def on_lang(self) -> None:
         if self.manager and self.manager.current == self.name:

@@ -37,6 +37,8 @@ class UnknownCode(KioskError):
     citizen_message = "无法识别该二维码，请扫描预约凭条上的二维码，或放置身份证。"
 
 
+#: Where an appointment's check-in window stands at this terminal's clock (:meth:`CheckinService.window`).
+EARLY, OPEN, LATE = "early", "open", "late"
 #: The name sent with an ID number typed on the keypad (see :meth:`CheckinService.citizen_ref`).
 KEYPAD_NAME = "-"
 #: The reference central service's unsigned check-in code: ``KIOSK1:APPT:<appointment id>``.
@@ -118,6 +120,22 @@ class CheckinService:
         result = self.gateway.request("appointments.list", {"citizen_ref": ref, "date": today})
         return [a for a in result.get("appointments", []) if a.get("date") == today
                 and a.get("status") in ("booked", "checked_in")]
+
+    def appointments(self) -> list[dict]:
+        """Every appointment of the identified citizen the central service lists (any day, any state)."""
+        return self.gateway.request("appointments.list", {"citizen_ref": self.citizen_ref()}).get("appointments", [])
+
+    def window(self, appointment: dict) -> str:
+        """Where the check-in window of ``appointment`` stands now: :data:`EARLY`, :data:`OPEN` or
+        :data:`LATE`. The window is the central service's (``checkin_from``/``checkin_until``,
+        hall-local HH:MM, from its one rule); this terminal only holds it against its clock, so a
+        citizen who is early or late learns it without a round trip (the central service re-checks)."""
+        now = self.clock.now().strftime("%H:%M")
+        if appointment.get("checkin_from") and now < appointment["checkin_from"]:
+            return EARLY
+        if appointment.get("checkin_until") and now > appointment["checkin_until"]:
+            return LATE
+        return OPEN
 
     def check_in(self, appointment_id: str, item_code: str | None = None) -> dict:
         """Check in (durable, idempotent); returns the queue result (with ``item_code`` when given:

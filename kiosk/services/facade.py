@@ -1,13 +1,23 @@
-"""The one object screens hold: every service of the terminal, and the terminal's health."""
+"""The one object a touchscreen holds: every service of the terminal, the event bus, and the UI's
+heartbeat; plus :class:`UiSettings`, what the UI takes from the config.
+
+The composition root (kiosk.runtime) builds both and hands them to the app; the app never gets
+the runtime, the config, a driver or the gateway (an import-linter contract keeps kiosk.screens
+away from those packages).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.events import EventBus
 from kiosk.services.checkin import CheckinService
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
+from kiosk.services.maintenance import MaintenanceService
+from kiosk.services.scans import ScanReader
 from kiosk.services.session import SessionManager
+from kiosk.watchdog import UiHeartbeat
 
 
 @dataclass
@@ -30,6 +40,26 @@ class TerminalInfo:
         return (self.hall_en if en and self.hall_en else self.hall), (self.name_en if en and self.name_en else self.name)
 
 
+@dataclass(frozen=True)
+class UiSettings:
+    """What a touchscreen takes from the terminal's config (``ui.*``, ``runtime.state_dir``)."""
+
+    width: int = 1280
+    height: int = 800
+    fullscreen: bool = False
+    font: str = ""              # ui.font: a CJK font file; "" = find Noto Sans CJK SC
+    state_dir: str = "var"      # where the prepared font faces are cached (<state_dir>/cache/fonts)
+    speech: bool = True         # spoken prompts in elder mode
+    maintenance_pin_hash: str = ""   # ui.maintenance_pin_hash (the maintenance screen's PIN)
+
+    @classmethod
+    def from_config(cls, cfg) -> "UiSettings":
+        """The settings of a loaded :class:`kiosk.config.Config`."""
+        return cls(width=cfg.get("ui.width"), height=cfg.get("ui.height"), fullscreen=bool(cfg.get("ui.fullscreen")),
+                   font=cfg.get("ui.font", ""), state_dir=cfg.get("runtime.state_dir", "var"),
+                   speech=bool(cfg.get("ui.speech", True)), maintenance_pin_hash=cfg.get("ui.maintenance_pin_hash", ""))
+
+
 @dataclass
 class Services:
     """Everything a screen may call. Screens never reach drivers or the gateway directly."""
@@ -43,11 +73,22 @@ class Services:
     walkin: WalkinService
     feedback: FeedbackService
     staff: StaffService
-    runtime: Any  # for health(), devices' self-test and the maintenance screen
+    maintenance: MaintenanceService
+    scans: ScanReader
+    bus: EventBus               # the screens subscribe here (and hand events to Kivy's main thread)
+    heartbeat: UiHeartbeat      # the UI beats it; the runtime feeds the systemd watchdog from it
+    #: The staff's door-to-door flows (kiosk.services.mobile.MobileService) in the mobile profile
+    #: (``terminal.profile = "mobile"``); None on a hall kiosk.
+    mobile: Any = None
+
+    @property
+    def clock(self):
+        """The terminal's clock (hall time; the demo's can be moved)."""
+        return self.sessions.clock
 
     def health(self) -> dict:
         """Devices, network, outbox depth: for the maintenance screen and telemetry."""
-        return self.runtime.health()
+        return self.maintenance.health()
 
     def end_visit(self) -> None:
         """The citizen left (session ended, or back home): no later request reuses the
@@ -61,4 +102,4 @@ class Services:
     @property
     def online(self) -> bool:
         """Whether the central network is reachable now."""
-        return bool(self.runtime.gateway and self.runtime.gateway.online)
+        return self.maintenance.online

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.network.catalogue import localize
+from kiosk.network.catalogue import has_chinese, localize
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.booking import BookingService, working_days  # noqa: F401  (re-exported)
@@ -82,6 +82,11 @@ class GuideService:
         """An answer of the central service that names items or offices (an application, an
         appointment, a check-in or booking result), in ``lang`` (English where it carries it)."""
         return localize(entry, lang)
+
+    @staticmethod
+    def has_chinese(text) -> bool:
+        """Whether a text holds Chinese (an English screen shows none, but for names)."""
+        return has_chinese(text)
 
     def department_name(self, code: str, english: bool = False) -> str:
         """A department's name by code (the code itself when unknown)."""

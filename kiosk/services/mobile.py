@@ -239,11 +239,10 @@ class MobileService:
                       bus.subscribe("session.ended", lambda e: self.discard())]
 
     @classmethod
-    def from_runtime(cls, runtime) -> "MobileService":
-        """Build on a running :class:`kiosk.runtime.Runtime` (the mobile profile's composition)."""
-        g = runtime.cfg.get
-        return cls(runtime.gateway, runtime.services.sessions, runtime.services.guide, runtime.bus, runtime.clock,
-                   staff=g("mobile.staff", []), camera=runtime.devices.get("camera"),
+    def from_config(cls, cfg, gateway, sessions, guide, bus, clock, camera=None) -> "MobileService":
+        """Built by the composition root (kiosk.runtime) in the mobile profile, from ``mobile.*``."""
+        g = cfg.get
+        return cls(gateway, sessions, guide, bus, clock, staff=g("mobile.staff", []), camera=camera,
                    guide_rect=g("mobile.photo_guide", [0.08, 0.08, 0.84, 0.84]),
                    min_sharpness=g("mobile.photo_min_sharpness", 60.0),
                    photo_max_bytes=g("mobile.photo_max_bytes", 300_000), chunk_bytes=g("mobile.chunk_bytes", 48 * 1024))
@@ -340,13 +339,23 @@ class MobileService:
             m.photo, m.check = None, None
         self.sessions.touch()
 
+    @property
+    def has_camera(self) -> bool:
+        """Whether a camera is configured (photos need one)."""
+        return self.camera is not None
+
+    def capture_still(self, timeout_s: float = 3.0) -> np.ndarray:
+        """One still frame from the camera, to show and then :meth:`photograph` (slow: off the UI
+        thread); raises NotReady without a camera, the camera's DeviceError when it fails."""
+        if self.camera is None:
+            raise NotReady("no camera configured", action="technician: configure [devices.camera]")
+        return self.camera.capture_still(timeout_s)
+
     def photograph(self, index: int, frame: np.ndarray | None = None, timeout_s: float = 2.0) -> PhotoCheck:
         """Take (or use ``frame``) a photo of material ``index``; raises PhotoRejected when unusable."""
         m = self._material(index)
         if frame is None:
-            if self.camera is None:
-                raise NotReady("no camera configured", action="technician: configure [devices.camera]")
-            frame = self.camera.capture_still(timeout_s)
+            frame = self.capture_still(timeout_s)
         check, jpeg = check_photo(frame, self.guide_rect, self.min_sharpness, self.photo_max_bytes)
         self.sessions.touch()
         if not check.ok:

@@ -16,6 +16,7 @@ goes back to the terminal's and ``session.language`` is published.
 """
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import threading
@@ -28,9 +29,12 @@ from kiosk import roles
 from kiosk.clock import Clock
 from kiosk.events import EventBus
 from kiosk.logs import SENSITIVE
+from kiosk.trust.payload import id_number_problem
 
 log = logging.getLogger("kiosk.services.session")
 
+#: Why 18: a resident ID number has 17 digits and a check character (digit or X).
+ID_LEN = 18
 #: Why 15 s: the countdown must be long enough for a slow reader to notice and touch the screen.
 COUNTDOWN_S = 15.0
 
@@ -176,6 +180,20 @@ class SessionManager:
         self.bus.publish("session.started", {"session": sid, "elder": self.elder_mode, "senior": self.senior},
                          source="session")
         return sid
+
+    def begin_keypad(self, number: str) -> str:
+        """Start a session with an ID number typed on the keypad when it is valid (GB 11643: a
+        possible birth date and the right check character); returns "" then, else what is wrong
+        and starts nothing: ``"length"`` (not 18 characters) or ``"invalid"``. Such a citizen can
+        book, but the central service shows them no appointments (a typed number proves nothing)."""
+        number = (number or "").strip().upper()
+        if len(number) != ID_LEN:
+            return "length"
+        if id_number_problem(number):
+            return "invalid"
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))  # valid: checked above
+        self.begin(Citizen(id_number=number, name="", source="keypad", birth_date=born))
+        return ""
 
     def touch(self) -> None:
         """The citizen did something: restart the inactivity timer."""

@@ -1,6 +1,7 @@
 """`kiosk run` with its touchscreen, as systemd starts it: SIGTERM stops the app and then the
-runtime in order (devices and network closed, "runtime stopped" logged, exit 0). Real Kivy window
-on Xvfb. (``ui.fullscreen`` under cage: tests/deploy/test_session_unit.py. On a bare X server with
+runtime in order (devices and network closed, "runtime stopped" logged, exit 0); the config's
+``terminal.profile = "mobile"`` starts the staff's mobile app instead of the hall kiosk. Real Kivy
+window on Xvfb. (``ui.fullscreen`` under cage: tests/deploy/test_session_unit.py. On a bare X server with
 no window manager SDL cannot go full screen: the X session sizes the window by ui.width/height.)"""
 from __future__ import annotations
 
@@ -58,4 +59,38 @@ def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
                 proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert "stopping on a signal" in out and "runtime stopped" in out, out[-3000:]
+    assert out.index("stopping on a signal") < out.index("runtime stopped")
+
+
+def test_kiosk_run_starts_the_mobile_app_for_the_mobile_profile(tmp_path):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(config.dump_toml(config.from_dict({
+        "terminal": {"id": "ZM-UI-MOBILE-01", "hall_code": "H410100", "region": {"city": "410100"},
+                     "profile": "mobile"},
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "network": {"broker": "mqtt://127.0.0.1:1"},
+        "ui": {"width": 720, "height": 1280},
+        "mobile": {"staff": [{"id": "S001", "name": "李建国", "pin_hash": ""}]}}).data), encoding="utf-8")
+    log = tmp_path / "out.log"
+    with Xvfb(1280, 1280) as x, open(log, "w", encoding="utf-8") as out_file:
+        env = dict(os.environ, DISPLAY=x.display)
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
+                                stdout=out_file, stderr=subprocess.STDOUT, text=True)
+        try:
+            # The mobile app logs once its screens are built (the kiosk app never does): wait for it.
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "mobile app ready" not in log.read_text(encoding="utf-8"):
+                assert proc.poll() is None, log.read_text(encoding="utf-8")[-3000:]
+                time.sleep(0.5)
+            out = log.read_text(encoding="utf-8")
+            assert "mobile app ready" in out and '"screen": "signin"' in out, out[-3000:]
+            assert (720, 1280) in [(w, h) for _, _, w, h in _windows(x.display)], _windows(x.display)  # portrait
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    out = log.read_text(encoding="utf-8")
+    assert proc.returncode == 0, out[-3000:]
     assert out.index("stopping on a signal") < out.index("runtime stopped")

@@ -54,7 +54,7 @@ def test_a_hung_ui_stops_the_watchdog_feeding(tmp_path):
         assert rt.alive()                      # headless: the core's own tick is enough
         rt.attach_ui()
         assert rt.alive()
-        rt._ui_beat -= rt_mod.UI_HANG_S + 1    # the UI's main loop has not beaten for too long
+        rt.ui.last -= rt_mod.UI_HANG_S + 1     # the UI's main loop has not beaten for too long
         assert not rt.alive()
         rt.ui_beat()                           # it beats again
         assert rt.alive()

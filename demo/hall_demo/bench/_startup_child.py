@@ -79,7 +79,8 @@ def home(config_json: str) -> dict:
             app.stop()
         _after_first_frame(drawn)  # scheduled before run: the Clock first ticks once the app started
         from kiosk.screens.app import run_app
-        app = run_app(runtime, width=1280, height=800)
+        from kiosk.services.facade import UiSettings
+        app = run_app(runtime.services, UiSettings.from_config(cfg), width=1280, height=800)
         if out.get("screen") != "home":
             out["error"] = app.ui_error or f"first frame showed {out.get('screen')!r}, not home"
     finally:
@@ -263,7 +264,7 @@ def tour(run_dir: str) -> dict:
             sample()
 
         sampler = Clock.schedule_interval(sample, PEAK_SAMPLE_S)
-        result = play(tours.full_tour(("zh_CN",)), stack.runtime, sim=stack.sim, out_dir=None,
+        result = play(tours.full_tour(("zh_CN",)), stack.services, stack.ui_settings, sim=stack.sim, out_dir=None,
                       width=1280, height=800, on_stop=at_stop)
         sampler.cancel()
         out["peak_mb"] = peak[0]

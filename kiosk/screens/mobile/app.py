@@ -1,4 +1,7 @@
-"""``run_mobile_app``: build the mobile UI on a runtime (profile ``mobile``) and run it, or a tour.
+"""``run_mobile_app``: build the mobile UI on the terminal's services (profile ``mobile``) and run
+it, or a tour. ``kiosk run`` starts it through :func:`kiosk.screens.app.run_touchscreen` when the
+config says ``terminal.profile = "mobile"``; the runtime has built the staff's service
+(``services.mobile``) by then.
 
 Kivy's environment and window size are set before Kivy is imported (kiosk.screens.kivyenv); the
 Kivy classes live in :mod:`kiosk.screens.mobile.ui`, imported only after that.
@@ -7,28 +10,27 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.screens import kivyenv
+from kiosk.screens.window import prepare_window, register_fonts, run_until_stopped
 
 log = logging.getLogger("kiosk.screens.mobile")
 
+#: A phone held upright: the layouts are designed on 720x1280 (kiosk.screens.mobile.ui.REF_HEIGHT_PX).
+PORTRAIT = (720, 1280)
 
-def run_mobile_app(runtime, *, driver=None, width: int = 720, height: int = 1280):
-    """Build the mobile app on ``runtime`` and run it until it stops; returns the app. ``driver``:
-    as for :func:`kiosk.screens.app.run_app`."""
-    kivyenv.prepare(width, height, False)
-    from kiosk.screens import fonts
-    font_files = fonts.find_cjk_fonts(runtime.cfg.get("runtime.state_dir", "var"), runtime.cfg.get("ui.font", ""))
-    fonts.register(font_files)
-    from kiosk.services.mobile import MobileService
+
+def run_mobile_app(services, settings=None, *, driver=None, width: int | None = None, height: int | None = None,
+                   fullscreen: bool | None = None, dpi: float | None = None, stop_on_signals: bool = False,
+                   on_stop=None):
+    """Build the mobile app on ``services`` (whose ``mobile`` is the staff's service) and run it
+    until it stops; returns the app. Arguments as for :func:`kiosk.screens.app.run_app`; without
+    ``settings`` the window is a portrait phone's."""
+    if services.mobile is None:
+        raise ValueError("the mobile app needs the mobile profile's services (terminal.profile = \"mobile\")")
+    if settings is None:
+        from kiosk.services.facade import UiSettings
+        settings = UiSettings(width=PORTRAIT[0], height=PORTRAIT[1])
+    settings = prepare_window(settings, width, height, fullscreen, dpi)
+    register_fonts(settings)
     from kiosk.screens.mobile.ui import MobileApp  # creates the Window: only after prepare()
-    service = MobileService.from_runtime(runtime)
-    app = MobileApp(runtime, service, driver=driver)
-    try:
-        app.run()
-    except Exception as e:  # never a traceback on the staff member's screen
-        log.exception("the mobile UI stopped on an error")
-        app.ui_error = f"{type(e).__name__}: {e}"
-    finally:
-        app.close_bridge()
-        service.close()
-    return app
+    app = MobileApp(services, driver=driver)
+    return run_until_stopped(app, stop_on_signals=stop_on_signals, on_stop=on_stop)

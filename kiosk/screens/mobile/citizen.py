@@ -1,7 +1,7 @@
 """The mobile screens about an identified citizen: look up their applications and appointments on the
 spot (``lookup``), and book an appointment for them (``book``: item -> working day -> slot -> confirm).
 
-Both reuse the runtime's services (progress, check-in, booking) off the main thread
+Both reuse the terminal's services (progress, check-in, booking) off the main thread
 (kiosk.screens.async_call); the top bar keeps showing who acts for whom. Citizen data lives in
 widget properties only and is wiped when the session ends. Layout rules: citizen.kv.
 """
@@ -33,7 +33,7 @@ class LookupScreen(MobileScreen):
         self.wipe()
         self.status = "loading"
         app = self.app
-        async_call.run_async(overview.fetch, app.services, app.runtime.clock.today(), name="mobile-lookup",
+        async_call.run_async(overview.fetch, app.services, app.services.clock.today(), name="mobile-lookup",
                              on_done=self._shown, on_error=self._failed)
 
     def _shown(self, ov: overview.Overview) -> None:

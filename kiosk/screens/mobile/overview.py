@@ -1,6 +1,6 @@
 """What the staff member sees of an identified citizen on the spot, as plain data (no Kivy): the
 applications with their four-level timeline, days left and supervision flag, and the appointments
-of today and the coming days. Fetched through the runtime's existing services (progress, check-in);
+of today and the coming days. Fetched through the terminal's services (progress, check-in);
 the screens in :mod:`kiosk.screens.mobile.citizen` only render it. Nothing here is stored.
 """
 from __future__ import annotations
@@ -29,10 +29,9 @@ def fetch(services, today: dt.date) -> Overview:
     """Applications and appointments of the session's citizen (network; raises the gateway's errors)."""
     apps = services.progress.my_applications()
     todays = services.checkin.appointments_today()
-    # Why the same request without a date: appointments_today() filters to today; the staff member
-    # also needs the coming days (a citizen at home forgets what they booked).
-    ref = services.checkin.citizen_ref()
-    listed = services.checkin.gateway.request("appointments.list", {"citizen_ref": ref}).get("appointments", [])
+    # Why every appointment too: appointments_today() filters to today; the staff member also
+    # needs the coming days (a citizen at home forgets what they booked).
+    listed = services.checkin.appointments()
     later = sorted((a for a in listed if str(a.get("date", "")) > today.isoformat()
                     and a.get("status") in OPEN_STATES), key=lambda a: (a.get("date", ""), a.get("start", "")))
     return Overview(applications=list(apps), today=list(todays), upcoming=later)

@@ -2,7 +2,7 @@
 the staff screens: sign-in, identify, item, materials, photo, consent, queue (the citizen lookup
 and booking screens are in :mod:`kiosk.screens.mobile.citizen`).
 
-Screens call only :class:`kiosk.services.mobile.MobileService` and the runtime's services; slow
+Screens call only :class:`kiosk.services.mobile.MobileService` and the terminal's other services; slow
 calls run off the main thread (kiosk.screens.async_call) and bus events are handed to the main
 thread with ``Clock.schedule_once`` (kivy#7859). Citizen data is shown masked only.
 """
@@ -134,11 +134,10 @@ class PhotoScreen(MobileScreen):
 
     def take(self) -> None:
         """Capture a still off the main thread, then check and keep it."""
-        cam = self.app.mobile.camera
-        if cam is None:
+        if not self.app.mobile.has_camera:
             self.result = self.app.tr("No camera configured")
             return
-        async_call.run_async(cam.capture_still, 3.0, name="mobile-still", on_done=self._got,
+        async_call.run_async(self.app.mobile.capture_still, 3.0, name="mobile-still", on_done=self._got,
                              on_error=lambda e: setattr(self, "result", self.app.error_text(e)))
 
     def _got(self, frame) -> None:
@@ -220,10 +219,10 @@ class MobileApp(App):
     hall_text = StringProperty("")
     terminal_text = StringProperty("")
 
-    def __init__(self, runtime, mobile, *, driver=None, **kw) -> None:
+    def __init__(self, services, *, driver=None, **kw) -> None:
         super().__init__(**kw)
         self.title = "Kiosk mobile"
-        self.runtime, self.mobile, self.services = runtime, mobile, runtime.services
+        self.services, self.mobile = services, services.mobile   # kiosk.services.facade.Services
         self.driver, self.driver_runner, self.ui_error = driver, None, ""  # see kiosk.screens.app.run_app
         self.sm = None
         self._unsubs: list = []
@@ -257,14 +256,15 @@ class MobileApp(App):
                           ("queued", QueuedScreen), *citizen.SCREENS.items()):
             self.sm.add_widget(cls(name=name))
         self.sm.current = "signin"
-        bus = self.runtime.bus
+        bus = self.services.bus
         for prefix, handler in (("session.started", self._on_people), ("session.ended", self._on_people),
                                 ("mobile", self._on_mobile), ("network", self._on_network)):
             # Why no trailing dot: EventBus matches ``prefix`` or ``prefix + "."``; "mobile." matched nothing.
             self._unsubs.append(bus.subscribe(prefix, lambda e, h=handler: Clock.schedule_once(lambda dt: h(e))))
         Clock.schedule_interval(self._tick, 1.0)
         self._tick(0)
-        self.runtime.attach_ui()
+        self.services.heartbeat.attach()
+        log.info("mobile app ready", extra={"screen": self.sm.current})
         if self.driver is not None:
             self.driver_runner = self.driver(self)
             Clock.schedule_once(lambda dt: self.driver_runner.start(), 0.3)
@@ -278,8 +278,8 @@ class MobileApp(App):
         self.sm.current = name
 
     def _tick(self, dt) -> None:
-        self.runtime.ui_beat()
-        self.clock_text = self.runtime.clock.now().strftime("%Y-%m-%d %H:%M")
+        self.services.heartbeat.beat()
+        self.clock_text = self.services.clock.now().strftime("%Y-%m-%d %H:%M")
         self.online = self.services.online
         if self.sm is not None and self.sm.current == "queued":
             self.sm.get_screen("queued").refresh()  # the queue drains on its own: show it each second

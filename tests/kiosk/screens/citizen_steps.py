@@ -51,7 +51,7 @@ def _printed(ctx: Ctx) -> bool:
 def _fill_first_slot(ctx: Ctx) -> None:
     """Four other citizens book the day's first slot (its capacity) behind the kiosk's back."""
     from hall_central.seed import synthetic_citizen
-    rt = ctx.app.runtime
+    rt = ctx.sim.stack.runtime   # behind the kiosk's back: the stack's own runtime, not the app's
     choice = ctx.app.sm.get_screen("book").choice
     ctx.filled = threading.Event()
 
@@ -208,10 +208,10 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         return f"{_citizen(who)['id_number'][:6]}{k + 1:04d}"
 
     def type_app(k: int):
-        return lambda c: _type(c.app.runtime.clock.today().strftime("%Y%m%d") + app_no(k))(c)
+        return lambda c: _type(c.app.services.clock.today().strftime("%Y%m%d") + app_no(k))(c)
 
     def app_grouped(c: Ctx) -> bool:
-        shown = f"SQ {c.app.runtime.clock.today():%Y%m%d} {app_no(2)[:6]} {app_no(2)[6:]}"
+        shown = f"SQ {c.app.services.clock.today():%Y%m%d} {app_no(2)[:6]} {app_no(2)[6:]}"
         return any(shown in t for t in _texts(c))
 
     def sent_and_locked(screen: str, lock_id: str):

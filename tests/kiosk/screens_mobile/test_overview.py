@@ -29,24 +29,16 @@ def test_application_text_has_number_days_left_and_flag():
     assert overview.days_text({"status": "done", "days_left": -9}, tr) == "finished"
 
 
-class _Gateway:
-    def __init__(self, appts):
-        self.appts, self.asked = appts, []
-
-    def request(self, op, body):
-        self.asked.append((op, body))
-        return {"appointments": self.appts}
-
-
 class _Checkin:
     def __init__(self, appts, today):
-        self.gateway, self.today = _Gateway(appts), today
+        self.appts, self.today, self.asked = appts, today, 0
 
-    def citizen_ref(self):
-        return "C-REF-1"
+    def appointments(self):
+        self.asked += 1
+        return self.appts
 
     def appointments_today(self):
-        return [a for a in self.gateway.appts if a["date"] == self.today.isoformat()]
+        return [a for a in self.appts if a["date"] == self.today.isoformat()]
 
 
 class _Progress:
@@ -71,4 +63,4 @@ def test_fetch_splits_today_from_upcoming_and_drops_closed_ones():
     assert ov.applications == [APP]
     assert [a["date"] for a in ov.today] == ["2026-11-24"]
     assert [a["date"] for a in ov.upcoming] == ["2026-11-25", "2026-11-27"]
-    assert services.checkin.gateway.asked == [("appointments.list", {"citizen_ref": "C-REF-1"})]
+    assert services.checkin.asked == 1
