@@ -3,8 +3,9 @@
 What the module holds: each operation's name as a constant (``CHECKIN = "checkin"``) and in the
 Literal types ``Op`` and ``DurableOp``; a TypedDict for each request body (``CheckinRequest``) and
 result (``CheckinResult``) and for the shared definitions they use (``Appointment``, ``Slot``, ...).
-The terminal's services name operations and type bodies and results with it; the central service
-checks its handlers against ``OPS``. Written compactly (one blank line between definitions,
+The terminal's services name operations and type request bodies with it; the central service's
+dispatch table is checked against the same list (``schemas.operations()``, which ``OPS`` equals:
+tests/kiosk/network/test_operations.py). Written compactly (one blank line between definitions,
 one-line docstrings on one line): it is a module like any other for the house's 500-line limit.
 
 Why datamodel-code-generator (a dev dependency, pinned exactly: its output is committed and
