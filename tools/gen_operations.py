@@ -114,12 +114,15 @@ def combined_schema() -> dict[str, Any]:
 
 def _models() -> tuple[str, list[str]]:
     """datamodel-code-generator's module body (after its imports) and the names it imports from typing."""
-    from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
+    from datamodel_code_generator import InputFileType, LiteralType, PythonVersion, generate
+    from datamodel_code_generator.enums import DataModelType, NamingStrategy
+    from datamodel_code_generator.format import Formatter
     text = generate(json.dumps(combined_schema()), input_file_type=InputFileType.JsonSchema,
                     output_model_type=DataModelType.TypingTypedDict, target_python_version=PythonVersion.PY_311,
-                    disable_timestamp=True, enum_field_as_literal="all", use_schema_description=True,
+                    disable_timestamp=True, enum_field_as_literal=LiteralType.All, use_schema_description=True,
                     # Why not closed: PEP 728 closed TypedDicts are not understood by mypy yet.
-                    use_closed_typed_dict=False, naming_strategy="parent-prefixed", formatters=["builtin"])
+                    use_closed_typed_dict=False, naming_strategy=NamingStrategy.ParentPrefixed,
+                    formatters=[Formatter.BUILTIN])
     if not isinstance(text, str):
         raise RuntimeError(f"datamodel-code-generator wrote several modules, not one: {type(text).__name__}")
     imports = _TYPING_IMPORT.findall(text)

@@ -50,7 +50,7 @@ class ContractFileError(ValueError):
     """A contract file that does not have the shape the loader reads (a developer's mistake)."""
 
 
-def _operation_docs(op: str, spec: dict) -> tuple[dict, dict[str, dict]]:
+def _operation_docs(op: str, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """An operation file read as its ``operations.json`` entry and its two schema documents.
 
     The request's ``description`` defaults to the operation's; ``$schema``, ``$id`` and ``title``
@@ -72,7 +72,7 @@ def _operation_docs(op: str, spec: dict) -> tuple[dict, dict[str, dict]]:
 
 
 @functools.lru_cache(maxsize=1)
-def _load() -> tuple[dict[str, dict], Registry]:
+def _load() -> tuple[dict[str, dict[str, Any]], Registry]:
     docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.glob("*.json"))}
     meta = docs["operations.json"]
     if "operations" in meta:

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -390,7 +390,9 @@ class MobileService:
             materials.append(entry)
         application: ops.ApplicationSubmitRequest = {
             "citizen": {"id_number": c.id_number, "name": c.name}, "item_code": d.item_code,
-            "materials": materials, "consent": d.consent, "staff": {"staff_id": staff.staff_id}}
+            # give_consent() made it, its method one of CONSENT_METHODS (a str to the type checker)
+            "materials": materials, "consent": cast(ops.ApplicationSubmitRequestConsent, d.consent),
+            "staff": {"staff_id": staff.staff_id}}
         with self._lock:
             self._labels[d.local_id] = (d.item_name, c.masked_name)
             pending = self.gateway.submit(SUBMIT_OP, application, idem=f"{d.local_id}.submit", sealed=True)
