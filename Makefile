@@ -1,6 +1,6 @@
 # Two commands (README): `make demo` and `make test`; both go through `make setup`.
 # All three are idempotent: set-up installs only what is missing or changed.
-.PHONY: setup demo test bench fuzz clean
+.PHONY: setup demo test bench fuzz contract clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,6 +22,12 @@ bench: setup
 
 fuzz: setup
 	@$(PY) -m tools.fuzz_codecs --inputs 20000
+
+# After changing the contract (kiosk/network/schemas/): regenerate what is made from it, the
+# AsyncAPI document and the typed operations (docs/ARCHITECTURE.md "How to add a central operation").
+contract: setup
+	@$(PY) -m tools.gen_asyncapi
+	@$(PY) -m tools.gen_operations
 
 clean:
 	rm -rf .run demo-out .pytest_cache

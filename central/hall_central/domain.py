@@ -17,6 +17,7 @@ import uuid
 
 from hall_common import privacy
 from hall_central import idcard, seed
+from kiosk.network import schemas
 from kiosk.trust import codes
 from hall_central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
 from hall_central.appointments import AppointmentOps
@@ -172,10 +173,10 @@ class Domain(AppointmentOps, MobileOps):
     # --- operations -----------------------------------------------------------------------
     def handle(self, terminal: str, op: str, body: dict) -> dict:
         """Apply one (already schema-valid) request and return its result, or raise OpError."""
-        fn = getattr(self, "op_" + op.replace(".", "_"), None)
-        if fn is None:
+        name = HANDLERS.get(op)
+        if name is None:
             raise OpError("invalid", f"unknown operation {op}")
-        return fn(terminal, body)
+        return getattr(self, name)(terminal, body)
 
     def op_catalogue_sync(self, terminal: str, body: dict) -> dict:
         """catalogue.sync."""
@@ -343,3 +344,29 @@ class Domain(AppointmentOps, MobileOps):
         fid = "FB" + uuid.uuid4().hex[:16].upper()
         self.store.add_feedback(fid, terminal, body["kind"], body, iso_utc(self.clock.now()))
         return {"feedback_id": fid, "status": "received"}
+
+
+def handler_name(op: str) -> str:
+    """The method of :class:`Domain` that handles ``op``: ``op_`` and the name with dots as
+    underscores (``appointments.list`` -> ``op_appointments_list``)."""
+    return "op_" + op.replace(".", "_")
+
+
+def check_handlers(cls: type, ops: list[str]) -> dict[str, str]:
+    """Operation -> handler method of ``cls``, or TypeError unless every operation of the contract
+    has exactly one handler and every handler (``op_*`` method) handles one of them."""
+    table = {op: handler_name(op) for op in ops}
+    methods = {n for n in dir(cls) if n.startswith("op_") and callable(getattr(cls, n))}
+    names = list(table.values())
+    found = (("operations without a handler", sorted(op for op, m in table.items() if m not in methods)),
+             ("handlers of no operation of the contract", sorted(methods - set(names))),
+             ("operations sharing a handler", sorted(op for op, m in table.items() if names.count(m) > 1)))
+    problems = [f"{what}: {which}" for what, which in found if which]
+    if problems:
+        raise TypeError(f"{cls.__name__} and the contract (kiosk/network/schemas/ops/) disagree: " + "; ".join(problems))
+    return table
+
+
+#: The dispatch table, checked when the central service is imported: a contract operation without
+#: a handler (or a handler left behind) stops the service at start instead of answering invalid.
+HANDLERS = check_handlers(Domain, list(schemas.operations()))

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from hall_common.backoff import Backoff
 from hall_common.reconnect import ReconnectSupervisor
@@ -48,6 +50,7 @@ from kiosk.network.errors import (
     SubscriptionRefused,
 )
 from kiosk.network.link import MqttLink
+from kiosk.network.operations import CATALOGUE_SYNC, DurableOp, Op
 from kiosk.network.outbox import DEAD_LETTER_AFTER, Outbox
 from kiosk.network.pump import CHUNK_OP, Pump
 from kiosk.network.sealed import Sealer
@@ -55,6 +58,12 @@ from kiosk.network.sealed import Sealer
 __all__ = ["CHUNK_OP", "Gateway", "NotDelivered", "Pending", "SubscriptionRefused"]
 
 log = logging.getLogger("kiosk.network.gateway")
+
+
+def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body as the envelope holds it. A TypedDict of kiosk.network.operations is a plain
+    dict at run time (nothing is copied); type checkers see a Mapping."""
+    return cast("dict[str, Any]", body)
 
 
 class Gateway:
@@ -244,8 +253,11 @@ class Gateway:
             self.pump.window_freed()
 
     # -- public API ---------------------------------------------------------------------------
-    def request(self, op: str, body: dict, timeout_s: float | None = None) -> dict:
-        """Online request/response: the result dict, or Offline/Timeout/Rejected/InvalidMessage."""
+    def request(self, op: Op, body: Mapping[str, Any], timeout_s: float | None = None) -> dict:
+        """Online request/response: the result dict, or Offline/Timeout/Rejected/InvalidMessage.
+
+        ``op`` is one of :mod:`kiosk.network.operations` (``operations.APPOINTMENTS_LIST``) and
+        ``body`` its request TypedDict (``operations.AppointmentsListRequest``)."""
         schemas.validate_request(op, body)
         if not self._online:
             raise Offline(f"{op}: not connected to the broker")
@@ -253,25 +265,26 @@ class Gateway:
         refused = self.link.refused.get(res_topic)
         if refused is not None:  # the answer could never reach us: fail now, not after the timeout
             raise SubscriptionRefused(self.terminal_id, res_topic, refused)
-        env = Envelope("req", op, self.terminal_id, body, idem=new_id() if schemas.is_durable(op) else None)
+        env = Envelope("req", op, self.terminal_id, _plain(body), idem=new_id() if schemas.is_durable(op) else None)
         try:
             return self.correlator.call(env, lambda: self.pump.send(topics.req(self.terminal_id, op), env),
                                         self.request_timeout_s if timeout_s is None else timeout_s)
         finally:
             self.pump.forget(env.id)
 
-    def submit(self, op: str, body: dict, idem: str | None = None, *, sealed: bool = False) -> Pending:
+    def submit(self, op: DurableOp, body: Mapping[str, Any], idem: str | None = None, *,
+               sealed: bool = False) -> Pending:
         """Durable operation: stored in the outbox first, then sent; ``Pending.wait()`` for the answer.
 
         ``sealed``: the body is stored encrypted (it may carry personal data; mobile profile)."""
         if not schemas.is_durable(op):
             raise InvalidMessage(f"{op} is not a durable operation; use request()")
         schemas.validate_request(op, body)
-        env = Envelope("req", op, self.terminal_id, body, idem=idem or new_id())
+        env = Envelope("req", op, self.terminal_id, _plain(body), idem=idem or new_id())
         pending = Pending(env.id, env.idem, op)
         self.correlator.expect(pending)
         try:
-            self.pump.store(env, "req", body, sealed=sealed)
+            self.pump.store(env, "req", _plain(body), sealed=sealed)
         except Exception:
             self.correlator.forget(env.id)
             raise
@@ -302,5 +315,5 @@ class Gateway:
 
     def sync_catalogue(self, timeout_s: float | None = None) -> bool:
         """Ask catalogue.sync with the cached version and store the answer; True if it changed."""
-        result = self.request("catalogue.sync", {"since_version": self.catalogue.version}, timeout_s)
+        result = self.request(CATALOGUE_SYNC, {"since_version": self.catalogue.version}, timeout_s)
         return self.catalogue.store(result)

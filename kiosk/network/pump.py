@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from kiosk.events import EventBus
-from kiosk.network import topics
+from kiosk.network import operations, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.link import MqttLink
 from kiosk.network.outbox import Outbox
@@ -31,7 +31,7 @@ from kiosk.storage import StorageError
 log = logging.getLogger("kiosk.network.gateway")
 
 #: The operation whose rows are flow-controlled by ``upload_window`` (photos in 48 KiB chunks).
-CHUNK_OP = "upload.chunk"
+CHUNK_OP = operations.UPLOAD_CHUNK
 
 
 class Pump:

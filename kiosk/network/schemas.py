@@ -1,11 +1,17 @@
-"""The contract's JSON Schemas (kiosk/network/schemas/*.json, 2020-12): loaded once, validators here.
+"""The contract's JSON Schemas (kiosk/network/schemas/, 2020-12): loaded once, validators here.
 
-Files: ``envelope.json``; ``<op>.request.json`` and ``<op>.result.json`` for every operation in
-``operations.json``; ``response.json`` (ok/error wrapper), ``event.json``, ``command.json``,
-``state.json``, ``telemetry.json``, ``broadcast.json``; shared ``$defs`` in ``common.json``.
-``operations.json`` also lists every error code the central service answers, per operation
+Files: ``envelope.json``; ``response.json`` (ok/error wrapper), ``event.json``, ``command.json``,
+``state.json``, ``telemetry.json``, ``broadcast.json``; shared ``$defs`` in ``common.json``;
+``operations.json``, the error codes, events, commands and reply rules of the whole contract; and
+one file per operation, ``ops/<op>.json``: its description, whether it is durable, its own error
+codes, its request body and its result. Each operation file is read as two schema documents,
+``<op>.request.json`` and ``<op>.result.json`` (:func:`schema_files`; their ``$id`` and ``title``
+come from the file's name), and its entry of ``operations.json``'s ``operations``: one file is
+what an operation adds to the contract (docs/ARCHITECTURE.md, "How to add a central operation").
+``operations.json`` lists every error code the central service answers, per operation
 (:func:`error_codes`): a response with a code its operation does not list is invalid.
-docs/asyncapi.yaml is generated from the same files (tools/gen_asyncapi.py), so they cannot drift.
+docs/asyncapi.yaml and kiosk/network/operations.py are generated from the same files
+(tools/gen_asyncapi.py, tools/gen_operations.py), so they cannot drift.
 The central service (central/hall_central) validates with the same functions.
 """
 from __future__ import annotations
@@ -28,22 +34,68 @@ from kiosk.network import topics
 from kiosk.network.errors import InvalidMessage, WrongTerminal
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
+#: One file per operation (``ops/<op>.json``).
+OPS_DIR = SCHEMA_DIR / "ops"
+#: The ``$id`` of every contract document is this base and its name: relative ``$ref``s such as
+#: ``common.json#/$defs/ref`` resolve against it.
+ID_BASE = "https://hall-kiosk.invalid/schemas/v1/"
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+#: What an operation file holds; anything else is a mistake (a misspelt key would be ignored).
+_OP_KEYS = {"description", "durable", "errors", "request", "result"}
+#: What only the file's name says: an operation's schemas that set them would say it twice.
+_DERIVED = {"$schema", "$id", "title"}
+
+
+class ContractFileError(ValueError):
+    """A contract file that does not have the shape the loader reads (a developer's mistake)."""
+
+
+def _operation_docs(op: str, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """An operation file read as its ``operations.json`` entry and its two schema documents.
+
+    The request's ``description`` defaults to the operation's; ``$schema``, ``$id`` and ``title``
+    come from the operation's name."""
+    if set(spec) != _OP_KEYS:
+        raise ContractFileError(f"ops/{op}.json: keys must be {sorted(_OP_KEYS)}, found {sorted(spec)}")
+    entry = {"durable": spec["durable"], "description": spec["description"], "errors": spec["errors"]}
+    docs = {}
+    for kind, title in (("request", f"{op} request body"), ("result", f"{op} result")):
+        schema = spec[kind]
+        if _DERIVED & set(schema):
+            raise ContractFileError(f"ops/{op}.json: {kind} sets {sorted(_DERIVED & set(schema))}, which the "
+                                    "file's name gives")
+        head = {"$schema": _DIALECT, "$id": f"{ID_BASE}{op}.{kind}.json", "title": title}
+        if kind == "request" and "description" not in schema:
+            head["description"] = spec["description"]
+        docs[f"{op}.{kind}.json"] = head | schema
+    return entry, docs
 
 
 @functools.lru_cache(maxsize=1)
-def _load() -> tuple[dict[str, dict], Registry]:
+def _load() -> tuple[dict[str, dict[str, Any]], Registry]:
     docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.glob("*.json"))}
+    meta = docs["operations.json"]
+    if "operations" in meta:
+        raise ContractFileError("operations.json lists no operations: each has its file ops/<op>.json")
+    meta["operations"] = {}
+    for p in sorted(OPS_DIR.glob("*.json")):
+        op = p.name[:-len(".json")]
+        entry, op_docs = _operation_docs(op, json.loads(p.read_text(encoding="utf-8")))
+        meta["operations"][op] = entry
+        docs.update(op_docs)
     resources = [(d["$id"], Resource.from_contents(d)) for d in docs.values() if "$id" in d]
     return docs, Registry().with_resources(resources)
 
 
 def schema_files() -> dict[str, dict]:
-    """Every schema file by name (a copy-free view: do not mutate)."""
+    """Every contract document by name (a copy-free view: do not mutate): the files, an operation
+    file as ``<op>.request.json`` and ``<op>.result.json``, and ``operations.json`` with every
+    operation's entry (``operations``)."""
     return _load()[0]
 
 
 def operations() -> dict[str, dict]:
-    """Operation name -> {durable: bool, description}."""
+    """Operation name -> {durable: bool, description, errors}, in the order of their names."""
     return schema_files()["operations.json"]["operations"]
 
 

@@ -22,9 +22,11 @@ import json
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from kiosk.network.errors import Timeout
+from kiosk.network.operations import DurableOp
 
 #: Why 120 s: the longest a citizen keeps retrying one thing (the elder session timeout); later
 #: it is someone else, or the same person asking again on purpose.
@@ -43,7 +45,8 @@ class Attempts:
         if bus is not None:
             bus.subscribe("session.ended", lambda e: self.reset())
 
-    def submit(self, gateway, op: str, body: dict, wait_s: float, session: str | None = None) -> dict:
+    def submit(self, gateway, op: DurableOp, body: Mapping[str, Any], wait_s: float,
+               session: str | None = None) -> dict:
         """Send durable ``op`` with ``body`` under the key of this attempt and wait for the answer.
 
         Raises what ``Pending.wait`` raises; only a Timeout leaves the attempt open."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kiosk.clock import Clock
+from kiosk.network import operations as ops
 from kiosk.services import tickets
 from kiosk.services.checkin import CheckinService, PrintOutcome
 
@@ -41,22 +42,23 @@ class BookingService:
 
     def slots(self, item_code: str, date: dt.date) -> list[dict]:
         """Slots of that day with their free capacity."""
-        return self.gateway.request("slots.list", {"item_code": item_code, "date": date.isoformat()})["slots"]
+        body: ops.SlotsListRequest = {"item_code": item_code, "date": date.isoformat()}
+        return self.gateway.request(ops.SLOTS_LIST, body)["slots"]
 
     def book(self, item_code: str, slot_id: str) -> dict:
         """Book (durable; one idempotency key per attempt, see the module doc); returns the
         central service's answer with ``item_code`` and ``hall`` (this terminal's hall code) added."""
         c = self.checkin
-        body = {"citizen_ref": c.citizen_ref(), "item_code": item_code, "slot_id": slot_id,
-                "hall": c.hall_code}  # the slip's code is valid in this hall
-        result = c.attempts.submit(self.gateway, "appointment.book", body, c.wait_s, c.sessions.session_id)
+        body: ops.AppointmentBookRequest = {"citizen_ref": c.citizen_ref(), "item_code": item_code,
+                                            "slot_id": slot_id, "hall": c.hall_code}  # the slip's code is valid in this hall
+        result = c.attempts.submit(self.gateway, ops.APPOINTMENT_BOOK, body, c.wait_s, c.sessions.session_id)
         return {**result, "item_code": item_code, "hall": c.hall_code}
 
     def existing(self, item_code: str, date: str) -> dict | None:
         """The identified citizen's live booking of ``item_code`` on ``date`` (what "already
         booked" refers to), with its check-in code when the central service gives it; or None."""
-        ref = self.checkin.citizen_ref()
-        appts = self.gateway.request("appointments.list", {"citizen_ref": ref, "date": date}).get("appointments", [])
+        body: ops.AppointmentsListRequest = {"citizen_ref": self.checkin.citizen_ref(), "date": date}
+        appts = self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
         return next((dict(a) for a in appts if a.get("item_code") == item_code and a.get("status") in LIVE), None)
 
     def outcome(self, result: dict) -> dict:
@@ -83,5 +85,6 @@ class BookingService:
     def cancel(self, appointment_id: str) -> dict:
         """Cancel an appointment (durable, one attempt)."""
         c = self.checkin
-        body = {"appointment_id": appointment_id, "citizen_ref": c.citizen_ref()}  # the owner's proof (issue 13)
-        return c.attempts.submit(self.gateway, "appointment.cancel", body, c.wait_s, c.sessions.session_id)
+        # citizen_ref: the owner's proof (issue 13)
+        body: ops.AppointmentCancelRequest = {"appointment_id": appointment_id, "citizen_ref": c.citizen_ref()}
+        return c.attempts.submit(self.gateway, ops.APPOINTMENT_CANCEL, body, c.wait_s, c.sessions.session_id)

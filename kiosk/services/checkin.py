@@ -16,6 +16,7 @@ from typing import Callable
 from kiosk.clock import Clock
 from kiosk.devices.base import DeviceError
 from kiosk.errors import KioskError
+from kiosk.network import operations as ops
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.session import SessionManager
@@ -108,8 +109,8 @@ class CheckinService:
             # A number typed on the keypad comes without a name (no card to read it from); the
             # contract needs one, so a placeholder goes instead: the central service then matches
             # no register entry and issues a bare reference (booking works, no appointments leak).
-            result = self.gateway.request("citizen.lookup", {"id_number": c.id_number,
-                                                             "name": c.name or KEYPAD_NAME})
+            body: ops.CitizenLookupRequest = {"id_number": c.id_number, "name": c.name or KEYPAD_NAME}
+            result = self.gateway.request(ops.CITIZEN_LOOKUP, body)
             c.citizen_ref = result["citizen_ref"]
         return c.citizen_ref
 
@@ -117,13 +118,15 @@ class CheckinService:
         """The citizen's appointments for today that can still be checked in (booked ones)."""
         ref = self.citizen_ref()
         today = self.clock.today().isoformat()
-        result = self.gateway.request("appointments.list", {"citizen_ref": ref, "date": today})
+        body: ops.AppointmentsListRequest = {"citizen_ref": ref, "date": today}
+        result = self.gateway.request(ops.APPOINTMENTS_LIST, body)
         return [a for a in result.get("appointments", []) if a.get("date") == today
                 and a.get("status") in ("booked", "checked_in")]
 
     def appointments(self) -> list[dict]:
         """Every appointment of the identified citizen the central service lists (any day, any state)."""
-        return self.gateway.request("appointments.list", {"citizen_ref": self.citizen_ref()}).get("appointments", [])
+        body: ops.AppointmentsListRequest = {"citizen_ref": self.citizen_ref()}
+        return self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
 
     def window(self, appointment: dict) -> str:
         """Where the check-in window of ``appointment`` stands now: :data:`EARLY`, :data:`OPEN` or
@@ -143,8 +146,8 @@ class CheckinService:
         if self.sessions.citizen is None:
             raise NotIdentified("no citizen in session")
         # citizen_ref: the central service checks the appointment is this citizen's (issue 13).
-        body = {"appointment_id": appointment_id, "citizen_ref": self.citizen_ref()}
-        result = self.attempts.submit(self.gateway, "checkin", body, self.wait_s, self.sessions.session_id)
+        body: ops.CheckinRequest = {"appointment_id": appointment_id, "citizen_ref": self.citizen_ref()}
+        result = self.attempts.submit(self.gateway, ops.CHECKIN, body, self.wait_s, self.sessions.session_id)
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return {**result, "item_code": item_code} if item_code else result
 
@@ -170,8 +173,8 @@ class CheckinService:
         if appt_id is None:
             raise UnknownCode("not a check-in code of this service", action="scan the QR code on the booking slip")
         # The slip's code goes along: it is the proof the central service asks for (issue 13).
-        body = {"appointment_id": appt_id, "checkin_code": code}
-        result = self.attempts.submit(self.gateway, "checkin", body, self.wait_s, self.sessions.session_id)
+        body: ops.CheckinRequest = {"appointment_id": appt_id, "checkin_code": code}
+        result = self.attempts.submit(self.gateway, ops.CHECKIN, body, self.wait_s, self.sessions.session_id)
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.network import operations as ops
 from kiosk.network.catalogue import has_chinese, localize
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
@@ -27,12 +28,13 @@ class ProgressService:
 
     def my_applications(self) -> list[dict]:
         """Applications of the identified citizen."""
-        ref = self.checkin.citizen_ref()
-        return self.gateway.request("applications.list", {"citizen_ref": ref}).get("applications", [])
+        body: ops.ApplicationsListRequest = {"citizen_ref": self.checkin.citizen_ref()}
+        return self.gateway.request(ops.APPLICATIONS_LIST, body).get("applications", [])
 
     def by_number(self, application_no: str) -> dict:
         """One application by its number (typed on the keypad or scanned from a receipt)."""
-        return self.gateway.request("application.get", {"application_no": application_no})["application"]
+        body: ops.ApplicationGetRequest = {"application_no": application_no}
+        return self.gateway.request(ops.APPLICATION_GET, body)["application"]
 
     def print_slip(self, application: dict) -> PrintOutcome:
         """Print a progress slip of ``application`` in the session's language (no name, no ID
@@ -136,11 +138,11 @@ class WalkinService:
 
     def take(self, line: str) -> dict:
         """Take a ticket for a line (durable, one attempt); identified citizens are linked by reference."""
-        body = {"line": line}
+        body: ops.TicketWalkinRequest = {"line": line}
         if self.sessions.citizen is not None:
             body["citizen_ref"] = self.checkin.citizen_ref()
         c = self.checkin
-        return c.attempts.submit(self.gateway, "ticket.walkin", body, c.wait_s, self.sessions.session_id)
+        return c.attempts.submit(self.gateway, ops.TICKET_WALKIN, body, c.wait_s, self.sessions.session_id)
 
     def line_name(self, code: str, english: bool = False) -> str:
         """A business line's name by code (the ticket shows the name, never the bare code)."""
@@ -177,13 +179,15 @@ class FeedbackService:
         One form is one attempt: sending the same form again after no answer reuses its key."""
         target = {"application_no": application_no, **{k: v for k, v in (proof or {}).items()
                                                        if k in ("receipt", "citizen_ref") and v}}
+        # A plain dict, not ops.FeedbackSubmitRequest: its members are filled from a loop, and
+        # ``kind`` comes from the screens as a string (the schema checks it is rate/complain/consult).
         body: dict = {"kind": kind, "target": target if application_no else {"hall": True}}
         for key, value in (("rating", rating), ("reasons", reasons), ("text", text),
                            ("item_code", item_code), ("callback_phone", callback_phone)):
             if value is not None:
                 body[key] = value
         session = self.sessions.session_id if self.sessions is not None else None
-        return self.attempts.submit(self.gateway, "feedback.submit", body, self.WAIT_S, session)
+        return self.attempts.submit(self.gateway, ops.FEEDBACK_SUBMIT, body, self.WAIT_S, session)
 
 
 class StaffService:

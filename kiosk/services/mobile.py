@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -30,12 +30,13 @@ import numpy as np
 from kiosk import pin as pins
 from hall_common import privacy
 from kiosk.errors import ConfigError, KioskError
+from kiosk.network import operations as ops
 from kiosk.trust.ratelimit import PinLimiter
 
 log = logging.getLogger("kiosk.services.mobile")
 
-CHUNK_OP = "upload.chunk"
-SUBMIT_OP = "application.submit"
+CHUNK_OP = ops.UPLOAD_CHUNK
+SUBMIT_OP = ops.APPLICATION_SUBMIT
 #: Why these bounds (mean grey level 0..255): below 40 the text of a document is lost in noise;
 #: above 235 it is washed out by a flash or the sun.
 DARK_MEAN, BRIGHT_MEAN = 40.0, 235.0
@@ -387,20 +388,23 @@ class MobileService:
             raise NotReady("not every material was checked", action="tick each material as provided or missing")
         if d.consent is None:
             raise NotReady("no consent recorded", action="ask the citizen to confirm")
-        materials = []
+        materials: list[ops.ApplicationSubmitRequestMaterial] = []
         for k, m in enumerate(d.materials):
-            entry = {"name": m.name, "provided": bool(m.provided)}
+            entry: ops.ApplicationSubmitRequestMaterial = {"name": m.name, "provided": bool(m.provided)}
             if m.photo:
                 upload_id = f"{d.local_id}.p{k}"
                 for body in chunk_bodies(m.photo, upload_id, self.chunk_bytes):
                     self.gateway.submit(CHUNK_OP, body, idem=f"{upload_id}.c{body['index']}", sealed=True)
                 entry["upload_id"] = upload_id
             materials.append(entry)
-        body = {"citizen": {"id_number": c.id_number, "name": c.name}, "item_code": d.item_code,
-                "materials": materials, "consent": d.consent, "staff": {"staff_id": staff.staff_id}}
+        application: ops.ApplicationSubmitRequest = {
+            "citizen": {"id_number": c.id_number, "name": c.name}, "item_code": d.item_code,
+            # give_consent() made it, its method one of CONSENT_METHODS (a str to the type checker)
+            "materials": materials, "consent": cast(ops.ApplicationSubmitRequestConsent, d.consent),
+            "staff": {"staff_id": staff.staff_id}}
         with self._lock:
             self._labels[d.local_id] = (d.item_name, c.masked_name)
-            pending = self.gateway.submit(SUBMIT_OP, body, idem=f"{d.local_id}.submit", sealed=True)
+            pending = self.gateway.submit(SUBMIT_OP, application, idem=f"{d.local_id}.submit", sealed=True)
             self._submit_ids[pending.id] = d.local_id
         log.info("application queued", extra={"local_id": d.local_id, "item": d.item_code,
                                               "photos": sum(1 for m in d.materials if m.photo)})

@@ -26,10 +26,10 @@ from kiosk.network import envelope, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import NetworkError
 from kiosk.network.gateway import Gateway
+from kiosk.network.operations import CATALOGUE_SYNC as OP
 from hall_demo.bench.report import Figure, percentile, time_calls_ms
 from hall_demo.broker import Broker
 
-OP = "catalogue.sync"
 BODY = {"since_version": 1}
 #: The responder's answer: a valid catalogue.sync result ("unchanged"), small like most answers.
 RESULT = {"version": 1, "unchanged": True, "categories": [], "departments": [], "lines": [], "items": []}

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from kiosk.events import EventBus
 from kiosk.network import envelope as E
-from kiosk.network import topics
+from kiosk.network import schemas, topics
 from hall_demo.broker import Broker
 from hall_central.seed import search_keys
 
@@ -20,9 +20,10 @@ REGIONS = ["410100", "410122"]
 
 
 def sample_result(op: str, body: dict) -> dict:
-    """A valid result for every operation (the real service lives in central/hall_central)."""
+    """A valid result for every operation (the real service lives in central/hall_central): the
+    samples below, else the first of the ``examples`` of the operation's result (ops/<op>.json)."""
     appt = body.get("appointment_id", "AP-1")
-    return {
+    samples = {
         "catalogue.sync": {"version": 3, "unchanged": False, "categories": [{"code": "C1", "name": "社会保障", "name_en": "Social security"}],
                            "departments": [{"code": "D1", "name": "民政局", "name_en": "Civil affairs"}],
                            "lines": [{"code": "A", "name": "综合受理", "name_en": "General", "prefix": "A", "zone": "一楼A区", "zone_en": "Zone A, 1F"}],
@@ -41,7 +42,8 @@ def sample_result(op: str, body: dict) -> dict:
         "feedback.submit": {"feedback_id": "FB-1", "status": "received"},
         "upload.chunk": {"upload_id": body.get("upload_id", "U1"), "received": 1, "complete": False},
         "application.submit": {"application_no": "SQ202611254101220001", "citizen_ref": "CR-42", "materials_received": 1},
-    }[op]
+    }
+    return samples[op] if op in samples else schemas.schema_files()[f"{op}.result.json"]["examples"][0]
 
 
 def _item(code: str, name: str, name_en: str) -> dict:
