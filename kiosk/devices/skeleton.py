@@ -78,7 +78,7 @@ class ThreadedDevice(Device):
                 thread.join(self.JOIN_TIMEOUT_S)
                 if thread.is_alive():  # a driver bug: a call in _serve that neither wakes nor is woken
                     self.log.error("driver thread did not stop", extra={"device": self.role,
-                                                                        "thread": thread.name})
+                                                                        "thread_name": thread.name})
             self._stopped()
             self._set_state(DeviceState.CLOSED)
 
