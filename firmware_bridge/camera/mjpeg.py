@@ -87,7 +87,7 @@ class MjpegCameraSimulator:
         with self._lock:
             self._jpeg = jpeg
 
-    def start(self) -> "MjpegCameraSimulator":
+    def start(self) -> MjpegCameraSimulator:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="camera-sim", daemon=True)
         self._thread.start()
@@ -101,7 +101,7 @@ class MjpegCameraSimulator:
         if self._thread is not None:
             self._thread.join(5)
 
-    def __enter__(self) -> "MjpegCameraSimulator":
+    def __enter__(self) -> MjpegCameraSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -19,7 +19,7 @@ import threading
 import tty
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import zxingcpp
 from PIL import Image
@@ -85,7 +85,7 @@ class PrinterSimulator:
         self._ticket_no = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "PrinterSimulator":
+    def start(self) -> PrinterSimulator:
         """Start listening (TCP and/or pty); returns self."""
         if self._use_tcp:
             self._start_tcp()
@@ -116,7 +116,7 @@ class PrinterSimulator:
             if self.pty_link is not None and self.pty_link.is_symlink():
                 self.pty_link.unlink()
 
-    def __enter__(self) -> "PrinterSimulator":
+    def __enter__(self) -> PrinterSimulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

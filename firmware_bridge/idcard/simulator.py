@@ -104,7 +104,7 @@ class IdCardSimulator:
         self._wake_r, self._wake_w = -1, -1
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "IdCardSimulator":
+    def start(self) -> IdCardSimulator:
         """Open the pty (and link) and start answering."""
         with self._lock:
             self._wake_r, self._wake_w = os.pipe()
@@ -130,7 +130,7 @@ class IdCardSimulator:
             self._wake_r = self._wake_w = -1
             self._card = None
 
-    def __enter__(self) -> "IdCardSimulator":
+    def __enter__(self) -> IdCardSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

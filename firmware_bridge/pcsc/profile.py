@@ -16,7 +16,8 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.sw import CardError, FileNotFound

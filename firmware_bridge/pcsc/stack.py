@@ -129,7 +129,7 @@ class PcscStack:
                 f"LIBPATH      {VPCD_DRIVER}\n"
                 f"CHANNELID    0x{self.port:X}\n")
 
-    def start(self) -> "PcscStack":
+    def start(self) -> PcscStack:
         """Start pcscd and wait until it reports ready; raise :class:`StackError` if it cannot."""
         if self.proc is not None:
             return self
@@ -210,12 +210,12 @@ class PcscStack:
             shutil.rmtree(self._conf_dir, ignore_errors=True)
             self._conf_dir = None
 
-    def restart(self) -> "PcscStack":
+    def restart(self) -> PcscStack:
         """Stop and start again on the same socket and port (a pcscd crash or upgrade)."""
         self.stop()
         return self.start()
 
-    def __enter__(self) -> "PcscStack":
+    def __enter__(self) -> PcscStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:

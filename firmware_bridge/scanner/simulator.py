@@ -72,7 +72,7 @@ class ScannerSimulator:
         """Remove the pty and the symlink."""
         self.unplug()
 
-    def __enter__(self) -> "ScannerSimulator":
+    def __enter__(self) -> ScannerSimulator:
         return self
 
     def __exit__(self, *exc) -> None:
