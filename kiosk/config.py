@@ -17,7 +17,8 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlparse
 
 from kiosk.errors import ConfigError
@@ -204,7 +205,7 @@ class Config:
         """Enabled device sections by role."""
         return {role: d for role, d in self.data.get("devices", {}).items() if d.get("enabled", True)}
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """A copy with dotted keys replaced (used by the demo for free ports), re-validated."""
         raw = copy.deepcopy(self.data)
         for dotted, value in overrides.items():

@@ -16,7 +16,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlparse
 
 from kiosk import config as config_mod
@@ -45,7 +45,7 @@ class Check:
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
-def broker_check(cfg) -> "Check":
+def broker_check(cfg) -> Check:
     """The broker answers MQTT, accepts this terminal (its certificate, on mqtts://) and grants it
     its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x87 to MQTT v5)."""
     # Through the link: the terminal's own MQTT client, so the doctor asks what the gateway would.
@@ -255,7 +255,7 @@ def _masked(result) -> object:
     if hasattr(result, "masked"):
         return result.masked()
     if hasattr(result, "kind"):
-        return {"kind": result.kind, "value": getattr(result, "masked_value", None) or "<%d chars>" % len(str(result.value))}
+        return {"kind": result.kind, "value": getattr(result, "masked_value", None) or f"<{len(str(result.value))} chars>"}
     if isinstance(result, dict):
         from hall_common import privacy
         return {k: privacy.redact_text(str(v)) for k, v in result.items()}

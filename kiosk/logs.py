@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hall_common import privacy
 

@@ -11,7 +11,7 @@ a line for each and exits 2 when any of them fails. Nothing here writes to a run
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.errors import KioskError
 
@@ -56,7 +56,7 @@ def _trust(cfg) -> str:
     except ValueError as e:
         raise TrustError(f"trust.root_key is not an Ed25519 public key: {e}",
                          action="set trust.root_key to the key `python -m hall_central.pki` printed") from None
-    return f"root key pinned, key set {'v%d' % store.keyset.version if store.keyset else 'not yet installed'}"
+    return f"root key pinned, key set {f'v{store.keyset.version}' if store.keyset else 'not yet installed'}"
 
 
 def _tls(cfg) -> str:

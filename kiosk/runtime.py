@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import kiosk
 from kiosk.clock import Clock
@@ -153,7 +154,7 @@ class Runtime:
                         runtime=self)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "Runtime":
+    def start(self) -> Runtime:
         """Start the gateway (offline-first: returns at once) and every device, then the timers."""
         self.gateway.start()
         for role, dev in self.devices.items():

@@ -15,7 +15,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from hall_common.backoff import Backoff
 from hall_common.errors import DeviceError, DeviceTimeout, DeviceUnavailable

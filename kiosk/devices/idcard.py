@@ -17,7 +17,8 @@ from __future__ import annotations
 import termios
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import serial
 

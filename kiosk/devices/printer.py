@@ -22,7 +22,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import serial
 

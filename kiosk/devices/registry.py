@@ -7,7 +7,7 @@ device that needs it. Every role has a ``<role>.dummy`` for tests and terminals 
 from __future__ import annotations
 
 import importlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from kiosk.config import validate_options
 from kiosk.errors import ConfigError

@@ -22,7 +22,8 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 import serial
 

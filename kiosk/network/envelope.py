@@ -114,7 +114,7 @@ class Envelope:
         return asdict(self)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Envelope":
+    def from_bytes(cls, data: bytes) -> Envelope:
         """Parse and check the envelope fields' types (not the patterns nor the body: see
         kiosk.network.schemas). Raises :class:`EnvelopeError` for anything else, never another
         exception, whatever the bytes."""

@@ -33,7 +33,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused

@@ -52,7 +52,7 @@ def is_durable(op: str) -> bool:
     return bool(operations().get(op, {}).get("durable"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def error_codes(op: str) -> tuple[str, ...]:
     """Every error code the central service may answer to ``op``, in the contract's order.
 
@@ -109,7 +109,7 @@ def _resolved(node: Any, base: str, docs_by_id: dict[str, dict], stack: tuple[st
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     docs, registry = _load()
     if name not in docs:
@@ -121,7 +121,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema, registry=registry)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fast(name: str):
     """jsonschema-rs compiled from the same inlined schema (None if unavailable or not compilable).
 

@@ -21,7 +21,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -99,7 +99,7 @@ class Sealer:
         self._aead = AESGCM(key)
 
     @classmethod
-    def from_config(cls, cfg) -> "Sealer | None":
+    def from_config(cls, cfg) -> Sealer | None:
         """The keystore's key if a provider is registered, else ``mobile.seal_key_file``; None if neither."""
         if _keystore is not None:
             key = _keystore()

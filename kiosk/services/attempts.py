@@ -22,7 +22,7 @@ import json
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.network.errors import Timeout
 

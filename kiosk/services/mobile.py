@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -86,7 +86,7 @@ class PhotoRejected(MobileError):
 
     code = "mobile.photo_rejected"
 
-    def __init__(self, check: "PhotoCheck") -> None:
+    def __init__(self, check: PhotoCheck) -> None:
         self.check = check
         super().__init__(f"photo rejected: {check.reason} (sharpness {check.sharpness:.0f}, "
                          f"brightness {check.brightness:.0f})",
@@ -239,7 +239,7 @@ class MobileService:
                       bus.subscribe("session.ended", lambda e: self.discard())]
 
     @classmethod
-    def from_runtime(cls, runtime) -> "MobileService":
+    def from_runtime(cls, runtime) -> MobileService:
         """Build on a running :class:`kiosk.runtime.Runtime` (the mobile profile's composition)."""
         g = runtime.cfg.get
         return cls(runtime.gateway, runtime.services.sessions, runtime.services.guide, runtime.bus, runtime.clock,
@@ -359,7 +359,7 @@ class MobileService:
         if method not in CONSENT_METHODS:
             raise NotReady(f"unknown consent method {method!r}")
         d = self._need_draft()
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         d.consent = {"given": True, "method": method, "at": now.isoformat().replace("+00:00", "Z")}
         self.sessions.touch()
         return d.consent

@@ -29,7 +29,7 @@ import re
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from hall_common import privacy
 
