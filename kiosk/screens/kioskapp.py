@@ -20,6 +20,16 @@ import logging
 import time
 from pathlib import Path
 
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from kiosk.screens import async_call, memory, speech, theme
+from kiosk.screens.i18n import Translator
+from kiosk.screens.lockdown import LockedApp
+
 #: Screen modules; each has ``SCREENS = {name: class}`` and a .kv twin (loaded once).
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
                   "feedback", "book", "maintenance")
@@ -31,16 +41,6 @@ FIRST_SCREEN_MODULES = ("home", "message")
 STATUS_PREFIXES = ("network", "printer", "idcard.state", "scanner.state", "smartcard.state", "camera.state")
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
 MAINT_TAPS, MAINT_WINDOW_S, MAINT_CORNER_PX = 5, 3.0, 90
-
-from kivy.app import App
-from kivy.clock import Clock
-from kivy.core.window import Window
-from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-
-from kiosk.screens import async_call, memory, speech, theme
-from kiosk.screens.i18n import Translator
-from kiosk.screens.lockdown import LockedApp
 
 log = logging.getLogger("kiosk.screens.app")
 
