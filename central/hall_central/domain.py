@@ -134,8 +134,8 @@ class Domain(AppointmentOps, MobileOps):
         if self._day_done == today:
             return
         demo = {c["idx"]: c["citizen_ref"] for c in self.store.citizens_of_kind("demo")}
-        for idx, codes in seed.DEMO_APPOINTMENTS.items():
-            for k, code in enumerate(codes):
+        for idx, item_codes in seed.DEMO_APPOINTMENTS.items():
+            for k, code in enumerate(item_codes):
                 self._demo_appointment(demo[idx], code, f"DEMO-{today.replace('-', '')}-{idx}-{k}")
         for a in self.store.demo_applications():
             if a["status"] in ("accepted", "in_progress"):

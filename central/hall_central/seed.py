@@ -36,7 +36,7 @@ LEVEL_OFFICES = {"village": ("村（社区）便民服务点", "Village (communi
                  "township": ("乡（镇、街道）便民服务中心", "Township (subdistrict) service centre")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> dict:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
 
@@ -64,7 +64,7 @@ def _linkage(raw: dict) -> dict:
     return {"four_level": False, "levels": levels, "accept_level": levels[0], "decide_level": levels[-1]}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def search_keys(name: str) -> dict:
     """The keypad search keys of an item name: full pinyin and initials (老年 -> laonian, ln).
 

@@ -15,7 +15,6 @@ table makes a replay to another instance answer with the first answer.
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -26,8 +25,6 @@ import uuid
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 
 from kiosk.network import envelope, schemas, topics
 from kiosk.network.envelope import Envelope
@@ -90,7 +87,7 @@ class CentralService:
         self.domain: Domain | None = None
 
     # --- life cycle -----------------------------------------------------------------------
-    def start(self, timeout_s: float = 10.0) -> "CentralService":
+    def start(self, timeout_s: float = 10.0) -> CentralService:
         """Open (and seed) the database, connect, subscribe; return when subscribed."""
         self.store = open_store(self.db_url)
         self.domain = Domain(self.store, self.clock, signer=self.signer)
@@ -132,7 +129,7 @@ class CentralService:
             self.store = None
         log.info("central service stopped", extra={"instance": self.instance, **self.stats})
 
-    def __enter__(self) -> "CentralService":
+    def __enter__(self) -> CentralService:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -23,7 +23,8 @@ import json
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from kiosk.errors import KioskError
 
@@ -144,7 +145,7 @@ class SqlStore:
 
     # --- transactions ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["SqlStore"]:
+    def transaction(self) -> Iterator[SqlStore]:
         """One write transaction (BEGIN ... COMMIT, ROLLBACK on error)."""
         self._begin()
         try:
