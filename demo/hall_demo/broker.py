@@ -62,7 +62,7 @@ class Broker:
         ]
         return "\n".join(lines) + "\n" + self.extra_conf
 
-    def start(self, timeout_s: float = 10.0) -> "Broker":
+    def start(self, timeout_s: float = 10.0) -> Broker:
         """Start and wait until the port accepts connections."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
@@ -98,7 +98,7 @@ class Broker:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -134,7 +134,7 @@ class PkiBroker:
         """``mqtts://127.0.0.1:PORT``."""
         return self.pki.url
 
-    def start(self, timeout_s: float = 10.0) -> "PkiBroker":
+    def start(self, timeout_s: float = 10.0) -> PkiBroker:
         """Start and wait until the TLS port accepts TCP connections (PkiError if the dynsec file
         did not load: the broker would run with everything denied)."""
         import socket
@@ -182,7 +182,7 @@ class PkiBroker:
         stop_process(self.proc)
         self.proc = None
 
-    def __enter__(self) -> "PkiBroker":
+    def __enter__(self) -> PkiBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

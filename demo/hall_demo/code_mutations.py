@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from kiosk.trust.payload import TOKEN_PREFIX, b45decode, b45encode
 

@@ -54,7 +54,7 @@ class Stack:
         self.cfg = None
         self.clock = None
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         """Bring everything up; returns when the kiosk core is online with a catalogue."""
         from hall_demo.hub import SimHub, control_path
         from kiosk.clock import OffsetClock

@@ -167,7 +167,7 @@ class Explorer:
             return False
         try:   # go on from home, as the next citizen would
             self.actions.go_home()
-        except Exception as e:  # noqa: BLE001 - a run that cannot recover stops here
+        except Exception as e:  # a run that cannot recover stops here
             self.error = f"could not recover after step {i}: {type(e).__name__}: {e}"
             return False
         self.checks.errors.take()
@@ -178,7 +178,7 @@ class Explorer:
         target = self.out_dir / f"breach-{i:05d}.png"
         try:
             return str(self.ui.call(lambda: screenshot(target), "a screenshot"))
-        except Exception:  # noqa: BLE001 - a missing picture must not hide the breach
+        except Exception:  # a missing picture must not hide the breach
             return ""
 
     # -- the report ------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
     try:
         try:
             stack.start()
-        except Exception as e:  # noqa: BLE001 - reported, exit code 2
+        except Exception as e:  # reported, exit code 2
             print(f"explore: the stack did not start: {type(e).__name__}: {e}", flush=True)
             return 2
         fonts = _font_cache(run_dir / "state" / "cache" / "fonts")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from hall_demo.explore_checks import Breach
 from hall_demo.explore_ui import WAYS_HOME, UiTimeout

@@ -55,7 +55,7 @@ class ErrorRecorder(logging.Handler):
         with self._lock2:
             self.records.append(text)
 
-    def install(self) -> "ErrorRecorder":
+    def install(self) -> ErrorRecorder:
         """Listen on the root logger and on threading.excepthook."""
         logging.getLogger().addHandler(self)
         self._old_hook = threading.excepthook

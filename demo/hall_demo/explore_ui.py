@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 #: A bound on any single hand-over to the UI thread (s): a UI that does not answer this long is hung.
 CALL_TIMEOUT_S = 60.0
@@ -76,7 +77,7 @@ class Ui:
         def on_main(dt) -> None:
             try:
                 box["value"] = fn()
-            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+            except BaseException as e:  # handed back to the caller
                 box["error"] = e
             finally:
                 done.set()
@@ -162,7 +163,7 @@ class Ui:
     def _scroll_areas(self) -> list[Target]:
         from kivy.uix.scrollview import ScrollView
         out = []
-        for i, w in enumerate(self.app.sm.current_screen.walk(restrict=True)):
+        for w in self.app.sm.current_screen.walk(restrict=True):
             if isinstance(w, ScrollView) and w.children and _shown(w) and w.children[0].height > w.height + 1:
                 x, y = w.to_window(w.center_x, w.center_y)
                 out.append(Target(f"scroll#{len([t for t in out]) + 1}", x, y))

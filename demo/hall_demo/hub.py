@@ -56,7 +56,7 @@ class SimHub:
         self._server: socketserver.UnixStreamServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "SimHub":
+    def start(self) -> SimHub:
         """Start a simulator for every configured device that has one."""
         devices = self.cfg.devices()
         if "idcard" in devices:

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 CONFIG = ROOT / "config" / "mobile-demo.toml"
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:

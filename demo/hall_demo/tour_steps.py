@@ -9,7 +9,7 @@ because the clock only moves forward and a check-in after it would be late by de
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from hall_demo import touch
 from hall_demo.tour import Ctx, Step, no_citizen_traces, on_screen

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 
 
 def _since_start_ms() -> float:
@@ -101,7 +101,7 @@ class RemoteHub:
         self.proc: subprocess.Popen | None = None
         self.path = ""
 
-    def start(self) -> "RemoteHub":
+    def start(self) -> RemoteHub:
         """Start ``kiosk sim run`` on the stack's effective config; returns once it serves."""
         from hall_demo.hub import control_path
         from firmware_bridge.pcsc.stack import use_private_socket

@@ -121,7 +121,7 @@ class LoadGen:
         self._subacks = 0
         self.clients: list[mqtt.Client] = []
         self.ids = [f"BENCH-T{k:04d}" for k in range(terminals)]
-        for k, tid in enumerate(self.ids):
+        for tid in self.ids:
             c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=tid, protocol=mqtt.MQTTv5)
             c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c.on_connect = lambda cl, u, f, rc, p, tid=tid: cl.subscribe(topics.res(tid), qos=1)

@@ -164,7 +164,7 @@ def _first_success(fn, deadline: float) -> float:
 
 
 def _drain_once(broker: Broker, gw: Gateway, online: threading.Event, drained: threading.Event, rows: int,
-                responder: "Responder | None") -> float:
+                responder: Responder | None) -> float:
     """Queue ``rows`` events with the broker down, bring it back; seconds from online to empty.
 
     With ``responder`` the gateway is (re)started only once the responder has subscribed again.

@@ -23,8 +23,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from hall_demo import ROOT
 
 #: The envelope of the issue's reproduction, with the parts a poison replaces.
@@ -61,10 +60,10 @@ POISONS: tuple[Poison, ...] = (
     Poison("terminal_plus", "checkin", "invalid", _env(terminal=lambda s, v: '"+"')),
     Poison("terminal_null", "checkin", "invalid", _env(terminal=lambda s, v: "null")),
     Poison("terminal_int", "checkin", "invalid", _env(terminal=lambda s, v: "123")),
-    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: '{"id":"%s"}' % v)),
+    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: f'{{"id":"{v}"}}')),
     Poison("terminal_fullwidth", "checkin", "invalid", _env(terminal=lambda s, v: '"ＺＭ－ＥＶＩＬ０１"')),
     Poison("terminal_short", "checkin", "invalid", _env(terminal=lambda s, v: '"ZM"')),
-    Poison("big_int_in_body", "checkin", "invalid", _env(body='{"appointment_id":"X1","n":%s}' % BIG_INT)),
+    Poison("big_int_in_body", "checkin", "invalid", _env(body=f'{{"appointment_id":"X1","n":{BIG_INT}}}')),
     Poison("big_int_as_version", "checkin", "invalid", _env(v=BIG_INT)),
     Poison("nested_5000", "checkin", "dropped", _env(body=_nested(5000))),
     Poison("nested_100000", "checkin", "dropped", _env(body=_nested(100_000))),

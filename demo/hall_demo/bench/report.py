@@ -10,7 +10,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _rel(other: str, factor: float, unit: str) -> Callable:
 
 def _own_base(factor: float, unit: str, at_least: bool) -> Callable:
     """Against the figure's own same-run baseline: value >= (or <=) factor x baseline_value."""
-    def check(v: float, figs: dict, fig: "Figure") -> tuple[bool, str]:
+    def check(v: float, figs: dict, fig: Figure) -> tuple[bool, str]:
         if fig.baseline_value is None:
             raise LookupError(fig.baseline or "its baseline")
         limit = factor * fig.baseline_value
