@@ -153,7 +153,7 @@ def ensure_active(manager: sdman.UserManager, unit: str, props: tuple[str, ...])
     return state
 
 
-def diagnosis(manager: sdman.UserManager, site: "Site", unit: str) -> str:
+def diagnosis(manager: sdman.UserManager, site: Site, unit: str) -> str:
     """The manager's last lines about ``unit`` and the kiosk's log, for an assertion message."""
     return f"\nmanager log:\n{chr(10).join(log_lines(manager, unit)[-30:])}\nkiosk log:\n{site.log_text()[-3000:]}"
 

@@ -3,7 +3,6 @@ paho test client that plays terminals and checks every message it receives again
 from __future__ import annotations
 
 import datetime as dt
-import queue
 import threading
 import uuid
 

@@ -158,9 +158,9 @@ def test_cli_prints_the_dynsec_commands(capsys):
 
 def test_expired_certificate_can_be_issued_for_tests(tmp_path):
     key, ca = pki.make_ca()
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     _, cert = pki.issue(key, ca, "ZM-OLD", not_before=past - dt.timedelta(days=1), not_after=past)
-    assert cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc)
+    assert cert.not_valid_after_utc < dt.datetime.now(dt.UTC)
 
 
 @pytest.mark.parametrize("bad", ["a", "has space", "../etc", "x" * 70, "central.kiosk"])

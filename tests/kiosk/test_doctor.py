@@ -46,7 +46,7 @@ def test_all_checks_ok_then_broker_stopped(cfg_file, capsys):
 
     broker.stop()
     assert main(["doctor", "--config", str(path)]) == 1
-    line = next(l for l in capsys.readouterr().out.splitlines() if " broker " in l)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if " broker " in ln)
     assert line.startswith("FAIL") and "start the broker" in line
 
 
@@ -55,7 +55,7 @@ def test_printer_paper_out_fails_with_hint_via_sim_control(cfg_file, capsys):
     cfg = config.load(path)
     assert control(control_path(cfg), {"op": "paper-out", "on": True})["ok"]
     assert main(["doctor", "--config", str(path)]) == 1
-    line = next(l for l in capsys.readouterr().out.splitlines() if "device:printer" in l)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "device:printer" in ln)
     assert line.startswith("FAIL") and "paper_out" in line and "load paper" in line
     assert main(["sim", "--config", str(path), "paper-out", "off"]) == 0
     assert main(["doctor", "--config", str(path)]) == 0

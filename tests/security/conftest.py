@@ -133,7 +133,7 @@ def pki_dir(tmp_path):
     # Certificates the broker must refuse: expired (same CA), and one from another CA.
     ca_key = pki.serialization.load_pem_private_key((p.out / "ca.key").read_bytes(), None)
     ca_cert = pki.load_cert(p.ca)
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     k, c = pki.issue(ca_key, ca_cert, "ZM-0001", not_before=past - dt.timedelta(days=30), not_after=past)
     pki.write_key(p.out / "bad" / "expired.key", k)
     pki.write_cert(p.out / "bad" / "expired.crt", c)

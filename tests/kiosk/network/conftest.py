@@ -94,7 +94,7 @@ class Responder:
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_message
 
-    def start(self) -> "Responder":
+    def start(self) -> Responder:
         self.client.connect(self.host, self.port, 30)
         self.client.loop_start()
         assert self.ready.wait(5), "responder did not subscribe"

@@ -4,7 +4,6 @@ exactly once at the central side (counted in the central service's own database)
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

@@ -127,7 +127,7 @@ def _narrowed(node):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generated(name: str):
     """A strategy of valid instances of schema file ``name`` (hypothesis-jsonschema)."""
     schema = {k: v for k, v in schemas._validator(name).schema.items() if k not in ("$schema", "$id")}

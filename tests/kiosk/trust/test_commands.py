@@ -16,7 +16,7 @@ from hall_central.keys import CentralKeys
 T = "ZM-0001"
 #: The tests' clock, read once at import; the keys are made valid from it (see test_codes.NOW:
 #: a suite reaching these tests more than 300 s after collection saw key_expired everywhere).
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def _send(broker, env):
 
 def test_signed_commands_on_the_real_stack(tmp_path, broker):
     central = CentralKeys(tmp_path / "keys")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     term = Terminal(_cfg(tmp_path, broker.url, central))
     try:
         good = command_envelope(T, "announcement", {"text": "今日下午停电"}, 1, now, keys=central)
