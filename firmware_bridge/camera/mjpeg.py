@@ -35,7 +35,7 @@ class MjpegCameraSimulator:
         sim = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet: the kiosk's logs are JSON lines
+            def log_message(self, *args: object) -> None:  # quiet: the kiosk's logs are JSON lines
                 pass
 
             def do_GET(self) -> None:
@@ -104,5 +104,5 @@ class MjpegCameraSimulator:
     def __enter__(self) -> MjpegCameraSimulator:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -142,7 +142,7 @@ class TicketDoc:
     def text(self, text: str, size: tuple[int, int] | int = (1, 1), bold: bool = False,
              align: str = "left") -> TicketDoc:
         """Append a line of text."""
-        return self.add(Text(text, size, bold, align))
+        return self.add(Text(text, (size, size) if isinstance(size, int) else size, bold, align))
 
     def qr(self, data: str, size: int = 6, ec: str = "M", align: str = "center") -> TicketDoc:
         """Append a QR code."""

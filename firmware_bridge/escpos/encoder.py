@@ -99,7 +99,8 @@ def encode(doc: TicketDoc, profile: str | PrinterProfile = "default-80mm") -> by
             raise TicketError(f"cannot encode {type(el).__name__}: {e}") from e
         if isinstance(el, Cut) and i + 1 < len(elements) and prof.chinese:
             w.raw(CHINESE_ON)  # a second ticket in the same job starts in Chinese mode again
-    return w.p.output
+    out: bytes = w.p.output  # python-escpos is untyped
+    return out
 
 
 def _encode_element(w: _Writer, el: object) -> None:

@@ -79,7 +79,7 @@ def free_port_pair() -> int:
     for _ in range(50):
         with socket.socket() as a:
             a.bind(("0.0.0.0", 0))
-            port = a.getsockname()[1]
+            port: int = a.getsockname()[1]
             if port >= 65535:
                 continue
             with socket.socket() as b:
@@ -99,7 +99,7 @@ class PcscStack:
         self.name = name
         self.debug = debug
         self.socket_path = use_private_socket()
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[str] | None = None
         #: True when pcscd runs with a private /run/pcscd (see :func:`private_run_prefix`).
         self.private_run = False
         self.log_tail: collections.deque[str] = collections.deque(maxlen=50)
@@ -187,7 +187,7 @@ class PcscStack:
                              action="create the PcscStack (or call use_private_socket) before any "
                                     "other PC/SC use in the process")
 
-    def _read_log(self, proc: subprocess.Popen) -> None:
+    def _read_log(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log_tail.append(line.rstrip())
@@ -218,7 +218,7 @@ class PcscStack:
     def __enter__(self) -> PcscStack:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

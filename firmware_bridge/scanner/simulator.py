@@ -75,7 +75,7 @@ class ScannerSimulator:
     def __enter__(self) -> ScannerSimulator:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- what the scanner sends -----------------------------------------------------------------
