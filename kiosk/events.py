@@ -22,7 +22,7 @@ class Event:
     topic: str
     source: str = ""
     data: Any = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[Event], None]
