@@ -22,7 +22,7 @@ from referencing import Registry, Resource
 try:  # Why: compiled validation (~3 us against ~0.15 ms per envelope); jsonschema alone still works
     import jsonschema_rs
 except ImportError:  # pragma: no cover - the dependency is declared; a trimmed install falls back
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # the optional-import idiom: None = not installed
 
 from kiosk.network import topics
 from kiosk.network.errors import InvalidMessage, WrongTerminal
@@ -31,20 +31,21 @@ SCHEMA_DIR = Path(__file__).with_name("schemas")
 
 
 @functools.lru_cache(maxsize=1)
-def _load() -> tuple[dict[str, dict], Registry]:
+def _load() -> tuple[dict[str, dict[str, Any]], Registry]:
     docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(SCHEMA_DIR.glob("*.json"))}
     resources = [(d["$id"], Resource.from_contents(d)) for d in docs.values() if "$id" in d]
     return docs, Registry().with_resources(resources)
 
 
-def schema_files() -> dict[str, dict]:
+def schema_files() -> dict[str, dict[str, Any]]:
     """Every schema file by name (a copy-free view: do not mutate)."""
     return _load()[0]
 
 
-def operations() -> dict[str, dict]:
+def operations() -> dict[str, dict[str, Any]]:
     """Operation name -> {durable: bool, description}."""
-    return schema_files()["operations.json"]["operations"]
+    ops: dict[str, dict[str, Any]] = schema_files()["operations.json"]["operations"]
+    return ops
 
 
 def is_durable(op: str) -> bool:
@@ -75,7 +76,7 @@ def error_codes(op: str) -> tuple[str, ...]:
 _ANNOTATIONS = frozenset({"title", "description", "examples", "default", "deprecated", "$comment"})
 
 
-def _resolved(node: Any, base: str, docs_by_id: dict[str, dict], stack: tuple[str, ...] = ()) -> Any:
+def _resolved(node: Any, base: str, docs_by_id: dict[str, dict[str, Any]], stack: tuple[str, ...] = ()) -> Any:
     """``node`` with every ``$ref`` to another contract file replaced by the schema it names.
 
     Why: jsonschema resolves a ``$ref`` through ``referencing`` on every validation, which cost
@@ -122,7 +123,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
 
 
 @functools.cache
-def _fast(name: str):
+def _fast(name: str) -> jsonschema_rs.Validator | None:
     """jsonschema-rs compiled from the same inlined schema (None if unavailable or not compilable).
 
     It only answers "valid": an instance it rejects goes through jsonschema, which reports the
