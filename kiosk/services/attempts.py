@@ -18,13 +18,18 @@ Keys live in memory only: they are as long-lived as the citizen standing at the 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 
+from kiosk.events import EventBus
 from kiosk.network.errors import Timeout
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.network.gateway import Gateway
 
 #: Why 120 s: the longest a citizen keeps retrying one thing (the elder session timeout); later
 #: it is someone else, or the same person asking again on purpose.
@@ -34,16 +39,17 @@ MAX_AGE_S = 120.0
 class Attempts:
     """The open attempts of the terminal: (operation, session, request body) -> key."""
 
-    def __init__(self, bus=None, *, max_age_s: float = MAX_AGE_S,
+    def __init__(self, bus: EventBus | None = None, *, max_age_s: float = MAX_AGE_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.max_age_s = max_age_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._open: dict[tuple, tuple[str, float]] = {}
+        self._open: dict[tuple[str, str, str], tuple[str, float]] = {}
         if bus is not None:
             bus.subscribe("session.ended", lambda e: self.reset())
 
-    def submit(self, gateway, op: str, body: dict, wait_s: float, session: str | None = None) -> dict:
+    def submit(self, gateway: Gateway, op: str, body: dict[str, Any], wait_s: float,
+               session: str | None = None) -> dict[str, Any]:
         """Send durable ``op`` with ``body`` under the key of this attempt and wait for the answer.
 
         Raises what ``Pending.wait`` raises; only a Timeout leaves the attempt open."""
@@ -59,7 +65,7 @@ class Attempts:
         self._close(scope, key)
         return result
 
-    def key_of(self, op: str, body: dict, session: str | None = None) -> str | None:
+    def key_of(self, op: str, body: dict[str, Any], session: str | None = None) -> str | None:
         """The key an open attempt holds (tests and diagnostics), or None."""
         scope = (op, session or "", json.dumps(body, sort_keys=True, ensure_ascii=False))
         with self._lock:
@@ -74,7 +80,7 @@ class Attempts:
     def __len__(self) -> int:
         return len(self._open)
 
-    def _key(self, scope: tuple) -> str:
+    def _key(self, scope: tuple[str, str, str]) -> str:
         now = self._monotonic()
         with self._lock:
             # Expired attempts go first: the dict stays as small as the citizen's open requests.
@@ -86,7 +92,7 @@ class Attempts:
                 self._open[scope] = entry
             return entry[0]
 
-    def _close(self, scope: tuple, key: str) -> None:
+    def _close(self, scope: tuple[str, str, str], key: str) -> None:
         with self._lock:
             if self._open.get(scope, ("",))[0] == key:
                 del self._open[scope]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.services.checkin import CheckinService
+from kiosk.services.checkin import CheckinService, PrintOutcome
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
@@ -19,7 +19,7 @@ class TerminalInfo:
     hall: str
     hall_code: str
     profile: str
-    regions: list
+    regions: list[str]
     version: str
     name_en: str = ""     # the terminal's and the hall's names in English sessions
     hall_en: str = ""
@@ -45,16 +45,17 @@ class Services:
     staff: StaffService
     runtime: Any  # for health(), devices' self-test and the maintenance screen
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Devices, network, outbox depth: for the maintenance screen and telemetry."""
-        return self.runtime.health()
+        health: dict[str, Any] = self.runtime.health()
+        return health
 
     def end_visit(self) -> None:
         """The citizen left (session ended, or back home): no later request reuses the
         idempotency key of one of theirs (kiosk.services.attempts)."""
         self.checkin.attempts.reset()
 
-    def print_guide(self, code: str):
+    def print_guide(self, code: str) -> PrintOutcome:
         """Print the service guide of item ``code`` (a PrintOutcome; faults reported, never raised)."""
         return self.guide.print_guide(code, self.checkin)
 

@@ -16,6 +16,7 @@ goes back to the terminal's and ``session.language`` is published.
 """
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import threading
@@ -25,7 +26,7 @@ from typing import Any
 
 from hall_common import privacy
 from kiosk.clock import Clock
-from kiosk.events import EventBus
+from kiosk.events import Event, EventBus
 from kiosk.logs import SENSITIVE
 
 log = logging.getLogger("kiosk.services.session")
@@ -52,12 +53,12 @@ class Citizen:
     id_number: str
     name: str
     source: str                      # idcard | smartcard | qr | keypad
-    birth_date: Any = None           # datetime.date when known
+    birth_date: dt.date | None = None  # when known
     address: str = ""
     sex: str = ""
     card_type: str = "resident"
     citizen_ref: str | None = None   # the central service's opaque reference, once looked up
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def masked_name(self) -> str:
@@ -69,7 +70,7 @@ class Citizen:
         """ID number with only the first 3 and last 4 shown."""
         return privacy.mask_id(self.id_number)
 
-    def age(self, on) -> int | None:
+    def age(self, on: dt.date) -> int | None:
         """Age in whole years on date ``on`` (None when the birth date is unknown)."""
         b = self.birth_date
         if b is None:
@@ -234,20 +235,20 @@ class SessionManager:
             unsub()
 
     # -- device events -----------------------------------------------------------------------------
-    def _on_identity(self, event) -> None:
+    def _on_identity(self, event: Event) -> None:
         self.begin(citizen_from_identity(event.data, "idcard"))
 
-    def _on_card_removed(self, event) -> None:
+    def _on_card_removed(self, event: Event) -> None:
         c = self._citizen
         if c is not None and c.source == "idcard":
             self.end(EndReason.CARD_REMOVED)
 
-    def _on_smartcard(self, event) -> None:
+    def _on_smartcard(self, event: Event) -> None:
         citizen = citizen_from_card_data(event.data)
         if citizen is not None:
             self.begin(citizen)
 
-    def _on_smartcard_removed(self, event) -> None:
+    def _on_smartcard_removed(self, event: Event) -> None:
         c = self._citizen
         if c is not None and c.source == "smartcard":
             self.end(EndReason.CARD_REMOVED)
