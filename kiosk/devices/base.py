@@ -44,11 +44,11 @@ class Health:
     role: str
     driver: str
     state: DeviceState
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     since: float = 0.0
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly health (no citizen data ever goes in here)."""
         return {"role": self.role, "driver": self.driver, "state": self.state.value,
                 "error": self.error, "since": round(self.since, 3), "detail": self.detail}

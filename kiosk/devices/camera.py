@@ -31,7 +31,7 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from collections.abc import Callable, Mapping, Sequence
 
 import cv2
@@ -40,7 +40,7 @@ import zxingcpp
 
 from kiosk.config import Field
 from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+                                Health, ReconnectSupervisor)
 from kiosk.trust.payload import Deduper, classify
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
@@ -63,7 +63,7 @@ class CameraError(DeviceError):
 
 # -- decoding (pure) ---------------------------------------------------------------------------
 @lru_cache(maxsize=16)
-def _formats(formats: str):
+def _formats(formats: str) -> zxingcpp.BarcodeFormats:
     return zxingcpp.barcode_formats_from_str(formats)
 
 
@@ -89,7 +89,7 @@ def to_grey(img: np.ndarray) -> np.ndarray:
 
 def decode_frame(frame: np.ndarray, formats: str = "QRCode", roi: Sequence[float] | None = None, *,
                  binarizer: str = "LocalAverage", fallback_binarizer: str = "FixedThreshold",
-                 try_rotate: bool = True, try_invert: bool = True, stats: dict | None = None) -> list[str]:
+                 try_rotate: bool = True, try_invert: bool = True, stats: dict[str, Any] | None = None) -> list[str]:
     """Decode the codes in one frame (BGR or grey numpy array); returns their texts, unique."""
     img = crop_roi(frame, roi)
     if img.dtype == np.uint8:  # other dtypes go to zxing-cpp as they are: it raises a typed ValueError
@@ -112,7 +112,7 @@ def decode_frame(frame: np.ndarray, formats: str = "QRCode", roi: Sequence[float
     return list(dict.fromkeys(texts))
 
 
-def _around(img: np.ndarray, pos) -> np.ndarray:
+def _around(img: np.ndarray, pos: zxingcpp.Position) -> np.ndarray:
     """The image region around a code's corner points, with a quiet-zone margin."""
     xs = [pos.top_left.x, pos.top_right.x, pos.bottom_right.x, pos.bottom_left.x]
     ys = [pos.top_left.y, pos.top_right.y, pos.bottom_right.y, pos.bottom_left.y]
@@ -124,12 +124,22 @@ def _around(img: np.ndarray, pos) -> np.ndarray:
 
 
 # -- sources -----------------------------------------------------------------------------------
+class FrameSource(Protocol):
+    """Where the driver reads frames: a capture, a folder of images, the simulator's scene."""
+
+    def open(self) -> None: ...
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
 class CvCaptureSource:
     """cv2.VideoCapture over a device index, a device node, a video file or a stream URL."""
 
     def __init__(self, target: str, *, finite: bool) -> None:
         self.target, self.finite = target, finite
-        self._cap = None
+        self._cap: cv2.VideoCapture | None = None
         self._frames = 0
 
     def open(self) -> None:
@@ -144,10 +154,12 @@ class CvCaptureSource:
 
     def read(self) -> np.ndarray | None:
         """The next frame; None at the end of a file; DeviceUnavailable if a live camera fails."""
+        assert self._cap is not None  # open() first
         ok, frame = self._cap.read()
         if ok:
             self._frames += 1
-            return frame
+            got: np.ndarray = frame
+            return got
         if self.finite and self._frames:
             return None
         raise DeviceUnavailable(f"{self.target} returned no frame" + (" (empty video)" if self.finite else ""),
@@ -191,7 +203,7 @@ class FolderSource:
         self._files = []
 
 
-def source_for_url(url: str):
+def source_for_url(url: str) -> FrameSource:
     """Build the frame source a camera URL names (not opened yet)."""
     if url.startswith("synthetic:"):
         from firmware_bridge.camera.synthetic import SyntheticSource  # simulator only when asked
@@ -302,7 +314,7 @@ class OpenCvCamera(Device):
         self._worker = None
         self._set_state(DeviceState.CLOSED)
 
-    def health(self):
+    def health(self) -> Health:
         """Health with frame, drop and decode counters."""
         h = super().health()
         h.detail.update(self.stats, dropped=self._slot.dropped)
@@ -319,10 +331,12 @@ class OpenCvCamera(Device):
             if not self._still.wait_for(lambda: self._latest_n > n, timeout_s):
                 raise DeviceTimeout(f"no frame from the camera within {timeout_s} s",
                                     action="check the camera; try again")
-            return self._latest.copy()
+            latest = self._latest
+            assert latest is not None  # _latest_n moved on: a frame is there
+            return latest.copy()
 
     # -- threads ---------------------------------------------------------------------------------
-    def _capture(self, gen: int, source) -> None:
+    def _capture(self, gen: int, source: FrameSource) -> None:
         try:
             source.open()
             while not self._stop.is_set() and gen == self._slot.gen:
@@ -386,6 +400,7 @@ class OpenCvCamera(Device):
                 _, kind, error = event
                 if kind == "end":
                     return "end"
+                assert error is not None  # an "error" report carries its error
                 self._fail(error)
                 return "error"
             limit = self.options["stall_s"] if got_frame else self.options["open_timeout_s"]

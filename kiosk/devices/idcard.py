@@ -27,7 +27,7 @@ from firmware_bridge.idcard.errors import IdentityError, ProtocolError, StatusEr
 from firmware_bridge.idcard.identity import Identity, parse_text
 from kiosk.config import Field
 from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+                                Health, ReconnectSupervisor)
 from kiosk.devices.transport import open_url
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import EventBus
@@ -102,7 +102,7 @@ class SamSerialReader(Device):
         "photo_decoder": Field(str, "", doc="name of a registered WLT photo decoder hook; empty = off"),
     }
 
-    def __init__(self, url: str, options: dict, bus: EventBus, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, url: str, options: dict[str, Any], bus: EventBus, *, backoff: Backoff | None = None) -> None:
         merged = {k: f.default for k, f in self.OPTIONS.items()}
         merged.update(options or {})
         super().__init__(url, merged, bus)
@@ -110,7 +110,7 @@ class SamSerialReader(Device):
         if name and name not in PHOTO_DECODERS:
             raise ConfigError("<config>", "devices.idcard.options.photo_decoder",
                               "a registered photo decoder (" + ", ".join(sorted(PHOTO_DECODERS)) + ")", name)
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._io_lock = threading.RLock()
         self._decoder = codec.Decoder("response")
         self._stop = threading.Event()
@@ -144,7 +144,7 @@ class SamSerialReader(Device):
         self._forget()
         self._set_state(DeviceState.CLOSED)
 
-    def health(self):
+    def health(self) -> Health:
         """Health with the SAM id (a module id, not personal data)."""
         h = super().health()
         h.detail = {"sam_id": self.sam_id} if self.sam_id else {}
@@ -325,7 +325,7 @@ class SamSerialReader(Device):
         except (ProtocolError, IdentityError) as e:
             raise CardReadFailed(f"the card's data is not valid: {e.reason}", action=e.action) from e
 
-    def _decode_photo(self, identity: Identity) -> dict:
+    def _decode_photo(self, identity: Identity) -> dict[str, Any]:
         name = self.options["photo_decoder"]
         if not name:
             return {}
@@ -351,6 +351,8 @@ class SamSerialReader(Device):
                 for item in self._decoder.feed(chunk) if chunk else ():
                     if isinstance(item, ProtocolError):
                         raise item
+                    if isinstance(item, codec.Command):  # a response decoder yields none
+                        raise TypeError(f"not a response: {item!r}")
                     return item
         except (serial.SerialException, OSError, termios.error) as e:
             # termios.error: tcflush on a pty whose master is gone (EIO), not an OSError subclass.

@@ -33,7 +33,7 @@ from firmware_bridge.escpos.status import FULL_REQUEST, KINDS, PrinterStatus, St
 from kiosk.config import Field
 from kiosk.devices import transport
 from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+                                Health, ReconnectSupervisor)
 from kiosk.events import EventBus
 
 
@@ -75,7 +75,7 @@ class PrintResult:
     bytes_sent: int
     status: PrinterStatus | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (no ticket content)."""
         return {"job_id": self.job_id, "printed": self.printed, "confirmed": self.confirmed,
                 "bytes_sent": self.bytes_sent,
@@ -193,7 +193,7 @@ class EscPosPrinter(Device):
             self._close()
         self._set_state(DeviceState.CLOSED)
 
-    def health(self):
+    def health(self) -> Health:
         """Health with the profile and the last status read."""
         h = super().health()
         h.detail = {"profile": self.profile.name,

@@ -6,10 +6,12 @@ device that needs it. Every role has a ``<role>.dummy`` for tests and terminals 
 """
 from __future__ import annotations
 
+from typing import Any
 import importlib
 from collections.abc import Mapping
 
 from kiosk.config import validate_options
+from kiosk.devices.base import Device
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
 
@@ -24,16 +26,17 @@ DRIVERS: dict[str, str] = {
 }
 
 
-def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type:
+def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type[Device]:
     """The class registered under ``name``."""
     target = DRIVERS.get(name)
     if target is None:
         raise ConfigError(file, key, "one of " + ", ".join(sorted(DRIVERS)), name)
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    driver: type[Device] = getattr(importlib.import_module(module), cls)
+    return driver
 
 
-def build(role: str, section: Mapping, bus: EventBus, file: str = "<config>"):
+def build(role: str, section: Mapping[str, Any], bus: EventBus, file: str = "<config>") -> Device:
     """Build the driver for one ``[devices.<role>]`` section (validated options, not started)."""
     cls = driver_class(section["driver"], file, f"devices.{role}.driver")
     if getattr(cls, "role", role) != role:
