@@ -11,6 +11,8 @@ device alone and prints one JSON line.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+import argparse
 import json
 import os
 import socket
@@ -23,6 +25,10 @@ from kiosk import config as config_mod
 from kiosk import preflight, storage
 from kiosk.errors import KioskError
 from kiosk.fonts import find_cjk_font
+
+if TYPE_CHECKING:
+    from kiosk.devices.base import Device
+    from kiosk.events import Event
 
 
 @dataclass
@@ -45,7 +51,7 @@ class Check:
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
-def broker_check(cfg) -> Check:
+def broker_check(cfg: config_mod.Config) -> Check:
     """The broker answers MQTT, accepts this terminal (its certificate, on mqtts://) and grants it
     its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x87 to MQTT v5)."""
     # Through the link: the terminal's own MQTT client, so the doctor asks what the gateway would.
@@ -68,7 +74,7 @@ def broker_check(cfg) -> Check:
     return Check("broker", True, f"{broker} (CONNACK 0, own topics granted)")
 
 
-def check_device(role: str, section: dict) -> Check:
+def check_device(role: str, section: dict[str, Any]) -> Check:
     """Check one device without taking it from a running kiosk."""
     url = section.get("url", "")
     name = f"device:{role}"
@@ -78,7 +84,7 @@ def check_device(role: str, section: dict) -> Check:
             if role == "printer":
                 from kiosk.devices import registry
                 from kiosk.events import EventBus
-                printer = registry.build(role, section, EventBus())
+                printer: Any = registry.build(role, section, EventBus())  # a printer driver: status()
                 status = printer.status()
                 printer.stop()
                 ok = status.online and not status.paper_out and not status.cover_open
@@ -113,7 +119,7 @@ def check_device(role: str, section: dict) -> Check:
         return Check(name, False, f"{url}: {type(e).__name__}: {e}", "reinstall the runtime (make setup)")
 
 
-def storage_checks(cfg) -> list[Check]:
+def storage_checks(cfg: config_mod.Config) -> list[Check]:
     """Free space, the outbox's integrity and writability, and what waits for a person (read-only)."""
     state_dir = cfg.get("runtime.state_dir")
     need = cfg.get("runtime.min_free_mb") * 1024 * 1024
@@ -150,7 +156,8 @@ def _outbox_counts(path: str) -> tuple[int, int]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        count = lambda t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if t in tables else 0  # noqa: E731
+        def count(t: str) -> int:
+            return int(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) if t in tables else 0
         return count("outbox"), count("dead_letter")
     except sqlite3.Error:
         return 0, 0
@@ -170,7 +177,7 @@ def run_checks(config_path: str) -> list[Check]:
     refused = False
     for name, detail, error in preflight.results(cfg):
         refused |= name == "state_dir" and error is not None
-        checks.append(Check(name, True, detail) if error is None else
+        checks.append(Check(name, True, detail or "") if error is None else
                       Check(name, False, error.reason, error.action, refusal=True))
     if not refused:
         checks += storage_checks(cfg)
@@ -200,9 +207,9 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
     defaults = {"idcard": "idcard.sam-serial", "printer": "printer.escpos", "smartcard": "smartcard.pcsc",
                 "scanner": "scanner.serial", "camera": "camera.opencv"}
     section = {"driver": driver or defaults[role], "url": url, "options": {}}
-    out: dict = {"device": role, "url": url}
+    out: dict[str, Any] = {"device": role, "url": url}
     try:
-        dev = registry.build(role, section, EventBus())
+        dev: Any = registry.build(role, section, EventBus())  # status(), print_ticket(), read_once() by role
         if role == "printer":
             out["status_before"] = str(dev.status())
             if test_print:
@@ -229,13 +236,14 @@ READ_EVENTS = {"scanner": "scanner.scan", "camera": "camera.scan", "idcard": "id
                "smartcard": "smartcard.read"}
 
 
-def _first_read(dev, timeout_s: float):
+def _first_read(dev: Device, timeout_s: float) -> Any:
     """Start ``dev``, wait for its first read event, stop it; a typed timeout if none comes."""
     import threading
     from kiosk.devices.base import DeviceTimeout
-    got, done = [], threading.Event()
+    got: list[Any] = []
+    done = threading.Event()
 
-    def on_read(event) -> None:
+    def on_read(event: Event) -> None:
         got.append(event.data)
         done.set()
     unsubscribe = dev.bus.subscribe(READ_EVENTS[dev.role], on_read)
@@ -250,7 +258,7 @@ def _first_read(dev, timeout_s: float):
         dev.stop()
 
 
-def _masked(result) -> object:
+def _masked(result: Any) -> object:
     """A probe result as JSON, citizens' data masked."""
     if hasattr(result, "masked"):
         return result.masked()
@@ -262,7 +270,7 @@ def _masked(result) -> object:
     return str(result)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """Entry from the CLI."""
     from kiosk import logs
     logs.setup("critical")  # the checks' own lines are the output; drivers' warnings would repeat them

@@ -13,24 +13,28 @@ import logging
 import os
 import threading
 import time
-from typing import Any
-from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Mapping
 
 import kiosk
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.devices import registry
 from kiosk.devices.base import Device, DeviceError
-from kiosk.events import EventBus
+from kiosk.events import Event, EventBus
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
-from kiosk.services.checkin import CheckinService
+from kiosk.services.checkin import CheckinService, TicketPrinter
 from kiosk.services.facade import Services, TerminalInfo
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
 from kiosk.trust import policy
 from kiosk.watchdog import Notifier
+
+if TYPE_CHECKING:
+    from kiosk.trust.commands import CommandVerifier
+    from kiosk.trust.keys import TrustStore
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -91,7 +95,7 @@ class Runtime:
         self.bus.subscribe("network.outbox_alarm", self._on_alarm)
 
     # -- construction ------------------------------------------------------------------------------
-    def _build_trust(self):
+    def _build_trust(self) -> tuple[TrustStore | None, CommandVerifier | None]:
         """The durable trust state, the command verifier and the scan gate's code verifier."""
         from kiosk.trust import payload
         from kiosk.trust import codes
@@ -116,13 +120,14 @@ class Runtime:
         verifier = CommandVerifier(store, self.cfg.terminal_id, max_ttl_s=self.cfg.get("trust.command_max_ttl_s"))
         return store, verifier
 
-    def _code_verifier(self):
+    def _code_verifier(self) -> Callable[[str], dict[str, Any]] | None:
         """Signed check-in codes verified offline for this hall at hall time: text -> claims."""
-        if self.trust is None:
+        store = self.trust
+        if store is None:
             return None
         from kiosk.trust import codes
         hall_code = self.cfg.get("terminal.hall_code")
-        return lambda text: codes.verify(text, self.trust.keyset, hall_code, self.clock.now().timestamp()).claims
+        return lambda text: codes.verify(text, store.keyset, hall_code, self.clock.now().timestamp()).claims
 
     def _build_devices(self) -> dict[str, Device]:
         _cache_printer_profiles(self.cfg.get("runtime.state_dir"))
@@ -138,7 +143,9 @@ class Runtime:
                                   elder_timeout_s=rt["elder_timeout_s"], elder_age=rt["elder_age"],
                                   language=rt["language"])
         attempts = Attempts(self.bus)  # one idempotency key per citizen's attempt, for every flow
-        checkin = CheckinService(self.gateway, self.devices.get("printer"), sessions, self.clock,
+        # The printer role's driver prints tickets (no role-typed registry yet: a cast, not a check).
+        printer = cast("TicketPrinter | None", self.devices.get("printer"))
+        checkin = CheckinService(self.gateway, printer, sessions, self.clock,
                                  hall=t["hall"], hall_code=t["hall_code"], terminal_id=t["id"], bus=self.bus,
                                  verify_code=self._code_verifier(), attempts=attempts,
                                  follow_url=self.cfg.get("ui.follow_url"))
@@ -187,7 +194,7 @@ class Runtime:
             payload.set_token_verifier(None)
         log.info("runtime stopped")
 
-    def _spawn(self, target, name: str) -> None:
+    def _spawn(self, target: Callable[[], object], name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
         t.start()
         self._threads.append(t)
@@ -228,14 +235,14 @@ class Runtime:
             except Exception:
                 log.exception("telemetry not sent")
 
-    def _on_alarm(self, event) -> None:
+    def _on_alarm(self, event: Event) -> None:
         if not self._stop.is_set():  # off the publisher's thread: it may hold the outbox or a device
             threading.Thread(target=self._send_telemetry, name="kiosk-telemetry-alarm", daemon=True).start()
 
     # -- health ------------------------------------------------------------------------------------
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Devices, network and outbox: never any citizen data."""
-        outbox = getattr(self.gateway, "outbox_health", dict)()  # a test's stand-in may have none
+        outbox: dict[str, Any] = getattr(self.gateway, "outbox_health", dict)()  # a test's stand-in may have none
         return {
             "terminal": self.cfg.terminal_id,
             "version": kiosk.__version__,
@@ -252,7 +259,7 @@ class Runtime:
             "refused_subscriptions": [d["topic"] for d in self.gateway.refused_subscriptions()],
         }
 
-    def telemetry(self) -> dict:
+    def telemetry(self) -> dict[str, Any]:
         """The telemetry body of contract v1."""
         h = self.health()
         return {"uptime_s": h["uptime_s"], "devices": h["devices"], "outbox_depth": h["outbox_depth"],
@@ -260,20 +267,21 @@ class Runtime:
                 "outbox_alarms": [{"kind": a["kind"], "reason": a["reason"][:500]} for a in h["outbox_alarms"][:10]]}
 
     # -- network events ----------------------------------------------------------------------------
-    def _on_online(self, event) -> None:
+    def _on_online(self, event: Event) -> None:
         # Refresh the catalogue off the network thread: the guide keeps serving the cache meanwhile.
         threading.Thread(target=self.services.guide.refresh, name="kiosk-catalogue", daemon=True).start()
 
-    def _on_command(self, event) -> None:
+    def _on_command(self, event: Event) -> None:
         env = event.data if isinstance(event.data, dict) else {}
         op = env.get("op", "")
-        body = env.get("body") if isinstance(env.get("body"), dict) else {}
+        raw_body = env.get("body")
+        body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
         log.info("command received", extra={"op": op})
         if not self._verify_command(op, body, env):
             return
         if op == "print.test" and "printer" in self.devices:
             try:
-                self.devices["printer"].print_ticket(tickets.test_page(
+                cast(TicketPrinter, self.devices["printer"]).print_ticket(tickets.test_page(
                     hall=self.cfg.get("terminal.hall"), terminal=self.cfg.terminal_id, when=self.clock.now(),
                     follow_url=self.cfg.get("ui.follow_url")))
             except DeviceError as e:
@@ -285,7 +293,7 @@ class Runtime:
         elif op == "restart":
             self.bus.publish("runtime.restart", None, source="network")
 
-    def _verify_command(self, op: str, body: dict, env: dict) -> bool:
+    def _verify_command(self, op: str, body: dict[str, Any], env: dict[str, Any]) -> bool:
         """True if the command may run now (verified, sequence recorded); refusals are logged and
         published as ``trust.command_rejected``."""
         from kiosk.trust.keys import TrustError
@@ -293,15 +301,19 @@ class Runtime:
             log.warning("command refused: no trust.root_key configured", extra={"op": op})
             self.bus.publish("trust.command_rejected", {"op": op, "code": "command.no_trust"}, source="trust")
             return False
-        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        raw_args = body.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
         if op == "config.set" and "keyset" in args:
             # Why before the command check: a key set's authority is the pinned root signature, and
             # a terminal whose command key was revoked must still be able to receive the new set.
             try:
                 if self.trust.install_keyset(args["keyset"]):
-                    self.bus.publish("trust.keyset", {"version": self.trust.keyset.version}, source="trust")
+                    keyset = self.trust.keyset
+                    assert keyset is not None  # install_keyset returned True: a set is in force
+                    self.bus.publish("trust.keyset", {"version": keyset.version}, source="trust")
             except TrustError as e:
                 log.warning("key set refused", extra={"code": e.code, "reason": e.reason})
+        assert self.commands is not None  # built with the trust store
         try:
             self.commands.accept(env)
         except TrustError as e:
