@@ -138,7 +138,7 @@ def flatten_cffs(pairs: list[tuple[Path, Path]]) -> list[bool]:
         return [False] * len(pairs)
     # -cff: write a CFF font set, unsubroutinized unless +S; +b: keep the glyph order (the
     # font's other tables index glyphs by it); hints are kept.
-    procs = []
+    procs: list[subprocess.Popen[str] | OSError] = []
     for src, dst in pairs:
         cff = dst.with_suffix(".cff.tmp")
         try:

@@ -19,6 +19,7 @@ import importlib
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -85,7 +86,7 @@ class KioskApp(LockedApp, App):
         self.driver = driver  # run_app(driver=...): the demo's tour or the explorer, never a terminal's
         self.driver_runner = None
         self.ui_error = ""
-        self.sm = None
+        self.sm: Any = None  # Kivy's ScreenManager (untyped), set in build()
         self._unsubs: list = []
         self._maint_taps: list[float] = []
         self._kv_loaded: set[str] = set()  # screen modules whose .kv rules are loaded (once per run)
@@ -153,12 +154,12 @@ class KioskApp(LockedApp, App):
             for mod_name in SCREEN_MODULES:  # imports only: no widget is made here
                 for screen_name in importlib.import_module(f"kiosk.screens.{mod_name}").SCREENS:
                     self._module_of[screen_name] = mod_name
-        mod_name = self._module_of.get(name)
-        if mod_name is None:
+        module = self._module_of.get(name)
+        if module is None:
             return False
         started = time.perf_counter()
-        self._build_module(mod_name)
-        log.debug("screen module built", extra={"screen_module": mod_name, "ms": round((time.perf_counter() - started) * 1000)})
+        self._build_module(module)
+        log.debug("screen module built", extra={"screen_module": module, "ms": round((time.perf_counter() - started) * 1000)})
         return self.sm.has_screen(name)
 
     def drop_session_screens(self, *_) -> int:

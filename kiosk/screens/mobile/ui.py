@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import logging
 from pathlib import Path
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -225,7 +226,7 @@ class MobileApp(App):
         self.title = "Kiosk mobile"
         self.runtime, self.mobile, self.services = runtime, mobile, runtime.services
         self.driver, self.driver_runner, self.ui_error = driver, None, ""  # see kiosk.screens.app.run_app
-        self.sm = None
+        self.sm: Any = None  # Kivy's ScreenManager (untyped), set in build()
         self._unsubs: list = []
         self._cats = {lang: gettext.translation(DOMAIN, str(HERE / "locale"), languages=[lang], fallback=True)
                       for lang in ("zh_CN", "en")}
