@@ -268,6 +268,7 @@ def application_steps(item_code: str, region: str) -> list[dict]:
     """The route of an application through the levels of its item, with the agency at each level
     and what it does there (each in Chinese and English)."""
     it = item(item_code)
+    assert it is not None, item_code  # routes are asked for catalogue items only
     county = region[:6]
     township = next((t for t in regions()["townships"] if t["county"] == county), None)
     village = next((v for v in regions()["villages"] if township and v["township"] == township["code"]), None)
@@ -288,5 +289,6 @@ def collect_at(item_code: str, region: str) -> tuple[str, str]:
     """Where a citizen collects the result of an application (Chinese, English): the office that
     accepted it, or the item's window in the hall."""
     it, first = item(item_code), application_steps(item_code, region)[0]
+    assert it is not None, item_code  # application_steps checked it
     return (f"{first['agency']}（或{it['location']}{it['window']}号窗口）",
             f"{first['agency_en']} (or window {it['window']}, {it['location_en']})")

@@ -23,7 +23,7 @@ import json
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from collections.abc import Iterator
 
 from kiosk.errors import KioskError
@@ -173,6 +173,11 @@ class SqlStore:
         self._exec("RELEASE SAVEPOINT req")
 
     # --- meta -----------------------------------------------------------------------------
+    @overload
+    def meta_get(self, key: str, default: str) -> str: ...
+    @overload
+    def meta_get(self, key: str, default: None = None) -> str | None: ...
+
     def meta_get(self, key: str, default: str | None = None) -> str | None:
         """A meta value."""
         value = self._val("SELECT value FROM meta WHERE key=?", (key,))
