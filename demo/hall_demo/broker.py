@@ -112,6 +112,7 @@ def main() -> None:
     args = ap.parse_args()
     with Broker(port=args.port or None) as b:
         print(b.url, flush=True)
+        assert b.proc is not None  # started by the with
         try:
             b.proc.wait()
         except KeyboardInterrupt:
@@ -127,7 +128,7 @@ class PkiBroker:
 
     def __init__(self, pki: Pki) -> None:
         self.pki = pki
-        self.proc = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:

@@ -103,7 +103,7 @@ def _check_layout_main(argv: list[str]) -> int:
     return check_layout(argv)
 
 
-register_check_layout.raw_main = _check_layout_main  # type: ignore[attr-defined]  (kiosk.cli's hook)
+register_check_layout.raw_main = _check_layout_main  # type: ignore[attr-defined]  # kiosk.cli's hook
 
 
 def _load(path: str):

@@ -11,6 +11,7 @@ The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml
 """
 from __future__ import annotations
 
+from typing import Any
 import datetime as dt
 import json
 import logging
@@ -50,9 +51,13 @@ class Stack:
         self.hub_class = hub_class
         self.out_dir = out_dir
         self.run_dir = Path(run_dir) if run_dir else Path(self.base_cfg.get("runtime.state_dir")).parent
-        self.broker = self.central = self.hub = self.runtime = None
-        self.cfg = None
-        self.clock = None
+        # The parts start() brings up (None before it): Broker, Popen, SimHub, Runtime, Config, OffsetClock.
+        self.broker: Any = None
+        self.central: Any = None
+        self.hub: Any = None
+        self.runtime: Any = None
+        self.cfg: Any = None
+        self.clock: Any = None
 
     def start(self) -> Stack:
         """Bring everything up; returns when the kiosk core is online with a catalogue."""
@@ -237,7 +242,9 @@ class DemoSim:
                         pass
                 except OpError:  # already done
                     pass
-                return domain.receipt_code(store.application(no))
+                application = store.application(no)
+                assert application is not None  # advanced just above
+                return domain.receipt_code(application)
         finally:
             store.close()
 

@@ -19,6 +19,7 @@ broke, 1 otherwise, 2 when the stack could not start.
 """
 from __future__ import annotations
 
+from typing import Any
 import json
 import logging
 import os
@@ -53,7 +54,12 @@ class Explorer:
         self.steps_run = 0                   # random steps done (the step list also has start and end)
         self.breaches: list[dict] = []
         self.pending_retries: list[str] = []
-        self.app = self.ui = self.codes = self.checks = self.actions = None
+        # Made in run() once the app is up (None before): the app, Ui, Codes, Checks, Actions.
+        self.app: Any = None
+        self.ui: Any = None
+        self.codes: Any = None
+        self.checks: Any = None
+        self.actions: Any = None
         self.services = stack.runtime.services
         self.started = time.monotonic()
         self.error = ""
@@ -244,6 +250,8 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
             xvfb.stop()
     if explorer is not None:
         fonts.keep()
+    # An interrupt before the explorer exists fails here, as it did (reported: it should exit cleanly).
+    assert explorer is not None
     return _report(explorer, out_dir)
 
 

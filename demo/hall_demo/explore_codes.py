@@ -88,7 +88,9 @@ class Codes:
         """A valid code with one byte of its signature or payload changed (re-encoded cleanly)."""
         from kiosk.trust.payload import TOKEN_PREFIX, b45decode, b45encode
         text = self._checkin_or_receipt(rng)
-        blob = bytearray(zlib.decompress(b45decode(text[len(TOKEN_PREFIX):])))
+        raw = b45decode(text[len(TOKEN_PREFIX):])
+        assert raw is not None  # a code the central service signed
+        blob = bytearray(zlib.decompress(raw))
         i = rng.randrange(len(blob))
         blob[i] ^= 1 << rng.randrange(8)
         return TOKEN_PREFIX + b45encode(zlib.compress(bytes(blob), 9))

@@ -162,7 +162,7 @@ class Ui:
 
     def _scroll_areas(self) -> list[Target]:
         from kivy.uix.scrollview import ScrollView
-        out = []
+        out: list[Target] = []
         for w in self.app.sm.current_screen.walk(restrict=True):
             if isinstance(w, ScrollView) and w.children and _shown(w) and w.children[0].height > w.height + 1:
                 x, y = w.to_window(w.center_x, w.center_y)

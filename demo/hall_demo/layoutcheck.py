@@ -20,6 +20,7 @@ Exit status: 0 with no findings, 1 with findings, 2 when a tour did not complete
 """
 from __future__ import annotations
 
+from typing import Any
 import argparse
 import json
 import os
@@ -84,7 +85,7 @@ class Boundaries:
 
     def __init__(self) -> None:
         self._cache: dict[str, set[int]] = {}
-        self._jieba = None
+        self._jieba: Any = None  # jieba, imported at first use (untyped)
 
     def __call__(self, text: str, offset: int) -> bool:
         if text not in self._cache:

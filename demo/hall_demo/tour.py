@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -51,6 +52,12 @@ class NotYet(LookupError):
 class Ctx:
     """What actions and conditions get: the app, the sim, the run's output directory (None when
     nothing is saved) and helpers over the widget tree."""
+
+    # What steps keep between their action and their condition (hall_demo.tour_steps).
+    tickets0: int
+    code: str
+    release: threading.Event
+    close_refused: bool
 
     def __init__(self, app, sim, out_dir: Path | None = None) -> None:
         self.app, self.sim, self.out_dir = app, sim, out_dir

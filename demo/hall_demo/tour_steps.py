@@ -8,6 +8,7 @@ because the clock only moves forward and a check-in after it would be late by de
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -105,7 +106,7 @@ def foundation_steps(lang: str = "zh_CN", card: int = 0) -> list[Step]:
                     lambda c: c.app.sm.current == "ticket" and c.screen.printed and len(c.sim.tickets()) > c.tickets0)
     wiped = _cond("home, and no widget anywhere showing the citizen's name or ID number",
                   lambda c: c.app.sm.current == "home" and no_citizen_traces(c, card))
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     return [
         S("home", _ensure_lang(lang), _home_in(lang), "01-home"),
         S("identify", lambda c: c.tap("tile_checkin"), on_screen("identify"), "02-identify"),
@@ -120,7 +121,7 @@ def part_a(lang: str) -> list[Step]:
     """Every flow that does not move the clock: guide, consult, progress, walk-in, feedback, book,
     check-in by the slip's QR code (too early), smart card, busy overlay."""
     home = on_screen("home")
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     day = 0 if lang == "zh_CN" else 1   # one booking per day and item: each language books its own day
     keypad_citizen = 2                  # the demo citizen without appointments types their number
 
@@ -288,7 +289,7 @@ def part_a(lang: str) -> list[Step]:
 def part_b(lang: str) -> list[Step]:
     """The clock moves: a late citizen, an elder's session timing out, offline, maintenance."""
     home = on_screen("home")
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
 
     def to_countdown(ctx: Ctx) -> None:
         # The session's timers are held from the elder card on (until "back home"), so the

@@ -14,6 +14,7 @@ frame is detected the same way for the kiosk and the bare window: two Clock tick
 from __future__ import annotations
 
 import json
+from typing import Any
 import os
 import subprocess
 import sys
@@ -130,6 +131,7 @@ class RemoteHub:
         from hall_common.procs import stop_process
         if self.proc is not None:
             stop_process(self.proc, timeout_s=10)
+            assert self.proc.stdout is not None  # PIPE
             self.proc.stdout.close()
             self.proc = None
 
@@ -174,6 +176,7 @@ class RemoteHub:
 
     def rss_mb(self) -> float:
         """The hub process's resident memory with its children (pcscd), MiB."""
+        assert self.proc is not None  # between start() and stop()
         p = psutil.Process(self.proc.pid)
         return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) / 2**20
 
@@ -181,6 +184,7 @@ class RemoteHub:
 def _readline_within(proc: subprocess.Popen, timeout_s: float) -> str:
     """The child's first stdout line, or "" if it exits or says nothing within ``timeout_s``."""
     import selectors
+    assert proc.stdout is not None  # PIPE
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         if not sel.select(timeout_s):
@@ -194,11 +198,15 @@ def finish_application(run_dir: str, k: int) -> dict:
 
     class _Stack:  # what finish_application reads: the run directory (application_no is not called)
         pass
-    stack = _Stack()
+    stack: Any = _Stack()  # a stand-in for hall_demo.demo.Stack
     stack.run_dir = Path(run_dir)
     stack.hub = None
-    sim = DemoSim(stack)
-    sim.application_no = lambda k: json.loads(sys.argv[4])  # the number the tour process computed
+
+    class _Replayed(DemoSim):
+        def application_no(self, k: int = 0) -> str:
+            number: str = json.loads(sys.argv[4])  # the number the tour process computed
+            return number
+    sim = _Replayed(stack)
     return {"receipt": sim.finish_application(k)}
 
 

@@ -54,6 +54,7 @@ def measure(reps: int, poll_interval_s: float | None = None, seed: int = 8) -> d
 
     bus.subscribe("idcard", on_event)
     options = {"baudrate": BAUDRATE} | ({"poll_interval_s": poll_interval_s} if poll_interval_s else {})
+    assert sim.port is not None  # start() opened the pty
     reader = SamSerialReader(sim.port, options, bus)
     poll_s = reader.options["poll_interval_s"]
     rng = random.Random(seed)

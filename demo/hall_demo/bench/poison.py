@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -80,6 +81,11 @@ SENDERS = 10
 SETTLE_S = 2.0
 
 
+def _no_delay(client: object, userdata: object, sock: Any) -> None:
+    """paho's on_socket_open: Nagle off (sock: paho's SocketLike, a socket here)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class Sender:
     """The poisoning terminals (one MQTT client speaking on their topics, as an unchecked broker allows)."""
 
@@ -95,7 +101,7 @@ class Sender:
         self._lock = threading.Lock()
         sub = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-poison", protocol=mqtt.MQTTv5)
-        c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.on_socket_open = _no_delay
         c.on_connect = lambda cl, u, f, rc, p: cl.subscribe([(topics.res(t), 1) for t in self.ids])
         c.on_subscribe = lambda *a: sub.set()
         c.on_message = self._on_message
@@ -151,28 +157,31 @@ class PoisonProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "hall_demo.bench.poison", str(port), str(SENDERS), victim],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      cwd=str(ROOT))
-        if self.proc.stdout.readline().strip() != "ready":
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPE
+        self._stdin, self._stdout = self.proc.stdin, self.proc.stdout
+        if self._stdout.readline().strip() != "ready":
             self.stop()
             raise RuntimeError("the poison sender did not start")
 
     def go(self, rate: float, seconds: float) -> None:
         """Start sending now (returns at once)."""
-        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
-        self.proc.stdin.flush()
+        self._stdin.write(f"go {rate:.1f} {seconds}\n")
+        self._stdin.flush()
 
     def result(self) -> dict:
         """What the last run sent and which answers came back (waits for its end)."""
-        return json.loads(self.proc.stdout.readline())
+        result: dict = json.loads(self._stdout.readline())
+        return result
 
     def stop(self) -> None:
         """Close its stdin (it stops), then make sure it is gone."""
-        self.proc.stdin.close()
+        self._stdin.close()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-        self.proc.stdout.close()
+        self._stdout.close()
 
 
 def main(argv: list[str]) -> int:
