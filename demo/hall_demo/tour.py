@@ -53,11 +53,16 @@ class Ctx:
     """What actions and conditions get: the app, the sim, the run's output directory (None when
     nothing is saved) and helpers over the widget tree."""
 
-    # What steps keep between their action and their condition (hall_demo.tour_steps).
+    # What steps keep between their action and their condition (hall_demo.tour_steps, and the
+    # citizen steps of tests/kiosk/screens).
     tickets0: int
     code: str
     release: threading.Event
     close_refused: bool
+    filled: threading.Event
+    ticket_code: str | None
+    slip_no: str
+    slip_code: str
 
     def __init__(self, app, sim, out_dir: Path | None = None) -> None:
         self.app, self.sim, self.out_dir = app, sim, out_dir

@@ -12,6 +12,8 @@ request pipelined), plus the fixed cases of tests/contract/test_edges.py.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 import hashlib
 from collections import Counter
@@ -42,7 +44,7 @@ _MISSING = _Missing()
 NASTY = ["x\n", "١٢٣", "１２３", "", " ", "a" * 3000, True, False, 1.5, -1, 2 ** 53, None, [], {}, [[[[1]]]],
          "ZM-CONF01\n", "2026-02-30", "2026-03-18\n", "A012\n", "\u00e9", 0, "0"]
 #: Envelope fields broken one at a time (_MISSING: the field is left out).
-ENVELOPE_NASTY = {
+ENVELOPE_NASTY: dict[str, list[Any]] = {
     "id": [_MISSING, None, 5, "", "bad id", "x" * 129, "conf\n"],
     "type": [_MISSING, "res", "evt", "REQ", 1],
     "op": [_MISSING, "Checkin", "x", 7, "checkin\n"],

@@ -8,6 +8,8 @@ what cannot apply on a test machine; every line there says why.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import select
 import subprocess
 import sys
@@ -60,6 +62,7 @@ def manager():
 
 def _wait_for_sim(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
     """`kiosk sim run` prints one JSON line once its simulators serve (or exits on failure)."""
+    assert proc.stdout is not None  # PIPE
     ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("{"):
@@ -104,6 +107,7 @@ def make_site(base: Path, manager: sdman.UserManager, ui: dict | None = None) ->
 def stop_site(site: Site) -> None:
     """Stop the simulators and the broker."""
     stop_process(site.sim, timeout_s=10)
+    assert site.sim.stdout is not None  # PIPE
     site.sim.stdout.close()
     site.broker.stop()
 
@@ -169,7 +173,7 @@ def wait_active(manager: sdman.UserManager, unit: str, *, not_pid: str | None = 
 
 def wait_fed(manager: sdman.UserManager, unit: str, pings: int = 2, timeout_s: float = 60.0) -> None:
     """Wait until systemd has received ``pings`` more WATCHDOG=1 from the unit (the timestamp moves)."""
-    seen = []
+    seen: list[Any] = []
 
     def moved(s: dict) -> bool:
         stamp = s["WatchdogTimestampMonotonic"]

@@ -27,7 +27,7 @@ class TermClient:
 
     def __init__(self, broker_url: str, terminals: tuple[str, ...] = ("ZM-T0001",)) -> None:
         self.terminals = terminals
-        self.responses: dict[str, dict] = {}
+        self.responses: dict[str | None, dict] = {}
         self.cond = threading.Condition()
         self.invalid: list[str] = []
         self._sub = threading.Event()

@@ -13,6 +13,7 @@ EVIL, GOOD = "ZM-EVIL01", "ZM-GOOD01"
 
 
 def _answer(r: intake.Refused) -> tuple[str, dict]:
+    assert r.reply is not None, "no reply path"
     topic, payload = r.reply
     return topic, json.loads(payload)
 

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cn(cert: x509.Certificate) -> str:
-    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert isinstance(cn, str)
+    return cn
 
 
 def _role(cfg: dict, name: str) -> list[tuple[str, str]]:

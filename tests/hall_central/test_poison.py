@@ -3,6 +3,8 @@ is the topic's terminal. Every input of demo/hall_demo/bench/poison.py lands in 
 requests of another terminal (the writer is held on the database lock while they queue up)."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import sqlite3
 import threading
@@ -74,7 +76,11 @@ def _counting(service: CentralService) -> list:
     """Count what paho hands the writer (to know when everything sent is queued)."""
     seen: list = []
     put = service.queue.put
-    service.queue.put = lambda item, *a, **k: (seen.append(1), put(item, *a, **k))
+
+    def counting_put(item: object, *a: Any, **k: Any) -> None:
+        seen.append(1)
+        put(item, *a, **k)
+    service.queue.put = counting_put  # type: ignore[method-assign]  # a test's spy on the writer's queue
     return seen
 
 

@@ -26,7 +26,7 @@ def svc(tmp_path, clock):
     s.store.close()
 
 
-def _walkins(n: int) -> list[intake.Accepted]:
+def _walkins(n: int) -> list[intake.Accepted | intake.Refused | None]:
     out = []
     for k in range(n):
         env = envelope.request(f"ZM-T{k:04d}", "ticket.walkin", {"line": "A"}, idem=envelope.new_id())

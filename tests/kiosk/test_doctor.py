@@ -3,6 +3,8 @@ hint (and exit 1) when the broker is stopped, the printer is out of paper, the d
 outbox corrupt or not writable; exit 2 and one line on stderr for what `kiosk run` would refuse."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pathlib import Path
@@ -71,7 +73,7 @@ def test_broken_config_is_one_clear_line_and_exit_2(tmp_path, capsys):
 
 
 def _plain_config(tmp_path, broker_url: str, **sections) -> Path:
-    raw = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
+    raw: dict[str, Any] = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
            "runtime": {"state_dir": str(tmp_path / "state")}, "network": {"broker": broker_url}}
     for key, value in sections.items():
         raw.setdefault(key, {}).update(value)

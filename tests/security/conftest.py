@@ -113,6 +113,7 @@ class Probe:
     def subscribe(self, topic: str, timeout_s: float = 5.0):
         """QoS 1 subscribe; returns the SUBACK reason code."""
         _, mid = self.c.subscribe(topic, qos=1)
+        assert mid is not None, "subscribe refused by paho"
         with self.cond:
             assert self.cond.wait_for(lambda: mid in self.subacks, timeout_s), "no SUBACK"
             return self.subacks[mid][0]

@@ -147,7 +147,7 @@ def test_repr_str_and_masked_never_show_unmasked_data():
 def test_identity_is_frozen_and_replace_checks_names():
     ident = synthetic_identity(6)
     with pytest.raises(AttributeError):
-        ident.name = "x"  # type: ignore[misc]
+        ident.name = "x"
     with pytest.raises(TypeError):
         replace(ident, shoe_size=42)
 

@@ -1,6 +1,8 @@
 """The reader simulator over a real pty, driven with pyserial and the shared codec."""
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import threading
 
@@ -27,7 +29,7 @@ def sim(tmp_path):
         yield s
 
 
-def exchange(port: serial.Serial, command, data: bytes = b"") -> codec.Response | list:
+def exchange(port: serial.Serial, command: tuple[int, int] | bytes, data: bytes = b"") -> Any:
     port.write(codec.encode_command(*command, data) if isinstance(command, tuple) else command)
     decoder = codec.Decoder()
     while True:

@@ -1,6 +1,8 @@
 """The camera driver: synthetic video and image folders, dedupe, errors, stalls, decode_frame."""
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 
 import numpy as np
@@ -19,7 +21,8 @@ WAIT_S = 15.0  # upper bound for an awaited event; a pass never waits this long
 
 class Events:
     def __init__(self, bus: EventBus) -> None:
-        self.items, self.cond = [], threading.Condition()
+        self.items: list[Any] = []
+        self.cond = threading.Condition()
         bus.subscribe("camera", self._on)
 
     def _on(self, ev) -> None:

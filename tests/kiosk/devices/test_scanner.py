@@ -1,6 +1,8 @@
 """The serial scanner driver against the pty simulator, and the wedge driver (UI feed, fake evdev)."""
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 import os
 import threading
@@ -23,7 +25,7 @@ class Events:
     """Collects bus events; wait() blocks on a condition until a predicate holds."""
 
     def __init__(self, bus: EventBus, prefix: str = "scanner") -> None:
-        self.items = []
+        self.items: list[Any] = []
         self.cond = threading.Condition()
         bus.subscribe(prefix, self._on)
 
@@ -195,7 +197,7 @@ class FakeInput:
 
     def __init__(self) -> None:
         self.fd, self._w = os.pipe()
-        self.pending = []
+        self.pending: list[bytes] = []
         self.lock = threading.Lock()
         self.closed = False
 

@@ -22,7 +22,7 @@ REGIONS = ["410100", "410122"]
 def sample_result(op: str, body: dict) -> dict:
     """A valid result for every operation (the real service lives in central/hall_central)."""
     appt = body.get("appointment_id", "AP-1")
-    return {
+    results: dict[str, dict] = {
         "catalogue.sync": {"version": 3, "unchanged": False, "categories": [{"code": "C1", "name": "社会保障", "name_en": "Social security"}],
                            "departments": [{"code": "D1", "name": "民政局", "name_en": "Civil affairs"}],
                            "lines": [{"code": "A", "name": "综合受理", "name_en": "General", "prefix": "A", "zone": "一楼A区", "zone_en": "Zone A, 1F"}],
@@ -41,7 +41,8 @@ def sample_result(op: str, body: dict) -> dict:
         "feedback.submit": {"feedback_id": "FB-1", "status": "received"},
         "upload.chunk": {"upload_id": body.get("upload_id", "U1"), "received": 1, "complete": False},
         "application.submit": {"application_no": "SQ202611254101220001", "citizen_ref": "CR-42", "materials_received": 1},
-    }[op]
+    }
+    return results[op]
 
 
 def _item(code: str, name: str, name_en: str) -> dict:
@@ -89,7 +90,7 @@ class Responder:
         self.cond = threading.Condition(self.lock)
         self.ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"central-{E.new_id()[:8]}", protocol=mqtt.MQTTv5)
-        self.client.reconnect_delay_set(0.05, 0.5)
+        self.client.reconnect_delay_set(0.05, 0.5)  # type: ignore[arg-type]  # paho says int; floats work
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_message

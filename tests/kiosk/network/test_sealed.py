@@ -6,6 +6,8 @@ the real gateway; they search the outbox database and its WAL for the plaintext 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import base64
 import datetime as dt
 import hashlib
@@ -138,7 +140,8 @@ def _gateway(broker, state_dir: Path, bus: EventBus, window: int) -> Gateway:
 
 
 def _watch_depth(bus: EventBus) -> tuple[threading.Condition, dict]:
-    cond, seen = threading.Condition(), {"depth": None, "results": []}
+    cond = threading.Condition()
+    seen: dict[str, Any] = {"depth": None, "results": []}
 
     def on(event):
         with cond:

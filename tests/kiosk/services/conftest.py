@@ -2,6 +2,8 @@
 reference central service on a clock that stands still, and a runtime on a fake clock."""
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 
 import pytest
@@ -21,7 +23,7 @@ class Paper:
     """A printer that keeps the documents it is given (the slip's text is what is checked)."""
 
     def __init__(self) -> None:
-        self.docs = []
+        self.docs: list[Any] = []
 
     def print_ticket(self, doc) -> None:
         self.docs.append(doc)
