@@ -21,15 +21,15 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
 
-from kiosk import pin as pins
 from hall_common import privacy
+from kiosk import pin as pins
 from kiosk.clock import Clock
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import Event, EventBus
@@ -225,20 +225,17 @@ def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict[str
 
 
 # -- the service ----------------------------------------------------------------------------------
-class StillCamera(Protocol):
-    """What the service needs of a camera driver (kiosk.devices.camera.OpenCvCamera)."""
-
+class StillCamera(Protocol):  # what the service needs of a camera driver (kiosk.devices.camera)
     def capture_still(self, timeout_s: float = ...) -> np.ndarray: ...
 
 
 class MobileService:
     """Staff sign-in, the application draft, submission through the sealed outbox, and the queue."""
 
-    def __init__(self, gateway: Gateway, sessions: SessionManager, guide: GuideService, bus: EventBus, clock: Clock,
-                 *, staff: list[dict[str, Any]] | None = None, camera: StillCamera | None = None,
+    def __init__(self, gateway: Gateway, sessions: SessionManager, guide: GuideService, bus: EventBus,
+                 clock: Clock, *, staff: list[dict[str, Any]] | None = None, camera: StillCamera | None = None,
                  guide_rect: Sequence[float] = (0.08, 0.08, 0.84, 0.84), min_sharpness: float = 60.0,
-                 photo_max_bytes: int = 300_000, chunk_bytes: int = 48 * 1024,
-                 limiter: PinLimiter | None = None) -> None:
+                 photo_max_bytes: int = 300_000, chunk_bytes: int = 48 * 1024, limiter: PinLimiter | None = None) -> None:
         self.gateway, self.sessions, self.guide, self.bus, self.clock = gateway, sessions, guide, bus, clock
         self.camera = camera
         self.guide_rect = list(guide_rect)
@@ -250,7 +247,7 @@ class MobileService:
         self._lock = threading.RLock()
         self._labels: dict[str, tuple[str, str]] = {}    # local id -> (item name, masked citizen)
         self._submit_ids: dict[str, str] = {}            # envelope id of a submit row -> local id
-        self.synced: list[dict[str, Any]] = []                     # {local_id, application_no, item_name}
+        self.synced: list[dict[str, Any]] = []           # {local_id, application_no, item_name}
         self._subs = [bus.subscribe("smartcard.read", self._on_card),
                       bus.subscribe("network.result", self._on_result),
                       bus.subscribe("session.ended", lambda e: self.discard())]
@@ -279,13 +276,12 @@ class MobileService:
         entry = self._staff_list.get(staff_id.strip())
         # Why verify even for an unknown id: the answer time must not tell which staff numbers exist.
         ok = pins.verify_pin(pin, entry["pin_hash"] if entry else _DUMMY_HASH) and entry is not None
-        if not ok:
+        if not ok or entry is None:  # ok is False without an entry; this says so to the type checker
             lock_s = self.limiter.failure(now_s)
             log.warning("staff sign-in refused", extra={"how": "pin", "locked_s": lock_s})
             if lock_s:
                 raise PinLocked(lock_s)
             raise SignInFailed("unknown staff number or wrong PIN")
-        assert entry is not None  # ok is False without an entry
         self.limiter.success()
         return self._signed_in(entry, "pin")
 
