@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np

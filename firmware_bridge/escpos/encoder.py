@@ -19,8 +19,18 @@ import escpos.exceptions
 from escpos.constants import QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
 from escpos.printer import Dummy
 
-from firmware_bridge.escpos.document import (QR, Barcode, Cut, Feed, PrinterProfile, Rule, Text,
-                                             TicketDoc, TicketError, get_profile)
+from firmware_bridge.escpos.document import (
+    QR,
+    Barcode,
+    Cut,
+    Feed,
+    PrinterProfile,
+    Rule,
+    Text,
+    TicketDoc,
+    TicketError,
+    get_profile,
+)
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 #: FS & / FS . : enter / leave Chinese (double-byte) character mode.

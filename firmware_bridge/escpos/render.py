@@ -19,9 +19,9 @@ import qrcode.exceptions
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
+from firmware_bridge.errors import CodecError
 from firmware_bridge.escpos import parser as P
 from firmware_bridge.escpos.document import PrinterProfile, get_profile
-from firmware_bridge.errors import CodecError
 
 FONT_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_FACE_NAME = "Noto Sans CJK SC"

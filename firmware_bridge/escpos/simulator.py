@@ -17,9 +17,9 @@ import socket
 import socketserver
 import threading
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 
 import zxingcpp
 from PIL import Image

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import xor
 
-from firmware_bridge.idcard.errors import (FrameChecksumError, FrameLengthError, FrameTruncated,
-                                           PayloadError, ProtocolError, StatusError)
+from firmware_bridge.idcard.errors import (
+    FrameChecksumError,
+    FrameLengthError,
+    FrameTruncated,
+    PayloadError,
+    ProtocolError,
+    StatusError,
+)
 from firmware_bridge.idcard.status import StatusInfo, status_info
 
 PREAMBLE = b"\xAA\xAA\xAA\x96\x69"

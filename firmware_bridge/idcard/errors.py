@@ -6,9 +6,8 @@ carries citizen data in its reason (they end up in logs and telemetry).
 """
 from __future__ import annotations
 
-from firmware_bridge.idcard.status import StatusInfo
-
 from firmware_bridge.errors import CodecError
+from firmware_bridge.idcard.status import StatusInfo
 
 
 class ProtocolError(CodecError):

@@ -18,8 +18,8 @@ import serial
 
 from firmware_bridge.idcard import codec
 from firmware_bridge.idcard.identity import Identity, parse_text
-from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from firmware_bridge.idcard.synthetic import synthetic_identity
 
 #: The sessions recorded: file stem -> (seed, card type, read command).
 SESSIONS = {

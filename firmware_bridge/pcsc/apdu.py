@@ -10,8 +10,8 @@ cards we read and are refused explicitly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from firmware_bridge.pcsc import sw as swtable
 from firmware_bridge.pcsc.sw import CardError

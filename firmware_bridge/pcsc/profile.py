@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
+from firmware_bridge.errors import ProfileError
 from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.sw import CardError, FileNotFound
 from hall_common import privacy
-from firmware_bridge.errors import ProfileError
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 ENCODINGS = ("ascii", "gbk", "gb18030", "bcd", "hex", "uint")

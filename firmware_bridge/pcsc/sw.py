@@ -8,9 +8,8 @@ technician's reason and what the citizen should do. The protocol-level answers (
 """
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from hall_common.errors import DeviceError
 
