@@ -8,10 +8,10 @@ staff PIN hash for ``ui.maintenance_pin_hash``). Where the demo distribution is 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -101,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_pin_hash(args: argparse.Namespace) -> int:
     """`kiosk pin-hash`: reads a PIN from stdin, prints the hash."""
     import getpass
+
     from kiosk.pin import hash_pin
     pin = getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     if not pin.isdigit() or not 4 <= len(pin) <= 12:

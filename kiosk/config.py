@@ -15,10 +15,10 @@ import copy
 import os
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Mapping
 from urllib.parse import urlparse
 
 from kiosk.errors import ConfigError

@@ -11,14 +11,14 @@ device alone and prints one JSON line.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 import argparse
 import json
 import os
 import socket
 import sys
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from kiosk import config as config_mod
@@ -213,8 +213,9 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
         if role == "printer":
             out["status_before"] = str(dev.status())
             if test_print:
-                from kiosk.services.tickets import test_page
                 import datetime as dt
+
+                from kiosk.services.tickets import test_page
                 dev.print_ticket(test_page(hall="设备自检", terminal="doctor", when=dt.datetime.now()))
                 out["status_after"] = str(dev.status())
         elif read:
@@ -239,6 +240,7 @@ READ_EVENTS = {"scanner": "scanner.scan", "camera": "camera.scan", "idcard": "id
 def _first_read(dev: Device, timeout_s: float) -> Any:
     """Start ``dev``, wait for its first read event, stop it; a typed timeout if none comes."""
     import threading
+
     from kiosk.devices.base import DeviceTimeout
     got: list[Any] = []
     done = threading.Event()

@@ -10,8 +10,8 @@ a line for each and exits 2 when any of them fails. Nothing here writes to a run
 """
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.errors import KioskError

@@ -13,8 +13,8 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, cast
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import kiosk
 from kiosk.clock import Clock
@@ -26,8 +26,14 @@ from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.checkin import CheckinService, TicketPrinter
 from kiosk.services.facade import Services, TerminalInfo
-from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
-                                  StaffService, WalkinService)
+from kiosk.services.flows import (
+    BookingService,
+    FeedbackService,
+    GuideService,
+    ProgressService,
+    StaffService,
+    WalkinService,
+)
 from kiosk.services.session import SessionManager
 from kiosk.trust import policy
 from kiosk.watchdog import Notifier
@@ -97,8 +103,7 @@ class Runtime:
     # -- construction ------------------------------------------------------------------------------
     def _build_trust(self) -> tuple[TrustStore | None, CommandVerifier | None]:
         """The durable trust state, the command verifier and the scan gate's code verifier."""
-        from kiosk.trust import payload
-        from kiosk.trust import codes
+        from kiosk.trust import codes, payload
         from kiosk.trust.commands import CommandVerifier
         from kiosk.trust.keys import TrustError, TrustStore
         root = self.cfg.get("trust.root_key")

@@ -16,8 +16,8 @@ import os
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kiosk.errors import KioskError

@@ -14,9 +14,9 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Mapping
 
 from hall_common.backoff import Backoff
 from hall_common.errors import DeviceError, DeviceTimeout, DeviceUnavailable

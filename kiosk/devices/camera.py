@@ -29,21 +29,29 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
-from collections.abc import Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
 import zxingcpp
 
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                Health, ReconnectSupervisor)
-from kiosk.trust.payload import Deduper, classify
+from kiosk.devices.base import (
+    Backoff,
+    Device,
+    DeviceError,
+    DeviceState,
+    DeviceTimeout,
+    DeviceUnavailable,
+    Health,
+    ReconnectSupervisor,
+)
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
+from kiosk.trust.payload import Deduper, classify
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 BINARIZERS = ("LocalAverage", "GlobalHistogram", "FixedThreshold", "BoolCast")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import termios
 import threading
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import serial
 
@@ -26,8 +26,16 @@ from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.errors import IdentityError, ProtocolError, StatusError
 from firmware_bridge.idcard.identity import Identity, parse_text
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                Health, ReconnectSupervisor)
+from kiosk.devices.base import (
+    Backoff,
+    Device,
+    DeviceError,
+    DeviceState,
+    DeviceTimeout,
+    DeviceUnavailable,
+    Health,
+    ReconnectSupervisor,
+)
 from kiosk.devices.transport import open_url
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import EventBus

@@ -21,9 +21,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Mapping
 
 import serial
 
@@ -32,8 +32,16 @@ from firmware_bridge.escpos.encoder import encode
 from firmware_bridge.escpos.status import FULL_REQUEST, KINDS, PrinterStatus, StatusError, decode_status
 from kiosk.config import Field
 from kiosk.devices import transport
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                Health, ReconnectSupervisor)
+from kiosk.devices.base import (
+    Backoff,
+    Device,
+    DeviceError,
+    DeviceState,
+    DeviceTimeout,
+    DeviceUnavailable,
+    Health,
+    ReconnectSupervisor,
+)
 from kiosk.events import EventBus
 
 

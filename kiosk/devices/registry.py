@@ -6,9 +6,9 @@ device that needs it. Every role has a ``<role>.dummy`` for tests and terminals 
 """
 from __future__ import annotations
 
-from typing import Any
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from kiosk.config import validate_options
 from kiosk.devices.base import Device

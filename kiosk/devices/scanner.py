@@ -22,8 +22,8 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import serial
 
@@ -31,9 +31,9 @@ from firmware_bridge.scanner.codec import ENCODINGS, TERMINATORS, ScanCodec, Sca
 from firmware_bridge.scanner.wedge import EV_KEY, KeyTranslator, WedgeClassifier
 from kiosk.config import Field
 from kiosk.devices.base import Backoff, Device, DeviceState, DeviceUnavailable, Health, ReconnectSupervisor
-from kiosk.trust.payload import Deduper, classify
 from kiosk.devices.transport import open_url
 from kiosk.events import EventBus
+from kiosk.trust.payload import Deduper, classify
 
 #: Serial read timeout (s): bounds how long stop() waits for the reader thread, and is the idle
 #: gap that ends a frame when the scanner sends no terminator.

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Mapping
 
 from smartcard import scard
 
@@ -27,9 +27,17 @@ from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.profile import CardData, load_profile, read_card
 from firmware_bridge.pcsc.sw import CardError, StatusWordError
 from kiosk.config import Field
-from kiosk.devices.base import (Backoff, Device, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable,
-                                ReconnectSupervisor)
+from kiosk.devices.base import (
+    Backoff,
+    Device,
+    DeviceError,
+    DeviceState,
+    DeviceTimeout,
+    DeviceUnavailable,
+    ReconnectSupervisor,
+)
 from kiosk.events import EventBus
+
 
 def _u32(hr: int) -> int:
     # Why: pyscard returns some HRESULTs as negative ints on 64-bit Linux (0x80100... as signed).

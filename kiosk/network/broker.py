@@ -6,8 +6,8 @@ CA, client certificate and key). Used by the gateway (kiosk.network.link connect
 """
 from __future__ import annotations
 
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from kiosk.config import Config

@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-
 log = logging.getLogger("kiosk.network.catalogue")
 
 #: Where a text's English sits: beside it, under the same key + this suffix.

@@ -12,13 +12,13 @@ pump's (kiosk.network.pump).
 """
 from __future__ import annotations
 
-from typing import Any
 import json
 import logging
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.network import schemas
 from kiosk.network.envelope import Envelope

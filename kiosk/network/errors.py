@@ -6,6 +6,7 @@ carries a citizen's data: messages name operations, ids and error codes only.
 from __future__ import annotations
 
 from typing import Any
+
 from kiosk.errors import KioskError
 
 

@@ -29,10 +29,10 @@ the outbox ``network.outbox_alarm`` (bound reached, disk fault, corrupt file mov
 """
 from __future__ import annotations
 
-from typing import Any
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from hall_common.backoff import Backoff
 from hall_common.reconnect import ReconnectSupervisor

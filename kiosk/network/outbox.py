@@ -27,20 +27,20 @@ photos): its body is encrypted with :class:`kiosk.network.sealed.Sealer` before 
 """
 from __future__ import annotations
 
-from typing import Any
 import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable
+from typing import Any
 
+from hall_common.privacy import ID_PATTERN, redact_text
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused
 from kiosk.network.outbox_file import CHECKPOINT_INTERVAL_S, COLUMNS, DEAD_COLUMNS, OutboxFile
-from kiosk.network.sealed import SealError, Sealer, is_sealed
-from hall_common.privacy import ID_PATTERN, redact_text
+from kiosk.network.sealed import Sealer, SealError, is_sealed
 from kiosk.storage import StorageError
 
 log = logging.getLogger("kiosk.network.outbox")

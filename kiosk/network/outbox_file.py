@@ -12,14 +12,14 @@ What a row is and when it leaves: :mod:`kiosk.network.outbox`.
 """
 from __future__ import annotations
 
-from typing import Any, TypeVar
 import json
 import logging
 import sqlite3
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from kiosk import storage
 from kiosk.events import EventBus

@@ -14,11 +14,11 @@ as answers free a place, so after a drop only unanswered chunks are resent.
 """
 from __future__ import annotations
 
-from typing import Any
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kiosk.events import EventBus
 from kiosk.network import topics

@@ -15,14 +15,14 @@ sent as garbage).
 """
 from __future__ import annotations
 
-from typing import Any
 import base64
 import json
 import logging
 import os
 import stat
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM

@@ -18,12 +18,12 @@ Keys live in memory only: they are as long-lived as the citizen standing at the 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kiosk.events import EventBus
 from kiosk.network.errors import Timeout

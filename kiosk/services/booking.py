@@ -8,8 +8,8 @@ answer, and ends with any answer. What the success screen and the slip show come
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from kiosk.clock import Clock
 from kiosk.services import tickets

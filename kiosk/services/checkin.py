@@ -9,10 +9,10 @@ ends it, so the same slip scanned again once check-in opens is a new attempt, no
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from firmware_bridge.escpos.document import TicketDoc
 from kiosk.clock import Clock

@@ -5,8 +5,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.services.checkin import CheckinService, PrintOutcome
-from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
-                                  StaffService, WalkinService)
+from kiosk.services.flows import (
+    BookingService,
+    FeedbackService,
+    GuideService,
+    ProgressService,
+    StaffService,
+    WalkinService,
+)
 from kiosk.services.session import SessionManager
 
 

@@ -7,8 +7,8 @@ screens. The guide reads the local catalogue cache, so it works with no network.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 import logging
+from typing import TYPE_CHECKING, Any
 
 from kiosk.events import EventBus
 from kiosk.network.catalogue import CatalogueCache, localize

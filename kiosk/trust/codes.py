@@ -34,8 +34,8 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.trust.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
 from kiosk.trust.keys import KeyRejected, KeySet, TrustError, TrustStore, canonical
+from kiosk.trust.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
 
 CONTEXT = b"KQ1\x00"
 SIG_BYTES = 64

@@ -28,8 +28,8 @@ import datetime as _dt
 import re
 import unicodedata
 import urllib.parse
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from hall_common import privacy
