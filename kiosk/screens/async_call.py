@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from kivy.clock import Clock
 

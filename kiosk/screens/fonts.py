@@ -223,7 +223,7 @@ def find_cjk_fonts(state_dir: str | Path, configured: str = "") -> dict[str, str
 
 def register(fonts: dict[str, str]) -> str:
     """Register the font with Kivy as FONT_NAME and make it the default of every Label."""
-    from kivy.core.text import LabelBase, DEFAULT_FONT
+    from kivy.core.text import DEFAULT_FONT, LabelBase
     regular = fonts["regular"]
     bold = fonts.get("bold", regular)
     LabelBase.register(FONT_NAME, fn_regular=regular, fn_bold=bold)

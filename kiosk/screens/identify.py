@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.trust.payload import id_number_problem
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
+from kiosk.trust.payload import id_number_problem
 
 #: Why 18: a resident ID number has 17 digits and a check character (digit or X).
 ID_LEN = 18

@@ -302,9 +302,9 @@ class KioskApp(LockedApp, App):
     def handle_code(self, payload) -> None:
         """Route a scanned code: a booking slip checks in, a receipt or a progress slip shows
         progress, a queue ticket is explained, anything else is explained as not understood."""
-        from kiosk.trust import payload as pl
         from kiosk.services import tickets
         from kiosk.services.checkin import appointment_id_from_code
+        from kiosk.trust import payload as pl
         follow = tickets.parse_follow(payload.value, self.services.checkin.follow_url) \
             if payload.kind == pl.URL else None
         if payload.kind == pl.APPLICATION_NUMBER:

@@ -19,8 +19,8 @@ def run_mobile_app(runtime, *, driver=None, width: int = 720, height: int = 1280
     from kiosk.screens import fonts
     font_files = fonts.find_cjk_fonts(runtime.cfg.get("runtime.state_dir", "var"), runtime.cfg.get("ui.font", ""))
     fonts.register(font_files)
-    from kiosk.services.mobile import MobileService
     from kiosk.screens.mobile.ui import MobileApp  # creates the Window: only after prepare()
+    from kiosk.services.mobile import MobileService
     service = MobileService.from_runtime(runtime)
     app = MobileApp(runtime, service, driver=driver)
     try:

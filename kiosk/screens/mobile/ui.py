@@ -21,10 +21,13 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.errors import KioskError
-from kiosk.screens import async_call, theme
-from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
-from kiosk.screens import widgets  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
+from kiosk.screens import (
+    async_call,
+    theme,
+    widgets,  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
+)
 from kiosk.screens.i18n import N_
+from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
 
 log = logging.getLogger("kiosk.screens.mobile")
 
