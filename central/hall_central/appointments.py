@@ -13,11 +13,12 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from kiosk.trust import codes
 from hall_central import seed
 from hall_central.clock import is_working_day, iso_utc
 from hall_central.rules import CHECKIN_EARLY_MIN, CHECKIN_LATE_MIN, SLOT_MIN, OpError, parse_date
-from hall_central.rules import at as _at, hhmm as _hhmm
+from hall_central.rules import at as _at
+from hall_central.rules import hhmm as _hhmm
+from kiosk.trust import codes
 
 if TYPE_CHECKING:
     from hall_central.clock import Clock

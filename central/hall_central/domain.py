@@ -16,12 +16,11 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING
 
-from hall_common import privacy
 from hall_central import idcard, seed
-from kiosk.trust import codes
-from hall_central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
 from hall_central.appointments import AppointmentOps
+from hall_central.clock import TZ, Clock, add_working_days, is_working_day, iso_utc, working_days_between
 from hall_central.mobile import MobileOps
+
 # re-exported: the service, the admin tool and the demo read them here
 from hall_central.rules import CHECKIN_EARLY_MIN as CHECKIN_EARLY_MIN
 from hall_central.rules import CHECKIN_LATE_MIN as CHECKIN_LATE_MIN
@@ -29,6 +28,8 @@ from hall_central.rules import SLOT_MIN as SLOT_MIN
 from hall_central.rules import OpError as OpError
 from hall_central.rules import hhmm as _hhmm
 from hall_central.store import SqlStore
+from hall_common import privacy
+from kiosk.trust import codes
 
 if TYPE_CHECKING:
     from hall_central.keys import CentralKeys

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, cast
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -61,22 +61,51 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hall_central.broker_profile import limit_lines
+
 # Re-exported: the identities and their rights live in central/hall_central/dynsec.py; hall_central.pki is their front door.
 from hall_central.dynsec import (
     ADMIN_CN as ADMIN_CN,
+)
+from hall_central.dynsec import (
     CENTRAL_CN as CENTRAL_CN,
+)
+from hall_central.dynsec import (
     DYNSEC_FILE as DYNSEC_FILE,
+)
+from hall_central.dynsec import (
     DYNSEC_PLUGIN as DYNSEC_PLUGIN,
+)
+from hall_central.dynsec import (
     FIRST_INSTANCE as FIRST_INSTANCE,
+)
+from hall_central.dynsec import (
     PkiError as PkiError,
+)
+from hall_central.dynsec import (
     central_cn as central_cn,
+)
+from hall_central.dynsec import (
     check_terminal as check_terminal,
+)
+from hall_central.dynsec import (
     ctrl_commands as ctrl_commands,
+)
+from hall_central.dynsec import (
     ctrl_lines as ctrl_lines,
+)
+from hall_central.dynsec import (
     dynsec_config as dynsec_config,
+)
+from hall_central.dynsec import (
     dynsec_text as dynsec_text,
+)
+from hall_central.dynsec import (
     find_dynsec_plugin as find_dynsec_plugin,
+)
+from hall_central.dynsec import (
     terminal_acls as terminal_acls,
+)
+from hall_central.dynsec import (
     terminal_role as terminal_role,
 )
 

@@ -27,13 +27,13 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
-from kiosk.network import envelope, schemas, topics
-from kiosk.network.envelope import Envelope
 from hall_central import intake
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
 from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
+from kiosk.network import envelope, schemas, topics
+from kiosk.network.envelope import Envelope
 
 log = logging.getLogger("kiosk.central.service")
 

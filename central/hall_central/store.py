@@ -22,9 +22,9 @@ import hmac
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, overload
-from collections.abc import Iterator
 
 from kiosk.errors import KioskError
 

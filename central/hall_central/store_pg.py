@@ -22,6 +22,7 @@ import functools
 import hashlib
 import logging
 from typing import Any
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
