@@ -23,6 +23,7 @@ from hall_central.broker_profile import find_mosquitto, limit_lines
 from hall_central.pki import Pki, PkiError
 from hall_common.procs import stop_process
 
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:

@@ -119,6 +119,7 @@ def cmd_sim(args) -> int:
     if args.sim_command == "run":
         import signal
         import threading
+
         from kiosk import logs
         logs.setup("info")
         os.makedirs(os.path.dirname(path), exist_ok=True)

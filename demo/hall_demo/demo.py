@@ -11,7 +11,6 @@ The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml
 """
 from __future__ import annotations
 
-from typing import Any
 import datetime as dt
 import json
 import logging
@@ -22,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk import config as config_mod
@@ -61,10 +61,10 @@ class Stack:
 
     def start(self) -> Stack:
         """Bring everything up; returns when the kiosk core is online with a catalogue."""
+        from hall_demo.broker import Broker, free_port
         from hall_demo.hub import SimHub, control_path
         from kiosk.clock import OffsetClock
         from kiosk.runtime import Runtime
-        from hall_demo.broker import Broker, free_port
 
         for stale in ("broker", "central.db", "central.db-wal", "central.db-shm", "state", "central-keys",
                       "keyset.json"):

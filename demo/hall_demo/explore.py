@@ -19,7 +19,6 @@ broke, 1 otherwise, 2 when the stack could not start.
 """
 from __future__ import annotations
 
-from typing import Any
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("hall_demo.explore")
 
@@ -86,11 +86,11 @@ class Explorer:
             Clock.schedule_once(lambda dt: self.app.stop(), 0)
 
     def _setup(self) -> None:
+        from hall_central.seed import demo_citizens
         from hall_demo.explore_actions import Actions
         from hall_demo.explore_checks import Checks
         from hall_demo.explore_codes import Codes
         from hall_demo.explore_ui import Ui
-        from hall_central.seed import demo_citizens
         self.ui = Ui(self.app, self.stack.runtime.bus)
         self.ui.call(lambda: setattr(self.app.sm.transition, "duration", 0), "the transition")
         if self.hold_time:
@@ -235,6 +235,7 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
             return 2
         fonts = _font_cache(run_dir / "state" / "cache" / "fonts")
         from types import SimpleNamespace
+
         from kiosk.screens.app import run_app
         explorer = Explorer(seed, steps, stack, out_dir, keep_going=keep_going, hold_time=hold_time, echo=echo,
                             allow=allow)

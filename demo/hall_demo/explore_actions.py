@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from hall_demo.explore_checks import Breach
 from hall_demo.explore_ui import WAYS_HOME, UiTimeout

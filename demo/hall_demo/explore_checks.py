@@ -16,7 +16,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Set as AbstractSet
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from hall_demo.explore_ui import WAYS_HOME
@@ -267,8 +268,9 @@ def _needles(c: dict, current, typed: AbstractSet[str] = frozenset()) -> list[st
 def _all_texts(deep: bool) -> list[str]:
     """Every text in the window (every screen, shown or not); ``deep``: and in any other live
     widget (a screen dropped but kept alive by a stray reference)."""
-    from hall_demo.tour import live_widget_texts
     from kivy.app import App
+
+    from hall_demo.tour import live_widget_texts
     app = App.get_running_app()
     out = []
     for root in [app.root] + list(app.sm.screens):

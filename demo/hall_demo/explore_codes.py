@@ -66,8 +66,8 @@ class Codes:
 
     def _checkin_code(self, a: dict, *, aud: str | None = None, exp_shift_s: int = 0) -> str:
         """The slip code of appointment ``a`` as hall_central.domain signs it."""
-        from kiosk.trust import codes
         from hall_central.domain import CHECKIN_LATE_MIN
+        from kiosk.trust import codes
         h, m = (int(x) for x in a["end"].split(":"))
         closes = dt.datetime.combine(dt.date.fromisoformat(a["date"]), dt.time(h, m), self.tz) \
             + dt.timedelta(minutes=CHECKIN_LATE_MIN)
@@ -104,6 +104,7 @@ class Codes:
         if which == 1:
             return self._receipt(rng.randrange(4), aud=FOREIGN_CITY)
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         from kiosk.trust import codes
         now = int(self.sim.central_now().timestamp())
         stranger = Ed25519PrivateKey.from_private_bytes(bytes(rng.getrandbits(8) for _ in range(32)))

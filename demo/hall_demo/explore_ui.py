@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable
 
 #: A bound on any single hand-over to the UI thread (s): a UI that does not answer this long is hung.
 CALL_TIMEOUT_S = 60.0
@@ -173,8 +173,9 @@ class Ui:
         """Drag a finger vertically by ``dy`` pixels from ``at`` (up: positive), through the window's
         input path, one movement per frame as a finger moves: a scroll view scrolls. Returns the
         scroll view's ``scroll_y`` before and after."""
-        from hall_demo.touch import TapTouch
         from kivy.base import EventLoop
+
+        from hall_demo.touch import TapTouch
         box: dict = {}
 
         def scroll_y():

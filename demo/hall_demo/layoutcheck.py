@@ -20,7 +20,6 @@ Exit status: 0 with no findings, 1 with findings, 2 when a tour did not complete
 """
 from __future__ import annotations
 
-from typing import Any
 import argparse
 import json
 import os
@@ -29,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hall_demo import ROOT
 
@@ -91,6 +91,7 @@ class Boundaries:
         if text not in self._cache:
             if self._jieba is None:
                 import logging
+
                 import jieba
                 jieba.setLogLevel(logging.WARNING)
                 self._jieba = jieba
@@ -119,9 +120,9 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
     os.environ["KIVY_DPI"] = str(panel.dpi)   # before kivy.metrics is imported
     from kiosk.screens import kivyenv
     kivyenv.prepare(panel.width, panel.height)
-    from hall_demo.layoutprobe import Inspector
-    from hall_demo.demo import Stack
     from hall_demo import tour_steps as tours
+    from hall_demo.demo import Stack
+    from hall_demo.layoutprobe import Inspector
     from hall_demo.tour import play
     out.mkdir(parents=True, exist_ok=True)
     stack = Stack(str(ROOT / "config" / "demo.toml"), out, run_dir=out / "run")

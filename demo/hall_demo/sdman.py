@@ -47,8 +47,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 SYSTEMD = "/lib/systemd/systemd"
 DEBIAN_USER_UNITS = "/usr/lib/systemd/user"

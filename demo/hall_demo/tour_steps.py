@@ -24,6 +24,7 @@ def late_advance_s(runtime_now, central_now) -> float:
     the central service puts them on the half hour nearest its clock and closes check-in 15 min
     after the start (hall_central.domain); one minute past that, minus what the clock is ahead."""
     import datetime as dt
+
     from hall_central.domain import CHECKIN_LATE_MIN, round_half_hour
     closes = round_half_hour(central_now) + dt.timedelta(minutes=CHECKIN_LATE_MIN + 1)
     return max(0.0, (closes - runtime_now).total_seconds())
@@ -148,6 +149,7 @@ def part_a(lang: str) -> list[Step]:
         # The window's keyboard and close paths, as SDL feeds them: F1 (Kivy's settings panel),
         # Escape, and a close request (Alt+F4 under a window manager, the compositor).
         from kivy.core.window import Window
+
         from kiosk.screens.lockdown import KEY_ESCAPE, KEY_F1
         Window.dispatch("on_keyboard", KEY_F1, 0, "", [])
         Window.dispatch("on_keyboard", KEY_ESCAPE, 0, "", [])

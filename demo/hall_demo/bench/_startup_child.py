@@ -14,13 +14,13 @@ frame is detected the same way for the kiosk and the bare window: two Clock tick
 from __future__ import annotations
 
 import json
-from typing import Any
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -104,8 +104,8 @@ class RemoteHub:
 
     def start(self) -> RemoteHub:
         """Start ``kiosk sim run`` on the stack's effective config; returns once it serves."""
-        from hall_demo.hub import control_path
         from firmware_bridge.pcsc.stack import use_private_socket
+        from hall_demo.hub import control_path
         run_dir = Path(self.cfg.get("runtime.state_dir")).parent
         config_path = run_dir / "kiosk.toml"  # Stack wrote the effective config before starting the hub
         self.path = control_path(self.cfg)
@@ -257,6 +257,7 @@ def tour(run_dir: str) -> dict:
         _remote_central(stack.sim)
         _prepare_fonts(stack.cfg.get("runtime.state_dir"))
         from kivy.clock import Clock
+
         from hall_demo import tour_steps as tours
         from hall_demo.tour import play
         peak = [0.0]

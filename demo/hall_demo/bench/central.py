@@ -31,18 +31,18 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from kiosk.network import topics
-from kiosk.network.envelope import Envelope, new_id
+from hall_common import procs
+from hall_demo import ROOT
 from hall_demo.bench import pgdb, poison
 from hall_demo.bench.report import Figure, percentile
 from hall_demo.broker import Broker
-from hall_common import procs
-from hall_demo import ROOT
+from kiosk.network import topics
+from kiosk.network.envelope import Envelope, new_id
 
 TERMINALS = 200
 TARGET_RATE_PER_S = 1000.0

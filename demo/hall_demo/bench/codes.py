@@ -16,12 +16,12 @@ import tempfile
 import time
 import zlib
 
-from kiosk.trust.payload import TOKEN_PREFIX, b45decode
+from hall_central.keys import CentralKeys
+from hall_demo.bench.report import Figure, percentile, time_calls_ms
+from hall_demo.code_mutations import bomb, mutations, same_signed_content
 from kiosk.trust import codes
 from kiosk.trust.keys import TrustStore
-from hall_demo.bench.report import Figure, percentile, time_calls_ms
-from hall_central.keys import CentralKeys
-from hall_demo.code_mutations import bomb, mutations, same_signed_content
+from kiosk.trust.payload import TOKEN_PREFIX, b45decode
 
 HALL, REGIONS = "H410122203", ("410100", "410122")
 

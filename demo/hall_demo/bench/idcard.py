@@ -12,14 +12,14 @@ import random
 import threading
 import time
 
-from hall_demo.hub import identity_from_citizen
 from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.identity import encode_text
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from hall_central.seed import synthetic_citizen
+from hall_demo.bench.report import Figure, percentile
+from hall_demo.hub import identity_from_citizen
 from kiosk.devices.idcard import SamSerialReader
 from kiosk.events import EventBus
-from hall_demo.bench.report import Figure, percentile
-from hall_central.seed import synthetic_citizen
 
 BAUDRATE = 115200
 #: Longest wait for one event (a guard against a hang; a read takes ~0.1-0.5 s).

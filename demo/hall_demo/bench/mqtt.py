@@ -21,13 +21,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hall_demo.bench.report import Figure, percentile, time_calls_ms
+from hall_demo.broker import Broker
 from kiosk.events import EventBus
 from kiosk.network import envelope, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import NetworkError
 from kiosk.network.gateway import Gateway
-from hall_demo.bench.report import Figure, percentile, time_calls_ms
-from hall_demo.broker import Broker
 
 OP = "catalogue.sync"
 BODY = {"since_version": 1}

@@ -21,10 +21,11 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from hall_demo import ROOT
 
 #: The envelope of the issue's reproduction, with the parts a poison replaces.
@@ -91,6 +92,7 @@ class Sender:
 
     def __init__(self, port: int, terminals: int, victim: str) -> None:
         import paho.mqtt.client as mqtt
+
         from kiosk.network import topics
         self.ids = [f"BENCH-EVIL{k:02d}" for k in range(terminals)]
         # Every (poison, sender) payload built once: the 100,000-deep one is 200 KB.

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from hall_demo.bench.report import Figure, percentile
 from kiosk.devices.camera import OpenCvCamera, decode_frame
 from kiosk.events import EventBus
-from hall_demo.bench.report import Figure, percentile
 
 #: Longest wait for the driver to play the frames through (a guard against a hang, not a target).
 PIPELINE_TIMEOUT_S = 120.0
