@@ -24,12 +24,12 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kiosk.network import envelope, topics
-from tests.waiting import wait_for
-from hall_demo.broker import Broker
 from hall_central import seed
 from hall_central.clock import TZ, FixedClock
 from hall_central.service import CentralService, parse_broker_url
+from hall_demo.broker import Broker
+from kiosk.network import envelope, topics
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "docs" / "asyncapi.yaml"

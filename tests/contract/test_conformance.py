@@ -12,11 +12,10 @@ request pipelined), plus the fixed cases of tests/contract/test_edges.py.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import base64
 import hashlib
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -25,8 +24,18 @@ from hypothesis_jsonschema import from_schema
 
 from kiosk.network import schemas, topics
 
-from .conftest import (TERMINAL, World, doc, doc_operations, encode, exchange, request_env, request_valid,
-                       response_errors, schema_valid)
+from .conftest import (
+    TERMINAL,
+    World,
+    doc,
+    doc_operations,
+    encode,
+    exchange,
+    request_env,
+    request_valid,
+    response_errors,
+    schema_valid,
+)
 
 #: Why 24: 13 operations x 24 = 312 round trips, a few seconds, yet every kind of case (schema,
 #: realistic, broken body, broken envelope) comes up several times per operation.

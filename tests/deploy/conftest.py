@@ -8,20 +8,19 @@ what cannot apply on a test machine; every line there says why.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import select
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kiosk import config as config_mod
+from hall_common.procs import stop_process
 from hall_demo import sdman
 from hall_demo.broker import Broker, free_port
-from hall_common.procs import stop_process
+from kiosk import config as config_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"

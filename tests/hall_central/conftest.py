@@ -9,10 +9,10 @@ import uuid
 import paho.mqtt.client as mqtt
 import pytest
 
-from kiosk.network import envelope, schemas, topics
-from kiosk.network.envelope import Envelope
 from hall_central.clock import TZ, FixedClock
 from hall_central.service import CentralService, parse_broker_url
+from kiosk.network import envelope, schemas, topics
+from kiosk.network.envelope import Envelope
 
 #: Error codes the central service answers that the contract's list in this branch does not carry yet
 #: (issue 13: the contract work adds them); a response with one is not reported as invalid.

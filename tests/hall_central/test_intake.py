@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from kiosk.network import envelope, schemas, topics
-from hall_demo.bench.poison import POISONS
 from hall_central import intake
+from hall_demo.bench.poison import POISONS
+from kiosk.network import envelope, schemas, topics
 
 EVIL, GOOD = "ZM-EVIL01", "ZM-GOOD01"
 

@@ -10,8 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hall_central import broker_profile
-from hall_central import dynsec, pki
+from hall_central import broker_profile, dynsec, pki
 
 ROOT = Path(__file__).resolve().parents[2]
 

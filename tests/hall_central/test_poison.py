@@ -3,21 +3,20 @@ is the topic's terminal. Every input of demo/hall_demo/bench/poison.py lands in 
 requests of another terminal (the writer is held on the database lock while they queue up)."""
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import sqlite3
 import threading
 import uuid
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from kiosk.network import envelope, topics
-from hall_demo.bench.poison import POISONS
 from hall_central import seed
 from hall_central.service import CentralService, parse_broker_url
 from hall_central.store import Store
+from hall_demo.bench.poison import POISONS
+from kiosk.network import envelope, topics
 from tests.waiting import wait_for
 
 from .conftest import TermClient

@@ -7,12 +7,11 @@ import sqlite3
 
 import pytest
 
-from kiosk.network import envelope, topics
 from hall_central import intake
 from hall_central.domain import Domain
 from hall_central.service import CentralService
 from hall_central.stores import open_store
-
+from kiosk.network import envelope, topics
 
 
 @pytest.fixture

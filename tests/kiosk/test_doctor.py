@@ -3,18 +3,17 @@ hint (and exit 1) when the broker is stopped, the printer is out of paper, the d
 outbox corrupt or not writable; exit 2 and one line on stderr for what `kiosk run` would refuse."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pathlib import Path
-
+from hall_demo.broker import free_port
 from hall_demo.hub import SimHub, control, control_path
 from kiosk import config
 from kiosk.cli import main
 from kiosk.network.outbox import Outbox
 from tests.disk_faults import fill, immutable, overwrite, tiny_fs
-from hall_demo.broker import free_port
 
 pytestmark = pytest.mark.integration
 

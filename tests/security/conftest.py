@@ -13,9 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.trust.tls import client_context
 from hall_central import pki
 from hall_demo.broker import PkiBroker, free_port
+from kiosk.trust.tls import client_context
 
 TERMINALS = ["ZM-0001", "ZM-0002", "ZM-0003", "ZM-E2E-0001"]
 REVOKED = "ZM-0003"

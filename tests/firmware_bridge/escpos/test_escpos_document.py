@@ -1,8 +1,18 @@
 """The ticket model validates at build time and the profiles carry the paper geometry."""
 import pytest
 
-from firmware_bridge.escpos.document import (PROFILES, QR, Barcode, Cut, Feed, Rule, Text, TicketDoc,
-                                             TicketError, get_profile)
+from firmware_bridge.escpos.document import (
+    PROFILES,
+    QR,
+    Barcode,
+    Cut,
+    Feed,
+    Rule,
+    Text,
+    TicketDoc,
+    TicketError,
+    get_profile,
+)
 from kiosk.errors import KioskError
 
 

@@ -5,12 +5,22 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_bridge.idcard.codes import NATIONS
 from firmware_bridge.idcard.errors import IdentityError
-from firmware_bridge.idcard.identity import (FOREIGN_LAYOUT, Identity, RESIDENT_LAYOUT, decode_ucs2, encode_text,
-                                             id_check_digit, parse_additional_address, parse_text, replace)
+from firmware_bridge.idcard.identity import (
+    FOREIGN_LAYOUT,
+    RESIDENT_LAYOUT,
+    Identity,
+    decode_ucs2,
+    encode_text,
+    id_check_digit,
+    parse_additional_address,
+    parse_text,
+    replace,
+)
 from firmware_bridge.idcard.synthetic import synthetic_identity
 
 

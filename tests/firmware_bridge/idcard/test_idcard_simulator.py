@@ -1,18 +1,17 @@
 """The reader simulator over a real pty, driven with pyserial and the shared codec."""
 from __future__ import annotations
 
-from typing import Any
-
 import os
 import threading
+from typing import Any
 
 import pytest
 import serial
 
 from firmware_bridge.idcard import codec
 from firmware_bridge.idcard.identity import parse_text
-from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from firmware_bridge.idcard.synthetic import synthetic_identity
 
 
 @pytest.fixture(autouse=True)

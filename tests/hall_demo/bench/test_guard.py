@@ -2,9 +2,8 @@
 wobble passes, and a guarded figure that was not measured fails."""
 from __future__ import annotations
 
-from typing import Any
-
 import json
+from typing import Any
 
 from hall_demo.bench import guard, runner
 

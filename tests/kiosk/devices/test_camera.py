@@ -1,20 +1,19 @@
 """The camera driver: synthetic video and image folders, dedupe, errors, stalls, decode_frame."""
 from __future__ import annotations
 
-from typing import Any
-
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
 
 from firmware_bridge.camera import synthetic as S
-from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState
 from kiosk.devices.camera import OpenCvCamera, _Slot, decode_frame
 from kiosk.devices.registry import build
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
+from kiosk.trust import payload as P
 
 WAIT_S = 15.0  # upper bound for an awaited event; a pass never waits this long
 

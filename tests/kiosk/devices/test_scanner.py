@@ -1,22 +1,21 @@
 """The serial scanner driver against the pty simulator, and the wedge driver (UI feed, fake evdev)."""
 from __future__ import annotations
 
-from typing import Any
-
 import logging
 import os
 import threading
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from firmware_bridge.scanner.simulator import ScannerSimulator
 from firmware_bridge.scanner.wedge import EV_KEY, KEY_DOWN, KEY_UP
-from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState, DeviceUnavailable
 from kiosk.devices.registry import build
 from kiosk.devices.scanner import SerialScanner, WedgeScanner
 from kiosk.events import EventBus
+from kiosk.trust import payload as P
 
 WAIT_S = 10.0  # upper bound for an awaited event; a pass never waits this long
 

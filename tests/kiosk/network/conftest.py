@@ -9,11 +9,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hall_central.seed import search_keys
+from hall_demo.broker import Broker
 from kiosk.events import EventBus
 from kiosk.network import envelope as E
 from kiosk.network import topics
-from hall_demo.broker import Broker
-from hall_central.seed import search_keys
 
 TERMINAL = "ZM-0001"
 REGIONS = ["410100", "410122"]

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from hall_central import seed
+from hall_central.service import CentralService
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
 from tests.waiting import wait_for
-from hall_central import seed
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]

@@ -2,16 +2,15 @@
 for speed), judge exactly like the schemas as written."""
 from __future__ import annotations
 
-from typing import Any
-
 import functools
 import json
+from typing import Any
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis_jsonschema import from_schema
 from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
 
 from kiosk.network import schemas
 from kiosk.network.errors import InvalidMessage

@@ -13,9 +13,9 @@ import uuid
 
 from hall_common import privacy
 from hall_demo import touch
-from kiosk.screens import theme
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import DEMO_PIN, _cond, _msg, _printed_more, _type
+from kiosk.screens import theme
 
 #: The demo citizens the simulators' cards carry (hall_central.seed): 0 has an appointment today
 #: and one application, 1 is 68 and has three applications, 2 has nothing (types their number).

@@ -2,18 +2,17 @@
 reference central service on a clock that stands still, and a runtime on a fake clock."""
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
+from typing import Any
 
 import pytest
 
+from hall_central.clock import FixedClock
+from hall_central.service import CentralService
 from kiosk import config
 from kiosk.clock import FakeClock
 from kiosk.runtime import Runtime
 from tests.waiting import wait_for
-from hall_central.clock import FixedClock
-from hall_central.service import CentralService
 
 #: A Wednesday mid-morning, hall time: tomorrow is a working day with every slot in the future.
 NOW = dt.datetime(2026, 3, 18, 10, 0)

@@ -7,11 +7,10 @@ import random
 
 import pytest
 
-from kiosk.trust.commands import CommandVerifier
-from kiosk.trust.keys import CommandRejected
-from kiosk.trust.keys import TrustStore
 from hall_central.admin import command_envelope
 from hall_central.keys import CentralKeys
+from kiosk.trust.commands import CommandVerifier
+from kiosk.trust.keys import CommandRejected, TrustStore
 
 T = "ZM-0001"
 #: The tests' clock, read once at import; the keys are made valid from it (see test_codes.NOW:

@@ -9,14 +9,14 @@ import resource
 
 import pytest
 
-from kiosk import config
-from kiosk.trust import payload as P
-from kiosk.runtime import Runtime
-from kiosk.trust.policy import InsecureConfig
-from tests.waiting import wait_for
 from hall_central.admin import command_envelope, publish_once
 from hall_central.keys import CentralKeys
+from kiosk import config
 from kiosk.network import topics
+from kiosk.runtime import Runtime
+from kiosk.trust import payload as P
+from kiosk.trust.policy import InsecureConfig
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 T = "ZM-TRUST-01"
