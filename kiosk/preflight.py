@@ -88,8 +88,9 @@ def _seal_key(cfg: Config) -> str:
 
 
 #: (name, check) in the order `kiosk run` meets them.
-CHECKS: tuple[tuple[str, Callable[[Config], str]], ...] = (("policy", _policy), ("state_dir", _state_dir), ("trust", _trust),
-                                            ("drivers", _drivers), ("tls", _tls), ("seal_key", _seal_key))
+CHECKS: tuple[tuple[str, Callable[[Config], str]], ...] = (
+    ("policy", _policy), ("state_dir", _state_dir), ("trust", _trust), ("drivers", _drivers), ("tls", _tls),
+    ("seal_key", _seal_key))
 
 
 def results(cfg: Config) -> list[tuple[str, str | None, KioskError | None]]:

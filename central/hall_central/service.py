@@ -79,7 +79,8 @@ class CentralService:
         self.queue: queue.Queue = queue.Queue()
         #: ``refusals``: messages refused at the door or failed in a batch, by reason (hall_central.intake);
         #: ``dropped``: those of them that had no reply path and were only counted.
-        self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0, "refusals": {}}
+        self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0,
+                                      "refusals": {}}
         self._logged: dict[str, float] = {}
         self._subscribed = threading.Event()
         self._writer: threading.Thread | None = None

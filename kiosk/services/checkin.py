@@ -80,7 +80,8 @@ class CheckinService:
     """Today's appointments, check-in and the queue ticket."""
 
     def __init__(self, gateway: Gateway, printer: TicketPrinter | None, sessions: SessionManager,
-                 clock: Clock, *, hall: str, hall_code: str, terminal_id: str, bus: EventBus | None = None, wait_s: float = 8.0,
+                 clock: Clock, *, hall: str, hall_code: str, terminal_id: str, bus: EventBus | None = None,
+                 wait_s: float = 8.0,
                  verify_code: Callable[[str], dict[str, Any]] | None = None, attempts: Attempts | None = None,
                  follow_url: str = tickets.DEFAULT_FOLLOW_URL) -> None:
         self.gateway = gateway

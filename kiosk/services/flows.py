@@ -167,7 +167,8 @@ class FeedbackService:
     #: link; what is not answered by then is still sent from the outbox, and the citizen is told.
     WAIT_S = 5.0
 
-    def __init__(self, gateway: Gateway, attempts: Attempts | None = None, sessions: SessionManager | None = None) -> None:
+    def __init__(self, gateway: Gateway, attempts: Attempts | None = None,
+                 sessions: SessionManager | None = None) -> None:
         self.gateway = gateway
         self.attempts = attempts or Attempts()
         self.sessions = sessions

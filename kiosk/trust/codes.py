@@ -104,7 +104,8 @@ def verify(text: object, keyset: KeySet | None, audience: str | Iterable[str], n
     return verify_any(text, keyset, {typ: audience}, now_s)
 
 
-def verify_any(text: object, keyset: KeySet | None, audiences: Mapping[str, str | Iterable[str]], now_s: float | None = None) -> Code:
+def verify_any(text: object, keyset: KeySet | None, audiences: Mapping[str, str | Iterable[str]],
+               now_s: float | None = None) -> Code:
     """Verify a code of any type in ``audiences`` (``{typ: audience or audiences}``): the scan gate
     does not know beforehand whether a citizen holds up a booking slip or a receipt."""
     now = time.time() if now_s is None else now_s
