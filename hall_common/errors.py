@@ -25,7 +25,7 @@ class KioskError(Exception):
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """A JSON-friendly description (for logs, telemetry and `kiosk doctor`)."""
         return {"code": self.code, "reason": self.reason, "action": self.action,
                 "consequence": self.consequence}

@@ -3,9 +3,10 @@ the central service)."""
 from __future__ import annotations
 
 import subprocess
+from typing import Any
 
 
-def stop_process(proc: subprocess.Popen | None, timeout_s: float = 5.0) -> None:
+def stop_process(proc: subprocess.Popen[Any] | None, timeout_s: float = 5.0) -> None:
     """SIGTERM, wait ``timeout_s``; then SIGKILL and reap. Safe on None or an exited process."""
     if proc is None or proc.poll() is not None:
         return

@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 DEFAULT_CONFIG = os.environ.get("KIOSK_CONFIG", "/etc/kiosk/kiosk.toml")
 
@@ -47,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _plugins() -> dict:
+def _plugins() -> dict[str, Any]:
     """Sub-commands other distributions add (entry points in group ``kiosk.commands``: a function
     ``register(subparsers, config_arg)`` that adds its parser and sets ``plugin_main``; one with a
     ``raw_main(argv)`` attribute gets its arguments unparsed instead). The demo
@@ -63,12 +67,12 @@ def _plugins() -> dict:
     return found
 
 
-def _load(path: str):
+def _load(path: str) -> Config:
     from kiosk import config
     return config.load(path)
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     """`kiosk run`: a refusal to start (config, production profile, state dir, disk) is one line on
     stderr and exit 2, never a traceback (kiosk.preflight holds the checks `kiosk doctor` shares)."""
     from kiosk import logs, preflight
@@ -97,9 +101,10 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_pin_hash(args) -> int:
+def cmd_pin_hash(args: argparse.Namespace) -> int:
     """`kiosk pin-hash`: reads a PIN from stdin, prints the hash."""
     import getpass
+
     from kiosk.pin import hash_pin
     pin = getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     if not pin.isdigit() or not 4 <= len(pin) <= 12:
@@ -115,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     raw = getattr(_plugins().get(argv[0]) if argv else None, "raw_main", None)
     if raw is not None:  # a plug-in that parses its own options (and --help)
-        return raw(argv[1:])
+        code: int = raw(argv[1:])
+        return code
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -126,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pin-hash":
             return cmd_pin_hash(args)
         if hasattr(args, "plugin_main"):
-            return args.plugin_main(args)
+            plugin_code: int = args.plugin_main(args)
+            return plugin_code
     except ConfigError as e:
         print(f"kiosk: configuration error: {e.reason}", file=sys.stderr)
         return 2

@@ -16,9 +16,10 @@ import copy
 import os
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from kiosk import roles
@@ -32,19 +33,19 @@ _REGION_RE = re.compile(r"^\d{6}$|^\d{9}$|^\d{12}$")
 class Field:
     """One config key: its type, default (``REQUIRED`` if none), bounds, choices and doc."""
 
-    type: type | tuple
+    type: type | tuple[type, ...]
     default: Any = None
     doc: str = ""
     min: float | None = None
     max: float | None = None
-    choices: tuple | None = None
+    choices: tuple[Any, ...] | None = None
     pattern: str | None = None
     path: bool = False  # resolve relative to the config file's directory
     required: bool = False
 
     def check(self, file: str, key: str, value: Any) -> Any:
         """Return the value if it fits, else raise :class:`ConfigError` naming file and key."""
-        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        types: tuple[Any, ...] = self.type if isinstance(self.type, tuple) else (self.type,)
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(value, bool) and bool not in types:
@@ -170,7 +171,7 @@ DEVICE_FIELDS: dict[str, Field] = {
 class Config:
     """A validated configuration: nested dicts with defaults filled in, read by dotted key."""
 
-    def __init__(self, data: dict, source: str = "<memory>") -> None:
+    def __init__(self, data: dict[str, Any], source: str = "<memory>") -> None:
         self.data = data
         self.source = source
 
@@ -192,7 +193,8 @@ class Config:
     @property
     def terminal_id(self) -> str:
         """This terminal's id."""
-        return self.data["terminal"]["id"]
+        terminal_id: str = self.data["terminal"]["id"]
+        return terminal_id
 
     @property
     def regions(self) -> list[str]:
@@ -200,11 +202,11 @@ class Config:
         r = self.data["terminal"]["region"]
         return [r[k] for k in ("city", "county", "township", "village") if r.get(k)]
 
-    def devices(self) -> dict[str, dict]:
+    def devices(self) -> dict[str, dict[str, Any]]:
         """Enabled device sections by role."""
         return {role: d for role, d in self.data.get("devices", {}).items() if d.get("enabled", True)}
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Config":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """A copy with dotted keys replaced (used by the demo for free ports), re-validated."""
         raw = copy.deepcopy(self.data)
         for dotted, value in overrides.items():
@@ -219,7 +221,8 @@ class Config:
 _MISSING = object()
 
 
-def _validate_table(schema: dict, raw: Mapping, file: str, prefix: str, base_dir: Path | None) -> dict:
+def _validate_table(schema: Mapping[str, Any], raw: Mapping[str, Any], file: str, prefix: str,
+                    base_dir: Path | None) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise ConfigError(file, prefix.rstrip(".") or "<root>", "a table", raw)
     out: dict[str, Any] = {}
@@ -243,7 +246,7 @@ def _validate_table(schema: dict, raw: Mapping, file: str, prefix: str, base_dir
     return out
 
 
-def _validate(raw: Mapping, file: str, base_dir: Path | None) -> dict:
+def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[str, Any]:
     top = dict(raw)
     devices = top.pop("devices", {})
     data = _validate_table(SCHEMA, top, file, "", base_dir)
@@ -294,7 +297,7 @@ def _check_port(file: str, key: str, url: str) -> None:
                                                             " (or none, for the default)"), url)
 
 
-def _check_region_chain(file: str, region: dict) -> None:
+def _check_region_chain(file: str, region: dict[str, str]) -> None:
     """Each level's code must extend the level above it (410122 is inside 4101xx)."""
     city, county, township, village = (region.get(k, "") for k in ("city", "county", "township", "village"))
     if county and county[:4] != city[:4]:
@@ -305,7 +308,8 @@ def _check_region_chain(file: str, region: dict) -> None:
         raise ConfigError(file, "terminal.region.village", f"a code starting with township {township or '?'}", village)
 
 
-def validate_options(schema: Mapping[str, Field], options: Mapping, file: str, prefix: str) -> dict:
+def validate_options(schema: Mapping[str, Field], options: Mapping[str, Any], file: str,
+                     prefix: str) -> dict[str, Any]:
     """Validate a driver's ``options`` table against its declared ``OPTIONS``."""
     return _validate_table(dict(schema), options, file, prefix, None)
 
@@ -328,7 +332,7 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config
     return cfg.with_overrides(overrides) if overrides else cfg
 
 
-def from_dict(raw: Mapping, source: str = "<memory>", base_dir: str | Path | None = None) -> Config:
+def from_dict(raw: Mapping[str, Any], source: str = "<memory>", base_dir: str | Path | None = None) -> Config:
     """Validate a config given as a dict (tests, the fleet simulator)."""
     return Config(_validate(raw, source, Path(base_dir) if base_dir else None), source)
 
@@ -347,7 +351,7 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def dump_toml(data: Mapping, prefix: str = "") -> str:
+def dump_toml(data: Mapping[str, Any], prefix: str = "") -> str:
     """Write a validated config back as TOML (the demo's effective config). Tables after values."""
     lines, tables = [], []
     for key, value in data.items():

@@ -11,18 +11,23 @@ device alone and prints one JSON line.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from kiosk import config as config_mod
 from kiosk import preflight, roles, storage
 from kiosk.errors import KioskError
 from kiosk.fonts import find_cjk_font
+
+if TYPE_CHECKING:
+    from kiosk.events import Event
 
 
 @dataclass
@@ -45,7 +50,7 @@ class Check:
         return f"{status} {self.name:<16} {self.detail}{hint}"
 
 
-def broker_check(cfg) -> "Check":
+def broker_check(cfg: config_mod.Config) -> Check:
     """The broker answers MQTT, accepts this terminal (its certificate, on mqtts://) and grants it
     its own topics (the subscribe ACL: Mosquitto's dynamic-security plugin answers 0x87 to MQTT v5)."""
     # Through the link: the terminal's own MQTT client, so the doctor asks what the gateway would.
@@ -82,7 +87,7 @@ def check_device(role: str, section: dict) -> Check:
             if spec.interface is roles.Printer:  # it can tell its status: ask it
                 from kiosk.devices import registry
                 from kiosk.events import EventBus
-                printer = registry.build(role, section, EventBus())
+                printer: Any = registry.build(role, section, EventBus())  # a printer driver: status()
                 status = printer.status()
                 printer.stop()
                 ok = status.online and not status.paper_out and not status.cover_open
@@ -117,7 +122,7 @@ def check_device(role: str, section: dict) -> Check:
         return Check(name, False, f"{url}: {type(e).__name__}: {e}", "reinstall the runtime (make setup)")
 
 
-def storage_checks(cfg) -> list[Check]:
+def storage_checks(cfg: config_mod.Config) -> list[Check]:
     """Free space, the outbox's integrity and writability, and what waits for a person (read-only)."""
     state_dir = cfg.get("runtime.state_dir")
     need = cfg.get("runtime.min_free_mb") * 1024 * 1024
@@ -154,7 +159,8 @@ def _outbox_counts(path: str) -> tuple[int, int]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        count = lambda t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if t in tables else 0  # noqa: E731
+        def count(t: str) -> int:
+            return int(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) if t in tables else 0
         return count("outbox"), count("dead_letter")
     except sqlite3.Error:
         return 0, 0
@@ -188,7 +194,7 @@ def run_checks(config_path: str) -> list[Check]:
     refused = False
     for name, detail, error in preflight.results(cfg):
         refused |= name == "state_dir" and error is not None
-        checks.append(Check(name, True, detail) if error is None else
+        checks.append(Check(name, True, detail or "") if error is None else
                       Check(name, False, error.reason, error.action, refusal=True))
     if not refused:
         checks += storage_checks(cfg)
@@ -221,8 +227,9 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
         if isinstance(dev, roles.Printer):
             out["status_before"] = str(dev.status())
             if test_print:
-                from kiosk.services.tickets import test_page
                 import datetime as dt
+
+                from kiosk.services.tickets import test_page
                 dev.print_ticket(test_page(hall="设备自检", terminal="doctor", when=dt.datetime.now()))
                 out["status_after"] = str(dev.status())
         elif read:
@@ -243,10 +250,12 @@ def _first_read(dev, timeout_s: float):
     """Start ``dev``, wait for its first read event (the role's ``read_event``), stop it; a typed
     timeout if none comes (for drivers without their own ``read_once``)."""
     import threading
-    from kiosk.devices.base import DeviceTimeout
-    got, done = [], threading.Event()
 
-    def on_read(event) -> None:
+    from kiosk.devices.base import DeviceTimeout
+    got: list[Any] = []
+    done = threading.Event()
+
+    def on_read(event: Event) -> None:
         got.append(event.data)
         done.set()
     unsubscribe = dev.bus.subscribe(roles.by_name(dev.role).read_event, on_read)
@@ -261,19 +270,19 @@ def _first_read(dev, timeout_s: float):
         dev.stop()
 
 
-def _masked(result) -> object:
+def _masked(result: Any) -> object:
     """A probe result as JSON, citizens' data masked."""
     if hasattr(result, "masked"):
         return result.masked()
     if hasattr(result, "kind"):
-        return {"kind": result.kind, "value": getattr(result, "masked_value", None) or "<%d chars>" % len(str(result.value))}
+        return {"kind": result.kind, "value": getattr(result, "masked_value", None) or f"<{len(str(result.value))} chars>"}
     if isinstance(result, dict):
         from hall_common import privacy
         return {k: privacy.redact_text(str(v)) for k, v in result.items()}
     return str(result)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """Entry from the CLI."""
     from kiosk import logs
     logs.setup("critical")  # the checks' own lines are the output; drivers' warnings would repeat them

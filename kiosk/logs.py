@@ -13,7 +13,8 @@ import logging
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from hall_common import privacy
 
@@ -83,7 +84,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, extra fields, exception text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
@@ -98,7 +99,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def make_handler(stream=None) -> logging.Handler:
+def make_handler(stream: TextIO | None = None) -> logging.Handler:
     """A handler that redacts then writes JSON lines (to stderr by default)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactionFilter())
@@ -106,7 +107,7 @@ def make_handler(stream=None) -> logging.Handler:
     return handler
 
 
-def setup(level: str = "info", stream=None) -> None:
+def setup(level: str = "info", stream: TextIO | None = None) -> None:
     """Install the JSON + redaction handler as the only root handler."""
     root = logging.getLogger()
     for h in list(root.handlers):

@@ -10,19 +10,23 @@ a line for each and exits 2 when any of them fails. Nothing here writes to a run
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from kiosk.errors import KioskError
 
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
-def _policy(cfg) -> str:
+
+def _policy(cfg: Config) -> str:
     from kiosk.trust import policy
     policy.enforce(cfg)  # raises InsecureConfig
     return f"{cfg.get('network.profile')} profile"
 
 
-def _state_dir(cfg) -> str:
+def _state_dir(cfg: Config) -> str:
     from kiosk import storage
     return str(storage.check_state_dir(cfg.get("runtime.state_dir")))
 
@@ -40,7 +44,7 @@ def _drivers(cfg) -> str:
     return ", ".join(names) or "no devices configured"
 
 
-def _trust(cfg) -> str:
+def _trust(cfg: Config) -> str:
     root = cfg.get("trust.root_key")
     if not root:
         return "no trust.root_key (development only: signed codes and commands are refused)"
@@ -50,10 +54,10 @@ def _trust(cfg) -> str:
     except ValueError as e:
         raise TrustError(f"trust.root_key is not an Ed25519 public key: {e}",
                          action="set trust.root_key to the key `python -m hall_central.pki` printed") from None
-    return f"root key pinned, key set {'v%d' % store.keyset.version if store.keyset else 'not yet installed'}"
+    return f"root key pinned, key set {f'v{store.keyset.version}' if store.keyset else 'not yet installed'}"
 
 
-def _tls(cfg) -> str:
+def _tls(cfg: Config) -> str:
     broker = cfg.get("network.broker")
     if not broker.startswith("mqtts://"):
         return f"{broker.split('://')[0]}:// (no TLS)"
@@ -64,7 +68,7 @@ def _tls(cfg) -> str:
     return "certificate, key and CA load" if g("network.cert_file") else "CA loads (no client certificate)"
 
 
-def _seal_key(cfg) -> str:
+def _seal_key(cfg: Config) -> str:
     from kiosk.network.sealed import Sealer
     path = cfg.get("mobile.seal_key_file", "")
     if not path and cfg.get("terminal.profile") == "mobile":
@@ -74,17 +78,18 @@ def _seal_key(cfg) -> str:
     if not Path(path).exists() and cfg.get("mobile.seal_key_create", True):
         return f"{path} (created at the first start)"
     Sealer.from_config(cfg)  # raises SealError: unreadable, wrong size, or missing
-    return path
+    return str(path)
 
 
 #: (name, check) in the order `kiosk run` meets them.
-CHECKS: tuple[tuple[str, Callable], ...] = (("policy", _policy), ("state_dir", _state_dir), ("trust", _trust),
-                                            ("drivers", _drivers), ("tls", _tls), ("seal_key", _seal_key))
+CHECKS: tuple[tuple[str, Callable[[Config], str]], ...] = (
+    ("policy", _policy), ("state_dir", _state_dir), ("trust", _trust), ("drivers", _drivers), ("tls", _tls),
+    ("seal_key", _seal_key))
 
 
-def results(cfg) -> list[tuple[str, str | None, KioskError | None]]:
+def results(cfg: Config) -> list[tuple[str, str | None, KioskError | None]]:
     """Every check: (name, detail when it passed, error when it failed)."""
-    out = []
+    out: list[tuple[str, str | None, KioskError | None]] = []
     for name, check in CHECKS:
         try:
             out.append((name, check(cfg), None))
@@ -93,7 +98,7 @@ def results(cfg) -> list[tuple[str, str | None, KioskError | None]]:
     return out
 
 
-def enforce(cfg) -> None:
+def enforce(cfg: Config) -> None:
     """Raise the first refusal (a typed KioskError); `kiosk run` calls this before it starts."""
     for _name, check in CHECKS:
         check(cfg)

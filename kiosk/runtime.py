@@ -17,24 +17,35 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import kiosk
 from kiosk.clock import Clock
 from kiosk.config import Config
 from kiosk.devices import registry
 from kiosk.devices.base import Device, DeviceError
-from kiosk.events import EventBus
+from kiosk.events import Event, EventBus
 from kiosk.services.attempts import Attempts
 from kiosk.services.checkin import CheckinService
 from kiosk.services.facade import Services, TerminalInfo
+from kiosk.services.flows import (
+    BookingService,
+    FeedbackService,
+    GuideService,
+    ProgressService,
+    StaffService,
+    WalkinService,
+)
 from kiosk.services.maintenance import MaintenanceService
 from kiosk.services.scans import ScanReader
-from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
-                                  StaffService, WalkinService)
 from kiosk.services.session import SessionManager
 from kiosk.trust import policy
 from kiosk.watchdog import Notifier, UiHeartbeat
+
+if TYPE_CHECKING:
+    from kiosk.trust.commands import CommandVerifier
+    from kiosk.trust.keys import TrustStore
 
 log = logging.getLogger("kiosk.runtime")
 
@@ -96,10 +107,9 @@ class Runtime:
         self.bus.subscribe("network.outbox_alarm", self._on_alarm)
 
     # -- construction ------------------------------------------------------------------------------
-    def _build_trust(self):
+    def _build_trust(self) -> tuple[TrustStore | None, CommandVerifier | None]:
         """The durable trust state, the command verifier and the scan gate's code verifier."""
-        from kiosk.trust import payload
-        from kiosk.trust import codes
+        from kiosk.trust import codes, payload
         from kiosk.trust.commands import CommandVerifier
         from kiosk.trust.keys import TrustError, TrustStore
         root = self.cfg.get("trust.root_key")
@@ -121,13 +131,14 @@ class Runtime:
         verifier = CommandVerifier(store, self.cfg.terminal_id, max_ttl_s=self.cfg.get("trust.command_max_ttl_s"))
         return store, verifier
 
-    def _code_verifier(self):
+    def _code_verifier(self) -> Callable[[str], dict[str, Any]] | None:
         """Signed check-in codes verified offline for this hall at hall time: text -> claims."""
-        if self.trust is None:
+        store = self.trust
+        if store is None:
             return None
         from kiosk.trust import codes
         hall_code = self.cfg.get("terminal.hall_code")
-        return lambda text: codes.verify(text, self.trust.keyset, hall_code, self.clock.now().timestamp()).claims
+        return lambda text: codes.verify(text, store.keyset, hall_code, self.clock.now().timestamp()).claims
 
     def _build_devices(self) -> dict[str, Device]:
         _cache_printer_profiles(self.cfg.get("runtime.state_dir"))
@@ -170,7 +181,7 @@ class Runtime:
                         bus=self.bus, heartbeat=self.ui, mobile=mobile)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "Runtime":
+    def start(self) -> Runtime:
         """Start the gateway (offline-first: returns at once) and every device, then the timers."""
         self.gateway.start()
         for role, dev in self.devices.items():
@@ -205,7 +216,7 @@ class Runtime:
             payload.set_token_verifier(None)
         log.info("runtime stopped")
 
-    def _spawn(self, target, name: str) -> None:
+    def _spawn(self, target: Callable[[], object], name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
         t.start()
         self._threads.append(t)
@@ -246,7 +257,7 @@ class Runtime:
             except Exception:
                 log.exception("telemetry not sent")
 
-    def _on_alarm(self, event) -> None:
+    def _on_alarm(self, event: Event) -> None:
         if not self._stop.is_set():  # off the publisher's thread: it may hold the outbox or a device
             threading.Thread(target=self._send_telemetry, name="kiosk-telemetry-alarm", daemon=True).start()
 
@@ -255,7 +266,7 @@ class Runtime:
         """Devices, network and outbox: never any citizen data (kiosk.services.maintenance)."""
         return self.services.maintenance.health()
 
-    def telemetry(self) -> dict:
+    def telemetry(self) -> dict[str, Any]:
         """The telemetry body of contract v1."""
         h = self.health()
         return {"uptime_s": h["uptime_s"], "devices": h["devices"], "outbox_depth": h["outbox_depth"],
@@ -263,14 +274,15 @@ class Runtime:
                 "outbox_alarms": [{"kind": a["kind"], "reason": a["reason"][:500]} for a in h["outbox_alarms"][:10]]}
 
     # -- network events ----------------------------------------------------------------------------
-    def _on_online(self, event) -> None:
+    def _on_online(self, event: Event) -> None:
         # Refresh the catalogue off the network thread: the guide keeps serving the cache meanwhile.
         threading.Thread(target=self.services.guide.refresh, name="kiosk-catalogue", daemon=True).start()
 
-    def _on_command(self, event) -> None:
+    def _on_command(self, event: Event) -> None:
         env = event.data if isinstance(event.data, dict) else {}
         op = env.get("op", "")
-        body = env.get("body") if isinstance(env.get("body"), dict) else {}
+        raw_body = env.get("body")
+        body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
         log.info("command received", extra={"op": op})
         if not self._verify_command(op, body, env):
             return
@@ -286,7 +298,7 @@ class Runtime:
         elif op == "restart":
             self.bus.publish("runtime.restart", None, source="network")
 
-    def _verify_command(self, op: str, body: dict, env: dict) -> bool:
+    def _verify_command(self, op: str, body: dict[str, Any], env: dict[str, Any]) -> bool:
         """True if the command may run now (verified, sequence recorded); refusals are logged and
         published as ``trust.command_rejected``."""
         from kiosk.trust.keys import TrustError
@@ -294,15 +306,19 @@ class Runtime:
             log.warning("command refused: no trust.root_key configured", extra={"op": op})
             self.bus.publish("trust.command_rejected", {"op": op, "code": "command.no_trust"}, source="trust")
             return False
-        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        raw_args = body.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
         if op == "config.set" and "keyset" in args:
             # Why before the command check: a key set's authority is the pinned root signature, and
             # a terminal whose command key was revoked must still be able to receive the new set.
             try:
                 if self.trust.install_keyset(args["keyset"]):
-                    self.bus.publish("trust.keyset", {"version": self.trust.keyset.version}, source="trust")
+                    keyset = self.trust.keyset
+                    assert keyset is not None  # install_keyset returned True: a set is in force
+                    self.bus.publish("trust.keyset", {"version": keyset.version}, source="trust")
             except TrustError as e:
                 log.warning("key set refused", extra={"code": e.code, "reason": e.reason})
+        assert self.commands is not None  # built with the trust store
         try:
             self.commands.accept(env)
         except TrustError as e:

@@ -16,8 +16,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from kiosk.errors import KioskError
 
@@ -47,7 +48,7 @@ class StorageError(KioskError):
         super().__init__(f"{_WHAT.get(kind, 'storage fault')}: {path}: {detail}",
                          action=action or _action(kind, Path(path)))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """The typed error plus its kind and path."""
         return {**super().to_dict(), "kind": self.kind, "path": self.path}
 
@@ -166,7 +167,7 @@ def corrupt_copies(path: str | Path) -> list[Path]:
     return sorted(found)
 
 
-def salvage(path: str | Path, table: str, columns: str) -> list[tuple]:
+def salvage(path: str | Path, table: str, columns: str) -> list[tuple[Any, ...]]:
     """The rows of ``table`` that can still be read from a (moved-aside) corrupt database.
 
     Read-only (the file stays as it was, for a real recovery). Rows are read by ``seq`` from both
@@ -176,7 +177,7 @@ def salvage(path: str | Path, table: str, columns: str) -> list[tuple]:
         db = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
     except sqlite3.Error:
         return []
-    rows: dict = {}
+    rows: dict[Any, tuple[Any, ...]] = {}
     try:
         for order in ("ASC", "DESC"):
             try:
@@ -197,11 +198,11 @@ class FaultLog:
     once at INFO with the count. ``active()`` lists the faults in force (for health and staff).
     """
 
-    def __init__(self, logger: logging.Logger, on_alarm: Callable[[dict], None] | None = None) -> None:
+    def __init__(self, logger: logging.Logger, on_alarm: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.log = logger
         self.on_alarm = on_alarm
         self._lock = threading.Lock()
-        self._faults: dict[str, dict] = {}
+        self._faults: dict[str, dict[str, Any]] = {}
 
     def fault(self, key: str, err: StorageError) -> bool:
         """Record ``err`` under ``key``; True when it is new (logged and announced)."""
@@ -232,7 +233,7 @@ class FaultLog:
             self.log.info("storage works again after %d failures: %s", cur["count"], cur["path"],
                           extra={"op": key, "kind": cur["kind"]})
 
-    def active(self) -> list[dict]:
+    def active(self) -> list[dict[str, Any]]:
         """The faults in force, oldest first."""
         with self._lock:
             return sorted((dict(f) for f in self._faults.values()), key=lambda f: f["since"])

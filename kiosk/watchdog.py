@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 
 log = logging.getLogger("kiosk.watchdog")
 
@@ -20,7 +21,7 @@ log = logging.getLogger("kiosk.watchdog")
 class Notifier:
     """Sends sd_notify datagrams to ``$NOTIFY_SOCKET`` (or nothing if it is unset)."""
 
-    def __init__(self, env: dict | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
         self.address = env.get("NOTIFY_SOCKET") or ""
         if self.address.startswith("@"):

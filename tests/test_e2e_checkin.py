@@ -14,14 +14,14 @@ import threading
 import pytest
 import zxingcpp
 
+from hall_central.seed import demo_citizens
+from hall_central.service import CentralService
+from hall_demo.broker import free_port
 from hall_demo.hub import SimHub
 from kiosk import config
 from kiosk.runtime import Runtime
 from kiosk.services import tickets
 from tests.waiting import wait_for
-from hall_demo.broker import free_port
-from hall_central.seed import demo_citizens
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.errors import KioskError
 

@@ -10,19 +10,18 @@ exit status 2.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import argparse
+import datetime as dt
 import json
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from kiosk import logs
-from kiosk.errors import KioskError
 from hall_central.clock import Clock
 from hall_central.service import CentralService
+from kiosk import logs
+from kiosk.errors import KioskError
 
 
 class UsageError(ValueError):
@@ -49,7 +48,7 @@ def tls_options(args) -> dict | None:
     if not secure:
         return None
     if args.pki:
-        from hall_central.pki import PkiError, Pki
+        from hall_central.pki import Pki, PkiError
         try:
             files = {k: v for k, v in Pki(Path(args.pki), 0).central_tls(args.instance).items() if k != "insecure"}
         except PkiError as e:

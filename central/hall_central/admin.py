@@ -19,11 +19,11 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from kiosk.network import envelope, schemas, topics
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
 from hall_central.service import apply_tls, parse_broker_url
 from hall_central.stores import open_store
+from kiosk.network import envelope, schemas, topics
 
 #: Why 10 min: a command to a terminal that is offline longer should not run when it comes back.
 COMMAND_TTL_S = 600

@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING, Any
 
-from kiosk.trust import codes
 from hall_central import seed
 from hall_central.clock import is_working_day, iso_utc
 from hall_central.rules import CHECKIN_EARLY_MIN, CHECKIN_LATE_MIN, SLOT_MIN, OpError, parse_date
-from hall_central.rules import at as _at, hhmm as _hhmm
+from hall_central.rules import at as _at
+from hall_central.rules import hhmm as _hhmm
+from kiosk.trust import codes
+
+if TYPE_CHECKING:
+    from hall_central.clock import Clock
+    from hall_central.keys import CentralKeys
+    from hall_central.store import SqlStore
 
 
 class AppointmentOps:
     """slots.list, appointment.book, appointments.list, appointment.cancel and checkin."""
+
+    if TYPE_CHECKING:  # what hall_central.domain.Domain, which mixes this class in, provides
+        store: SqlStore
+        clock: Clock
+        signer: CentralKeys | None
+
+        def _citizen(self, ref: str) -> dict[str, Any]: ...
+        def _retime_demo(self, appts: list[dict[str, Any]]) -> None: ...
+        def _ticket(self, terminal: str, hall: str, line: str, window: str | None, **extra: Any) -> dict[str, Any]: ...
+        def follow_token(self, t: dict[str, Any]) -> str: ...
+        def _ahead(self, t: dict[str, Any]) -> int: ...
 
     def _appointment_view(self, a: dict) -> dict:
         start = _at(a["date"], a["start"])
@@ -160,6 +178,7 @@ class AppointmentOps:
         """checkin: too_early/too_late/closed, or a ticket; checking in twice returns the same ticket."""
         a = self._owned(body, code_ok=True)
         it = seed.item(a["item_code"])
+        assert it is not None  # an appointment is only ever booked for a catalogue item
         t = self.store.ticket_of_appointment(a["appointment_id"])
         if t is None:
             if a["status"] == "cancelled":

@@ -21,14 +21,14 @@ class Clock:
             raise ValueError("clock speed must be positive")
         self.speed = speed
         self._real0 = time.time()
-        self._virt0 = (start or dt.datetime.now(dt.timezone.utc)).timestamp()
+        self._virt0 = (start or dt.datetime.now(dt.UTC)).timestamp()
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
         """Aware UTC now."""
         with self._lock:
             t = self._virt0 + (time.time() - self._real0) * self.speed
-        return dt.datetime.fromtimestamp(t, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(t, dt.UTC)
 
     def local(self) -> dt.datetime:
         """Aware hall-local now (Asia/Shanghai)."""
@@ -53,7 +53,7 @@ class FixedClock(Clock):
     def now(self) -> dt.datetime:
         """The set instant."""
         with self._lock:
-            return dt.datetime.fromtimestamp(self._virt0, dt.timezone.utc)
+            return dt.datetime.fromtimestamp(self._virt0, dt.UTC)
 
     def advance(self, seconds: float) -> None:
         """Move forward by ``seconds``."""
@@ -63,7 +63,7 @@ class FixedClock(Clock):
 
 def iso_utc(when: dt.datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``."""
-    w = when.astimezone(dt.timezone.utc)
+    w = when.astimezone(dt.UTC)
     return w.strftime("%Y-%m-%dT%H:%M:%S.") + f"{w.microsecond // 1000:03d}Z"
 
 

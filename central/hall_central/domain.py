@@ -14,17 +14,26 @@ import hmac
 import logging
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
-from hall_common import privacy
 from hall_central import idcard, seed
+from hall_central.appointments import AppointmentOps
+from hall_central.clock import TZ, Clock, add_working_days, is_working_day, iso_utc, working_days_between
+from hall_central.mobile import MobileOps
+
+# re-exported: the service, the admin tool and the demo read them here
+from hall_central.rules import CHECKIN_EARLY_MIN as CHECKIN_EARLY_MIN
+from hall_central.rules import CHECKIN_LATE_MIN as CHECKIN_LATE_MIN
+from hall_central.rules import SLOT_MIN as SLOT_MIN
+from hall_central.rules import OpError as OpError
+from hall_central.rules import hhmm as _hhmm
+from hall_central.store import SqlStore
+from hall_common import privacy
 from kiosk.network import schemas
 from kiosk.trust import codes
-from hall_central.clock import TZ, Clock, add_working_days, iso_utc, is_working_day, working_days_between
-from hall_central.appointments import AppointmentOps
-from hall_central.mobile import MobileOps
-from hall_central.rules import CHECKIN_EARLY_MIN, CHECKIN_LATE_MIN, SLOT_MIN, OpError  # noqa: F401 (re-exported)
-from hall_central.rules import hhmm as _hhmm
-from hall_central.store import Store
+
+if TYPE_CHECKING:
+    from hall_central.keys import CentralKeys
 
 log = logging.getLogger("kiosk.central.domain")
 
@@ -63,7 +72,7 @@ class Domain(AppointmentOps, MobileOps):
     """The contract's operations for one Store and one clock (appointments and check-in:
     :mod:`hall_central.appointments`; the mobile ones: :mod:`hall_central.mobile`)."""
 
-    def __init__(self, store: Store, clock: Clock, signer=None) -> None:
+    def __init__(self, store: SqlStore, clock: Clock, signer: CentralKeys | None = None) -> None:
         self.store, self.clock = store, clock
         #: Signs check-in codes (hall_central.keys.CentralKeys); None keeps the unsigned dev format.
         self.signer = signer
@@ -103,11 +112,15 @@ class Domain(AppointmentOps, MobileOps):
         ref = "C" + uuid.uuid4().hex[:20].upper()
         self.store.add_citizen(ref, h, privacy.mask_name(card["name"]), kind, idx, card["id_number"][:6],
                                iso_utc(self.clock.now()))
-        return self.store.citizen_by_hash(h)["citizen_ref"]  # another instance may have won the race
+        row = self.store.citizen_by_hash(h)  # another instance may have won the race
+        assert row is not None  # written just above (or by that instance), in this transaction
+        ref_now: str = row["citizen_ref"]
+        return ref_now
 
     def _add_application(self, no: str, ref: str, code: str, region: str, today: dt.date, level_idx: int,
                          days_ago: int, now: dt.datetime, demo_plan: str | None = None) -> None:
         it = seed.item(code)
+        assert it is not None  # applications are made for catalogue items only
         route = seed.application_steps(code, region)
         level_idx = min(level_idx, len(route) - 1)
         submitted = self._working_days_back(today, days_ago)
@@ -135,14 +148,15 @@ class Domain(AppointmentOps, MobileOps):
         if self._day_done == today:
             return
         demo = {c["idx"]: c["citizen_ref"] for c in self.store.citizens_of_kind("demo")}
-        for idx, codes in seed.DEMO_APPOINTMENTS.items():
-            for k, code in enumerate(codes):
+        for idx, item_codes in seed.DEMO_APPOINTMENTS.items():
+            for k, code in enumerate(item_codes):
                 self._demo_appointment(demo[idx], code, f"DEMO-{today.replace('-', '')}-{idx}-{k}")
         for a in self.store.demo_applications():
             if a["status"] in ("accepted", "in_progress"):
                 _, days_ago = map(int, a["demo_plan"].split(":"))
                 submitted = self._working_days_back(self.clock.today(), days_ago)
                 it = seed.item(a["item_code"])
+                assert it is not None  # a demo application is of a catalogue item
                 self.store.update_application(
                     a["application_no"], submitted_at=iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
                     promised_deadline=add_working_days(submitted, it["promised_days"]).isoformat())
@@ -151,6 +165,7 @@ class Domain(AppointmentOps, MobileOps):
 
     def _demo_appointment(self, ref: str, code: str, appointment_id: str) -> None:
         it = seed.item(code)
+        assert it is not None  # the demo's appointments are of catalogue items
         start = round_half_hour(self.clock.local())
         self.store.add_appointment({
             "appointment_id": appointment_id, "citizen_ref": ref, "item_code": code, "slot_id": appointment_id,
@@ -323,7 +338,9 @@ class Domain(AppointmentOps, MobileOps):
             self.store.update_application(no, steps=steps, status="done")
         else:
             self.store.update_application(no, steps=steps, current=a["current"] + 1, status="in_progress")
-        return self._application_view(self.store.application(no))
+        updated = self.store.application(no)
+        assert updated is not None  # read above, updated in this transaction
+        return self._application_view(updated)
 
     def op_feedback_submit(self, terminal: str, body: dict) -> dict:
         """feedback.submit."""

@@ -12,6 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,13 +30,14 @@ class CentralKeys:
 
     def __init__(self, keys_dir: str | Path | None = None, now_s: float | None = None) -> None:
         self.dir = Path(keys_dir) if keys_dir else None
-        self.meta = {"version": 0, "code_kid": "", "command_kid": "", "revoked": [], "keys": {}}
+        self.meta: dict[str, Any] = {"version": 0, "code_kid": "", "command_kid": "", "revoked": [], "keys": {}}
         self._priv: dict[str, Ed25519PrivateKey] = {}
         self._own: KeySet | None = None
         if self.dir and (self.dir / "keys.json").exists():
             self.meta = json.loads((self.dir / "keys.json").read_text())
             for kid in list(self.meta["keys"]) + ["root"]:
-                self._priv[kid] = serialization.load_pem_private_key((self.dir / f"{kid}.pem").read_bytes(), None)
+                pem = (self.dir / f"{kid}.pem").read_bytes()  # written by this class: Ed25519 keys only
+                self._priv[kid] = cast(Ed25519PrivateKey, serialization.load_pem_private_key(pem, None))
         else:
             # now_s: when the first keys become valid (a demo whose hall clock runs behind real
             # time makes them valid from its own clock's start).

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
+from typing import TYPE_CHECKING, Any
 
 from hall_central import idcard, seed
 from hall_central.clock import iso_utc
 from hall_central.rules import OpError
+
+if TYPE_CHECKING:
+    from hall_central.clock import Clock
+    from hall_central.store import SqlStore
 
 #: Why 48 KiB: a chunk plus its envelope stays under 70 KB on the wire, small enough to get through
 #: a 2G uplink between drops, large enough that a 300 KB photo is 7 chunks. The terminal decides
@@ -29,6 +35,15 @@ MOBILE_SEQ_BASE = 5000
 
 class MobileOps:
     """``upload.chunk`` and ``application.submit`` for :class:`Domain` (needs store, clock, OpError)."""
+
+    if TYPE_CHECKING:  # what hall_central.domain.Domain, which mixes this class in, provides
+        store: SqlStore
+        clock: Clock
+
+        def _register(self, card: dict[str, Any], kind: str, idx: int | None) -> str: ...
+        def _add_application(self, no: str, ref: str, code: str, region: str, today: dt.date, level_idx: int,
+                             days_ago: int, now: dt.datetime, demo_plan: str | None = None) -> None: ...
+        def receipt_code(self, a: dict[str, Any]) -> str: ...
 
     def op_upload_chunk(self, terminal: str, body: dict) -> dict:
         """upload.chunk: keep a chunk; assemble and verify the upload once every chunk is there."""
@@ -82,5 +97,7 @@ class MobileOps:
         received = sum(1 for m in body["materials"]
                        if m.get("upload_id") and self.store.upload(terminal, m["upload_id"]) is not None)
         # The receipt code goes on the citizen's receipt (the mobile terminal shows or prints it).
+        application = self.store.application(no)
+        assert application is not None  # added just above, in this transaction
         return {"application_no": no, "citizen_ref": ref, "materials_received": received,
-                "receipt_code": self.receipt_code(self.store.application(no))}
+                "receipt_code": self.receipt_code(application)}

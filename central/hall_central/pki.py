@@ -51,6 +51,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,10 +61,53 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hall_central.broker_profile import limit_lines
+
 # Re-exported: the identities and their rights live in central/hall_central/dynsec.py; hall_central.pki is their front door.
-from hall_central.dynsec import (ADMIN_CN, CENTRAL_CN, DYNSEC_FILE, DYNSEC_PLUGIN, FIRST_INSTANCE,  # noqa: F401
-                          PkiError, central_cn, check_terminal, ctrl_commands, ctrl_lines, dynsec_config,
-                          dynsec_text, find_dynsec_plugin, terminal_acls, terminal_role)
+from hall_central.dynsec import (
+    ADMIN_CN as ADMIN_CN,
+)
+from hall_central.dynsec import (
+    CENTRAL_CN as CENTRAL_CN,
+)
+from hall_central.dynsec import (
+    DYNSEC_FILE as DYNSEC_FILE,
+)
+from hall_central.dynsec import (
+    DYNSEC_PLUGIN as DYNSEC_PLUGIN,
+)
+from hall_central.dynsec import (
+    FIRST_INSTANCE as FIRST_INSTANCE,
+)
+from hall_central.dynsec import (
+    PkiError as PkiError,
+)
+from hall_central.dynsec import (
+    central_cn as central_cn,
+)
+from hall_central.dynsec import (
+    check_terminal as check_terminal,
+)
+from hall_central.dynsec import (
+    ctrl_commands as ctrl_commands,
+)
+from hall_central.dynsec import (
+    ctrl_lines as ctrl_lines,
+)
+from hall_central.dynsec import (
+    dynsec_config as dynsec_config,
+)
+from hall_central.dynsec import (
+    dynsec_text as dynsec_text,
+)
+from hall_central.dynsec import (
+    find_dynsec_plugin as find_dynsec_plugin,
+)
+from hall_central.dynsec import (
+    terminal_acls as terminal_acls,
+)
+from hall_central.dynsec import (
+    terminal_role as terminal_role,
+)
 
 #: The broker's certificate names what clients dial on a development machine.
 SERVER_CN = "broker.kiosk"
@@ -84,7 +128,7 @@ MAX_CONNECTIONS = 5000
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -286,7 +330,7 @@ def revoke_certificates(out: str | Path, terminals: list[str]) -> list[int]:
     return serials
 
 
-def build(out: str | Path, terminals: list[str], *, revoke: list[str] = (), port: int | None = None,
+def build(out: str | Path, terminals: list[str], *, revoke: Sequence[str] = (), port: int | None = None,
           regions: list[str] | None = None, central_instances: list[str] | None = None) -> Pki:
     """Create (or extend) the PKI in ``out`` and write the dynsec file and the broker config.
 

@@ -36,7 +36,7 @@ LEVEL_OFFICES = {"village": ("村（社区）便民服务点", "Village (communi
                  "township": ("乡（镇、街道）便民服务中心", "Township (subdistrict) service centre")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> dict:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
 
@@ -64,7 +64,7 @@ def _linkage(raw: dict) -> dict:
     return {"four_level": False, "levels": levels, "accept_level": levels[0], "decide_level": levels[-1]}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def search_keys(name: str) -> dict:
     """The keypad search keys of an item name: full pinyin and initials (老年 -> laonian, ln).
 
@@ -268,6 +268,7 @@ def application_steps(item_code: str, region: str) -> list[dict]:
     """The route of an application through the levels of its item, with the agency at each level
     and what it does there (each in Chinese and English)."""
     it = item(item_code)
+    assert it is not None, item_code  # routes are asked for catalogue items only
     county = region[:6]
     township = next((t for t in regions()["townships"] if t["county"] == county), None)
     village = next((v for v in regions()["villages"] if township and v["township"] == township["code"]), None)
@@ -288,5 +289,6 @@ def collect_at(item_code: str, region: str) -> tuple[str, str]:
     """Where a citizen collects the result of an application (Chinese, English): the office that
     accepted it, or the item's window in the hall."""
     it, first = item(item_code), application_steps(item_code, region)[0]
+    assert it is not None, item_code  # application_steps checked it
     return (f"{first['agency']}（或{it['location']}{it['window']}号窗口）",
             f"{first['agency_en']} (or window {it['window']}, {it['location_en']})")

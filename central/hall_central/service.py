@@ -15,7 +15,6 @@ table makes a replay to another instance answer with the first answer.
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -23,19 +22,18 @@ import sqlite3
 import threading
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 
-from kiosk.network import envelope, schemas, topics
-from kiosk.network.envelope import Envelope
 from hall_central import intake
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
-from hall_central.store import Store, body_hash
+from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
+from kiosk.network import envelope, schemas, topics
+from kiosk.network.envelope import Envelope
 
 log = logging.getLogger("kiosk.central.service")
 
@@ -81,22 +79,23 @@ class CentralService:
         self.queue: queue.Queue = queue.Queue()
         #: ``refusals``: messages refused at the door or failed in a batch, by reason (hall_central.intake);
         #: ``dropped``: those of them that had no reply path and were only counted.
-        self.stats = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0, "refusals": {}}
+        self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0,
+                                      "refusals": {}}
         self._logged: dict[str, float] = {}
         self._subscribed = threading.Event()
         self._writer: threading.Thread | None = None
         self._client: mqtt.Client | None = None
-        self.store: Store | None = None
+        self.store: SqlStore | None = None
         self.domain: Domain | None = None
 
     # --- life cycle -----------------------------------------------------------------------
-    def start(self, timeout_s: float = 10.0) -> "CentralService":
+    def start(self, timeout_s: float = 10.0) -> CentralService:
         """Open (and seed) the database, connect, subscribe; return when subscribed."""
-        self.store = open_store(self.db_url)
-        self.domain = Domain(self.store, self.clock, signer=self.signer)
-        with self.store.transaction():
-            self.domain.ensure_seeded()
-            self.domain.new_day_if_needed()
+        self.store = store = open_store(self.db_url)
+        self.domain = domain = Domain(store, self.clock, signer=self.signer)
+        with store.transaction():
+            domain.ensure_seeded()
+            domain.new_day_if_needed()
         host, port = parse_broker_url(self.broker_url)
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"central-{self.instance}-{uuid.uuid4().hex[:8]}",
                         protocol=mqtt.MQTTv5)
@@ -132,7 +131,7 @@ class CentralService:
             self.store = None
         log.info("central service stopped", extra={"instance": self.instance, **self.stats})
 
-    def __enter__(self) -> "CentralService":
+    def __enter__(self) -> CentralService:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -240,6 +239,7 @@ class CentralService:
         back and retries the rest WITHOUT that message, which is answered ``internal`` (or counted):
         one bad message can cost the others a retry, never their answers.
         """
+        store, domain = self._started()
         pending = list(work)
         culprits: list[tuple[str, bytes]] = []
         busy = 0
@@ -248,8 +248,8 @@ class CentralService:
             out: list[tuple[str, bytes]] = []
             current: intake.Accepted | None = None
             try:
-                with self.store.transaction():
-                    self.domain.new_day_if_needed()
+                with store.transaction():
+                    domain.new_day_if_needed()
                     for m in pending:
                         current = m
                         res = self._apply(m)
@@ -259,7 +259,7 @@ class CentralService:
                 self.stats["batches"] += 1
                 return out + culprits
             except sqlite3.OperationalError as e:  # StoreBusy (both dialects) is one too
-                self.domain._day_done = None
+                domain._day_done = None
                 # The same message failing twice in a row is the message, not the weather.
                 if current is not None and strikes.get(id(current), 0) >= 1:
                     culprits += self._drop_culprit(pending, current, e)
@@ -272,10 +272,15 @@ class CentralService:
                 log.warning("batch commit failed, retrying", extra={"error": str(e), "attempt": busy})
                 time.sleep(0.05 * busy)
             except Exception as e:
-                self.domain._day_done = None
+                domain._day_done = None
                 if current is None:
                     raise  # outside any message (the day's set-up, COMMIT): the batch fails as one
                 culprits += self._drop_culprit(pending, current, e)
+
+    def _started(self) -> tuple[SqlStore, Domain]:
+        """The store and the domain: start() opened them; batches run only between start and stop."""
+        assert self.store is not None and self.domain is not None, "the central service is not started"
+        return self.store, self.domain
 
     def _drop_culprit(self, pending: list, m: intake.Accepted, e: BaseException) -> list[tuple[str, bytes]]:
         """Take ``m`` out of the batch; its answer (``internal``), if it can have one."""
@@ -299,29 +304,31 @@ class CentralService:
 
     def _apply(self, m: intake.Accepted) -> tuple[str, bytes] | None:
         """Handle one accepted message inside the batch's transaction; the answer to publish."""
-        env = m.env
+        env, store = m.env, self._started()[0]
         if m.kind == "req":
             self.stats["requests"] += 1
             return topics.res(m.terminal), intake.encode(self._request(m.terminal, env))
         now = iso_utc(self.clock.now())
         if m.kind == "state":
-            self.store.set_terminal_state(m.terminal, env.body, now)
+            store.set_terminal_state(m.terminal, env.body, now)
             return None
         if m.kind == "telemetry":
-            self.store.set_terminal_telemetry(m.terminal, env.body, now)
+            store.set_terminal_telemetry(m.terminal, env.body, now)
             return None
         if m.kind == "evt":
             self.stats["events"] += 1
-            if self.store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
+            if store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
                 log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
             return topics.res(m.terminal), intake.encode(envelope.response(env, {}))
         return None
 
     def _request(self, terminal: str, env: Envelope) -> Envelope:
+        store, domain = self._started()
         durable = schemas.is_durable(env.op)
         bhash = body_hash(env.op, env.body)
+        idem = env.idem or ""  # used when durable: validate_message refuses a durable request without idem
         if durable:
-            seen = self.store.idem_get(terminal, env.idem)
+            seen = store.idem_get(terminal, idem)
             if seen is not None:
                 if seen[0] != bhash:
                     return envelope.response(env, error={"code": "conflict",
@@ -329,8 +336,8 @@ class CentralService:
                 self.stats["replays"] += 1
                 return Envelope("res", env.op, terminal, seen[1], corr=env.id, idem=env.idem)
         try:
-            with self.store.savepoint():
-                result = self.domain.handle(terminal, env.op, env.body)
+            with store.savepoint():
+                result = domain.handle(terminal, env.op, env.body)
             res = envelope.response(env, result)
         except OpError as e:
             res = envelope.response(env, error=e.to_dict())
@@ -341,5 +348,5 @@ class CentralService:
             log.exception("operation failed", extra={"op": env.op, "terminal": terminal})
             return envelope.response(env, error={"code": "internal", "message": "internal error"})
         if durable:
-            self.store.idem_put(terminal, env.idem, env.op, bhash, res.body, self.clock.now().timestamp())
+            store.idem_put(terminal, idem, env.op, bhash, res.body, self.clock.now().timestamp())
         return res

@@ -22,8 +22,9 @@ import hmac
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, overload
 
 from kiosk.errors import KioskError
 
@@ -144,7 +145,7 @@ class SqlStore:
 
     # --- transactions ---------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["SqlStore"]:
+    def transaction(self) -> Iterator[SqlStore]:
         """One write transaction (BEGIN ... COMMIT, ROLLBACK on error)."""
         self._begin()
         try:
@@ -172,6 +173,11 @@ class SqlStore:
         self._exec("RELEASE SAVEPOINT req")
 
     # --- meta -----------------------------------------------------------------------------
+    @overload
+    def meta_get(self, key: str, default: str) -> str: ...
+    @overload
+    def meta_get(self, key: str, default: None = None) -> str | None: ...
+
     def meta_get(self, key: str, default: str | None = None) -> str | None:
         """A meta value."""
         value = self._val("SELECT value FROM meta WHERE key=?", (key,))

@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from typing import Any
+
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
@@ -82,7 +84,7 @@ class PgStore(SqlStore):
         with self.transaction():
             self.conn.execute(SCHEMA.format(**PG_TYPES))
 
-    def _connect(self, error: type[StoreError]) -> psycopg.Connection:
+    def _connect(self, error: type[StoreError]) -> psycopg.Connection[dict[str, Any]]:
         try:
             # autocommit: BEGIN/COMMIT are ours, as on SQLite; dict rows for the shared row access.
             return psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S)
@@ -102,7 +104,7 @@ class PgStore(SqlStore):
         self._exec("BEGIN ISOLATION LEVEL READ COMMITTED")
         self._exec("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))
 
-    def _run(self, sql: str, args: tuple) -> psycopg.Cursor:
+    def _run(self, sql: str, args: tuple) -> psycopg.Cursor[dict[str, Any]]:
         try:
             # No arguments: send the text as is (no placeholder parsing, several statements allowed).
             return self.conn.execute(to_pg(sql), args) if args else self.conn.execute(sql)

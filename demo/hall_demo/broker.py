@@ -23,6 +23,7 @@ from hall_central.broker_profile import find_mosquitto, limit_lines
 from hall_central.pki import Pki, PkiError
 from hall_common.procs import stop_process
 
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:
@@ -62,7 +63,7 @@ class Broker:
         ]
         return "\n".join(lines) + "\n" + self.extra_conf
 
-    def start(self, timeout_s: float = 10.0) -> "Broker":
+    def start(self, timeout_s: float = 10.0) -> Broker:
         """Start and wait until the port accepts connections."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
@@ -98,7 +99,7 @@ class Broker:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -112,6 +113,7 @@ def main() -> None:
     args = ap.parse_args()
     with Broker(port=args.port or None) as b:
         print(b.url, flush=True)
+        assert b.proc is not None  # started by the with
         try:
             b.proc.wait()
         except KeyboardInterrupt:
@@ -127,14 +129,14 @@ class PkiBroker:
 
     def __init__(self, pki: Pki) -> None:
         self.pki = pki
-        self.proc = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """``mqtts://127.0.0.1:PORT``."""
         return self.pki.url
 
-    def start(self, timeout_s: float = 10.0) -> "PkiBroker":
+    def start(self, timeout_s: float = 10.0) -> PkiBroker:
         """Start and wait until the TLS port accepts TCP connections (PkiError if the dynsec file
         did not load: the broker would run with everything denied)."""
         import socket
@@ -182,7 +184,7 @@ class PkiBroker:
         stop_process(self.proc)
         self.proc = None
 
-    def __enter__(self) -> "PkiBroker":
+    def __enter__(self) -> PkiBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

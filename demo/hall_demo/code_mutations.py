@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from kiosk.trust.payload import TOKEN_PREFIX, b45decode, b45encode
 
@@ -19,6 +19,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 def mutations(text: str, rng: random.Random, n: int) -> Iterator[str]:
     """``n`` mutated versions of the code ``text`` (six kinds in turn)."""
     raw = b45decode(text[len(TOKEN_PREFIX):])
+    assert raw is not None, "not a base45 code"  # callers mutate codes the central service signed
     for i in range(n):
         kind = i % 6
         if kind == 0:  # one bit flipped in the compressed bytes
@@ -47,7 +48,10 @@ def same_signed_content(bad: str, good: str) -> bool:
     """True if ``bad`` inflates to the very bytes of ``good`` (deflate ignores its final padding
     bits: such a text is the same signed code, not a forgery)."""
     try:
-        return zlib.decompress(b45decode(bad[len(TOKEN_PREFIX):])) == zlib.decompress(b45decode(good[len(TOKEN_PREFIX):]))
+        bad_raw, good_raw = b45decode(bad[len(TOKEN_PREFIX):]), b45decode(good[len(TOKEN_PREFIX):])
+        if bad_raw is None or good_raw is None:  # not base45: zlib refused None with a TypeError here
+            return False
+        return zlib.decompress(bad_raw) == zlib.decompress(good_raw)
     except Exception:
         return False
 

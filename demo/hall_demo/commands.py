@@ -103,7 +103,7 @@ def _check_layout_main(argv: list[str]) -> int:
     return check_layout(argv)
 
 
-register_check_layout.raw_main = _check_layout_main  # type: ignore[attr-defined]  (kiosk.cli's hook)
+register_check_layout.raw_main = _check_layout_main  # type: ignore[attr-defined]  # kiosk.cli's hook
 
 
 def _load(path: str):
@@ -119,6 +119,7 @@ def cmd_sim(args) -> int:
     if args.sim_command == "run":
         import signal
         import threading
+
         from kiosk import logs
         logs.setup("info")
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk import config as config_mod
@@ -50,16 +51,20 @@ class Stack:
         self.hub_class = hub_class
         self.out_dir = out_dir
         self.run_dir = Path(run_dir) if run_dir else Path(self.base_cfg.get("runtime.state_dir")).parent
-        self.broker = self.central = self.hub = self.runtime = None
-        self.cfg = None
-        self.clock = None
+        # The parts start() brings up (None before it): Broker, Popen, SimHub, Runtime, Config, OffsetClock.
+        self.broker: Any = None
+        self.central: Any = None
+        self.hub: Any = None
+        self.runtime: Any = None
+        self.cfg: Any = None
+        self.clock: Any = None
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         """Bring everything up; returns when the kiosk core is online with a catalogue."""
+        from hall_demo.broker import Broker, free_port
         from hall_demo.hub import SimHub, control_path
         from kiosk.clock import OffsetClock
         from kiosk.runtime import Runtime
-        from hall_demo.broker import Broker, free_port
 
         for stale in ("broker", "central.db", "central.db-wal", "central.db-shm", "state", "central-keys",
                       "keyset.json"):
@@ -248,7 +253,9 @@ class DemoSim:
                         pass
                 except OpError:  # already done
                     pass
-                return domain.receipt_code(store.application(no))
+                application = store.application(no)
+                assert application is not None  # advanced just above
+                return domain.receipt_code(application)
         finally:
             store.close()
 

@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("hall_demo.explore")
 
@@ -53,7 +54,12 @@ class Explorer:
         self.steps_run = 0                   # random steps done (the step list also has start and end)
         self.breaches: list[dict] = []
         self.pending_retries: list[str] = []
-        self.app = self.ui = self.codes = self.checks = self.actions = None
+        # Made in run() once the app is up (None before): the app, Ui, Codes, Checks, Actions.
+        self.app: Any = None
+        self.ui: Any = None
+        self.codes: Any = None
+        self.checks: Any = None
+        self.actions: Any = None
         self.services = stack.services
         self.started = time.monotonic()
         self.error = ""
@@ -80,11 +86,11 @@ class Explorer:
             Clock.schedule_once(lambda dt: self.app.stop(), 0)
 
     def _setup(self) -> None:
+        from hall_central.seed import demo_citizens
         from hall_demo.explore_actions import Actions
         from hall_demo.explore_checks import Checks
         from hall_demo.explore_codes import Codes
         from hall_demo.explore_ui import Ui
-        from hall_central.seed import demo_citizens
         self.ui = Ui(self.app, self.stack.runtime.bus)
         self.ui.call(lambda: setattr(self.app.sm.transition, "duration", 0), "the transition")
         if self.hold_time:
@@ -167,7 +173,7 @@ class Explorer:
             return False
         try:   # go on from home, as the next citizen would
             self.actions.go_home()
-        except Exception as e:  # noqa: BLE001 - a run that cannot recover stops here
+        except Exception as e:  # a run that cannot recover stops here
             self.error = f"could not recover after step {i}: {type(e).__name__}: {e}"
             return False
         self.checks.errors.take()
@@ -178,7 +184,7 @@ class Explorer:
         target = self.out_dir / f"breach-{i:05d}.png"
         try:
             return str(self.ui.call(lambda: screenshot(target), "a screenshot"))
-        except Exception:  # noqa: BLE001 - a missing picture must not hide the breach
+        except Exception:  # a missing picture must not hide the breach
             return ""
 
     # -- the report ------------------------------------------------------------------------------
@@ -224,11 +230,12 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
     try:
         try:
             stack.start()
-        except Exception as e:  # noqa: BLE001 - reported, exit code 2
+        except Exception as e:  # reported, exit code 2
             print(f"explore: the stack did not start: {type(e).__name__}: {e}", flush=True)
             return 2
         fonts = _font_cache(run_dir / "state" / "cache" / "fonts")
         from types import SimpleNamespace
+
         from kiosk.screens.app import run_app
         explorer = Explorer(seed, steps, stack, out_dir, keep_going=keep_going, hold_time=hold_time, echo=echo,
                             allow=allow)
@@ -244,6 +251,8 @@ def run(seed: int, steps: int, *, config: str = DEFAULT_CONFIG, out: str | None 
             xvfb.stop()
     if explorer is not None:
         fonts.keep()
+    # An interrupt before the explorer exists fails here, as it did (reported: it should exit cleanly).
+    assert explorer is not None
     return _report(explorer, out_dir)
 
 

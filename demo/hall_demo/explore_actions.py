@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from hall_demo.explore_checks import Breach
 from hall_demo.explore_ui import WAYS_HOME, UiTimeout
@@ -288,7 +288,7 @@ class Actions:
     # -- home ----------------------------------------------------------------------------------
     def go_home(self) -> str | Breach:
         """Tap the ways home until the home screen shows; a breach when it takes more than HOME_TAPS."""
-        path = []
+        path: list[str] = []
         for _ in range(HOME_TAPS):
             self.ui.settle()
             screen = self.ui.screen()
@@ -338,7 +338,7 @@ class Actions:
             return label + " (queued for a retry once online)"
         return Breach("retry-failed" if retry else "request-failed", label)
 
-    def _screen_msg(self) -> str:
+    def _screen_msg(self) -> tuple[str, str]:
         return self.ui.call(lambda: (self.ctx.app.sm.current, getattr(self.ctx.app.sm.current_screen, "code", "")),
                             "the screen")
 

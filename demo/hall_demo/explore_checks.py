@@ -16,6 +16,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from hall_demo.explore_ui import WAYS_HOME
@@ -45,7 +47,7 @@ class ErrorRecorder(logging.Handler):
         super().__init__(logging.ERROR)
         self.records: list[str] = []
         self._lock2 = threading.Lock()
-        self._old_hook = None
+        self._old_hook: Callable[[threading.ExceptHookArgs], object] | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         text = f"{record.name}: {record.getMessage()}"
@@ -55,7 +57,7 @@ class ErrorRecorder(logging.Handler):
         with self._lock2:
             self.records.append(text)
 
-    def install(self) -> "ErrorRecorder":
+    def install(self) -> ErrorRecorder:
         """Listen on the root logger and on threading.excepthook."""
         logging.getLogger().addHandler(self)
         self._old_hook = threading.excepthook
@@ -64,7 +66,8 @@ class ErrorRecorder(logging.Handler):
             with self._lock2:
                 self.records.append(f"thread {getattr(args.thread, 'name', '?')}: "
                                     f"{args.exc_type.__name__}: {args.exc_value}")
-            self._old_hook(args)
+            if self._old_hook is not None:  # set just above
+                self._old_hook(args)
         threading.excepthook = hook
         return self
 
@@ -253,7 +256,7 @@ class Checks:
         return out
 
 
-def _needles(c: dict, current, typed: set[str] = frozenset()) -> list[str]:
+def _needles(c: dict, current, typed: AbstractSet[str] = frozenset()) -> list[str]:
     """What would show citizen ``c``: name, ID number, address, and their masked forms (a masked
     form the current citizen shares, such as a common surname's 王*, is left out, and so is an ID
     number just typed on the keypad)."""
@@ -269,8 +272,9 @@ def _needles(c: dict, current, typed: set[str] = frozenset()) -> list[str]:
 def _all_texts(deep: bool) -> list[str]:
     """Every text in the window (every screen, shown or not); ``deep``: and in any other live
     widget (a screen dropped but kept alive by a stray reference)."""
-    from hall_demo.tour import live_widget_texts
     from kivy.app import App
+
+    from hall_demo.tour import live_widget_texts
     app = App.get_running_app()
     out = []
     for root in [app.root] + list(app.sm.screens):

@@ -66,8 +66,8 @@ class Codes:
 
     def _checkin_code(self, a: dict, *, aud: str | None = None, exp_shift_s: int = 0) -> str:
         """The slip code of appointment ``a`` as hall_central.domain signs it."""
-        from kiosk.trust import codes
         from hall_central.domain import CHECKIN_LATE_MIN
+        from kiosk.trust import codes
         h, m = (int(x) for x in a["end"].split(":"))
         closes = dt.datetime.combine(dt.date.fromisoformat(a["date"]), dt.time(h, m), self.tz) \
             + dt.timedelta(minutes=CHECKIN_LATE_MIN)
@@ -88,7 +88,9 @@ class Codes:
         """A valid code with one byte of its signature or payload changed (re-encoded cleanly)."""
         from kiosk.trust.payload import TOKEN_PREFIX, b45decode, b45encode
         text = self._checkin_or_receipt(rng)
-        blob = bytearray(zlib.decompress(b45decode(text[len(TOKEN_PREFIX):])))
+        raw = b45decode(text[len(TOKEN_PREFIX):])
+        assert raw is not None  # a code the central service signed
+        blob = bytearray(zlib.decompress(raw))
         i = rng.randrange(len(blob))
         blob[i] ^= 1 << rng.randrange(8)
         return TOKEN_PREFIX + b45encode(zlib.compress(bytes(blob), 9))
@@ -102,6 +104,7 @@ class Codes:
         if which == 1:
             return self._receipt(rng.randrange(4), aud=FOREIGN_CITY)
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         from kiosk.trust import codes
         now = int(self.sim.central_now().timestamp())
         stranger = Ed25519PrivateKey.from_private_bytes(bytes(rng.getrandbits(8) for _ in range(32)))

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 #: A bound on any single hand-over to the UI thread (s): a UI that does not answer this long is hung.
 CALL_TIMEOUT_S = 60.0
@@ -76,7 +77,7 @@ class Ui:
         def on_main(dt) -> None:
             try:
                 box["value"] = fn()
-            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+            except BaseException as e:  # handed back to the caller
                 box["error"] = e
             finally:
                 done.set()
@@ -161,8 +162,8 @@ class Ui:
 
     def _scroll_areas(self) -> list[Target]:
         from kivy.uix.scrollview import ScrollView
-        out = []
-        for i, w in enumerate(self.app.sm.current_screen.walk(restrict=True)):
+        out: list[Target] = []
+        for w in self.app.sm.current_screen.walk(restrict=True):
             if isinstance(w, ScrollView) and w.children and _shown(w) and w.children[0].height > w.height + 1:
                 x, y = w.to_window(w.center_x, w.center_y)
                 out.append(Target(f"scroll#{len([t for t in out]) + 1}", x, y))
@@ -172,8 +173,9 @@ class Ui:
         """Drag a finger vertically by ``dy`` pixels from ``at`` (up: positive), through the window's
         input path, one movement per frame as a finger moves: a scroll view scrolls. Returns the
         scroll view's ``scroll_y`` before and after."""
-        from hall_demo.touch import TapTouch
         from kivy.base import EventLoop
+
+        from hall_demo.touch import TapTouch
         box: dict = {}
 
         def scroll_y():

@@ -18,10 +18,10 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.events import EventBus
-from kiosk.network.gateway import Gateway
 from hall_central import seed
 from hall_central.stores import open_store
+from kiosk.events import EventBus
+from kiosk.network.gateway import Gateway
 
 #: Why a pause: a citizen needs seconds at a kiosk (card, choose, print); the fleet keeps that
 #: rhythm (scaled by --pace-s) with jitter so that terminals do not move in lockstep.
@@ -110,8 +110,8 @@ def run(terminals: int, duration_s: float, broker_url: str | None = None, db_url
     out: dict = {"confirmed": [], "latencies_ms": [], "errors": []}
     try:
         if broker_url is None:
-            from hall_demo.broker import Broker
             from hall_central.service import CentralService
+            from hall_demo.broker import Broker
             broker = Broker(workdir=work / "broker").start()
             broker_url, db_url = broker.url, str(work / "central.db")
             svc = CentralService(broker_url, db_url, instance="fleet").start()

@@ -19,10 +19,18 @@ import socket
 import socketserver
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from kiosk.config import Config
+
+if TYPE_CHECKING:  # the simulators are imported by start() for the roles configured
+    from firmware_bridge.camera.mjpeg import MjpegCameraSimulator
+    from firmware_bridge.escpos.simulator import PrinterSimulator
+    from firmware_bridge.idcard.simulator import IdCardSimulator
+    from firmware_bridge.pcsc.stack import PcscStack
+    from firmware_bridge.pcsc.vicc import VirtualCard
+    from firmware_bridge.scanner.simulator import ScannerSimulator
 
 log = logging.getLogger("hall_demo.hub")
 
@@ -47,16 +55,17 @@ class SimHub:
     def __init__(self, cfg: Config, *, ticket_dir: str | Path | None = None) -> None:
         self.cfg = cfg
         self.ticket_dir = Path(ticket_dir) if ticket_dir else None
-        self.idcard = None
-        self.printer = None
-        self.scanner = None
-        self.camera = None
-        self.pcsc = None
-        self.smartcard = None
+        # The simulators start() runs for the configured roles (None for a role without one).
+        self.idcard: IdCardSimulator | None = None
+        self.printer: PrinterSimulator | None = None
+        self.scanner: ScannerSimulator | None = None
+        self.camera: MjpegCameraSimulator | None = None
+        self.pcsc: PcscStack | None = None
+        self.smartcard: VirtualCard | None = None
         self._server: socketserver.UnixStreamServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "SimHub":
+    def start(self) -> SimHub:
         """Start a simulator for every configured device that has one."""
         devices = self.cfg.devices()
         if "idcard" in devices:

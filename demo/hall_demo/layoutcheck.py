@@ -28,8 +28,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,13 @@ class Boundaries:
 
     def __init__(self) -> None:
         self._cache: dict[str, set[int]] = {}
-        self._jieba = None
+        self._jieba: Any = None  # jieba, imported at first use (untyped)
 
     def __call__(self, text: str, offset: int) -> bool:
         if text not in self._cache:
             if self._jieba is None:
                 import logging
+
                 import jieba
                 jieba.setLogLevel(logging.WARNING)
                 self._jieba = jieba
@@ -118,9 +120,9 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
     os.environ["KIVY_DPI"] = str(panel.dpi)   # before kivy.metrics is imported
     from kiosk.screens import kivyenv
     kivyenv.prepare(panel.width, panel.height)
-    from hall_demo.layoutprobe import Inspector
-    from hall_demo.demo import Stack
     from hall_demo import tour_steps as tours
+    from hall_demo.demo import Stack
+    from hall_demo.layoutprobe import Inspector
     from hall_demo.tour import play
     out.mkdir(parents=True, exist_ok=True)
     stack = Stack(str(ROOT / "config" / "demo.toml"), out, run_dir=out / "run")

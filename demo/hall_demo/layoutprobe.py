@@ -100,6 +100,7 @@ def snapshot(app) -> dict:
     from kivy.uix.screenmanager import ScreenManager
     from kivy.uix.scrollview import ScrollView
     from kivy.uix.stencilview import StencilView
+
     from kiosk.screens.widgets import BusyOverlay, TopBar
     records: list[dict] = []
     scrolls: list[dict] = []

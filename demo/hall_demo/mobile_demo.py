@@ -13,7 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
+
 CONFIG = ROOT / "config" / "mobile-demo.toml"
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default="", help="broker/central/state directory (default: a temporary one)")
     args = ap.parse_args(argv)
     import os
+
     from kiosk.screens import kivyenv
     for key, value in kivyenv.DEFAULTS.items():  # before anything imports Kivy (it parses argv)
         os.environ.setdefault(key, value)
@@ -34,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="kiosk-mobile-"))
-    from kiosk import logs
     from hall_demo.demo import Stack
+    from kiosk import logs
     run_dir.mkdir(parents=True, exist_ok=True)
     logs.setup("info", open(run_dir / "kiosk.log", "a", encoding="utf-8"))
     stack = Stack(args.config, out, run_dir=run_dir)

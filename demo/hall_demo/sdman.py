@@ -47,8 +47,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 SYSTEMD = "/lib/systemd/systemd"
 DEBIAN_USER_UNITS = "/usr/lib/systemd/user"
@@ -168,7 +168,7 @@ class UserManager:
                 "SYSTEMD_UNIT_PATH": f"{self.units}:{DEBIAN_USER_UNITS}",
                 "SDMAN_SYSTEMD": SYSTEMD, "SDMAN_LOG_LEVEL": self.log_level, "SDMAN_PYTHON": sys.executable}
 
-    def start(self, timeout_s: float = 60.0) -> "UserManager":
+    def start(self, timeout_s: float = 60.0) -> UserManager:
         """Start the manager and wait until ``is-system-running`` says running."""
         why = available()
         if why:
@@ -236,7 +236,7 @@ class UserManager:
         wrapper = self.proc.pid if self.proc is not None else None
         return [pid for pid in _pids_in_cgroup(self.cgroup) if pid != wrapper]
 
-    def __enter__(self) -> "UserManager":
+    def __enter__(self) -> UserManager:
         return self.start()
 
     def __exit__(self, *exc) -> None:

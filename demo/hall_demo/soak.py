@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
 from hall_common.procs import stop_process
 
 log = logging.getLogger("kiosk.tools.soak")
@@ -103,10 +103,10 @@ class Soak:
 
     def run(self) -> dict:
         """Start everything, serve citizens for the duration while sampling, stop, judge."""
+        from hall_demo.broker import Broker, free_port
         from hall_demo.hub import SimHub
         from kiosk import config
         from kiosk.runtime import Runtime
-        from hall_demo.broker import Broker, free_port
 
         broker = Broker(workdir=self.work / "broker").start()
         db = self.work / "central.db"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from kivy.clock import Clock
 
@@ -51,6 +52,17 @@ class NotYet(LookupError):
 class Ctx:
     """What actions and conditions get: the app, the sim, the run's output directory (None when
     nothing is saved) and helpers over the widget tree."""
+
+    # What steps keep between their action and their condition (hall_demo.tour_steps, and the
+    # citizen steps of tests/kiosk/screens).
+    tickets0: int
+    code: str
+    release: threading.Event
+    close_refused: bool
+    filled: threading.Event
+    ticket_code: str | None
+    slip_no: str
+    slip_code: str
 
     def __init__(self, app, sim, out_dir: Path | None = None) -> None:
         self.app, self.sim, self.out_dir = app, sim, out_dir
@@ -280,6 +292,7 @@ def small_targets(app) -> list[str]:
     the display's DPI (Kivy's Metrics.dpi: KIVY_DPI or the panel's), as "tour_id WxH" strings."""
     from kivy.metrics import Metrics
     from kivy.uix.button import Button
+
     from kiosk.screens.theme import touch_px
     need = touch_px(Metrics.dpi) - 0.5  # half a pixel of rounding in the layout
     out = []
@@ -295,6 +308,7 @@ def live_widget_texts() -> list[str]:
     """The text of every Kivy widget alive in this process: in the window, in a screen that was
     dropped but not yet collected, or kept alive by a stray reference."""
     import gc
+
     from kivy.uix.widget import Widget
     # type(), not isinstance(): Kivy's WeakProxy objects pass isinstance (they forward __class__)
     # and raise ReferenceError once their widget is gone.
@@ -306,8 +320,8 @@ def no_citizen_traces(ctx: Ctx, card: int) -> bool:
     """True when no widget text holds demo citizen ``card``'s name or ID number, masked or not
     (the seed's demo citizens are the ones the simulators' cards carry): neither in the window
     (any screen) nor in any other widget still alive, such as a screen dropped after the session."""
-    from hall_common import privacy
     from hall_central.seed import demo_citizens
+    from hall_common import privacy
     c = demo_citizens()[card]
     needles = {c["name"], c["id_number"], privacy.mask_name(c["name"]), privacy.mask_id(c["id_number"]),
                c["address"][:10]}

@@ -8,8 +8,9 @@ because the clock only moves forward and a check-in after it would be late by de
 """
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from hall_demo import touch
 from hall_demo.tour import Ctx, Step, no_citizen_traces, on_screen
@@ -23,6 +24,7 @@ def late_advance_s(runtime_now, central_now) -> float:
     the central service puts them on the half hour nearest its clock and closes check-in 15 min
     after the start (hall_central.domain); one minute past that, minus what the clock is ahead."""
     import datetime as dt
+
     from hall_central.domain import CHECKIN_LATE_MIN, round_half_hour
     closes = round_half_hour(central_now) + dt.timedelta(minutes=CHECKIN_LATE_MIN + 1)
     return max(0.0, (closes - runtime_now).total_seconds())
@@ -105,7 +107,7 @@ def foundation_steps(lang: str = "zh_CN", card: int = 0) -> list[Step]:
                     lambda c: c.app.sm.current == "ticket" and c.screen.printed and len(c.sim.tickets()) > c.tickets0)
     wiped = _cond("home, and no widget anywhere showing the citizen's name or ID number",
                   lambda c: c.app.sm.current == "home" and no_citizen_traces(c, card))
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     return [
         S("home", _ensure_lang(lang), _home_in(lang), "01-home"),
         S("identify", lambda c: c.tap("tile_checkin"), on_screen("identify"), "02-identify"),
@@ -120,7 +122,7 @@ def part_a(lang: str) -> list[Step]:
     """Every flow that does not move the clock: guide, consult, progress, walk-in, feedback, book,
     check-in by the slip's QR code (too early), smart card, busy overlay."""
     home = on_screen("home")
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     day = 0 if lang == "zh_CN" else 1   # one booking per day and item: each language books its own day
     keypad_citizen = 2                  # the demo citizen without appointments types their number
 
@@ -147,6 +149,7 @@ def part_a(lang: str) -> list[Step]:
         # The window's keyboard and close paths, as SDL feeds them: F1 (Kivy's settings panel),
         # Escape, and a close request (Alt+F4 under a window manager, the compositor).
         from kivy.core.window import Window
+
         from kiosk.screens.lockdown import KEY_ESCAPE, KEY_F1
         Window.dispatch("on_keyboard", KEY_F1, 0, "", [])
         Window.dispatch("on_keyboard", KEY_ESCAPE, 0, "", [])
@@ -288,7 +291,7 @@ def part_a(lang: str) -> list[Step]:
 def part_b(lang: str) -> list[Step]:
     """The clock moves: a late citizen, an elder's session timing out, offline, maintenance."""
     home = on_screen("home")
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
 
     def to_countdown(ctx: Ctx) -> None:
         # The session's timers are held from the elder card on (until "back home"), so the

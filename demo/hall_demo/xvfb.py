@@ -37,7 +37,7 @@ class Xvfb:
         """``:N``."""
         return f":{self.number}"
 
-    def start(self, timeout_s: float = 30.0) -> "Xvfb":
+    def start(self, timeout_s: float = 30.0) -> Xvfb:
         """Start Xvfb (:meth:`launch`) and point ``DISPLAY`` at it."""
         self.launch(timeout_s)
         self._old_display = os.environ.get("DISPLAY")
@@ -107,7 +107,7 @@ class Xvfb:
                 self._set_display = False
             self.number = None
 
-    def __enter__(self) -> "Xvfb":
+    def __enter__(self) -> Xvfb:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -35,7 +35,7 @@ class MjpegCameraSimulator:
         sim = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # quiet: the kiosk's logs are JSON lines
+            def log_message(self, *args: object) -> None:  # quiet: the kiosk's logs are JSON lines
                 pass
 
             def do_GET(self) -> None:
@@ -87,7 +87,7 @@ class MjpegCameraSimulator:
         with self._lock:
             self._jpeg = jpeg
 
-    def start(self) -> "MjpegCameraSimulator":
+    def start(self) -> MjpegCameraSimulator:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="camera-sim", daemon=True)
         self._thread.start()
@@ -101,8 +101,8 @@ class MjpegCameraSimulator:
         if self._thread is not None:
             self._thread.join(5)
 
-    def __enter__(self) -> "MjpegCameraSimulator":
+    def __enter__(self) -> MjpegCameraSimulator:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

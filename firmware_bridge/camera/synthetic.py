@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -45,7 +45,7 @@ class FrameSpec:
     blur_sigma: float = 0.0     # Gaussian blur (px)
     glare: float = 0.0          # 0..1 strength of a bright reflection over the code
     noise_sigma: float = 2.0    # sensor noise (grey levels)
-    center: tuple = (0.5, 0.55)  # phone centre as fractions of the frame
+    center: tuple[float, float] = (0.5, 0.55)  # phone centre as fractions of the frame
     phone: bool = True          # False: nobody in front of the camera
     seed: int = 0
 
@@ -121,7 +121,8 @@ def render(spec: FrameSpec) -> np.ndarray:
         frame = cv2.GaussianBlur(frame, (0, 0), spec.blur_sigma)
     if spec.noise_sigma > 0:
         frame = frame + rng.normal(0, spec.noise_sigma, frame.shape).astype(np.float32)
-    return np.clip(frame, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(frame, 0, 255).astype(np.uint8)
+    return out
 
 
 #: The fixed frame set (tests, benchmark). Texts are made up; kinds cover every classification.
@@ -147,13 +148,13 @@ def fixed_frames() -> list[tuple[np.ndarray, str | None]]:
     return [(render(s), s.text) for s in FIXED_SET]
 
 
-def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float = 10.0) -> Path:
+def write_video(path: str | os.PathLike[str], frames: Iterable[np.ndarray], fps: float = 10.0) -> Path:
     """Write frames to a video file (.avi = MJPG, .mp4 = mp4v); raises OSError if it cannot."""
     p = Path(path)
     fourcc = FOURCC_BY_EXT.get(p.suffix.lower())
     if fourcc is None:
         raise ValueError(f"video extension must be one of {', '.join(FOURCC_BY_EXT)}")
-    writer = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*fourcc), fps, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(p), cv2.VideoWriter.fourcc(*fourcc), fps, (WIDTH, HEIGHT))
     if not writer.isOpened():
         raise OSError(f"OpenCV cannot write {fourcc} to {p}")
     try:
@@ -164,7 +165,7 @@ def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: floa
     return p
 
 
-def write_folder(path: str | os.PathLike, frames: Iterable[np.ndarray]) -> list[Path]:
+def write_folder(path: str | os.PathLike[str], frames: Iterable[np.ndarray]) -> list[Path]:
     """Write frames as numbered PNG files (a folder source plays them in name order)."""
     d = Path(path)
     d.mkdir(parents=True, exist_ok=True)
@@ -199,7 +200,9 @@ class SyntheticSource:
         """The next frame, paced at ``fps`` like a real camera; None once closed."""
         if self._closed.wait(1.0 / self.fps):  # pacing of a live camera, wakes early on close
             return None
-        frame = self._frames[(self._i // self.hold) % len(self._frames)]
+        frames = self._frames
+        assert frames is not None  # start() loads them
+        frame = frames[(self._i // self.hold) % len(frames)]
         self._i += 1
         return frame
 

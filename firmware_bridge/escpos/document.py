@@ -11,7 +11,6 @@ Validation happens when an element is built, so a bad ticket fails in the servic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from firmware_bridge.errors import CodecError
 
@@ -119,7 +118,7 @@ class Cut:
     partial: bool = False
 
 
-Element = Union[Text, QR, Barcode, Feed, Rule, Cut]
+Element = Text | QR | Barcode | Feed | Rule | Cut
 
 
 def _check_align(align: str) -> None:
@@ -133,7 +132,7 @@ class TicketDoc:
 
     elements: list[Element] = field(default_factory=list)
 
-    def add(self, element: Element) -> "TicketDoc":
+    def add(self, element: Element) -> TicketDoc:
         """Append one element."""
         if not isinstance(element, (Text, QR, Barcode, Feed, Rule, Cut)):
             raise TicketError(f"not a ticket element: {type(element).__name__}")
@@ -141,28 +140,28 @@ class TicketDoc:
         return self
 
     def text(self, text: str, size: tuple[int, int] | int = (1, 1), bold: bool = False,
-             align: str = "left") -> "TicketDoc":
+             align: str = "left") -> TicketDoc:
         """Append a line of text."""
-        return self.add(Text(text, size, bold, align))
+        return self.add(Text(text, (size, size) if isinstance(size, int) else size, bold, align))
 
-    def qr(self, data: str, size: int = 6, ec: str = "M", align: str = "center") -> "TicketDoc":
+    def qr(self, data: str, size: int = 6, ec: str = "M", align: str = "center") -> TicketDoc:
         """Append a QR code."""
         return self.add(QR(data, size, ec, align))
 
     def barcode(self, data: str, kind: str = "CODE128", height_dots: int = 64,
-                align: str = "center") -> "TicketDoc":
+                align: str = "center") -> TicketDoc:
         """Append a barcode."""
         return self.add(Barcode(data, kind, height_dots, align))
 
-    def feed(self, lines: int = 1) -> "TicketDoc":
+    def feed(self, lines: int = 1) -> TicketDoc:
         """Append blank lines."""
         return self.add(Feed(lines))
 
-    def rule(self) -> "TicketDoc":
+    def rule(self) -> TicketDoc:
         """Append a dashed line."""
         return self.add(Rule())
 
-    def cut(self, partial: bool = False) -> "TicketDoc":
+    def cut(self, partial: bool = False) -> TicketDoc:
         """Append the cut that ends the ticket."""
         return self.add(Cut(partial))
 

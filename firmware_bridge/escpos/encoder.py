@@ -19,8 +19,18 @@ import escpos.exceptions
 from escpos.constants import QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
 from escpos.printer import Dummy
 
-from firmware_bridge.escpos.document import (QR, Barcode, Cut, Feed, PrinterProfile, Rule, Text,
-                                             TicketDoc, TicketError, get_profile)
+from firmware_bridge.escpos.document import (
+    QR,
+    Barcode,
+    Cut,
+    Feed,
+    PrinterProfile,
+    Rule,
+    Text,
+    TicketDoc,
+    TicketError,
+    get_profile,
+)
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 #: FS & / FS . : enter / leave Chinese (double-byte) character mode.
@@ -99,7 +109,8 @@ def encode(doc: TicketDoc, profile: str | PrinterProfile = "default-80mm") -> by
             raise TicketError(f"cannot encode {type(el).__name__}: {e}") from e
         if isinstance(el, Cut) and i + 1 < len(elements) and prof.chinese:
             w.raw(CHINESE_ON)  # a second ticket in the same job starts in Chinese mode again
-    return w.p.output
+    out: bytes = w.p.output  # python-escpos is untyped
+    return out
 
 
 def _encode_element(w: _Writer, el: object) -> None:

@@ -19,9 +19,9 @@ import qrcode.exceptions
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
+from firmware_bridge.errors import CodecError
 from firmware_bridge.escpos import parser as P
 from firmware_bridge.escpos.document import PrinterProfile, get_profile
-from firmware_bridge.errors import CodecError
 
 FONT_PATH = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_FACE_NAME = "Noto Sans CJK SC"
@@ -66,7 +66,7 @@ def glyph_image(char: str, wide: bool, bold: bool = False) -> Image.Image:
     cell_w = CELL_W * (2 if wide else 1)
     font = cjk_font(CELL_H if wide else CELL_H - 2)
     stroke = 1 if bold else 0
-    left, top, right, bottom = font.getbbox(char, anchor="ls", stroke_width=stroke)
+    left, top, right, bottom = (int(v) for v in font.getbbox(char, anchor="ls", stroke_width=stroke))
     gw, gh = max(1, right - left), max(1, bottom - top)
     glyph = Image.new("L", (gw, gh), WHITE)
     ImageDraw.Draw(glyph).text((-left, -top), char, font=font, fill=BLACK, anchor="ls",

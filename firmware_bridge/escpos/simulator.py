@@ -17,9 +17,9 @@ import socket
 import socketserver
 import threading
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import zxingcpp
 from PIL import Image
@@ -59,8 +59,8 @@ class _Job:
 class PrinterSimulator:
     """A printer on 127.0.0.1:``tcp_port`` (0 = any free port) and, optionally, a pty."""
 
-    def __init__(self, tcp_port: int = 0, pty_link: str | os.PathLike | None = None,
-                 out_dir: str | os.PathLike | None = None,
+    def __init__(self, tcp_port: int = 0, pty_link: str | os.PathLike[str] | None = None,
+                 out_dir: str | os.PathLike[str] | None = None,
                  profile: str | PrinterProfile = "default-80mm",
                  on_ticket: Callable[[SimTicket], None] | None = None, tcp: bool = True) -> None:
         self.profile = get_profile(profile)
@@ -85,7 +85,7 @@ class PrinterSimulator:
         self._ticket_no = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "PrinterSimulator":
+    def start(self) -> PrinterSimulator:
         """Start listening (TCP and/or pty); returns self."""
         if self._use_tcp:
             self._start_tcp()
@@ -105,18 +105,20 @@ class PrinterSimulator:
                 except OSError:
                     pass
             self._server.server_close()  # joins the connection threads (block_on_close)
+            assert self._server_thread is not None  # started with the server
             self._server_thread.join()
             self._server = None
         if self._pty_thread is not None:
             os.write(self._wake_w, b"x")
             self._pty_thread.join()
+            assert self._pty_fds is not None  # opened with the thread
             for fd in (*self._pty_fds, self._wake_r, self._wake_w):
                 os.close(fd)
             self._pty_thread = None
             if self.pty_link is not None and self.pty_link.is_symlink():
                 self.pty_link.unlink()
 
-    def __enter__(self) -> "PrinterSimulator":
+    def __enter__(self) -> PrinterSimulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -181,7 +183,7 @@ class PrinterSimulator:
     def _new_job(self) -> _Job:
         return _Job(Renderer(self.profile))
 
-    def _handle(self, parser: P.Parser, job: _Job, data: bytes, reply: Callable[[bytes], None]) -> _Job:
+    def _handle(self, parser: P.Parser, job: _Job, data: bytes, reply: Callable[[bytes], object]) -> _Job:
         """Process received bytes; returns the job in progress (a cut starts a new one)."""
         with self._lock:
             self.trace.append((">", data))
@@ -221,7 +223,7 @@ class PrinterSimulator:
         image = r.image()
         qr = list(r.qr_printed)
         if job.has_raster:  # a QR sent as an image: read it back like a phone would
-            qr += [b.text for b in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+            qr += [b.text for b in zxingcpp.read_barcodes(image, formats=zxingcpp.barcode_formats_from_str("QRCode"))]
         with self._lock:
             self._ticket_no += 1
             ticket = SimTicket(self._ticket_no, image, r.text, qr, bytes(job.raw))
@@ -284,6 +286,7 @@ class PrinterSimulator:
         self._pty_thread.start()
 
     def _pty_loop(self) -> None:
+        assert self._pty_fds is not None  # _start_pty sets them before it starts this thread
         master = self._pty_fds[0]
         parser, job = P.Parser(), self._new_job()
         with selectors.DefaultSelector() as sel:

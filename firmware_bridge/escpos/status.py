@@ -85,7 +85,7 @@ class PrinterStatus:
         """True when a job sent now would be printed."""
         return self.online and not (self.cover_open or self.paper_out or self.error)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, bool]:
         """JSON-friendly form (events, telemetry, `kiosk doctor`)."""
         return {"online": self.online, "cover_open": self.cover_open,
                 "paper_near_end": self.paper_near_end, "paper_out": self.paper_out,

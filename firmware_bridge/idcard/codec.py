@@ -17,10 +17,15 @@ import struct
 from dataclasses import dataclass
 from functools import reduce
 from operator import xor
-from typing import Union
 
-from firmware_bridge.idcard.errors import (FrameChecksumError, FrameLengthError, FrameTruncated,
-                                           PayloadError, ProtocolError, StatusError)
+from firmware_bridge.idcard.errors import (
+    FrameChecksumError,
+    FrameLengthError,
+    FrameTruncated,
+    PayloadError,
+    ProtocolError,
+    StatusError,
+)
 from firmware_bridge.idcard.status import StatusInfo, status_info
 
 PREAMBLE = b"\xAA\xAA\xAA\x96\x69"
@@ -109,7 +114,7 @@ class Response:
         """True for the success statuses (0x90, 0x9F)."""
         return self.status.ok
 
-    def raise_for_status(self) -> "Response":
+    def raise_for_status(self) -> Response:
         """Return self if successful, else raise :class:`StatusError`."""
         if not self.ok:
             raise StatusError(self.status)
@@ -119,7 +124,7 @@ class Response:
         return f"Response(SW {self.sw1:02X} {self.sw2:02X} {self.sw3:02X}, {len(self.data)} data bytes)"
 
 
-Frame = Union[Command, Response]
+Frame = Command | Response
 
 
 class Decoder:

@@ -7,6 +7,7 @@ carries citizen data in its reason (they end up in logs and telemetry).
 from __future__ import annotations
 
 from firmware_bridge.errors import CodecError
+from firmware_bridge.idcard.status import StatusInfo
 
 
 class ProtocolError(CodecError):
@@ -46,7 +47,7 @@ class StatusError(CodecError):
     code = "idcard.status"
     citizen_message = "读卡失败，请重新放置身份证。"
 
-    def __init__(self, info) -> None:
+    def __init__(self, info: StatusInfo) -> None:
         super().__init__(f"reader status 0x{info.sw3:02X} ({info.name}): {info.reason}",
                          action=info.action, code=f"idcard.status.{info.name}")
         self.info = info

@@ -79,7 +79,7 @@ class Identity:
         years = on.year - self.birth_date.year
         return years - ((on.month, on.day) < (self.birth_date.month, self.birth_date.day))
 
-    def masked(self) -> dict:
+    def masked(self) -> dict[str, Any]:
         """What a screen or a ticket may show (hall_common.privacy rules); no birth date, no photo."""
         return {
             "card_type": self.card_type,
@@ -128,7 +128,7 @@ def _date(value: str, name: str) -> dt.date:
         raise IdentityError(f"{name} is not a real calendar date", field=name) from None
 
 
-def _fields(text: str, layout) -> dict[str, str]:
+def _fields(text: str, layout: tuple[tuple[str, int, int], ...]) -> dict[str, str]:
     return {name: text[start:start + n].strip(" \x00") for name, start, n in layout}
 
 

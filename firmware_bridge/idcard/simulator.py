@@ -19,9 +19,10 @@ import threading
 import time
 import tty
 from dataclasses import dataclass, field
+from typing import Any
 
 from firmware_bridge.idcard import codec, status
-from firmware_bridge.idcard.errors import FrameChecksumError, FrameLengthError
+from firmware_bridge.idcard.errors import FrameChecksumError, FrameLengthError, ProtocolError
 from firmware_bridge.idcard.identity import Identity, encode_text
 
 TRACE_LABEL = "from the simulator"
@@ -33,7 +34,7 @@ SAM_ID = struct.pack("<HHIII", 5, 1, 20240101, 123456, 987654321)
 class Trace:
     """Every byte in and out, with offsets in seconds from the first record."""
 
-    records: list[dict] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
     _t0: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -56,7 +57,7 @@ class Trace:
         with self._lock:
             return b"".join(bytes.fromhex(r["hex"]) for r in self.records if r["dir"] == direction)
 
-    def to_jsonl(self, **meta) -> str:
+    def to_jsonl(self, **meta: Any) -> str:
         """JSON lines: a header (label, meta) then one record per line."""
         with self._lock:
             lines = [json.dumps({"label": TRACE_LABEL, **meta}, ensure_ascii=False)]
@@ -104,7 +105,7 @@ class IdCardSimulator:
         self._wake_r, self._wake_w = -1, -1
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "IdCardSimulator":
+    def start(self) -> IdCardSimulator:
         """Open the pty (and link) and start answering."""
         with self._lock:
             self._wake_r, self._wake_w = os.pipe()
@@ -130,10 +131,10 @@ class IdCardSimulator:
             self._wake_r = self._wake_w = -1
             self._card = None
 
-    def __enter__(self) -> "IdCardSimulator":
+    def __enter__(self) -> IdCardSimulator:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- the card -------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ class IdCardSimulator:
     def _reply(self, sw3: int, data: bytes = b"") -> None:
         self._send(codec.encode_response(0, 0, sw3, data))
 
-    def _answer(self, item) -> None:
+    def _answer(self, item: codec.Frame | ProtocolError) -> None:
         if isinstance(item, FrameChecksumError):
             return self._reply(0x10)
         if isinstance(item, FrameLengthError):

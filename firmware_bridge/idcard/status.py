@@ -24,8 +24,8 @@ class StatusInfo:
 _RETRY = "ask the citizen to place the card flat on the reader again"
 _TECH = "check the reader: power-cycle it; if it repeats, replace the SAM module"
 
-#: sw3 -> (name, reason, action, ok)
-_TABLE: tuple[tuple[int, str, str, str, bool], ...] = (
+#: sw3 -> (name, reason, action, ok); ok defaults to False
+_TABLE: tuple[tuple[int, str, str, str] | tuple[int, str, str, str, bool], ...] = (
     (0x90, "ok", "operation succeeded", "", True),
     (0x9F, "card_found", "a card was found in the field", "", True),
     (0x91, "no_content", "the card holds no such content (e.g. no additional address)", "", False),

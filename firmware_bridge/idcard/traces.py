@@ -12,13 +12,14 @@ import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import serial
 
 from firmware_bridge.idcard import codec
 from firmware_bridge.idcard.identity import Identity, parse_text
-from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from firmware_bridge.idcard.synthetic import synthetic_identity
 
 #: The sessions recorded: file stem -> (seed, card type, read command).
 SESSIONS = {
@@ -33,10 +34,10 @@ SESSIONS = {
 class Replay:
     """What a trace decodes to: commands, responses, typed errors and identities."""
 
-    header: dict
-    commands: list = field(default_factory=list)
-    responses: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
+    header: dict[str, Any]
+    commands: list[codec.Command] = field(default_factory=list)
+    responses: list[codec.Response] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
 
 
@@ -49,6 +50,8 @@ def _exchange(port: serial.Serial, decoder: codec.Decoder, command: tuple[int, i
         for item in decoder.feed(chunk):
             if isinstance(item, codec.Response):
                 return item
+            if isinstance(item, codec.Command):  # a response decoder yields none
+                raise TypeError(f"not a response: {item!r}")
             raise item
 
 

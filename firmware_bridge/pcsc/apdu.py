@@ -10,8 +10,8 @@ cards we read and are refused explicitly.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from firmware_bridge.pcsc import sw as swtable
 from firmware_bridge.pcsc.sw import CardError
@@ -61,7 +61,7 @@ class Command:
         return out
 
     @classmethod
-    def parse(cls, raw: bytes) -> "Command":
+    def parse(cls, raw: bytes) -> Command:
         """Decode a short command APDU (the card side uses this)."""
         raw = bytes(raw)
         if len(raw) < 4:
@@ -81,7 +81,7 @@ class Command:
             return cls(cla, ins, p1, p2, body[1:1 + lc], le=body[-1] or 256)
         raise ApduError(f"Lc={lc} does not match {len(body) - 1} body bytes", action="")
 
-    def with_le(self, le: int) -> "Command":
+    def with_le(self, le: int) -> Command:
         """The same command asking for ``le`` bytes (used on 6Cxx)."""
         return replace(self, le=le)
 
@@ -113,7 +113,7 @@ class Response:
         return bytes(self.data) + bytes((self.sw1, self.sw2))
 
     @classmethod
-    def parse(cls, raw: bytes) -> "Response":
+    def parse(cls, raw: bytes) -> Response:
         """Split a card answer; fewer than 2 bytes is a typed error, never an IndexError."""
         raw = bytes(raw)
         if len(raw) < 2:
@@ -122,7 +122,7 @@ class Response:
         return cls(raw[:-2], raw[-2], raw[-1])
 
     @classmethod
-    def status(cls, sw: int, data: bytes = b"") -> "Response":
+    def status(cls, sw: int, data: bytes = b"") -> Response:
         """A response with ``data`` and status word ``sw``."""
         return cls(bytes(data), sw >> 8, sw & 0xFF)
 

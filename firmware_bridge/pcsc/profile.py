@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from firmware_bridge.errors import ProfileError
 from firmware_bridge.pcsc import apdu
 from firmware_bridge.pcsc.sw import CardError, FileNotFound
 from hall_common import privacy
-from firmware_bridge.errors import ProfileError
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 ENCODINGS = ("ascii", "gbk", "gb18030", "bcd", "hex", "uint")
@@ -92,7 +93,7 @@ class Profile:
         raise KeyError(name)
 
 
-class CardData(dict):
+class CardData(dict[str, Any]):
     """Decoded fields by name (in memory only); ``masked()`` is what screens and logs may show."""
 
     def __init__(self, profile: Profile, values: Mapping[str, Any]) -> None:
@@ -150,7 +151,7 @@ def _hex(source: str, key: str, value: Any, size: int | None = None) -> bytes:
     return out
 
 
-def parse_profile(raw: Mapping, source: str = "<profile>") -> Profile:
+def parse_profile(raw: Mapping[str, Any], source: str = "<profile>") -> Profile:
     """Validate a profile given as a dict; every mistake names the key and what was expected."""
     for key in ("name", "aid", "files", "fields"):
         if key not in raw:
@@ -178,7 +179,7 @@ def parse_profile(raw: Mapping, source: str = "<profile>") -> Profile:
     return Profile(str(raw["name"]), str(raw.get("title", raw["name"])), aid, files, tuple(fields))
 
 
-def _parse_field(f: Mapping, files: Mapping[str, FileSpec], source: str, key: str) -> FieldSpec:
+def _parse_field(f: Mapping[str, Any], files: Mapping[str, FileSpec], source: str, key: str) -> FieldSpec:
     known = {"name", "file", "encoding", "length", "record", "tag", "offset", "type", "privacy",
              "label", "codes"}
     for k in f:
@@ -337,10 +338,12 @@ def read_card(profile: Profile, transmit: apdu.Transmit) -> CardData:
         if spec.kind == "record":
             records: dict[int, bytes] = {}
             for f in wanted:
-                if f.record not in records:
-                    records[f.record] = apdu.transceive(
-                        transmit, apdu.read_record(f.record), f"READ RECORD {file_id}/{f.record}").data
-                values[f.name] = extract(f, records[f.record])
+                rec = f.record
+                assert rec is not None  # parse_profile gives every field of a record file its record
+                if rec not in records:
+                    records[rec] = apdu.transceive(
+                        transmit, apdu.read_record(rec), f"READ RECORD {file_id}/{rec}").data
+                values[f.name] = extract(f, records[rec])
         else:
             size = max(f.offset + (f.length or 0) for f in wanted)
             content = _read_binary(transmit, file_id, size)

@@ -79,7 +79,7 @@ def free_port_pair() -> int:
     for _ in range(50):
         with socket.socket() as a:
             a.bind(("0.0.0.0", 0))
-            port = a.getsockname()[1]
+            port: int = a.getsockname()[1]
             if port >= 65535:
                 continue
             with socket.socket() as b:
@@ -99,7 +99,7 @@ class PcscStack:
         self.name = name
         self.debug = debug
         self.socket_path = use_private_socket()
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[str] | None = None
         #: True when pcscd runs with a private /run/pcscd (see :func:`private_run_prefix`).
         self.private_run = False
         self.log_tail: collections.deque[str] = collections.deque(maxlen=50)
@@ -129,7 +129,7 @@ class PcscStack:
                 f"LIBPATH      {VPCD_DRIVER}\n"
                 f"CHANNELID    0x{self.port:X}\n")
 
-    def start(self) -> "PcscStack":
+    def start(self) -> PcscStack:
         """Start pcscd and wait until it reports ready; raise :class:`StackError` if it cannot."""
         if self.proc is not None:
             return self
@@ -187,7 +187,7 @@ class PcscStack:
                              action="create the PcscStack (or call use_private_socket) before any "
                                     "other PC/SC use in the process")
 
-    def _read_log(self, proc: subprocess.Popen) -> None:
+    def _read_log(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log_tail.append(line.rstrip())
@@ -210,15 +210,15 @@ class PcscStack:
             shutil.rmtree(self._conf_dir, ignore_errors=True)
             self._conf_dir = None
 
-    def restart(self) -> "PcscStack":
+    def restart(self) -> PcscStack:
         """Stop and start again on the same socket and port (a pcscd crash or upgrade)."""
         self.stop()
         return self.start()
 
-    def __enter__(self) -> "PcscStack":
+    def __enter__(self) -> PcscStack:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

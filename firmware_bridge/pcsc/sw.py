@@ -9,6 +9,7 @@ technician's reason and what the citizen should do. The protocol-level answers (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hall_common.errors import DeviceError
 
@@ -19,7 +20,7 @@ class CardError(DeviceError):
     code = "smartcard.card"
     citizen_message = "无法读取此卡，请确认插入的是社会保障卡，或联系工作人员。"
 
-    def __init__(self, reason: str, *, action: str = "", sw: int | None = None, **kw) -> None:
+    def __init__(self, reason: str, *, action: str = "", sw: int | None = None, **kw: Any) -> None:
         super().__init__(reason, action=action or "check that the right card is inserted", **kw)
         self.sw = sw
 

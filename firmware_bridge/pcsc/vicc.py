@@ -19,7 +19,8 @@ import logging
 import socket
 import struct
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from firmware_bridge.pcsc.apdu import ApduError, Command, Response
 from firmware_bridge.pcsc.profile import Profile, encode_record, encode_value

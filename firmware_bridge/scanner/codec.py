@@ -17,7 +17,6 @@ superset of GBK that Chinese scanners offer).
 from __future__ import annotations
 
 import unicodedata
-from typing import Union
 
 from firmware_bridge.errors import CodecError
 
@@ -60,7 +59,7 @@ class ScanFramingError(ScanCodecError):
     code = "scanner.framing"
 
 
-Result = Union[str, ScanCodecError]
+Result = str | ScanCodecError
 
 
 def encode_scan(text: str, *, prefix: bytes = b"", suffix: bytes = b"", terminator: str = "CR",

@@ -72,10 +72,10 @@ class ScannerSimulator:
         """Remove the pty and the symlink."""
         self.unplug()
 
-    def __enter__(self) -> "ScannerSimulator":
+    def __enter__(self) -> ScannerSimulator:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- what the scanner sends -----------------------------------------------------------------

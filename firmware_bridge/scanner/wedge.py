@@ -36,7 +36,7 @@ class WedgeClassifier:
     max_interkey_ms: float = MAX_INTERKEY_MS
     min_length: int = MIN_LENGTH
     max_length: int = MAX_LENGTH
-    _chars: list = field(default_factory=list)
+    _chars: list[str] = field(default_factory=list)
     _last_s: float | None = None
     rejected: int = 0  # Enter presses that ended human typing or a too-short burst
 
@@ -95,7 +95,7 @@ for _code, _letter in zip([16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
 class KeyTranslator:
     """Turn evdev key events into characters (US layout, Shift and Caps Lock)."""
 
-    _shift: set = field(default_factory=set)
+    _shift: set[int] = field(default_factory=set)
     _caps: bool = False
 
     def key(self, code: int, value: int) -> str | None:

@@ -16,8 +16,9 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from hall_common.backoff import Backoff
 from hall_common.errors import DeviceError, DeviceTimeout, DeviceUnavailable
@@ -45,11 +46,11 @@ class Health:
     role: str
     driver: str
     state: DeviceState
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     since: float = 0.0
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly health (no citizen data ever goes in here)."""
         return {"role": self.role, "driver": self.driver, "state": self.state.value,
                 "error": self.error, "since": round(self.since, 3), "detail": self.detail}

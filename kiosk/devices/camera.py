@@ -29,16 +29,17 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import zxingcpp
 
 from kiosk.config import Field
-from kiosk.devices.base import DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable, Health
 from kiosk.devices.skeleton import FINISHED, ThreadedDevice
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
@@ -61,7 +62,7 @@ class CameraError(DeviceError):
 
 # -- decoding (pure) ---------------------------------------------------------------------------
 @lru_cache(maxsize=16)
-def _formats(formats: str):
+def _formats(formats: str) -> zxingcpp.BarcodeFormats:
     return zxingcpp.barcode_formats_from_str(formats)
 
 
@@ -87,7 +88,7 @@ def to_grey(img: np.ndarray) -> np.ndarray:
 
 def decode_frame(frame: np.ndarray, formats: str = "QRCode", roi: Sequence[float] | None = None, *,
                  binarizer: str = "LocalAverage", fallback_binarizer: str = "FixedThreshold",
-                 try_rotate: bool = True, try_invert: bool = True, stats: dict | None = None) -> list[str]:
+                 try_rotate: bool = True, try_invert: bool = True, stats: dict[str, Any] | None = None) -> list[str]:
     """Decode the codes in one frame (BGR or grey numpy array); returns their texts, unique."""
     img = crop_roi(frame, roi)
     if img.dtype == np.uint8:  # other dtypes go to zxing-cpp as they are: it raises a typed ValueError
@@ -110,7 +111,7 @@ def decode_frame(frame: np.ndarray, formats: str = "QRCode", roi: Sequence[float
     return list(dict.fromkeys(texts))
 
 
-def _around(img: np.ndarray, pos) -> np.ndarray:
+def _around(img: np.ndarray, pos: zxingcpp.Position) -> np.ndarray:
     """The image region around a code's corner points, with a quiet-zone margin."""
     xs = [pos.top_left.x, pos.top_right.x, pos.bottom_right.x, pos.bottom_left.x]
     ys = [pos.top_left.y, pos.top_right.y, pos.bottom_right.y, pos.bottom_left.y]
@@ -122,12 +123,22 @@ def _around(img: np.ndarray, pos) -> np.ndarray:
 
 
 # -- sources -----------------------------------------------------------------------------------
+class FrameSource(Protocol):
+    """Where the driver reads frames: a capture, a folder of images, the simulator's scene."""
+
+    def open(self) -> None: ...
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
 class CvCaptureSource:
     """cv2.VideoCapture over a device index, a device node, a video file or a stream URL."""
 
     def __init__(self, target: str, *, finite: bool) -> None:
         self.target, self.finite = target, finite
-        self._cap = None
+        self._cap: cv2.VideoCapture | None = None
         self._frames = 0
 
     def open(self) -> None:
@@ -142,10 +153,12 @@ class CvCaptureSource:
 
     def read(self) -> np.ndarray | None:
         """The next frame; None at the end of a file; DeviceUnavailable if a live camera fails."""
+        assert self._cap is not None  # open() first
         ok, frame = self._cap.read()
         if ok:
             self._frames += 1
-            return frame
+            got: np.ndarray = frame
+            return got
         if self.finite and self._frames:
             return None
         raise DeviceUnavailable(f"{self.target} returned no frame" + (" (empty video)" if self.finite else ""),
@@ -189,7 +202,7 @@ class FolderSource:
         self._files = []
 
 
-def source_for_url(url: str):
+def source_for_url(url: str) -> FrameSource:
     """Build the frame source a camera URL names (not opened yet)."""
     if url.startswith("synthetic:"):
         from firmware_bridge.camera.synthetic import SyntheticSource  # simulator only when asked
@@ -293,7 +306,7 @@ class OpenCvCamera(ThreadedDevice):
             t.join(self.JOIN_TIMEOUT_S)
         self._captures = [t for t in self._captures if t.is_alive()]
 
-    def health(self):
+    def health(self) -> Health:
         """Health with frame, drop and decode counters."""
         h = super().health()
         h.detail.update(self.stats, dropped=self._slot.dropped)
@@ -310,10 +323,12 @@ class OpenCvCamera(ThreadedDevice):
             if not self._still.wait_for(lambda: self._latest_n > n, timeout_s):
                 raise DeviceTimeout(f"no frame from the camera within {timeout_s} s",
                                     action="check the camera; try again")
-            return self._latest.copy()
+            latest = self._latest
+            assert latest is not None  # _latest_n moved on: a frame is there
+            return latest.copy()
 
     # -- threads ---------------------------------------------------------------------------------
-    def _capture(self, gen: int, source) -> None:
+    def _capture(self, gen: int, source: FrameSource) -> None:
         try:
             source.open()
             while not self._stop.is_set() and gen == self._slot.gen:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import termios
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import serial
 
@@ -25,7 +26,7 @@ from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.errors import IdentityError, ProtocolError, StatusError
 from firmware_bridge.idcard.identity import Identity, parse_text
 from kiosk.config import Field
-from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable, Health
 from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.devices.transport import open_url
 from kiosk.errors import ConfigError, KioskError
@@ -107,7 +108,7 @@ class SamSerialReader(ThreadedDevice):
         if name and name not in PHOTO_DECODERS:
             raise ConfigError("<config>", "devices.idcard.options.photo_decoder",
                               "a registered photo decoder (" + ", ".join(sorted(PHOTO_DECODERS)) + ")", name)
-        self._port: serial.SerialBase | None = None
+        self._port: serial.Serial | None = None
         self._io_lock = threading.RLock()
         self._decoder = codec.Decoder("response")
         self.sam_id = ""
@@ -124,7 +125,7 @@ class SamSerialReader(ThreadedDevice):
         self._close()
         self._forget()
 
-    def health(self):
+    def health(self) -> Health:
         """Health with the SAM id (a module id, not personal data)."""
         h = super().health()
         h.detail = {"sam_id": self.sam_id} if self.sam_id else {}
@@ -300,7 +301,7 @@ class SamSerialReader(ThreadedDevice):
         except (ProtocolError, IdentityError) as e:
             raise CardReadFailed(f"the card's data is not valid: {e.reason}", action=e.action) from e
 
-    def _decode_photo(self, identity: Identity) -> dict:
+    def _decode_photo(self, identity: Identity) -> dict[str, Any]:
         name = self.options["photo_decoder"]
         if not name:
             return {}
@@ -326,6 +327,8 @@ class SamSerialReader(ThreadedDevice):
                 for item in self._decoder.feed(chunk) if chunk else ():
                     if isinstance(item, ProtocolError):
                         raise item
+                    if isinstance(item, codec.Command):  # a response decoder yields none
+                        raise TypeError(f"not a response: {item!r}")
                     return item
         except (serial.SerialException, OSError, termios.error) as e:
             # termios.error: tcflush on a pty whose master is gone (EIO), not an OSError subclass.

@@ -21,8 +21,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import serial
 
@@ -31,7 +32,7 @@ from firmware_bridge.escpos.encoder import encode
 from firmware_bridge.escpos.status import FULL_REQUEST, KINDS, PrinterStatus, StatusError, decode_status
 from kiosk.config import Field
 from kiosk.devices import transport
-from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
+from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable, Health
 from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.events import EventBus
 
@@ -74,7 +75,7 @@ class PrintResult:
     bytes_sent: int
     status: PrinterStatus | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (no ticket content)."""
         return {"job_id": self.job_id, "printed": self.printed, "confirmed": self.confirmed,
                 "bytes_sent": self.bytes_sent,
@@ -206,7 +207,7 @@ class EscPosPrinter(ThreadedDevice):
             self._close()
             self._fault_code = None  # after a restart a fault is reported again
 
-    def health(self):
+    def health(self) -> Health:
         """Health with the profile and the last status read."""
         h = super().health()
         h.detail = {"profile": self.profile.name,

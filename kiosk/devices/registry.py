@@ -19,12 +19,13 @@ from __future__ import annotations
 import functools
 import importlib
 import tomllib
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Mapping
 
 from kiosk import roles
 from kiosk.config import validate_options
+from kiosk.devices.base import Device
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
 
@@ -64,7 +65,8 @@ def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type
     if target is None:
         raise ConfigError(file, key, "one of " + ", ".join(drivers()), name)
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    driver: type[Device] = getattr(importlib.import_module(module), cls)
+    return driver
 
 
 def check(role: str, section: Mapping, file: str = "<config>") -> tuple[type, dict]:

@@ -24,18 +24,19 @@ from __future__ import annotations
 import select
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import serial
 
 from firmware_bridge.scanner.codec import ENCODINGS, TERMINATORS, ScanCodec, ScanCodecError
 from firmware_bridge.scanner.wedge import EV_KEY, KeyTranslator, WedgeClassifier
 from kiosk.config import Field
-from kiosk.devices.base import DeviceUnavailable
+from kiosk.devices.base import DeviceUnavailable, Health
 from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.devices.transport import open_url
-from kiosk.trust.payload import Deduper, classify
 from kiosk.events import EventBus
+from kiosk.trust.payload import Deduper, classify
 
 #: Serial read timeout (s): bounds how long stop() waits for the reader thread, and is the idle
 #: gap that ends a frame when the scanner sends no terminator.
@@ -85,7 +86,7 @@ class _ScannerBase(ThreadedDevice):
         with self._dedupe_lock:
             self._dedupe.clear()
 
-    def health(self):
+    def health(self) -> Health:
         """Health with scan counters."""
         h = super().health()
         h.detail.update(scans=self.scans, errors=self.errors)
@@ -138,7 +139,7 @@ class SerialScanner(_ScannerBase):
         except Exception:  # closing a dead port may fail; it is gone either way
             pass
 
-    def _read_loop(self, port) -> None:
+    def _read_loop(self, port: serial.Serial) -> None:
         while not self._stop.is_set():
             data = port.read(1)  # blocks up to READ_TIMEOUT_S
             if data:
@@ -194,7 +195,7 @@ class WedgeScanner(_ScannerBase):
         self._emit_text(text)
         return True
 
-    def _open_input(self):
+    def _open_input(self) -> Any:  # an evdev.InputDevice (evdev is untyped and optional)
         if self._input_opener is not None:
             return self._input_opener(self.device_path)
         try:

@@ -23,7 +23,8 @@ the next instant; the virtual drivers: in memory, nothing to wait for).
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hall_common.backoff import Backoff
 from hall_common.reconnect import ReconnectSupervisor
@@ -164,6 +165,6 @@ class ThreadedDevice(Device):
         """A driver bug as a typed error (logged with its traceback once per kind)."""
         code = f"{self.role}.internal"
         if self._error is None or self._error.code != code:
-            self.log.exception("driver failed", extra={"device": self.role})
+            self.log.error("driver failed", exc_info=e, extra={"device": self.role})
         return DeviceError(f"internal error: {type(e).__name__}: {e}", code=code,
                            action="report a driver bug; the driver reconnects by itself")

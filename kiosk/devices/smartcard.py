@@ -16,8 +16,9 @@ profile in firmware_bridge/pcsc/profiles (option ``profile``). Only pyscard's lo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from smartcard import scard
 
@@ -28,6 +29,7 @@ from kiosk.config import Field
 from kiosk.devices.base import Backoff, DeviceError, DeviceState, DeviceTimeout, DeviceUnavailable
 from kiosk.devices.skeleton import ThreadedDevice
 from kiosk.events import EventBus
+
 
 def _u32(hr: int) -> int:
     # Why: pyscard returns some HRESULTs as negative ints on 64-bit Linux (0x80100... as signed).
@@ -94,7 +96,7 @@ class CardRead:
     protocol: str
     data: CardData
 
-    def masked(self) -> dict:
+    def masked(self) -> dict[str, Any]:
         """JSON-friendly summary with citizens' data masked (for `kiosk doctor` and staff screens)."""
         fields = {k: (v if v is None or isinstance(v, (int, str)) else str(v))
                   for k, v in self.data.masked().items()}
@@ -119,11 +121,12 @@ def _check(hr: int, what: str) -> None:
 
 def _establish() -> int:
     try:
-        hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)  # pyscard is untyped
     except scard.error as e:  # pyscard raises instead of returning on some failures
         raise ServiceLost(f"SCardEstablishContext: {e}") from None
     _check(hr, "SCardEstablishContext")
-    return ctx
+    context: int = ctx
+    return context
 
 
 def _list_readers(ctx: int) -> list[str]:
@@ -284,11 +287,11 @@ class PcscReader(ThreadedDevice):
                                               "fields": len(result.data)})
         self._set_state(DeviceState.READY)
 
-    def _publish_inserted(self, info: dict) -> None:
+    def _publish_inserted(self, info: dict[str, Any]) -> None:
         self.bus.publish("smartcard.inserted", info, source=self.role)
 
     # -- reading one card -------------------------------------------------------------------------
-    def _read(self, ctx: int, reader: str, on_inserted: Callable[[dict], None] | None = None) -> CardRead:
+    def _read(self, ctx: int, reader: str, on_inserted: Callable[[dict[str, Any]], None] | None = None) -> CardRead:
         hr, hcard, proto = scard.SCardConnect(ctx, reader, scard.SCARD_SHARE_SHARED,
                                               scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
         _check(hr, "SCardConnect")

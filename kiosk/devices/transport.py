@@ -27,7 +27,7 @@ def normalise(url: str) -> str:
 
 
 def open_url(url: str, *, baudrate: int = 115200, timeout_s: float = 0.2,
-             write_timeout_s: float = 2.0, exclusive: bool = True) -> serial.SerialBase:
+             write_timeout_s: float = 2.0, exclusive: bool = True) -> serial.Serial:
     """Open ``url`` as a byte pipe; raise :class:`DeviceUnavailable` with a technician's hint."""
     target = normalise(url)
     if not target:

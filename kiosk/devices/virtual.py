@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from firmware_bridge.escpos.document import PROFILES, TicketDoc, get_profile
 from firmware_bridge.escpos.encoder import encode

@@ -7,7 +7,10 @@ CA, client certificate and key). Used by the gateway (kiosk.network.link connect
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
+
+from kiosk.config import Config
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Broker:
         return cls(u.hostname, port or (8883 if u.scheme == "mqtts" else 1883), u.scheme == "mqtts")
 
 
-def tls_settings(cfg) -> dict | None:
+def tls_settings(cfg: Config) -> dict[str, Any] | None:
     """The TLS files of the ``[network]`` section for an ``mqtts://`` broker; None for ``mqtt://``."""
     g = cfg.get
     if not g("network.broker", "").startswith("mqtts://"):

@@ -22,7 +22,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-
 log = logging.getLogger("kiosk.network.catalogue")
 
 #: Where a text's English sits: beside it, under the same key + this suffix.
@@ -89,7 +88,7 @@ CREATE TABLE IF NOT EXISTS entries (
 """
 
 
-def search_keys(item: dict) -> tuple[str, str]:
+def search_keys(item: dict[str, Any]) -> tuple[str, str]:
     """(full pinyin, initials) of an item as the central service sent them (``search_keys``).
 
     Why not computed here: a pinyin dictionary costs a terminal about 50 MiB; the central
@@ -113,7 +112,7 @@ class CatalogueCache:
     def _load(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         self._version = int(row[0]) if row else 0
-        self._data: dict[str, list[dict]] = {k: [] for k in _KINDS}
+        self._data: dict[str, list[dict[str, Any]]] = {k: [] for k in _KINDS}
         for kind, data in self._db.execute("SELECT kind, data FROM entries ORDER BY kind, pos"):
             self._data[kind].append(json.loads(data))
         self._index = [(it, (it.get("name") or "").lower(), *search_keys(it),
@@ -125,7 +124,7 @@ class CatalogueCache:
         """The cached catalogue version (0 = empty, never synced)."""
         return self._version
 
-    def store(self, result: dict) -> bool:
+    def store(self, result: dict[str, Any]) -> bool:
         """Store a catalogue.sync result; False (nothing changed) when it says ``unchanged``."""
         if result.get("unchanged"):
             return False
@@ -150,31 +149,31 @@ class CatalogueCache:
 
     # Every reader takes ``lang``: None gives the records as stored (both languages), "zh_CN" or
     # "en" gives them localized (see localize).
-    def _out(self, kind: str, rows: list[dict], lang: str | None) -> list[dict]:
+    def _out(self, kind: str, rows: list[dict[str, Any]], lang: str | None) -> list[dict[str, Any]]:
         return rows if lang is None else localize(rows, lang, _path=kind)
 
-    def items(self, category: str | None = None, lang: str | None = None) -> list[dict]:
+    def items(self, category: str | None = None, lang: str | None = None) -> list[dict[str, Any]]:
         """All items (of one category when given), in the central service's order."""
         return self._out("items", [i for i in self._data["items"] if category is None or i.get("category") == category], lang)
 
-    def categories(self, lang: str | None = None) -> list[dict]:
+    def categories(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Categories [{code, name, name_en}]."""
         return self._out("categories", list(self._data["categories"]), lang)
 
-    def departments(self, lang: str | None = None) -> list[dict]:
+    def departments(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Departments [{code, name, name_en}]."""
         return self._out("departments", list(self._data["departments"]), lang)
 
-    def lines(self, lang: str | None = None) -> list[dict]:
+    def lines(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Walk-in business lines [{code, name, name_en, prefix, zone, zone_en}]."""
         return self._out("lines", list(self._data["lines"]), lang)
 
-    def item(self, code: str, lang: str | None = None) -> dict | None:
+    def item(self, code: str, lang: str | None = None) -> dict[str, Any] | None:
         """One item by code, or None."""
         it = next((i for i in self._data["items"] if i.get("code") == code), None)
         return it if it is None or lang is None else localize([it], lang, _path="items")[0]
 
-    def search(self, query: str, lang: str | None = None) -> list[dict]:
+    def search(self, query: str, lang: str | None = None) -> list[dict[str, Any]]:
         """Items whose name, code, English name, pinyin or pinyin initials contain ``query``."""
         q = "".join((query or "").split()).lower()
         if not q:

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.network import schemas
 from kiosk.network.envelope import Envelope
@@ -38,10 +39,10 @@ class Pending:
     idem: str
     op: str
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
-    _result: dict | None = field(default=None, repr=False)
+    _result: dict[str, Any] | None = field(default=None, repr=False)
     _error: Exception | None = field(default=None, repr=False)
 
-    def _resolve(self, result: dict | None = None, error: Exception | None = None) -> None:
+    def _resolve(self, result: dict[str, Any] | None = None, error: Exception | None = None) -> None:
         self._result, self._error = result, error
         self._done.set()
 
@@ -50,7 +51,7 @@ class Pending:
         """True once the central service answered."""
         return self._done.is_set()
 
-    def wait(self, timeout_s: float) -> dict:
+    def wait(self, timeout_s: float) -> dict[str, Any]:
         """The result; raises Timeout (the row stays and is retried), Rejected (row removed) or
         InvalidMessage (an answer that cannot be read: retried, set aside after the bound)."""
         if not self._done.wait(timeout_s):
@@ -60,7 +61,7 @@ class Pending:
         return self._result or {}
 
 
-def outcome(env: Envelope) -> tuple[dict | None, Exception | None]:
+def outcome(env: Envelope) -> tuple[dict[str, Any] | None, Exception | None]:
     """An answer's (result, error): a definitive no is :class:`Rejected` with the contract's code."""
     body = env.body
     if body["ok"]:
@@ -101,7 +102,7 @@ class Correlator:
         with self._lock:
             self._waiters.pop(env_id, None)
 
-    def resolve(self, env_id: str, result: dict | None = None, error: Exception | None = None) -> bool:
+    def resolve(self, env_id: str, result: dict[str, Any] | None = None, error: Exception | None = None) -> bool:
         """Hand the caller waiting for ``env_id`` its result or error; False if nobody waited."""
         with self._lock:
             entry = self._waiters.pop(env_id, None)
@@ -119,7 +120,7 @@ class Correlator:
         entry[1]._resolve(error=error_for(entry[0]))
         return True
 
-    def call(self, env: Envelope, send: Callable[[], object], timeout_s: float) -> dict:
+    def call(self, env: Envelope, send: Callable[[], object], timeout_s: float) -> dict[str, Any]:
         """An online round trip: ``send()`` the request, wait for its answer; Timeout, Rejected,
         InvalidMessage or NotDelivered as the answer (or its absence) says."""
         waiter = Pending(env.id, env.idem or "", env.op)

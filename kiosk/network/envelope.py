@@ -67,7 +67,7 @@ class EnvelopeError(ValueError):
     receiver can still answer ``invalid`` to the request, without it nothing can be correlated.
     """
 
-    def __init__(self, reason: str, fields: dict | None = None) -> None:
+    def __init__(self, reason: str, fields: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         fields = fields or {}
         self.id = _valid(_REF_RE, fields.get("id"))
@@ -76,7 +76,7 @@ class EnvelopeError(ValueError):
         self.op = _valid(_OP_RE, fields.get("op"))
 
 
-def _valid(regex: re.Pattern, value: Any) -> str | None:
+def _valid(regex: re.Pattern[str], value: Any) -> str | None:
     return value if isinstance(value, str) and regex.fullmatch(value) else None
 
 
@@ -98,7 +98,7 @@ class Envelope:
     type: str
     op: str
     terminal: str
-    body: dict = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     v: int = VERSION
     ts: str = field(default_factory=now_iso)
@@ -109,12 +109,12 @@ class Envelope:
         """Compact UTF-8 JSON."""
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """As a plain dict (for schema validation)."""
         return asdict(self)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Envelope":
+    def from_bytes(cls, data: bytes) -> Envelope:
         """Parse and check the envelope fields' types (not the patterns nor the body: see
         kiosk.network.schemas). Raises :class:`EnvelopeError` for anything else, never another
         exception, whatever the bytes."""
@@ -173,7 +173,7 @@ _STRICT = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse
 _LENIENT = json.JSONDecoder(parse_int=_zero, parse_float=_zero, parse_constant=_parse_constant)
 
 
-def _parse(data: bytes) -> dict:
+def _parse(data: bytes) -> dict[str, Any]:
     """``data`` as a JSON object within the envelope's limits, or :class:`EnvelopeError`."""
     if not isinstance(data, (bytes, bytearray)):
         raise EnvelopeError("not bytes")
@@ -232,14 +232,14 @@ def _encodable(obj: Any) -> bool:
     return True
 
 
-def request(terminal: str, op: str, body: dict, idem: str | None = None) -> Envelope:
+def request(terminal: str, op: str, body: dict[str, Any], idem: str | None = None) -> Envelope:
     """A request envelope."""
     return Envelope("req", op, terminal, body, idem=idem)
 
 
-def response(req_env: Envelope, result: Any = None, error: dict | None = None) -> Envelope:
+def response(req_env: Envelope, result: Any = None, error: dict[str, Any] | None = None) -> Envelope:
     """The response to ``req_env``: ok with ``result``, or not ok with ``error``."""
-    body = {"ok": error is None}
+    body: dict[str, Any] = {"ok": error is None}
     if error is None:
         body["result"] = result if result is not None else {}
     else:

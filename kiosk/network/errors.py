@@ -5,6 +5,8 @@ carries a citizen's data: messages name operations, ids and error codes only.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from kiosk.errors import KioskError
 
 
@@ -21,7 +23,7 @@ class Offline(NetworkError):
     code = "network.offline"
     citizen_message = "网络暂时中断，该业务需联网办理，请稍后再试或到窗口办理。"
 
-    def __init__(self, reason: str = "not connected to the broker", **kw) -> None:
+    def __init__(self, reason: str = "not connected to the broker", **kw: Any) -> None:
         kw.setdefault("action", "check the network cable/4G link and the broker; the terminal reconnects by itself")
         super().__init__(reason, **kw)
 
@@ -32,7 +34,7 @@ class Timeout(NetworkError):
     code = "network.timeout"
     citizen_message = "服务响应超时，请稍后再试。"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "try again; if it persists, check the central service's status")
         super().__init__(reason, **kw)
 
@@ -92,7 +94,7 @@ class SubscriptionRefused(NetworkError):
                    "the broker then disconnects the terminal, which reconnects and subscribes again")
         self.terminal, self.topic, self.detail = terminal, topic, detail
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The typed error plus the refused topic."""
         return {**super().to_dict(), "topic": self.topic}
 
@@ -102,7 +104,7 @@ class InvalidMessage(NetworkError):
 
     code = "network.invalid"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "report to the technician: terminal and central service disagree on contract v1")
         super().__init__(reason, **kw)
 
@@ -121,7 +123,7 @@ class OutboxFull(NetworkError):
     code = "network.outbox_full"
     citizen_message = "系统繁忙，暂时无法提交，请到窗口办理。"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "staff: check the network link; the outbox drains once the central service answers")
         super().__init__(reason, **kw)
 
@@ -131,6 +133,6 @@ class PersonalDataRefused(NetworkError):
 
     code = "network.personal_data"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "programming error: durable bodies carry only references (citizen_ref)")
         super().__init__(reason, **kw)

@@ -37,6 +37,7 @@ from typing import Any, cast
 
 from hall_common.backoff import Backoff
 from hall_common.reconnect import ReconnectSupervisor
+from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.network import schemas, topics
 from kiosk.network.broker import Broker, tls_settings
@@ -49,7 +50,7 @@ from kiosk.network.errors import (
     Offline,
     SubscriptionRefused,
 )
-from kiosk.network.link import MqttLink
+from kiosk.network.link import Client, MqttLink
 from kiosk.network.operations import CATALOGUE_SYNC, DurableOp, Op
 from kiosk.network.outbox import DEAD_LETTER_AFTER, Outbox
 from kiosk.network.pump import CHUNK_OP, Pump
@@ -72,7 +73,7 @@ class Gateway:
     def __init__(self, terminal_id: str, broker_url: str, regions: list[str], state_dir: str | Path,
                  bus: EventBus, *, keepalive_s: int = 30, request_timeout_s: float = 5.0,
                  reconnect_min_s: float = 0.1, reconnect_max_s: float = 5.0,
-                 session_expiry_s: int = 604800, outbox_max_rows: int = 10000, tls: dict | None = None,
+                 session_expiry_s: int = 604800, outbox_max_rows: int = 10000, tls: dict[str, Any] | None = None,
                  profile: str = "kiosk", version: str = "0.1.0", retry_after_s: float | None = None,
                  sealer: Sealer | None = None, upload_window: int = 0,
                  dead_letter_after: int = DEAD_LETTER_AFTER) -> None:
@@ -109,7 +110,7 @@ class Gateway:
                          upload_window=upload_window)
 
     @classmethod
-    def from_config(cls, cfg, bus: EventBus) -> Gateway:
+    def from_config(cls, cfg: Config, bus: EventBus) -> Gateway:
         """Build from the ``[network]`` section of a :class:`kiosk.config.Config`."""
         g = cfg.get
         return cls(cfg.terminal_id, g("network.broker"), cfg.regions, g("runtime.state_dir"), bus,
@@ -122,7 +123,7 @@ class Gateway:
 
     # -- the parts' settings, where callers and tests have always found them -------------------
     @property
-    def client(self):
+    def client(self) -> Client:
         """paho's client (read-only use: ``client.socket()``)."""
         return self.link.client
 
@@ -141,7 +142,7 @@ class Gateway:
         return self.pump.upload_window
 
     @property
-    def _waiters(self) -> dict:
+    def _waiters(self) -> dict[str, Any]:
         """Envelope id -> (op, Pending) of the callers waiting now (kept for tests)."""
         return self.correlator.waiting
 
@@ -172,12 +173,12 @@ class Gateway:
         """Rows waiting for the central service's answer."""
         return self.outbox.depth()
 
-    def outbox_health(self) -> dict:
+    def outbox_health(self) -> dict[str, Any]:
         """For staff and operators: dead letters (count, the newest few) and the outbox's alarms."""
         return {"dead_letters": self.outbox.dead_count(), "recent_dead_letters": self.outbox.dead_letters(5),
                 "alarms": self.outbox.alarms()}
 
-    def refused_subscriptions(self) -> list[dict]:
+    def refused_subscriptions(self) -> list[dict[str, Any]]:
         """Our subscriptions the broker refused at the last connection, as typed-error dicts
         (``code``, ``reason``, ``action``, ``topic``): empty when all were granted."""
         return [SubscriptionRefused(self.terminal_id, t, d).to_dict() for t, d in sorted(self.link.refused.items())]
@@ -233,20 +234,24 @@ class Gateway:
             self._settle(answers)
 
     def _settle(self, answers: list[Envelope]) -> None:
-        waiting = self.pump.settle(env.corr for env in answers)  # one transaction for the batch
+        # one transaction for the batch (the contract lets corr be null: such an answer names nothing)
+        waiting = self.pump.settle(env.corr for env in answers if env.corr is not None)
         removed, was_chunk = bool(waiting), False
         for env in answers:
-            body = env.body
+            corr, body = env.corr, env.body
+            if corr is None:
+                log.debug("response %s matches nothing waiting (a duplicate or late answer)", corr)
+                continue
             result, error = outcome(env)
-            was_chunk |= self.pump.answered(env.corr)
-            resolved = self.correlator.resolve(env.corr, result, error)
-            if env.corr in waiting:
-                waiting.discard(env.corr)  # a duplicate in the same batch is not announced twice
-                self.bus.publish("network.result", {"id": env.corr, "op": env.op, "ok": body["ok"],
+            was_chunk |= self.pump.answered(corr)
+            resolved = self.correlator.resolve(corr, result, error)
+            if corr in waiting:
+                waiting.discard(corr)  # a duplicate in the same batch is not announced twice
+                self.bus.publish("network.result", {"id": corr, "op": env.op, "ok": body["ok"],
                                                     "result": body.get("result"), "error": body.get("error")},
                                  source="network")
             elif not resolved:
-                log.debug("response %s matches nothing waiting (a duplicate or late answer)", env.corr)
+                log.debug("response %s matches nothing waiting (a duplicate or late answer)", corr)
         if removed:
             self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
         if was_chunk:
@@ -291,7 +296,7 @@ class Gateway:
         self.pump.send_stored(topics.req(self.terminal_id, op), env)
         return pending
 
-    def emit_event(self, name: str, data: dict) -> str:
+    def emit_event(self, name: str, data: dict[str, Any]) -> str:
         """Durable event (acknowledged by the central service); returns its envelope id."""
         body = {"data": dict(data), "at": now_iso()}
         eid = new_id()
@@ -301,7 +306,7 @@ class Gateway:
         self.pump.send_stored(topics.evt(self.terminal_id), env, windowed=False)
         return eid
 
-    def publish_telemetry(self, data: dict) -> bool:
+    def publish_telemetry(self, data: dict[str, Any]) -> bool:
         """Send health at QoS 0 (dropped when offline); True if handed to the broker link."""
         body = {"uptime_s": round(time.monotonic() - self._started_mono, 3), "devices": {},
                 "outbox_depth": self.outbox.depth(), "online_since": self._online_since}

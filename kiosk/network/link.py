@@ -26,12 +26,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from hall_common.reconnect import LinkState, ReconnectSupervisor
 from kiosk.events import EventBus
@@ -40,6 +41,9 @@ from kiosk.network.errors import SubscriptionRefused
 
 #: Why the gateway's name: the link's log lines kept the logger they had before the gateway was split.
 log = logging.getLogger("kiosk.network.gateway")
+_P = ParamSpec("_P")
+#: paho's client class, for annotations outside this module (the one paho user)
+Client = mqtt.Client
 
 #: Why 0.2 s: paho's loop() wakes on traffic anyway (its socket pair); this only bounds how long
 #: stop() waits for the network thread.
@@ -56,9 +60,9 @@ _BATCH_MAX = 256
 _IDENTITY_REFUSED = frozenset({0x85, 0x86, 0x87, 0x8A, 0x8C})
 
 
-def _wrap(fn):
+def _wrap(fn: Callable[_P, None]) -> Callable[_P, None]:
     """Wrap a paho callback: an exception must never reach (and kill) paho's thread."""
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> None:
         try:
             fn(*args, **kwargs)
         except Exception:  # pragma: no cover - defensive by design
@@ -68,7 +72,7 @@ def _wrap(fn):
 
 
 @_wrap
-def _on_socket_open(client, userdata, sock) -> None:
+def _on_socket_open(client: mqtt.Client, userdata: Any, sock: Any) -> None:  # sock: SocketLike, may lack setsockopt
     # PITFALLS.md: 44-88 ms per round trip with Nagle + delayed ACK, ~1 ms without.
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -76,7 +80,7 @@ def _on_socket_open(client, userdata, sock) -> None:
         log.debug("TCP_NODELAY not set", exc_info=True)
 
 
-def _client(client_id: str, tls: dict | None) -> mqtt.Client:
+def _client(client_id: str, tls: dict[str, Any] | None) -> mqtt.Client:
     """paho's MQTT v5 client as the terminal uses it: TLS (1.2+, the broker's certificate and name
     verified by kiosk.trust.tls; insecure only in development) and TCP_NODELAY."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -97,7 +101,7 @@ class MqttLink:
     """paho's client, the network and worker threads, subscriptions and reason codes."""
 
     def __init__(self, client_id: str, broker: Broker, bus: EventBus, supervisor: ReconnectSupervisor, *,
-                 subscriptions: list[str], will: tuple[str, bytes], tls: dict | None = None,
+                 subscriptions: list[str], will: tuple[str, bytes], tls: dict[str, Any] | None = None,
                  keepalive_s: int = 30, session_expiry_s: int = 604800,
                  on_up: Callable[[], None], on_down: Callable[[], None],
                  on_messages: Callable[[list[tuple[str, bytes]]], None],
@@ -109,7 +113,7 @@ class MqttLink:
         self.keepalive_s, self.session_expiry_s = keepalive_s, session_expiry_s
         self._on_up, self._on_down, self._on_messages = on_up, on_down, on_messages
         self._on_not_delivered, self._on_tick = on_not_delivered, on_tick
-        self._events: queue.Queue = queue.Queue()
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -196,7 +200,8 @@ class MqttLink:
                 break
 
     # -- paho callbacks: enqueue only (and tell the supervisor, on this same network thread) ----
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags, reason_code: ReasonCode,
+                    properties: Properties | None) -> None:
         if reason_code.is_failure:
             self.supervisor.failed(f"broker refused the connection: {reason_code}",
                                    auth=reason_code.value in _IDENTITY_REFUSED)
@@ -204,16 +209,19 @@ class MqttLink:
             self.supervisor.connected()
         self._events.put(("connected", reason_code))
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
+                       reason_code: ReasonCode, properties: Properties | None) -> None:
         self._events.put(("disconnected", reason_code))
 
-    def _on_message(self, client, userdata, msg) -> None:
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._events.put(("message", (msg.topic, msg.payload)))
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode,
+                    properties: Properties) -> None:
         self._events.put(("puback", (mid, reason_code)))
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: list[ReasonCode],
+                      properties: Properties | None) -> None:
         self._events.put(("suback", (mid, list(reason_codes))))
 
     # -- worker thread ------------------------------------------------------------------------
@@ -257,7 +265,7 @@ class MqttLink:
             except Exception:
                 log.exception("network worker failed on %s", kind)
 
-    def _handle_connected(self, reason_code) -> None:
+    def _handle_connected(self, reason_code: ReasonCode) -> None:
         if reason_code.is_failure:
             return  # the supervisor logged it and scheduled the next attempt
         for t in self.subscriptions:
@@ -268,7 +276,7 @@ class MqttLink:
                 self._sub_mids[mid] = t
         self._on_up()
 
-    def _handle_puback(self, mid: int, reason_code) -> None:
+    def _handle_puback(self, mid: int, reason_code: ReasonCode) -> None:
         with self._lock:
             key = self._mids.pop(mid, None)
         if key is None or not reason_code.is_failure:
@@ -277,7 +285,7 @@ class MqttLink:
         log.warning("publish %s not delivered: %s", key, why)
         self._on_not_delivered(key, why)
 
-    def _handle_suback(self, mid: int, reason_codes: list) -> None:
+    def _handle_suback(self, mid: int, reason_codes: list[ReasonCode]) -> None:
         topic = self._sub_mids.pop(mid, None)
         if topic is None or not reason_codes:
             return
@@ -295,7 +303,7 @@ class MqttLink:
         self.refused = {**self.refused, topic: detail}
 
 
-def probe(url: str, *, tls: dict | None = None, subscribe: str | None = None,
+def probe(url: str, *, tls: dict[str, Any] | None = None, subscribe: str | None = None,
           timeout_s: float = 3.0) -> tuple[int, int | None]:
     """`kiosk doctor`'s broker check: (CONNACK reason code, SUBACK reason code of ``subscribe`` or None).
 

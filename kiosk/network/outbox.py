@@ -31,15 +31,16 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
+from hall_common.privacy import ID_PATTERN, redact_text
 from kiosk.events import EventBus
 from kiosk.network.errors import OutboxFull, PersonalDataRefused
 from kiosk.network.outbox_file import CHECKPOINT_INTERVAL_S, COLUMNS, DEAD_COLUMNS, OutboxFile
-from kiosk.network.sealed import SealError, Sealer, is_sealed
-from hall_common.privacy import ID_PATTERN, redact_text
+from kiosk.network.sealed import Sealer, SealError, is_sealed
 from kiosk.storage import StorageError
 
 log = logging.getLogger("kiosk.network.outbox")
@@ -64,7 +65,7 @@ class Row:
     op: str
     kind: str
     idem: str
-    body: dict
+    body: dict[str, Any]
     created: float
     attempts: int
     last_error: str | None
@@ -93,7 +94,7 @@ class Outbox:
         return self._file.db
 
     # -- writes -------------------------------------------------------------------------------
-    def put(self, id: str, op: str, kind: str, idem: str, body: dict, *, sealed: bool = False) -> Row:
+    def put(self, id: str, op: str, kind: str, idem: str, body: dict[str, Any], *, sealed: bool = False) -> Row:
         """Durably store a message before it is sent; raise OutboxFull, PersonalDataRefused or
         StorageError (the disk refused: nothing was stored).
 
@@ -116,7 +117,9 @@ class Outbox:
             cur = db.execute("INSERT INTO outbox (id, op, kind, idem, body, created) VALUES (?, ?, ?, ?, ?, ?)",
                              (id, op, kind, idem, text, created))
             self._depth = depth + 1
-            return cur.lastrowid
+            seq = cur.lastrowid
+            assert seq is not None  # an INSERT always sets it
+            return seq
         try:
             seq = self._file.tx(insert)
         except OutboxFull:
@@ -241,7 +244,7 @@ class Outbox:
                 log.error("outbox row unreadable; left in the file", extra={"id": i, "op": o})
         return out[:limit] if limit is not None else out
 
-    def open_body(self, row: Row) -> dict:
+    def open_body(self, row: Row) -> dict[str, Any]:
         """The body to send: decrypted for a sealed row (raises SealError), else as stored."""
         if is_sealed(row.body):
             if self.sealer is None:
@@ -254,7 +257,10 @@ class Outbox:
         if id in self._settled:
             return None
         r = self._file.read(lambda db: db.execute(f"SELECT {COLUMNS} FROM outbox WHERE id = ?", (id,)).fetchone())
-        return None if r is None else Row(*r[:5], json.loads(r[5]), *r[6:])
+        if r is None:
+            return None
+        s, i, o, k, d, b, c, a, e = r
+        return Row(s, i, o, k, d, json.loads(b), c, a, e)
 
     def depth(self) -> int:
         """How many rows wait (the last known figure while the disk cannot be read)."""
@@ -268,11 +274,12 @@ class Outbox:
     def dead_count(self) -> int:
         """How many rows were set aside as dead letters (0 while the disk cannot be read)."""
         try:
-            return self._file.read(lambda db: db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()[0])
+            dead: int = self._file.read(lambda db: db.execute("SELECT COUNT(*) FROM dead_letter").fetchone()[0])
+            return dead
         except StorageError:
             return 0
 
-    def dead_letters(self, limit: int = 20) -> list[dict]:
+    def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest dead letters, without their bodies: id, op, failures, last_error, when."""
         try:
             rows = self._file.read(lambda db: db.execute(
@@ -282,7 +289,7 @@ class Outbox:
             return []
         return [dict(zip(("id", "op", "kind", "failures", "last_error", "created", "dead_at"), r)) for r in rows]
 
-    def alarms(self) -> list[dict]:
+    def alarms(self) -> list[dict[str, Any]]:
         """What staff and operators must see: disk faults in force and corrupt files kept aside."""
         return self._file.alarms()
 

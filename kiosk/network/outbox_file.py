@@ -17,14 +17,16 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any, TypeVar
 
 from kiosk import storage
 from kiosk.events import EventBus
 from kiosk.storage import StorageError
 
 log = logging.getLogger("kiosk.network.outbox")
+_T = TypeVar("_T")
 
 #: Why 60 s: WAL grows until checkpointed; a kiosk writes a few rows a minute, so a passive
 #: checkpoint each minute keeps the -wal file small without competing with writers.
@@ -178,7 +180,7 @@ class OutboxFile:
         return self._db
 
     # -- the one place SQLite is called: typed errors, faults logged once ------------------------
-    def tx(self, fn: Callable[[sqlite3.Connection], object], key: str = "write", durable: bool = True):
+    def tx(self, fn: Callable[[sqlite3.Connection], _T], key: str = "write", durable: bool = True) -> _T:
         """Run ``fn(db)`` in one ``BEGIN IMMEDIATE`` transaction; a corrupt file is recovered and
         ``fn`` retried once; any other disk fault raises :class:`StorageError` (logged once).
 
@@ -220,7 +222,7 @@ class OutboxFile:
                 return out
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def read(self, fn: Callable[[sqlite3.Connection], object]):
+    def read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run a read; the same error handling as :meth:`tx`."""
         with self._lock:
             for attempt in (1, 2):
@@ -254,9 +256,9 @@ class OutboxFile:
             except StorageError as err:
                 self._faults.fault(key, err)
                 raise err from None
-        err = storage.error_for(self.path, e)
-        self._faults.fault(key, err)
-        raise err from None
+        error = storage.error_for(self.path, e)
+        self._faults.fault(key, error)
+        raise error from None
 
     def _close_quietly(self) -> None:
         try:
@@ -266,7 +268,7 @@ class OutboxFile:
             pass
         self._db = None
 
-    def alarms(self) -> list[dict]:
+    def alarms(self) -> list[dict[str, Any]]:
         """What staff and operators must see: disk faults in force and corrupt files kept aside."""
         out = [{"kind": f["kind"], "code": f["code"], "reason": f["reason"], "action": f["action"],
                 "count": f["count"]} for f in self._faults.active()]
@@ -299,7 +301,7 @@ class OutboxFile:
         else:
             self._faults.clear("checkpoint")
 
-    def _storage_alarm(self, fault: dict) -> None:
+    def _storage_alarm(self, fault: dict[str, Any]) -> None:
         if self.bus is not None:
             self.bus.publish("network.outbox_alarm", {**fault, "kind": "storage", "storage": fault["kind"]},
                              source="network")

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kiosk.events import EventBus
 from kiosk.network import operations, topics
@@ -71,9 +72,10 @@ class Pump:
         with self._lock:
             self._last_sent.pop(env_id, None)
 
-    def store(self, env: Envelope, kind: str, body: dict, *, sealed: bool = False) -> None:
+    def store(self, env: Envelope, kind: str, body: dict[str, Any], *, sealed: bool = False) -> None:
         """Write a durable operation (``req``) or event (``evt``) to the outbox before it is sent;
         raises what the outbox raises (OutboxFull, PersonalDataRefused, StorageError)."""
+        assert env.idem is not None  # a durable request or event always carries its idempotency key
         self.outbox.put(env.id, env.op, kind, env.idem, body, sealed=sealed)
         self.bus.publish("network.outbox", {"depth": self.outbox.depth()}, source="network")
 

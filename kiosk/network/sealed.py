@@ -20,12 +20,14 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk.config import Config
 from kiosk.errors import KioskError
 
 log = logging.getLogger("kiosk.network.sealed")
@@ -46,7 +48,7 @@ class SealError(KioskError):
 
     code = "network.sealed"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "technician: check mobile.seal_key_file (or the device keystore); "
                                 "rows sealed under a lost key cannot be sent and must be taken again")
         super().__init__(reason, **kw)
@@ -99,7 +101,7 @@ class Sealer:
         self._aead = AESGCM(key)
 
     @classmethod
-    def from_config(cls, cfg) -> "Sealer | None":
+    def from_config(cls, cfg: Config) -> Sealer | None:
         """The keystore's key if a provider is registered, else ``mobile.seal_key_file``; None if neither."""
         if _keystore is not None:
             key = _keystore()
@@ -121,14 +123,14 @@ class Sealer:
     def _aad(row_id: str, op: str) -> bytes:
         return f"{VERSION}|{row_id}|{op}".encode()
 
-    def seal(self, body: dict, row_id: str, op: str) -> dict:
+    def seal(self, body: dict[str, Any], row_id: str, op: str) -> dict[str, Any]:
         """``body`` encrypted and bound to its row: the dict the outbox stores."""
         nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         ct = self._aead.encrypt(nonce, plain, self._aad(row_id, op))
         return {FIELD: f"{VERSION}." + base64.urlsafe_b64encode(nonce + ct).decode("ascii")}
 
-    def open(self, stored: dict, row_id: str, op: str) -> dict:
+    def open(self, stored: dict[str, Any], row_id: str, op: str) -> dict[str, Any]:
         """The plaintext body of a sealed row; raises :class:`SealError` on a wrong key or tampering."""
         token = stored.get(FIELD) if isinstance(stored, dict) else None
         if not isinstance(token, str) or not token.startswith(VERSION + "."):
@@ -136,12 +138,13 @@ class Sealer:
         try:
             raw = base64.urlsafe_b64decode(token[len(VERSION) + 1:])
             plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._aad(row_id, op))
-            return json.loads(plain)
+            body: dict[str, Any] = json.loads(plain)
+            return body
         except (InvalidTag, ValueError) as e:
             raise SealError(f"row {row_id} ({op}) cannot be opened: "
                             f"{'wrong key or tampered' if isinstance(e, InvalidTag) else 'corrupt'}") from None
 
 
-def is_sealed(stored: dict) -> bool:
+def is_sealed(stored: dict[str, Any]) -> bool:
     """True for a body as :meth:`Sealer.seal` stores it."""
     return isinstance(stored, dict) and set(stored) == {FIELD} and isinstance(stored[FIELD], str)

@@ -42,7 +42,7 @@ def is_terminal_id(value: object) -> bool:
     return isinstance(value, str) and _TERMINAL_RE.fullmatch(value) is not None
 
 
-def _is(regex: re.Pattern, value: object) -> bool:
+def _is(regex: re.Pattern[str], value: object) -> bool:
     return isinstance(value, str) and regex.fullmatch(value) is not None
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kivy.clock import Clock
 
@@ -52,7 +53,7 @@ def run_async(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None]
     def work() -> None:
         try:
             result = fn(*args)
-        except BaseException as e:  # noqa: BLE001 - every failure goes to on_error, never lost
+        except BaseException as e:  # every failure goes to on_error, never lost
             deliver(on_error, e)
         else:
             deliver(on_done, result)

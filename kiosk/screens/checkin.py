@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
+from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
-from kiosk.screens import theme
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import ListButton
 from kiosk.services.checkin import EARLY, LATE

@@ -138,7 +138,7 @@ def flatten_cffs(pairs: list[tuple[Path, Path]]) -> list[bool]:
         return [False] * len(pairs)
     # -cff: write a CFF font set, unsubroutinized unless +S; +b: keep the glyph order (the
     # font's other tables index glyphs by it); hints are kept.
-    procs = []
+    procs: list[subprocess.Popen[str] | OSError] = []
     for src, dst in pairs:
         cff = dst.with_suffix(".cff.tmp")
         try:
@@ -223,7 +223,7 @@ def find_cjk_fonts(state_dir: str | Path, configured: str = "") -> dict[str, str
 
 def register(fonts: dict[str, str]) -> str:
     """Register the font with Kivy as FONT_NAME and make it the default of every Label."""
-    from kivy.core.text import LabelBase, DEFAULT_FONT
+    from kivy.core.text import DEFAULT_FONT, LabelBase
     regular = fonts["regular"]
     bold = fonts.get("bold", regular)
     LabelBase.register(FONT_NAME, fn_regular=regular, fn_bold=bold)

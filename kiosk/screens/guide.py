@@ -7,6 +7,7 @@ local catalogue cache, so it works offline; every text comes in the session's la
 from __future__ import annotations
 
 import string
+from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -186,7 +187,7 @@ class GuideItemScreen(KioskScreen):
         self.fee_note = fee.get("note", "")
         self.promised, self.statutory = str(item.get("promised_days", "")), str(item.get("statutory_days", ""))
         self.window = str(item.get("window", ""))
-        line = next((ln for ln in g.lines(lang) if ln.get("code") == item.get("line")), {})
+        line: dict[str, Any] = next((ln for ln in g.lines(lang) if ln.get("code") == item.get("line")), {})
         self.where = "\n".join(x for x in (line.get("zone", ""), self.app.hall_text) if x)
         self.online, self.legal_basis = bool(item.get("online")), item.get("legal_basis", "")
         self._checklist(item.get("materials", []))

@@ -2,7 +2,12 @@
 services, which print slips in the session's language); here, what only a screen needs."""
 from __future__ import annotations
 
-from kiosk.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, N_, Translator  # noqa: F401  (the screens' names)
+# The screens' names for what kiosk.i18n holds (explicit re-exports).
+from kiosk.i18n import DOMAIN as DOMAIN
+from kiosk.i18n import LANGUAGES as LANGUAGES
+from kiosk.i18n import LOCALE_DIR as LOCALE_DIR
+from kiosk.i18n import N_ as N_
+from kiosk.i18n import Translator as Translator
 
 
 def chinese_on_screen(app) -> list[str]:

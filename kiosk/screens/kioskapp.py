@@ -19,8 +19,19 @@ import importlib
 import logging
 import time
 from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk import roles
+from kiosk.screens import async_call, memory, speech, theme
+from kiosk.screens.i18n import Translator
+from kiosk.screens.lockdown import LockedApp
+from kiosk.services import scans
 
 #: Screen modules; each has ``SCREENS = {name: class}`` and a .kv twin (loaded once).
 SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
@@ -34,16 +45,6 @@ STATUS_PREFIXES = ("network", *(role.state_event for role in roles.ROLES))
 #: Why 5 taps in 3 s: a citizen never does it by chance; staff learn it in a minute.
 MAINT_TAPS, MAINT_WINDOW_S, MAINT_CORNER_PX = 5, 3.0, 90
 
-from kivy.app import App
-from kivy.clock import Clock
-from kivy.core.window import Window
-from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-
-from kiosk.screens import async_call, memory, speech, theme
-from kiosk.screens.i18n import Translator
-from kiosk.screens.lockdown import LockedApp
-from kiosk.services import scans
 
 log = logging.getLogger("kiosk.screens.app")
 
@@ -80,7 +81,7 @@ class KioskApp(LockedApp, App):
         self.ui_error = ""
         #: The language of an end-of-session message on screen ("" when none is shown).
         self._ending_lang = ""
-        self.sm = None
+        self.sm: Any = None  # Kivy's ScreenManager (untyped), set in build()
         self._unsubs: list = []
         self._maint_taps: list[float] = []
         self._kv_loaded: set[str] = set()  # screen modules whose .kv rules are loaded (once per run)
@@ -148,12 +149,12 @@ class KioskApp(LockedApp, App):
             for mod_name in SCREEN_MODULES:  # imports only: no widget is made here
                 for screen_name in importlib.import_module(f"kiosk.screens.{mod_name}").SCREENS:
                     self._module_of[screen_name] = mod_name
-        mod_name = self._module_of.get(name)
-        if mod_name is None:
+        module = self._module_of.get(name)
+        if module is None:
             return False
         started = time.perf_counter()
-        self._build_module(mod_name)
-        log.debug("screen module built", extra={"screen_module": mod_name, "ms": round((time.perf_counter() - started) * 1000)})
+        self._build_module(module)
+        log.debug("screen module built", extra={"screen_module": module, "ms": round((time.perf_counter() - started) * 1000)})
         return self.sm.has_screen(name)
 
     def drop_session_screens(self, *_) -> int:

@@ -28,7 +28,7 @@ def prepare(width: int = 1280, height: int = 800, fullscreen: bool = False) -> N
         pass
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-    from kivy.config import Config  # noqa: E402  (after the environment on purpose)
+    from kivy.config import Config  # after the environment, on purpose
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "resizable", "0")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 
 # The hash format and its check live in kiosk.pin (shared with `kiosk pin-hash`); re-exported here.
-from kiosk.pin import ITERATIONS, hash_pin, verify_pin  # noqa: F401
+from kiosk.pin import ITERATIONS as ITERATIONS
+from kiosk.pin import hash_pin as hash_pin
+from kiosk.pin import verify_pin as verify_pin
 from kiosk.trust.ratelimit import PinLimiter
 
 #: The maintenance screen is stricter than the limiter's defaults: a kiosk stands in a public hall.

@@ -31,7 +31,7 @@ class Speaker:
 
     def say(self, text: str, lang: str = "zh_CN") -> bool:
         """Start speaking ``text``; returns False when speech is off or unavailable."""
-        if not self.enabled or not text:
+        if not self.enabled or not text or self.exe is None:
             return False
         self.stop()
         try:

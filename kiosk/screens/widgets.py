@@ -17,7 +17,8 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.screens import theme
-from kiosk.screens.linebreak import CJK as _CJK, break_name, mend_breaks
+from kiosk.screens.linebreak import CJK as _CJK
+from kiosk.screens.linebreak import break_name, mend_breaks
 
 #: Digits and the X of an 18-character ID number; the keypad also serves phone and application numbers.
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0", "←")

@@ -22,11 +22,15 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from kiosk.events import EventBus
 from kiosk.network.errors import Timeout
 from kiosk.network.operations import DurableOp
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    pass
 
 #: Why 120 s: the longest a citizen keeps retrying one thing (the elder session timeout); later
 #: it is someone else, or the same person asking again on purpose.
@@ -36,12 +40,12 @@ MAX_AGE_S = 120.0
 class Attempts:
     """The open attempts of the terminal: (operation, session, request body) -> key."""
 
-    def __init__(self, bus=None, *, max_age_s: float = MAX_AGE_S,
+    def __init__(self, bus: EventBus | None = None, *, max_age_s: float = MAX_AGE_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.max_age_s = max_age_s
         self._monotonic = monotonic
         self._lock = threading.Lock()
-        self._open: dict[tuple, tuple[str, float]] = {}
+        self._open: dict[tuple[str, str, str], tuple[str, float]] = {}
         if bus is not None:
             bus.subscribe("session.ended", lambda e: self.reset())
 
@@ -62,7 +66,7 @@ class Attempts:
         self._close(scope, key)
         return result
 
-    def key_of(self, op: str, body: dict, session: str | None = None) -> str | None:
+    def key_of(self, op: str, body: dict[str, Any], session: str | None = None) -> str | None:
         """The key an open attempt holds (tests and diagnostics), or None."""
         scope = (op, session or "", json.dumps(body, sort_keys=True, ensure_ascii=False))
         with self._lock:
@@ -77,7 +81,7 @@ class Attempts:
     def __len__(self) -> int:
         return len(self._open)
 
-    def _key(self, scope: tuple) -> str:
+    def _key(self, scope: tuple[str, str, str]) -> str:
         now = self._monotonic()
         with self._lock:
             # Expired attempts go first: the dict stays as small as the citizen's open requests.
@@ -89,7 +93,7 @@ class Attempts:
                 self._open[scope] = entry
             return entry[0]
 
-    def _close(self, scope: tuple, key: str) -> None:
+    def _close(self, scope: tuple[str, str, str], key: str) -> None:
         with self._lock:
             if self._open.get(scope, ("",))[0] == key:
                 del self._open[scope]

@@ -9,11 +9,15 @@ answer, and ends with any answer. What the success screen and the slip show come
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from kiosk.clock import Clock
 from kiosk.network import operations as ops
 from kiosk.services import tickets
 from kiosk.services.checkin import CheckinService, PrintOutcome
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.network.gateway import Gateway
 
 #: Bookings that still hold their slot (a slip can be printed for them).
 LIVE = ("booked",)
@@ -22,7 +26,8 @@ LIVE = ("booked",)
 def working_days(start: dt.date, count: int) -> list[dt.date]:
     """The next ``count`` working days from ``start`` (Monday-Friday; holidays come from the
     central service's slots: a day without slots shows as full)."""
-    days, d = [], start
+    days: list[dt.date] = []
+    d = start
     while len(days) < count:
         if d.weekday() < 5:
             days.append(d)
@@ -33,19 +38,19 @@ def working_days(start: dt.date, count: int) -> list[dt.date]:
 class BookingService:
     """Book an appointment: item -> working day -> slot -> identify -> confirm -> slip."""
 
-    def __init__(self, gateway, checkin: CheckinService, clock: Clock) -> None:
+    def __init__(self, gateway: Gateway, checkin: CheckinService, clock: Clock) -> None:
         self.gateway, self.checkin, self.clock = gateway, checkin, clock
 
     def days(self, count: int = 10) -> list[dt.date]:
         """Bookable working days starting tomorrow."""
         return working_days(self.clock.today() + dt.timedelta(days=1), count)
 
-    def slots(self, item_code: str, date: dt.date) -> list[dict]:
+    def slots(self, item_code: str, date: dt.date) -> list[dict[str, Any]]:
         """Slots of that day with their free capacity."""
         body: ops.SlotsListRequest = {"item_code": item_code, "date": date.isoformat()}
         return self.gateway.request(ops.SLOTS_LIST, body)["slots"]
 
-    def book(self, item_code: str, slot_id: str) -> dict:
+    def book(self, item_code: str, slot_id: str) -> dict[str, Any]:
         """Book (durable; one idempotency key per attempt, see the module doc); returns the
         central service's answer with ``item_code`` and ``hall`` (this terminal's hall code) added."""
         c = self.checkin
@@ -54,14 +59,14 @@ class BookingService:
         result = c.attempts.submit(self.gateway, ops.APPOINTMENT_BOOK, body, c.wait_s, c.sessions.session_id)
         return {**result, "item_code": item_code, "hall": c.hall_code}
 
-    def existing(self, item_code: str, date: str) -> dict | None:
+    def existing(self, item_code: str, date: str) -> dict[str, Any] | None:
         """The identified citizen's live booking of ``item_code`` on ``date`` (what "already
         booked" refers to), with its check-in code when the central service gives it; or None."""
         body: ops.AppointmentsListRequest = {"citizen_ref": self.checkin.citizen_ref(), "date": date}
         appts = self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
         return next((dict(a) for a in appts if a.get("item_code") == item_code and a.get("status") in LIVE), None)
 
-    def outcome(self, result: dict) -> dict:
+    def outcome(self, result: dict[str, Any]) -> dict[str, Any]:
         """What the success screen shows of a booking (a book() answer or an existing booking),
         in the session's language: item, date, weekday, start, end, hall, window, appointment."""
         c = self.checkin
@@ -71,7 +76,7 @@ class BookingService:
                 "window": str(result.get("window", "")), "hall": hall,
                 "appointment_id": str(result.get("appointment_id", ""))}
 
-    def print_slip(self, result: dict) -> PrintOutcome:
+    def print_slip(self, result: dict[str, Any]) -> PrintOutcome:
         """Print the booking slip with the check-in QR code of ``result`` (a book() answer or an
         existing booking), in the session's language."""
         c = self.checkin
@@ -82,7 +87,7 @@ class BookingService:
             item_name=o["item"], date=o["date"], start=o["start"], end=o["end"], window=o["window"],
             checkin_code=str(result.get("checkin_code", "")), when=c.clock.now(), lang=c.lang))
 
-    def cancel(self, appointment_id: str) -> dict:
+    def cancel(self, appointment_id: str) -> dict[str, Any]:
         """Cancel an appointment (durable, one attempt)."""
         c = self.checkin
         # citizen_ref: the owner's proof (issue 13)

@@ -10,9 +10,11 @@ ends it, so the same slip scanned again once check-in opens is a new attempt, no
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
+from firmware_bridge.escpos.document import TicketDoc
 from kiosk.clock import Clock
 from kiosk.devices.base import DeviceError
 from kiosk.errors import KioskError
@@ -20,6 +22,9 @@ from kiosk.network import operations as ops
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.session import SessionManager
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    pass
 
 log = logging.getLogger("kiosk.services.checkin")
 
@@ -56,6 +61,12 @@ def appointment_id_from_code(code: str) -> str | None:
         if 1 <= len(appt) <= 64 and all(c.isalnum() or c in "-_" for c in appt):
             return appt
     return None
+
+
+class TicketPrinter(Protocol):
+    """What the services need of a printer driver (kiosk.devices.printer.EscPosPrinter, a virtual one)."""
+
+    def print_ticket(self, doc: TicketDoc) -> object: ...
 
 
 @dataclass
@@ -114,7 +125,7 @@ class CheckinService:
             c.citizen_ref = result["citizen_ref"]
         return c.citizen_ref
 
-    def appointments_today(self) -> list[dict]:
+    def appointments_today(self) -> list[dict[str, Any]]:
         """The citizen's appointments for today that can still be checked in (booked ones)."""
         ref = self.citizen_ref()
         today = self.clock.today().isoformat()
@@ -151,7 +162,7 @@ class CheckinService:
         log.info("checked in", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return {**result, "item_code": item_code} if item_code else result
 
-    def check_in_code(self, code: str) -> dict:
+    def check_in_code(self, code: str) -> dict[str, Any]:
         """Check in with the code of a booking slip (no ID card needed: the code is the proof).
 
         A terminal with a trust root (every production terminal) accepts only signed ``KQ1:`` codes,
@@ -178,20 +189,20 @@ class CheckinService:
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 
-    def item_name(self, result: dict) -> str:
+    def item_name(self, result: dict[str, Any]) -> str:
         """The service a ticket or slip names, in the session's language: the catalogue's name of
         ``item_code`` (or of the business ``line``) in English, the central service's name in Chinese."""
         if self.lang == "en" and self.gateway is not None:
             cat = self.gateway.catalogue
             item = cat.item(result["item_code"]) if result.get("item_code") else None
             if item and item.get("name_en"):
-                return item["name_en"]
+                return str(item["name_en"])
             line = next((ln for ln in cat.lines() if ln.get("code") == result.get("line")), None)
             if line and line.get("name_en"):
-                return line["name_en"]
+                return str(line["name_en"])
         return str(result.get("item_name", "") or result.get("line", ""))
 
-    def ticket_for(self, result: dict, kind: str = "checkin"):
+    def ticket_for(self, result: dict[str, Any], kind: str = "checkin") -> TicketDoc:
         """The ticket document for a check-in (or, ``kind`` walkin, a walk-in) result."""
         c = self.sessions.citizen
         return tickets.checkin_ticket(
@@ -200,11 +211,11 @@ class CheckinService:
             people_ahead=int(result.get("people_ahead", 0)), when=self.clock.now(), kind=kind,
             follow_url=tickets.follow_ticket_url(self.follow_url, result.get("follow_token")), lang=self.lang)
 
-    def print_ticket(self, result: dict, kind: str = "checkin") -> PrintOutcome:
+    def print_ticket(self, result: dict[str, Any], kind: str = "checkin") -> PrintOutcome:
         """Print the queue ticket; a printer fault is reported, never raised (the number is on screen)."""
         return self.print_doc(self.ticket_for(result, kind))
 
-    def print_doc(self, doc) -> PrintOutcome:
+    def print_doc(self, doc: TicketDoc) -> PrintOutcome:
         """Print any document (ticket, slip); a printer fault is reported, never raised."""
         if self.printer is None:
             return PrintOutcome(False, DeviceError("no printer configured", action="show the number on screen"))

@@ -11,9 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.events import EventBus
-from kiosk.services.checkin import CheckinService
-from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
-                                  StaffService, WalkinService)
+from kiosk.services.checkin import CheckinService, PrintOutcome
+from kiosk.services.flows import (
+    BookingService,
+    FeedbackService,
+    GuideService,
+    ProgressService,
+    StaffService,
+    WalkinService,
+)
 from kiosk.services.maintenance import MaintenanceService
 from kiosk.services.scans import ScanReader
 from kiosk.services.session import SessionManager
@@ -29,7 +35,7 @@ class TerminalInfo:
     hall: str
     hall_code: str
     profile: str
-    regions: list
+    regions: list[str]
     version: str
     name_en: str = ""     # the terminal's and the hall's names in English sessions
     hall_en: str = ""
@@ -53,7 +59,7 @@ class UiSettings:
     maintenance_pin_hash: str = ""   # ui.maintenance_pin_hash (the maintenance screen's PIN)
 
     @classmethod
-    def from_config(cls, cfg) -> "UiSettings":
+    def from_config(cls, cfg) -> UiSettings:
         """The settings of a loaded :class:`kiosk.config.Config`."""
         return cls(width=cfg.get("ui.width"), height=cfg.get("ui.height"), fullscreen=bool(cfg.get("ui.fullscreen")),
                    font=cfg.get("ui.font", ""), state_dir=cfg.get("runtime.state_dir", "var"),
@@ -86,7 +92,7 @@ class Services:
         """The terminal's clock (hall time; the demo's can be moved)."""
         return self.sessions.clock
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Devices, network, outbox depth: for the maintenance screen and telemetry."""
         return self.maintenance.health()
 
@@ -95,7 +101,7 @@ class Services:
         idempotency key of one of theirs (kiosk.services.attempts)."""
         self.checkin.attempts.reset()
 
-    def print_guide(self, code: str):
+    def print_guide(self, code: str) -> PrintOutcome:
         """Print the service guide of item ``code`` (a PrintOutcome; faults reported, never raised)."""
         return self.guide.print_guide(code, self.checkin)
 

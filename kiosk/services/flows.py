@@ -8,14 +8,20 @@ screens. The guide reads the local catalogue cache, so it works with no network.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
+from kiosk.events import EventBus
 from kiosk.network import operations as ops
-from kiosk.network.catalogue import has_chinese, localize
+from kiosk.network.catalogue import CatalogueCache, has_chinese, localize
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
-from kiosk.services.booking import BookingService, working_days  # noqa: F401  (re-exported)
+from kiosk.services.booking import BookingService as BookingService  # re-exported
+from kiosk.services.booking import working_days as working_days  # re-exported
 from kiosk.services.checkin import CheckinService, PrintOutcome
 from kiosk.services.session import SessionManager
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.network.gateway import Gateway
 
 log = logging.getLogger("kiosk.services.flows")
 
@@ -23,20 +29,20 @@ log = logging.getLogger("kiosk.services.flows")
 class ProgressService:
     """A citizen's applications and their four-level timelines."""
 
-    def __init__(self, gateway, checkin: CheckinService) -> None:
+    def __init__(self, gateway: Gateway, checkin: CheckinService) -> None:
         self.gateway, self.checkin = gateway, checkin
 
-    def my_applications(self) -> list[dict]:
+    def my_applications(self) -> list[dict[str, Any]]:
         """Applications of the identified citizen."""
         body: ops.ApplicationsListRequest = {"citizen_ref": self.checkin.citizen_ref()}
         return self.gateway.request(ops.APPLICATIONS_LIST, body).get("applications", [])
 
-    def by_number(self, application_no: str) -> dict:
+    def by_number(self, application_no: str) -> dict[str, Any]:
         """One application by its number (typed on the keypad or scanned from a receipt)."""
         body: ops.ApplicationGetRequest = {"application_no": application_no}
         return self.gateway.request(ops.APPLICATION_GET, body)["application"]
 
-    def print_slip(self, application: dict) -> PrintOutcome:
+    def print_slip(self, application: dict[str, Any]) -> PrintOutcome:
         """Print a progress slip of ``application`` in the session's language (no name, no ID
         number on it; its QR code opens the application's progress, here or on a phone)."""
         c = self.checkin
@@ -49,12 +55,12 @@ class GuideService:
     """The service guide from the local catalogue cache (offline-capable). Readers take ``lang``
     (the session's language): records come localized (kiosk.network.catalogue.localize)."""
 
-    def __init__(self, gateway, checkin: CheckinService | None = None) -> None:
+    def __init__(self, gateway: Gateway, checkin: CheckinService | None = None) -> None:
         self.gateway = gateway
         self.checkin = checkin
 
     @property
-    def cache(self):
+    def cache(self) -> CatalogueCache:
         """The catalogue cache the gateway keeps."""
         return self.gateway.catalogue
 
@@ -67,20 +73,20 @@ class GuideService:
             log.info("catalogue not refreshed", extra={"error": type(e).__name__})
             return False
 
-    def categories(self, lang: str | None = None) -> list[dict]:
+    def categories(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Categories of service items."""
         return self.cache.categories(lang)
 
-    def departments(self, lang: str | None = None) -> list[dict]:
+    def departments(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Departments that handle items ({code, name, name_en})."""
         return self.cache.departments(lang)
 
-    def lines(self, lang: str | None = None) -> list[dict]:
+    def lines(self, lang: str | None = None) -> list[dict[str, Any]]:
         """Business lines, each with the zone of the hall where its windows are."""
         return self.cache.lines(lang)
 
     @staticmethod
-    def localized(entry, lang: str):
+    def localized(entry: Any, lang: str) -> Any:
         """An answer of the central service that names items or offices (an application, an
         appointment, a check-in or booking result), in ``lang`` (English where it carries it)."""
         return localize(entry, lang)
@@ -108,7 +114,7 @@ class GuideService:
                                               when=c.clock.now(), lang=c.lang))
 
     def items(self, category: str | None = None, department: str | None = None,
-              lang: str | None = None) -> list[dict]:
+              lang: str | None = None) -> list[dict[str, Any]]:
         """Items, optionally of one category or department."""
         items = self.cache.items(lang=lang)
         if category:
@@ -117,11 +123,11 @@ class GuideService:
             items = [i for i in items if i.get("department") == department]
         return items
 
-    def search(self, query: str, lang: str | None = None) -> list[dict]:
+    def search(self, query: str, lang: str | None = None) -> list[dict[str, Any]]:
         """Chinese substring or pinyin initials (``lnyd`` finds 老年优待证办理)."""
         return self.cache.search(query, lang)
 
-    def item(self, code: str, lang: str | None = None) -> dict | None:
+    def item(self, code: str, lang: str | None = None) -> dict[str, Any] | None:
         """One item with every field."""
         return self.cache.item(code, lang)
 
@@ -129,14 +135,14 @@ class GuideService:
 class WalkinService:
     """A queue ticket without an appointment."""
 
-    def __init__(self, gateway, checkin: CheckinService, sessions: SessionManager) -> None:
+    def __init__(self, gateway: Gateway, checkin: CheckinService, sessions: SessionManager) -> None:
         self.gateway, self.checkin, self.sessions = gateway, checkin, sessions
 
-    def lines(self) -> list[dict]:
+    def lines(self) -> list[dict[str, Any]]:
         """Business lines (from the catalogue cache)."""
         return self.gateway.catalogue.lines()
 
-    def take(self, line: str) -> dict:
+    def take(self, line: str) -> dict[str, Any]:
         """Take a ticket for a line (durable, one attempt); identified citizens are linked by reference."""
         body: ops.TicketWalkinRequest = {"line": line}
         if self.sessions.citizen is not None:
@@ -151,7 +157,7 @@ class WalkinService:
             return code or ""
         return (ln.get("name_en") if english and ln.get("name_en") else ln.get("name")) or code
 
-    def print_ticket(self, result: dict) -> PrintOutcome:
+    def print_ticket(self, result: dict[str, Any]) -> PrintOutcome:
         """Print the walk-in ticket (a check-in ticket's layout under its own title, the line's
         name as the item, in the session's language)."""
         return self.checkin.print_ticket({**result, "item_name": self.line_name(result.get("line", ""))}, "walkin")
@@ -165,14 +171,15 @@ class FeedbackService:
     #: link; what is not answered by then is still sent from the outbox, and the citizen is told.
     WAIT_S = 5.0
 
-    def __init__(self, gateway, attempts: Attempts | None = None, sessions: SessionManager | None = None) -> None:
+    def __init__(self, gateway: Gateway, attempts: Attempts | None = None,
+                 sessions: SessionManager | None = None) -> None:
         self.gateway = gateway
         self.attempts = attempts or Attempts()
         self.sessions = sessions
 
     def submit(self, kind: str, *, rating: int | None = None, application_no: str | None = None,
                reasons: list[str] | None = None, text: str | None = None, item_code: str | None = None,
-               callback_phone: str | None = None, proof: dict | None = None) -> dict:
+               callback_phone: str | None = None, proof: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send one piece of feedback; returns the central service's receipt (or raises Timeout:
         it stays queued and is sent later). ``proof`` ({"receipt": code} or {"citizen_ref": ref})
         goes with a rating of an application: the central service accepts no rating without it.
@@ -193,7 +200,7 @@ class FeedbackService:
 class StaffService:
     """Alerts to the hall's staff (the "call staff" button, printer out of paper)."""
 
-    def __init__(self, gateway, bus) -> None:
+    def __init__(self, gateway: Gateway, bus: EventBus) -> None:
         self.gateway, self.bus = gateway, bus
 
     def call(self, screen: str, reason: str = "citizen_request") -> None:

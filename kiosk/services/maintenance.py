@@ -8,10 +8,12 @@ disagree. It holds the devices and the gateway; screens see only its methods.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from kiosk.devices.base import DeviceUnavailable
 from kiosk.services import tickets
+
 
 class MaintenanceService:
     """Health, test page and the network's state of one terminal."""

@@ -21,17 +21,26 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import cv2
 import numpy as np
 
-from kiosk import pin as pins
 from hall_common import privacy
+from kiosk import pin as pins
+from kiosk.clock import Clock
 from kiosk.errors import ConfigError, KioskError
+from kiosk.events import Event, EventBus
 from kiosk.network import operations as ops
 from kiosk.trust.ratelimit import PinLimiter
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.network.gateway import Gateway
+    from kiosk.network.outbox import Row
+    from kiosk.services.flows import GuideService
+    from kiosk.services.session import SessionManager
 
 log = logging.getLogger("kiosk.services.mobile")
 
@@ -60,7 +69,7 @@ class SignInFailed(MobileError):
 
     code = "mobile.signin_failed"
 
-    def __init__(self, reason: str, **kw) -> None:
+    def __init__(self, reason: str, **kw: Any) -> None:
         kw.setdefault("action", "check the staff number and PIN, or use your staff card")
         super().__init__(reason, **kw)
 
@@ -87,7 +96,7 @@ class PhotoRejected(MobileError):
 
     code = "mobile.photo_rejected"
 
-    def __init__(self, check: "PhotoCheck") -> None:
+    def __init__(self, check: PhotoCheck) -> None:
         self.check = check
         super().__init__(f"photo rejected: {check.reason} (sharpness {check.sharpness:.0f}, "
                          f"brightness {check.brightness:.0f})",
@@ -146,7 +155,7 @@ class Draft:
     item_code: str
     item_name: str
     materials: list[Material]
-    consent: dict | None = None
+    consent: dict[str, Any] | None = None
 
     @property
     def checked(self) -> bool:
@@ -166,7 +175,7 @@ class QueuedApplication:
 
 
 # -- photos ---------------------------------------------------------------------------------------
-def crop_guide(frame: np.ndarray, guide: list[float] | tuple) -> np.ndarray:
+def crop_guide(frame: np.ndarray, guide: Sequence[float]) -> np.ndarray:
     """The part of ``frame`` inside the framing guide ``[x, y, w, h]`` (fractions)."""
     h, w = frame.shape[:2]
     x0, y0, gw, gh = guide
@@ -192,7 +201,8 @@ def compress_jpeg(img: np.ndarray, max_bytes: int) -> tuple[bytes, int]:
         scaled = cv2.resize(scaled, (int(w * SCALE_STEP), int(h * SCALE_STEP)), interpolation=cv2.INTER_AREA)
 
 
-def check_photo(frame: np.ndarray, guide, min_sharpness: float, max_bytes: int) -> tuple[PhotoCheck, bytes | None]:
+def check_photo(frame: np.ndarray, guide: Sequence[float], min_sharpness: float,
+                max_bytes: int) -> tuple[PhotoCheck, bytes | None]:
     """Crop to the guide, judge sharpness and exposure, compress; (check, JPEG or None if refused)."""
     if frame is None or getattr(frame, "ndim", 0) not in (2, 3) or frame.size == 0:
         return PhotoCheck(False, "blurred", 0.0, 0.0), None
@@ -207,7 +217,7 @@ def check_photo(frame: np.ndarray, guide, min_sharpness: float, max_bytes: int) 
     return PhotoCheck(True, "ok", sharp, mean, len(jpeg), q, roi.shape[1], roi.shape[0]), jpeg
 
 
-def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict]:
+def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict[str, Any]]:
     """``upload.chunk`` bodies of ``data`` (each ``chunk_bytes`` at most, Base64, whole-file SHA-256)."""
     digest = hashlib.sha256(data).hexdigest()
     parts = [data[i:i + chunk_bytes] for i in range(0, len(data), chunk_bytes)] or [b""]
@@ -216,13 +226,17 @@ def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict]:
 
 
 # -- the service ----------------------------------------------------------------------------------
+class StillCamera(Protocol):  # what the service needs of a camera driver (kiosk.devices.camera)
+    def capture_still(self, timeout_s: float = ...) -> np.ndarray: ...
+
+
 class MobileService:
     """Staff sign-in, the application draft, submission through the sealed outbox, and the queue."""
 
-    def __init__(self, gateway, sessions, guide, bus, clock, *, staff: list[dict] | None = None,
-                 camera=None, guide_rect=(0.08, 0.08, 0.84, 0.84), min_sharpness: float = 60.0,
-                 photo_max_bytes: int = 300_000, chunk_bytes: int = 48 * 1024,
-                 limiter: PinLimiter | None = None) -> None:
+    def __init__(self, gateway: Gateway, sessions: SessionManager, guide: GuideService, bus: EventBus,
+                 clock: Clock, *, staff: list[dict[str, Any]] | None = None, camera: StillCamera | None = None,
+                 guide_rect: Sequence[float] = (0.08, 0.08, 0.84, 0.84), min_sharpness: float = 60.0,
+                 photo_max_bytes: int = 300_000, chunk_bytes: int = 48 * 1024, limiter: PinLimiter | None = None) -> None:
         self.gateway, self.sessions, self.guide, self.bus, self.clock = gateway, sessions, guide, bus, clock
         self.camera = camera
         self.guide_rect = list(guide_rect)
@@ -234,13 +248,13 @@ class MobileService:
         self._lock = threading.RLock()
         self._labels: dict[str, tuple[str, str]] = {}    # local id -> (item name, masked citizen)
         self._submit_ids: dict[str, str] = {}            # envelope id of a submit row -> local id
-        self.synced: list[dict] = []                     # {local_id, application_no, item_name}
+        self.synced: list[dict[str, Any]] = []           # {local_id, application_no, item_name}
         self._subs = [bus.subscribe("smartcard.read", self._on_card),
                       bus.subscribe("network.result", self._on_result),
                       bus.subscribe("session.ended", lambda e: self.discard())]
 
     @classmethod
-    def from_config(cls, cfg, gateway, sessions, guide, bus, clock, camera=None) -> "MobileService":
+    def from_config(cls, cfg, gateway, sessions, guide, bus, clock, camera=None) -> MobileService:
         """Built by the composition root (kiosk.runtime) in the mobile profile, from ``mobile.*``."""
         g = cfg.get
         return cls(gateway, sessions, guide, bus, clock, staff=g("mobile.staff", []), camera=camera,
@@ -262,7 +276,7 @@ class MobileService:
         entry = self._staff_list.get(staff_id.strip())
         # Why verify even for an unknown id: the answer time must not tell which staff numbers exist.
         ok = pins.verify_pin(pin, entry["pin_hash"] if entry else _DUMMY_HASH) and entry is not None
-        if not ok:
+        if not ok or entry is None:  # ok is False without an entry; this says so to the type checker
             lock_s = self.limiter.failure(now_s)
             log.warning("staff sign-in refused", extra={"how": "pin", "locked_s": lock_s})
             if lock_s:
@@ -271,18 +285,18 @@ class MobileService:
         self.limiter.success()
         return self._signed_in(entry, "pin")
 
-    def sign_in_card(self, data: dict) -> StaffMember:
+    def sign_in_card(self, data: dict[str, Any]) -> StaffMember:
         """Sign in with a staff card's fields (``staff`` profile); raises SignInFailed."""
         staff_id = str((data or {}).get("staff_number") or "").strip()
         entry = self._staff_list.get(staff_id)
         if entry is None:
             raise SignInFailed("this staff card is not on this terminal's staff list")
         until = data.get("valid_until")
-        if hasattr(until, "year") and until < self.clock.today():
+        if isinstance(until, dt.date) and until < self.clock.today():
             raise SignInFailed("this staff card has expired", action="ask the hall for a new staff card")
         return self._signed_in(entry, "card")
 
-    def _signed_in(self, entry: dict, how: str) -> StaffMember:
+    def _signed_in(self, entry: dict[str, Any], how: str) -> StaffMember:
         self.staff = StaffMember(str(entry["id"]), str(entry.get("name", "")), how)
         log.info("staff signed in", extra={"staff": self.staff.staff_id, "how": how})
         self.bus.publish("mobile.staff", {"staff_id": self.staff.staff_id, "how": how}, source="mobile")
@@ -297,7 +311,7 @@ class MobileService:
         self.staff = None
         self.bus.publish("mobile.staff", None, source="mobile")
 
-    def _on_card(self, event) -> None:
+    def _on_card(self, event: Event) -> None:
         if event.extra.get("profile") != "staff":
             return
         try:
@@ -305,7 +319,7 @@ class MobileService:
         except SignInFailed as e:
             self.bus.publish("mobile.signin_failed", {"reason": e.reason}, source="mobile")
 
-    def acting_for(self) -> dict:
+    def acting_for(self) -> dict[str, Any]:
         """Who acts for whom, masked: ``{"staff": "李*", "staff_id": "S001", "citizen": "张*三"}``."""
         c = self.sessions.citizen
         return {"staff": self.staff.masked_name if self.staff else "",
@@ -313,7 +327,7 @@ class MobileService:
                 "citizen": c.masked_name if c else "", "citizen_id": c.masked_id if c else ""}
 
     # -- the application ---------------------------------------------------------------------------
-    def items(self) -> list[dict]:
+    def items(self) -> list[dict[str, Any]]:
         """Service items of the cached catalogue (works offline)."""
         return self.guide.items()
 
@@ -364,12 +378,12 @@ class MobileService:
         m.photo, m.check, m.provided = jpeg, check, True
         return check
 
-    def give_consent(self, method: str = "tap") -> dict:
+    def give_consent(self, method: str = "tap") -> dict[str, Any]:
         """Record the citizen's consent to the application and to sending the photos."""
         if method not in CONSENT_METHODS:
             raise NotReady(f"unknown consent method {method!r}")
         d = self._need_draft()
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         d.consent = {"given": True, "method": method, "at": now.isoformat().replace("+00:00", "Z")}
         self.sessions.touch()
         return d.consent
@@ -441,7 +455,7 @@ class MobileService:
             q.item_name, q.citizen = self._labels.get(local_id, ("", ""))
         return list(out.values())
 
-    def _label_of(self, row) -> tuple[str, str]:
+    def _label_of(self, row: Row) -> tuple[str, str]:
         """Item name and masked citizen of a queued submit row (opened in memory, after a restart)."""
         try:
             body = self.gateway.outbox.open_body(row)
@@ -451,11 +465,11 @@ class MobileService:
         return (item["name"] if item else body.get("item_code", ""),
                 privacy.mask_name(body.get("citizen", {}).get("name", "")))
 
-    def _on_result(self, event) -> None:
+    def _on_result(self, event: Event) -> None:
         data = event.data or {}
         if data.get("op") != SUBMIT_OP:
             return
-        local_id = self._submit_ids.pop(data.get("id"), None)
+        local_id = self._submit_ids.pop(data.get("id", ""), None)
         item_name = self._labels.pop(local_id, ("", ""))[0] if local_id else ""
         if data.get("ok"):
             entry = {"local_id": local_id or "", "application_no": (data.get("result") or {}).get("application_no", ""),
@@ -489,7 +503,7 @@ class MobileService:
 _DUMMY_HASH = pins.hash_pin(uuid.uuid4().hex, iterations=pins.ITERATIONS)
 
 
-def _check_staff(staff: list[Any]) -> list[dict]:
+def _check_staff(staff: list[Any]) -> list[dict[str, Any]]:
     """Validate ``mobile.staff`` entries: each a table with id, name and a pin_hash (may be empty)."""
     for k, s in enumerate(staff):
         if not isinstance(s, dict) or not isinstance(s.get("id"), str) or not s["id"]:

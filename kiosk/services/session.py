@@ -21,8 +21,9 @@ import enum
 import logging
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from hall_common import privacy
 from kiosk import roles
@@ -57,12 +58,12 @@ class Citizen:
     id_number: str
     name: str
     source: str                      # idcard | smartcard | qr | keypad
-    birth_date: Any = None           # datetime.date when known
+    birth_date: dt.date | None = None  # when known
     address: str = ""
     sex: str = ""
     card_type: str = "resident"
     citizen_ref: str | None = None   # the central service's opaque reference, once looked up
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def masked_name(self) -> str:
@@ -74,7 +75,7 @@ class Citizen:
         """ID number with only the first 3 and last 4 shown."""
         return privacy.mask_id(self.id_number)
 
-    def age(self, on) -> int | None:
+    def age(self, on: dt.date) -> int | None:
         """Age in whole years on date ``on`` (None when the birth date is unknown)."""
         b = self.birth_date
         if b is None:

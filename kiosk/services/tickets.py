@@ -23,10 +23,15 @@ import datetime as dt
 import functools
 import re
 import textwrap
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from firmware_bridge.escpos.document import TicketDoc
 from kiosk.config import SCHEMA
+
+if TYPE_CHECKING:
+    from kiosk.i18n import Translator
 
 #: The default of ``ui.follow_url``: a reserved name (RFC 2606) that reaches nobody.
 DEFAULT_FOLLOW_URL = SCHEMA["ui"]["follow_url"].default
@@ -50,18 +55,18 @@ STEP_TODO = N_("[to come]")
 
 
 @functools.lru_cache(maxsize=1)
-def _translator():
+def _translator() -> Translator:
     from kiosk.i18n import Translator
     return Translator()
 
 
-def translator(lang: str):
+def translator(lang: str) -> Callable[[str], str]:
     """``tr(msgid)`` in ``lang`` (the id itself where a catalogue lacks it)."""
     cat = _translator()
     return lambda msgid: cat.tr(msgid, lang)
 
 
-def field(entry: dict, key: str, lang: str):
+def field(entry: dict[str, Any], key: str, lang: str) -> Any:
     """``entry[key]`` in ``lang``: its ``<key>_en`` twin in English where the catalogue has one."""
     if lang == "en" and entry.get(f"{key}_en"):
         return entry[f"{key}_en"]
@@ -114,7 +119,7 @@ def _wrap(text: str, width: int = LINE_CJK) -> list[str]:
     return lines or [""]
 
 
-def _lines(doc: TicketDoc, text: str, **kw) -> None:
+def _lines(doc: TicketDoc, text: str, **kw: Any) -> None:
     for line in _wrap(text):
         doc.text(line, **kw)
 
@@ -177,7 +182,7 @@ def booking_slip(*, hall: str, terminal: str, masked_name: str, item_name: str, 
     return doc
 
 
-def progress_slip(*, hall: str, terminal: str, application: dict, when: dt.datetime,
+def progress_slip(*, hall: str, terminal: str, application: dict[str, Any], when: dt.datetime,
                   follow_url: str | None = None, lang: str = "zh_CN") -> TicketDoc:
     """A progress slip: the application's number, the steps across the levels and the deadline."""
     tr = translator(lang)
@@ -206,7 +211,7 @@ def progress_slip(*, hall: str, terminal: str, application: dict, when: dt.datet
     return doc
 
 
-def promised_text(application: dict, tr) -> str:
+def promised_text(application: dict[str, Any], tr: Callable[[str], str]) -> str:
     """The promised completion date with what is left of it (screen and slip say the same)."""
     a = application
     d, days = a.get("promised_deadline", ""), int(a.get("days_left", 0) or 0)
@@ -217,7 +222,7 @@ def promised_text(application: dict, tr) -> str:
     return tr("Promised by {d}: overdue by {n} days").format(d=d, n=-days)
 
 
-def guide_slip(*, hall: str, terminal: str, item: dict, department: str, when: dt.datetime,
+def guide_slip(*, hall: str, terminal: str, item: dict[str, Any], department: str, when: dt.datetime,
                lang: str = "zh_CN") -> TicketDoc:
     """The service guide of one item on paper: agency, basis, time limits, fee, materials, steps, window."""
     tr = translator(lang)

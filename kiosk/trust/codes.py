@@ -27,13 +27,15 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.trust.keys import KeyRejected, KeySet, TrustError, TrustStore, canonical
 from kiosk.trust.payload import TOKEN_MAX_CHARS, TOKEN_PREFIX, b45decode, b45encode
-from kiosk.trust.keys import KeyRejected, KeySet, TrustError, canonical
 
 CONTEXT = b"KQ1\x00"
 SIG_BYTES = 64
@@ -69,10 +71,10 @@ class Code:
     aud: str
     iat: int
     exp: int
-    claims: dict
+    claims: dict[str, Any]
 
 
-def encode(key: Ed25519PrivateKey, kid: str, claims: dict, *, aud: str, iat: int, exp: int,
+def encode(key: Ed25519PrivateKey, kid: str, claims: dict[str, Any], *, aud: str, iat: int, exp: int,
            typ: str = CHECKIN) -> str:
     """Sign and encode a code of type ``typ`` (central side)."""
     payload = canonical({**claims, "v": FORMAT_VERSION, "typ": typ, "kid": kid, "aud": aud, "iat": int(iat),
@@ -95,14 +97,15 @@ def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
     return out
 
 
-def verify(text: object, keyset: KeySet | None, audience, now_s: float | None = None, *,
+def verify(text: object, keyset: KeySet | None, audience: str | Iterable[str], now_s: float | None = None, *,
            typ: str = CHECKIN) -> Code:
     """Verify a scanned code of type ``typ`` offline for ``audience`` (a hall or region code, or a
     collection of them); returns the :class:`Code` or raises :class:`CodeRejected`."""
     return verify_any(text, keyset, {typ: audience}, now_s)
 
 
-def verify_any(text: object, keyset: KeySet | None, audiences: dict, now_s: float | None = None) -> Code:
+def verify_any(text: object, keyset: KeySet | None, audiences: Mapping[str, str | Iterable[str]],
+               now_s: float | None = None) -> Code:
     """Verify a code of any type in ``audiences`` (``{typ: audience or audiences}``): the scan gate
     does not know beforehand whether a citizen holds up a booking slip or a receipt."""
     now = time.time() if now_s is None else now_s
@@ -125,7 +128,8 @@ def verify_any(text: object, keyset: KeySet | None, audiences: dict, now_s: floa
     if not isinstance(claims, dict) or claims.get("v") != FORMAT_VERSION:
         raise CodeRejected("malformed", "payload is not a version-1 object")
     typ, kid, aud, iat, exp = (claims.get(k) for k in ("typ", "kid", "aud", "iat", "exp"))
-    if not (isinstance(aud, str) and all(isinstance(x, int) and not isinstance(x, bool) for x in (iat, exp))):
+    if not (isinstance(aud, str) and isinstance(iat, int) and not isinstance(iat, bool)
+            and isinstance(exp, int) and not isinstance(exp, bool)):
         raise CodeRejected("malformed", "aud, iat or exp missing or of the wrong type")
     if keyset is None:
         raise CodeRejected("no_keyset", "this terminal has no key set yet: codes cannot be checked")
@@ -153,16 +157,17 @@ def verify_any(text: object, keyset: KeySet | None, audiences: dict, now_s: floa
     if now - CLOCK_SKEW_S > exp:
         raise CodeRejected("expired", "code has expired")
     rest = {k: v for k, v in claims.items() if k not in _ENVELOPE}
-    return Code(typ, kid, aud, iat, exp, rest)
+    return Code(typ, cast(str, kid), aud, iat, exp, rest)  # kid: keyset.key() took it, a str
 
 
-def scan_audiences(hall_code: str, regions) -> dict:
+def scan_audiences(hall_code: str, regions: Iterable[str]) -> dict[str, str | tuple[str, ...]]:
     """What a terminal accepts: check-in codes for its hall, receipts of its city network (any of
     its region codes, city down to village: a receipt names the city that handles it)."""
     return {CHECKIN: hall_code, RECEIPT: tuple(regions)}
 
 
-def token_verifier(store, hall_code: str, regions=(), now=time.time):
+def token_verifier(store: TrustStore, hall_code: str, regions: Iterable[str] = (),
+                   now: Callable[[], float] = time.time) -> Callable[[str, bytes], Code]:
     """A :func:`kiosk.trust.payload.set_token_verifier` hook bound to a TrustStore, a hall and
     its regions: returns the verified :class:`Code` (the scan gate routes on its type)."""
     audiences = scan_audiences(hall_code, regions)

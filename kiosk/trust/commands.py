@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.trust.keys import CommandRejected, KeyRejected, b64d, b64e, canonical
+from kiosk.trust.keys import CommandRejected, KeyRejected, TrustStore, b64d, b64e, canonical
 
 log = logging.getLogger("kiosk.trust.commands")
 
@@ -30,13 +32,13 @@ MAX_TTL_S = 24 * 3600
 CLOCK_SKEW_S = 120
 
 
-def signed_part(op: str, body: dict) -> bytes:
+def signed_part(op: str, body: dict[str, Any]) -> bytes:
     """The bytes a command signature covers."""
     return CONTEXT + canonical({"op": op, "target": body.get("target"), "seq": body.get("seq"),
                                 "expires_at": body.get("expires_at"), "args": body.get("args")})
 
 
-def sign(key: Ed25519PrivateKey, kid: str, op: str, body: dict) -> str:
+def sign(key: Ed25519PrivateKey, kid: str, op: str, body: dict[str, Any]) -> str:
     """The ``sig`` field for a command body (central side)."""
     return f"{kid}.{b64e(key.sign(signed_part(op, body)))}"
 
@@ -50,10 +52,11 @@ def _parse_time(text: object) -> float:
 class CommandVerifier:
     """Checks commands for one terminal against its TrustStore."""
 
-    def __init__(self, store, terminal_id: str, now=time.time, max_ttl_s: float = MAX_TTL_S) -> None:
+    def __init__(self, store: TrustStore, terminal_id: str, now: Callable[[], float] = time.time,
+                 max_ttl_s: float = MAX_TTL_S) -> None:
         self.store, self.terminal_id, self.now, self.max_ttl_s = store, terminal_id, now, max_ttl_s
 
-    def check(self, env: dict) -> None:
+    def check(self, env: dict[str, Any]) -> None:
         """Every check except the sequence; raises :class:`CommandRejected`."""
         if not isinstance(env, dict) or not isinstance(env.get("body"), dict):
             raise CommandRejected("malformed", "not a command envelope")
@@ -90,7 +93,7 @@ class CommandVerifier:
         if seq <= self.store.last_command_seq:
             raise CommandRejected("replayed", f"sequence {seq} <= {self.store.last_command_seq} already accepted")
 
-    def accept(self, env: dict) -> None:
+    def accept(self, env: dict[str, Any]) -> None:
         """Check, then record the sequence durably; after this returns the command may run once."""
         self.check(env)
         self.store.advance_command_seq(env["body"]["seq"])

@@ -25,6 +25,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -96,7 +97,7 @@ def b64d(text: str) -> bytes:
     return data
 
 
-def canonical(obj) -> bytes:
+def canonical(obj: object) -> bytes:
     """Canonical JSON (sorted keys, no spaces, UTF-8): what signatures are computed over."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -116,7 +117,7 @@ def load_public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def sign_keyset(root: Ed25519PrivateKey, keyset: dict) -> dict:
+def sign_keyset(root: Ed25519PrivateKey, keyset: dict[str, Any]) -> dict[str, Any]:
     """The signed key-set document (central side)."""
     return {"keyset": keyset, "sig": b64e(root.sign(KEYSET_CONTEXT + canonical(keyset)))}
 
@@ -137,9 +138,9 @@ class KeySet:
     """A verified key set."""
 
     version: int
-    keys: dict
-    revoked: frozenset
-    doc: dict
+    keys: dict[str, KeyEntry]
+    revoked: frozenset[str]
+    doc: dict[str, Any]
 
     def key(self, kid: object, use: str, at_s: float) -> Ed25519PublicKey:
         """The public key for ``kid`` if valid for ``use`` at ``at_s``; else :class:`KeyRejected`."""

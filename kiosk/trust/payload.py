@@ -28,8 +28,9 @@ import datetime as _dt
 import re
 import unicodedata
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, cast
 
 from hall_common import privacy
 
@@ -73,7 +74,7 @@ class Payload:
     kind: str
     value: str
     reason: str = ""
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def masked(self) -> str:
         """The value as a screen or a log may show it."""
@@ -176,7 +177,7 @@ def _classify_token(s: str) -> Payload:
         except Exception as e:  # any failure of the verifier rejects: fail closed
             return Payload(UNKNOWN, s, f"token: rejected ({e})" if str(e) else "token: rejected")
         if getattr(code, "typ", None) == RECEIPT_TYPE:
-            number = code.claims.get("app")
+            number = cast(Any, code).claims.get("app")  # a Code: a verifier returns typ and claims
             if not isinstance(number, str) or not _APPLICATION_RE.match(number):
                 return Payload(UNKNOWN, s, "token: receipt without a valid application number")
             return Payload(APPLICATION_NUMBER, number, detail={**detail, "receipt": s})

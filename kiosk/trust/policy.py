@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import resource
 
+from kiosk.config import Config
 from kiosk.errors import KioskError
 
 log = logging.getLogger("kiosk.trust.policy")
@@ -27,7 +28,7 @@ class InsecureConfig(KioskError):
         self.problems = problems
 
 
-def production_problems(cfg) -> list[str]:
+def production_problems(cfg: Config) -> list[str]:
     """What keeps ``cfg`` from being a production configuration (empty if nothing)."""
     g = cfg.get
     problems = []
@@ -43,7 +44,7 @@ def production_problems(cfg) -> list[str]:
     return problems
 
 
-def enforce(cfg) -> None:
+def enforce(cfg: Config) -> None:
     """Raise :class:`InsecureConfig` if the production profile is set and not met."""
     if cfg.get("network.profile", "development") != "production":
         if cfg.get("network.tls_insecure"):

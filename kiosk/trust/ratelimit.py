@@ -43,7 +43,7 @@ class PinLimiter:
         self.failures += 1
         if self.failures < self.failures_before_lock and self.locks == 0:
             return 0.0
-        lock_s = min(self.max_lock_s, self.first_lock_s * 2 ** self.locks)
+        lock_s: float = min(self.max_lock_s, self.first_lock_s * 2 ** self.locks)
         self.locks += 1
         self.failures = 0
         self.locked_until_s = now_s + lock_s

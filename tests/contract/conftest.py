@@ -24,12 +24,12 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kiosk.network import envelope, topics
-from tests.waiting import wait_for
-from hall_demo.broker import Broker
 from hall_central import seed
 from hall_central.clock import TZ, FixedClock
 from hall_central.service import CentralService, parse_broker_url
+from hall_demo.broker import Broker
+from kiosk.network import envelope, topics
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_PATH = ROOT / "docs" / "asyncapi.yaml"
@@ -48,7 +48,7 @@ def doc() -> dict:
     return yaml.safe_load(DOC_PATH.read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def doc_validator(pointer: str) -> jsonschema.Draft202012Validator:
     """A validator of the document's schema at JSON pointer ``pointer`` (its refs resolved in the document)."""
     registry = Registry().with_resource(DOC_URI, Resource.from_contents(doc(), default_specification=DRAFT202012))
@@ -218,7 +218,8 @@ def exchange(wire: Wire, service: CentralService, topic: str, payload: bytes, ve
         try:
             answers.append((t, json.loads(raw)))
         except ValueError:
-            raise AssertionError(f"the central service published something that is not JSON on {t}: {raw[:200]!r}")
+            raise AssertionError(
+                f"the central service published something that is not JSON on {t}: {raw[:200]!r}") from None
     return Exchange(answers, dropped_before, service.stats["dropped"])
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -23,8 +24,18 @@ from hypothesis_jsonschema import from_schema
 
 from kiosk.network import schemas, topics
 
-from .conftest import (TERMINAL, World, doc, doc_operations, encode, exchange, request_env, request_valid,
-                       response_errors, schema_valid)
+from .conftest import (
+    TERMINAL,
+    World,
+    doc,
+    doc_operations,
+    encode,
+    exchange,
+    request_env,
+    request_valid,
+    response_errors,
+    schema_valid,
+)
 
 #: Why 24: 13 operations x 24 = 312 round trips, a few seconds, yet every kind of case (schema,
 #: realistic, broken body, broken envelope) comes up several times per operation.
@@ -42,7 +53,7 @@ _MISSING = _Missing()
 NASTY = ["x\n", "١٢٣", "１２３", "", " ", "a" * 3000, True, False, 1.5, -1, 2 ** 53, None, [], {}, [[[[1]]]],
          "ZM-CONF01\n", "2026-02-30", "2026-03-18\n", "A012\n", "\u00e9", 0, "0"]
 #: Envelope fields broken one at a time (_MISSING: the field is left out).
-ENVELOPE_NASTY = {
+ENVELOPE_NASTY: dict[str, list[Any]] = {
     "id": [_MISSING, None, 5, "", "bad id", "x" * 129, "conf\n"],
     "type": [_MISSING, "res", "evt", "REQ", 1],
     "op": [_MISSING, "Checkin", "x", 7, "checkin\n"],

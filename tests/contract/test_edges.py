@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from kiosk.network import envelope, topics
 from hall_central.stores import open_store
+from kiosk.network import envelope, topics
 
 from .conftest import OTHER, TERMINAL, Exchange, encode, exchange, publish_alone, request_env, response_errors
 from .test_conformance import check_answer

@@ -13,13 +13,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kiosk import config as config_mod
+from hall_common.procs import stop_process
 from hall_demo import sdman
 from hall_demo.broker import Broker, free_port
-from hall_common.procs import stop_process
+from kiosk import config as config_mod
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
@@ -60,6 +61,7 @@ def manager():
 
 def _wait_for_sim(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
     """`kiosk sim run` prints one JSON line once its simulators serve (or exits on failure)."""
+    assert proc.stdout is not None  # PIPE
     ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("{"):
@@ -104,6 +106,7 @@ def make_site(base: Path, manager: sdman.UserManager, ui: dict | None = None) ->
 def stop_site(site: Site) -> None:
     """Stop the simulators and the broker."""
     stop_process(site.sim, timeout_s=10)
+    assert site.sim.stdout is not None  # PIPE
     site.sim.stdout.close()
     site.broker.stop()
 
@@ -153,7 +156,7 @@ def ensure_active(manager: sdman.UserManager, unit: str, props: tuple[str, ...])
     return state
 
 
-def diagnosis(manager: sdman.UserManager, site: "Site", unit: str) -> str:
+def diagnosis(manager: sdman.UserManager, site: Site, unit: str) -> str:
     """The manager's last lines about ``unit`` and the kiosk's log, for an assertion message."""
     return f"\nmanager log:\n{chr(10).join(log_lines(manager, unit)[-30:])}\nkiosk log:\n{site.log_text()[-3000:]}"
 
@@ -169,7 +172,7 @@ def wait_active(manager: sdman.UserManager, unit: str, *, not_pid: str | None = 
 
 def wait_fed(manager: sdman.UserManager, unit: str, pings: int = 2, timeout_s: float = 60.0) -> None:
     """Wait until systemd has received ``pings`` more WATCHDOG=1 from the unit (the timestamp moves)."""
-    seen = []
+    seen: list[Any] = []
 
     def moved(s: dict) -> bool:
         stamp = s["WatchdogTimestampMonotonic"]

@@ -14,9 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.conftest import (
+    ROOT,
+    TERMINAL,
+    VENV,
+    WATCHDOG_S,
+    diagnosis,
+    dropin_text,
+    ensure_active,
+    log_lines,
+    make_site,
+    stop_site,
+    wait_active,
+    wait_fed,
+)
 from tests.waiting import wait_for
-from tests.deploy.conftest import (ROOT, TERMINAL, VENV, WATCHDOG_S, diagnosis, dropin_text, ensure_active,
-                                   log_lines, make_site, stop_site, wait_active, wait_fed)
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import (ROOT, TERMINAL, WATCHDOG_S, diagnosis, dropin_text, ensure_active, log_lines,
-                                   make_site, stop_site, wait_active, wait_fed)
+from tests.deploy.conftest import (
+    ROOT,
+    TERMINAL,
+    WATCHDOG_S,
+    diagnosis,
+    dropin_text,
+    ensure_active,
+    log_lines,
+    make_site,
+    stop_site,
+    wait_active,
+    wait_fed,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration

@@ -3,17 +3,16 @@ paho test client that plays terminals and checks every message it receives again
 from __future__ import annotations
 
 import datetime as dt
-import queue
 import threading
 import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from kiosk.network import envelope, schemas, topics
-from kiosk.network.envelope import Envelope
 from hall_central.clock import TZ, FixedClock
 from hall_central.service import CentralService, parse_broker_url
+from kiosk.network import envelope, schemas, topics
+from kiosk.network.envelope import Envelope
 
 #: Error codes the central service answers that the contract's list in this branch does not carry yet
 #: (issue 13: the contract work adds them); a response with one is not reported as invalid.
@@ -28,7 +27,7 @@ class TermClient:
 
     def __init__(self, broker_url: str, terminals: tuple[str, ...] = ("ZM-T0001",)) -> None:
         self.terminals = terminals
-        self.responses: dict[str, dict] = {}
+        self.responses: dict[str | None, dict] = {}
         self.cond = threading.Condition()
         self.invalid: list[str] = []
         self._sub = threading.Event()

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from kiosk.network import schemas
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain
 from hall_central.stores import open_store
+from kiosk.network import schemas
 
 from .conftest import T0
 

@@ -7,11 +7,11 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from kiosk.network import schemas, topics
-from kiosk.network.envelope import Envelope
 from hall_central import admin
 from hall_central.service import parse_broker_url
 from hall_central.store import Store
+from kiosk.network import schemas, topics
+from kiosk.network.envelope import Envelope
 
 
 def _listen(broker_url, topic):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.network import schemas
 from hall_central import idcard, seed
+from kiosk.network import schemas
 
 
 def test_check_digit_known_example():

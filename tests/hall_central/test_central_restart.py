@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 
-from kiosk.network import envelope
 from hall_central import seed
 from hall_central.store import Store
+from kiosk.network import envelope
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.network import envelope, topics
 from hall_central import seed
 from hall_central.clock import TZ
+from hall_central.domain import CATALOGUE_VERSION
 from hall_central.service import CentralService
 from hall_central.store import Store
-from hall_central.domain import CATALOGUE_VERSION
+from kiosk.network import envelope, topics
 
 
 def _lookup(client, n=0):

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.network import schemas
-from kiosk.network.errors import InvalidMessage
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain, OpError
 from hall_central.stores import open_store
+from kiosk.network import schemas
+from kiosk.network.errors import InvalidMessage
 
 from .conftest import T0
 

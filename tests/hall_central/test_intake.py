@@ -5,14 +5,15 @@ import json
 
 import pytest
 
-from kiosk.network import envelope, schemas, topics
-from hall_demo.bench.poison import POISONS
 from hall_central import intake
+from hall_demo.bench.poison import POISONS
+from kiosk.network import envelope, schemas, topics
 
 EVIL, GOOD = "ZM-EVIL01", "ZM-GOOD01"
 
 
 def _answer(r: intake.Refused) -> tuple[str, dict]:
+    assert r.reply is not None, "no reply path"
     topic, payload = r.reply
     return topic, json.loads(payload)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.network import schemas
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain, OpError
 from hall_central.keys import CentralKeys
 from hall_central.stores import open_store
+from kiosk.network import schemas
 
 from .conftest import T0, TermClient
 

@@ -10,14 +10,15 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hall_central import broker_profile
-from hall_central import dynsec, pki
+from hall_central import broker_profile, dynsec, pki
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cn(cert: x509.Certificate) -> str:
-    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert isinstance(cn, str)
+    return cn
 
 
 def _role(cfg: dict, name: str) -> list[tuple[str, str]]:
@@ -158,9 +159,9 @@ def test_cli_prints_the_dynsec_commands(capsys):
 
 def test_expired_certificate_can_be_issued_for_tests(tmp_path):
     key, ca = pki.make_ca()
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     _, cert = pki.issue(key, ca, "ZM-OLD", not_before=past - dt.timedelta(days=1), not_after=past)
-    assert cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc)
+    assert cert.not_valid_after_utc < dt.datetime.now(dt.UTC)
 
 
 @pytest.mark.parametrize("bad", ["a", "has space", "../etc", "x" * 70, "central.kiosk"])

@@ -7,15 +7,16 @@ import json
 import sqlite3
 import threading
 import uuid
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from kiosk.network import envelope, topics
-from hall_demo.bench.poison import POISONS
 from hall_central import seed
 from hall_central.service import CentralService, parse_broker_url
 from hall_central.store import Store
+from hall_demo.bench.poison import POISONS
+from kiosk.network import envelope, topics
 from tests.waiting import wait_for
 
 from .conftest import TermClient
@@ -74,7 +75,11 @@ def _counting(service: CentralService) -> list:
     """Count what paho hands the writer (to know when everything sent is queued)."""
     seen: list = []
     put = service.queue.put
-    service.queue.put = lambda item, *a, **k: (seen.append(1), put(item, *a, **k))
+
+    def counting_put(item: object, *a: Any, **k: Any) -> None:
+        seen.append(1)
+        put(item, *a, **k)
+    service.queue.put = counting_put  # type: ignore[method-assign]  # a test's spy on the writer's queue
     return seen
 
 

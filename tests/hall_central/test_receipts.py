@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.trust import payload as P
-from kiosk.network import schemas
-from kiosk.trust import codes
-from kiosk.trust.keys import TrustStore
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain, OpError, city_of
 from hall_central.keys import CentralKeys
 from hall_central.stores import open_store
+from kiosk.network import schemas
+from kiosk.trust import codes
+from kiosk.trust import payload as P
+from kiosk.trust.keys import TrustStore
 
 from .conftest import T0
 

@@ -7,12 +7,11 @@ import sqlite3
 
 import pytest
 
-from kiosk.network import envelope, topics
 from hall_central import intake
 from hall_central.domain import Domain
 from hall_central.service import CentralService
 from hall_central.stores import open_store
-
+from kiosk.network import envelope, topics
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def svc(tmp_path, clock):
     s.store.close()
 
 
-def _walkins(n: int) -> list[intake.Accepted]:
+def _walkins(n: int) -> list[intake.Accepted | intake.Refused | None]:
     out = []
     for k in range(n):
         env = envelope.request(f"ZM-T{k:04d}", "ticket.walkin", {"line": "A"}, idem=envelope.new_id())

@@ -14,13 +14,13 @@ import uuid
 import psycopg
 import pytest
 
-from kiosk.network import envelope
-from hall_demo.broker import free_port
 from hall_central import seed
 from hall_central.service import CentralService
 from hall_central.store import StoreBusy, StoreError
-from hall_central.stores import open_store
 from hall_central.store_pg import PgStore
+from hall_central.stores import open_store
+from hall_demo.broker import free_port
+from kiosk.network import envelope
 
 #: Override with KIOSK_TEST_PG=postgresql://user@host:port/db; else user postgres, then root.
 ADMIN_URLS = [os.environ["KIOSK_TEST_PG"]] if os.environ.get("KIOSK_TEST_PG") else [

@@ -7,14 +7,14 @@ import threading
 
 import pytest
 
+from hall_central.seed import demo_citizens
+from hall_demo.broker import free_port
 from hall_demo.hub import SimHub, control_path
 from kiosk import config
 from kiosk.cli import main
-from kiosk.events import EventBus
 from kiosk.devices import registry
+from kiosk.events import EventBus
 from tests.waiting import wait_for
-from hall_demo.broker import free_port
-from hall_central.seed import demo_citizens
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ def test_displays_started_at_once_are_distinct_and_each_is_its_own(monkeypatch):
         go.wait()
         try:
             x.launch()
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:  # reported below
             errors.append(e)
     # launch(): start() would also set DISPLAY, one process-wide variable; the race is in the
     # choice of the number.

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import config
 from hall_demo.xvfb import Xvfb
+from kiosk import config
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

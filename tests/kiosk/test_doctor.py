@@ -3,16 +3,17 @@ hint (and exit 1) when the broker is stopped, the printer is out of paper, the d
 outbox corrupt or not writable; exit 2 and one line on stderr for what `kiosk run` would refuse."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from pathlib import Path
-
+from hall_demo.broker import free_port
 from hall_demo.hub import SimHub, control, control_path
 from kiosk import config
 from kiosk.cli import main
 from kiosk.network.outbox import Outbox
 from tests.disk_faults import fill, immutable, overwrite, tiny_fs
-from hall_demo.broker import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ def test_all_checks_ok_then_broker_stopped(cfg_file, capsys):
 
     broker.stop()
     assert main(["doctor", "--config", str(path)]) == 1
-    line = next(l for l in capsys.readouterr().out.splitlines() if " broker " in l)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if " broker " in ln)
     assert line.startswith("FAIL") and "start the broker" in line
 
 
@@ -55,7 +56,7 @@ def test_printer_paper_out_fails_with_hint_via_sim_control(cfg_file, capsys):
     cfg = config.load(path)
     assert control(control_path(cfg), {"op": "paper-out", "on": True})["ok"]
     assert main(["doctor", "--config", str(path)]) == 1
-    line = next(l for l in capsys.readouterr().out.splitlines() if "device:printer" in l)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "device:printer" in ln)
     assert line.startswith("FAIL") and "paper_out" in line and "load paper" in line
     assert main(["sim", "--config", str(path), "paper-out", "off"]) == 0
     assert main(["doctor", "--config", str(path)]) == 0
@@ -71,7 +72,7 @@ def test_broken_config_is_one_clear_line_and_exit_2(tmp_path, capsys):
 
 
 def _plain_config(tmp_path, broker_url: str, **sections) -> Path:
-    raw = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
+    raw: dict[str, Any] = {"terminal": {"id": "ZM-DOC-0002", "region": {"city": "410100"}},
            "runtime": {"state_dir": str(tmp_path / "state")}, "network": {"broker": broker_url}}
     for key, value in sections.items():
         raw.setdefault(key, {}).update(value)

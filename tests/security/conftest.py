@@ -13,9 +13,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.trust.tls import client_context
 from hall_central import pki
 from hall_demo.broker import PkiBroker, free_port
+from kiosk.trust.tls import client_context
 
 TERMINALS = ["ZM-0001", "ZM-0002", "ZM-0003", "ZM-E2E-0001"]
 REVOKED = "ZM-0003"
@@ -113,6 +113,7 @@ class Probe:
     def subscribe(self, topic: str, timeout_s: float = 5.0):
         """QoS 1 subscribe; returns the SUBACK reason code."""
         _, mid = self.c.subscribe(topic, qos=1)
+        assert mid is not None, "subscribe refused by paho"
         with self.cond:
             assert self.cond.wait_for(lambda: mid in self.subacks, timeout_s), "no SUBACK"
             return self.subacks[mid][0]
@@ -133,7 +134,7 @@ def pki_dir(tmp_path):
     # Certificates the broker must refuse: expired (same CA), and one from another CA.
     ca_key = pki.serialization.load_pem_private_key((p.out / "ca.key").read_bytes(), None)
     ca_cert = pki.load_cert(p.ca)
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     k, c = pki.issue(ca_key, ca_cert, "ZM-0001", not_before=past - dt.timedelta(days=30), not_after=past)
     pki.write_key(p.out / "bad" / "expired.key", k)
     pki.write_cert(p.out / "bad" / "expired.crt", c)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from hall_central import broker_profile, pki
+from hall_demo import broker
 from kiosk.network import envelope, schemas, topics
 from kiosk.trust.tls import client_context
-from hall_central import broker_profile
-from hall_demo import broker
-from hall_central import pki
 
 pytestmark = pytest.mark.integration
 

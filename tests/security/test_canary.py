@@ -21,21 +21,21 @@ import datetime as dt
 import getpass
 import logging
 import math
-import tempfile
 import random
+import tempfile
 import threading
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from hall_demo.hub import SimHub
-from hall_common import privacy
-from kiosk import config, logs
-from kiosk.trust.payload import id_check_char
-from kiosk.runtime import Runtime
-from tests.waiting import wait_for
-from hall_demo.broker import Broker, free_port
 from hall_central.service import CentralService
+from hall_common import privacy
+from hall_demo.broker import Broker, free_port
+from hall_demo.hub import SimHub
+from kiosk import config, logs
+from kiosk.runtime import Runtime
+from kiosk.trust.payload import id_check_char
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

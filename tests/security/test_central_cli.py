@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.network import envelope, schemas, topics
 from hall_central.__main__ import main
 from hall_common.procs import stop_process
+from kiosk.network import envelope, schemas, topics
 
 pytestmark = pytest.mark.integration
 

@@ -12,12 +12,12 @@ import threading
 
 import pytest
 
+from hall_central.service import CentralService
 from kiosk.events import EventBus
 from kiosk.network import topics
 from kiosk.network.errors import Rejected
 from kiosk.network.gateway import Gateway, SubscriptionRefused
 from tests.waiting import wait_for
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -6,14 +6,14 @@ import threading
 
 import pytest
 
+from hall_central.service import CentralService
+from hall_demo.broker import free_port
 from hall_demo.hub import SimHub
 from kiosk import config
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
 from kiosk.runtime import Runtime
 from tests.waiting import wait_for
-from hall_demo.broker import free_port
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -35,7 +35,7 @@ def package(tmp_path, monkeypatch):
     return src
 
 
-def _ids(path) -> set[str]:
+def _ids(path) -> set:  # message ids: a str, a (singular, plural) pair for plurals
     with open(path, "rb") as f:
         return {m.id for m in read_po(f) if m.id}
 

@@ -9,7 +9,6 @@ describes the machine, :mod:`.report` turns figures into the human table and the
 from __future__ import annotations
 
 
-
 def main(argv: list[str] | None = None) -> int:
     """``kiosk bench`` entry point (imports the areas lazily: ``kiosk --help`` stays fast)."""
     from hall_demo.bench.runner import main as _main

@@ -20,10 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from hall_demo import ROOT  # noqa: E402
+from hall_demo import ROOT
 
 
 def _since_start_ms() -> float:
@@ -102,10 +103,10 @@ class RemoteHub:
         self.proc: subprocess.Popen | None = None
         self.path = ""
 
-    def start(self) -> "RemoteHub":
+    def start(self) -> RemoteHub:
         """Start ``kiosk sim run`` on the stack's effective config; returns once it serves."""
-        from hall_demo.hub import control_path
         from firmware_bridge.pcsc.stack import use_private_socket
+        from hall_demo.hub import control_path
         run_dir = Path(self.cfg.get("runtime.state_dir")).parent
         config_path = run_dir / "kiosk.toml"  # Stack wrote the effective config before starting the hub
         self.path = control_path(self.cfg)
@@ -131,6 +132,7 @@ class RemoteHub:
         from hall_common.procs import stop_process
         if self.proc is not None:
             stop_process(self.proc, timeout_s=10)
+            assert self.proc.stdout is not None  # PIPE
             self.proc.stdout.close()
             self.proc = None
 
@@ -175,6 +177,7 @@ class RemoteHub:
 
     def rss_mb(self) -> float:
         """The hub process's resident memory with its children (pcscd), MiB."""
+        assert self.proc is not None  # between start() and stop()
         p = psutil.Process(self.proc.pid)
         return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]) / 2**20
 
@@ -182,6 +185,7 @@ class RemoteHub:
 def _readline_within(proc: subprocess.Popen, timeout_s: float) -> str:
     """The child's first stdout line, or "" if it exits or says nothing within ``timeout_s``."""
     import selectors
+    assert proc.stdout is not None  # PIPE
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         if not sel.select(timeout_s):
@@ -195,11 +199,15 @@ def finish_application(run_dir: str, k: int) -> dict:
 
     class _Stack:  # what finish_application reads: the run directory (application_no is not called)
         pass
-    stack = _Stack()
+    stack: Any = _Stack()  # a stand-in for hall_demo.demo.Stack
     stack.run_dir = Path(run_dir)
     stack.hub = None
-    sim = DemoSim(stack)
-    sim.application_no = lambda k: json.loads(sys.argv[4])  # the number the tour process computed
+
+    class _Replayed(DemoSim):
+        def application_no(self, k: int = 0) -> str:
+            number: str = json.loads(sys.argv[4])  # the number the tour process computed
+            return number
+    sim = _Replayed(stack)
     return {"receipt": sim.finish_application(k)}
 
 
@@ -250,6 +258,7 @@ def tour(run_dir: str) -> dict:
         _remote_central(stack.sim)
         _prepare_fonts(stack.cfg.get("runtime.state_dir"))
         from kivy.clock import Clock
+
         from hall_demo import tour_steps as tours
         from hall_demo.tour import play
         peak = [0.0]

@@ -32,16 +32,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from kiosk.network import topics
-from kiosk.network.envelope import Envelope, new_id
+from hall_common import procs
+from hall_demo import ROOT
 from hall_demo.bench import pgdb, poison
 from hall_demo.bench.report import Figure, percentile
 from hall_demo.broker import Broker
-from hall_common import procs
-from hall_demo import ROOT
+from kiosk.network import topics
+from kiosk.network.envelope import Envelope, new_id
 
 TERMINALS = 200
 TARGET_RATE_PER_S = 1000.0
@@ -74,13 +75,15 @@ def prepare_appointments(db: Path | str, n: int) -> list[tuple[str, str]]:
     return [(f"SYN-{i}-{today:%Y%m%d}", ref) for i, ref in zip(range(FIRST_CITIZEN, FIRST_CITIZEN + n), refs)]
 
 
-def start_central(broker: Broker, db: Path, instance: str, log_path: Path, profile_to: Path | None = None):
+def start_central(broker: Broker, db: str | Path, instance: str, log_path: Path, profile_to: Path | None = None):
     """Start ``python -m hall_central`` (optionally under cProfile); returns once it is subscribed."""
     pre = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
     proc = subprocess.Popen([sys.executable, *pre, "-m", "hall_central", "--broker", broker.url, "--db", str(db),
                              "--instance", instance, "--log-level", "warning"],
                             stdout=subprocess.PIPE, stderr=open(log_path, "ab"), text=True, start_new_session=True)
-    ready, out = [], proc.stdout
+    ready: list[str] = []
+    out = proc.stdout
+    assert out is not None  # PIPE
 
     def read_ready() -> None:
         ready.append(out.readline())
@@ -106,6 +109,11 @@ def stop_process(proc: subprocess.Popen) -> None:
         proc.stdout.close()
 
 
+def _no_delay(client: object, userdata: object, sock: Any) -> None:
+    """paho's on_socket_open: Nagle off (sock: paho's SocketLike, a socket here)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class LoadGen:
     """``terminals`` bare paho clients sending check-ins, all driven by the calling thread."""
 
@@ -121,16 +129,16 @@ class LoadGen:
         self._subacks = 0
         self.clients: list[mqtt.Client] = []
         self.ids = [f"BENCH-T{k:04d}" for k in range(terminals)]
-        for k, tid in enumerate(self.ids):
+        for tid in self.ids:
             c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=tid, protocol=mqtt.MQTTv5)
-            c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.on_socket_open = _no_delay
             c.on_connect = lambda cl, u, f, rc, p, tid=tid: cl.subscribe(topics.res(tid), qos=1)
             c.on_subscribe = self._on_subscribe
             c.on_message = self._on_message
             c.max_inflight_messages_set(100)
             c.connect("127.0.0.1", broker.port, keepalive=60, clean_start=True)
             self.clients.append(c)
-        self._by_sock = {c.socket(): c for c in self.clients}
+        self._by_sock: dict[Any, mqtt.Client] = {c.socket(): c for c in self.clients}  # connected: real sockets
         deadline = time.monotonic() + READY_TIMEOUT_S
         while self._subacks < terminals:
             if time.monotonic() > deadline:
@@ -266,6 +274,7 @@ def _trivial_responder(broker: Broker) -> subprocess.Popen:
     """The baseline's responder process: answers every check-in with a fixed result, no database."""
     proc = subprocess.Popen([sys.executable, "-c", _RESPONDER, str(broker.port)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    assert proc.stdout is not None  # PIPE
     if proc.stdout.readline().strip() != "ready":
         _stop_responder(proc)
         raise RuntimeError("the trivial responder did not start")
@@ -274,6 +283,7 @@ def _trivial_responder(broker: Broker) -> subprocess.Popen:
 
 def _stop_responder(proc: subprocess.Popen) -> None:
     """Close its stdin (it stops), then make sure it is gone."""
+    assert proc.stdin is not None and proc.stdout is not None  # both PIPE
     proc.stdin.close()
     try:
         proc.wait(10)

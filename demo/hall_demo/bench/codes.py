@@ -10,17 +10,18 @@ and the decompression bomb shows the inflation guard at work.
 """
 from __future__ import annotations
 
+import functools
 import random
 import tempfile
 import time
 import zlib
 
-from kiosk.trust.payload import TOKEN_PREFIX, b45decode
+from hall_central.keys import CentralKeys
+from hall_demo.bench.report import Figure, percentile, time_calls_ms
+from hall_demo.code_mutations import bomb, mutations, same_signed_content
 from kiosk.trust import codes
 from kiosk.trust.keys import TrustStore
-from hall_demo.bench.report import Figure, percentile, time_calls_ms
-from hall_central.keys import CentralKeys
-from hall_demo.code_mutations import bomb, mutations, same_signed_content
+from kiosk.trust.payload import TOKEN_PREFIX, b45decode
 
 HALL, REGIONS = "H410122203", ("410100", "410122")
 
@@ -43,7 +44,9 @@ def run(quick: bool = False) -> dict[str, Figure]:
         store.install_keyset(central.keyset())
         keyset = store.keyset
         text = central.sign_code({"apt": "AP0123456789ABCDEF"}, aud=HALL, exp_s=int(now) + 3600, now_s=int(now))
-        blob = zlib.decompress(b45decode(text[len(TOKEN_PREFIX):]))
+        raw_text = b45decode(text[len(TOKEN_PREFIX):])
+        assert raw_text is not None and keyset is not None  # a code just signed, a key set just installed
+        blob = zlib.decompress(raw_text)
         sig, payload = blob[:codes.SIG_BYTES], blob[codes.SIG_BYTES:]
         pub = keyset.key(central.meta["code_kid"], "code", now)
         audiences = codes.scan_audiences(HALL, REGIONS)
@@ -51,9 +54,9 @@ def run(quick: bool = False) -> dict[str, Figure]:
         raw = time_calls_ms(lambda: pub.verify(sig, codes.CONTEXT + payload), reps)
         forged = [m for m in mutations(text, random.Random(8), forged_n)
                   if m != text and not same_signed_content(m, text)]
-        refuse = []
+        refuse: list[float] = []
         for m in forged:
-            refuse += time_calls_ms(lambda m=m: _refuse(m, keyset, now), 1)
+            refuse += time_calls_ms(functools.partial(_refuse, m, keyset, now), 1)
         big = bomb()
         bomb_ms = time_calls_ms(lambda: _refuse(big, keyset, now), max(20, reps // 50))
     med = lambda xs: percentile(xs, 0.5)  # noqa: E731

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
 from hall_demo import ROOT
 
 LIMITS_FILE = Path(__file__).with_name("guard_limits.toml")

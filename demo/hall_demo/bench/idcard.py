@@ -12,14 +12,14 @@ import random
 import threading
 import time
 
-from hall_demo.hub import identity_from_citizen
 from firmware_bridge.idcard import codec, status
 from firmware_bridge.idcard.identity import encode_text
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from hall_central.seed import synthetic_citizen
+from hall_demo.bench.report import Figure, percentile
+from hall_demo.hub import identity_from_citizen
 from kiosk.devices.idcard import SamSerialReader
 from kiosk.events import EventBus
-from hall_demo.bench.report import Figure, percentile
-from hall_central.seed import synthetic_citizen
 
 BAUDRATE = 115200
 #: Longest wait for one event (a guard against a hang; a read takes ~0.1-0.5 s).
@@ -54,6 +54,7 @@ def measure(reps: int, poll_interval_s: float | None = None, seed: int = 8) -> d
 
     bus.subscribe("idcard", on_event)
     options = {"baudrate": BAUDRATE} | ({"poll_interval_s": poll_interval_s} if poll_interval_s else {})
+    assert sim.port is not None  # start() opened the pty
     reader = SamSerialReader(sim.port, options, bus)
     poll_s = reader.options["poll_interval_s"]
     rng = random.Random(seed)

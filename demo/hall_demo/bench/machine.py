@@ -26,7 +26,7 @@ def cpu_model() -> str:
 
 def mosquitto_version() -> str:
     """The Mosquitto broker's version line, or "" if it is not installed."""
-    from hall_demo.broker import find_mosquitto
+    from hall_central.broker_profile import find_mosquitto
     try:
         out = subprocess.run([find_mosquitto(), "-h"], capture_output=True, text=True, timeout=5)
     except (OSError, FileNotFoundError, subprocess.TimeoutExpired):
@@ -45,6 +45,7 @@ def describe() -> dict:
             libs[name] = "not installed"
     libs["sqlite"] = sqlite3.sqlite_version
     libs["mosquitto"] = mosquitto_version()
+    affinity: int | None
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -21,14 +21,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hall_demo.bench.report import Figure, percentile, time_calls_ms
+from hall_demo.broker import Broker
 from kiosk.events import EventBus
 from kiosk.network import envelope, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import NetworkError
 from kiosk.network.gateway import Gateway
 from kiosk.network.operations import CATALOGUE_SYNC as OP
-from hall_demo.bench.report import Figure, percentile, time_calls_ms
-from hall_demo.broker import Broker
 
 BODY = {"since_version": 1}
 #: The responder's answer: a valid catalogue.sync result ("unchanged"), small like most answers.
@@ -59,7 +59,7 @@ class Responder:
         c.on_connect = lambda cl, u, f, rc, p: cl.subscribe([(t, 1) for t in topics.central_subscriptions(False)])
         c.on_message = self._on_message
         # Why fast retries: after a broker restart the responder must not be what the terminal waits for.
-        c.reconnect_delay_set(min_delay=0.02, max_delay=0.1)
+        c.reconnect_delay_set(min_delay=0.02, max_delay=0.1)  # type: ignore[arg-type]  # paho says int; floats work
         c.max_inflight_messages_set(1000)
         self.client = c
         self.subscribed = threading.Event()
@@ -98,7 +98,7 @@ class RawClient:
     def __init__(self, broker: Broker, terminal: str = "BENCH-RAW-0001", default_reconnect: bool = False) -> None:
         self.terminal = terminal
         self._cond = threading.Condition()
-        self._answers: set[str] = set()
+        self._answers: set[str | None] = set()  # None: an answer without corr
         self.connected = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=terminal, protocol=mqtt.MQTTv5)
         c.on_socket_open = _nodelay
@@ -107,7 +107,7 @@ class RawClient:
         c.on_message = self._on_message
         c.max_inflight_messages_set(1000)
         if not default_reconnect:
-            c.reconnect_delay_set(min_delay=0.1, max_delay=5)
+            c.reconnect_delay_set(min_delay=0.1, max_delay=5)  # type: ignore[arg-type]  # paho says int; floats work
         self.client = c
         c.connect("127.0.0.1", broker.port, keepalive=30, clean_start=False, properties=_session_props())
         c.loop_start()
@@ -164,7 +164,7 @@ def _first_success(fn, deadline: float) -> float:
 
 
 def _drain_once(broker: Broker, gw: Gateway, online: threading.Event, drained: threading.Event, rows: int,
-                responder: "Responder | None") -> float:
+                responder: Responder | None) -> float:
     """Queue ``rows`` events with the broker down, bring it back; seconds from online to empty.
 
     With ``responder`` the gateway is (re)started only once the responder has subscribed again.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 #: Where the PostgreSQL figure runs (a fresh schema, dropped afterwards); KIOSK_BENCH_PG overrides.
 PG_URLS = ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test")

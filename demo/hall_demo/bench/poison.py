@@ -22,9 +22,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
+from typing import Any
+
 from hall_demo import ROOT
 
 #: The envelope of the issue's reproduction, with the parts a poison replaces.
@@ -61,10 +62,10 @@ POISONS: tuple[Poison, ...] = (
     Poison("terminal_plus", "checkin", "invalid", _env(terminal=lambda s, v: '"+"')),
     Poison("terminal_null", "checkin", "invalid", _env(terminal=lambda s, v: "null")),
     Poison("terminal_int", "checkin", "invalid", _env(terminal=lambda s, v: "123")),
-    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: '{"id":"%s"}' % v)),
+    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: f'{{"id":"{v}"}}')),
     Poison("terminal_fullwidth", "checkin", "invalid", _env(terminal=lambda s, v: '"ＺＭ－ＥＶＩＬ０１"')),
     Poison("terminal_short", "checkin", "invalid", _env(terminal=lambda s, v: '"ZM"')),
-    Poison("big_int_in_body", "checkin", "invalid", _env(body='{"appointment_id":"X1","n":%s}' % BIG_INT)),
+    Poison("big_int_in_body", "checkin", "invalid", _env(body=f'{{"appointment_id":"X1","n":{BIG_INT}}}')),
     Poison("big_int_as_version", "checkin", "invalid", _env(v=BIG_INT)),
     Poison("nested_5000", "checkin", "dropped", _env(body=_nested(5000))),
     Poison("nested_100000", "checkin", "dropped", _env(body=_nested(100_000))),
@@ -81,11 +82,17 @@ SENDERS = 10
 SETTLE_S = 2.0
 
 
+def _no_delay(client: object, userdata: object, sock: Any) -> None:
+    """paho's on_socket_open: Nagle off (sock: paho's SocketLike, a socket here)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class Sender:
     """The poisoning terminals (one MQTT client speaking on their topics, as an unchecked broker allows)."""
 
     def __init__(self, port: int, terminals: int, victim: str) -> None:
         import paho.mqtt.client as mqtt
+
         from kiosk.network import topics
         self.ids = [f"BENCH-EVIL{k:02d}" for k in range(terminals)]
         # Every (poison, sender) payload built once: the 100,000-deep one is 200 KB.
@@ -96,7 +103,7 @@ class Sender:
         self._lock = threading.Lock()
         sub = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-poison", protocol=mqtt.MQTTv5)
-        c.on_socket_open = lambda cl, u, s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.on_socket_open = _no_delay
         c.on_connect = lambda cl, u, f, rc, p: cl.subscribe([(topics.res(t), 1) for t in self.ids])
         c.on_subscribe = lambda *a: sub.set()
         c.on_message = self._on_message
@@ -152,28 +159,31 @@ class PoisonProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "hall_demo.bench.poison", str(port), str(SENDERS), victim],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      cwd=str(ROOT))
-        if self.proc.stdout.readline().strip() != "ready":
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPE
+        self._stdin, self._stdout = self.proc.stdin, self.proc.stdout
+        if self._stdout.readline().strip() != "ready":
             self.stop()
             raise RuntimeError("the poison sender did not start")
 
     def go(self, rate: float, seconds: float) -> None:
         """Start sending now (returns at once)."""
-        self.proc.stdin.write(f"go {rate:.1f} {seconds}\n")
-        self.proc.stdin.flush()
+        self._stdin.write(f"go {rate:.1f} {seconds}\n")
+        self._stdin.flush()
 
     def result(self) -> dict:
         """What the last run sent and which answers came back (waits for its end)."""
-        return json.loads(self.proc.stdout.readline())
+        result: dict = json.loads(self._stdout.readline())
+        return result
 
     def stop(self) -> None:
         """Close its stdin (it stops), then make sure it is gone."""
-        self.proc.stdin.close()
+        self._stdin.close()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-        self.proc.stdout.close()
+        self._stdout.close()
 
 
 def main(argv: list[str]) -> int:

@@ -28,8 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hall_demo.bench.report import Figure, percentile
 from hall_demo import ROOT
+from hall_demo.bench.report import Figure, percentile
 
 CHILD_TIMEOUT_S = 180.0
 
@@ -64,9 +64,9 @@ def _kiosk_config(work: Path, broker_url: str, printer_port: int) -> dict:
 
 def _home(work: Path, broker_url: str, display: str) -> dict:
     """One cold start of the kiosk, with fresh simulators in this process."""
+    from hall_demo.broker import free_port
     from hall_demo.hub import SimHub
     from kiosk import config
-    from hall_demo.broker import free_port
     raw = _kiosk_config(work, broker_url, free_port())
     path = work / "kiosk.json"
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
@@ -79,8 +79,8 @@ def _home(work: Path, broker_url: str, display: str) -> dict:
 
 def run(quick: bool = False) -> dict[str, Figure]:
     """Measure the start and footprint figures."""
-    from hall_demo.broker import Broker
     from hall_central.service import CentralService
+    from hall_demo.broker import Broker
     from hall_demo.xvfb import Xvfb
     reps = 2 if quick else 5
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-start-"))

@@ -149,7 +149,10 @@ def qr_texture(text: str):
     if not text:
         return None
     import qrcode
-    img = qrcode.make(text, border=2).get_image().convert("RGB").transpose(0)  # 0: flip top-bottom for Kivy
+    from PIL import Image
+    # FLIP_LEFT_RIGHT (0), as always: with Kivy's bottom-up rows the code shows turned by 180
+    # degrees, which a QR reader does not mind (the intent was FLIP_TOP_BOTTOM: reported, not changed).
+    img = qrcode.make(text, border=2).get_image().convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     tex = Texture.create(size=img.size, colorfmt="rgb")
     tex.blit_buffer(img.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
     tex.mag_filter = "nearest"  # crisp modules when scaled up

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import logging
 from pathlib import Path
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -20,10 +21,13 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.errors import KioskError
-from kiosk.screens import async_call, theme
-from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
-from kiosk.screens import widgets  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
+from kiosk.screens import (
+    async_call,
+    theme,
+    widgets,  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
+)
 from kiosk.screens.i18n import N_
+from kiosk.screens.mobile.base import FIRST_ITEMS, MobileScreen
 
 log = logging.getLogger("kiosk.screens.mobile")
 
@@ -224,7 +228,7 @@ class MobileApp(App):
         self.title = "Kiosk mobile"
         self.services, self.mobile = services, services.mobile   # kiosk.services.facade.Services
         self.driver, self.driver_runner, self.ui_error = driver, None, ""  # see kiosk.screens.app.run_app
-        self.sm = None
+        self.sm: Any = None  # Kivy's ScreenManager (untyped), set in build()
         self._unsubs: list = []
         self._cats = {lang: gettext.translation(DOMAIN, str(HERE / "locale"), languages=[lang], fallback=True)
                       for lang in ("zh_CN", "en")}

@@ -1,8 +1,18 @@
 """The ticket model validates at build time and the profiles carry the paper geometry."""
 import pytest
 
-from firmware_bridge.escpos.document import (PROFILES, QR, Barcode, Cut, Feed, Rule, Text, TicketDoc,
-                                             TicketError, get_profile)
+from firmware_bridge.escpos.document import (
+    PROFILES,
+    QR,
+    Barcode,
+    Cut,
+    Feed,
+    Rule,
+    Text,
+    TicketDoc,
+    TicketError,
+    get_profile,
+)
 from kiosk.errors import KioskError
 
 
@@ -20,7 +30,7 @@ def test_builder_keeps_order_and_defaults():
     lambda: Text("x", size=(0, 1)),
     lambda: Text("x", size=(9, 1)),
     lambda: Text("x", align="middle"),
-    lambda: Text(123),
+    lambda: Text(123),  # type: ignore[arg-type]  # a wrong type on purpose: refused at run time
     lambda: QR(""),
     lambda: QR("x", size=17),
     lambda: QR("x", ec="X"),
@@ -29,7 +39,7 @@ def test_builder_keeps_order_and_defaults():
     lambda: Barcode("1", kind="PDF417"),
     lambda: Barcode("1", height_dots=0),
     lambda: Feed(256),
-    lambda: TicketDoc().add("not an element"),
+    lambda: TicketDoc().add("not an element"),  # type: ignore[arg-type]  # on purpose, as above
 ])
 def test_bad_elements_raise_typed_errors(build):
     with pytest.raises(TicketError) as info:

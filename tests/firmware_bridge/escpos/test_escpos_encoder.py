@@ -31,7 +31,7 @@ def test_job_starts_with_init_and_chinese_mode_and_leaves_it_before_the_cut():
 def test_chinese_text_is_gb18030_bytes():
     data = encode(TicketDoc().text("排队号：A012"))
     assert "排队号：A012".encode("gb18030") + b"\n" in data
-    assert "排队号".encode("utf-8") not in data
+    assert "排队号".encode() not in data
 
 
 def test_fullwidth_punctuation_alone_is_not_replaced():

@@ -3,8 +3,15 @@ import itertools
 
 import pytest
 
-from firmware_bridge.escpos.status import (FULL_REQUEST, PrinterStatus, StatusError, check_status_byte,
-                                           decode_status, encode_status, status_request)
+from firmware_bridge.escpos.status import (
+    FULL_REQUEST,
+    PrinterStatus,
+    StatusError,
+    check_status_byte,
+    decode_status,
+    encode_status,
+    status_request,
+)
 
 OK = bytes([0x12, 0x12, 0x12, 0x12])  # all fixed bits, nothing wrong
 

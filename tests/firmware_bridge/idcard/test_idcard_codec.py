@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_bridge.idcard import codec
-from firmware_bridge.idcard.errors import (FrameChecksumError, FrameLengthError, FrameTruncated,
-                                           PayloadError, ProtocolError, StatusError)
+from firmware_bridge.idcard.errors import (
+    FrameChecksumError,
+    FrameLengthError,
+    FrameTruncated,
+    PayloadError,
+    ProtocolError,
+    StatusError,
+)
 from firmware_bridge.idcard.status import STATUSES, status_info
 
 

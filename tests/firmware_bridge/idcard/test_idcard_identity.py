@@ -5,12 +5,22 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_bridge.idcard.codes import NATIONS
 from firmware_bridge.idcard.errors import IdentityError
-from firmware_bridge.idcard.identity import (FOREIGN_LAYOUT, Identity, RESIDENT_LAYOUT, decode_ucs2, encode_text,
-                                             id_check_digit, parse_additional_address, parse_text, replace)
+from firmware_bridge.idcard.identity import (
+    FOREIGN_LAYOUT,
+    RESIDENT_LAYOUT,
+    Identity,
+    decode_ucs2,
+    encode_text,
+    id_check_digit,
+    parse_additional_address,
+    parse_text,
+    replace,
+)
 from firmware_bridge.idcard.synthetic import synthetic_identity
 
 
@@ -147,7 +157,7 @@ def test_repr_str_and_masked_never_show_unmasked_data():
 def test_identity_is_frozen_and_replace_checks_names():
     ident = synthetic_identity(6)
     with pytest.raises(AttributeError):
-        ident.name = "x"  # type: ignore[misc]
+        ident.name = "x"
     with pytest.raises(TypeError):
         replace(ident, shoe_size=42)
 

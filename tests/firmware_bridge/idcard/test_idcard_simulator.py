@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import pytest
 import serial
 
 from firmware_bridge.idcard import codec
 from firmware_bridge.idcard.identity import parse_text
-from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
+from firmware_bridge.idcard.synthetic import synthetic_identity
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +28,7 @@ def sim(tmp_path):
         yield s
 
 
-def exchange(port: serial.Serial, command, data: bytes = b"") -> codec.Response | list:
+def exchange(port: serial.Serial, command: tuple[int, int] | bytes, data: bytes = b"") -> Any:
     port.write(codec.encode_command(*command, data) if isinstance(command, tuple) else command)
     decoder = codec.Decoder()
     while True:

@@ -1,6 +1,7 @@
 """APDU encoding/decoding and transceive's 61xx/6Cxx handling, against scripted card answers."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware_bridge.pcsc import apdu, sw
 from firmware_bridge.pcsc.apdu import ApduError, Command, Response

@@ -3,9 +3,9 @@ import datetime as dt
 
 import pytest
 
+from firmware_bridge.errors import ProfileError as ConfigError
 from firmware_bridge.pcsc import profile as P
 from firmware_bridge.pcsc.vicc import CardModel, synthetic_citizen
-from firmware_bridge.errors import ProfileError as ConfigError
 
 
 def test_shipped_profiles_load():

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.scanner.codec import (TERMINATORS, ScanCodec, ScanEncodingError, ScanFramingError,
-                                           ScanTooLong, encode_scan)
+from firmware_bridge.scanner.codec import (
+    TERMINATORS,
+    ScanCodec,
+    ScanEncodingError,
+    ScanFramingError,
+    ScanTooLong,
+    encode_scan,
+)
 
 TRACES = Path(__file__).resolve().parents[2] / "traces" / "scanner"
 FRAMINGS = [

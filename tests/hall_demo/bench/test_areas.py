@@ -40,8 +40,8 @@ def test_idcard_read_on_a_throttled_pty():
     res = idcard.measure(1, poll_interval_s=0.05)
     assert len(res["read_ms"]) == 1 and res["read_ms"][0] > 0
     # The baseline is computed from the codec's frames: 1,295+ bytes of read answer at 115200 baud.
-    from hall_demo.hub import identity_from_citizen
     from hall_central.seed import synthetic_citizen
+    from hall_demo.hub import identity_from_citizen
     wire = idcard.wire_ms(identity_from_citizen(synthetic_citizen(1)))
     assert 100 < wire < 150
     assert idcard.wire_ms(identity_from_citizen(synthetic_citizen(1)), baudrate=9600) == pytest.approx(wire * 12)

@@ -3,6 +3,7 @@ wobble passes, and a guarded figure that was not measured fails."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hall_demo.bench import guard, runner
 
@@ -14,7 +15,7 @@ def _report(scale: dict[str, float] | None = None) -> dict:
                 "mqtt.gateway_p99_ms": 1.11, "mqtt.reconnect_ms": 0.48, "outbox.drain_per_s": 0.83,
                 "central.checkins_per_s": 0.42, "central.poison_checkins_per_s": 0.95}
     scale = scale or {}
-    out = {k: {"value": 100.0 * r * scale.get(k, 1.0), "baseline_value": 100.0, "note": ""} for k, r in measured.items()}
+    out: dict[str, dict[str, Any]] = {k: {"value": 100.0 * r * scale.get(k, 1.0), "baseline_value": 100.0, "note": ""} for k, r in measured.items()}
     out["codes.bomb_ms"]["baseline_value"] = None  # compared with codes.verify_ms (base in the limits file)
     out["codes.bomb_ms"]["value"] *= out["codes.verify_ms"]["value"] / 100.0
     return out

@@ -1,8 +1,8 @@
 """hall_demo.soak (a short run on the full stack, and the slope verdict) and `kiosk bench` parsing."""
 from __future__ import annotations
 
-from kiosk.cli import build_parser
 from hall_demo.soak import Series, Soak
+from kiosk.cli import build_parser
 
 
 def test_slope_verdict_flat_noise_passes_growth_fails():

@@ -2,24 +2,26 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
 
 from firmware_bridge.camera import synthetic as S
-from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState
 from kiosk.devices.camera import OpenCvCamera, _Slot, decode_frame
 from kiosk.devices.registry import build
 from kiosk.errors import ConfigError
 from kiosk.events import EventBus
+from kiosk.trust import payload as P
 
 WAIT_S = 15.0  # upper bound for an awaited event; a pass never waits this long
 
 
 class Events:
     def __init__(self, bus: EventBus) -> None:
-        self.items, self.cond = [], threading.Condition()
+        self.items: list[Any] = []
+        self.cond = threading.Condition()
         bus.subscribe("camera", self._on)
 
     def _on(self, ev) -> None:

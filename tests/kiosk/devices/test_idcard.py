@@ -7,12 +7,12 @@ import threading
 import pytest
 
 from firmware_bridge.idcard.identity import Identity
-from firmware_bridge.idcard.synthetic import synthetic_identity
 from firmware_bridge.idcard.simulator import IdCardSimulator
-from kiosk.config import ConfigError
+from firmware_bridge.idcard.synthetic import synthetic_identity
 from kiosk.devices import registry
 from kiosk.devices.base import Backoff, DeviceState, DeviceTimeout
-from kiosk.devices.idcard import (CardPulledMidRead, CardReadFailed, SamSerialReader, register_photo_decoder)
+from kiosk.devices.idcard import CardPulledMidRead, CardReadFailed, SamSerialReader, register_photo_decoder
+from kiosk.errors import ConfigError
 from kiosk.events import EventBus
 from tests import recording
 

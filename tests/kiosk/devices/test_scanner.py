@@ -5,16 +5,17 @@ import logging
 import os
 import threading
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from firmware_bridge.scanner.simulator import ScannerSimulator
 from firmware_bridge.scanner.wedge import EV_KEY, KEY_DOWN, KEY_UP
-from kiosk.trust import payload as P
 from kiosk.devices.base import DeviceState, DeviceUnavailable
 from kiosk.devices.registry import build
 from kiosk.devices.scanner import SerialScanner, WedgeScanner
 from kiosk.events import EventBus
+from kiosk.trust import payload as P
 
 WAIT_S = 10.0  # upper bound for an awaited event; a pass never waits this long
 
@@ -23,7 +24,7 @@ class Events:
     """Collects bus events; wait() blocks on a condition until a predicate holds."""
 
     def __init__(self, bus: EventBus, prefix: str = "scanner") -> None:
-        self.items = []
+        self.items: list[Any] = []
         self.cond = threading.Condition()
         bus.subscribe(prefix, self._on)
 
@@ -195,7 +196,7 @@ class FakeInput:
 
     def __init__(self) -> None:
         self.fd, self._w = os.pipe()
-        self.pending = []
+        self.pending: list[bytes] = []
         self.lock = threading.Lock()
         self.closed = False
 

@@ -9,11 +9,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hall_central.seed import search_keys
+from hall_demo.broker import Broker
 from kiosk.events import EventBus
 from kiosk.network import envelope as E
 from kiosk.network import schemas, topics
-from hall_demo.broker import Broker
-from hall_central.seed import search_keys
 
 TERMINAL = "ZM-0001"
 REGIONS = ["410100", "410122"]
@@ -91,12 +91,12 @@ class Responder:
         self.cond = threading.Condition(self.lock)
         self.ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"central-{E.new_id()[:8]}", protocol=mqtt.MQTTv5)
-        self.client.reconnect_delay_set(0.05, 0.5)
+        self.client.reconnect_delay_set(0.05, 0.5)  # type: ignore[arg-type]  # paho says int; floats work
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.client.on_message = self._on_message
 
-    def start(self) -> "Responder":
+    def start(self) -> Responder:
         self.client.connect(self.host, self.port, 30)
         self.client.loop_start()
         assert self.ready.wait(5), "responder did not subscribe"

@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hall_demo.broker import Broker, free_port
 from kiosk.network import schemas, topics
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import InvalidMessage, Offline, Rejected, Timeout
 from kiosk.network.gateway import Gateway, Pending
-from hall_demo.broker import Broker, free_port
 
 from .conftest import REGIONS, TERMINAL, Responder
 

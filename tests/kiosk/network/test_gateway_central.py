@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
-from kiosk.network.errors import Rejected
-from kiosk.network.gateway import Gateway
 from hall_central.clock import TZ, FixedClock
 from hall_central.seed import demo_citizens
 from hall_central.service import CentralService
+from kiosk.network.errors import Rejected
+from kiosk.network.gateway import Gateway
 
 from .conftest import REGIONS, TERMINAL
 

@@ -4,7 +4,6 @@ exactly once at the central side (counted in the central service's own database)
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -14,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from hall_central import seed
+from hall_central.service import CentralService
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
 from tests.waiting import wait_for
-from hall_central import seed
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from hall_demo.broker import Broker as Mosquitto
-from hall_demo.broker import free_port
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hall_common.backoff import Backoff
 from hall_common.reconnect import LinkState, ReconnectSupervisor
+from hall_demo.broker import Broker as Mosquitto
+from hall_demo.broker import free_port
 from kiosk.events import EventBus
 from kiosk.network import topics
 from kiosk.network.broker import Broker

@@ -1,6 +1,8 @@
 """The contract's schemas: samples of every operation validate; bad ones raise InvalidMessage."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kiosk.network import envelope as E
@@ -9,7 +11,7 @@ from kiosk.network.errors import InvalidMessage, Rejected, WrongTerminal
 
 from .conftest import TERMINAL, sample_result
 
-REQUESTS = {
+REQUESTS: dict[str, dict[str, Any]] = {
     "catalogue.sync": {"since_version": 0},
     "citizen.lookup": {"id_number": "410122199001011234", "name": "张三"},
     "appointments.list": {"citizen_ref": "CR-1", "date": "2026-11-25"},

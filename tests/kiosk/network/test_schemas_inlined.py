@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis_jsonschema import from_schema
 from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
 
 from kiosk.network import schemas
 from kiosk.network.errors import InvalidMessage
@@ -33,7 +34,9 @@ def _agree(name: str, instance) -> None:
     """The inlined validator finds the same errors, and the fast path gives the same verdict."""
     expected = _verdict(_reference(name), instance)
     assert _verdict(schemas._validator(name), instance) == expected, name
-    assert schemas._fast(name).is_valid(instance) == (not expected), (name, instance, expected)
+    fast = schemas._fast(name)
+    assert fast is not None, name
+    assert fast.is_valid(instance) == (not expected), (name, instance, expected)
 
 
 @pytest.mark.parametrize("field,value", [
@@ -70,7 +73,7 @@ def test_no_reference_to_a_contract_file_is_left():
 
 def _samples() -> list[tuple[str, object]]:
     """Valid samples of every request and result, each also broken in a few typical ways."""
-    out = []
+    out: list[tuple[str, object]] = []
     for op, body in REQUESTS.items():
         for name, inst in ((f"{op}.request.json", body), (f"{op}.result.json", sample_result(op, body))):
             out.append((name, inst))
@@ -127,15 +130,17 @@ def _narrowed(node):
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _generated(name: str):
     """A strategy of valid instances of schema file ``name`` (hypothesis-jsonschema)."""
-    schema = {k: v for k, v in schemas._validator(name).schema.items() if k not in ("$schema", "$id")}
+    whole = schemas._validator(name).schema
+    assert isinstance(whole, dict), name  # every contract schema is an object
+    schema = {k: v for k, v in whole.items() if k not in ("$schema", "$id")}
     return from_schema(_narrowed(schema))
 
 
 #: Values that one engine or the other used to judge differently, or that break a careless parser.
-NASTY = st.sampled_from(["x\n", "１２", "٣", "", "a" * 3000, True, False, 1.0, 1.5, -1, 2 ** 53, 2 ** 63, None, [], {},
+NASTY: st.SearchStrategy[Any] = st.sampled_from(["x\n", "１２", "٣", "", "a" * 3000, True, False, 1.0, 1.5, -1, 2 ** 53, 2 ** 63, None, [], {},
                          [[[[[[[[1]]]]]]]], "\u00e9", "ZM-0001\n", "2026-02-30", "2026-11-25\n", "A012\n"])
 
 

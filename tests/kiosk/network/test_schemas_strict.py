@@ -64,7 +64,9 @@ def _verdicts(name: str, instance) -> tuple[bool, bool]:
     """(jsonschema's verdict on the file as written, jsonschema-rs's on the inlined schema)."""
     docs, registry = schemas._load()
     slow = jsonschema.validators.validator_for(docs[name])(docs[name], registry=registry).is_valid(instance)
-    return slow, schemas._fast(name).is_valid(instance)
+    fast = schemas._fast(name)
+    assert fast is not None, name
+    return slow, fast.is_valid(instance)
 
 
 def _judge(name: str, instance) -> bool:

@@ -12,18 +12,19 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hall_central.clock import TZ, FixedClock
+from hall_central.seed import synthetic_citizen
+from hall_central.service import CentralService
 from kiosk.events import EventBus
 from kiosk.network.errors import PersonalDataRefused
 from kiosk.network.gateway import Gateway
 from kiosk.network.outbox import Outbox
-from kiosk.network.sealed import KEY_BYTES, SealError, Sealer, is_sealed, load_key_file, set_keystore
+from kiosk.network.sealed import KEY_BYTES, Sealer, SealError, is_sealed, load_key_file, set_keystore
 from kiosk.services.mobile import chunk_bodies
-from hall_central.clock import TZ, FixedClock
-from hall_central.seed import synthetic_citizen
-from hall_central.service import CentralService
 
 TERMINAL = "ZM-MOB-T1"
 T0 = dt.datetime(2026, 3, 18, 10, 7, tzinfo=TZ)
@@ -138,7 +139,8 @@ def _gateway(broker, state_dir: Path, bus: EventBus, window: int) -> Gateway:
 
 
 def _watch_depth(bus: EventBus) -> tuple[threading.Condition, dict]:
-    cond, seen = threading.Condition(), {"depth": None, "results": []}
+    cond = threading.Condition()
+    seen: dict[str, Any] = {"depth": None, "results": []}
 
     def on(event):
         with cond:

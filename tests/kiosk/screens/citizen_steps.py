@@ -7,14 +7,15 @@ check: a step that does not reach it within its time fails the tour there.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import uuid
 
 from hall_common import privacy
 from hall_demo import touch
-from kiosk.screens import theme
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import DEMO_PIN, _cond, _msg, _printed_more, _type
+from kiosk.screens import theme
 
 #: The demo citizens the simulators' cards carry (hall_central.seed): 0 has an appointment today
 #: and one application, 1 is 68 and has three applications, 2 has nothing (types their number).
@@ -75,13 +76,13 @@ def booking_tour(langs=("zh_CN",)) -> list[Step]:
     the paper out, then printed again; "already booked" and the slip of that booking again; and
     the next citizen's booking after it."""
     lang = langs[0]
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     home = on_screen("home")
     typed = _citizen(TYPED)["id_number"]
 
     def all_free_look_free(c: Ctx) -> bool:
         buttons = _slot_buttons(c)
-        return (c.screen.status == "loaded" and buttons and all(b.kind == "primary" and not b.disabled for b in buttons)
+        return (c.screen.status == "loaded" and bool(buttons) and all(b.kind == "primary" and not b.disabled for b in buttons)
                 and not any("灰色" in t for t in _texts(c)))
 
     def full_looks_full(c: Ctx) -> bool:
@@ -174,7 +175,7 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
     forms; the maintenance screen's success in green."""
     from kiosk.services import tickets
     lang = langs[0]
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     home = on_screen("home")
     phone = "13812345678"
 

@@ -4,6 +4,7 @@ then in elder mode, then scrolled to its end; then an application's progress, to
 timelines. At each stop the tour writes what it measured to ``<out>/facts.json``."""
 from __future__ import annotations
 
+import functools
 import json
 
 from hall_demo.tour import Ctx, Step, on_screen
@@ -49,6 +50,7 @@ def facts(ctx: Ctx) -> dict:
 
 def _record(key: str):
     def act(ctx: Ctx) -> None:
+        assert ctx.out_dir is not None  # the guide tour saves its facts
         path = ctx.out_dir / "facts.json"
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         data[key] = facts(ctx)
@@ -61,6 +63,7 @@ def _scroll_to_end(ctx: Ctx) -> None:
 
 
 def _progress_timeline(ctx: Ctx) -> None:
+    assert ctx.out_dir is not None  # the guide tour saves its facts
     path = ctx.out_dir / "facts.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     tl = ctx.screen.ids.timeline
@@ -70,7 +73,7 @@ def _progress_timeline(ctx: Ctx) -> None:
 
 def steps(langs: list[str]) -> list[Step]:
     lang = langs[0]
-    S = lambda *a, **kw: Step(*a, lang=lang, **kw)  # noqa: E731
+    S = functools.partial(Step, lang=lang)
     item_shown = on_screen("guide_item", ready=lambda c: c.screen.code == ITEM and bool(c.screen.ids.materials.children))
     settled = lambda c: c.screen.ids.content.height > 0  # noqa: E731
     laid_out = lambda c: c.app.sm.current == "home" and c.find("lang").y > c.app.root.height / 2  # noqa: E731

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.kiosk.screens.conftest import finish_tour, start_tour
 from hall_central import seed
+from tests.kiosk.screens.conftest import finish_tour, start_tour
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]
 

@@ -77,6 +77,7 @@ def test_release_deletes_the_gl_textures_of_collected_widgets_at_once(display, t
     trimmed (a real window under Xvfb, in a child process: Kivy makes one window per process)."""
     import os
     import subprocess
+
     from tests.kiosk.screens.conftest import ROOT
     env = dict(os.environ, DISPLAY=display)
     p = subprocess.run([sys.executable, "-c", CHILD_GL], cwd=ROOT, env=env, capture_output=True, text=True,

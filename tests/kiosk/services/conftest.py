@@ -3,15 +3,16 @@ reference central service on a clock that stands still, and a runtime on a fake 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
+from hall_central.clock import FixedClock
+from hall_central.service import CentralService
 from kiosk import config
 from kiosk.clock import FakeClock
 from kiosk.runtime import Runtime
 from tests.waiting import wait_for
-from hall_central.clock import FixedClock
-from hall_central.service import CentralService
 
 #: A Wednesday mid-morning, hall time: tomorrow is a working day with every slot in the future.
 NOW = dt.datetime(2026, 3, 18, 10, 0)
@@ -21,7 +22,7 @@ class Paper:
     """A printer that keeps the documents it is given (the slip's text is what is checked)."""
 
     def __init__(self) -> None:
-        self.docs = []
+        self.docs: list[Any] = []
 
     def print_ticket(self, doc) -> None:
         self.docs.append(doc)

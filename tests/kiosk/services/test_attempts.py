@@ -2,6 +2,8 @@
 central service are in test_booking.py / test_tickets.py): which request gets which key."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kiosk.events import EventBus
@@ -13,7 +15,8 @@ class Gateway:
     """Answers each submit with the next outcome given (a dict, or an exception to raise)."""
 
     def __init__(self, *outcomes) -> None:
-        self.outcomes, self.keys = list(outcomes), []
+        self.outcomes: list[Any] = list(outcomes)
+        self.keys: list[str | None] = []
 
     def submit(self, op, body, idem):
         self.keys.append(idem)

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
+from hall_central.seed import demo_citizens, synthetic_citizen
 from kiosk.network.errors import Rejected, Timeout
 from kiosk.services.session import Citizen, EndReason
 from tests.waiting import wait_for
-from hall_central.seed import demo_citizens, synthetic_citizen
 
 pytestmark = pytest.mark.integration
 

@@ -7,15 +7,15 @@ import json
 
 import pytest
 
+from hall_central.keys import CentralKeys
+from hall_central.seed import demo_citizens
+from hall_central.service import CentralService
 from kiosk import config
 from kiosk.network.errors import Rejected
 from kiosk.runtime import Runtime
 from kiosk.services.checkin import UnknownCode
 from kiosk.services.session import Citizen
 from tests.waiting import wait_for
-from hall_central.keys import CentralKeys
-from hall_central.seed import demo_citizens
-from hall_central.service import CentralService
 
 pytestmark = pytest.mark.integration
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from firmware_bridge.camera.synthetic import FrameSpec, render
+from hall_central import seed
 from kiosk.clock import Clock
 from kiosk.events import EventBus
 from kiosk.network.gateway import Gateway
@@ -17,7 +18,6 @@ from kiosk.pin import hash_pin
 from kiosk.services import mobile as M
 from kiosk.services.flows import GuideService
 from kiosk.services.session import Citizen, SessionManager
-from hall_central import seed
 
 PIN_HASH = hash_pin("2468", iterations=1000)  # few iterations: the test is about the flow, not PBKDF2
 STAFF = [{"id": "S001", "name": "李建国", "pin_hash": PIN_HASH}, {"id": "S002", "name": "王芳", "pin_hash": ""}]

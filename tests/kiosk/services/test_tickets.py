@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hall_central.seed import demo_citizens
 from kiosk import config
 from kiosk.network.errors import Timeout
 from kiosk.runtime import Runtime
 from kiosk.services import tickets
 from kiosk.services.session import Citizen
 from tests.waiting import wait_for
-from hall_central.seed import demo_citizens
 
 pytestmark = pytest.mark.integration
 

@@ -8,13 +8,13 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.trust import payload as P
+from hall_central.keys import CentralKeys
+from hall_demo import code_mutations
+from hall_demo.code_mutations import mutations, same_signed_content
 from kiosk.trust import codes
+from kiosk.trust import payload as P
 from kiosk.trust.codes import CodeRejected
 from kiosk.trust.keys import KeysetRejected, TrustStore, verify_keyset
-from hall_demo import code_mutations
-from hall_central.keys import CentralKeys
-from hall_demo.code_mutations import mutations, same_signed_content
 
 HALL = "H410100"
 #: The terminal's region chain (city, county): the audiences of receipt codes it accepts.

@@ -7,16 +7,15 @@ import random
 
 import pytest
 
-from kiosk.trust.commands import CommandVerifier
-from kiosk.trust.keys import CommandRejected
-from kiosk.trust.keys import TrustStore
 from hall_central.admin import command_envelope
 from hall_central.keys import CentralKeys
+from kiosk.trust.commands import CommandVerifier
+from kiosk.trust.keys import CommandRejected, TrustStore
 
 T = "ZM-0001"
 #: The tests' clock, read once at import; the keys are made valid from it (see test_codes.NOW:
 #: a suite reaching these tests more than 300 s after collection saw key_expired everywhere).
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 @pytest.fixture

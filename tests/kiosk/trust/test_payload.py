@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.trust import payload as P
-from kiosk.trust.payload import Deduper, Payload, TokenRejected, b45decode, b45encode, classify
+from kiosk.trust.payload import Deduper, TokenRejected, b45decode, b45encode, classify
 
 # A valid ID number built here (check character computed), never a real person's.
 _ID17 = "41010219900307123"

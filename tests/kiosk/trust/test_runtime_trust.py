@@ -9,14 +9,14 @@ import resource
 
 import pytest
 
-from kiosk import config
-from kiosk.trust import payload as P
-from kiosk.runtime import Runtime
-from kiosk.trust.policy import InsecureConfig
-from tests.waiting import wait_for
 from hall_central.admin import command_envelope, publish_once
 from hall_central.keys import CentralKeys
+from kiosk import config
 from kiosk.network import topics
+from kiosk.runtime import Runtime
+from kiosk.trust import payload as P
+from kiosk.trust.policy import InsecureConfig
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 T = "ZM-TRUST-01"
@@ -58,7 +58,7 @@ def _send(broker, env):
 
 def test_signed_commands_on_the_real_stack(tmp_path, broker):
     central = CentralKeys(tmp_path / "keys")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     term = Terminal(_cfg(tmp_path, broker.url, central))
     try:
         good = command_envelope(T, "announcement", {"text": "今日下午停电"}, 1, now, keys=central)
