@@ -28,6 +28,7 @@ from kiosk.services.facade import Services, TerminalInfo
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
+from kiosk.services.staff_pin import PinGate
 from kiosk.trust import policy
 from kiosk.watchdog import Notifier
 
@@ -150,6 +151,8 @@ class Runtime:
                         walkin=WalkinService(self.gateway, checkin, sessions),
                         feedback=FeedbackService(self.gateway, attempts, sessions),
                         staff=StaffService(self.gateway, self.bus),
+                        staff_pin=PinGate(self.cfg.get("ui.maintenance_pin_hash", ""), self.clock,
+                                          self.cfg.get("runtime.state_dir")),
                         runtime=self)
 
     # -- lifecycle ---------------------------------------------------------------------------------

@@ -268,21 +268,29 @@ class Actions:
         active = self.ui.call(lambda: sessions.citizen is not None, "the session")
         jump = self.ui.call(sessions.effective_timeout_s, "the timeout") + self.rng.choice((1, 9, 30))
         self.sim.advance(jump, wall=False)
-        if active:
-            try:
-                self.ui.wait_until(lambda: sessions.citizen is None, DEVICE_WAIT_S, "the session to time out")
-            except UiTimeout as e:
-                return Breach("no-timeout", str(e))
-        self.ui.settle()
         app = self.ctx.app
-        screen, lang, elder = self.ui.call(lambda: (app.sm.current, app.lang, bool(app.elder)), "the screen")
         default = self.ctx.stack.cfg.get("runtime.language")
-        if screen != "maintenance" and (screen not in ("home", "message") or lang != default or elder):
-            # Nobody touched the terminal for a whole timeout: the next person must meet home (or
-            # the timeout notice) in the terminal's language, standard mode, whatever the last
-            # one did without identifying (browsing the guide in English, elder mode on).
+        # Nobody touched the terminal for a whole timeout: the next person must meet home (or the
+        # timeout notice of a session that ended) in the terminal's language and standard type,
+        # whatever the last one did, identified or not (the guide in English, elder mode, the
+        # staff screen). The runtime's tick (every 0.5 s, its own thread) does it: waited for.
+        screens = ("home", "message") if active else ("home",)
+
+        def state():
+            return app.sm.current, app.lang, bool(app.elder), sessions.citizen is None
+
+        def reset() -> bool:
+            screen, lang, elder, ended = state()
+            return ended and screen in screens and lang == default and not elder
+        try:
+            self.ui.wait_until(reset, DEVICE_WAIT_S, "the terminal to be taken back after the timeout")
+        except UiTimeout:
+            screen, lang, elder, ended = self.ui.call(state, "the screen")
+            if not ended:
+                return Breach("no-timeout", f"a session still open {jump:.0f} s after the last touch")
             return Breach("idle-not-reset", f"after {jump:.0f} s without a touch: screen {screen!r}, "
                                             f"language {lang!r}, elder mode {'on' if elder else 'off'}")
+        self.ui.settle()
         return f"idle {jump:.0f} s" + (" (session timed out)" if active else "")
 
     # -- home ----------------------------------------------------------------------------------

@@ -222,6 +222,7 @@ class KioskApp(LockedApp, App):
         sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
+        sub("session.idle", self._on_visit_idle)
         # The visit's language went back to the terminal's (session end, an idle visitor, staff).
         sub("session.language", lambda e: setattr(self, "lang", self.services.sessions.language))
         sub("idcard.presented", self._on_card_presented)
@@ -283,6 +284,23 @@ class KioskApp(LockedApp, App):
             self.go("message", kind="card_removed")
         else:
             self.go("home")
+
+    def _on_visit_idle(self, event) -> None:
+        """A visitor who never identified left the terminal untouched for the timeout: the next
+        person meets home in the terminal's language and standard type, and nothing of the
+        visit (a guide page, an unfinished walk-in, an unlocked maintenance screen: staff who
+        walk away leave no open staff screen in a public hall)."""
+        s = self.services.sessions
+        if s.citizen is not None:
+            return   # a card was placed meanwhile: its session owns the screen
+        self.elder, self.elder_offer = s.elder_mode, False
+        self.lang = s.language
+        from kiosk.screens.message import AUTO_HOME_KINDS
+        if self.sm.current == "message" and self.sm.current_screen.kind in AUTO_HOME_KINDS:
+            return   # already on its way home by itself
+        self.pending_flow = "checkin"
+        self.wipe_citizen_data()
+        self.go("home")
 
     def _on_scan(self, event) -> None:
         """A code from the scanner or the camera (a kiosk.trust.payload.Payload): the screen's

@@ -8,6 +8,7 @@ from kiosk.services.checkin import CheckinService
 from kiosk.services.flows import (BookingService, FeedbackService, GuideService, ProgressService,
                                   StaffService, WalkinService)
 from kiosk.services.session import SessionManager
+from kiosk.services.staff_pin import PinGate
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Services:
     walkin: WalkinService
     feedback: FeedbackService
     staff: StaffService
+    staff_pin: PinGate   # the maintenance PIN and its lock-out: outlives the screen, and restarts
     runtime: Any  # for health(), devices' self-test and the maintenance screen
 
     def health(self) -> dict:
