@@ -130,6 +130,10 @@ class SessionManager:
             bus.subscribe("idcard.removed", self._on_card_removed),
             bus.subscribe("smartcard.read", self._on_smartcard),
             bus.subscribe("smartcard.removed", self._on_smartcard_removed),
+            # A code held to the scanner is a visitor's act like a touch: a receipt scanned on the
+            # home screen shows its application, which must not stay up once they have gone.
+            bus.subscribe("scanner.scan", self._on_scan),
+            bus.subscribe("camera.scan", self._on_scan),
         ]
 
     # -- queries ----------------------------------------------------------------------------------
@@ -257,6 +261,9 @@ class SessionManager:
     # -- device events -----------------------------------------------------------------------------
     def _on_identity(self, event) -> None:
         self.begin(citizen_from_identity(event.data, "idcard"))
+
+    def _on_scan(self, event) -> None:
+        self.touch()
 
     def _on_card_removed(self, event) -> None:
         c = self._citizen

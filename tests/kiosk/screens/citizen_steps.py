@@ -317,4 +317,15 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         S("unlocked after the lock", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
           on_screen("maintenance", ready=lambda c: c.screen.unlocked)),
         S("home", lambda c: c.tap("maint_back"), home),
+        # the network down while a card lists its holder's applications: back leads home, not
+        # to the same failing list again (last: the central service reconnects in its own time)
+        S("offline", lambda c: c.sim.set_online(False), _cond("offline", lambda c: not c.app.online), timeout_s=60),
+        S("progress offline", lambda c: c.tap("tile_progress"), on_screen("progress")),
+        S("card on the progress screen offline", lambda c: c.sim.place_card(ELDER), _msg("network.offline"),
+          timeout_s=15),
+        S("back from the offline error: home", lambda c: c.tap("msg_back"),
+          _cond("home, the session ended", lambda c: c.app.sm.current == "home" and not c.app.sm.transition.is_active
+                and c.app.services.sessions.citizen is None)),
+        S("online again", lambda c: (c.sim.remove_card(), c.sim.set_online(True)),
+          _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online), timeout_s=60),
     ]

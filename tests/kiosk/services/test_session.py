@@ -170,3 +170,20 @@ def test_a_session_that_timed_out_is_not_ended_again_as_a_visit():
     clock.advance(61)
     sm.tick()
     assert "session.idle" not in [t for t, _ in events]
+
+
+def test_a_scanned_code_is_a_visit_too():
+    """A receipt scanned on the home screen shows its application without a touch: it must go
+    when its holder has gone."""
+    sm, bus, clock, events = make()
+    bus.publish("scanner.scan", {"text": "SQ202612034101220002"}, source="scanner")
+    clock.advance(59)
+    sm.tick()
+    assert events == []
+    bus.publish("camera.scan", {"text": "SQ202612034101220002"}, source="camera")
+    clock.advance(59)
+    sm.tick()
+    assert events == []
+    clock.advance(1)
+    sm.tick()
+    assert events == [("session.idle", {"reason": "timeout"})]
