@@ -218,12 +218,6 @@ class BookDoneScreen(KioskScreen):
     result: dict = {}
     spoken_prompt = N_("Your appointment is booked. Please take your slip.")
 
-    def mid_flow(self) -> bool:
-        """A finished result once shown: a card taken now is the citizen leaving, not a flow cut
-        short (told "your card was removed" after a booking, the booking tour's last step waited
-        for home in vain); still looking up an existing booking, it is cut short."""
-        return self.status == "loading"
-
     def prepare(self, result: dict | None = None, printed=None, existing: bool = False, **_) -> None:
         """Show ``result`` (a booking and its PrintOutcome), or with ``existing`` look up the
         citizen's booking of the chosen item and day and print its slip again."""
