@@ -290,14 +290,14 @@ class KioskApp(LockedApp, App):
         person meets home in the terminal's language and standard type, and nothing of the
         visit (a guide page, an unfinished walk-in, an unlocked maintenance screen: staff who
         walk away leave no open staff screen in a public hall)."""
+        from kiosk.screens.message import AUTO_HOME_KINDS
         s = self.services.sessions
         if s.citizen is not None:
             return   # a card was placed meanwhile: its session owns the screen
+        if self.sm.current == "message" and self.sm.current_screen.kind in AUTO_HOME_KINDS:
+            return   # a session's end notice: it goes home by itself
         self.elder, self.elder_offer = s.elder_mode, False
         self.lang = s.language
-        from kiosk.screens.message import AUTO_HOME_KINDS
-        if self.sm.current == "message" and self.sm.current_screen.kind in AUTO_HOME_KINDS:
-            return   # already on its way home by itself
         self.pending_flow = "checkin"
         self.wipe_citizen_data()
         self.go("home")

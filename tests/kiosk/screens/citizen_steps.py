@@ -11,8 +11,8 @@ import threading
 import uuid
 
 from hall_common import privacy
-from kiosk.screens import theme
 from hall_demo import touch
+from kiosk.screens import theme
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import DEMO_PIN, _cond, _msg, _printed_more, _type
 from kiosk.services.staff_pin import MAX_FAILURES
