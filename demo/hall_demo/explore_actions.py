@@ -57,6 +57,15 @@ class Actions:
         self.ctx = ctx
         self.world = World()
         self._scanned: dict[str, float] = {}
+        # What each reader last reported: a card on it (presented / inserted) or gone (removed).
+        # Why: a card taken off and placed again before the reader's next poll (50 ms; longer on a
+        # starved machine) was never gone for the reader, and no hand is that quick; after taking
+        # a card off, the explorer waits until the reader says so (card()).
+        self.on_reader = {"idcard": False, "smartcard": False}
+        bus = ctx.stack.runtime.bus
+        for topic, role, there in (("idcard.presented", "idcard", True), ("idcard.removed", "idcard", False),
+                                   ("smartcard.inserted", "smartcard", True), ("smartcard.removed", "smartcard", False)):
+            bus.subscribe(topic, lambda e, role=role, there=there: self.on_reader.__setitem__(role, there))
         # (weight, name, method): weights say how a citizen and a hall behave, roughly.
         self.menu: list[tuple[int, str, Callable]] = [
             (40, "tap", self.tap), (8, "type", self.type_valid), (5, "scroll", self.scroll), (6, "card", self.card),
@@ -170,6 +179,9 @@ class Actions:
             return f"place ID card of citizen {who}"
         self.sim.remove_card()
         self.world.card = None
+        gone = self._reader_cleared("idcard")
+        if gone:
+            return gone
         if self._session_source() == "idcard":
             try:
                 self.ui.wait_until(lambda: getattr(self.ctx.services.sessions.citizen, "source", None) != "idcard",
@@ -192,6 +204,9 @@ class Actions:
             return f"insert smart card of citizen {who}"
         self.sim.remove_smartcard()
         self.world.smartcard = None
+        gone = self._reader_cleared("smartcard")
+        if gone:
+            return gone
         if self._session_source() == "smartcard":
             try:
                 self.ui.wait_until(lambda: self._session_source() != "smartcard", DEVICE_WAIT_S,
@@ -199,6 +214,14 @@ class Actions:
             except UiTimeout as e:
                 return Breach("smartcard-removal-ignored", str(e))
         return "pull the smart card"
+
+    def _reader_cleared(self, role: str) -> Breach | None:
+        """Wait until the reader has reported the card taken off (if it had reported it there)."""
+        try:
+            self.ui.wait_until(lambda: not self.on_reader[role], DEVICE_WAIT_S, f"the {role} reader to report the card gone")
+        except UiTimeout as e:
+            return Breach(f"{role}-removal-unseen", str(e))
+        return None
 
     def scan(self) -> str | Breach:
         """A code held to the scanner: valid, forged, foreign, expired or garbage."""
