@@ -40,6 +40,7 @@ from kiosk.services.flows import (
 from kiosk.services.maintenance import MaintenanceService
 from kiosk.services.scans import ScanReader
 from kiosk.services.session import SessionManager
+from kiosk.services.staff_pin import PinGate
 from kiosk.trust import policy
 from kiosk.watchdog import Notifier, UiHeartbeat
 
@@ -178,7 +179,9 @@ class Runtime:
                                                        follow_url=self.cfg.get("ui.follow_url"),
                                                        started_at=self.started_at),
                         scans=ScanReader(self.cfg.get("ui.follow_url")),
-                        bus=self.bus, heartbeat=self.ui, mobile=mobile)
+                        bus=self.bus, heartbeat=self.ui, mobile=mobile,
+                        staff_pin=PinGate(self.cfg.get("ui.maintenance_pin_hash", ""), self.clock,
+                                          self.cfg.get("runtime.state_dir")))
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Runtime:

@@ -57,6 +57,15 @@ class Actions:
         self.ctx = ctx
         self.world = World()
         self._scanned: dict[str, float] = {}
+        # What each reader last reported: a card on it (presented / inserted) or gone (removed).
+        # Why: a card taken off and placed again before the reader's next poll (50 ms; longer on a
+        # starved machine) was never gone for the reader, and no hand is that quick; after taking
+        # a card off, the explorer waits until the reader says so (card()).
+        self.on_reader = {"idcard": False, "smartcard": False}
+        bus = ctx.stack.runtime.bus
+        for topic, role, there in (("idcard.presented", "idcard", True), ("idcard.removed", "idcard", False),
+                                   ("smartcard.inserted", "smartcard", True), ("smartcard.removed", "smartcard", False)):
+            bus.subscribe(topic, lambda e, role=role, there=there: self.on_reader.__setitem__(role, there))
         # (weight, name, method): weights say how a citizen and a hall behave, roughly.
         self.menu: list[tuple[int, str, Callable]] = [
             (40, "tap", self.tap), (8, "type", self.type_valid), (5, "scroll", self.scroll), (6, "card", self.card),
@@ -170,6 +179,9 @@ class Actions:
             return f"place ID card of citizen {who}"
         self.sim.remove_card()
         self.world.card = None
+        gone = self._reader_cleared("idcard")
+        if gone:
+            return gone
         if self._session_source() == "idcard":
             try:
                 self.ui.wait_until(lambda: getattr(self.ctx.services.sessions.citizen, "source", None) != "idcard",
@@ -192,6 +204,9 @@ class Actions:
             return f"insert smart card of citizen {who}"
         self.sim.remove_smartcard()
         self.world.smartcard = None
+        gone = self._reader_cleared("smartcard")
+        if gone:
+            return gone
         if self._session_source() == "smartcard":
             try:
                 self.ui.wait_until(lambda: self._session_source() != "smartcard", DEVICE_WAIT_S,
@@ -199,6 +214,14 @@ class Actions:
             except UiTimeout as e:
                 return Breach("smartcard-removal-ignored", str(e))
         return "pull the smart card"
+
+    def _reader_cleared(self, role: str) -> Breach | None:
+        """Wait until the reader has reported the card taken off (if it had reported it there)."""
+        try:
+            self.ui.wait_until(lambda: not self.on_reader[role], DEVICE_WAIT_S, f"the {role} reader to report the card gone")
+        except UiTimeout as e:
+            return Breach(f"{role}-removal-unseen", str(e))
+        return None
 
     def scan(self) -> str | Breach:
         """A code held to the scanner: valid, forged, foreign, expired or garbage."""
@@ -268,21 +291,29 @@ class Actions:
         active = self.ui.call(lambda: sessions.citizen is not None, "the session")
         jump = self.ui.call(sessions.effective_timeout_s, "the timeout") + self.rng.choice((1, 9, 30))
         self.sim.advance(jump, wall=False)
-        if active:
-            try:
-                self.ui.wait_until(lambda: sessions.citizen is None, DEVICE_WAIT_S, "the session to time out")
-            except UiTimeout as e:
-                return Breach("no-timeout", str(e))
-        self.ui.settle()
         app = self.ctx.app
-        screen, lang, elder = self.ui.call(lambda: (app.sm.current, app.lang, bool(app.elder)), "the screen")
         default = self.ctx.stack.cfg.get("runtime.language")
-        if screen != "maintenance" and (screen not in ("home", "message") or lang != default or elder):
-            # Nobody touched the terminal for a whole timeout: the next person must meet home (or
-            # the timeout notice) in the terminal's language, standard mode, whatever the last
-            # one did without identifying (browsing the guide in English, elder mode on).
+        # Nobody touched the terminal for a whole timeout: the next person must meet home (or the
+        # timeout notice of a session that ended) in the terminal's language and standard type,
+        # whatever the last one did, identified or not (the guide in English, elder mode, the
+        # staff screen). The runtime's tick (every 0.5 s, its own thread) does it: waited for.
+        screens = ("home", "message") if active else ("home",)
+
+        def state():
+            return app.sm.current, app.lang, bool(app.elder), sessions.citizen is None
+
+        def reset() -> bool:
+            screen, lang, elder, ended = state()
+            return ended and screen in screens and lang == default and not elder
+        try:
+            self.ui.wait_until(reset, DEVICE_WAIT_S, "the terminal to be taken back after the timeout")
+        except UiTimeout:
+            screen, lang, elder, ended = self.ui.call(state, "the screen")
+            if not ended:
+                return Breach("no-timeout", f"a session still open {jump:.0f} s after the last touch")
             return Breach("idle-not-reset", f"after {jump:.0f} s without a touch: screen {screen!r}, "
                                             f"language {lang!r}, elder mode {'on' if elder else 'off'}")
+        self.ui.settle()
         return f"idle {jump:.0f} s" + (" (session timed out)" if active else "")
 
     # -- home ----------------------------------------------------------------------------------

@@ -218,6 +218,7 @@ class KioskApp(LockedApp, App):
         sub = lambda prefix, h: self._unsubs.append(bus.subscribe(prefix, self._on_main(h)))  # noqa: E731
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
+        sub("session.idle", self._on_visit_idle)
         # The visit's language went back to the terminal's (session end, an idle visitor, staff).
         sub("session.language", self._on_language)
         for role in roles.ROLES:  # a card being read (idcard, smartcard); a code (scanner, camera)
@@ -296,6 +297,23 @@ class KioskApp(LockedApp, App):
         # except under an end-of-session message, which stays in its reader's language.
         if not (self._ending_lang and self.sm.current == "message"):
             self.lang = self.services.sessions.language
+
+    def _on_visit_idle(self, event) -> None:
+        """A visitor who never identified left the terminal untouched for the timeout: the next
+        person meets home in the terminal's language and standard type, and nothing of the
+        visit (a guide page, an unfinished walk-in, an unlocked maintenance screen: staff who
+        walk away leave no open staff screen in a public hall)."""
+        from kiosk.screens.message import AUTO_HOME_KINDS
+        s = self.services.sessions
+        if s.citizen is not None:
+            return   # a card was placed meanwhile: its session owns the screen
+        if self.sm.current == "message" and self.sm.current_screen.kind in AUTO_HOME_KINDS:
+            return   # a session's end notice: it goes home by itself
+        self.elder, self.elder_offer = s.elder_mode, False
+        self.lang = s.language
+        self.pending_flow = "checkin"
+        self.wipe_citizen_data()
+        self.go("home")
 
     def _on_scan(self, event) -> None:
         """A code from the scanner or the camera, read by the services (kiosk.services.scans): the

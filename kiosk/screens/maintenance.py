@@ -11,7 +11,6 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.pin import PinGate
 
 
 class MaintenanceScreen(KioskScreen):
@@ -25,10 +24,14 @@ class MaintenanceScreen(KioskScreen):
     def prepare(self, **_) -> None:
         """Back to the PIN entry, in the terminal's language (staff, not the last citizen)."""
         self.app.use_default_language()
-        if not hasattr(self, "gate"):
-            self.gate = PinGate(self.app.settings.maintenance_pin_hash)
         self.unlocked, self.status, self.report, self.status_ok = False, "", "", False
         self.ids.keypad.clear()
+
+    @property
+    def gate(self):
+        """The PIN check and its lock-out: the runtime's (kiosk.services.staff_pin), never this
+        screen's own, so leaving the screen (which drops it) and coming back keeps the lock."""
+        return self.services.staff_pin
 
     def submit_pin(self) -> None:
         """Check the typed PIN (rate-limited)."""

@@ -53,8 +53,11 @@ class ProgressScreen(KioskScreen):
         """Load the identified citizen's applications (the first one is shown)."""
         self.status = "loading"
         sid = self.services.sessions.session_id
+        # Why back home, not here: this screen lists by itself when it shows to an identified
+        # citizen, so "back" to it asked again and failed again (with the network down, an error
+        # and its back button in a loop with no way home: the explorer's seed 101).
         run_async(self.services.progress.my_applications, on_done=self._listed,
-                  on_error=lambda e: self.app.show_error(e, back="progress"),
+                  on_error=lambda e: self.app.show_error(e, back="home"),
                   valid=lambda: sid is not None and self.services.sessions.session_id == sid,
                   name="kiosk-ui-progress")
 

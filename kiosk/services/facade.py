@@ -23,6 +23,7 @@ from kiosk.services.flows import (
 from kiosk.services.maintenance import MaintenanceService
 from kiosk.services.scans import ScanReader
 from kiosk.services.session import SessionManager
+from kiosk.services.staff_pin import PinGate
 from kiosk.watchdog import UiHeartbeat
 
 
@@ -56,14 +57,13 @@ class UiSettings:
     font: str = ""              # ui.font: a CJK font file; "" = find Noto Sans CJK SC
     state_dir: str = "var"      # where the prepared font faces are cached (<state_dir>/cache/fonts)
     speech: bool = True         # spoken prompts in elder mode
-    maintenance_pin_hash: str = ""   # ui.maintenance_pin_hash (the maintenance screen's PIN)
 
     @classmethod
     def from_config(cls, cfg) -> UiSettings:
         """The settings of a loaded :class:`kiosk.config.Config`."""
         return cls(width=cfg.get("ui.width"), height=cfg.get("ui.height"), fullscreen=bool(cfg.get("ui.fullscreen")),
                    font=cfg.get("ui.font", ""), state_dir=cfg.get("runtime.state_dir", "var"),
-                   speech=bool(cfg.get("ui.speech", True)), maintenance_pin_hash=cfg.get("ui.maintenance_pin_hash", ""))
+                   speech=bool(cfg.get("ui.speech", True)))
 
 
 @dataclass
@@ -86,6 +86,7 @@ class Services:
     #: The staff's door-to-door flows (kiosk.services.mobile.MobileService) in the mobile profile
     #: (``terminal.profile = "mobile"``); None on a hall kiosk.
     mobile: Any = None
+    staff_pin: PinGate | None = None  # the maintenance PIN and its lock-out: outlives the screen, and restarts
 
     @property
     def clock(self):

@@ -9,10 +9,12 @@ at once (more time changes nothing on screen), and the screen *offers* elder mod
 it turns on only when the citizen accepts (the MIIT 适老化 guidance: a prominent switch and a
 prompt, the user chooses; large type imposed by age also surprised citizens who did not want it).
 
-Language: a visit starts in the terminal's language (``runtime.language``). A citizen's choice
-lasts until their visit ends: when their session ends, or, for a visitor who never identified
-(guide, walk-in), when the terminal has stood untouched for ``timeout_s``; either way the language
-goes back to the terminal's and ``session.language`` is published.
+Language and elder mode: a visit starts in the terminal's language (``runtime.language``) and
+standard type. A citizen's choices last until their visit ends: when their session ends, or, for a
+visitor who never identified (guide, walk-in, a language or type switch on the home screen), when
+the terminal has stood untouched for the timeout that applies (:meth:`SessionManager.tick`). Then
+the language goes back to the terminal's (``session.language``), elder mode goes off, and
+``session.idle`` is published once, so that the screen goes back home for the next person.
 """
 from __future__ import annotations
 
@@ -128,11 +130,18 @@ class SessionManager:
         self._last_activity = clock.monotonic()
         # A read of every role that reads a citizen's card begins a session; that card's removal
         # ends it (kiosk.roles: idcard, smartcard).
+        # A visitor without a session did something since the terminal was last taken back
+        # (touch, language, elder mode, a code held to a reader): the idle timeout ends their
+        # visit once (tick).
+        self._visit_open = False
         self._subs = []
         for role in roles.ROLES:
             if role.reads == "identity":
                 self._subs += [bus.subscribe(role.read_event, self._on_card_read(role.name)),
                                bus.subscribe(role.removed_event, self._on_card_removed(role.name))]
+        for role in roles.ROLES:  # a code held to the scanner or camera is a visitor's act, like a touch
+            if role.reads == "code":
+                self._subs.append(bus.subscribe(role.read_event, self._on_scan))
 
     # -- queries ----------------------------------------------------------------------------------
     @property
@@ -199,6 +208,7 @@ class SessionManager:
     def touch(self) -> None:
         """The citizen did something: restart the inactivity timer."""
         self._last_activity = self.clock.monotonic()
+        self._visit_open = True
 
     def set_language(self, language: str) -> None:
         """Switch the UI language for this visit."""
@@ -221,13 +231,27 @@ class SessionManager:
 
     def tick(self) -> bool:
         """Check the inactivity timer; end the session if it ran out. True if it ended now. With no
-        session, a visitor's language choice ends after the same time untouched."""
+        session, a visitor's visit ends after the same time untouched (:meth:`end_visit`)."""
         if self.state is SessionState.ACTIVE and self.remaining_s() <= 0:
             self.end(EndReason.TIMEOUT)
             return True
-        if self.state is SessionState.IDLE and self.clock.monotonic() - self._last_activity >= self.timeout_s:
-            self.reset_language()
+        if self.state is SessionState.IDLE and self._visit_open and self.remaining_s() <= 0:
+            self.end_visit()
         return False
+
+    def end_visit(self) -> None:
+        """A visitor who never identified has gone (untouched for the timeout that applies, the
+        elder one while elder mode is on): the terminal's language, standard type, and
+        ``session.idle`` once, so the screen goes home. Why here and not in the app: this is
+        the one owner of the inactivity timer, and the explorer's held clock moves it alone."""
+        with self._lock:
+            if self._citizen is not None:
+                return   # a session started meanwhile: its own timeout applies
+            self._visit_open = False
+            elder, self.elder_mode = self.elder_mode, False
+        log.info("visit ended without a session", extra={"reason": EndReason.TIMEOUT.value, "elder": elder})
+        self.reset_language()
+        self.bus.publish("session.idle", {"reason": EndReason.TIMEOUT.value}, source="session")
 
     def end(self, reason: EndReason = EndReason.DONE) -> None:
         """End the session and wipe the citizen's data from this object and the log redactor."""
@@ -244,6 +268,7 @@ class SessionManager:
                 citizen.citizen_ref = None
                 citizen.extra.clear()
             self.elder_mode = self.senior = False
+            self._visit_open = False   # this visit's end is the session's end (the timeout notice)
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
             # The language the citizen was reading in: an end-of-session message is shown in it.
@@ -270,6 +295,9 @@ class SessionManager:
             if c is not None and c.source == source:
                 self.end(EndReason.CARD_REMOVED)
         return on_removed
+
+    def _on_scan(self, event) -> None:
+        self.touch()
 
 
 def citizen_from_read(data: Any, source: str) -> Citizen | None:

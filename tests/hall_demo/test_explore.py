@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED, STEPS = 12, 200
 #: Breach kinds of known defects fixed elsewhere (the lead removes an entry when the fix is merged):
 #: kind -> what it is.
-KNOWN = {"zombie": "espeak-ng is not reaped after a prompt in elder mode (issue 12)",
-         "idle-not-reset": "a terminal left without a session keeps the last person's screen, language and "
-                           "elder mode however long nobody touches it (issue 12: the next citizen meets English)"}
+KNOWN = {"zombie": "espeak-ng is not reaped after a prompt in elder mode (issue 12)"}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from hall_demo import touch
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import DEMO_PIN, _cond, _msg, _printed_more, _type
 from kiosk.screens import theme
+from kiosk.services.staff_pin import MAX_FAILURES
 
 #: The demo citizens the simulators' cards carry (hall_central.seed): 0 has an appointment today
 #: and one application, 1 is 68 and has three applications, 2 has nothing (types their number).
@@ -229,6 +230,10 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         texts = " ".join(_texts(c))
         return privacy.mask_phone(phone) in texts and phone not in texts and "138 1234 5678" not in texts
 
+    def corner(c: Ctx) -> None:   # the staff's way in: five taps in the top-left corner
+        for _ in range(5):
+            touch.tap_at(8, c.app.root.height - 8)
+
     def green_status(c: Ctx) -> bool:
         labels = [w for w in c.screen.walk() if getattr(w, "text", "") == c.screen.status and c.screen.status]
         return bool(labels) and "已打印" in c.screen.status and tuple(labels[0].color) == tuple(theme.OK)
@@ -281,11 +286,47 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         S("complaint sent", lambda c: c.tap("submit"), sent_and_locked("complain", "reason_waiting"), "complain-sent"),
         S("the complaint's phone masked", None, on_screen("complain", ready=phone_masked)),
         S("home", lambda c: c.tap("done"), home),
+        # a visitor who never identifies: English and large type on the guide, then gone
+        S("English", lambda c: c.tap("lang"), on_screen("home", ready=lambda c: c.app.lang == "en")),
+        S("large type", lambda c: c.tap("elder"), on_screen("home", ready=lambda c: c.app.elder)),
+        S("the guide in English, large type", lambda c: c.tap("tile_guide"),
+          on_screen("guide", ready=lambda c: c.app.lang == "en" and c.app.elder)),
+        S("the visitor walked away: home, the terminal's language, standard type",
+          lambda c: c.sim.advance(c.app.services.sessions.effective_timeout_s() + 1, wall=False),
+          _cond("home in zh_CN, standard type", lambda c: c.app.sm.current == "home" and not c.app.elder
+                and c.app.lang == c.app.services.sessions.default_language), "visitor-gone"),
         # staff: a success in green
-        S("maintenance", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)], on_screen("maintenance")),
+        S("maintenance", corner, on_screen("maintenance")),
         S("unlocked", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")), on_screen("maintenance", ready=lambda c: c.screen.unlocked)),
         S("test page printed, said in green", lambda c: (_printed_more(c), c.tap("test_print")),
           on_screen("maintenance", ready=lambda c: _printed(c) and not c.app.busy and green_status(c)),
           "maintenance-printed"),
         S("back home", lambda c: c.tap("maint_back"), home),
+        # staff PIN: the lock-out outlives the screen (dropped once the kiosk is back home)
+        S("maintenance again", corner, on_screen("maintenance")),
+        S("wrong PINs lock it", lambda c: [(_type("1357")(c), c.tap("pin_ok")) for _ in range(MAX_FAILURES)],
+          on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status))),
+        S("left", lambda c: c.tap("maint_back"), home),
+        S("back at once", corner, on_screen("maintenance", ready=lambda c: not c.screen.status)),
+        S("still locked: the right PIN refused", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
+          on_screen("maintenance", ready=lambda c: not c.screen.unlocked and bool(c.screen.status)
+                    and c.screen.gate.locked_s() > 0)),
+        # nobody touches the staff screen past the lock and the idle time: it goes home by itself
+        S("the lock over, the staff screen left alone", lambda c: c.sim.advance(
+            max(c.screen.gate.locked_s(), c.app.services.sessions.effective_timeout_s()) + 1, wall=False), home),
+        S("maintenance after the lock", corner, on_screen("maintenance")),
+        S("unlocked after the lock", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
+          on_screen("maintenance", ready=lambda c: c.screen.unlocked)),
+        S("home", lambda c: c.tap("maint_back"), home),
+        # the network down while a card lists its holder's applications: back leads home, not
+        # to the same failing list again (last: the central service reconnects in its own time)
+        S("offline", lambda c: c.sim.set_online(False), _cond("offline", lambda c: not c.app.online), timeout_s=60),
+        S("progress offline", lambda c: c.tap("tile_progress"), on_screen("progress")),
+        S("card on the progress screen offline", lambda c: c.sim.place_card(ELDER), _msg("network.offline"),
+          timeout_s=15),
+        S("back from the offline error: home", lambda c: c.tap("msg_back"),
+          _cond("home, the session ended", lambda c: c.app.sm.current == "home" and not c.app.sm.transition.is_active
+                and c.app.services.sessions.citizen is None)),
+        S("online again", lambda c: (c.sim.remove_card(), c.sim.set_online(True)),
+          _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online), timeout_s=60),
     ]

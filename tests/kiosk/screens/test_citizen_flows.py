@@ -102,3 +102,16 @@ def test_a_success_on_the_maintenance_screen_is_green(citizen_tours):
 def test_both_tours_pass_to_the_end(citizen_tours):
     for name, (rc, result, output) in citizen_tours.items():
         assert rc == 0 and result.get("ok"), f"{name}: {result.get('error') or output[-3000:]}"
+
+
+def test_a_visitor_who_walks_away_leaves_home_in_the_terminals_language_and_standard_type(citizen_tours):
+    _passed(citizen_tours, "citizen_tour", "the visitor walked away: home, the terminal's language, standard type")
+
+
+def test_the_staff_pin_lock_outlives_the_maintenance_screen(citizen_tours):
+    _passed(citizen_tours, "citizen_tour", "still locked: the right PIN refused",
+            "the lock over, the staff screen left alone", "unlocked after the lock")
+
+
+def test_an_error_while_a_card_lists_its_applications_leads_home_not_into_a_loop(citizen_tours):
+    _passed(citizen_tours, "citizen_tour", "back from the offline error: home")

@@ -113,7 +113,7 @@ def test_a_visitor_who_never_identified_leaves_the_language_for_the_next_one():
     assert sm.language == "en"
     clock.advance(2)                      # gone: untouched for the session timeout
     sm.tick()
-    assert sm.language == "zh_CN" and events[-1] == ("session.language", "zh_CN")
+    assert sm.language == "zh_CN" and events[-2:] == [("session.language", "zh_CN"), ("session.idle", {"reason": "timeout"})]
     sm.begin(citizen())
     assert sm.language == "zh_CN"
 
@@ -126,3 +126,64 @@ def test_reset_language_for_staff_and_no_event_when_nothing_changes():
     sm.set_language("en")
     sm.reset_language()
     assert sm.language == "zh_CN" and [d for _, d in events] == ["en", "zh_CN"]
+
+
+def test_a_visitor_who_walks_away_leaves_language_and_large_type_and_the_screen_goes_home():
+    """No session (the guide, a walk-in number): English and elder mode chosen, then nobody
+    touches the terminal for the elder timeout that then applies."""
+    sm, bus, clock, events = make()
+    sm.set_language("en")
+    sm.set_elder_mode(True)
+    assert sm.effective_timeout_s() == 120      # large type: more time, also without a session
+    clock.advance(119)
+    sm.tick()
+    assert sm.elder_mode and sm.language == "en" and ("session.idle", {"reason": "timeout"}) not in events
+    clock.advance(1)
+    sm.tick()
+    assert not sm.elder_mode and sm.language == "zh_CN"
+    assert events[-2:] == [("session.language", "zh_CN"), ("session.idle", {"reason": "timeout"})]
+    clock.advance(600)
+    sm.tick()                                   # once: the terminal was taken back already
+    assert [t for t, _ in events].count("session.idle") == 1
+
+
+def test_a_touch_on_the_home_screen_opens_a_visit_that_the_idle_time_ends():
+    sm, bus, clock, events = make()
+    sm.tick()
+    clock.advance(3600)
+    sm.tick()
+    assert events == []                         # nobody came: nothing to take back
+    sm.touch()                                  # someone browses the guide in the terminal's language
+    clock.advance(60)
+    sm.tick()
+    assert events == [("session.idle", {"reason": "timeout"})]
+
+
+def test_a_session_that_timed_out_is_not_ended_again_as_a_visit():
+    """The timeout notice of a session goes home by itself (kiosk.screens.message): the visit
+    ended with the session, no second event pulls the notice away."""
+    sm, bus, clock, events = make()
+    sm.touch()
+    sm.begin(citizen())
+    clock.advance(61)
+    assert sm.tick()
+    clock.advance(61)
+    sm.tick()
+    assert "session.idle" not in [t for t, _ in events]
+
+
+def test_a_scanned_code_is_a_visit_too():
+    """A receipt scanned on the home screen shows its application without a touch: it must go
+    when its holder has gone."""
+    sm, bus, clock, events = make()
+    bus.publish("scanner.scan", {"text": "SQ202612034101220002"}, source="scanner")
+    clock.advance(59)
+    sm.tick()
+    assert events == []
+    bus.publish("camera.scan", {"text": "SQ202612034101220002"}, source="camera")
+    clock.advance(59)
+    sm.tick()
+    assert events == []
+    clock.advance(1)
+    sm.tick()
+    assert events == [("session.idle", {"reason": "timeout"})]
