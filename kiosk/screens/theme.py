@@ -32,7 +32,17 @@ ACCENT = (0.72, 0.11, 0.11, 1)         # call staff / errors (red)
 WARN = (0.62, 0.38, 0.0, 1)
 OK = (0.0, 0.45, 0.2, 1)
 BANNER = (0.99, 0.93, 0.75, 1)
-FLAGS = {"green": OK, "yellow": (0.75, 0.55, 0.0, 1), "red": ACCENT}
+SECONDARY = (0.85, 0.88, 0.92, 1)      # a secondary button
+#: Disabled buttons: paler, flat, the text still legible (a locked form shows what was chosen):
+#: white on PRIMARY_OFF and DANGER_OFF, MUTED_OFF on SECONDARY_OFF: 4.9:1 each (WCAG AA); the
+#: enabled ones are 9:1 and more, so "off" still reads as off.
+PRIMARY_OFF = (0.30, 0.45, 0.64, 1)
+SECONDARY_OFF = (0.92, 0.93, 0.95, 1)
+DANGER_OFF = (0.74, 0.30, 0.30, 1)
+MUTED_OFF = (0.38, 0.40, 0.44, 1)
+#: Deadline flags, as the colour of an application's summary text. Yellow is a dark amber: the
+#: bright (0.75, 0.55, 0) gave the summary 2.9:1 on BG, hard to read; this one 7:1.
+FLAGS = {"green": OK, "yellow": (0.47, 0.29, 0.0, 1), "red": ACCENT}
 
 # Type sizes (px at the reference height).
 FONT_TITLE = 40

@@ -8,6 +8,9 @@ so a switch to elder mode enlarges them too.
 """
 from __future__ import annotations
 
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -100,6 +103,41 @@ class Tile(KButton):
     title = StringProperty("")
     subtitle = StringProperty("")
 
+    def title_width(self) -> float:
+        """The title's width (px) on one line at the tile's title size (see widgets.kv)."""
+        core = CoreLabel(text=self.title, font_size=App.get_running_app().k * theme.FONT_HEAD, bold=self.bold,
+                         font_name=self.font_name)
+        return core.get_extents(self.title)[0]
+
+    def on_text(self, *_) -> None:
+        # the title, the language or the type size changed: the grid may want other columns
+        refit = getattr(self.parent, "refit", None)
+        if refit is not None:
+            refit()
+
+
+class TileGrid(GridLayout):
+    """The home tiles: three across where every title fits on one line in a third of the width,
+    else two (English in elder mode: a title wrapped and its subtitle spilled out of the tile);
+    two on a panel taller than wide (three were tall thin strips on the portrait kiosk)."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.refit = Clock.create_trigger(self._fit_columns, -1)
+        self.bind(size=self.refit, children=self.refit)
+
+    def _fit_columns(self, *_) -> None:
+        tiles = [c for c in self.children if isinstance(c, Tile)]
+        if not tiles:
+            return
+        cols = 2
+        if self.width > self.height:
+            room = (self.width - self.padding[0] - self.padding[2] - 2 * self.spacing[0]) / 3
+            side = App.get_running_app().k * 12      # what the tile's text_size leaves at its sides
+            if all(t.title_width() <= room - side for t in tiles):
+                cols = 3
+        self.cols = cols
+
 
 class KLabel(NameBreaks, Label):
     """A label that wraps to its width (Kivy wraps only with text_size set)."""
@@ -113,7 +151,38 @@ class CitizenLabel(KLabel):
 
 
 class TopBar(BoxLayout):
-    """Hall and terminal name, date/time, language, elder mode, help and call staff."""
+    """Hall and terminal name, date/time, language, elder mode, help and call staff: one row when
+    the names fit beside the buttons on one line, else the buttons go to a second row
+    (``two_rows``); re-decided whenever a width or a text changes (language, type size, clock)."""
+
+    two_rows = BooleanProperty(False)
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._arrange = Clock.create_trigger(self.arrange, -1)
+        self.bind(width=self._arrange, padding=self._arrange)
+
+    def on_kv_post(self, base_widget) -> None:
+        for w in (self.ids.hall, self.ids.second, self.ids.tools):   # the class rule made them
+            w.bind(width=self._arrange)
+        self.ids.row.bind(spacing=self._arrange)
+        self._arrange()
+
+    def arrange(self, *_) -> None:
+        """Put the buttons in the first row if the names still fit on one line there."""
+        ids = self.ids
+        row, tools = ids.row.__self__, ids.tools.__self__     # the widgets, not the ids' weak proxies
+        spacing = row.spacing
+        one_row = max(ids.hall.width, ids.second.width) + tools.width + spacing + self.padding[0] + self.padding[2]
+        two = one_row > self.width
+        self.two_rows = two
+        if tools.parent is (self if two else row):
+            return
+        tools.parent.remove_widget(tools)
+        if two:
+            self.add_widget(tools, index=0)     # below the row (a BoxLayout lays out children in reverse)
+        else:
+            row.add_widget(tools, index=0)      # at the right end of the row
 
 
 class BusyOverlay(FloatLayout):
