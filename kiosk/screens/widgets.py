@@ -11,6 +11,7 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
+from kivy.core.text.markup import MarkupLabel
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -18,6 +19,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
+from kivy.utils import escape_markup
 
 from kiosk.screens import theme
 from kiosk.screens.linebreak import CJK as _CJK, break_name, mend_breaks
@@ -98,16 +100,34 @@ class KScrollView(ScrollView):
 
 
 class Tile(KButton):
-    """A home-screen tile: a title and a one-line subtitle."""
+    """A home-screen tile: a title and a one-line subtitle (left out while ``compact``)."""
 
     title = StringProperty("")
     subtitle = StringProperty("")
+    compact = BooleanProperty(False)
+
+    @staticmethod
+    def compose(title: str, subtitle: str, k: float) -> str:
+        """The tile's markup: the title at FONT_HEAD, the subtitle (if any) under it at FONT_SMALL.
+        Sizes in px, not bare numbers: Kivy's markup makes "[size=30]" the int 30 and
+        "[size=30px]" the float 30.0, and its SDL2 text provider opens one FreeType face per
+        str(size), so "30" beside the labels' 30.0 would be a second face of the same size."""
+        text = "[size=%spx]%s[/size]" % (k * theme.FONT_HEAD, escape_markup(title))
+        return text + ("\n[size=%spx]%s[/size]" % (k * theme.FONT_SMALL, escape_markup(subtitle)) if subtitle else "")
 
     def title_width(self) -> float:
-        """The title's width (px) on one line at the tile's title size (see widgets.kv)."""
+        """The title's width (px) on one line at the tile's title size."""
         core = CoreLabel(text=self.title, font_size=App.get_running_app().k * theme.FONT_HEAD, bold=self.bold,
                          font_name=self.font_name)
         return core.get_extents(self.title)[0]
+
+    def full_height(self, width: float) -> float:
+        """The height (px) the tile needs at ``width`` with its subtitle (see widgets.kv)."""
+        k = App.get_running_app().k
+        core = MarkupLabel(text=self.compose(self.title, self.subtitle, k), font_name=self.font_name, bold=self.bold,
+                           font_size=self.font_size, text_size=(width - k * 12, None), halign="center")
+        core.refresh()
+        return (core.texture.height if core.texture else 0) + k * 16
 
     def on_text(self, *_) -> None:
         # the title, the language or the type size changed: the grid may want other columns
@@ -119,7 +139,10 @@ class Tile(KButton):
 class TileGrid(GridLayout):
     """The home tiles: three across where every title fits on one line in a third of the width,
     else two (English in elder mode: a title wrapped and its subtitle spilled out of the tile);
-    two on a panel taller than wide (three were tall thin strips on the portrait kiosk)."""
+    two on a panel taller than wide (three were tall thin strips on the portrait kiosk). Where
+    the rows with their subtitles are taller than the grid (elder mode with the offline banner
+    on the 1280x800 panel) the tiles show their titles only (``compact``): what the citizen
+    chooses stays whole and inside the screen."""
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -130,13 +153,20 @@ class TileGrid(GridLayout):
         tiles = [c for c in self.children if isinstance(c, Tile)]
         if not tiles:
             return
+        k = App.get_running_app().k
         cols = 2
         if self.width > self.height:
             room = (self.width - self.padding[0] - self.padding[2] - 2 * self.spacing[0]) / 3
-            side = App.get_running_app().k * 12      # what the tile's text_size leaves at its sides
-            if all(t.title_width() <= room - side for t in tiles):
+            if all(t.title_width() <= room - k * 12 for t in tiles):   # what text_size leaves
                 cols = 3
         self.cols = cols
+        # decided from the full texts, whatever the tiles show now (no back and forth)
+        width = (self.width - self.padding[0] - self.padding[2] - (cols - 1) * self.spacing[0]) / cols
+        rows = -(-len(tiles) // cols)
+        need = rows * max(t.full_height(width) for t in tiles) + (rows - 1) * self.spacing[1]
+        compact = need > self.height - self.padding[1] - self.padding[3] + 0.5
+        for t in tiles:
+            t.compact = compact
 
 
 class KLabel(NameBreaks, Label):
