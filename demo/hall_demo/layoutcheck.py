@@ -209,9 +209,9 @@ def report(results: dict, langs, out=sys.stdout) -> int:
     checks = sum(len(r["states"]) * 2 for r in results.values())
     per_lang = {lang: len({(st, sc) for (lg, st, sc) in states if lg == lang}) for lang in langs}
     print(f"layout check: {len(screens)} screens in {sum(per_lang.values())} states "
-          f"({', '.join(f'{k} {v}' for k, v in per_lang.items())}), each at {len(results)} panel sizes "
-          f"x 2 type sizes = {len(results) * len(langs) * 2} combinations (sizes x languages x modes); "
-          f"{checks} screen checks", file=out)
+          f"({', '.join(f'{k} {v}' for k, v in per_lang.items())}), each in its language at "
+          f"{len(results)} panel sizes x 2 type sizes; {len(results)} sizes x {len(langs)} languages x 2 modes = "
+          f"{len(results) * len(langs) * 2} combinations; {checks} screen checks", file=out)
     for name, r in results.items():
         print(f"  {name}: {len(r['states'])} states x 2 modes, {len(r['findings'])} findings"
               + (f", {r.get('seconds')} s" if r.get("seconds") is not None else "")

@@ -13,6 +13,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,7 +257,11 @@ class TourRunner:
         try:
             self.inspector(self.ctx, step, self._next)
         except Exception as e:
-            self._fail(step, f"inspection failed: {type(e).__name__}: {e}")
+            # where it failed (the innermost frame): a stop in the inspector is a defect to find
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            log.exception("inspection failed", extra={"step": step.name})
+            self._fail(step, f"inspection failed: {type(e).__name__}: {e} "
+                             f"({Path(frame.filename).name}:{frame.lineno} {frame.line})")
 
     def _fail(self, step: Step, message: str) -> None:
         msg = f"step {self.i + 1} {step.name!r} ({step.lang}): {message}"

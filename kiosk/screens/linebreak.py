@@ -15,7 +15,8 @@ import re
 #: (郑州市|, 中牟县|), before the kind of office or procedure that ends it (|委员会, |办理).
 _NAME_BREAKS = (   # (pattern, the latest break first?)
     (re.compile(r"[和与及、](?=.)"), True),
-    (re.compile(r"^.{1,6}?[省市县区乡镇](?=.)"), True),
+    # two characters at least: a place is named by two or more (新郑市, 刁家乡); 城乡居民 is no place
+    (re.compile(r"^.{2,6}?[省市县区乡镇](?=.)"), True),
     (re.compile(r".(?=(?:委员会|联合会|管理中心|管理局|服务中心|中心|办公室|事务局|局|有限公司|总公司|公司|"
                 r"办理|申请|认定|领取|登记|变更|补领|审批|证明|备案|注销)$)"), False),
 )
@@ -29,7 +30,7 @@ def break_name(line: str, width: float, measure) -> str:
     if not CJK.search(line) or measure(line) <= width:
         return line
     for pattern, latest in _NAME_BREAKS:
-        cuts = sorted({m.end() for m in pattern.finditer(line) if 0 < m.end() < len(line)}, reverse=latest)
+        cuts = sorted({_settle(line, m.end()) for m in pattern.finditer(line)} - {0, len(line)}, reverse=latest)
         for cut in cuts:
             head, tail = line[:cut], line[cut:]
             if measure(head) <= width and measure(tail) <= width:
@@ -39,6 +40,18 @@ def break_name(line: str, width: float, measure) -> str:
 
 #: Closing punctuation that must not start a line (避头点): it goes back to the line before.
 NO_LINE_START = "，。、；：？！）》」』】〉,.;:?!)%"
+_OPEN, _CLOSE = "（(《「『【〈", "）)》」』】〉"
+
+
+def _settle(line: str, cut: int) -> int:
+    """``cut`` moved out of a bracket it falls in (乡（镇、|街道）: after the closing bracket) and
+    past closing punctuation (村（社区|）: the bracket stays on the line it closes)."""
+    depth = sum(ch in _OPEN for ch in line[:cut]) - sum(ch in _CLOSE for ch in line[:cut])
+    while cut < len(line) and (depth > 0 or line[cut] in NO_LINE_START):
+        depth -= line[cut] in _CLOSE
+        depth += line[cut] in _OPEN
+        cut += 1
+    return cut
 
 
 def _alnum(ch: str) -> bool:

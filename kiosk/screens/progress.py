@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 
+from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.timeline import Timeline  # noqa: F401  (the kv's Timeline)
-from kiosk.screens.widgets import ListButton
+from kiosk.screens.widgets import APPLICATION_GROUPS, ListButton, grouped
 from kiosk.services import scans
 from kiosk.services.tickets import promised_text
 
@@ -22,6 +23,14 @@ from kiosk.services.tickets import promised_text
 PREFIX, DIGITS = "SQ", 18
 #: Statuses of a finished application (the only ones a citizen can rate).
 FINISHED = ("done", "rejected")
+
+
+def _grouped_no(number: str) -> str:
+    """An application number as the keypad groups it ("SQ 20261203 410122 0004"): read group by
+    group, and a narrow list breaks it between groups instead of inside the digits."""
+    if number.startswith(PREFIX):
+        return PREFIX + " " + grouped(number[len(PREFIX):], APPLICATION_GROUPS)
+    return number
 
 
 class ProgressScreen(KioskScreen):
@@ -96,8 +105,10 @@ class ProgressScreen(KioskScreen):
         box.clear_widgets()
         for i, a in enumerate(self.applications):
             shown = self.loc(a)
-            b = ListButton(text=f"{shown.get('item_name', '')}\n{a.get('application_no', '')}", kind="secondary",
-                           tour_id=f"app_{i}", height_ref=96)
+            # small type: the list is a third of the row and the summary repeats the name in body
+            # type; a long name (城乡居民基本养老保险参保登记) then keeps to one line
+            b = ListButton(text=f"{shown.get('item_name', '')}\n{_grouped_no(a.get('application_no', ''))}", kind="secondary",
+                           tour_id=f"app_{i}", height_ref=96, font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
             box.add_widget(b)
 
@@ -118,7 +129,8 @@ class ProgressScreen(KioskScreen):
             return
         # The promised completion date always shows (as on the slip), with what is left of it.
         a = self.loc(self.application)  # kept as it came (both languages); drawn in the session's
-        lines = [f"{a.get('item_name', '')}  {a.get('application_no', '')}",
+        # the number on a line of its own: after the name it wrapped between its groups
+        lines = [a.get("item_name", ""), _grouped_no(a.get("application_no", "")),
                  self.tr("Now at: {agency}").format(agency=a.get("current_agency", "")),
                  promised_text(a, self.tr)]
         if a.get("status") == "done":

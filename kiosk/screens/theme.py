@@ -32,7 +32,16 @@ ACCENT = (0.72, 0.11, 0.11, 1)         # call staff / errors (red)
 WARN = (0.62, 0.38, 0.0, 1)
 OK = (0.0, 0.45, 0.2, 1)
 BANNER = (0.99, 0.93, 0.75, 1)
-FLAGS = {"green": OK, "yellow": (0.75, 0.55, 0.0, 1), "red": ACCENT}
+SECONDARY = (0.85, 0.88, 0.92, 1)      # a secondary button
+#: Disabled buttons: flat and pale, the text still legible (a locked form shows what was chosen,
+#: a chosen option pale blue, the others pale grey); text on them 4.9:1 to 6.6:1 (WCAG AA), so
+#: they read as off beside the enabled ones (9:1 and more) without fading out.
+PRIMARY_OFF, PRIMARY_OFF_TEXT = (0.80, 0.86, 0.93, 1), (0.16, 0.28, 0.45, 1)
+SECONDARY_OFF, MUTED_OFF = (0.92, 0.93, 0.95, 1), (0.38, 0.40, 0.44, 1)
+DANGER_OFF, DANGER_OFF_TEXT = (0.93, 0.82, 0.82, 1), (0.55, 0.12, 0.12, 1)
+#: Deadline flags, as the colour of an application's summary text. Yellow is a dark amber: the
+#: bright (0.75, 0.55, 0) gave the summary 2.9:1 on BG, hard to read; this one 7:1.
+FLAGS = {"green": OK, "yellow": (0.47, 0.29, 0.0, 1), "red": ACCENT}
 
 # Type sizes (px at the reference height).
 FONT_TITLE = 40

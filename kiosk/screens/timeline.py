@@ -1,4 +1,5 @@
-"""The four-level timeline (village -> township -> county -> city, left to right): one widget for
+"""The four-level timeline (village -> township -> county -> city, left to right, or top to bottom
+where four columns do not fit): one widget for
 the progress screen (an application's steps: done, handling now, to come) and the service guide
 (an item's stages: the office at each level and what happens there).
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.graphics import Color, Line
-from kivy.properties import ListProperty
+from kivy.properties import BooleanProperty, ListProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.screens import theme
@@ -21,26 +22,40 @@ from kiosk.screens.widgets import KLabel
 LEVELS = ("village", "township", "county", "city")
 #: The four levels of the service network, as shown.
 LEVEL_NAMES = {"village": N_("Village"), "township": N_("Township"), "county": N_("County"), "city": N_("City")}
+#: A column narrower than this many characters of its type turns the four columns into four rows
+#: (the portrait panel, elder mode): in a column that narrow an office's name broke inside its
+#: words and a level's name ("乡|镇") split. 12: the common names of offices fit on two lines.
+MIN_COLUMN_CHARS = 12
 #: Mark and state line of each status (an application's step); None: the guide's plain route.
 STATES = {"done": ("✓", N_("done")), "current": ("●", N_("handling now")), "pending": ("○", N_("to come"))}
 
 
 class Timeline(BoxLayout):
     """Four columns, one per level, drawn by :meth:`show` (and :meth:`refresh` after a language
-    switch). With ``size_hint_y: None`` its height follows its tallest column (in a ScrollView)."""
+    switch); four rows (``rows``) where a column would be too narrow. With ``size_hint_y: None``
+    its height follows its tallest column, or all its rows (in a ScrollView)."""
 
     stages = ListProperty([])
+    rows = BooleanProperty(False)
 
     def __init__(self, **kw) -> None:
         kw.setdefault("spacing", 8)
         super().__init__(**kw)
-        self.bind(pos=self._draw, size=self._draw)
+        self.bind(pos=self._draw, size=self._draw, rows=self._draw, width=self._on_width)
         # Elder mode changes the type size: redraw (a bound method: Kivy holds it weakly, so a
         # dropped screen's timeline is not kept alive by the app).
         App.get_running_app().bind(k=self._on_scale)
 
     def _on_scale(self, *_) -> None:
         if self.stages:
+            self.refresh()
+
+    def _want_rows(self) -> bool:
+        k = App.get_running_app().k
+        return (self.width - 3 * self.spacing) / 4 < MIN_COLUMN_CHARS * k * theme.FONT_SMALL
+
+    def _on_width(self, *_) -> None:
+        if self._want_rows() != self.rows:
             self.refresh()
 
     def show(self, stages: list[dict]) -> None:
@@ -52,7 +67,15 @@ class Timeline(BoxLayout):
         """Rebuild the columns from ``stages`` in the app's language."""
         app = App.get_running_app()
         tr, k = app.tr, app.k
+        self.rows = self._want_rows()
+        self.orientation = "vertical" if self.rows else "horizontal"
+        # rows: the route's line runs down the left edge, the text beside it
+        self.padding = (k * 16, 0, 0, 0) if self.rows else (0, 0, 0, 0)
         self.clear_widgets()
+        if not self.stages:     # nothing shown yet (the number entry): not four "not involved" levels
+            self._fit()
+            self._draw()
+            return
         by_level = {s.get("level"): s for s in self.stages}
         for level in LEVELS:
             s = by_level.get(level)
@@ -65,18 +88,26 @@ class Timeline(BoxLayout):
                 lines = s.get("steps") or [s.get("action", "")]
                 text = "\n".join([head, s.get("agency", ""), *[t for t in lines if t]])
                 colour = theme.PRIMARY if status == "current" else theme.TEXT
-            label = KLabel(text=text, halign="center", font_size=k * theme.FONT_SMALL, color=colour)
+            label = KLabel(text=text, halign="left" if self.rows else "center", font_size=k * theme.FONT_SMALL,
+                           color=colour)
             label.bind(height=self._fit)
             self.add_widget(label)
         self._fit()
 
     def _fit(self, *_) -> None:
         if self.size_hint_y is None:
-            self.height = max([c.height for c in self.children] + [0])
+            heights = [c.height for c in self.children]    # none: no stages, no height
+            self.height = (sum(heights) + self.spacing * max(0, len(heights) - 1) if self.rows
+                           else max(heights + [0]))
 
     def _draw(self, *_) -> None:
-        """A thin line above the columns: the route the file takes."""
+        """A thin line above the columns, or left of the rows: the route the file takes."""
         self.canvas.before.clear()
+        if not self.stages:
+            return
         with self.canvas.before:
             Color(*theme.MUTED[:3], 0.5)
-            Line(points=[self.x, self.top - 2, self.right, self.top - 2], width=1.2)
+            if self.rows:
+                Line(points=[self.x + 2, self.y, self.x + 2, self.top], width=1.2)
+            else:
+                Line(points=[self.x, self.top - 2, self.right, self.top - 2], width=1.2)

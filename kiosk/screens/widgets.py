@@ -8,6 +8,10 @@ so a switch to elder mode enlarges them too.
 """
 from __future__ import annotations
 
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
+from kivy.core.text.markup import MarkupLabel
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -15,6 +19,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
+from kivy.utils import escape_markup
 
 from kiosk.screens import theme
 from kiosk.screens.linebreak import CJK as _CJK
@@ -96,10 +101,73 @@ class KScrollView(ScrollView):
 
 
 class Tile(KButton):
-    """A home-screen tile: a title and a one-line subtitle."""
+    """A home-screen tile: a title and a one-line subtitle (left out while ``compact``)."""
 
     title = StringProperty("")
     subtitle = StringProperty("")
+    compact = BooleanProperty(False)
+
+    @staticmethod
+    def compose(title: str, subtitle: str, k: float) -> str:
+        """The tile's markup: the title at FONT_HEAD, the subtitle (if any) under it at FONT_SMALL.
+        Sizes in px, not bare numbers: Kivy's markup makes "[size=30]" the int 30 and
+        "[size=30px]" the float 30.0, and its SDL2 text provider opens one FreeType face per
+        str(size), so "30" beside the labels' 30.0 would be a second face of the same size."""
+        text = "[size=%spx]%s[/size]" % (k * theme.FONT_HEAD, escape_markup(title))
+        return text + ("\n[size=%spx]%s[/size]" % (k * theme.FONT_SMALL, escape_markup(subtitle)) if subtitle else "")
+
+    def title_width(self) -> float:
+        """The title's width (px) on one line at the tile's title size."""
+        core = CoreLabel(text=self.title, font_size=App.get_running_app().k * theme.FONT_HEAD, bold=self.bold,
+                         font_name=self.font_name)
+        return core.get_extents(self.title)[0]
+
+    def full_height(self, width: float) -> float:
+        """The height (px) the tile needs at ``width`` with its subtitle (see widgets.kv)."""
+        k = App.get_running_app().k
+        core = MarkupLabel(text=self.compose(self.title, self.subtitle, k), font_name=self.font_name, bold=self.bold,
+                           font_size=self.font_size, text_size=(width - k * 12, None), halign="center")
+        core.refresh()
+        return (core.texture.height if core.texture else 0) + k * 16
+
+    def on_text(self, *_) -> None:
+        # the title, the language or the type size changed: the grid may want other columns
+        refit = getattr(self.parent, "refit", None)
+        if refit is not None:
+            refit()
+
+
+class TileGrid(GridLayout):
+    """The home tiles: three across where every title fits on one line in a third of the width,
+    else two (English in elder mode: a title wrapped and its subtitle spilled out of the tile);
+    two on a panel taller than wide (three were tall thin strips on the portrait kiosk). Where
+    the rows with their subtitles are taller than the grid (elder mode with the offline banner
+    on the 1280x800 panel) the tiles show their titles only (``compact``): what the citizen
+    chooses stays whole and inside the screen."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.refit = Clock.create_trigger(self._fit_columns, -1)
+        self.bind(size=self.refit, children=self.refit)
+
+    def _fit_columns(self, *_) -> None:
+        tiles = [c for c in self.children if isinstance(c, Tile)]
+        if not tiles:
+            return
+        k = App.get_running_app().k
+        cols = 2
+        if self.width > self.height:
+            room = (self.width - self.padding[0] - self.padding[2] - 2 * self.spacing[0]) / 3
+            if all(t.title_width() <= room - k * 12 for t in tiles):   # what text_size leaves
+                cols = 3
+        self.cols = cols
+        # decided from the full texts, whatever the tiles show now (no back and forth)
+        width = (self.width - self.padding[0] - self.padding[2] - (cols - 1) * self.spacing[0]) / cols
+        rows = -(-len(tiles) // cols)
+        need = rows * max(t.full_height(width) for t in tiles) + (rows - 1) * self.spacing[1]
+        compact = need > self.height - self.padding[1] - self.padding[3] + 0.5
+        for t in tiles:
+            t.compact = compact
 
 
 class KLabel(NameBreaks, Label):
@@ -114,7 +182,38 @@ class CitizenLabel(KLabel):
 
 
 class TopBar(BoxLayout):
-    """Hall and terminal name, date/time, language, elder mode, help and call staff."""
+    """Hall and terminal name, date/time, language, elder mode, help and call staff: one row when
+    the names fit beside the buttons on one line, else the buttons go to a second row
+    (``two_rows``); re-decided whenever a width or a text changes (language, type size, clock)."""
+
+    two_rows = BooleanProperty(False)
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._arrange = Clock.create_trigger(self.arrange, -1)
+        self.bind(width=self._arrange, padding=self._arrange)
+
+    def on_kv_post(self, base_widget) -> None:
+        for w in (self.ids.hall, self.ids.second, self.ids.tools):   # the class rule made them
+            w.bind(width=self._arrange)
+        self.ids.row.bind(spacing=self._arrange)
+        self._arrange()
+
+    def arrange(self, *_) -> None:
+        """Put the buttons in the first row if the names still fit on one line there."""
+        ids = self.ids
+        row, tools = ids.row.__self__, ids.tools.__self__     # the widgets, not the ids' weak proxies
+        spacing = row.spacing
+        one_row = max(ids.hall.width, ids.second.width) + tools.width + spacing + self.padding[0] + self.padding[2]
+        two = one_row > self.width
+        self.two_rows = two
+        if tools.parent is (self if two else row):
+            return
+        tools.parent.remove_widget(tools)
+        if two:
+            self.add_widget(tools, index=0)     # below the row (a BoxLayout lays out children in reverse)
+        else:
+            row.add_widget(tools, index=0)      # at the right end of the row
 
 
 class BusyOverlay(FloatLayout):

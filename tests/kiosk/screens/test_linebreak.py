@@ -40,3 +40,19 @@ def test_a_number_is_not_split():
     from kiosk.screens.linebreak import mend_breaks
     text = "请将二维码对准扫码口约10厘米处。"
     assert mend_breaks(text, ["请将二维码对准扫码口约1", "0厘米处。"]) == "请将二维码对准扫码口约\n10厘米处。"
+
+
+@pytest.mark.parametrize("name, width, broken", [
+    # the place rule cut 村（社区|）便民服务点: a line began with the closing bracket
+    ("村（社区）便民服务点", 160, "村（社区）\n便民服务点"),
+    # the conjunction rule cut 乡（镇、|街道）: the bracket's words went apart
+    ("乡（镇、街道）便民服务中心审核", 200, "乡（镇、街道）\n便民服务中心审核"),
+    ("县（市、区）老龄工作委员会办公室", 200, "县（市、区）\n老龄工作委员会办公室"),
+])
+def test_a_break_stays_out_of_brackets_and_before_closing_punctuation(name, width, broken):
+    assert break_name(name, width, measure) == broken
+
+
+def test_a_place_is_two_characters_or_more():
+    # 城乡 is no place: the place rule broke 城乡|居民基本养老保险参保登记 (jieba: 城乡居民 is one word)
+    assert break_name("城乡居民基本养老保险参保登记", 240, measure) == "城乡居民基本养老保险参保\n登记"
