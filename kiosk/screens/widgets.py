@@ -113,8 +113,8 @@ class Tile(KButton):
         Sizes in px, not bare numbers: Kivy's markup makes "[size=30]" the int 30 and
         "[size=30px]" the float 30.0, and its SDL2 text provider opens one FreeType face per
         str(size), so "30" beside the labels' 30.0 would be a second face of the same size."""
-        text = "[size=%spx]%s[/size]" % (k * theme.FONT_HEAD, escape_markup(title))
-        return text + ("\n[size=%spx]%s[/size]" % (k * theme.FONT_SMALL, escape_markup(subtitle)) if subtitle else "")
+        text = f"[size={k * theme.FONT_HEAD}px]{escape_markup(title)}[/size]"
+        return text + (f"\n[size={k * theme.FONT_SMALL}px]{escape_markup(subtitle)}[/size]" if subtitle else "")
 
     def title_width(self) -> float:
         """The title's width (px) on one line at the tile's title size."""
