@@ -1,1 +1,3 @@
-"""Developer and operator tools: reference central service, fleet, bench, pki."""
+"""Development scripts, not shipped: the contract's generators (AsyncAPI, typed operations), Babel
+over the catalogues, the codec fuzzer. (The reference central service is hall_central; the demo,
+fleet and bench are hall_demo.)"""

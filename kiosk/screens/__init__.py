@@ -1,4 +1,5 @@
-"""The citizen's touchscreen (Kivy): screens, theme, fonts, translations and the scripted tour.
+"""The citizen's touchscreen (Kivy): screens, theme, fonts and translations (the scripted tours, the
+explorer and the layout check that drive it live in hall_demo, outside the terminal's wheel).
 
 Only this package imports Kivy. Screens talk to :class:`kiosk.services.facade.Services` only;
 bus events arrive on device/network threads and are handed to Kivy's main thread with Clock.
