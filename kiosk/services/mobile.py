@@ -37,7 +37,6 @@ from kiosk.errors import ConfigError, KioskError
 from kiosk.events import Event, EventBus
 from kiosk.network import operations as ops
 from kiosk.services.photos import PhotoCheck, StillCamera, check_photo
-from kiosk.services.photos import sharpness as sharpness  # re-exported: the photo check's focus measure
 from kiosk.trust.ratelimit import PinLimiter
 
 if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
