@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -48,9 +48,6 @@ if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
 
 log = logging.getLogger("kiosk.services.mobile")
 
-#: The operations of a submission (Final: they keep the contract's literal type, which Gateway.submit takes).
-CHUNK_OP: Final = ops.UPLOAD_CHUNK
-SUBMIT_OP: Final = ops.APPLICATION_SUBMIT
 #: Consent methods the contract knows.
 CONSENT_METHODS = ("signature", "tap", "verbal_witnessed")
 
@@ -347,7 +344,7 @@ class MobileService:
             if m.photo:
                 upload_id = f"{d.local_id}.p{k}"
                 for body in chunk_bodies(m.photo, upload_id, self.chunk_bytes):
-                    self.gateway.submit(CHUNK_OP, body, idem=f"{upload_id}.c{body['index']}", sealed=True)
+                    self.gateway.submit(ops.UPLOAD_CHUNK, body, idem=f"{upload_id}.c{body['index']}", sealed=True)
                 entry["upload_id"] = upload_id
             materials.append(entry)
         application: ops.ApplicationSubmitRequest = {
@@ -357,7 +354,7 @@ class MobileService:
             "staff": {"staff_id": staff.staff_id}}
         with self._lock:
             self._labels[d.local_id] = (d.item_name, c.masked_name)
-            pending = self.gateway.submit(SUBMIT_OP, application, idem=f"{d.local_id}.submit", sealed=True)
+            pending = self.gateway.submit(ops.APPLICATION_SUBMIT, application, idem=f"{d.local_id}.submit", sealed=True)
             self._submit_ids[pending.id] = d.local_id
         log.info("application queued", extra={"local_id": d.local_id, "item": d.item_code,
                                               "photos": sum(1 for m in d.materials if m.photo)})
@@ -379,11 +376,11 @@ class MobileService:
         """Applications still in the outbox, oldest first (chunks left, whether the application waits)."""
         out: dict[str, QueuedApplication] = {}
         for row in self.gateway.outbox.pending():
-            if row.op not in (CHUNK_OP, SUBMIT_OP):
+            if row.op not in (ops.UPLOAD_CHUNK, ops.APPLICATION_SUBMIT):
                 continue
             local_id = row.idem.split(".")[0]
             q = out.setdefault(local_id, QueuedApplication(local_id, "", "", 0, False))
-            if row.op == CHUNK_OP:
+            if row.op == ops.UPLOAD_CHUNK:
                 q.chunks_left += 1
             else:
                 q.submit_waiting = True
@@ -406,7 +403,7 @@ class MobileService:
 
     def _on_result(self, event: Event) -> None:
         data = event.data or {}
-        if data.get("op") != SUBMIT_OP:
+        if data.get("op") != ops.APPLICATION_SUBMIT:
             return
         local_id = self._submit_ids.pop(data.get("id", ""), None)
         item_name = self._labels.pop(local_id, ("", ""))[0] if local_id else ""

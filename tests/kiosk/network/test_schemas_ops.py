@@ -10,7 +10,8 @@ import pytest
 
 from kiosk.network import schemas
 
-SPEC: dict[str, Any] = {"description": "Queue lengths of the hall.", "durable": False, "errors": {"not_found": "unknown hall"},
+SPEC: dict[str, Any] = {
+        "description": "Queue lengths of the hall.", "durable": False, "errors": {"not_found": "unknown hall"},
         "request": {"type": "object", "properties": {"hall": {"$ref": "common.json#/$defs/code"}},
                     "additionalProperties": False},
         "result": {"type": "object", "properties": {"waiting": {"type": "integer", "minimum": 0}},
