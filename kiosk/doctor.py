@@ -27,6 +27,7 @@ from kiosk.errors import KioskError
 from kiosk.fonts import find_cjk_font
 
 if TYPE_CHECKING:
+    from kiosk.devices.base import Device
     from kiosk.events import Event
 
 
@@ -73,7 +74,7 @@ def broker_check(cfg: config_mod.Config) -> Check:
     return Check("broker", True, f"{broker} (CONNACK 0, own topics granted)")
 
 
-def check_device(role: str, section: dict) -> Check:
+def check_device(role: str, section: dict[str, Any]) -> Check:
     """Check one device without taking it from a running kiosk (how: by what its url names,
     :data:`kiosk.roles.ROLES`)."""
     url = section.get("url", "")
@@ -168,7 +169,7 @@ def _outbox_counts(path: str) -> tuple[int, int]:
         db.close()
 
 
-def device_checks(cfg) -> list[Check]:
+def device_checks(cfg: config_mod.Config) -> list[Check]:
     """Each configured device, and a warning for a role a hall kiosk needs but does not have."""
     devices = cfg.devices()
     checks = []
@@ -221,7 +222,7 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
     from kiosk.devices import registry
     from kiosk.events import EventBus
     section = {"driver": driver or roles.by_name(role).driver, "url": url, "options": {}}
-    out: dict = {"device": role, "url": url}
+    out: dict[str, Any] = {"device": role, "url": url}
     try:
         dev = registry.build(role, section, EventBus())
         if isinstance(dev, roles.Printer):
@@ -246,7 +247,7 @@ def probe_device(role: str, url: str, *, read: bool, test_print: bool, timeout_s
         return 2
 
 
-def _first_read(dev, timeout_s: float):
+def _first_read(dev: Device, timeout_s: float) -> Any:
     """Start ``dev``, wait for its first read event (the role's ``read_event``), stop it; a typed
     timeout if none comes (for drivers without their own ``read_once``)."""
     import threading

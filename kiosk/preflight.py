@@ -31,7 +31,7 @@ def _state_dir(cfg: Config) -> str:
     return str(storage.check_state_dir(cfg.get("runtime.state_dir")))
 
 
-def _drivers(cfg) -> str:
+def _drivers(cfg: Config) -> str:
     from kiosk.devices import registry
     names = []
     for role, section in cfg.devices().items():

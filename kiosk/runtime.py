@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import kiosk
 from kiosk.clock import Clock
@@ -27,7 +27,7 @@ from kiosk.devices import registry
 from kiosk.devices.base import Device, DeviceError
 from kiosk.events import Event, EventBus
 from kiosk.services.attempts import Attempts
-from kiosk.services.checkin import CheckinService
+from kiosk.services.checkin import CheckinService, TicketPrinter
 from kiosk.services.facade import Services, TerminalInfo
 from kiosk.services.flows import (
     BookingService,
@@ -45,6 +45,7 @@ from kiosk.trust import policy
 from kiosk.watchdog import Notifier, UiHeartbeat
 
 if TYPE_CHECKING:
+    from kiosk.services.photos import StillCamera  # OpenCV: imported for the type only
     from kiosk.trust.commands import CommandVerifier
     from kiosk.trust.keys import TrustStore
 
@@ -155,7 +156,10 @@ class Runtime:
                                   elder_timeout_s=rt["elder_timeout_s"], elder_age=rt["elder_age"],
                                   language=rt["language"])
         attempts = Attempts(self.bus)  # one idempotency key per citizen's attempt, for every flow
-        checkin = CheckinService(self.gateway, self.devices.get("printer"), sessions, self.clock,
+        # The printer role's driver prints tickets (the registry checks a driver's role, not its
+        # methods: a cast, not a check).
+        printer = cast("TicketPrinter | None", self.devices.get("printer"))
+        checkin = CheckinService(self.gateway, printer, sessions, self.clock,
                                  hall=t["hall"], hall_en=t["hall_en"], hall_code=t["hall_code"], terminal_id=t["id"],
                                  bus=self.bus,
                                  verify_code=self._code_verifier(), attempts=attempts,
@@ -166,8 +170,10 @@ class Runtime:
         mobile = None
         if t["profile"] == "mobile":
             from kiosk.services.mobile import MobileService  # OpenCV: only a mobile terminal loads it
+            # The camera role's driver takes stills (a cast, not a check: as the printer's, above).
+            camera = cast("StillCamera | None", self.devices.get("camera"))
             mobile = MobileService.from_config(self.cfg, self.gateway, sessions, guide, self.bus, self.clock,
-                                               camera=self.devices.get("camera"))
+                                               camera=camera)
         return Services(info=info, sessions=sessions, checkin=checkin,
                         progress=ProgressService(self.gateway, checkin),
                         guide=guide,
@@ -265,7 +271,7 @@ class Runtime:
             threading.Thread(target=self._send_telemetry, name="kiosk-telemetry-alarm", daemon=True).start()
 
     # -- health ------------------------------------------------------------------------------------
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Devices, network and outbox: never any citizen data (kiosk.services.maintenance)."""
         return self.services.maintenance.health()
 

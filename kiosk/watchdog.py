@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger("kiosk.watchdog")
 
@@ -67,7 +67,7 @@ class UiHeartbeat:
     object (through the services), never the runtime. Before :meth:`attach` the core runs headless
     and counts as alive; after it, only while the UI's main loop has beaten within ``hang_s``."""
 
-    def __init__(self, monotonic=time.monotonic) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.monotonic = monotonic
         #: The last beat (monotonic s), None while no UI is attached.
         self.last: float | None = None

@@ -400,6 +400,7 @@ class OpenCvCamera(ThreadedDevice):
                 _, kind, error = event
                 if kind == "end":
                     return "end"
+                assert error is not None  # _capture reports "error" always with its error
                 raise error
             limit = self.options["stall_s"] if got_frame else self.options["open_timeout_s"]
             if self._clock() - (last if got_frame else started) > limit:

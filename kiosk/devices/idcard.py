@@ -17,7 +17,7 @@ from __future__ import annotations
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import serial
@@ -102,7 +102,8 @@ class SamSerialReader(ThreadedDevice):
         "photo_decoder": Field(str, "", doc="name of a registered WLT photo decoder hook; empty = off"),
     }
 
-    def __init__(self, url: str, options: dict, bus: EventBus, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, url: str, options: Mapping[str, Any], bus: EventBus, *,
+                 backoff: Backoff | None = None) -> None:
         super().__init__(url, options, bus, backoff=backoff)
         name = self.options["photo_decoder"]
         if name and name not in PHOTO_DECODERS:
@@ -154,10 +155,10 @@ class SamSerialReader(ThreadedDevice):
                     self._close()
 
     # -- the thread -----------------------------------------------------------------------------
-    def _connect(self) -> serial.SerialBase:
+    def _connect(self) -> serial.Serial:
         with self._io_lock:
             if self._port is None:  # read_once() may have opened it already
-                self._open()
+                return self._open()
             return self._port
 
     def _serve(self, port: serial.SerialBase) -> None:
@@ -196,7 +197,8 @@ class SamSerialReader(ThreadedDevice):
         self._forget()
         super()._lost(error)
 
-    def _open(self) -> None:
+    def _open(self) -> serial.Serial:
+        """Open the port and check the SAM; the open port (also in ``self._port``)."""
         port = open_url(self.url, baudrate=self.options["baudrate"], timeout_s=CHUNK_TIMEOUT_S)
         self._port = port
         self._decoder.reset()
@@ -213,6 +215,7 @@ class SamSerialReader(ThreadedDevice):
                 raise
             raise DeviceUnavailable(f"the reader's answers are garbled at open: {e.reason}",
                                     action="check the baud rate and the cable") from e
+        return port
 
     def _close(self) -> None:
         with self._io_lock:

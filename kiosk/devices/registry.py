@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from kiosk import roles
 from kiosk.config import validate_options
@@ -59,7 +60,7 @@ def drivers() -> Mapping[str, str]:
     return dict(sorted(found.items()))
 
 
-def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type:
+def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type[Device]:
     """The class registered under ``name`` (imported now; ImportError if a library it needs is missing)."""
     target = drivers().get(name)
     if target is None:
@@ -69,7 +70,7 @@ def driver_class(name: str, file: str = "<config>", key: str = "driver") -> type
     return driver
 
 
-def check(role: str, section: Mapping, file: str = "<config>") -> tuple[type, dict]:
+def check(role: str, section: Mapping[str, Any], file: str = "<config>") -> tuple[type[Device], dict[str, Any]]:
     """The driver class of one ``[devices.<role>]`` section and its validated options: the driver
     must exist and be one of ``role``'s, its options must fit its ``OPTIONS``."""
     name = section["driver"]
@@ -81,12 +82,12 @@ def check(role: str, section: Mapping, file: str = "<config>") -> tuple[type, di
     return cls, options
 
 
-def build(role: str, section: Mapping, bus: EventBus, file: str = "<config>"):
+def build(role: str, section: Mapping[str, Any], bus: EventBus, file: str = "<config>") -> Device:
     """Build the driver for one ``[devices.<role>]`` section (validated options, not started)."""
     cls, options = check(role, section, file)
     return cls(section.get("url", ""), options, bus)
 
 
-def virtual(role: str, bus: EventBus, **options):
+def virtual(role: str, bus: EventBus, **options: Any) -> Device:
     """The in-memory driver of ``role`` (not started)."""
     return build(role, {"driver": roles.by_name(role).virtual, "url": "", "options": options}, bus)

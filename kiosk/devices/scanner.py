@@ -117,14 +117,14 @@ class SerialScanner(_ScannerBase):
                                max_length=opts["max_length"])
 
     # -- the link (kiosk.devices.skeleton) -------------------------------------------------------
-    def _connect(self) -> serial.SerialBase:
+    def _connect(self) -> serial.Serial:
         return open_url(self.url, baudrate=self.options["baudrate"], timeout_s=READ_TIMEOUT_S)
 
     def _connected(self, port: serial.SerialBase) -> None:
         self.codec.reset()
         super()._connected(port)
 
-    def _serve(self, port: serial.SerialBase) -> None:
+    def _serve(self, port: serial.Serial) -> None:
         try:
             self._read_loop(port)
         except (serial.SerialException, OSError) as e:

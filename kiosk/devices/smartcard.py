@@ -215,7 +215,7 @@ class PcscReader(ThreadedDevice):
 
     def _serve(self, ctx: int) -> None:
         while not self._stop.is_set():
-            self._cycle()
+            self._cycle(ctx)
 
     def _disconnect(self, ctx: int) -> None:
         self._release()
@@ -229,8 +229,9 @@ class PcscReader(ThreadedDevice):
         self._update_readers([])
         self._report(error, device_fault=True)
 
-    def _cycle(self) -> None:
-        ctx = self._ctx
+    def _cycle(self, ctx: int) -> None:
+        """One look at the readers and the card, on the monitor's context ``ctx`` (``self._ctx``:
+        only this thread releases it, in :meth:`_disconnect`)."""
         readers = _list_readers(ctx)
         self._update_readers(readers)
         target = self._match(readers)

@@ -258,7 +258,7 @@ class Gateway:
             self.pump.window_freed()
 
     # -- public API ---------------------------------------------------------------------------
-    def request(self, op: Op, body: Mapping[str, Any], timeout_s: float | None = None) -> dict:
+    def request(self, op: Op, body: Mapping[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
         """Online request/response: the result dict, or Offline/Timeout/Rejected/InvalidMessage.
 
         ``op`` is one of :mod:`kiosk.network.operations` (``operations.APPOINTMENTS_LIST``) and
@@ -285,8 +285,9 @@ class Gateway:
         if not schemas.is_durable(op):
             raise InvalidMessage(f"{op} is not a durable operation; use request()")
         schemas.validate_request(op, body)
-        env = Envelope("req", op, self.terminal_id, _plain(body), idem=idem or new_id())
-        pending = Pending(env.id, env.idem, op)
+        key = idem or new_id()
+        env = Envelope("req", op, self.terminal_id, _plain(body), idem=key)
+        pending = Pending(env.id, key, op)
         self.correlator.expect(pending)
         try:
             self.pump.store(env, "req", _plain(body), sealed=sealed)

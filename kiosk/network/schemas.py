@@ -87,16 +87,17 @@ def _load() -> tuple[dict[str, dict[str, Any]], Registry]:
     return docs, Registry().with_resources(resources)
 
 
-def schema_files() -> dict[str, dict]:
+def schema_files() -> dict[str, dict[str, Any]]:
     """Every contract document by name (a copy-free view: do not mutate): the files, an operation
     file as ``<op>.request.json`` and ``<op>.result.json``, and ``operations.json`` with every
     operation's entry (``operations``)."""
     return _load()[0]
 
 
-def operations() -> dict[str, dict]:
+def operations() -> dict[str, dict[str, Any]]:
     """Operation name -> {durable: bool, description, errors}, in the order of their names."""
-    return schema_files()["operations.json"]["operations"]
+    ops: dict[str, dict[str, Any]] = schema_files()["operations.json"]["operations"]
+    return ops
 
 
 def is_durable(op: str) -> bool:

@@ -11,13 +11,17 @@ Clock trigger. The app ends only from the maintenance screen (or when a tour fin
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from kiosk.screens.window import prepare_window, register_fonts, run_until_stopped
+
+if TYPE_CHECKING:
+    from kiosk.services.facade import Services, UiSettings
 
 log = logging.getLogger("kiosk.screens.app")
 
 
-def run_touchscreen(services, settings=None, **kw):
+def run_touchscreen(services: Services, settings: UiSettings | None = None, **kw: Any) -> Any:
     """The touchscreen of the terminal's profile (``terminal.profile``, built by the runtime): the
     staff's mobile app where it is ``mobile``, else the hall kiosk. ``kw`` as for :func:`run_app`."""
     if services.info.profile == "mobile":

@@ -30,7 +30,7 @@ from kiosk.network.errors import Timeout
 from kiosk.network.operations import DurableOp
 
 if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
-    pass
+    from kiosk.network.gateway import Gateway
 
 #: Why 120 s: the longest a citizen keeps retrying one thing (the elder session timeout); later
 #: it is someone else, or the same person asking again on purpose.
@@ -49,8 +49,8 @@ class Attempts:
         if bus is not None:
             bus.subscribe("session.ended", lambda e: self.reset())
 
-    def submit(self, gateway, op: DurableOp, body: Mapping[str, Any], wait_s: float,
-               session: str | None = None) -> dict:
+    def submit(self, gateway: Gateway, op: DurableOp, body: Mapping[str, Any], wait_s: float,
+               session: str | None = None) -> dict[str, Any]:
         """Send durable ``op`` with ``body`` under the key of this attempt and wait for the answer.
 
         Raises what ``Pending.wait`` raises; only a Timeout leaves the attempt open."""

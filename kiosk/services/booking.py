@@ -48,7 +48,8 @@ class BookingService:
     def slots(self, item_code: str, date: dt.date) -> list[dict[str, Any]]:
         """Slots of that day with their free capacity."""
         body: ops.SlotsListRequest = {"item_code": item_code, "date": date.isoformat()}
-        return self.gateway.request(ops.SLOTS_LIST, body)["slots"]
+        slots: list[dict[str, Any]] = self.gateway.request(ops.SLOTS_LIST, body)["slots"]
+        return slots
 
     def book(self, item_code: str, slot_id: str) -> dict[str, Any]:
         """Book (durable; one idempotency key per attempt, see the module doc); returns the

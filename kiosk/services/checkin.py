@@ -18,13 +18,14 @@ from firmware_bridge.escpos.document import TicketDoc
 from kiosk.clock import Clock
 from kiosk.devices.base import DeviceError
 from kiosk.errors import KioskError
+from kiosk.events import EventBus
 from kiosk.network import operations as ops
 from kiosk.services import tickets
 from kiosk.services.attempts import Attempts
 from kiosk.services.session import SessionManager
 
 if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
-    pass
+    from kiosk.network.gateway import Gateway
 
 log = logging.getLogger("kiosk.services.checkin")
 
@@ -81,9 +82,10 @@ class PrintOutcome:
 class CheckinService:
     """Today's appointments, check-in and the queue ticket."""
 
-    def __init__(self, gateway, printer, sessions: SessionManager, clock: Clock, *, hall: str,
-                 hall_code: str, terminal_id: str, hall_en: str = "", bus=None, wait_s: float = 8.0,
-                 verify_code: Callable[[str], dict] | None = None, attempts: Attempts | None = None,
+    def __init__(self, gateway: Gateway, printer: TicketPrinter | None, sessions: SessionManager,
+                 clock: Clock, *, hall: str, hall_code: str, terminal_id: str, hall_en: str = "",
+                 bus: EventBus | None = None, wait_s: float = 8.0,
+                 verify_code: Callable[[str], dict[str, Any]] | None = None, attempts: Attempts | None = None,
                  follow_url: str = tickets.DEFAULT_FOLLOW_URL) -> None:
         self.gateway = gateway
         #: Verifies a signed check-in code and returns its claims (raises a KioskError), or None
@@ -134,12 +136,13 @@ class CheckinService:
         return [a for a in result.get("appointments", []) if a.get("date") == today
                 and a.get("status") in ("booked", "checked_in")]
 
-    def appointments(self) -> list[dict]:
+    def appointments(self) -> list[dict[str, Any]]:
         """Every appointment of the identified citizen the central service lists (any day, any state)."""
         body: ops.AppointmentsListRequest = {"citizen_ref": self.citizen_ref()}
-        return self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
+        appts: list[dict[str, Any]] = self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
+        return appts
 
-    def window(self, appointment: dict) -> str:
+    def window(self, appointment: dict[str, Any]) -> str:
         """Where the check-in window of ``appointment`` stands now: :data:`EARLY`, :data:`OPEN` or
         :data:`LATE`. The window is the central service's (``checkin_from``/``checkin_until``,
         hall-local HH:MM, from its one rule); this terminal only holds it against its clock, so a
@@ -151,7 +154,7 @@ class CheckinService:
             return LATE
         return OPEN
 
-    def check_in(self, appointment_id: str, item_code: str | None = None) -> dict:
+    def check_in(self, appointment_id: str, item_code: str | None = None) -> dict[str, Any]:
         """Check in (durable, idempotent); returns the queue result (with ``item_code`` when given:
         the ticket names the service in the session's language); raises Timeout when queued."""
         if self.sessions.citizen is None:

@@ -8,7 +8,7 @@ away from those packages).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.events import EventBus
 from kiosk.services.checkin import CheckinService, PrintOutcome
@@ -25,6 +25,10 @@ from kiosk.services.scans import ScanReader
 from kiosk.services.session import SessionManager
 from kiosk.services.staff_pin import PinGate
 from kiosk.watchdog import UiHeartbeat
+
+if TYPE_CHECKING:  # the screens import this module; the config and the clock are not theirs to import
+    from kiosk.clock import Clock
+    from kiosk.config import Config
 
 
 @dataclass
@@ -59,7 +63,7 @@ class UiSettings:
     speech: bool = True         # spoken prompts in elder mode
 
     @classmethod
-    def from_config(cls, cfg) -> UiSettings:
+    def from_config(cls, cfg: Config) -> UiSettings:
         """The settings of a loaded :class:`kiosk.config.Config`."""
         return cls(width=cfg.get("ui.width"), height=cfg.get("ui.height"), fullscreen=bool(cfg.get("ui.fullscreen")),
                    font=cfg.get("ui.font", ""), state_dir=cfg.get("runtime.state_dir", "var"),
@@ -89,7 +93,7 @@ class Services:
     staff_pin: PinGate | None = None  # the maintenance PIN and its lock-out: outlives the screen, and restarts
 
     @property
-    def clock(self):
+    def clock(self) -> Clock:
         """The terminal's clock (hall time; the demo's can be moved)."""
         return self.sessions.clock
 

@@ -35,12 +35,14 @@ class ProgressService:
     def my_applications(self) -> list[dict[str, Any]]:
         """Applications of the identified citizen."""
         body: ops.ApplicationsListRequest = {"citizen_ref": self.checkin.citizen_ref()}
-        return self.gateway.request(ops.APPLICATIONS_LIST, body).get("applications", [])
+        apps: list[dict[str, Any]] = self.gateway.request(ops.APPLICATIONS_LIST, body).get("applications", [])
+        return apps
 
     def by_number(self, application_no: str) -> dict[str, Any]:
         """One application by its number (typed on the keypad or scanned from a receipt)."""
         body: ops.ApplicationGetRequest = {"application_no": application_no}
-        return self.gateway.request(ops.APPLICATION_GET, body)["application"]
+        app: dict[str, Any] = self.gateway.request(ops.APPLICATION_GET, body)["application"]
+        return app
 
     def print_slip(self, application: dict[str, Any]) -> PrintOutcome:
         """Print a progress slip of ``application`` in the session's language (no name, no ID
@@ -92,7 +94,7 @@ class GuideService:
         return localize(entry, lang)
 
     @staticmethod
-    def has_chinese(text) -> bool:
+    def has_chinese(text: Any) -> bool:
         """Whether a text holds Chinese (an English screen shows none, but for names)."""
         return has_chinese(text)
 
@@ -188,7 +190,7 @@ class FeedbackService:
                                                        if k in ("receipt", "citizen_ref") and v}}
         # A plain dict, not ops.FeedbackSubmitRequest: its members are filled from a loop, and
         # ``kind`` comes from the screens as a string (the schema checks it is rate/complain/consult).
-        body: dict = {"kind": kind, "target": target if application_no else {"hall": True}}
+        body: dict[str, Any] = {"kind": kind, "target": target if application_no else {"hall": True}}
         for key, value in (("rating", rating), ("reasons", reasons), ("text", text),
                            ("item_code", item_code), ("callback_phone", callback_phone)):
             if value is not None:

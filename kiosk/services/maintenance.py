@@ -9,17 +9,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from kiosk.clock import Clock
 from kiosk.devices.base import DeviceUnavailable
 from kiosk.services import tickets
+
+if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.network.gateway import Gateway
+
+
+class Terminal(Protocol):
+    """What health and the test page read of the terminal (kiosk.services.facade.TerminalInfo, which
+    imports this module: a Protocol keeps the two out of an import cycle)."""
+
+    @property
+    def terminal_id(self) -> str: ...
+    @property
+    def hall(self) -> str: ...
+    @property
+    def version(self) -> str: ...
 
 
 class MaintenanceService:
     """Health, test page and the network's state of one terminal."""
 
-    def __init__(self, info, gateway, devices: Mapping[str, Any], clock, *, follow_url: str = tickets.DEFAULT_FOLLOW_URL,
-                 started_at: float | None = None) -> None:
+    def __init__(self, info: Terminal, gateway: Gateway, devices: Mapping[str, Any], clock: Clock, *,
+                 follow_url: str = tickets.DEFAULT_FOLLOW_URL, started_at: float | None = None) -> None:
         self.info, self.gateway, self.devices, self.clock = info, gateway, devices, clock
         self.follow_url = follow_url
         self.started_at = time.time() if started_at is None else started_at
@@ -34,10 +50,10 @@ class MaintenanceService:
         """Whether a printer is configured (the test page needs one)."""
         return self.devices.get("printer") is not None
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Devices, network and outbox: never any citizen data."""
         gw = self.gateway
-        outbox = getattr(gw, "outbox_health", dict)()  # a test's stand-in may have none
+        outbox: dict[str, Any] = getattr(gw, "outbox_health", dict)()  # a test's stand-in may have none
         return {
             "terminal": self.info.terminal_id,
             "version": self.info.version,

@@ -11,6 +11,9 @@ durable, idempotent outbox row each) followed by ``application.submit``, all *se
 (kiosk.network.sealed). Rows leave when the network is there and are deleted on the central
 service's acknowledgement; :meth:`MobileService.queued` shows what still waits. Photos live in
 memory until submitted, then only sealed in the outbox.
+
+This module owns the staff member's sign-in, the draft, the submission and the queue; how a photo
+is judged and compressed (and what a camera must offer) is kiosk.services.photos'.
 """
 from __future__ import annotations
 
@@ -23,9 +26,8 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import cv2
 import numpy as np
 
 from hall_common import privacy
@@ -34,9 +36,11 @@ from kiosk.clock import Clock
 from kiosk.errors import ConfigError, KioskError
 from kiosk.events import Event, EventBus
 from kiosk.network import operations as ops
+from kiosk.services.photos import PhotoCheck, StillCamera, check_photo
 from kiosk.trust.ratelimit import PinLimiter
 
 if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
+    from kiosk.config import Config
     from kiosk.network.gateway import Gateway
     from kiosk.network.outbox import Row
     from kiosk.services.flows import GuideService
@@ -44,15 +48,6 @@ if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
 
 log = logging.getLogger("kiosk.services.mobile")
 
-CHUNK_OP = ops.UPLOAD_CHUNK
-SUBMIT_OP = ops.APPLICATION_SUBMIT
-#: Why these bounds (mean grey level 0..255): below 40 the text of a document is lost in noise;
-#: above 235 it is washed out by a flash or the sun.
-DARK_MEAN, BRIGHT_MEAN = 40.0, 235.0
-#: JPEG qualities tried in turn before the photo is scaled down (85 keeps small print legible).
-JPEG_QUALITIES = (85, 75, 65, 55, 45)
-#: Each further try scales the photo by this factor (never below MIN_SIDE_PX on the short side).
-SCALE_STEP, MIN_SIDE_PX = 0.8, 480
 #: Consent methods the contract knows.
 CONSENT_METHODS = ("signature", "tap", "verbal_witnessed")
 
@@ -117,20 +112,6 @@ class StaffMember:
         return privacy.mask_name(self.name)
 
 
-@dataclass(frozen=True)
-class PhotoCheck:
-    """The verdict on one document photo."""
-
-    ok: bool
-    reason: str            # ok | blurred | dark | bright
-    sharpness: float       # variance of the Laplacian inside the guide
-    brightness: float      # mean grey level inside the guide
-    size_bytes: int = 0    # of the compressed JPEG
-    quality: int = 0
-    width: int = 0
-    height: int = 0
-
-
 @dataclass
 class Material:
     """One required material of the item, checked off by the staff member."""
@@ -174,49 +155,7 @@ class QueuedApplication:
     submit_waiting: bool
 
 
-# -- photos ---------------------------------------------------------------------------------------
-def crop_guide(frame: np.ndarray, guide: Sequence[float]) -> np.ndarray:
-    """The part of ``frame`` inside the framing guide ``[x, y, w, h]`` (fractions)."""
-    h, w = frame.shape[:2]
-    x0, y0, gw, gh = guide
-    return frame[int(y0 * h):int((y0 + gh) * h), int(x0 * w):int((x0 + gw) * w)]
-
-
-def sharpness(gray: np.ndarray) -> float:
-    """Variance of the Laplacian (a focus measure: blurred images have few strong edges)."""
-    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
-
-
-def compress_jpeg(img: np.ndarray, max_bytes: int) -> tuple[bytes, int]:
-    """JPEG bytes within ``max_bytes`` (lower quality first, then smaller); returns (bytes, quality)."""
-    scaled = img
-    while True:
-        for q in JPEG_QUALITIES:
-            ok, buf = cv2.imencode(".jpg", scaled, [cv2.IMWRITE_JPEG_QUALITY, q])
-            if ok and len(buf) <= max_bytes:
-                return buf.tobytes(), q
-        h, w = scaled.shape[:2]
-        if min(h, w) * SCALE_STEP < MIN_SIDE_PX:
-            return buf.tobytes(), JPEG_QUALITIES[-1]  # the smallest we allow: over budget, still legible
-        scaled = cv2.resize(scaled, (int(w * SCALE_STEP), int(h * SCALE_STEP)), interpolation=cv2.INTER_AREA)
-
-
-def check_photo(frame: np.ndarray, guide: Sequence[float], min_sharpness: float,
-                max_bytes: int) -> tuple[PhotoCheck, bytes | None]:
-    """Crop to the guide, judge sharpness and exposure, compress; (check, JPEG or None if refused)."""
-    if frame is None or getattr(frame, "ndim", 0) not in (2, 3) or frame.size == 0:
-        return PhotoCheck(False, "blurred", 0.0, 0.0), None
-    roi = crop_guide(frame, guide)
-    gray = roi if roi.ndim == 2 else cv2.cvtColor(roi, cv2.COLOR_BGR2GRAY)
-    sharp, mean = sharpness(gray), float(gray.mean())
-    reason = "dark" if mean < DARK_MEAN else "bright" if mean > BRIGHT_MEAN else \
-        "blurred" if sharp < min_sharpness else "ok"
-    if reason != "ok":
-        return PhotoCheck(False, reason, sharp, mean), None
-    jpeg, q = compress_jpeg(roi, max_bytes)
-    return PhotoCheck(True, "ok", sharp, mean, len(jpeg), q, roi.shape[1], roi.shape[0]), jpeg
-
-
+# -- uploads ------------------------------------------------------------------------------------
 def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict[str, Any]]:
     """``upload.chunk`` bodies of ``data`` (each ``chunk_bytes`` at most, Base64, whole-file SHA-256)."""
     digest = hashlib.sha256(data).hexdigest()
@@ -226,10 +165,6 @@ def chunk_bodies(data: bytes, upload_id: str, chunk_bytes: int) -> list[dict[str
 
 
 # -- the service ----------------------------------------------------------------------------------
-class StillCamera(Protocol):  # what the service needs of a camera driver (kiosk.devices.camera)
-    def capture_still(self, timeout_s: float = ...) -> np.ndarray: ...
-
-
 class MobileService:
     """Staff sign-in, the application draft, submission through the sealed outbox, and the queue."""
 
@@ -254,7 +189,8 @@ class MobileService:
                       bus.subscribe("session.ended", lambda e: self.discard())]
 
     @classmethod
-    def from_config(cls, cfg, gateway, sessions, guide, bus, clock, camera=None) -> MobileService:
+    def from_config(cls, cfg: Config, gateway: Gateway, sessions: SessionManager, guide: GuideService,
+                    bus: EventBus, clock: Clock, camera: StillCamera | None = None) -> MobileService:
         """Built by the composition root (kiosk.runtime) in the mobile profile, from ``mobile.*``."""
         g = cfg.get
         return cls(gateway, sessions, guide, bus, clock, staff=g("mobile.staff", []), camera=camera,
@@ -408,7 +344,7 @@ class MobileService:
             if m.photo:
                 upload_id = f"{d.local_id}.p{k}"
                 for body in chunk_bodies(m.photo, upload_id, self.chunk_bytes):
-                    self.gateway.submit(CHUNK_OP, body, idem=f"{upload_id}.c{body['index']}", sealed=True)
+                    self.gateway.submit(ops.UPLOAD_CHUNK, body, idem=f"{upload_id}.c{body['index']}", sealed=True)
                 entry["upload_id"] = upload_id
             materials.append(entry)
         application: ops.ApplicationSubmitRequest = {
@@ -418,7 +354,7 @@ class MobileService:
             "staff": {"staff_id": staff.staff_id}}
         with self._lock:
             self._labels[d.local_id] = (d.item_name, c.masked_name)
-            pending = self.gateway.submit(SUBMIT_OP, application, idem=f"{d.local_id}.submit", sealed=True)
+            pending = self.gateway.submit(ops.APPLICATION_SUBMIT, application, idem=f"{d.local_id}.submit", sealed=True)
             self._submit_ids[pending.id] = d.local_id
         log.info("application queued", extra={"local_id": d.local_id, "item": d.item_code,
                                               "photos": sum(1 for m in d.materials if m.photo)})
@@ -440,11 +376,11 @@ class MobileService:
         """Applications still in the outbox, oldest first (chunks left, whether the application waits)."""
         out: dict[str, QueuedApplication] = {}
         for row in self.gateway.outbox.pending():
-            if row.op not in (CHUNK_OP, SUBMIT_OP):
+            if row.op not in (ops.UPLOAD_CHUNK, ops.APPLICATION_SUBMIT):
                 continue
             local_id = row.idem.split(".")[0]
             q = out.setdefault(local_id, QueuedApplication(local_id, "", "", 0, False))
-            if row.op == CHUNK_OP:
+            if row.op == ops.UPLOAD_CHUNK:
                 q.chunks_left += 1
             else:
                 q.submit_waiting = True
@@ -467,7 +403,7 @@ class MobileService:
 
     def _on_result(self, event: Event) -> None:
         data = event.data or {}
-        if data.get("op") != SUBMIT_OP:
+        if data.get("op") != ops.APPLICATION_SUBMIT:
             return
         local_id = self._submit_ids.pop(data.get("id", ""), None)
         item_name = self._labels.pop(local_id, ("", ""))[0] if local_id else ""

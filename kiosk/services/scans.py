@@ -38,7 +38,7 @@ class Scan:
         return f"Scan(leads_to={self.leads_to!r}, kind={self.kind!r}, why={self.why!r})"
 
 
-def as_payload(data) -> pl.Payload:
+def as_payload(data: object) -> pl.Payload:
     """Event data of ``scanner.scan`` / ``camera.scan`` as a Payload (raw text is classified here)."""
     if isinstance(data, pl.Payload):
         return data
@@ -52,7 +52,7 @@ class ScanReader:
     def __init__(self, follow_url: str = tickets.DEFAULT_FOLLOW_URL) -> None:
         self.follow_url = follow_url
 
-    def read(self, data) -> Scan:
+    def read(self, data: object) -> Scan:
         """Where the scan in ``data`` (a Payload, ``{"text": ...}`` or text) leads."""
         p = as_payload(data)
         if p.kind == pl.APPLICATION_NUMBER:
@@ -68,6 +68,7 @@ class ScanReader:
 
 
 def _receipt_of(p: pl.Payload) -> str:
-    if p.detail.get("receipt"):
-        return p.detail["receipt"]
+    receipt: str = p.detail.get("receipt") or ""
+    if receipt:
+        return receipt
     return "" if pl.verifier_installed() else p.value

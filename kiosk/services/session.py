@@ -30,7 +30,7 @@ from typing import Any
 from hall_common import privacy
 from kiosk import roles
 from kiosk.clock import Clock
-from kiosk.events import EventBus
+from kiosk.events import Event, EventBus, Handler
 from kiosk.logs import SENSITIVE
 from kiosk.trust.payload import id_number_problem
 
@@ -282,21 +282,21 @@ class SessionManager:
             unsub()
 
     # -- device events -----------------------------------------------------------------------------
-    def _on_card_read(self, source: str):
-        def on_read(event) -> None:
+    def _on_card_read(self, source: str) -> Handler:
+        def on_read(event: Event) -> None:
             citizen = citizen_from_read(event.data, source)
             if citizen is not None:
                 self.begin(citizen)
         return on_read
 
-    def _on_card_removed(self, source: str):
-        def on_removed(event) -> None:
+    def _on_card_removed(self, source: str) -> Handler:
+        def on_removed(event: Event) -> None:
             c = self._citizen
             if c is not None and c.source == source:
                 self.end(EndReason.CARD_REMOVED)
         return on_removed
 
-    def _on_scan(self, event) -> None:
+    def _on_scan(self, event: Event) -> None:
         self.touch()
 
 

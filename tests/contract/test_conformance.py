@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -144,7 +144,8 @@ def _realistic(op: str, w: World) -> st.SearchStrategy[dict]:
     # An operation whose requests need no record of the seeded world (a hall's status, say) is
     # driven with bodies made from its schema alone; the test below still demands a success, and
     # says where to add realistic requests when none came.
-    return from_schema(_request_schema(op))
+    # A request schema is an object schema: every value drawn is a dict (from_schema's type is any JSON).
+    return cast("st.SearchStrategy[dict]", from_schema(_request_schema(op)))
 
 
 @st.composite

@@ -31,6 +31,8 @@ class _Names:
         for node in tree.body:
             if isinstance(node, ast.Assign):
                 self.assigned.update({t.id: node.value for t in node.targets if isinstance(t, ast.Name)})
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                self.assigned[node.target.id] = node.value  # NAME: Final = operations.X
             elif isinstance(node, ast.ImportFrom) and node.module == "kiosk.network":
                 self.modules |= {a.asname or a.name for a in node.names if a.name == "operations"}
             elif isinstance(node, ast.ImportFrom) and node.module == _OPERATIONS:

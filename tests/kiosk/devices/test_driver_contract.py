@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ def private_pcsc_socket():
 def absent_section(name: str) -> dict:
     """A config section for ``name`` with nothing behind it."""
     cls = registry.driver_class(name)
-    options = {}
+    options: dict[str, Any] = {}
     if "present" in cls.OPTIONS:  # a virtual driver: unplugged
         options["present"] = False
     if "device" in cls.OPTIONS:  # the keyboard wedge reads an input node (empty: fed by the UI)

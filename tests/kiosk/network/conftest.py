@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -23,7 +24,7 @@ def sample_result(op: str, body: dict) -> dict:
     """A valid result for every operation (the real service lives in central/hall_central): the
     samples below, else the first of the ``examples`` of the operation's result (ops/<op>.json)."""
     appt = body.get("appointment_id", "AP-1")
-    samples = {
+    samples: dict[str, dict[str, Any]] = {
         "catalogue.sync": {"version": 3, "unchanged": False, "categories": [{"code": "C1", "name": "社会保障", "name_en": "Social security"}],
                            "departments": [{"code": "D1", "name": "民政局", "name_en": "Civil affairs"}],
                            "lines": [{"code": "A", "name": "综合受理", "name_en": "General", "prefix": "A", "zone": "一楼A区", "zone_en": "Zone A, 1F"}],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from typing import Any
 
 import pytest
 
 from kiosk.network import schemas
 
-SPEC = {"description": "Queue lengths of the hall.", "durable": False, "errors": {"not_found": "unknown hall"},
+SPEC: dict[str, Any] = {
+        "description": "Queue lengths of the hall.", "durable": False, "errors": {"not_found": "unknown hall"},
         "request": {"type": "object", "properties": {"hall": {"$ref": "common.json#/$defs/code"}},
                     "additionalProperties": False},
         "result": {"type": "object", "properties": {"waiting": {"type": "integer", "minimum": 0}},

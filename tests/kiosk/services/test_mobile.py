@@ -87,23 +87,6 @@ def test_staff_card_signs_in_through_the_bus(parts):
     assert parts.staff.staff_id == "S002" and parts.staff.how == "card"
 
 
-def test_photo_checks_sharpness_exposure_and_size():
-    doc = _document()
-    guide = [0.08, 0.08, 0.84, 0.84]
-    check, jpeg = M.check_photo(doc, guide, 60.0, 60_000)
-    assert check.ok and jpeg[:2] == b"\xff\xd8" and len(jpeg) <= 60_000 and check.size_bytes == len(jpeg)
-    blurred = cv2.GaussianBlur(doc, (0, 0), 6)
-    check, jpeg = M.check_photo(blurred, guide, 60.0, 60_000)
-    assert (check.ok, check.reason, jpeg) == (False, "blurred", None)
-    assert check.sharpness < M.sharpness(cv2.cvtColor(doc, cv2.COLOR_BGR2GRAY))
-    check, _ = M.check_photo((doc * 0.1).astype(np.uint8), guide, 60.0, 60_000)
-    assert check.reason == "dark"
-    check, _ = M.check_photo(np.full_like(doc, 250), guide, 0.0, 60_000)
-    assert check.reason == "bright"
-    check, _ = M.check_photo(np.zeros((0, 0, 3), np.uint8), guide, 60.0, 60_000)
-    assert not check.ok
-
-
 def test_chunks_cover_the_data_exactly():
     data = bytes(range(256)) * 300
     bodies = M.chunk_bodies(data, "U1", 16 * 1024)
