@@ -258,8 +258,7 @@ class BookDoneScreen(KioskScreen):
             self.day = f"{d.isoformat()} {self.tr(WEEKDAYS[d.weekday()])}"
         except ValueError:
             self.day = ""
-        # this hall (the only one the outcome names) as the header names it, in the session's language
-        self.item, self.hall, self.window = o.get("item", ""), self.app.hall_text if o.get("hall") else "", o.get("window", "")
+        self.item, self.hall, self.window = o.get("item", ""), o.get("hall", ""), o.get("window", "")
         self.time = f"{o['start']}-{o['end']}" if o.get("start") else ""
 
     def print_again(self) -> None:

@@ -88,8 +88,9 @@ class Timeline(BoxLayout):
                 lines = s.get("steps") or [s.get("action", "")]
                 text = "\n".join([head, s.get("agency", ""), *[t for t in lines if t]])
                 colour = theme.PRIMARY if status == "current" else theme.TEXT
+            # columns start at the top, level beside level (a shorter one sat lower, its level too)
             label = KLabel(text=text, halign="left" if self.rows else "center", font_size=k * theme.FONT_SMALL,
-                           color=colour)
+                           color=colour, pos_hint={"top": 1})
             label.bind(height=self._fit)
             self.add_widget(label)
         self._fit()
