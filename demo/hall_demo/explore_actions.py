@@ -432,10 +432,17 @@ class Actions:
         if not (taken if conflict else free):
             return True, "nothing left to book"
         i, j = self.rng.choice(taken if conflict else free)
+        tapped = "tile_book"
         for tid in (f"bitem_{i}", f"day_{j}"):
             self.ui.settle()
-            if not self.ui.tap_id(tid):
-                return False, f"no {tid} on {self.ui.screen()}"
+            target = self.ui.find(tid)
+            if target is None:
+                # Where the last tap went and what the screen offers: seed 3 step 1821 (elder mode)
+                # tapped an item and stayed on the list, with nothing more to go on.
+                offered = sorted(t.name for t in self.ui.targets())
+                return False, f"no {tid} on {self.ui.screen()} after {tapped}; offered: {', '.join(offered)[:300]}"
+            self.ui.tap(target)
+            tapped = f"{tid} at ({target.x:.0f}, {target.y:.0f})"
         self.ui.settle()
         slot = next((t.name for t in self.ui.targets() if t.name.startswith("slot_")), None)
         if slot is None:

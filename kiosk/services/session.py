@@ -268,7 +268,11 @@ class SessionManager:
                 citizen.citizen_ref = None
                 citizen.extra.clear()
             self.elder_mode = self.senior = False
-            self._visit_open = False   # this visit's end is the session's end (the timeout notice)
+            if reason is EndReason.TIMEOUT:
+                # Untouched for the whole timeout: the visit ended with it (its notice goes home by
+                # itself). Any other end leaves the visit to the idle time: a card taken while staff
+                # had the maintenance screen open left it open, untouched, for good (explorer seed 4).
+                self._visit_open = False
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
             # The language the citizen was reading in: an end-of-session message is shown in it.

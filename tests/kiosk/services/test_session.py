@@ -187,3 +187,18 @@ def test_a_scanned_code_is_a_visit_too():
     clock.advance(1)
     sm.tick()
     assert events == [("session.idle", {"reason": "timeout"})]
+
+
+def test_a_session_that_ends_otherwise_leaves_the_visit_to_the_idle_time():
+    """Staff open the maintenance screen while a citizen's card lies on the reader, the card is
+    taken: the screen stays (kiosk.screens.kioskapp), and must still go once nobody touches it."""
+    sm, bus, clock, events = make()
+    sm.begin(citizen())
+    sm.touch()                            # five taps in the corner
+    sm.end(EndReason.CARD_REMOVED)
+    clock.advance(59)
+    sm.tick()
+    assert "session.idle" not in [t for t, _ in events]
+    clock.advance(1)
+    sm.tick()
+    assert events[-1] == ("session.idle", {"reason": "timeout"})
