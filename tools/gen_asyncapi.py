@@ -10,7 +10,6 @@ central service answers ``invalid`` or ``forbidden`` and when it answers nothing
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 
 from kiosk.network import envelope, topics
 from kiosk.network.schemas import error_codes, schema_files
+from tools import generated
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "asyncapi.yaml"
@@ -233,17 +233,7 @@ def render() -> str:
 
 def main() -> int:
     """Write docs/asyncapi.yaml, or with --check report whether it is current."""
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
-    text = render()
-    if args.check:
-        ok = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print("asyncapi.yaml is current" if ok else "asyncapi.yaml is stale: run python -m tools.gen_asyncapi")
-        return 0 if ok else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return generated.main(OUT, render, __doc__, "python -m tools.gen_asyncapi")
 
 
 if __name__ == "__main__":

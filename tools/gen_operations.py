@@ -23,7 +23,6 @@ into it. The TypedDicts say which members a body has and their types, not the sc
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.network.schemas import operations, schema_files
+from tools import generated
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "kiosk" / "network" / "operations.py"
@@ -171,17 +171,7 @@ def render() -> str:
 
 def main() -> int:
     """Write kiosk/network/operations.py, or with --check report whether it is current."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
-    text = render()
-    if args.check:
-        ok = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print("operations.py is current" if ok else "operations.py is stale: run make contract")
-        return 0 if ok else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return generated.main(OUT, render, __doc__.splitlines()[0], "make contract")
 
 
 if __name__ == "__main__":
