@@ -28,16 +28,14 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk import roles
-from kiosk.screens import async_call, memory, speech, theme
+from kiosk.screens import async_call, memory, registry, speech, theme
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
 from kiosk.services import scans
 
-#: Screen modules; each has ``SCREENS = {name: class}`` and a .kv twin (loaded once).
-SCREEN_MODULES = ("home", "identify", "checkin", "ticket", "message", "progress", "guide", "walkin",
-                  "feedback", "book", "maintenance")
 #: Built before the first frame and kept for the whole run: what a citizen sees first, and the
-#: screen every error and timeout goes to. Every other module is built when one of its screens is
+#: screen every error and timeout goes to. Every other screen module (kiosk.screens.registry: each
+#: has ``SCREENS = {name: class}`` and a .kv twin, loaded once) is built when one of its screens is
 #: first shown (30-60 ms; all 11 took ~0.4 s before the first frame) and dropped after the session.
 FIRST_SCREEN_MODULES = ("home", "message")
 #: Bus prefixes whose events only refresh status (coalesced: many events, one redraw).
@@ -146,9 +144,7 @@ class KioskApp(LockedApp, App):
         if self.sm.has_screen(name):
             return True
         if not self._module_of:
-            for mod_name in SCREEN_MODULES:  # imports only: no widget is made here
-                for screen_name in importlib.import_module(f"kiosk.screens.{mod_name}").SCREENS:
-                    self._module_of[screen_name] = mod_name
+            self._module_of = registry.screen_modules()  # imports only: no widget is made here
         module = self._module_of.get(name)
         if module is None:
             return False
