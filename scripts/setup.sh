@@ -57,4 +57,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]' -e ./central -e ./demo
   echo "$want" > "$stamp"
 fi
+# The touchscreens' compiled catalogues (.mo) are build outputs, not committed: made from the .po
+# files here (rewritten only when they change), in the test session, and in the wheel's build.
+.venv/bin/python -m tools.i18n compile
 echo "setup: ok"

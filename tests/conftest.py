@@ -17,6 +17,16 @@ os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def catalogues_compiled():
+    """The touchscreens' .mo catalogues made from the .po files before any test runs: they are
+    build outputs, not committed, so a fresh clone or worktree has none and an edited .po makes
+    the old one stale (a no-op when they are current; written atomically, so sessions that run at
+    once do not read half a file)."""
+    from tools import i18n
+    i18n.compile_all()
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves a new non-daemon thread behind (after a short grace period)."""

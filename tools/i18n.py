@@ -3,11 +3,13 @@
 ``python -m tools.i18n update``  pybabel extract (babel.cfg, keywords tr / N_ / say) into each
                                  domain's template (<package>/locale/<domain>.pot), then pybabel
                                  update of every language's .po; does nothing when no message changed;
-``python -m tools.i18n compile`` pybabel compile: every .po -> .mo (committed: the terminal reads
-                                 them with Python's gettext, kiosk.screens.i18n);
+``python -m tools.i18n compile`` every .po -> its .mo, through Babel (what the terminal reads with
+                                 Python's gettext, kiosk.i18n). The .mo files are build outputs, not
+                                 committed: scripts/setup.sh and the test session run this, and the
+                                 wheel's build compiles its own copies (setup.py);
 ``python -m tools.i18n check``   exit 1 on a stale template, a message zh_CN lacks, leaves
-                                 untranslated or fuzzy or whose {placeholders} differ, or a .mo that
-                                 does not say what its .po says (tests/tools/test_i18n.py runs it).
+                                 untranslated or fuzzy, or whose {placeholders} differ
+                                 (tests/tools/test_i18n.py runs it).
 
 Two gettext domains: ``kiosk`` (kiosk/screens) and ``mobile`` (kiosk/screens/mobile). Message ids
 are the English texts; the en catalogues may leave a message empty (gettext then shows the id).
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gettext
+import io
+import os
 import re
 import shutil
 import sys
@@ -24,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,10 +124,28 @@ def update(domains=tuple(DOMAINS)) -> list[Path]:
     return changed
 
 
-def compile_all(domains=tuple(DOMAINS)) -> None:
-    """pybabel compile every language of every domain (.po -> .mo beside it)."""
-    for domain in domains:
-        pybabel("compile", "-d", str(locale_dir(domain)), "-D", domain)
+def compile_all(domains=tuple(DOMAINS)) -> list[Path]:
+    """Compile every language of every domain (.po -> .mo beside it); the .mo files written."""
+    return [po.with_suffix(".mo") for domain in domains for lang in LANGS
+            if (po := po_path(lang, domain)).exists() and compile_po(po)]
+
+
+def compile_po(po: Path) -> bool:
+    """``po`` -> the .mo beside it, as ``pybabel compile`` makes it (fuzzy entries left out).
+    Written only when its bytes change, and atomically: a test run or a kiosk reading it meanwhile
+    sees the old file or the new one, never half of one (several test sessions compile at once).
+    True when it was written."""
+    with open(po, "rb") as f:
+        catalog = read_po(f)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.read_bytes() == buf.getvalue():
+        return False
+    tmp = mo.with_name(f".{mo.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, mo)
+    return True
 
 
 def check(domains=tuple(DOMAINS)) -> list[str]:
@@ -144,22 +166,7 @@ def check(domains=tuple(DOMAINS)) -> list[str]:
                 problems.append(f"{domain} zh_CN: fuzzy (check it, then drop the fuzzy flag): {msgid!r}")
             elif set(FIELD_RE.findall(msgid)) != set(FIELD_RE.findall(m.string)):
                 problems.append(f"{domain} zh_CN: the placeholders differ in {msgid!r} -> {m.string!r}")
-        for lang in LANGS:
-            problems += _stale_mo(domain, lang)
     return problems
-
-
-def _stale_mo(domain: str, lang: str) -> list[str]:
-    """Messages the compiled .mo of ``lang`` does not translate as its .po says."""
-    po = po_path(lang, domain)
-    mo = po.with_suffix(".mo")
-    if not mo.exists():
-        return [f"{domain} {lang}: {_rel(mo)} missing: run python -m tools.i18n compile"]
-    with open(mo, "rb") as f:
-        t = gettext.GNUTranslations(f)
-    wrong = [m.id for m in _messages(po).values() if m.string and not m.fuzzy and t.gettext(m.id) != m.string]
-    return [f"{domain} {lang}: {_rel(mo)} is older than its .po ({len(wrong)} messages): "
-            f"run python -m tools.i18n compile"] if wrong else []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in update(domains):
             print(f"updated {_rel(path)}")
     elif a.command == "compile":
-        compile_all(domains)
+        for path in compile_all(domains):
+            print(f"compiled {_rel(path)}")
     else:
         problems = check(domains)
         print("\n".join(problems) or "ok")

@@ -1,9 +1,11 @@
 """tools/i18n (Babel): what pybabel extracts from screens (.py and .kv), that zh_CN translates every
-message of both domains with its placeholders, and that the committed .mo files say what the .po
-files say."""
+message of both domains with its placeholders, and that the .mo files (build outputs, not
+committed) are compiled from the .po files, here and in the wheel's build (setup.py)."""
 from __future__ import annotations
 
 import gettext
+import runpy
+import shutil
 
 import pytest
 from babel.messages.pofile import read_po
@@ -51,7 +53,7 @@ def test_update_makes_the_catalogues_and_check_names_what_is_missing(package):
     assert i18n.update(("demo",)) == []  # nothing new: no file rewritten
     problems = i18n.check(("demo",))
     assert "demo zh_CN: no translation for 'Window {w}'" in problems
-    assert any("demo en:" in p and "missing" in p for p in problems)  # not compiled yet
+    assert all(p.startswith("demo zh_CN:") for p in problems)   # no .mo asked for: they are built, not committed
 
 
 def _translate(po, table: dict) -> None:
@@ -75,24 +77,53 @@ def test_compiled_catalogue_is_read_by_gettext_and_check_passes(package):
     assert gettext.translation("demo", str(i18n.locale_dir("demo")), languages=["en"]).gettext("City") == "City"
 
 
-def test_check_catches_a_lost_placeholder_a_fuzzy_entry_a_stale_mo_and_a_new_string(package):
+def test_check_catches_a_lost_placeholder_a_fuzzy_entry_and_a_new_string(package):
     i18n.update(("demo",))
     _translate(i18n.po_path("zh_CN", "demo"), {**ZH, "Window {w}": "窗口"})
-    i18n.compile_all(("demo",))
     assert i18n.check(("demo",)) == ["demo zh_CN: the placeholders differ in 'Window {w}' -> '窗口'"]
     po = i18n.po_path("zh_CN", "demo")
     po.write_text(po.read_text(encoding="utf-8").replace('"Window {w}"\nmsgstr "窗口"', '"Window {w}"\nmsgstr "{w}号窗口"')
                   .replace('msgid "City"', '#, fuzzy\nmsgid "City"'), encoding="utf-8")
-    problems = i18n.check(("demo",))
-    assert any("fuzzy" in p and "'City'" in p for p in problems)
-    assert any(p.startswith("demo zh_CN:") and "older than its .po" in p for p in problems)
+    assert [p for p in i18n.check(("demo",)) if "fuzzy" in p] == [
+        "demo zh_CN: fuzzy (check it, then drop the fuzzy flag): 'City'"]
     (package / "demo.py").write_text((package / "demo.py").read_text() + 'tr("A new string")\n', encoding="utf-8")
     assert any("stale" in p for p in i18n.check(("demo",)))
 
 
+def test_compile_rewrites_a_mo_only_when_its_po_says_something_new_and_leaves_fuzzy_out(package):
+    i18n.update(("demo",))
+    po = i18n.po_path("zh_CN", "demo")
+    _translate(po, ZH)
+    mo = po.with_suffix(".mo")
+    assert mo in i18n.compile_all(("demo",)) and i18n.compile_all(("demo",)) == []   # current: not rewritten
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "市"', 'msgstr "城市"')
+                  .replace('msgid "Day: {d}"', '#, fuzzy\nmsgid "Day: {d}"'), encoding="utf-8")
+    assert i18n.compile_all(("demo",)) == [mo]
+    t = gettext.translation("demo", str(i18n.locale_dir("demo")), languages=["zh_CN"])
+    assert t.gettext("City") == "城市" and t.gettext("Day: {d}") == "Day: {d}"   # a fuzzy entry is not shipped
+    assert not list(mo.parent.glob(".*.tmp"))
+
+
+def test_the_wheels_build_compiles_the_same_catalogues(tmp_path):
+    """setup.py's build step compiles every .po copied into the build directory into the very .mo
+    a checkout gets from tools.i18n (the wheel ships them; tests/test_wheel.py opens a real one)."""
+    compile_catalogues = runpy.run_path(str(i18n.ROOT / "setup.py"), run_name="setup")["compile_catalogues"]
+    for domain in i18n.DOMAINS:
+        for lang in i18n.LANGS:
+            po = i18n.po_path(lang, domain)
+            copy = tmp_path / po.relative_to(i18n.ROOT)
+            copy.parent.mkdir(parents=True)
+            shutil.copyfile(po, copy)
+    written = compile_catalogues(tmp_path)
+    assert len(written) == len(i18n.DOMAINS) * len(i18n.LANGS)
+    i18n.compile_all()
+    for mo in written:
+        assert mo.read_bytes() == (i18n.ROOT / mo.relative_to(tmp_path)).read_bytes(), mo
+
+
 @pytest.mark.parametrize("domain", list(i18n.DOMAINS))
-def test_every_screen_string_is_translated_and_compiled(domain):
-    """The real catalogues: template current, zh_CN complete, .mo files compiled from the .po."""
+def test_every_screen_string_is_translated(domain):
+    """The real catalogues: template current, zh_CN complete, placeholders kept."""
     assert i18n.check((domain,)) == []
 
 
