@@ -34,15 +34,13 @@ MAX_DEPTH = 1000
 #: Why 8 MiB: 120 photo chunks (the largest legitimate message, ~66 KB), and the memory bound of
 #: a lane of maximal messages (256 KiB each: 32 of them) whatever its terminal sends.
 MAX_BYTES = 8 * 1024 * 1024
-_PREFIX = "kiosk/v1/"
 
 
 def lane_of(topic: str) -> str:
     """The terminal a topic names (unchecked: the writer judges it), or :data:`UNKNOWN`."""
-    if topic.startswith(_PREFIX):
-        terminal = topic[len(_PREFIX):].split("/", 1)[0]
-        if terminal:
-            return terminal
+    parts = topic.split("/", 3)
+    if len(parts) > 2 and parts[2] and parts[0] == "kiosk" and parts[1] == "v1":
+        return parts[2]
     return UNKNOWN
 
 
@@ -59,6 +57,7 @@ class Lanes:
         #: Messages shed because their lane was full (or the inbox closed), by lane.
         self.shed: dict[str, int] = {}
         self._closed = False
+        self._waiting = False  # the writer waits for work: only then does a put wake it
         self._cond = threading.Condition()
 
     def put(self, item: tuple[str, bytes]) -> bool:
@@ -78,7 +77,8 @@ class Lanes:
             lane.append(item)
             self._bytes[key] += size
             self._size += 1
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
         return True
 
     def take(self, max_batch: int) -> list[tuple[str, bytes]] | None:
@@ -90,7 +90,9 @@ class Lanes:
         """
         with self._cond:
             while not self._ring and not self._closed:
+                self._waiting = True
                 self._cond.wait()
+                self._waiting = False
             batch: list[tuple[str, bytes]] = []
             given: dict[str, int] = {}
             spent: list[str] = []
