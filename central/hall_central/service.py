@@ -176,7 +176,8 @@ class CentralService:
         now = time.monotonic()
         if now - self._logged.get("shed", -LOG_EVERY_S) >= LOG_EVERY_S:
             self._logged["shed"] = now
-            log.warning("shed a message: its terminal's lane is full (a terminal resends what is unanswered)",
+            log.warning("shed a message: its terminal's lane is full, or the service is stopping (a terminal "
+                        "resends what stays unanswered)",
                         extra={"lane": lanes.lane_of(topic), "shed": dict(self.queue.shed)})
 
     # --- the writer thread ----------------------------------------------------------------
