@@ -1,12 +1,15 @@
 """The reference central service: MQTT in, group-committed SQLite, MQTT out.
 
-Threads: paho's network thread only enqueues (callbacks never block or touch the database);
-one writer thread drains the queue, judges each message ALONE (:mod:`hall_central.intake`:
-decode, schemas, the sender is the topic's terminal; a refusal is answered or counted at once),
-applies the accepted ones as one batch in ONE transaction (a savepoint per request), then
-publishes all the batch's responses. A message that still fails inside the batch is taken out
-and the rest retried without it: one bad message never costs another terminal its answer. Why: a per-request commit is
-an fsync per check-in and cannot reach 1,000 check-ins/s on two cores; a batch commit can.
+Threads: paho's network thread only enqueues (callbacks never block or touch the database), each
+message in its sender's lane (:mod:`hall_central.lanes`: one bounded lane per terminal, a flood
+beyond the bound shed and counted). One writer thread takes each batch round robin over the
+lanes, so a terminal that floods the service delays only itself; it judges each message ALONE
+(:mod:`hall_central.intake`: decode, schemas, the sender is the topic's terminal; a refusal is
+answered or counted at once), applies the accepted ones as one batch in ONE transaction (a
+savepoint per request), then publishes all the batch's responses. A message that still fails
+inside the batch is taken out and the rest retried without it: one bad message never costs
+another terminal its answer. Why batches: a per-request commit is an fsync per check-in and
+cannot reach 1,000 check-ins/s on two cores; a batch commit can.
 Responses leave only after their commit, so an answer always describes a durable state.
 
 Several instances share the load through the MQTT v5 shared subscription ``$share/central/...``
@@ -16,7 +19,6 @@ table makes a replay to another instance answer with the first answer.
 from __future__ import annotations
 
 import logging
-import queue
 import socket
 import sqlite3
 import threading
@@ -27,7 +29,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
-from hall_central import intake
+from hall_central import intake, lanes
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
 from hall_central.store import SqlStore, body_hash
@@ -44,7 +46,6 @@ COMMIT_RETRIES = 5
 #: Why 60 s: one log line per refusal reason per minute tells an operator who sends what, without
 #: letting a flood of bad messages flood the log.
 LOG_EVERY_S = 60.0
-_STOP = object()
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -68,7 +69,8 @@ class CentralService:
     """One instance of the central service (``start()`` / ``stop()``)."""
 
     def __init__(self, broker_url: str, db_url: str, *, clock: Clock | None = None, instance: str = "c1",
-                 max_batch: int = MAX_BATCH, tls: dict | None = None, signer=None) -> None:
+                 max_batch: int = MAX_BATCH, tls: dict | None = None, signer=None,
+                 lane_quantum: int = lanes.QUANTUM) -> None:
         self.broker_url, self.db_url, self.instance = broker_url, db_url, instance
         #: ``{"ca", "cert", "key"}`` for mqtts:// (the central's certificate from central/hall_central/pki.py).
         self.tls = tls
@@ -76,11 +78,13 @@ class CentralService:
         self.signer = signer
         self.clock = clock or Clock()
         self.max_batch = max_batch
-        self.queue: queue.Queue = queue.Queue()
+        #: What paho hands the writer: one lane per sending terminal (hall_central.lanes).
+        self.queue = lanes.Lanes(quantum=lane_quantum)
         #: ``refusals``: messages refused at the door or failed in a batch, by reason (hall_central.intake);
-        #: ``dropped``: those of them that had no reply path and were only counted.
+        #: ``dropped``: those of them that had no reply path and were only counted; ``shed``: messages
+        #: not queued because their terminal's lane was full (by lane in ``self.queue.shed``).
         self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0,
-                                      "refusals": {}}
+                                      "shed": 0, "refusals": {}}
         self._logged: dict[str, float] = {}
         self._subscribed = threading.Event()
         self._writer: threading.Thread | None = None
@@ -120,7 +124,7 @@ class CentralService:
     def stop(self) -> None:
         """Drain what is queued, disconnect, close the database."""
         if self._writer and self._writer.is_alive():
-            self.queue.put(_STOP)
+            self.queue.close()
             self._writer.join(10)
         if self._client is not None:
             self._client.disconnect()
@@ -161,27 +165,27 @@ class CentralService:
 
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            self.queue.put((msg.topic, bytes(msg.payload)))
+            if not self.queue.put((msg.topic, bytes(msg.payload))):
+                self._shed(msg.topic)
         except Exception:
             log.exception("enqueue failed")
+
+    def _shed(self, topic: str) -> None:
+        """Count a message its full lane did not take; one log line per LOG_EVERY_S at most."""
+        self.stats["shed"] += 1
+        now = time.monotonic()
+        if now - self._logged.get("shed", -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged["shed"] = now
+            log.warning("shed a message: its terminal's lane is full, or the service is stopping (a terminal "
+                        "resends what stays unanswered)",
+                        extra={"lane": lanes.lane_of(topic), "shed": dict(self.queue.shed)})
 
     # --- the writer thread ----------------------------------------------------------------
     def _write_loop(self) -> None:
         while True:
-            first = self.queue.get()
-            if first is _STOP:
-                return
-            raw = [first]
-            stop = False
-            while len(raw) < self.max_batch:
-                try:
-                    nxt = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                raw.append(nxt)
+            raw = self.queue.take(self.max_batch)
+            if raw is None:
+                return  # stopped, and what was queued is worked off
             # Each message is judged alone before it joins the batch: a refusal is answered (or
             # dropped and counted) at once and never reaches the batch's transaction.
             work: list[intake.Accepted] = []
@@ -198,8 +202,6 @@ class CentralService:
                 out = []
             for reply in out:
                 self._publish(reply)
-            if stop:
-                return
 
     def _judge(self, topic: str, payload: bytes) -> intake.Accepted | intake.Refused | None:
         try:

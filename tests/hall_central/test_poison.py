@@ -76,9 +76,9 @@ def _counting(service: CentralService) -> list:
     seen: list = []
     put = service.queue.put
 
-    def counting_put(item: object, *a: Any, **k: Any) -> None:
+    def counting_put(item: Any, *a: Any, **k: Any) -> bool:
         seen.append(1)
-        put(item, *a, **k)
+        return put(item, *a, **k)
     service.queue.put = counting_put  # type: ignore[method-assign]  # a test's spy on the writer's queue
     return seen
 

@@ -11,12 +11,13 @@ or drop it and count it (no usable reply path: it cannot even be parsed).
 subscribed to its terminals' res topics, then for each ``go RATE SECONDS`` line on stdin
 publishes the list round robin (QoS 1, as the issue's reproduction) from its terminals at that
 rate and prints one JSON line: how many it sent and which answers came back. It runs in its own
-process so that it costs the load generator nothing (its GIL is its own).
+process so that it costs the load generator nothing (its GIL is its own), and speaks MQTT through
+:mod:`hall_demo.bench.rawmqtt` (prebuilt packets, not paho) so that it costs the machine little:
+the poisoning terminals stand for devices elsewhere, and their CPU here is the benchmark's own.
 """
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -24,9 +25,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from hall_central.broker_profile import MAX_INFLIGHT_MESSAGES
 from hall_demo import ROOT
+from hall_demo.bench.rawmqtt import RawClient
 
 #: The envelope of the issue's reproduction, with the parts a poison replaces.
 _ENV = ('{"id":"%(id)s","type":"req","op":"%(op)s","v":%(v)s,"ts":"2026-12-03T06:00:00.000Z",'
@@ -82,44 +84,28 @@ SENDERS = 10
 SETTLE_S = 2.0
 
 
-def _no_delay(client: object, userdata: object, sock: Any) -> None:
-    """paho's on_socket_open: Nagle off (sock: paho's SocketLike, a socket here)."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 class Sender:
     """The poisoning terminals (one MQTT client speaking on their topics, as an unchecked broker allows)."""
 
     def __init__(self, port: int, terminals: int, victim: str) -> None:
-        import paho.mqtt.client as mqtt
-
         from kiosk.network import topics
         self.ids = [f"BENCH-EVIL{k:02d}" for k in range(terminals)]
-        # Every (poison, sender) payload built once: the 100,000-deep one is 200 KB.
-        self.msgs = [(p, topics.req(t, p.op), p.make(f"P{k}-{n}", t, victim))
-                     for k, p in enumerate(POISONS) for n, t in enumerate(self.ids)]
         self.answers: Counter = Counter()
         self.unexpected = 0
         self._lock = threading.Lock()
-        sub = threading.Event()
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-poison", protocol=mqtt.MQTTv5)
-        c.on_socket_open = _no_delay
-        c.on_connect = lambda cl, u, f, rc, p: cl.subscribe([(topics.res(t), 1) for t in self.ids])
-        c.on_subscribe = lambda *a: sub.set()
-        c.on_message = self._on_message
-        c.max_inflight_messages_set(1000)
-        c.connect("127.0.0.1", port, keepalive=60, clean_start=True)
-        c.loop_start()
-        self.client = c
-        if not sub.wait(30):
-            raise TimeoutError("the poison sender did not subscribe")
+        # The broker's Receive Maximum: more unacknowledged QoS 1 messages would be a protocol error.
+        self.client = RawClient(port, "bench-poison", [topics.res(t) for t in self.ids], self._on_payload,
+                                window=MAX_INFLIGHT_MESSAGES)
+        # Every (poison, sender) packet built once: the 100,000-deep one is 200 KB.
+        self.msgs = [(p, self.client.prepare(topics.req(t, p.op), p.make(f"P{k}-{n}", t, victim)))
+                     for k, p in enumerate(POISONS) for n, t in enumerate(self.ids)]
 
-    def _on_message(self, client, userdata, msg) -> None:
+    def _on_payload(self, payload: bytes) -> None:
         try:
-            env = json.loads(msg.payload)
+            env = json.loads(payload)
             k = int(env["corr"][1:].split("-")[0])
             code = env["body"]["error"]["code"]
-        except Exception:  # a callback exception would kill paho's thread
+        except Exception:  # an exception would end the reader thread
             code, k = "unreadable", -1
         with self._lock:
             self.answers[code] += 1
@@ -136,8 +122,7 @@ class Sender:
         while (now := time.perf_counter()) - t0 < seconds:
             due = int((now - t0) * rate)
             while n < due:
-                _, topic, payload = self.msgs[n % len(self.msgs)]
-                self.client.publish(topic, payload, qos=1)
+                self.client.publish(self.msgs[n % len(self.msgs)][1])
                 n += 1
             time.sleep(0.001)
         time.sleep(SETTLE_S)
@@ -148,8 +133,7 @@ class Sender:
 
     def stop(self) -> None:
         """Disconnect."""
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.close()
 
 
 class PoisonProcess:

@@ -1,0 +1,75 @@
+"""hall_central.lanes: one bounded lane per terminal, batches taken round robin with a quantum."""
+from __future__ import annotations
+
+import threading
+
+from hall_central.lanes import UNKNOWN, Lanes, lane_of
+
+
+def _m(terminal: str, n: int, size: int = 1) -> tuple[str, bytes]:
+    return f"kiosk/v1/{terminal}/req/checkin", bytes([n % 256]) * size
+
+
+def _who(batch) -> list[tuple[str, int]]:
+    return [(lane_of(t), p[0]) for t, p in batch]
+
+
+def test_the_lane_is_the_topics_terminal_or_unknown():
+    assert lane_of("kiosk/v1/ZM-T0001/req/checkin") == "ZM-T0001"
+    assert lane_of("kiosk/v1/ZM-T0001/state") == "ZM-T0001"
+    for topic in ("kiosk/v1//req/x", "kiosk/v1/", "other/ZM-T0001", "", "kiosk/v2/ZM-T0001/req/x"):
+        assert lane_of(topic) == UNKNOWN, topic
+
+
+def test_a_batch_is_round_robin_with_a_quantum_per_lane():
+    q = Lanes(quantum=3)
+    for n in range(10):
+        q.put(_m("X", n))
+    q.put(_m("Y", 0))
+    q.put(_m("Z", 0))
+    q.put(_m("Z", 1))
+    assert _who(q.take(100)) == [("X", 0), ("Y", 0), ("Z", 0), ("X", 1), ("Z", 1), ("X", 2)]
+    q.put(_m("Y", 1))
+    # X gave its quantum: the next batch starts with it again (no other lane was left unreached).
+    assert _who(q.take(100)) == [("X", 3), ("Y", 1), ("X", 4), ("X", 5)]
+    assert q.qsize() == 4 and q.depth("X") == 4 and q.depth("Y") == 0
+
+
+def test_a_full_batch_leaves_the_unreached_lanes_first_in_line():
+    q = Lanes(quantum=8)
+    for t in ("A", "B", "C", "D"):
+        q.put(_m(t, 0))
+        q.put(_m(t, 1))
+    assert _who(q.take(3)) == [("A", 0), ("B", 0), ("C", 0)]
+    assert _who(q.take(3)) == [("D", 0), ("A", 1), ("B", 1)]
+    assert _who(q.take(3)) == [("C", 1), ("D", 1)]
+
+
+def test_a_lane_is_bounded_by_count_and_bytes_and_sheds_only_its_own():
+    q = Lanes(max_depth=3, max_bytes=100)
+    assert all(q.put(_m("X", n)) for n in range(3))
+    assert not q.put(_m("X", 3))
+    assert q.put(_m("Y", 0, size=100)) and not q.put(_m("Y", 1))  # 101 bytes would exceed 100
+    assert q.shed == {"X": 1, "Y": 1} and q.shed_total() == 2
+    q.take(100)
+    assert q.put(_m("X", 4)) and q.put(_m("Y", 2, size=100))  # worked off: room again
+
+
+def test_close_works_off_what_is_queued_then_ends():
+    q = Lanes(quantum=2)
+    for n in range(3):
+        q.put(_m("X", n))
+    q.close()
+    assert not q.put(_m("X", 9))
+    assert len(q.take(100) or []) == 2 and len(q.take(100) or []) == 1
+    assert q.take(100) is None
+
+
+def test_take_waits_for_work():
+    q = Lanes()
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(q.take(10)))
+    t.start()
+    q.put(_m("X", 1))
+    t.join(10)
+    assert not t.is_alive() and _who(got[0]) == [("X", 1)]
