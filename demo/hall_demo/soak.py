@@ -122,7 +122,13 @@ class Soak:
             "devices": {
                 "idcard": {"driver": "idcard.sam-serial", "url": str(self.work / "idcard.pty"),
                            "options": {"poll_interval_s": 0.05}},
-                "printer": {"driver": "printer.escpos", "url": f"tcp://127.0.0.1:{free_port()}"},
+                # Why 5 s for the status answer (default 1 s): the printer simulator is a thread of
+                # this process, on the same two cores as the broker, the central service and the
+                # test suite; at load average 20 it answered one status query in over a second
+                # and a fresh-clone make test counted a "not printed" error. A real printer
+                # answers in milliseconds; the soak measures the runtime, not the scheduler.
+                "printer": {"driver": "printer.escpos", "url": f"tcp://127.0.0.1:{free_port()}",
+                            "options": {"status_timeout_s": 5.0}},
             },
         })
         hub = runtime = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kiosk.screens.window import prepare_window, register_fonts, run_until_stopped
+from kiosk.screens.window import SignalStop, prepare_window, register_fonts, run_until_stopped
 
 if TYPE_CHECKING:
     from kiosk.services.facade import Services, UiSettings
@@ -44,8 +44,10 @@ def run_app(services, settings=None, *, driver=None, width: int | None = None, h
     ``stop_on_signals`` (``kiosk run``): SIGTERM and SIGINT stop the app on its next frame, so the
     caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
     ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench)."""
+    # Armed before prepare_window: the window must find our handlers in place (window.SignalStop).
+    stopper = SignalStop.arm() if stop_on_signals else False
     settings = prepare_window(settings, width, height, fullscreen, dpi)
     font_files = register_fonts(settings)
     from kiosk.screens.kioskapp import KioskApp  # creates the Window: only after prepare()
     app = KioskApp(services, settings, driver=driver, font_files=font_files)
-    return run_until_stopped(app, stop_on_signals=stop_on_signals, on_stop=on_stop)
+    return run_until_stopped(app, stop_on_signals=stopper, on_stop=on_stop)

@@ -18,6 +18,10 @@ DEFAULTS = {
     "KIVY_NO_FILELOG": "1",
     "KIVY_WINDOW": "sdl2",
     "KIVY_LOG_MODE": "PYTHON",
+    # SDL would otherwise put its own SIGTERM/SIGINT handlers in place of default ones when it
+    # opens the window, turning a stop into a close request that the kiosk's lockdown refuses
+    # (kiosk.screens.window.SignalStop): a signal either reaches our handler or ends the process.
+    "SDL_NO_SIGNAL_HANDLERS": "1",
 }
 
 

@@ -34,10 +34,13 @@ def register_fonts(settings) -> dict:
     return font_files
 
 
-def run_until_stopped(app, *, stop_on_signals: bool = False, on_stop=None):
-    """Run ``app`` (a kiosk or mobile App) until it stops; never a traceback on the screen."""
+def run_until_stopped(app, *, stop_on_signals: bool | SignalStop = False, on_stop=None):
+    """Run ``app`` (a kiosk or mobile App) until it stops; never a traceback on the screen.
+    ``stop_on_signals``: a :class:`SignalStop` armed before the window was made (the apps' entry
+    points), or True to arm one now."""
     if stop_on_signals:
-        _stop_on_signals(app)
+        stopper = stop_on_signals if isinstance(stop_on_signals, SignalStop) else SignalStop.arm()
+        stopper.attach(app)
     if on_stop is not None:
         app.bind(on_stop=on_stop)
     try:
@@ -50,14 +53,49 @@ def run_until_stopped(app, *, stop_on_signals: bool = False, on_stop=None):
     return app
 
 
-def _stop_on_signals(app) -> None:
-    """SIGTERM/SIGINT -> ``app.stop()`` on Kivy's main thread (a handler must not touch widgets)."""
-    import signal
+class SignalStop:
+    """SIGTERM/SIGINT -> ``app.stop()`` on Kivy's main thread (a handler must not touch widgets).
 
-    from kivy.clock import Clock
+    Armed BEFORE the window exists (:meth:`arm`), and the app attached once it is built: a signal
+    in between (systemd stopping a terminal that is still starting: fonts, screens, a loaded
+    machine) is held and acted on at the app's first frame. Why it matters: SDL, when it opens the
+    window, installs its own SIGTERM/SIGINT handlers wherever the process still has the default
+    ones, and turns the signal into a window close request, which the kiosk's lockdown refuses
+    (kiosk.screens.lockdown): a ``kiosk run`` signalled in that gap never stopped (a loaded test
+    run saw it). SDL leaves a handler that is already there alone, and kivyenv tells SDL to
+    install none at all (``SDL_NO_SIGNAL_HANDLERS``).
+    """
 
-    def handler(signum, frame) -> None:
-        log.info("stopping on a signal", extra={"signal": signal.Signals(signum).name})
-        Clock.schedule_once(lambda dt: app.stop(), 0)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
+    def __init__(self) -> None:
+        self._app = None
+        self._clock = None
+        self.pending = False
+
+    @classmethod
+    def arm(cls) -> SignalStop:
+        import signal
+        stopper = cls()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stopper._handler)
+        return stopper
+
+    def attach(self, app) -> None:
+        """From now on a signal stops ``app``; one that came before stops it at its first frame."""
+        from kivy.clock import Clock  # imported here, never in the handler (which may interrupt an import)
+        self._clock, self._app = Clock, app
+        if self.pending:
+            self._schedule_stop()
+
+    def _handler(self, signum, frame) -> None:
+        import signal
+        log.info("stopping on a signal", extra={"signal": signal.Signals(signum).name,
+                                                "app_running": self._app is not None})
+        if self._app is None:
+            self.pending = True
+        else:
+            self._schedule_stop()
+
+    def _schedule_stop(self) -> None:
+        app, clock = self._app, self._clock
+        assert app is not None and clock is not None
+        clock.schedule_once(lambda dt: app.stop(), 0)

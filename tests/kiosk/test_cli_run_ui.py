@@ -62,6 +62,50 @@ def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
     assert out.index("stopping on a signal") < out.index("runtime stopped")
 
 
+#: ``kiosk run`` with SIGTERM delivered in the gap a loaded machine widens: the window exists, the
+#: app is built but not yet running (the signal is sent from inside, just before the app runs, so
+#: the gap is hit every time rather than once in a while).
+_SIGTERM_BEFORE_RUN = """
+import os, signal, sys
+from kiosk.screens import window
+original = window.run_until_stopped
+def late(app, **kw):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return original(app, **kw)
+window.run_until_stopped = late
+import kiosk.screens.app, kiosk.screens.mobile.app
+kiosk.screens.app.run_until_stopped = kiosk.screens.mobile.app.run_until_stopped = late
+from kiosk.cli import main
+sys.exit(main(["run", "--config", sys.argv[1]]))
+"""
+
+
+def test_a_sigterm_while_the_window_opens_still_stops_kiosk_run_in_order(tmp_path):
+    """Before the fix SDL had put its own handler in place of the default one when it opened the
+    window and turned the signal into a close request, which the lockdown refused: the kiosk ran on
+    (a loaded make test saw it time out). Now the handler is ours from before the window exists."""
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(config.dump_toml(config.from_dict({
+        "terminal": {"id": "ZM-UI-RUN-02", "hall_code": "H410100", "region": {"city": "410100"}},
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "network": {"broker": "mqtt://127.0.0.1:1"},
+        "ui": {"width": 1280, "height": 720}}).data), encoding="utf-8")
+    with Xvfb(1280, 720) as x:
+        env = dict(os.environ, DISPLAY=x.display)
+        proc = subprocess.Popen([sys.executable, "-c", _SIGTERM_BEFORE_RUN, str(cfg)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            # Bound: start-up (fonts, screens) on a loaded 2-core machine, then one frame.
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, out[-3000:]
+    assert "stopping on a signal" in out and "runtime stopped" in out, out[-3000:]
+    assert "close request refused" not in out, out[-3000:]
+
+
 def test_kiosk_run_starts_the_mobile_app_for_the_mobile_profile(tmp_path):
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text(config.dump_toml(config.from_dict({

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from kiosk.screens.window import prepare_window, register_fonts, run_until_stopped
+from kiosk.screens.window import SignalStop, prepare_window, register_fonts, run_until_stopped
 
 log = logging.getLogger("kiosk.screens.mobile")
 
@@ -29,8 +29,10 @@ def run_mobile_app(services, settings=None, *, driver=None, width: int | None = 
     if settings is None:
         from kiosk.services.facade import UiSettings
         settings = UiSettings(width=PORTRAIT[0], height=PORTRAIT[1])
+    # Armed before prepare_window: the window must find our handlers in place (window.SignalStop).
+    stopper = SignalStop.arm() if stop_on_signals else False
     settings = prepare_window(settings, width, height, fullscreen, dpi)
     register_fonts(settings)
     from kiosk.screens.mobile.ui import MobileApp  # creates the Window: only after prepare()
     app = MobileApp(services, driver=driver)
-    return run_until_stopped(app, stop_on_signals=stop_on_signals, on_stop=on_stop)
+    return run_until_stopped(app, stop_on_signals=stopper, on_stop=on_stop)
