@@ -163,6 +163,11 @@ class Actions:
     def _session_source(self):
         return self.ui.call(lambda: getattr(self.ctx.services.sessions.citizen, "source", None), "the session")
 
+    def _session_of(self, source: str) -> str:
+        """The ID number of the session's citizen when the session came from ``source``, else ""."""
+        c = self.ctx.services.sessions.citizen
+        return (c.id_number or "") if c is not None and c.source == source else ""
+
     def card(self) -> str | Breach:
         """An ID card placed (a random demo citizen) or taken off."""
         if self.world.card is None:
@@ -171,9 +176,13 @@ class Actions:
             self.world.card = who
             from hall_central.seed import demo_citizens
             want = demo_citizens()[who]["id_number"]
+            # The ID card's own session, not just this citizen's: with their smart card in its
+            # reader, a smart-card session of the same number was there before the ID card was
+            # read, and the read (a second or so later) replaced it during the next step (seed 6
+            # step 285: an idle step's timeout jump, then a fresh ID-card session: "no-timeout").
             try:
-                self.ui.wait_until(lambda: getattr(self.ctx.services.sessions.citizen, "id_number", "") == want,
-                                   DEVICE_WAIT_S, f"a session of citizen {who} after the card was placed")
+                self.ui.wait_until(lambda: self._session_of("idcard") == want,
+                                   DEVICE_WAIT_S, f"an ID-card session of citizen {who} after the card was placed")
             except UiTimeout as e:
                 return Breach("card-not-read", str(e))
             return f"place ID card of citizen {who}"
@@ -196,8 +205,10 @@ class Actions:
             who = self.rng.randrange(3)
             self.sim.insert_smartcard(who)
             self.world.smartcard = who
+            from hall_central.seed import demo_citizens
+            want = demo_citizens()[who]["id_number"]
             try:
-                self.ui.wait_until(lambda: self._session_source() == "smartcard", DEVICE_WAIT_S,
+                self.ui.wait_until(lambda: self._session_of("smartcard") == want, DEVICE_WAIT_S,
                                    f"a smart-card session of citizen {who}")
             except UiTimeout as e:
                 return Breach("smartcard-not-read", str(e))
