@@ -91,3 +91,15 @@ def test_the_report_says_no_findings_and_the_exit_status_agrees(checked):
     proc, _ = checked
     assert proc.stdout.rstrip().endswith("no findings"), proc.stdout[-3000:]
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_panel_children_pick_their_own_pcsc_socket(monkeypatch):
+    """A caller that ran a PC/SC stack (a pytest session) has PCSCLITE_CSOCK_NAME set: the panel
+    children must not inherit it, or two at once share one socket path and one of them reads its
+    smart card through the other's pcscd (its identify step then times out)."""
+    from firmware_bridge.pcsc.stack import SOCKET_ENV
+    from hall_demo.layoutcheck import child_env
+    monkeypatch.setenv(SOCKET_ENV, "/tmp/kiosk-pcsc-caller/pcscd.comm")
+    monkeypatch.setenv("KIVY_DPI", "96")
+    env = child_env(":99")
+    assert SOCKET_ENV not in env and "KIVY_DPI" not in env and env["DISPLAY"] == ":99"
