@@ -64,6 +64,7 @@ class Ctx:
     ticket_code: str | None
     slip_no: str
     slip_code: str
+    visit_gone: threading.Event
 
     def __init__(self, app, sim, out_dir: Path | None = None) -> None:
         self.app, self.sim, self.out_dir = app, sim, out_dir
@@ -105,6 +106,27 @@ class Ctx:
                 if isinstance(getattr(w, "text", None), str) and w.text:
                     out.append(w.text)
         return out
+
+    def shown_whole(self, tour_id: str) -> bool:
+        """Whether the widget ``tour_id`` is on screen in full: inside the window and inside every
+        scroll view it sits in (one whose edge cuts it shows the citizen half a line)."""
+        from kivy.core.window import Window
+        from kivy.uix.scrollview import ScrollView
+        w = self.find(tour_id)
+        if w is None or not w.height:
+            return False
+        x0, y0 = w.to_window(w.x, w.y)
+        x1, y1 = w.to_window(w.right, w.top)
+        boxes = [(0.0, 0.0, float(Window.width), float(Window.height))]
+        parent = w.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                px0, py0 = parent.to_window(parent.x, parent.y)
+                px1, py1 = parent.to_window(parent.right, parent.top)
+                boxes.append((px0, py0, px1, py1))
+            parent = parent.parent
+        return all(bx0 - 0.5 <= x0 and by0 - 0.5 <= y0 and x1 <= bx1 + 0.5 and y1 <= by1 + 0.5
+                   for bx0, by0, bx1, by1 in boxes)
 
     def shows(self, fragment: str) -> bool:
         """Whether any widget of the current screen shows ``fragment``."""
