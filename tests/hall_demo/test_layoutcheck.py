@@ -34,10 +34,11 @@ def checked(tmp_path_factory):
     out = tmp_path_factory.mktemp("layout")
     env = dict(os.environ)
     env.pop("DISPLAY", None)   # the checker starts its own Xvfb, large enough for the portrait panel
-    # One panel at a time: with two at once (--jobs 2) the tour's smart-card step timed out on the
-    # identify screen in every loaded run (the two private PC/SC stacks side by side are the
-    # suspect, not yet proven); each panel alone passes.
-    proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "1",
+    # Both panels at once. This session has PCSCLITE_CSOCK_NAME set (the PC/SC tests before this
+    # one): the children once inherited it, bound one socket path in turn, and one of them read
+    # its smart card through the other's pcscd (its identify step timed out, or the other's card
+    # showed up mid-flow). layoutcheck.child_env drops it; each child has its own stack.
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "2",
                            "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT_S)
     results = json.loads((out / "findings.json").read_text(encoding="utf-8"))
