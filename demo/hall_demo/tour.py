@@ -83,8 +83,18 @@ class Ctx:
                     return w
         return None
 
-    def tap(self, tour_id: str) -> None:
-        """Tap the widget ``tour_id`` through the window's input path (raises when it is absent)."""
+    def tap(self, tour_id: str, *, while_busy: bool = False) -> None:
+        """Tap the widget ``tour_id`` through the window's input path (raises when it is absent).
+
+        While the busy overlay is up (a service call runs) the first tap of an action waits for it
+        to go, as a person does: the overlay swallows touches, and the staff call's alert still
+        being sent swallowed the tap on "首页" that followed it (the tour then waited 30 s for
+        home, run 10 of a loaded series). ``while_busy``: tap anyway (the step that shows the
+        overlay swallowing a tap)."""
+        from kiosk.screens import async_call
+        overlay = getattr(self.app, "busy", None)   # the kiosk app's overlay (the mobile app has none)
+        if not while_busy and self.taps == 0 and overlay is not None and (overlay or async_call.BUSY.count > 0):
+            raise NotYet(f"the busy overlay is up: a tap on {tour_id!r} now would be swallowed")
         w = self.find(tour_id)
         if w is None:
             # Before the action's first tap nothing was done on screen yet: it can run again once

@@ -283,7 +283,7 @@ def part_a(lang: str) -> list[Step]:
         S("home", _ensure_lang(lang), _home_in(lang)),
         # the busy overlay swallows touches while a call runs
         S("busy", busy_on, _cond("the busy overlay", lambda c: c.app.busy), "busy"),
-        S("tap while busy", lambda c: c.tap("tile_guide"),
+        S("tap while busy", lambda c: c.tap("tile_guide", while_busy=True),
           _cond("still home: the tap did not get through", lambda c: c.app.sm.current == "home" and c.app.busy)),
         S("not busy", busy_off, _cond("not busy", lambda c: not c.app.busy)),
     ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
+import pytest
+
 from hall_demo.tour_steps import part_b
 from kiosk.clock import FakeClock
 from kiosk.events import EventBus
@@ -43,3 +45,34 @@ def test_the_late_step_passes_at_once_when_no_visit_is_open():
     ctx, _ = _ctx(visit_open=False)
     step.action(ctx)
     assert step.until(ctx)
+
+
+class _Widget:
+    tour_id, disabled, opacity = "msg_back", False, 1
+
+    def walk(self, restrict=False):
+        return [self]
+
+
+def _tap_ctx(busy: bool, monkeypatch):
+    from hall_demo import touch
+    from hall_demo.tour import Ctx
+    taps: list = []
+    monkeypatch.setattr(touch, "tap", taps.append)
+    screen = _Widget()
+    app = SimpleNamespace(busy=busy, sm=SimpleNamespace(current_screen=screen, current="message"), root=screen)
+    return Ctx(app, sim=None), taps
+
+
+def test_a_tap_waits_for_the_busy_overlay_to_go(monkeypatch):
+    """The overlay swallows touches while a service call runs (the staff call's alert): the tour's
+    tap on "首页" right after it was lost, and the step waited 30 s for home."""
+    from hall_demo.tour import NotYet
+    ctx, taps = _tap_ctx(True, monkeypatch)
+    with pytest.raises(NotYet):
+        ctx.tap("msg_back")
+    assert taps == []
+    ctx.tap("msg_back", while_busy=True)     # the step that shows a tap being swallowed
+    ctx2, taps2 = _tap_ctx(False, monkeypatch)
+    ctx2.tap("msg_back")
+    assert len(taps) == 1 and len(taps2) == 1
