@@ -81,6 +81,8 @@ def run_terminals(first: int, count: int, total: int, duration_s: float, broker_
             gw = Gateway(f"FLEET-{k:04d}", broker_url, ["410100"], work / f"t{k}", bus)
             gw.start()
             gws.append(gw)
+        # A head start, bounded: a terminal still offline at the deadline starts all the same, and
+        # its failed lookups are counted in the report's errors (never dropped silently).
         deadline = time.monotonic() + ONLINE_TIMEOUT_S
         while not all(g.online for g in gws) and time.monotonic() < deadline:
             time.sleep(0.05)

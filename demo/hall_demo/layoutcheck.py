@@ -144,6 +144,21 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
     return 0 if result.ok else 2
 
 
+def child_env(display: str) -> dict[str, str]:
+    """A panel child's environment: this one on ``display``, with ROOT on the path, without
+    KIVY_DPI (each child sets its panel's) and without PCSCLITE_CSOCK_NAME. Why the last: each child
+    starts its own private pcscd, and children handed one socket path (a caller that ran a stack,
+    such as a pytest session, has it set) bind it in turn; the one that bound first then talked to
+    the other's pcscd, whose reader has the same name but never gets this child's card (the
+    smart-card step timed out on the identify screen with --jobs 2)."""
+    from firmware_bridge.pcsc.stack import SOCKET_ENV
+    env = dict(os.environ, DISPLAY=display, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    for name in ("KIVY_DPI", SOCKET_ENV):
+        env.pop(name, None)
+    return env
+
+
 def run(panels: list[Panel], out: Path, *, tour: str = "full", langs=LANGS, jobs: int = 1,
         shots: bool = False) -> dict:
     """Run one child per panel (``jobs`` at a time) on one private Xvfb; their results by panel."""
@@ -152,9 +167,7 @@ def run(panels: list[Panel], out: Path, *, tour: str = "full", langs=LANGS, jobs
     xvfb = Xvfb(side, side).start()
     results: dict[str, dict] = {}
     try:
-        env = dict(os.environ, DISPLAY=xvfb.display, PYTHONPATH=os.pathsep.join(
-            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-        env.pop("KIVY_DPI", None)
+        env = child_env(xvfb.display)
         pending = list(panels)
         attempts: dict[str, int] = {}
         first_errors: dict[str, str] = {}

@@ -64,6 +64,7 @@ class Ctx:
     ticket_code: str | None
     slip_no: str
     slip_code: str
+    visit_gone: threading.Event
 
     def __init__(self, app, sim, out_dir: Path | None = None) -> None:
         self.app, self.sim, self.out_dir = app, sim, out_dir
@@ -82,8 +83,18 @@ class Ctx:
                     return w
         return None
 
-    def tap(self, tour_id: str) -> None:
-        """Tap the widget ``tour_id`` through the window's input path (raises when it is absent)."""
+    def tap(self, tour_id: str, *, while_busy: bool = False) -> None:
+        """Tap the widget ``tour_id`` through the window's input path (raises when it is absent).
+
+        While the busy overlay is up (a service call runs) the first tap of an action waits for it
+        to go, as a person does: the overlay swallows touches, and the staff call's alert still
+        being sent swallowed the tap on "首页" that followed it (the tour then waited 30 s for
+        home, run 10 of a loaded series). ``while_busy``: tap anyway (the step that shows the
+        overlay swallowing a tap)."""
+        from kiosk.screens import async_call
+        overlay = getattr(self.app, "busy", None)   # the kiosk app's overlay (the mobile app has none)
+        if not while_busy and self.taps == 0 and overlay is not None and (overlay or async_call.BUSY.count > 0):
+            raise NotYet(f"the busy overlay is up: a tap on {tour_id!r} now would be swallowed")
         w = self.find(tour_id)
         if w is None:
             # Before the action's first tap nothing was done on screen yet: it can run again once
@@ -105,6 +116,27 @@ class Ctx:
                 if isinstance(getattr(w, "text", None), str) and w.text:
                     out.append(w.text)
         return out
+
+    def shown_whole(self, tour_id: str) -> bool:
+        """Whether the widget ``tour_id`` is on screen in full: inside the window and inside every
+        scroll view it sits in (one whose edge cuts it shows the citizen half a line)."""
+        from kivy.core.window import Window
+        from kivy.uix.scrollview import ScrollView
+        w = self.find(tour_id)
+        if w is None or not w.height:
+            return False
+        x0, y0 = w.to_window(w.x, w.y)
+        x1, y1 = w.to_window(w.right, w.top)
+        boxes = [(0.0, 0.0, float(Window.width), float(Window.height))]
+        parent = w.parent
+        while parent is not None and parent is not parent.parent:
+            if isinstance(parent, ScrollView):
+                px0, py0 = parent.to_window(parent.x, parent.y)
+                px1, py1 = parent.to_window(parent.right, parent.top)
+                boxes.append((px0, py0, px1, py1))
+            parent = parent.parent
+        return all(bx0 - 0.5 <= x0 and by0 - 0.5 <= y0 and x1 <= bx1 + 0.5 and y1 <= by1 + 0.5
+                   for bx0, by0, bx1, by1 in boxes)
 
     def shows(self, fragment: str) -> bool:
         """Whether any widget of the current screen shows ``fragment``."""

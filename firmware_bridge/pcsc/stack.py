@@ -91,6 +91,17 @@ def free_port_pair() -> int:
     raise StackError("no free pair of TCP ports for vpcd", action="free some ports and retry")
 
 
+def _answers(path: str) -> bool:
+    """Whether a process listens on the UNIX socket ``path`` (a stale one refuses the connection)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(START_TIMEOUT_S)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
 class PcscStack:
     """pcscd + vpcd on ``port`` (0 = a free pair); ``start()``/``stop()``/``restart()``."""
 
@@ -106,6 +117,8 @@ class PcscStack:
         self._ready = threading.Event()
         self._drain: threading.Thread | None = None
         self._conf_dir: str | None = None
+        #: The inode of the socket this stack bound (None when stopped): stop() removes only it.
+        self._socket_ino: int | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -137,15 +150,24 @@ class PcscStack:
             if not os.path.exists(path):
                 raise StackError(f"{path} not found",
                                  action="install the Debian packages pcscd and vsmartcard-vpcd")
+        if os.path.exists(self.socket_path):
+            if _answers(self.socket_path):
+                # Another process's live stack: replacing its socket would hand its clients (and
+                # ours) to whichever pcscd bound last, with the same reader names, so a card in one
+                # stack's reader never shows in the other's client (check-layout --jobs 2 did that).
+                raise StackError(f"{self.socket_path} is the socket of another running pcscd: two "
+                                 f"stacks were handed the same {SOCKET_ENV}",
+                                 action=f"start each stack's process without {SOCKET_ENV} in its "
+                                        "environment (each picks a private one)")
+            os.unlink(self.socket_path)  # stale socket from a killed pcscd
         self._conf_dir = tempfile.mkdtemp(prefix="kiosk-pcsc-conf-")
         Path(self._conf_dir, "vpcd").write_text(self.config_text())
-        if os.path.exists(self.socket_path):
-            os.unlink(self.socket_path)  # stale socket from a killed pcscd
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(self.socket_path)
             listener.listen(64)
             os.chmod(self.socket_path, 0o666)
+            self._socket_ino = os.stat(self.socket_path).st_ino
             args = [PCSCD, "--foreground", "--config", self._conf_dir, "-d" if self.debug else "-i"]
             # fd 0 -> fd 3 (sd_listen_fds' first fd), then LISTEN_PID = our pid, kept by exec (and
             # by unshare, which execs without forking: the pid stays pcscd's own).
@@ -204,8 +226,16 @@ class PcscStack:
             self._drain = None
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
-        if os.path.exists(self.socket_path):
-            os.unlink(self.socket_path)
+        # Only our own socket: a path that another stack bound since is not ours to remove.
+        try:
+            if self._socket_ino is not None and os.stat(self.socket_path).st_ino == self._socket_ino:
+                os.unlink(self.socket_path)
+        except FileNotFoundError:
+            pass
+        self._socket_ino = None
+        self._remove_conf()
+
+    def _remove_conf(self) -> None:
         if self._conf_dir:
             shutil.rmtree(self._conf_dir, ignore_errors=True)
             self._conf_dir = None

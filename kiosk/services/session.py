@@ -159,6 +159,12 @@ class SessionManager:
         """A random id of the live session (for logs and idempotency scoping; not personal)."""
         return self._session_id
 
+    @property
+    def visit_open(self) -> bool:
+        """A visitor without a session did something since the terminal was last taken back (the
+        idle timeout ends that visit once: :meth:`end_visit`)."""
+        return self._visit_open
+
     def effective_timeout_s(self) -> float:
         """The inactivity timeout that applies now."""
         return self.elder_timeout_s if self.elder_mode or self.senior else self.timeout_s

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -102,20 +101,46 @@ def parse_follow(text: str, base: str) -> tuple[str, str] | None:
 
 
 # -- layout helpers ----------------------------------------------------------------------------
+def _cells(ch: str) -> int:
+    """Printed width of one character in half-width cells: the printer's Chinese mode prints every
+    double-byte GB18030 character full width, "→", "×" and "·" included (firmware_bridge.escpos.render)."""
+    return 1 if ord(ch) < 0x80 else (2 if len(ch.encode("gb18030", errors="replace")) >= 2 else 1)
+
+
+#: What a line breaks between: runs of ASCII letters, digits and signs (a word, a number) stay
+#: whole; any other character (Han, punctuation) may end a line on its own.
+_TOKENS = re.compile(r"[!-~]+|\s+|.", re.DOTALL)
+
+
 def _wrap(text: str, width: int = LINE_CJK) -> list[str]:
-    """Lines of at most ``width`` Chinese characters (2 ASCII count as 1); English breaks at spaces."""
-    if text.isascii():
-        return textwrap.wrap(text, width * 2, break_on_hyphens=False) or [""]
-    lines, cur, used = [], "", 0.0
-    for ch in text:
-        w = 0.5 if ord(ch) < 0x2E80 else 1.0
-        if used + w > width:
-            lines.append(cur)
-            cur, used = "", 0.0
-        cur += ch
-        used += w
-    if cur:
-        lines.append(cur)
+    """Lines of at most ``width`` Chinese characters (``2 * width`` half-width cells), broken at
+    spaces and between Chinese characters, never inside an English word unless it is longer than
+    a line. Why cells by the printer's own rule: counting "→" as half a character let a line of
+    the English guide's steps run one cell past the paper, and the printer put that one letter on
+    a line of its own; breaking inside words cut "an|d" and "cou|nty"."""
+    cols = width * 2
+    lines: list[str] = []
+    cur, used = "", 0
+    for tok in _TOKENS.findall(text):
+        w = sum(_cells(c) for c in tok)
+        if tok.isspace():
+            if cur and used + w < cols:
+                cur, used = cur + tok, used + w
+            elif cur:   # a break: the space is not printed at the end of a line
+                lines.append(cur.rstrip())
+                cur, used = "", 0
+            continue
+        if used + w > cols and cur.strip():
+            lines.append(cur.rstrip())
+            cur, used = "", 0
+        for ch in tok if w > cols else (tok,):   # a word longer than a line is cut where it must be
+            cw = sum(_cells(c) for c in ch)
+            if used + cw > cols:
+                lines.append(cur)
+                cur, used = "", 0
+            cur, used = cur + ch, used + cw
+    if cur.strip():
+        lines.append(cur.rstrip())
     return lines or [""]
 
 

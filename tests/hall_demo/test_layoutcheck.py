@@ -34,10 +34,11 @@ def checked(tmp_path_factory):
     out = tmp_path_factory.mktemp("layout")
     env = dict(os.environ)
     env.pop("DISPLAY", None)   # the checker starts its own Xvfb, large enough for the portrait panel
-    # One panel at a time: with two at once (--jobs 2) the tour's smart-card step timed out on the
-    # identify screen in every loaded run (the two private PC/SC stacks side by side are the
-    # suspect, not yet proven); each panel alone passes.
-    proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "1",
+    # Both panels at once. This session has PCSCLITE_CSOCK_NAME set (the PC/SC tests before this
+    # one): the children once inherited it, bound one socket path in turn, and one of them read
+    # its smart card through the other's pcscd (its identify step timed out, or the other's card
+    # showed up mid-flow). layoutcheck.child_env drops it; each child has its own stack.
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "2",
                            "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT_S)
     results = json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -91,3 +92,15 @@ def test_the_report_says_no_findings_and_the_exit_status_agrees(checked):
     proc, _ = checked
     assert proc.stdout.rstrip().endswith("no findings"), proc.stdout[-3000:]
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_panel_children_pick_their_own_pcsc_socket(monkeypatch):
+    """A caller that ran a PC/SC stack (a pytest session) has PCSCLITE_CSOCK_NAME set: the panel
+    children must not inherit it, or two at once share one socket path and one of them reads its
+    smart card through the other's pcscd (its identify step then times out)."""
+    from firmware_bridge.pcsc.stack import SOCKET_ENV
+    from hall_demo.layoutcheck import child_env
+    monkeypatch.setenv(SOCKET_ENV, "/tmp/kiosk-pcsc-caller/pcscd.comm")
+    monkeypatch.setenv("KIVY_DPI", "96")
+    env = child_env(":99")
+    assert SOCKET_ENV not in env and "KIVY_DPI" not in env and env["DISPLAY"] == ":99"

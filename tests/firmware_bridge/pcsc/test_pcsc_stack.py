@@ -96,3 +96,53 @@ def test_two_stacks_run_side_by_side_with_private_pid_files():
         assert _readers() == first.readers and first.proc.poll() is None  # the first one is untouched
         shared = Path("/run/pcscd/pcscd.pid")  # neither wrote the host's pid file
         assert not shared.exists() or shared.read_text().strip() not in (str(first.proc.pid), pid)
+
+
+_SAME_SOCKET = """
+from firmware_bridge.pcsc.stack import PcscStack, StackError
+try:
+    PcscStack().start()
+except StackError as e:
+    print("REFUSED", e, flush=True)
+else:
+    print("STARTED", flush=True)
+"""
+
+
+def test_a_stack_refuses_the_socket_of_a_running_one():
+    """Two stacks handed one PCSCLITE_CSOCK_NAME (check-layout's panel children inherited a pytest
+    session's): the second must not take the path over, or the first one's clients talk to a pcscd
+    whose reader has the same name but never gets the first one's cards."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    with PcscStack() as first:
+        inode = os.stat(first.socket_path).st_ino
+        env = dict(os.environ, **{SOCKET_ENV: first.socket_path})
+        r = subprocess.run([sys.executable, "-c", _SAME_SOCKET], capture_output=True, text=True, timeout=60,
+                           cwd=str(Path(__file__).resolve().parents[3]), env=env)
+        assert r.stdout.startswith("REFUSED") and SOCKET_ENV in r.stdout, (r.stdout, r.stderr[-800:])
+        assert os.stat(first.socket_path).st_ino == inode   # still the first one's socket
+        card = VirtualCard(CardModel(load_profile("social-security"), synthetic_citizen(), t0=True),
+                           first.slot_ports[0])
+        card.insert()
+        hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        try:
+            assert _wait_present(ctx, first.readers[0])   # this process still sees its own card
+        finally:
+            scard.SCardReleaseContext(ctx)
+            card.remove()
+
+
+def test_stop_leaves_a_socket_that_is_not_its_own(tmp_path):
+    """A stopped stack removes its own socket, never one bound at the same path since."""
+    with PcscStack() as stack:
+        os.unlink(stack.socket_path)
+        import socket
+        other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        other.bind(stack.socket_path)
+    try:
+        assert os.path.exists(stack.socket_path)
+    finally:
+        other.close()
+        os.unlink(stack.socket_path)

@@ -168,3 +168,39 @@ def test_each_feedback_kind_reaches_the_central_service_with_a_reference(stack, 
     receipt = rt.services.feedback.submit(kind, **fields)
     assert receipt["status"] == "received" and re.fullmatch(r"FB[0-9A-F]{16}", receipt["feedback_id"])
     assert len(rt.services.checkin.attempts) == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_guide_slip_lines_fit_the_paper_and_break_between_words(lang):
+    """Every line the slip lays out prints as one line (the printer never wraps it again), and no
+    English word is cut: the English guide's steps printed "accepts an|d", a lone "s", "n", "e"
+    (a line with "→" counted half a character ran one cell past the paper)."""
+    import datetime as dt
+
+    from firmware_bridge.escpos import parser as P
+    from firmware_bridge.escpos.encoder import encode
+    from firmware_bridge.escpos.render import Renderer
+    from hall_central import seed
+    item = seed.item("MZ001")
+    doc = tickets.guide_slip(hall="Diaojia Township Service Centre", terminal="ZM-DJX-DEMO1", item=item,
+                             department="Zhengzhou Office of the Committee on Ageing",
+                             when=dt.datetime(2026, 12, 3, 10, 6), lang=lang)
+    printer = Renderer("default-80mm")
+    printer.feed(P.Parser().feed(encode(doc)))
+    laid_out = doc.plain_text().split("\n")
+    printed = [line for line in printer.text_lines if not line.startswith("[") and line.strip("-")]  # no QR, rules
+    assert printed == laid_out
+    if lang == "en":
+        words = " → ".join(s for s in tickets.field(item, "steps", lang)).split()
+        for m in item["materials"]:
+            words += tickets.field(m, "name", lang).split()
+        for w in words:
+            assert any(w in line.split() for line in printed), (w, printed)
+
+
+def test_wrap_counts_double_byte_signs_full_width_and_cuts_only_overlong_words():
+    lines = tickets._wrap("ab → cd", width=3)   # 6 cells: "ab → " is 6 with the arrow counted 2
+    assert lines == ["ab →", "cd"]
+    assert tickets._wrap("x" * 50, width=24) == ["x" * 48, "xx"]
+    assert tickets._wrap("办理地点：郑州市政务服务中心一楼G区G01号窗口", width=10) == \
+        ["办理地点：郑州市政务", "服务中心一楼G区G01号", "窗口"]
