@@ -134,6 +134,9 @@ def storage_checks(cfg: config_mod.Config) -> list[Check]:
     if not os.path.lexists(path):
         return checks + [Check("outbox", True, f"{path} not created yet (the first start creates it)")]
     integrity = storage.quick_check(path)
+    if integrity.startswith(storage.UNCHECKED_FULL):
+        return checks + [Check("outbox", False, f"{path}: {integrity}",
+                               storage.StorageError("full", path, integrity).action)]
     if integrity != "ok":
         return checks + [Check("outbox", False, f"{path}: corrupt ({integrity})",
                                "`kiosk run` moves it aside (kept as outbox.sqlite3.corrupt-<time>) and starts a "

@@ -24,6 +24,8 @@ from kiosk.errors import KioskError
 
 #: The file-name mark of a corrupt file moved aside: ``outbox.sqlite3.corrupt-20261203T060000Z``.
 CORRUPT_MARK = ".corrupt-"
+#: How :func:`quick_check` begins when a full disk kept it from reading the file (not corruption).
+UNCHECKED_FULL = "not checked, the disk is full"
 
 #: SQLite's primary result codes -> our kind of fault (``sqlite3.Error.sqlite_errorname``).
 _KINDS = {"SQLITE_FULL": "full", "SQLITE_READONLY": "read_only", "SQLITE_PERM": "read_only",
@@ -76,9 +78,16 @@ def _action(kind: str, path: Path) -> str:
     }.get(kind, f"check {path} and its disk")
 
 
+#: Extended codes whose primary code (IOERR) would say "failing disk" where the disk is only full.
+#: SHMSIZE: SQLite could not grow the WAL's shared-memory index (``-shm``); on Linux that is ENOSPC.
+_EXACT_KINDS = {"SQLITE_IOERR_SHMSIZE": "full"}
+
+
 def classify(exc: BaseException) -> str:
     """The kind of a storage failure: full, read_only, cannot_open, corrupt, busy, io or missing."""
     name = getattr(exc, "sqlite_errorname", "") or ""
+    if name in _EXACT_KINDS:
+        return _EXACT_KINDS[name]
     for prefix, kind in _KINDS.items():
         if name == prefix or name.startswith(prefix + "_"):
             return kind
@@ -131,6 +140,33 @@ def check_state_dir(path: str | Path) -> Path:
         except OSError:
             pass
     return p
+
+
+def connect(path: str | Path, **kwargs: Any) -> sqlite3.Connection:
+    """``sqlite3.connect`` for a WAL database the kiosk writes, which still opens on a full disk.
+
+    Why: WAL keeps a shared-memory index in a ``-shm`` file that SQLite must grow; on a full disk
+    it cannot (SQLITE_IOERR_SHMSIZE) and not even a read works, so a terminal with rows waiting
+    could not start to send them. Then the connection takes ``locking_mode=EXCLUSIVE``, which
+    keeps the index in this process's memory: the file is read as before, writes fail as "disk
+    full" and work again once there is space. The cost, only in that case: no other process
+    (``kiosk doctor``) can read the file while this one has it open."""
+    db: sqlite3.Connection = sqlite3.connect(str(path), **kwargs)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.Error as e:
+        db.close()
+        if getattr(e, "sqlite_errorname", "") != "SQLITE_IOERR_SHMSIZE":
+            raise
+    db = sqlite3.connect(str(path), **kwargs)
+    try:
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def move_aside(path: str | Path, now: float | None = None) -> Path:
@@ -263,6 +299,8 @@ def quick_check(path: str | Path) -> str:
         finally:
             db.close()
     except sqlite3.Error as e:
+        if classify(e) == "full":  # the -shm index cannot be made: nothing is known about the pages
+            return f"{UNCHECKED_FULL}: {e}"
         return str(e)
     return "ok" if rows == ["ok"] else "; ".join(map(str, rows))
 

@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from kiosk.storage import StorageError, connect, error_for, move_aside
+
 log = logging.getLogger("kiosk.network.catalogue")
 
 #: Where a text's English sits: beside it, under the same key + this suffix.
@@ -103,11 +105,55 @@ class CatalogueCache:
     def __init__(self, state_dir: str | Path) -> None:
         path = Path(state_dir) / "catalogue.sqlite3"
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        self._load()
+        #: The disk fault met at start (None: the file is in use), for health and staff.
+        self.fault: StorageError | None = None
+        try:
+            self._open(str(path))
+        except (sqlite3.Error, OSError) as e:
+            self._recover(e)
+
+    def _open(self, where: str) -> None:
+        if where == ":memory:":
+            self._db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
+        else:
+            self._db = connect(where, isolation_level=None, check_same_thread=False)
+        try:
+            if where != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._load()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _recover(self, exc: BaseException) -> None:
+        """The file could not be opened or read. The catalogue is a copy of the central service's
+        (the next catalogue.sync fills it again), so the terminal never stops for it: a corrupt file
+        (or a directory in its place) is moved aside, kept, and a fresh one started; any other
+        fault (disk full, read-only) keeps the catalogue in memory until the next start. Logged
+        once with the path and what to do."""
+        path = self.path
+        err = (error_for(path, exc) if not path.is_dir() else
+               StorageError("corrupt", path, "a directory is where the catalogue file should be"))
+        if err.kind == "corrupt":
+            try:
+                moved = move_aside(path)
+                self._open(str(path))
+                self.fault = StorageError("corrupt", path, f"{err.detail}; moved aside to {moved.name}; a fresh "
+                                          "catalogue comes with the next catalogue.sync")
+                log.error("%s (%s)", self.fault.reason, self.fault.action,
+                          extra={"code": err.code, "kind": err.kind})
+                return
+            except StorageError as e:
+                err = e
+            except (sqlite3.Error, OSError) as e:
+                err = error_for(path, e)
+        self.fault = err
+        log.error("%s; the catalogue is kept in memory until the next start (%s)", err.reason, err.action,
+                  extra={"code": err.code, "kind": err.kind})
+        self._open(":memory:")
 
     def _load(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()

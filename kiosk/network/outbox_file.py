@@ -113,7 +113,7 @@ class OutboxFile:
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; we open each one explicitly.
-        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        db = storage.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")

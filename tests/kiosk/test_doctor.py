@@ -129,6 +129,21 @@ def test_doctor_checks_free_space_integrity_and_writability(tmp_path, broker, ca
         assert (state / "outbox.sqlite3").read_bytes() == damaged  # the doctor changes nothing
 
 
+def test_a_full_disk_is_not_called_a_corrupt_outbox(tmp_path, broker, capsys):
+    """Closed cleanly, the outbox has no -shm index, and SQLite cannot make one on a full disk. The
+    doctor said "corrupt (disk I/O error) -> `kiosk run` moves it aside"; run refused "disk I/O error"."""
+    state = tmp_path / "state"
+    with tiny_fs(state, 1024):
+        path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+        ob = Outbox(state / "outbox.sqlite3")
+        ob.put("a", "checkin", "req", "k", {"appointment_id": "AP-1"})
+        ob.close()
+        fill(state)
+        assert main(["doctor", "--config", str(path)]) == 1
+        line = _lines(capsys.readouterr().out)["outbox"]
+        assert line.startswith("FAIL") and "corrupt" not in line and "the disk is full" in line and "free space" in line
+
+
 def test_unusable_state_dir_is_a_refusal(tmp_path, broker, capsys):
     (tmp_path / "state").write_text("a file where the state directory should be")
     path = _plain_config(tmp_path, broker.url)
