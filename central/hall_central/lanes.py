@@ -3,8 +3,9 @@
 paho's network thread files every message under the terminal its topic names
 (``kiosk/v1/{terminal}/...``, a string split: judging comes later, in the writer); a topic with no
 terminal segment goes to one ``unknown`` lane. The writer takes a batch round robin over the
-lanes that have work: one message from each lane per round, and at most :data:`QUANTUM` from one
-lane per batch. So a terminal that floods the service (poison or not) grows only its own lane and
+lanes that have work: one message from each lane per round, and at most :data:`QUANTUM` messages
+(or :data:`QUANTUM_BYTES`) from one lane per batch. So a terminal that floods the service (poison
+or not) grows only its own lane and
 fills at most its quantum of each batch: a request from any other terminal is taken in the next
 batch, whatever the flooder has queued. Why this and not one FIFO: with one FIFO every request
 waited behind everything queued before it, and half the traffic poison from a few terminals made
@@ -27,6 +28,12 @@ UNKNOWN = "unknown"
 #: refusal costs ~0.1 ms of the writer's time). A terminal alone with a backlog (an outbox
 #: drained after an outage) still gets batches of 8 back to back: thousands per second.
 QUANTUM = 8
+#: Why 64 KiB: the quantum in bytes too (a lane gives at least one message per batch). Eight
+#: 240 KB messages cost the writer their parse, 8-20 ms each unloaded: a terminal sending such
+#: messages (valid or not) made every batch, and so every other terminal's request, wait for
+#: eight of them (issue 13: another terminal's p50 from 47 ms to 2.4 s). A check-in is ~300 bytes:
+#: eight of them are far below it; a photo chunk (66 KB) goes one per batch.
+QUANTUM_BYTES = 64 * 1024
 #: Why 1,000: ten times what a gateway keeps in flight (paho's 100), so a lane only fills when its
 #: terminal sends faster than the service can answer it; a full lane is worked off in about a
 #: second at the service's rate, before the gateway's own retry (5 s) would resend its tail.
@@ -47,8 +54,10 @@ def lane_of(topic: str) -> str:
 class Lanes:
     """Per-terminal bounded FIFO lanes; ``put`` from paho's thread, ``take`` from the writer."""
 
-    def __init__(self, quantum: int = QUANTUM, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, quantum: int = QUANTUM, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES,
+                 quantum_bytes: int = QUANTUM_BYTES) -> None:
         self.quantum, self.max_depth, self.max_bytes = quantum, max_depth, max_bytes
+        self.quantum_bytes = quantum_bytes
         self._lanes: dict[str, deque[tuple[str, bytes]]] = {}
         self._bytes: dict[str, int] = {}
         #: The lanes with work, in round-robin order (each lane at most once).
@@ -95,6 +104,7 @@ class Lanes:
                 self._waiting = False
             batch: list[tuple[str, bytes]] = []
             given: dict[str, int] = {}
+            given_bytes: dict[str, int] = {}
             spent: list[str] = []
             ring = self._ring
             while ring and len(batch) < max_batch:
@@ -105,9 +115,10 @@ class Lanes:
                 self._bytes[key] -= len(item[1])
                 self._size -= 1
                 n = given[key] = given.get(key, 0) + 1
+                nbytes = given_bytes[key] = given_bytes.get(key, 0) + len(item[1])
                 if not lane:
                     del self._lanes[key], self._bytes[key]
-                elif n >= self.quantum:
+                elif n >= self.quantum or nbytes >= self.quantum_bytes:
                     spent.append(key)
                 else:
                     ring.append(key)

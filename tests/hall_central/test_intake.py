@@ -118,3 +118,37 @@ def test_a_refusal_is_the_envelope_the_contract_describes():
     schemas.validate_message(topic, msg)
     no_idem = intake.refusal(EVIL, ("checkin", "m1", None), "forbidden", "x", "forbidden")
     assert json.loads(no_idem.reply[1])["idem"] is None
+
+
+def _fastest_ms(fn, *args) -> float:
+    import time
+    runs = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        fn(*args)
+        runs.append(time.perf_counter() - t0)
+    return min(runs) * 1000
+
+
+def test_a_wide_message_costs_about_its_parse_not_a_walk_of_every_node():
+    """80,000 empty arrays (240 KB, within every limit) cost the service's one writer 3-4x their
+    parse (40-170 ms, eight per batch: another terminal's request waited 5 s behind a flood of
+    them on the real broker). Judged against a parse of the same bytes in the same run, so a
+    loaded machine slows both."""
+    body = '{"item_code":"GJJ001","date":"2026-12-04","x":[' + ",".join(["[]"] * 80000) + "]}"
+    payload = ('{"id":"m1","type":"req","op":"slots.list","v":1,"ts":"2026-12-03T06:00:00.000Z",'
+               f'"terminal":"{EVIL}","body":{body}}}').encode()
+    assert len(payload) < envelope.MAX_BYTES
+    r = intake.judge(topics.req(EVIL, "slots.list"), payload)
+    assert isinstance(r, intake.Refused) and r.reason == "invalid"  # answered, as before
+    parse = _fastest_ms(json.loads, payload)
+    judge = _fastest_ms(intake.judge, topics.req(EVIL, "slots.list"), payload)
+    assert judge < 1.8 * parse, f"judge {judge:.1f} ms, parse {parse:.1f} ms"
+
+
+@pytest.mark.parametrize("depth", [31, 32, 33, 40])
+def test_the_depth_limit_ignores_brackets_inside_strings(depth):
+    nest = "[" * (depth - 2) + '"]]]{{{\\"[[["' + "]" * (depth - 2)  # the envelope is 1, body 2
+    payload = ('{"id":"m1","type":"req","op":"slots.list","v":1,"ts":"2026-12-03T06:00:00.000Z",'
+               f'"terminal":"{EVIL}","body":{{"x":{nest}}}}}').encode()
+    assert (intake.judge(topics.req(EVIL, "slots.list"), payload).reason == "too_deep") == (depth > 32)

@@ -73,3 +73,15 @@ def test_take_waits_for_work():
     q.put(_m("X", 1))
     t.join(10)
     assert not t.is_alive() and _who(got[0]) == [("X", 1)]
+
+
+def test_a_lane_of_big_messages_gives_one_per_batch_small_ones_their_quantum():
+    """Eight 240 KB messages of one terminal made every batch (and another terminal's request in
+    it) wait for their parse: a lane gives at most QUANTUM_BYTES (and at least one message)."""
+    q = Lanes(quantum=8, quantum_bytes=64 * 1024)
+    for i in range(4):
+        q.put(_m("ZM-BIG", i, 240_000))
+    for i in range(10):
+        q.put(_m("ZM-SMALL", i, 300))
+    assert _who(q.take(100)) == [("ZM-BIG", 0)] + [("ZM-SMALL", i) for i in range(8)]
+    assert _who(q.take(100))[0] == ("ZM-BIG", 1)
