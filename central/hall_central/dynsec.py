@@ -28,6 +28,8 @@ import re
 import sysconfig
 from pathlib import Path
 
+from kiosk.network.operations import OPS
+
 #: The central service's identity (its username, and with ``use_username_as_clientid`` its client
 #: id, at the broker). Why a dot: terminal ids may not contain one (kiosk.network.topics), so no
 #: terminal can ever be issued this name.
@@ -103,7 +105,13 @@ def terminal_acls(terminal: str, regions: list[str] | None = None) -> list[dict]
     such as ``kiosk/v1/+/res`` matches none of them, so it is refused with SUBACK 0x87.
     """
     base = f"kiosk/v1/{terminal}"
-    acls = [_acl("publishClientSend", f"{base}/{t}") for t in ("req/+", "evt", "state", "telemetry")]
+    # One request topic per operation of the contract, not ``req/+``: with a wildcard a terminal
+    # could leave a retained message on any number of invented topics (``req/junk1`` ...), which
+    # the broker keeps in memory and on disk with no per-client limit in Mosquitto 2.0 (a cold try
+    # for issue 13 stored 200 x 250 KB). Now a terminal's retained footprint is bounded by the
+    # operations it has (kiosk.network.operations.OPS) times max_packet_size.
+    acls = [_acl("publishClientSend", f"{base}/req/{op}") for op in OPS]
+    acls += [_acl("publishClientSend", f"{base}/{t}") for t in ("evt", "state", "telemetry")]
     for t in (f"{base}/res", f"{base}/cmd"):
         acls += [_acl("subscribeLiteral", t), _acl("publishClientReceive", t)]
     if regions:

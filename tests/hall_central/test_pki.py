@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hall_central import broker_profile, dynsec, pki
+from kiosk.network.operations import OPS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,7 @@ def test_build_writes_ca_terminal_certs_central_crl_dynsec_and_conf(tmp_path):
     assert cfg["defaultACLAccess"] == {"publishClientSend": False, "publishClientReceive": False,
                                        "subscribe": False, "unsubscribe": True}
     assert _role(cfg, "terminal-ZM-0001") == [
-        ("publishClientSend", "kiosk/v1/ZM-0001/req/+"), ("publishClientSend", "kiosk/v1/ZM-0001/evt"),
+        *(("publishClientSend", f"kiosk/v1/ZM-0001/req/{op}") for op in OPS), ("publishClientSend", "kiosk/v1/ZM-0001/evt"),
         ("publishClientSend", "kiosk/v1/ZM-0001/state"), ("publishClientSend", "kiosk/v1/ZM-0001/telemetry"),
         ("subscribeLiteral", "kiosk/v1/ZM-0001/res"), ("publishClientReceive", "kiosk/v1/ZM-0001/res"),
         ("subscribeLiteral", "kiosk/v1/ZM-0001/cmd"), ("publishClientReceive", "kiosk/v1/ZM-0001/cmd"),
@@ -148,7 +149,8 @@ def test_cli_prints_the_dynsec_commands(capsys):
     assert pki.main(["--dynsec-commands", "add", "--terminals", "ZM-0042", "--regions", "410100"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "$CTRL dynsec createClient ZM-0042 </dev/null"
-    assert "$CTRL dynsec addRoleACL terminal-ZM-0042 publishClientSend kiosk/v1/ZM-0042/req/+ allow" in out
+    assert "$CTRL dynsec addRoleACL terminal-ZM-0042 publishClientSend kiosk/v1/ZM-0042/req/checkin allow" in out
+    assert "req/+" not in out
     assert out[-1] == "$CTRL dynsec addClientRole ZM-0042 terminal-ZM-0042"
     assert pki.main(["--dynsec-commands", "revoke", "--terminals", "ZM-0042"]) == 0
     assert capsys.readouterr().out.splitlines() == ["$CTRL dynsec deleteClient ZM-0042",

@@ -90,9 +90,9 @@ class Probe:
         assert self.settled.wait(timeout_s), "neither a session nor a refusal within the deadline"
         return self.connected.is_set() and not self.closed.is_set()
 
-    def publish(self, topic: str, payload: bytes = b"x", timeout_s: float = 5.0):
+    def publish(self, topic: str, payload: bytes = b"x", timeout_s: float = 5.0, retain: bool = False):
         """QoS 1 publish; returns the PUBACK reason code."""
-        info = self.c.publish(topic, payload, qos=1)
+        info = self.c.publish(topic, payload, qos=1, retain=retain)
         with self.cond:
             assert self.cond.wait_for(lambda: info.mid in self.pubacks, timeout_s), "no PUBACK"
             return self.pubacks[info.mid]

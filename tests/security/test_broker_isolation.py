@@ -54,6 +54,11 @@ def test_terminal_confined_to_its_own_subtree(pki_dir, probes):
     assert not central.publish("kiosk/v1/bcast/410199", b"other-region").is_failure
     assert not central.publish("kiosk/v1/ZM-0002/res", b"for-ZM-0002").is_failure
     assert not own.subscribe("kiosk/v1/ZM-0001/res").is_failure
+    # Only the contract's operations: an invented request topic would let a terminal keep any
+    # number of retained messages on the broker (no per-client retained limit in Mosquitto 2.0).
+    for topic in ("kiosk/v1/ZM-0001/req/junk1", "kiosk/v1/ZM-0001/req/checkin/x"):
+        rc = own.publish(topic, b"forged", retain=True)
+        assert rc.is_failure and rc.value == NOT_AUTHORIZED, topic
     # Allowed: its own request topic, its region's broadcast (read-only).
     assert not own.publish("kiosk/v1/ZM-0001/req/checkin", b"mine").is_failure
     assert not own.subscribe("kiosk/v1/bcast/410100").is_failure
