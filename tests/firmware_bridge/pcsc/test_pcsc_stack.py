@@ -101,11 +101,12 @@ def test_two_stacks_run_side_by_side_with_private_pid_files():
 _SAME_SOCKET = """
 from firmware_bridge.pcsc.stack import PcscStack, StackError
 try:
-    PcscStack().start()
+    second = PcscStack().start()
 except StackError as e:
     print("REFUSED", e, flush=True)
 else:
     print("STARTED", flush=True)
+    second.stop()   # the old code's behaviour: leave no pcscd behind
 """
 
 
