@@ -45,9 +45,9 @@ def run_app(services, settings=None, *, driver=None, width: int | None = None, h
     caller's ``runtime.stop()`` closes the devices and the network in order (systemd's stop).
     ``on_stop(app)``: called when the app stops, while its widgets still exist (tests, bench)."""
     # Armed before prepare_window: the window must find our handlers in place (window.SignalStop).
-    stopper = SignalStop.arm() if stop_on_signals else False
+    stopper = SignalStop.arm() if stop_on_signals else None
     settings = prepare_window(settings, width, height, fullscreen, dpi)
     font_files = register_fonts(settings)
     from kiosk.screens.kioskapp import KioskApp  # creates the Window: only after prepare()
     app = KioskApp(services, settings, driver=driver, font_files=font_files)
-    return run_until_stopped(app, stop_on_signals=stopper, on_stop=on_stop)
+    return run_until_stopped(app, stopper=stopper, on_stop=on_stop)

@@ -34,12 +34,10 @@ def register_fonts(settings) -> dict:
     return font_files
 
 
-def run_until_stopped(app, *, stop_on_signals: bool | SignalStop = False, on_stop=None):
+def run_until_stopped(app, *, stopper: SignalStop | None = None, on_stop=None):
     """Run ``app`` (a kiosk or mobile App) until it stops; never a traceback on the screen.
-    ``stop_on_signals``: a :class:`SignalStop` armed before the window was made (the apps' entry
-    points), or True to arm one now."""
-    if stop_on_signals:
-        stopper = stop_on_signals if isinstance(stop_on_signals, SignalStop) else SignalStop.arm()
+    ``stopper``: a :class:`SignalStop` armed before the window was made (``kiosk run``)."""
+    if stopper is not None:
         stopper.attach(app)
     if on_stop is not None:
         app.bind(on_stop=on_stop)

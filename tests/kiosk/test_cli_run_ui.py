@@ -34,13 +34,21 @@ def _windows(display: str) -> list[tuple[int, int, int, int]]:
     return found
 
 
-def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
+def _kiosk_toml(tmp_path, terminal_id: str, profile: str | None = None, **sections):
+    """A terminal's config with no broker reachable (port 1) and its state under ``tmp_path``;
+    ``sections`` replace whole sections (the UI's 1280x720 window by default)."""
+    terminal = {"id": terminal_id, "hall_code": "H410100", "region": {"city": "410100"}}
+    if profile:
+        terminal["profile"] = profile
+    data = {"terminal": terminal, "runtime": {"state_dir": str(tmp_path / "state")},
+            "network": {"broker": "mqtt://127.0.0.1:1"}, "ui": {"width": 1280, "height": 720}, **sections}
     cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(config.dump_toml(config.from_dict({
-        "terminal": {"id": "ZM-UI-RUN-01", "hall_code": "H410100", "region": {"city": "410100"}},
-        "runtime": {"state_dir": str(tmp_path / "state")},
-        "network": {"broker": "mqtt://127.0.0.1:1"},
-        "ui": {"width": 1280, "height": 720}}).data), encoding="utf-8")
+    cfg.write_text(config.dump_toml(config.from_dict(data).data), encoding="utf-8")
+    return cfg
+
+
+def test_kiosk_run_stops_in_order_on_sigterm(tmp_path):
+    cfg = _kiosk_toml(tmp_path, "ZM-UI-RUN-01")
     with Xvfb(1280, 720) as x:
         env = dict(os.environ, DISPLAY=x.display)
         proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--config", str(cfg)], cwd=ROOT, env=env,
@@ -84,12 +92,7 @@ def test_a_sigterm_while_the_window_opens_still_stops_kiosk_run_in_order(tmp_pat
     """Before the fix SDL had put its own handler in place of the default one when it opened the
     window and turned the signal into a close request, which the lockdown refused: the kiosk ran on
     (a loaded make test saw it time out). Now the handler is ours from before the window exists."""
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(config.dump_toml(config.from_dict({
-        "terminal": {"id": "ZM-UI-RUN-02", "hall_code": "H410100", "region": {"city": "410100"}},
-        "runtime": {"state_dir": str(tmp_path / "state")},
-        "network": {"broker": "mqtt://127.0.0.1:1"},
-        "ui": {"width": 1280, "height": 720}}).data), encoding="utf-8")
+    cfg = _kiosk_toml(tmp_path, "ZM-UI-RUN-02")
     with Xvfb(1280, 720) as x:
         env = dict(os.environ, DISPLAY=x.display)
         proc = subprocess.Popen([sys.executable, "-c", _SIGTERM_BEFORE_RUN, str(cfg)], cwd=ROOT, env=env,
@@ -107,14 +110,8 @@ def test_a_sigterm_while_the_window_opens_still_stops_kiosk_run_in_order(tmp_pat
 
 
 def test_kiosk_run_starts_the_mobile_app_for_the_mobile_profile(tmp_path):
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(config.dump_toml(config.from_dict({
-        "terminal": {"id": "ZM-UI-MOBILE-01", "hall_code": "H410100", "region": {"city": "410100"},
-                     "profile": "mobile"},
-        "runtime": {"state_dir": str(tmp_path / "state")},
-        "network": {"broker": "mqtt://127.0.0.1:1"},
-        "ui": {"width": 720, "height": 1280},
-        "mobile": {"staff": [{"id": "S001", "name": "李建国", "pin_hash": ""}]}}).data), encoding="utf-8")
+    cfg = _kiosk_toml(tmp_path, "ZM-UI-MOBILE-01", profile="mobile", ui={"width": 720, "height": 1280},
+                      mobile={"staff": [{"id": "S001", "name": "李建国", "pin_hash": ""}]})
     log = tmp_path / "out.log"
     with Xvfb(1280, 1280) as x, open(log, "w", encoding="utf-8") as out_file:
         env = dict(os.environ, DISPLAY=x.display)

@@ -30,9 +30,9 @@ def run_mobile_app(services, settings=None, *, driver=None, width: int | None = 
         from kiosk.services.facade import UiSettings
         settings = UiSettings(width=PORTRAIT[0], height=PORTRAIT[1])
     # Armed before prepare_window: the window must find our handlers in place (window.SignalStop).
-    stopper = SignalStop.arm() if stop_on_signals else False
+    stopper = SignalStop.arm() if stop_on_signals else None
     settings = prepare_window(settings, width, height, fullscreen, dpi)
     register_fonts(settings)
     from kiosk.screens.mobile.ui import MobileApp  # creates the Window: only after prepare()
     app = MobileApp(services, driver=driver)
-    return run_until_stopped(app, stop_on_signals=stopper, on_stop=on_stop)
+    return run_until_stopped(app, stopper=stopper, on_stop=on_stop)
