@@ -67,6 +67,7 @@ class Lanes:
         self.shed: dict[str, int] = {}
         self._closed = False
         self._waiting = False  # the writer waits for work: only then does a put wake it
+        self._want = 1  # how many queued messages wake it (more while it lingers for a fuller batch)
         self._cond = threading.Condition()
 
     def put(self, item: tuple[str, bytes]) -> bool:
@@ -86,22 +87,28 @@ class Lanes:
             lane.append(item)
             self._bytes[key] += size
             self._size += 1
-            if self._waiting:
+            if self._waiting and self._size >= self._want:
                 self._cond.notify()
         return True
 
-    def take(self, max_batch: int) -> list[tuple[str, bytes]] | None:
+    def take(self, max_batch: int, fill: int = 1, linger_s: float = 0.0) -> list[tuple[str, bytes]] | None:
         """The next batch (blocks until there is work); None once closed and worked off.
 
-        Rounds over the lanes with work, one message from each per round, until the batch holds
-        ``max_batch`` or every lane is empty or has given its quantum. The ring turns on: the next
-        batch starts with the lanes this one did not reach, then those that gave their quantum.
+        Once there is work and fewer than ``fill`` messages are queued, waits up to ``linger_s``
+        more for ``fill`` of them (group commit: the writer's caller says why). Rounds over the lanes
+        with work, one message from each per round, until the batch holds ``max_batch`` or every
+        lane is empty or has given its quantum. The ring turns on: the next batch starts with the
+        lanes this one did not reach, then those that gave their quantum.
         """
         with self._cond:
             while not self._ring and not self._closed:
                 self._waiting = True
                 self._cond.wait()
                 self._waiting = False
+            if self._size < fill and linger_s > 0 and not self._closed:
+                self._want, self._waiting = fill, True
+                self._cond.wait_for(lambda: self._size >= fill or self._closed, linger_s)
+                self._want, self._waiting = 1, False
             batch: list[tuple[str, bytes]] = []
             given: dict[str, int] = {}
             given_bytes: dict[str, int] = {}

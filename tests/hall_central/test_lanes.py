@@ -2,12 +2,22 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from hall_central.lanes import UNKNOWN, Lanes, lane_of
 
 
 def _m(terminal: str, n: int, size: int = 1) -> tuple[str, bytes]:
     return f"kiosk/v1/{terminal}/req/checkin", bytes([n % 256]) * size
+
+
+def _until(cond, why: str, bound_s: float = 10.0) -> None:
+    """Wait (bounded) for a state the other thread reaches: ``why`` says which."""
+    ev = threading.Event()
+    deadline = time.monotonic() + bound_s
+    while not cond():
+        assert time.monotonic() < deadline, f"not reached in {bound_s} s: {why}"
+        ev.wait(0.001)
 
 
 def _who(batch) -> list[tuple[str, int]]:
@@ -85,3 +95,43 @@ def test_a_lane_of_big_messages_gives_one_per_batch_small_ones_their_quantum():
         q.put(_m("ZM-SMALL", i, 300))
     assert _who(q.take(100)) == [("ZM-BIG", 0)] + [("ZM-SMALL", i) for i in range(8)]
     assert _who(q.take(100))[0] == ("ZM-BIG", 1)
+
+
+def test_take_lingers_for_a_fuller_batch_until_fill_arrives():
+    """Group commit: with one message queued, take waits for ``fill`` (here all four arrive while
+    it lingers; the linger bound is far beyond the test's, so only the fill can end the wait)."""
+    q = Lanes()
+    q.put(_m("A", 1))
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(q.take(100, fill=4, linger_s=60.0)))
+    t.start()
+    _until(lambda: q._waiting, "the taker lingers (one message queued, fill 4)")
+    q.put(_m("B", 2))
+    q.put(_m("C", 3))
+    t.join(0.05)  # why a short join: three queued must not end the linger (it would return at once)
+    assert t.is_alive() and not got
+    q.put(_m("D", 4))
+    t.join(10)
+    assert not t.is_alive() and sorted(_who(got[0])) == [("A", 1), ("B", 2), ("C", 3), ("D", 4)]
+
+
+def test_take_does_not_linger_when_fill_is_queued_or_the_inbox_closes():
+    q = Lanes()
+    for n in range(4):
+        q.put(_m(f"T{n}", n))
+    done = threading.Event()
+    threading.Thread(target=lambda: (q.take(100, fill=4, linger_s=60.0), done.set())).start()
+    assert done.wait(10), "four queued: no linger"
+    q.put(_m("A", 1))
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(q.take(100, fill=4, linger_s=60.0)))
+    t.start()
+    q.close()
+    t.join(10)
+    assert not t.is_alive() and _who(got[0]) == [("A", 1)], "closed while lingering: what is queued, at once"
+
+
+def test_take_lingers_at_most_linger_s():
+    q = Lanes()
+    q.put(_m("A", 1))
+    assert _who(q.take(100, fill=4, linger_s=0.01) or []) == [("A", 1)]

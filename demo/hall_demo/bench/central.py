@@ -340,10 +340,19 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
             out.update(_open(gen, rate_per_s, open_s))
         if evil is not None:
             rate = out["poison_rate_per_s"] = min(rate_per_s, 0.5 * clean)
+            cpu = _cpu_of(procs, broker)
             out.update(_open(gen, rate, open_s, "clean_at_rate_"))
+            cpu_clean = _cpu_of(procs, broker, since=cpu)
             evil.go(rate, open_s)
+            cpu = _cpu_of(procs, broker)
             out.update(_open(gen, rate, open_s, "poison_"))
             out["poison_sent"] = evil.result()
+            cpu_poison = _cpu_of(procs, broker, since=cpu)
+            # What one poison message cost the service and the broker (CPU ms): the difference
+            # between the two phases over the poison sent (the valid traffic is the same in both).
+            n_poison = max(1, out["poison_sent"]["sent"])
+            out["service_cpu_ms_per_poison"] = (cpu_poison[0] - cpu_clean[0]) * 1000 / n_poison
+            out["broker_cpu_ms_per_poison"] = (cpu_poison[1] - cpu_clean[1]) * 1000 / n_poison
             # Last, because it saturates the service: what is left of the capacity for valid traffic
             # when as much poison arrives as the clean closed loop answered.
             evil.go(clean, closed_s)
@@ -363,6 +372,14 @@ def measure(quick: bool, instances: int = 1, work: Path | None = None, profile_t
             broker.cleanup()
         if own:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _cpu_of(procs: list[subprocess.Popen], broker: Broker,
+            since: tuple[float, float] | None = None) -> tuple[float, float]:
+    """CPU seconds used by the service processes and by the broker (minus ``since``)."""
+    assert broker.proc is not None  # started
+    now = (sum(cpu_s(p.pid) for p in procs), cpu_s(broker.proc.pid))
+    return (now[0] - since[0], now[1] - since[1]) if since else now
 
 
 def _open(gen: LoadGen, rate: float, seconds: float, prefix: str = "") -> dict:
@@ -448,5 +465,7 @@ def run(quick: bool = False) -> dict[str, Figure]:
         "central.poison_p99_ms", one["poison_open_p99_ms"], "ms", "clean p99, same rate, same run",
         one["clean_at_rate_open_p99_ms"],
         note=f"the same open loop: p50 {extra['poison_open_p50_ms']} ms (clean {extra['clean_at_rate_open_p50_ms']} ms); "
-             f"unanswered {one['poison_unanswered']} (clean {one['clean_at_rate_unanswered']})")
+             f"unanswered {one['poison_unanswered']} (clean {one['clean_at_rate_unanswered']}); one poison message cost "
+             f"the service {one['service_cpu_ms_per_poison']:.3f} ms and the broker {one['broker_cpu_ms_per_poison']:.3f} ms "
+             f"of CPU")
     return figs
