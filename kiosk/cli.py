@@ -9,6 +9,7 @@ staff PIN hash for ``ui.maintenance_pin_hash``). Where the demo distribution is 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,12 @@ def _config_arg(p: argparse.ArgumentParser, default: str = DEFAULT_CONFIG) -> No
     p.add_argument("--config", "-c", default=default, help=f"terminal config file (default {default})")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used by the tests)."""
+#: The commands of the runtime itself: for these no plug-in is looked up (see :func:`main`).
+BUILT_IN = ("run", "doctor", "pin-hash")
+
+
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """The argument parser (also used by the tests); ``plugins``: with the plug-ins' commands."""
     from kiosk import roles
     ap = argparse.ArgumentParser(prog="kiosk", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,11 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("pin-hash", help="hash a staff PIN for ui.maintenance_pin_hash (reads stdin)")
 
-    for register in _plugins().values():
+    for register in (_plugins() if plugins else {}).values():
         register(sub, _config_arg)
     return ap
 
 
+@functools.cache
 def _plugins() -> dict[str, Any]:
     """Sub-commands other distributions add (entry points in group ``kiosk.commands``: a function
     ``register(subparsers, config_arg)`` that adds its parser and sets ``plugin_main``; one with a
@@ -118,11 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `kiosk` console script."""
     from kiosk.errors import ConfigError
     argv = sys.argv[1:] if argv is None else list(argv)
-    raw = getattr(_plugins().get(argv[0]) if argv else None, "raw_main", None)
+    # Why not for the runtime's own commands: looking plug-ins up reads every installed
+    # distribution's entry points and imports each plug-in (the demo's, in a development tree), on
+    # `kiosk run`'s way to its first frame and to every `kiosk doctor`.
+    built_in = bool(argv) and argv[0] in BUILT_IN
+    raw = None if built_in or not argv else getattr(_plugins().get(argv[0]), "raw_main", None)
     if raw is not None:  # a plug-in that parses its own options (and --help)
         code: int = raw(argv[1:])
         return code
-    args = build_parser().parse_args(argv)
+    args = build_parser(plugins=not built_in).parse_args(argv)
     try:
         if args.command == "run":
             return cmd_run(args)

@@ -93,3 +93,18 @@ def test_a_corrupt_outbox_is_moved_aside_and_the_terminal_runs(tmp_path):
     alarm = [line for line in text.splitlines() if "corrupt file" in line]
     assert len(alarm) == 1 and str(state / "outbox.sqlite3") in alarm[0] and copy.name in alarm[0]
     assert "Traceback" not in text
+
+
+def test_the_runtimes_own_commands_look_up_no_plug_in(tmp_path, monkeypatch, capsys):
+    """Looking plug-ins up reads every distribution's entry points and imports each plug-in: not on
+    `kiosk run`'s way to its first frame, nor for `kiosk doctor`. A plug-in's command still finds them."""
+    from kiosk import cli
+
+    def no_lookup():
+        raise AssertionError("looked plug-ins up for a built-in command")
+    monkeypatch.setattr(cli, "_plugins", no_lookup)
+    path = _write(tmp_path, text='[terminal]\nid = "ZM-RUN-0001"\n')  # refused: one line, exit 2
+    assert cli.main(["run", "--headless", "--config", str(path)]) == 2
+    assert "terminal.region.city" in capsys.readouterr().err
+    with pytest.raises(AssertionError, match="looked plug-ins up"):
+        cli.main(["bench", "--help"])
