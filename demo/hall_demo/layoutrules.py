@@ -36,7 +36,9 @@ SENTENCE = set("，。；：？！,;?!")
 #: A text this short (characters, whitespace excluded) is a name or a title: no mid-word break.
 NAME_MAX = 40
 #: Characters that must not start a line (Chinese and Latin closing punctuation).
-NO_LINE_START = set("，。、；：？！）》」』】〉,.;:?!)%")
+NO_LINE_START = set("，。、；：？！）》」』】〉”’,.;:?!)%")
+#: Characters that must not end a line (Chinese and Latin opening punctuation and quotes).
+NO_LINE_END = set("（(《「『【〈“‘")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -261,7 +263,8 @@ def cjk_on_english(snap: dict, allowed: set[str]) -> list[dict]:
 # -- line breaks -------------------------------------------------------------------------------
 def line_breaks(snap: dict, is_boundary) -> list[dict]:
     """Breaks inside a word (English always; Chinese in names and short titles, judged by
-    ``is_boundary(text, offset)``), and lines that start with closing punctuation."""
+    ``is_boundary(text, offset)``), lines that start with closing punctuation and lines that
+    end with opening punctuation."""
     out = []
     for rec in snap["widgets"]:
         t = rec["text"]
@@ -279,6 +282,8 @@ def line_breaks(snap: dict, is_boundary) -> list[dict]:
                 first = ln["text"].strip()[:1]
                 if first in NO_LINE_START:
                     out.append(_f("line-break", rec, f"line starts with {first!r}"))
+                elif gap == "" and idx > 0 and full[idx - 1] in NO_LINE_END:
+                    out.append(_f("line-break", rec, f"line ends with {full[idx - 1]!r}"))
                 elif gap == "" and idx > 0:
                     before, after = full[idx - 1], full[idx]
                     if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():

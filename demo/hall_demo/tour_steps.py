@@ -330,7 +330,15 @@ def part_b(lang: str) -> list[Step]:
         S("home", _ensure_lang(lang), _home_in(lang)),
         S("late: the clock moves on", late_advance, _cond("the terminal's language once the visit is over", visit_over)),
         S("home", _ensure_lang(lang), _home_in(lang)),
-        S("late card", lambda c: c.sim.place_card(0), on_screen("checkin", ready=lambda c: c.screen.status == "loaded")),
+        # The elder's card: their appointments are still booked. Citizen 0 checked in during part A,
+        # and a checked-in citizen gets their ticket again at any time (not "check-in has closed").
+        # They decline the large type offered (the elder card below accepts it): the offer's bar
+        # and large type never show together, so the layout check's large-type probe must not
+        # meet the bar either.
+        S("late card", lambda c: c.sim.place_card(1), on_screen("checkin", ready=lambda c: c.screen.status == "loaded"
+                                                                  and c.app.elder_offer)),
+        S("late: no large type, thanks", lambda c: c.tap("elder_no"),
+          on_screen("checkin", ready=lambda c: not c.app.elder_offer and not c.app.elder)),
         S("late appointment", lambda c: c.tap("appt_0"), on_screen("checkin_confirm")),
         S("too late", lambda c: c.tap("confirm"), _msg("too_late"), "checkin-too-late"),
         S("late card taken", lambda c: c.sim.remove_card(), home),

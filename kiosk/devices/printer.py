@@ -225,6 +225,20 @@ class EscPosPrinter(ThreadedDevice):
                 self._fail(e)
                 raise
 
+    def probe(self) -> DeviceState:
+        """Ask the printer now (DLE EOT) and take its answer as the state: READY when it can print,
+        ERROR with the fault when not. Why: after a fault the link thread asks again only when its
+        backoff allows (up to RECONNECT_CAP_S); staff who have just loaded paper and run the
+        self-test were told the printer was still out of paper. Never raises."""
+        with self._lock:
+            if self._stop.is_set():
+                return self.state
+            try:
+                self._check_ready()
+            except DeviceError as e:
+                self._fail(e)
+        return self.state
+
     def print_ticket(self, doc: TicketDoc) -> PrintResult:
         """Print one ticket; raise PaperOut / CoverOpen / PrinterOffline / DeviceUnavailable."""
         data = encode(doc, self.profile)  # a TicketError here is the service's bug: state unchanged

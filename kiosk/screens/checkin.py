@@ -15,7 +15,7 @@ from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import ListButton
-from kiosk.services.checkin import EARLY, LATE
+from kiosk.services.checkin import CHECKED_IN, EARLY, LATE
 
 
 def _session_guard(app):
@@ -52,7 +52,9 @@ class CheckinScreen(KioskScreen):
         for i, a in enumerate(self.appointments):
             line2 = self.tr("{start}-{end}  Window {window}").format(**a)
             window = self.services.checkin.window(a)
-            if window == EARLY:
+            if a.get("status") == CHECKED_IN:
+                line2 += "  " + self.tr("(checked in: touch to see your number again)")
+            elif window == EARLY:
                 line2 += "  " + self.tr("(check-in opens at {t})").format(t=a["checkin_from"])
             elif window == LATE:
                 line2 += "  " + self.tr("(check-in closed at {t})").format(t=a["checkin_until"])
@@ -96,6 +98,9 @@ class CheckinConfirmScreen(KioskScreen):
         a = self.appointment
         if a:
             self.item = str(self.loc(a).get("item_name", ""))
+            if a.get("status") == CHECKED_IN:
+                self.rule_text = self.tr("You have checked in already. Confirm to see your number and print your ticket again.")
+                return
             self.rule_text = self.tr("Check-in is open from {f} to {u} today. Earlier: please wait; later: take a walk-in ticket.").format(f=a.get("checkin_from", ""),
                                                                            u=a.get("checkin_until", ""))
 

@@ -18,7 +18,7 @@ from kivy.properties import ListProperty, NumericProperty, StringProperty
 from hall_common import privacy
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.i18n import N_
+from kiosk.screens.i18n import N_, colon
 
 #: The five levels, best first (the national 好差评 scale).
 RATINGS = ((5, N_("Very satisfied")), (4, N_("Satisfied")), (3, N_("Basically satisfied")), (2, N_("Dissatisfied")),
@@ -181,8 +181,8 @@ class ConsultScreen(_FormScreen):
         item = self.services.guide.item(self.item_code, self.app.lang) if self.item_code else None
         if item is not None:
             self.item_name, self._faq = item["name"], item.get("faq", [])
-        q, a = self.tr("Q"), self.tr("A")
-        self.faq_text = "\n\n".join(f"{q}: {f.get('q', '')}\n{a}: {f.get('a', '')}" for f in self._faq)
+        q, a, sep = self.tr("Q"), self.tr("A"), colon(self.app.lang)
+        self.faq_text = "\n\n".join(f"{q}{sep}{f.get('q', '')}\n{a}{sep}{f.get('a', '')}" for f in self._faq)
 
     def submit(self) -> None:
         """Request a call-back about the item, or in general (durable)."""

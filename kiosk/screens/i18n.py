@@ -10,6 +10,13 @@ from kiosk.i18n import N_ as N_
 from kiosk.i18n import Translator as Translator
 
 
+def colon(lang: str) -> str:
+    """What joins a label to its value: the full-width "：" in Chinese, as the translated
+    messages write it (姓名：王*兰), and ": " in English. Why: labels joined with ": " in every
+    language showed 身份证号码: 410104 and 咨询: 民族成分变更 beside 姓名：… on the same screens."""
+    return "：" if lang.startswith("zh") else ": "
+
+
 def chinese_on_screen(app) -> list[str]:
     """The texts with Chinese in them that the current screen and the top bar show (visible
     widgets only): on an English screen there should be none. Not counted: the button back to

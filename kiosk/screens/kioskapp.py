@@ -237,10 +237,22 @@ class KioskApp(LockedApp, App):
     def _refresh_status(self, *_) -> None:
         self.online = self.services.online
 
+    def _card_screen(self) -> str:
+        """The screen a card placed now is read for: a visitor's message (help, a code not
+        understood, the card-removed notice...) stands for the home or identify screen under it,
+        whose text says to place the card (a card placed there started a session that the
+        message ignored, and its 首页 then ended it)."""
+        cur = self.sm.current
+        if cur == "message" and self.sm.current_screen.back in ("home", "identify"):
+            return self.sm.current_screen.back
+        return cur
+
     def _on_card_presented(self, event) -> None:
-        if self.sm.current == "home":
+        # A message in a citizen's session (an error) is theirs: a card placed there is no new visit.
+        cur = self._card_screen() if self.services.sessions.citizen is None else self.sm.current
+        if cur == "home":
             self.pending_flow = "checkin"  # a card on the home screen means check-in
-        if self.sm.current in ("home", "identify"):
+        if cur in ("home", "identify"):
             self.go("identify", reading=True)
 
     def _on_session_started(self, event) -> None:
@@ -250,9 +262,10 @@ class KioskApp(LockedApp, App):
         self.lang = s.language
         c = s.citizen
         self.citizen_text = (c.masked_name or c.masked_id) if c else ""  # a typed number has no name
-        if self.sm.current == "identify":
+        cur = self._card_screen()
+        if cur == "identify":
             self.go(self.pending_flow or "checkin")
-        elif self.sm.current == "home":  # a card placed on the home screen: the commonest purpose
+        elif cur == "home":  # a card placed on the home screen: the commonest purpose
             self.go("checkin")
         elif self.sm.current == "book_slot" and self.pending_flow == "book_confirm":
             self.go("book_confirm")

@@ -39,7 +39,10 @@ def break_name(line: str, width: float, measure) -> str:
 
 
 #: Closing punctuation that must not start a line (避头点): it goes back to the line before.
-NO_LINE_START = "，。、；：？！）》」』】〉,.;:?!)%"
+NO_LINE_START = "，。、；：？！）》」』】〉”’,.;:?!)%"
+#: Opening punctuation that must not end a line (避尾点): it goes down with the word it opens
+#: (the help text ended a line with “ and began the next with 呼叫工作人员”).
+NO_LINE_END = "（(《「『【〈“‘"
 _OPEN, _CLOSE = "（(《「『【〈", "）)》」』】〉"
 
 
@@ -59,10 +62,11 @@ def _alnum(ch: str) -> bool:
 
 
 def mend_breaks(text: str, lines: list[str]) -> str:
-    """``text`` with newlines that move two kinds of bad breaks Kivy's wrap (``lines``, as drawn)
+    """``text`` with newlines that move three kinds of bad breaks Kivy's wrap (``lines``, as drawn)
     makes in Chinese text: a line starting with closing punctuation (the character before goes
-    down with it: the usual 避头点 rule), and a number or Latin word split in two ("约1|0厘米":
-    the whole word goes down). Unchanged when there is none or the lines do not match the text."""
+    down with it: the usual 避头点 rule), a line ending with opening punctuation (it goes down:
+    避尾点), and a number or Latin word split in two ("约1|0厘米": the whole word goes down).
+    Unchanged when there is none or the lines do not match the text."""
     cuts, cursor, start = [], 0, 0
     for i, line in enumerate(lines):
         line = line.strip()
@@ -72,6 +76,12 @@ def mend_breaks(text: str, lines: list[str]) -> str:
         soft = i > 0 and idx == cursor and idx >= 2 and text[idx - 1] != "\n"
         if soft and line[0] in NO_LINE_START:
             cuts.append(idx - 1)
+        elif soft and text[idx - 1] in NO_LINE_END:
+            opening = idx - 1
+            while opening > start + 1 and text[opening - 1] in NO_LINE_END:
+                opening -= 1
+            if opening > start:
+                cuts.append(opening)
         elif soft and _alnum(text[idx - 1]) and _alnum(text[idx]):
             word = idx - 1
             while word > start and _alnum(text[word - 1]):

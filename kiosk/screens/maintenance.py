@@ -80,12 +80,16 @@ class MaintenanceScreen(KioskScreen):
             self.refresh()
 
     def self_test(self) -> None:
-        """Health of every part, as a short verdict."""
-        self.refresh()
-        bad = self.services.maintenance.not_ready()
-        self.status_ok = not bad
-        self.status = self.tr("Self-test: all devices ready.") if not bad else \
-            self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
+        """Health of every part, as a short verdict: the devices are asked now (in a worker: a
+        printer's status answer may take its timeout), not judged by their last state."""
+        def verdict(bad: list[str]) -> None:
+            self.refresh()
+            self.status_ok = not bad
+            self.status = self.tr("Self-test: all devices ready.") if not bad else \
+                self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
+        run_async(self.services.maintenance.self_test, on_done=verdict,
+                  on_error=lambda e: self._say(self.tr("Self-test: not ready: {roles}").format(
+                      roles=getattr(e, "code", type(e).__name__))), name="kiosk-ui-selftest")
 
     def test_print(self) -> None:
         """Print the test page (in a worker: the printer may be slow)."""

@@ -46,6 +46,8 @@ class UnknownCode(KioskError):
 
 #: Where an appointment's check-in window stands at this terminal's clock (:meth:`CheckinService.window`).
 EARLY, OPEN, LATE = "early", "open", "late"
+#: An appointment's status (``appointments.list``) once its citizen has checked in.
+CHECKED_IN = "checked_in"
 #: The name sent with an ID number typed on the keypad (see :meth:`CheckinService.citizen_ref`).
 KEYPAD_NAME = "-"
 #: The reference central service's unsigned check-in code: ``KIOSK1:APPT:<appointment id>``.
@@ -146,7 +148,14 @@ class CheckinService:
         """Where the check-in window of ``appointment`` stands now: :data:`EARLY`, :data:`OPEN` or
         :data:`LATE`. The window is the central service's (``checkin_from``/``checkin_until``,
         hall-local HH:MM, from its one rule); this terminal only holds it against its clock, so a
-        citizen who is early or late learns it without a round trip (the central service re-checks)."""
+        citizen who is early or late learns it without a round trip (the central service re-checks).
+
+        An appointment checked in already is always :data:`OPEN`: checking in again returns its
+        ticket at any time (the central service's rule), so a citizen whose ticket did not print
+        (paper out) or who lost it gets their number again, not "check-in closed, take a walk-in
+        ticket" and a place at the back of the queue."""
+        if appointment.get("status") == CHECKED_IN:
+            return OPEN
         now = self.clock.now().strftime("%H:%M")
         if appointment.get("checkin_from") and now < appointment["checkin_from"]:
             return EARLY

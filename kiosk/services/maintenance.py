@@ -74,6 +74,15 @@ class MaintenanceService:
         """The roles of the devices that are not ready (the self-test's verdict; empty = all ready)."""
         return [role for role, d in self.health().get("devices", {}).items() if d.get("state") != "ready"]
 
+    def self_test(self) -> list[str]:
+        """The self-test: every device that can be asked now is asked (``probe``: the printer's
+        status), then the verdict (:meth:`not_ready`). Slow: call it off the UI thread."""
+        for device in self.devices.values():
+            probe = getattr(device, "probe", None)
+            if callable(probe):
+                probe()
+        return self.not_ready()
+
     def test_print(self) -> None:
         """Print the test page (slow: call it off the UI thread); raises the printer's DeviceError
         (DeviceUnavailable where no printer is configured)."""

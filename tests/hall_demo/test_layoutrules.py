@@ -121,6 +121,21 @@ def test_words_broken_across_lines():
     assert "starts with" in rules.line_breaks(snap(punct), boundary)[0]["detail"]
 
 
+def test_a_line_ends_with_no_opening_quote_and_starts_with_no_closing_one():
+    # the help text in large type at 1280x800: 需要帮助请触摸“ | 呼叫工作人员”。
+    boundary = lambda text, i: True  # noqa: E731
+    text = "需要帮助请触摸“呼叫工作人员”。"
+    opening = widget((0, 0, 200, 80), text=text, lines=[("需要帮助请触摸“", (0, 40, 200, 40)),
+                                                         ("呼叫工作人员”。", (0, 0, 200, 40))])
+    assert "ends with '“'" in rules.line_breaks(snap(opening), boundary)[0]["detail"]
+    closing = widget((0, 0, 200, 80), text=text, lines=[("需要帮助请触摸“呼叫工作人员", (0, 40, 200, 40)),
+                                                         ("”。", (0, 0, 40, 40))])
+    assert "starts with '”'" in rules.line_breaks(snap(closing), boundary)[0]["detail"]
+    kept = widget((0, 0, 200, 80), text=text, lines=[("需要帮助请触摸", (0, 40, 200, 40)),
+                                                      ("“呼叫工作人员”。", (0, 0, 200, 40))])
+    assert rules.line_breaks(snap(kept), boundary) == []
+
+
 def test_elder_mode_enlarges_every_text_to_the_miit_figures():
     body_std = widget((0, 0, 300, 40), text="正文", fonts=(24.0,), uid=1)
     small_std = widget((0, 50, 300, 40), text="提示", fonts=(20.0,), uid=2)

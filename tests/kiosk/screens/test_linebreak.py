@@ -36,6 +36,21 @@ def test_closing_punctuation_goes_down_with_the_character_before_it():
     assert mend_breaks("第一行\n。", ["第一行", "。"]) == "第一行\n。"  # an explicit break is the author's
 
 
+def test_an_opening_quote_goes_down_with_the_words_it_opens():
+    # the help text in large type at 1280x800 ended its first line with “
+    from kiosk.screens.linebreak import mend_breaks
+    text = "预约签到请放置身份证。需要帮助请触摸“呼叫工作人员”。"
+    drawn = ["预约签到请放置身份证。需要帮助请触摸“", "呼叫工作人员”。"]
+    assert mend_breaks(text, drawn) == "预约签到请放置身份证。需要帮助请触摸\n“呼叫工作人员”。"
+    assert mend_breaks("请看（《办法》第二条）", ["请看（《", "办法》第二条）"]) == "请看\n（《办法》第二条）"
+
+
+def test_a_closing_quote_does_not_start_a_line():
+    from kiosk.screens.linebreak import mend_breaks
+    text = "需要帮助请触摸“呼叫工作人员”。"
+    assert mend_breaks(text, ["需要帮助请触摸“呼叫工作人员", "”。"]) == "需要帮助请触摸“呼叫工作人\n员”。"
+
+
 def test_a_number_is_not_split():
     from kiosk.screens.linebreak import mend_breaks
     text = "请将二维码对准扫码口约10厘米处。"

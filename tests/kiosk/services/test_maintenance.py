@@ -63,3 +63,32 @@ def test_self_test_names_the_devices_not_ready():
     m = make({"printer": Paper(), "scanner": Gone()})
     assert m.not_ready() == ["scanner"]
     assert m.health()["terminal"] == "ZM-M-01" and set(m.health()["devices"]) == {"printer", "scanner"}
+
+
+def test_the_self_test_asks_the_printer_now_not_its_last_fault():
+    """Staff load paper and run the self-test at once: the printer is asked (DLE EOT over real
+    TCP to the simulator), not judged by the fault its last job met. On the old code the verdict
+    stayed "printer not ready" until the link thread's next retry (backoff up to 30 s; here 60 s,
+    so that only the self-test can find it ready)."""
+    from firmware_bridge.escpos.document import TicketDoc
+    from firmware_bridge.escpos.simulator import PrinterSimulator
+    from kiosk.devices.base import Backoff, DeviceState
+    from kiosk.devices.printer import EscPosPrinter, PaperOut
+    from kiosk.events import EventBus
+
+    with PrinterSimulator() as sim:
+        printer = EscPosPrinter(sim.url, {}, EventBus(), backoff=Backoff(base_s=60.0, cap_s=60.0))
+        printer.start()
+        try:
+            m = make({"printer": printer})
+            sim.set_paper_out(True)
+            with pytest.raises(PaperOut):
+                printer.print_ticket(TicketDoc().text("A001").cut())
+            assert m.not_ready() == ["printer"]
+            assert m.self_test() == ["printer"]          # still out: asked, and said so
+            sim.set_paper_out(False)                      # staff load a new roll
+            assert m.not_ready() == ["printer"]           # its last state: the fault
+            assert m.self_test() == []                    # asked now: it can print
+            assert printer.state == DeviceState.READY
+        finally:
+            printer.stop()
