@@ -207,7 +207,7 @@ class AppointmentBookResult(TypedDict):
     checkin_code: str
 
 class AppointmentCancelRequest(TypedDict):
-    """Durable: cancel an appointment; errors not_found, forbidden (citizen_ref missing or not the appointment's citizen), closed (already checked in)."""
+    """Durable: cancel an appointment; errors not_found (an unknown id, or citizen_ref missing or not the appointment's citizen: one answer for both), closed (already checked in)."""
     appointment_id: Ref
     citizen_ref: NotRequired[Ref]
 
@@ -228,7 +228,7 @@ class CatalogueSyncRequest(TypedDict):
     since_version: int
 
 class CheckinRequest(TypedDict):
-    """Durable: check in for an appointment; errors not_found, forbidden (no proof that the request acts for the appointment's citizen), too_early, too_late, closed (cancelled). The proof is citizen_ref (the citizen identified at this terminal, whose appointment it must be) or checkin_code (the booking slip's code)."""
+    """Durable: check in for an appointment; errors not_found (an unknown id, or no proof that the request acts for the appointment's citizen: one answer for both), too_early, too_late, closed (cancelled). The proof is citizen_ref (the citizen identified at this terminal, whose appointment it must be) or checkin_code (the booking slip's code)."""
     appointment_id: Ref
     citizen_ref: NotRequired[Ref]
     checkin_code: NotRequired[str]
