@@ -84,13 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from kiosk import logs, preflight
     from kiosk.errors import KioskError
     from kiosk.runtime import Runtime
+    from kiosk.storage import StorageError
     try:
         cfg = _load(args.config)
         logs.setup(cfg.get("runtime.log_level"))
         preflight.enforce(cfg)
         runtime = Runtime(cfg)
     except KioskError as e:
-        print(preflight.one_line(e), file=sys.stderr)
+        # A disk fault met while starting (the outbox cannot be created on a full disk, say): we
+        # exit, so the action is "fix it, then start again", not the running terminal's "resumes".
+        print(preflight.one_line(e.at_start() if isinstance(e, StorageError) else e), file=sys.stderr)
         return 2
     runtime.start()
     try:

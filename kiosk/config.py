@@ -13,6 +13,7 @@ when the registry builds it.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
 import re
 import tomllib
@@ -100,8 +101,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
                              doc="kiosk doctor fails below this much free space on the state dir's disk (MB)"),
     },
     "network": {
-        "broker": Field(str, "mqtt://127.0.0.1:1883", pattern=r"mqtts?://[^:/]+(:\d+)?",
-                        doc="broker URL, mqtt:// or mqtts:// (TLS)"),
+        "broker": Field(str, "mqtt://127.0.0.1:1883",
+                        doc="broker URL, mqtt:// or mqtts:// (TLS); an IPv6 address in brackets (mqtts://[::1]:8883)"),
         "keepalive_s": Field(int, 30, min=5, max=600, doc="MQTT keepalive (s)"),
         "request_timeout_s": Field(float, 5.0, min=0.1, max=120, doc="default request/response timeout (s)"),
         "reconnect_min_s": Field(float, 0.1, min=0.01, max=60, doc="first reconnect delay (s); full jitter"),
@@ -265,7 +266,10 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
                 and not Path(url).is_absolute():
             dev["url"] = os.path.normpath(base_dir / url)  # not resolve(): keep symlinks
         data["devices"][role] = dev
-    _check_port(file, "network.broker", data["network"]["broker"])
+    try:
+        broker_address(data["network"]["broker"])
+    except BrokerUrlError as e:
+        raise ConfigError(file, "network.broker", e.expected, data["network"]["broker"]) from None
     for role, dev in data["devices"].items():
         if urlparse(dev["url"]).scheme in _PORT_SCHEMES:
             _check_port(file, f"devices.{role}.url", dev["url"])
@@ -275,6 +279,43 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
         raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
                           data["runtime"]["elder_timeout_s"])
     return data
+
+
+#: The broker URL's schemes and their default ports (TLS for mqtts).
+BROKER_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+_BROKER_FORM = "mqtt://host[:port] or mqtts://host[:port] (an IPv6 address in brackets: mqtts://[::1]:8883)"
+_PORT_RANGE = "a port of 1-65535 (or none, for the default)"
+#: scheme :// host (a name or IPv4 address, or anything in brackets: checked as IPv6 below) [:port] [/]
+_BROKER_RE = re.compile(r"([a-z]+)://(?:\[([^\[\]/]*)\]|([^\[\]:/@?#\s]+))(?::(\d*))?/?")
+
+
+class BrokerUrlError(ValueError):
+    """A broker URL that is not ``mqtt[s]://host[:port]``; ``expected`` says what would be."""
+
+    def __init__(self, url: str, expected: str) -> None:
+        super().__init__(f"broker URL must be {_BROKER_FORM}, with {_PORT_RANGE}; got {url!r}")
+        self.expected = expected
+
+
+def broker_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, tls) of a broker URL: the one parser of ``network.broker``, of the gateway and
+    ``kiosk doctor`` (:class:`kiosk.network.broker.Broker`) and of the central service's command
+    line. The host is a name, an IPv4 address or an IPv6 address in brackets (a zone as ``%eth0``
+    or ``%25eth0``); the port 1-65535, 1883 for ``mqtt://`` and 8883 for ``mqtts://`` by default.
+    Raises :class:`BrokerUrlError` (a ValueError) with one line saying what is expected."""
+    m = _BROKER_RE.fullmatch(url)
+    if m is None or m.group(1) not in BROKER_SCHEMES:
+        raise BrokerUrlError(url, _BROKER_FORM)
+    scheme, v6, host, port = m.groups()
+    if v6 is not None:
+        try:
+            ipaddress.IPv6Address(v6.replace("%25", "%", 1))
+        except ValueError:
+            raise BrokerUrlError(url, _BROKER_FORM) from None
+        host = v6.replace("%25", "%", 1)
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise BrokerUrlError(url, _PORT_RANGE)
+    return host, int(port) if port else BROKER_SCHEMES[scheme], scheme == "mqtts"
 
 
 #: URL schemes whose port is a TCP port (the broker's and network devices'); others (usb://VID:PID) are not.

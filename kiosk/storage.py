@@ -45,10 +45,19 @@ class StorageError(KioskError):
     code = "storage"
     citizen_message = "本机暂时无法保存您的业务，请到窗口办理。"
 
-    def __init__(self, kind: str, path: str | Path, detail: str, *, action: str = "") -> None:
+    def __init__(self, kind: str, path: str | Path, detail: str, *, action: str = "", running: bool = True) -> None:
         self.kind, self.path, self.detail = kind, str(path), detail
+        self._own_action = bool(action)
         super().__init__(f"{_WHAT.get(kind, 'storage fault')}: {path}: {detail}",
-                         action=action or _action(kind, Path(path)))
+                         action=action or _action(kind, Path(path), running))
+
+    def at_start(self) -> StorageError:
+        """This error as the reason `kiosk run` refuses to start: its action then says to start
+        the kiosk again once fixed (a terminal that is not running retries nothing). An action
+        given where the error was raised stays."""
+        if not self._own_action:
+            self.action = _action(self.kind, Path(self.path), running=False)
+        return self
 
     def to_dict(self) -> dict[str, str]:
         """The typed error plus its kind and path."""
@@ -60,12 +69,22 @@ _WHAT = {"full": "disk full", "read_only": "not writable", "cannot_open": "canno
          "missing": "state directory missing", "not_a_directory": "not a directory"}
 
 
-def _action(kind: str, path: Path) -> str:
+#: After the fix, in a running terminal: its outbox tries the disk again at every put and drain,
+#: and reopens a file that was opened read-only (kiosk.network.outbox_file).
+RESUMES = "the running terminal resumes by itself"
+#: After the fix, when `kiosk run` refused to start (it has exited: nothing retries). The units of
+#: deploy/ restart it (Restart=always, every 1-2 s, no start limit), so there it comes back by itself.
+START_AGAIN = ("then start the kiosk again (`kiosk run` has stopped; under the systemd units of deploy/ "
+               "it is started again every few seconds by itself)")
+
+
+def _action(kind: str, path: Path, running: bool = True) -> str:
     where = path if path.is_dir() else path.parent
-    return {
-        "full": f"free space on the file system of {where} (df -h {where}); the terminal resumes by itself",
+    then = RESUMES if running else START_AGAIN
+    fix = {
+        "full": f"free space on the file system of {where} (df -h {where}); {then}",
         "read_only": f"make {path} writable: lsattr/chattr -i, remount the file system read-write, "
-                     "check owner and mode; the terminal resumes by itself",
+                     f"check owner and mode; {then}",
         "cannot_open": f"check that {path} is a file the kiosk user may create and write (not a directory), "
                        "and that the file system is mounted read-write",
         "corrupt": f"the file is kept for recovery (sqlite3 FILE .recover); the terminal uses a fresh one; "
@@ -76,6 +95,7 @@ def _action(kind: str, path: Path) -> str:
         "missing": f"create {path} for the kiosk user, or set runtime.state_dir to a writable directory",
         "not_a_directory": f"{path} is not a directory: move it away or set runtime.state_dir elsewhere",
     }.get(kind, f"check {path} and its disk")
+    return fix if running or then in fix else f"{fix}; {then}"
 
 
 #: Extended codes whose primary code (IOERR) would say "failing disk" where the disk is only full.
@@ -111,28 +131,33 @@ def check_state_dir(path: str | Path) -> Path:
 
     A full disk passes (the directory is usable; the outbox reports the full disk itself, and the
     terminal still serves what needs no disk): only a directory that cannot exist or cannot be
-    written is refused. Why a probe file rather than ``os.access``: root passes every mode check.
+    written is refused; a refusal's action says to start the kiosk again once fixed (this check
+    runs before `kiosk run` starts). Why a probe file rather than ``os.access``: root passes every
+    mode check.
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise StorageError("not_a_directory", p, "exists and is not a directory")
+        raise StorageError("not_a_directory", p, "exists and is not a directory", running=False)
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise StorageError(classify(e), p, f"cannot be created: {e.strerror or e}") from None
+        raise StorageError(classify(e), p, f"cannot be created: {e.strerror or e}",
+                           running=False) from None
     probe = p / f".kiosk-probe-{os.getpid()}-{threading.get_ident()}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as e:
         if classify(e) == "full":  # no inode left: usable, just full
             return p
-        raise StorageError(classify(e), p, f"cannot create a file: {e.strerror or e}") from None
+        raise StorageError(classify(e), p, f"cannot create a file: {e.strerror or e}",
+                           running=False) from None
     try:
         os.write(fd, b"k")
         os.fsync(fd)
     except OSError as e:
         if classify(e) != "full":
-            raise StorageError(classify(e), p, f"cannot write a file: {e.strerror or e}") from None
+            raise StorageError(classify(e), p, f"cannot write a file: {e.strerror or e}",
+                               running=False) from None
     finally:
         os.close(fd)
         try:

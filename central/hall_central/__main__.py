@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from hall_central.clock import Clock
-from hall_central.service import CentralService
+from hall_central.service import CentralService, parse_broker_url
 from kiosk import logs
 from kiosk.errors import KioskError
 
@@ -37,7 +37,13 @@ def _clock(args) -> Clock:
 
 
 def tls_options(args) -> dict | None:
-    """The service's ``tls`` dict from --pki or --cafile/--cert/--key; None for plain mqtt://."""
+    """The service's ``tls`` dict from --pki or --cafile/--cert/--key; None for plain mqtt://.
+    The broker URL is checked first (the terminal's parser: an IPv6 host in brackets, a port of
+    1-65535; before, :0 meant 1883 and :70000 a traceback)."""
+    try:
+        parse_broker_url(args.broker)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     files = {"ca": args.cafile, "cert": args.cert, "key": args.key}
     given = any(files.values())
     secure = args.broker.startswith("mqtts://")
@@ -70,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "Reference central service of the kiosk network contract v1. Seeds the database on first "
         "start (Zhengzhou regions, 46 service items, demo citizens). Several instances may share one "
         "broker (MQTT v5 shared subscription) and one SQLite file."))
-    ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT, or mqtts://HOST:PORT with a client certificate")
+    ap.add_argument("--broker", required=True, help="mqtt://HOST:PORT, or mqtts://HOST:PORT with a client certificate "
+                                                    "(an IPv6 address in brackets: mqtts://[::1]:8883)")
     ap.add_argument("--db", required=True, help="SQLite path, sqlite:///path, or postgresql://user@host/db (several instances may share one)")
     ap.add_argument("--cafile", default=None, help="mqtts://: the CA that signed the broker's certificate (the device CA)")
     ap.add_argument("--cert", default=None, help="mqtts://: this instance's client certificate (PEM)")

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from hall_central.store import SqlStore
 
 
+#: The one answer to an appointment id that is unknown or not proven to be the request's citizen's
+#: (the contract's ``not_found`` of checkin and appointment.cancel): the same code and message for
+#: both, so an answer never tells whether an id exists.
+NOT_YOURS = ("not_found", "no such appointment of this citizen (an appointment needs the citizen_ref "
+             "of its citizen, or for a check-in the check-in code of its slip)")
+
+
 class AppointmentOps:
     """slots.list, appointment.book, appointments.list, appointment.cancel and checkin."""
 
@@ -138,18 +145,19 @@ class AppointmentOps:
         number, ``citizen.lookup``), and the appointment is that citizen's; or, for a check-in
         (``code_ok``), the ``checkin_code`` of the appointment's booking slip. Knowing an
         appointment id is not enough: ids are printed on slips and demo ids are predictable.
-        Refused with ``forbidden`` before anything about the appointment (status, ticket) is told.
+        Refused before anything about the appointment (status, ticket) is told, with the very answer
+        an unknown id gets (:data:`NOT_YOURS`): otherwise the difference would tell a terminal which
+        ids exist (issue 13: ``not_found`` for an unknown id, ``forbidden`` for another's).
         """
         a = self.store.appointment(body["appointment_id"])
         if a is None:
-            raise OpError("not_found", "unknown appointment")
+            raise OpError(*NOT_YOURS)
         ref = body.get("citizen_ref")
         if ref is not None and ref == a["citizen_ref"]:
             return a
         if code_ok and body.get("checkin_code") is not None and self._is_checkin_code(a, body["checkin_code"]):
             return a
-        what = "the citizen_ref of its citizen" + (" or the check-in code of its slip" if code_ok else "")
-        raise OpError("forbidden", f"this appointment needs {what}")
+        raise OpError(*NOT_YOURS)
 
     def _is_checkin_code(self, a: dict, text: str) -> bool:
         """True if ``text`` is the check-in code this service issued for appointment ``a``.

@@ -80,7 +80,11 @@ class Domain(AppointmentOps, MobileOps):
 
     # --- seeding and the demo day ---------------------------------------------------------
     def ensure_seeded(self) -> bool:
-        """Seed an empty database (inside the caller's transaction); True when it seeded now."""
+        """Rekey an older database's citizens once, and seed an empty database (inside the caller's
+        transaction); True when it seeded now."""
+        if self.store.rekey_citizens():
+            log.warning("citizens keyed by the ID number alone retired (issue 13: a lookup under any name "
+                        "got the card-proven citizen); their records stay, no lookup finds them again")
         if self.store.meta_get("seeded"):
             return False
         now = self.clock.now()
@@ -105,7 +109,9 @@ class Domain(AppointmentOps, MobileOps):
         return True
 
     def _register(self, card: dict, kind: str, idx: int | None) -> str:
-        h = self.store.id_hash(card["id_number"])
+        """The register-linked citizen of ``card`` (its number and the register's name), or, for
+        ``kind`` "unknown", the citizen of that number and name (:mod:`hall_central.citizens`)."""
+        h = self.store.id_hash(card["id_number"], card["name"] if kind == "unknown" else None)
         row = self.store.citizen_by_hash(h)
         if row:
             return row["citizen_ref"]
@@ -204,7 +210,8 @@ class Domain(AppointmentOps, MobileOps):
         return {"version": version, "unchanged": False, **{k: cat[k] for k in ("categories", "departments", "lines", "items")}}
 
     def op_citizen_lookup(self, terminal: str, body: dict) -> dict:
-        """citizen.lookup: check the number, match the register, issue a stable citizen_ref."""
+        """citizen.lookup: check the number, match the register, issue a stable citizen_ref: the
+        register-linked one only for the register's name (:mod:`hall_central.citizens`)."""
         id_number = body["id_number"].upper()
         if not idcard.is_valid(id_number):
             raise OpError("invalid", "the ID number fails the GB 11643 check")
@@ -215,7 +222,8 @@ class Domain(AppointmentOps, MobileOps):
             if kind == "synthetic":
                 self._demo_appointment(ref, "GJJ001", f"SYN-{idx}-{self.clock.today():%Y%m%d}")
             return {"citizen_ref": ref, "known": True}
-        # Unknown person (or a name that does not match): a reference without any record behind it.
+        # Unknown person, another name, the keypad's "-": a reference of this number AND name, with
+        # no record of the register's citizen behind it (issue 13: any name got the card-proven one).
         ref = self._register({"id_number": id_number, "name": body["name"]}, "unknown", None)
         return {"citizen_ref": ref, "known": False}
 

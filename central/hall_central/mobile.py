@@ -6,7 +6,8 @@ A mixin of :class:`hall_central.domain.Domain` (its ``handle`` finds ``op_upload
 Chunks are stored as they come (a replay of one is harmless); when the last one is there the
 upload is assembled, its SHA-256 checked against the one every chunk carries, kept, and the chunks
 dropped. A door-to-door application is registered like a hall application (the citizen keyed by
-the HMAC of the ID number, only the masked name kept), with who took it (staff id), the consent,
+the HMAC of the ID number, or of the number and the name when the register's name differs:
+:mod:`hall_central.citizens`; only the masked name kept), with who took it (staff id), the consent,
 and its materials pointing at their uploads. The ID number itself is never stored.
 """
 from __future__ import annotations

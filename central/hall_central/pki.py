@@ -11,7 +11,7 @@
   the broker makes the CN the client id, so instances must not share a certificate;
 - ``DIR/admin.crt`` / ``.key``: the broker administrator's (CN ``admin.kiosk``), for
   ``mosquitto_ctrl dynsec`` on a live broker;
-- ``DIR/server.crt`` / ``.key``: the broker's certificate for ``localhost`` / ``127.0.0.1``;
+- ``DIR/server.crt`` / ``.key``: the broker's certificate for ``localhost`` / ``127.0.0.1`` / ``::1``;
 - ``DIR/crl.pem``: the CA's revocation list (``--revoke`` adds a terminal; re-runs keep earlier ones);
 - ``DIR/dynamic-security.json``: the ACLs, as the config of Mosquitto's dynamic-security plugin
   (central/hall_central/dynsec.py): one client and one role per terminal (its own subtree, its regions' broadcasts
@@ -112,7 +112,7 @@ from hall_central.dynsec import (
 #: The broker's certificate names what clients dial on a development machine.
 SERVER_CN = "broker.kiosk"
 SERVER_DNS = ("localhost",)
-SERVER_IPS = ("127.0.0.1",)
+SERVER_IPS = ("127.0.0.1", "::1")
 #: Why these lifetimes: a CA outlives the fleet; a terminal certificate is renewed yearly;
 #: a CRL must be re-signed before ``next_update`` or Mosquitto refuses every client.
 CA_DAYS = 3650

@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
@@ -34,6 +33,7 @@ from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
 from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
+from kiosk.config import broker_address
 from kiosk.network import envelope, schemas, topics
 from kiosk.network.envelope import Envelope
 
@@ -59,11 +59,11 @@ LOG_EVERY_S = 60.0
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` -> (host, port)."""
-    u = urlparse(url)
-    if u.scheme not in ("mqtt", "tcp", "mqtts") or not u.hostname:
-        raise ValueError(f"broker URL must be mqtt://host:port or mqtts://host:port, got {url!r}")
-    return u.hostname, u.port or (8883 if u.scheme == "mqtts" else 1883)
+    """``mqtt://host[:port]`` or ``mqtts://host[:port]`` -> (host, port), an IPv6 host in brackets:
+    the terminal's parser (:func:`kiosk.config.broker_address`), so both accept the same URLs and
+    refuse the same (a port outside 1-65535 is a ValueError, never the default port)."""
+    host, port, _tls = broker_address(url)
+    return host, port
 
 
 def apply_tls(client: mqtt.Client, url: str, tls: dict | None) -> None:

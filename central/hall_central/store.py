@@ -12,13 +12,13 @@ accept (``?`` placeholders, ``INSERT ... ON CONFLICT``); a dialect supplies only
 its BEGIN, its column types in :data:`SCHEMA` and its row access.
 
 Citizens' ID numbers are never stored: a citizen row is keyed by an HMAC of the number with a
-per-database secret, and carries only the masked name.
+per-database secret (of the number and the name given, for anyone the register does not match by
+name: :mod:`hall_central.citizens`), and carries only the masked name.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, overload
 
+from hall_central.citizens import CITIZEN_KEYS, citizen_hash
 from kiosk.errors import KioskError
 
 #: Why 30 days: a terminal may stay offline for weeks and then replay its outbox (PITFALLS.md).
@@ -195,15 +196,25 @@ class SqlStore:
         return n
 
     # --- citizens -------------------------------------------------------------------------
-    def id_hash(self, id_number: str) -> str:
-        """HMAC-SHA256 of an ID number with this database's secret (the number itself is never stored)."""
+    def id_hash(self, id_number: str, name: str | None = None) -> str:
+        """A citizen's key with this database's secret (:func:`hall_central.citizens.citizen_hash`)."""
         if self._secret is None:
             sec = self.meta_get("id_secret")
             if sec is None:
                 sec = secrets.token_hex(32)
                 self.meta_set("id_secret", sec)
             self._secret = bytes.fromhex(sec)
-        return hmac.new(self._secret, id_number.upper().encode(), hashlib.sha256).hexdigest()
+        return citizen_hash(self._secret, id_number, name)
+
+    def rekey_citizens(self) -> int:
+        """Once per database: retire the unregistered citizens keyed by the number alone (before
+        issue 13 a lookup under any name got the card-proven citizen's row), so no lookup finds
+        them again. Their records stay; returns how many were retired."""
+        if self.meta_get("citizen_keys") == CITIZEN_KEYS:
+            return 0
+        n = self._exec("UPDATE citizens SET id_hash = 'retired:' || id_hash WHERE kind = 'unknown'")
+        self.meta_set("citizen_keys", CITIZEN_KEYS)
+        return n
 
     def citizen_by_hash(self, h: str) -> dict | None:
         """A citizen row by ID hash."""

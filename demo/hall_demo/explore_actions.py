@@ -475,16 +475,18 @@ class Actions:
         return ok, detail
 
     def _booked(self, id_number: str) -> set[tuple[str, str]]:
-        """(item_code, date) of the citizen's bookings in the central database."""
-        import hashlib
-        import hmac
+        """(item_code, date) of the bookings made with ``id_number`` typed on the keypad, in the
+        central database (the keypad's citizen: that number and the placeholder name, never the
+        card holder's: hall_central.citizens)."""
+        from hall_central.citizens import citizen_hash
+        from kiosk.services.checkin import KEYPAD_NAME
         db = self.ctx.stack.run_dir / "central.db"
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
         try:
             row = con.execute("SELECT value FROM meta WHERE key='id_secret'").fetchone()
             if row is None:
                 return set()
-            h = hmac.new(bytes.fromhex(row[0]), id_number.upper().encode(), hashlib.sha256).hexdigest()
+            h = citizen_hash(bytes.fromhex(row[0]), id_number, KEYPAD_NAME)
             rows = con.execute("SELECT a.item_code, a.date FROM appointments a JOIN citizens c "
                                "ON a.citizen_ref = c.citizen_ref WHERE c.id_hash = ? AND a.status != 'cancelled'",
                                (h,)).fetchall()

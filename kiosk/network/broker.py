@@ -1,16 +1,17 @@
-"""Where the broker is and how to reach it: the one parser of ``network.broker`` and its TLS files.
+"""Where the broker is and how to reach it: ``network.broker`` and its TLS files.
 
 ``mqtt://host[:port]`` (1883) or ``mqtts://host[:port]`` (8883, TLS with the ``[network]`` section's
-CA, client certificate and key). Used by the gateway (kiosk.network.link connects there) and by
+CA, client certificate and key); an IPv6 host in brackets (``mqtts://[::1]:8883``). The URL's one
+parser is :func:`kiosk.config.broker_address`, which the config's validation and the central
+service's command line share. Used by the gateway (kiosk.network.link connects there) and by
 `kiosk doctor`'s broker probe, so both reach the broker the same way.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
-from kiosk.config import Config
+from kiosk.config import Config, broker_address
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,10 @@ class Broker:
 
     @classmethod
     def parse(cls, url: str) -> Broker:
-        """``mqtt://host[:port]`` (1883) or ``mqtts://host[:port]`` (8883); ValueError otherwise."""
-        u = urlparse(url)
-        try:
-            port = u.port  # raises ValueError beyond 65535
-        except ValueError:
-            port = 0
-        if u.scheme not in ("mqtt", "mqtts") or not u.hostname or port == 0:
-            raise ValueError(f"broker URL must be mqtt://host[:port] or mqtts://host[:port] with a port "
-                             f"of 1-65535, got {url!r}")
-        return cls(u.hostname, port or (8883 if u.scheme == "mqtts" else 1883), u.scheme == "mqtts")
+        """``mqtt://host[:port]`` (1883) or ``mqtts://host[:port]`` (8883), an IPv6 host in brackets
+        (:func:`kiosk.config.broker_address`); ValueError otherwise."""
+        host, port, tls = broker_address(url)
+        return cls(host, port, tls)
 
 
 def tls_settings(cfg: Config) -> dict[str, Any] | None:

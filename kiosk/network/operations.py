@@ -207,7 +207,7 @@ class AppointmentBookResult(TypedDict):
     checkin_code: str
 
 class AppointmentCancelRequest(TypedDict):
-    """Durable: cancel an appointment; errors not_found, forbidden (citizen_ref missing or not the appointment's citizen), closed (already checked in)."""
+    """Durable: cancel an appointment; errors not_found (an unknown id, or citizen_ref missing or not the appointment's citizen: one answer for both), closed (already checked in)."""
     appointment_id: Ref
     citizen_ref: NotRequired[Ref]
 
@@ -228,7 +228,7 @@ class CatalogueSyncRequest(TypedDict):
     since_version: int
 
 class CheckinRequest(TypedDict):
-    """Durable: check in for an appointment; errors not_found, forbidden (no proof that the request acts for the appointment's citizen), too_early, too_late, closed (cancelled). The proof is citizen_ref (the citizen identified at this terminal, whose appointment it must be) or checkin_code (the booking slip's code)."""
+    """Durable: check in for an appointment; errors not_found (an unknown id, or no proof that the request acts for the appointment's citizen: one answer for both), too_early, too_late, closed (cancelled). The proof is citizen_ref (the citizen identified at this terminal, whose appointment it must be) or checkin_code (the booking slip's code)."""
     appointment_id: Ref
     citizen_ref: NotRequired[Ref]
     checkin_code: NotRequired[str]
@@ -244,7 +244,7 @@ class CheckinResult(TypedDict):
     follow_token: NotRequired[str]
 
 class CitizenLookupRequest(TypedDict):
-    """Online only: the ONLY operation whose body carries an ID number; returns an opaque citizen_ref."""
+    """Online only: the ONLY operation whose body carries an ID number; returns an opaque citizen_ref. The citizen's own reference (the one their appointments and applications are under; known true) goes only to a lookup whose name is the population register's for that number, as an ID card gives it. Another name, the keypad's placeholder "-" (a number typed without a card) or a person the register does not hold gets the reference of that number and that name (known false): the same one for the same number and name (width, case and spaces aside), never one issued under another name, so typing someone's number reaches nothing of theirs."""
     id_number: IdNumber
     name: str
 

@@ -29,6 +29,10 @@ ERRORS = {
     "rejected.too_early": (N_("Check-in is not open yet"), N_("Check-in for your appointment is not open yet. Please come back closer to its time.")),
     "rejected.too_late": (N_("Check-in has closed"), N_("Your appointment time has passed. Take a walk-in ticket or ask the staff.")),
     "rejected.not_found": (N_("Not found"), N_("Please check the number and try again.")),
+    # An appointment the central service finds none of for this citizen: unknown, or not theirs
+    # (one answer for both, so that ids cannot be probed); the citizen typed no number here.
+    "rejected.not_found.appointment": (N_("Appointment not found"), N_(
+        "We found no such appointment for you. Please check your booking slip, or ask the staff.")),
     "rejected.no_capacity": (N_("Fully booked"), N_("Please choose another time or day.")),
     "rejected.closed": (N_("Not available"), N_("The appointment was cancelled or the service is closed today.")),
     "session.not_identified": (N_("Please identify first"), N_("Place your ID card on the reader.")),
@@ -69,11 +73,18 @@ AUTO_HOME_S = 8.0
 AUTO_HOME_POLL_S = 0.25
 
 
+#: Operations whose ``not_found`` is about an appointment (``rejected.not_found.appointment``).
+APPOINTMENT_OPS = ("checkin", "appointment.cancel")
+
+
 def error_key(exc: BaseException) -> str:
     """The ERRORS key for ``exc``."""
     code = getattr(exc, "code", "")
     if code == "network.rejected":
-        return "rejected." + getattr(exc, "error_code", "")
+        error_code = getattr(exc, "error_code", "")
+        if error_code == "not_found" and getattr(exc, "op", "") in APPOINTMENT_OPS:
+            return "rejected.not_found.appointment"
+        return "rejected." + error_code
     if code in ERRORS:
         return code
     return "device" if code.startswith("device") or code.startswith("printer") else code

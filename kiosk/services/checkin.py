@@ -123,7 +123,9 @@ class CheckinService:
         if c.citizen_ref is None:
             # A number typed on the keypad comes without a name (no card to read it from); the
             # contract needs one, so a placeholder goes instead: the central service then matches
-            # no register entry and issues a bare reference (booking works, no appointments leak).
+            # no register entry and issues the reference of this number and "-" (booking works, and
+            # the same number typed again finds those bookings; the card holder's appointments and
+            # applications stay out of reach: hall_central.citizens).
             body: ops.CitizenLookupRequest = {"id_number": c.id_number, "name": c.name or KEYPAD_NAME}
             result = self.gateway.request(ops.CITIZEN_LOOKUP, body)
             c.citizen_ref = result["citizen_ref"]

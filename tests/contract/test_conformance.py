@@ -103,7 +103,7 @@ def _realistic(op: str, w: World) -> st.SearchStrategy[dict]:
     if op == "appointment.book":
         return st.builds(lambda r, s: {"citizen_ref": r, "item_code": s[0], "slot_id": s[1]}, ref, st.sampled_from(w.slots))
     if op in ("appointment.cancel", "checkin"):
-        # The proof the operation asks for (the document: forbidden without it): mostly the citizen_ref
+        # The proof the operation asks for (the document: not_found without it): mostly the citizen_ref
         # of the appointment's citizen, else another citizen's, none, or (check-in) the slip's code.
         def owned(a: str, proof: str, other: str) -> dict:
             if proof == "code":

@@ -1,6 +1,7 @@
-"""A terminal acts only on its own citizens' appointments (issue 13), and a value the schema lets
-through but the calendar or the ID-number rules do not is answered ``invalid``, never ``internal``.
-Over a real Mosquitto, plus the signed check-in code on the domain with real keys."""
+"""A terminal acts only on its own citizens' appointments (issue 13) and cannot tell another
+citizen's from none (one not_found answer); a value the schema lets through but the calendar or the
+ID-number rules do not is answered ``invalid``, never ``internal``. Over a real Mosquitto, plus the
+signed check-in code on the domain with real keys."""
 from __future__ import annotations
 
 import pytest
@@ -43,23 +44,39 @@ def test_an_appointment_id_alone_does_not_cancel_or_check_in(service, client, ot
     for body in ({"appointment_id": first},                            # the id alone
                  {"appointment_id": first, "citizen_ref": stranger},   # another citizen's reference
                  {"appointment_id": first, "citizen_ref": "C" + "0" * 20}):
-        assert _code(other.call("appointment.cancel", body)) == "forbidden", body
-        assert _code(other.call("checkin", body)) == "forbidden", body
+        assert _code(other.call("appointment.cancel", body)) == "not_found", body
+        assert _code(other.call("checkin", body)) == "not_found", body
     for code in ("KIOSK1:APPT:" + second, "KIOSK1:APPT:AP404", "KQ1:ABC"):  # not this appointment's code
-        assert _code(other.call("checkin", {"appointment_id": first, "checkin_code": code})) == "forbidden", code
+        assert _code(other.call("checkin", {"appointment_id": first, "checkin_code": code})) == "not_found", code
     # Nothing happened to it: its citizen's terminal checks in; the answer (a queue number) is not
     # handed to a stranger replaying the check-in either.
     ticket = client.ok("checkin", {"appointment_id": first, "citizen_ref": ref})
-    assert _code(other.call("checkin", {"appointment_id": first})) == "forbidden"
+    assert _code(other.call("checkin", {"appointment_id": first})) == "not_found"
     assert client.ok("checkin", {"appointment_id": first, "citizen_ref": ref})["queue_no"] == ticket["queue_no"]
     # The slip's code is the proof without an ID card (a development service issues unsigned codes).
     assert other.ok("checkin", {"appointment_id": second, "checkin_code": "KIOSK1:APPT:" + second})["line"]
     slot = client.ok("slots.list", {"item_code": "MZ001", "date": "2026-03-19"})["slots"][0]
     booked = client.ok("appointment.book", {"citizen_ref": ref, "item_code": "MZ001", "slot_id": slot["slot_id"]})
     assert _code(other.call("appointment.cancel", {"appointment_id": booked["appointment_id"],
-                                                   "citizen_ref": stranger})) == "forbidden"
+                                                   "citizen_ref": stranger})) == "not_found"
     assert client.ok("appointment.cancel", {"appointment_id": booked["appointment_id"],
                                             "citizen_ref": ref})["status"] == "cancelled"
+
+
+def test_an_answer_never_tells_whether_an_appointment_id_exists(service, client, other):
+    """An id the terminal may not act on and an id that does not exist get one answer, code and
+    message (before: forbidden for another citizen's appointment, not_found for none, so a terminal
+    could enumerate the ids that exist)."""
+    ref = _lookup(client, 1)
+    theirs = client.ok("appointments.list", {"citizen_ref": ref})["appointments"][0]["appointment_id"]
+    stranger = _lookup(other, 0)
+    for op, proof in (("checkin", {}), ("checkin", {"citizen_ref": stranger}),
+                      ("checkin", {"checkin_code": "KIOSK1:APPT:AP404"}), ("appointment.cancel", {}),
+                      ("appointment.cancel", {"citizen_ref": stranger})):
+        answers = [other.call(op, {"appointment_id": aid, **proof}) for aid in (theirs, "AP0123456789ABCDEF")]
+        assert answers[0] == answers[1] and not answers[0]["ok"], (op, proof, answers)
+        assert answers[0]["error"]["code"] == "not_found"
+    assert client.ok("appointments.list", {"citizen_ref": ref})["appointments"][0]["status"] == "booked"
 
 
 def test_impossible_values_are_invalid_not_internal(service, client):
@@ -110,6 +127,6 @@ def test_a_signed_slip_code_proves_its_own_appointment_only(signed):
                 forged):                                # signed for another hall
         with pytest.raises(OpError) as e:
             _op(domain, store, "checkin", {"appointment_id": a["appointment_id"], "checkin_code": bad})
-        assert e.value.code == "forbidden", bad
+        assert e.value.code == "not_found", bad
     res = _op(domain, store, "checkin", {"appointment_id": a["appointment_id"], "checkin_code": a["checkin_code"]})
     assert res["appointment_id"] == a["appointment_id"]

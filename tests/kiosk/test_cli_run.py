@@ -13,6 +13,7 @@ import pytest
 
 from kiosk import config
 from kiosk.storage import corrupt_copies
+from tests.disk_faults import fill, read_only_mount, tiny_fs
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"terminal": {"id": "ZM-RUN-0001", "region": {"city": "410100"}}, "network": {"broker": "mqtt://127.0.0.1:1"}}
@@ -108,3 +109,26 @@ def test_the_runtimes_own_commands_look_up_no_plug_in(tmp_path, monkeypatch, cap
     assert "terminal.region.city" in capsys.readouterr().err
     with pytest.raises(AssertionError, match="looked plug-ins up"):
         cli.main(["bench", "--help"])
+
+
+@pytest.mark.parametrize("fault", ["full", "read_only"])
+def test_a_disk_that_stops_the_start_says_to_start_again_not_that_it_resumes(tmp_path, fault):
+    """`kiosk run` exits when the disk refuses at start (a full disk where the outbox must be
+    created, a state directory that cannot be written): nothing of it retries, so "the terminal
+    resumes by itself" (true of a running terminal) was the wrong advice."""
+    state = tmp_path / "state"
+    path = _write(tmp_path)
+    with tiny_fs(state, 256):
+        if fault == "full":
+            fill(state)
+            out = _run(path)
+        else:
+            with read_only_mount(state):
+                out = _run(path)
+    assert out.returncode == 2, out.stderr
+    # The JSON log may say something first (it is set up before the outbox opens): one refusal line.
+    lines = [ln for ln in out.stderr.strip().splitlines() if not ln.startswith("{")]
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    line = lines[0]
+    assert line.startswith("kiosk run: refused to start") and str(state) in line and ("free space" if fault == "full" else "writable") in line, line
+    assert "start the kiosk again" in line and "resumes by itself" not in line, line

@@ -62,7 +62,7 @@ def test_defaults_filled(tmp_path):
     ('[runtime]\ntimeout = 3\n', "runtime.timeout", "a known key"),
     ('[bogus]\nx = 1\n', "bogus", "a known key"),
     ('[ui]\nfullscreen = 1\n', "ui.fullscreen", "true or false"),
-    ('[network]\nbroker = "http://x"\n', "network.broker", "matching"),
+    ('[network]\nbroker = "http://x"\n', "network.broker", "mqtt://host[:port] or mqtts://host[:port]"),
     ('[devices.fax]\ndriver = "x"\n', "devices.fax", "one of"),
     ('[devices.printer]\nurl = "tcp://x:9100"\n', "devices.printer.driver", "missing"),
     ('[devices.printer]\ndriver = "printer.escpos"\ncolour = 1\n', "devices.printer.colour", "a known key"),

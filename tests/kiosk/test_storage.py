@@ -35,6 +35,24 @@ def test_read_only_state_dir_is_refused_even_for_root(tmp_path):
             storage.check_state_dir(tmp_path / "state")
     assert e.value.kind == "read_only" and str(tmp_path / "state") in e.value.reason
     assert "read-write" in e.value.action
+    # Checked before `kiosk run` starts: nothing would retry, so the advice is to start it again.
+    assert "start the kiosk again" in e.value.action and "resumes by itself" not in e.value.action
+
+
+def test_resumes_by_itself_only_where_the_running_terminal_retries(tmp_path):
+    """The outbox of a running terminal retries the disk at every put and drain: there, and only
+    there, a full or read-only disk "resumes by itself" once fixed (issue 13: `kiosk run` exiting on
+    a full disk said so too)."""
+    for kind in ("full", "read_only"):
+        running = StorageError(kind, tmp_path / "outbox.sqlite3", "x")
+        assert running.action.endswith(storage.RESUMES), running.action
+        at_start = StorageError(kind, tmp_path / "outbox.sqlite3", "x").at_start()
+        assert storage.RESUMES not in at_start.action and at_start.action.endswith(storage.START_AGAIN)
+    for kind in ("cannot_open", "io", "busy", "missing", "not_a_directory"):
+        assert storage.RESUMES not in StorageError(kind, tmp_path, "x").action
+        assert StorageError(kind, tmp_path, "x").at_start().action.endswith(storage.START_AGAIN)
+    own = StorageError("corrupt", tmp_path / "outbox.sqlite3", "x", action="move it away by hand")
+    assert own.at_start().action == "move it away by hand"  # an action given where it was raised stays
 
 
 def test_sqlite_faults_are_told_apart(tmp_path):

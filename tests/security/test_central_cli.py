@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +17,12 @@ import pytest
 
 from hall_central.__main__ import main
 from hall_common.procs import stop_process
+from hall_demo.broker import PkiBroker, free_port
+from kiosk import config
+from kiosk.events import EventBus
 from kiosk.network import envelope, schemas, topics
+from kiosk.network.gateway import Gateway
+from kiosk.trust import policy
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +93,11 @@ def test_a_broker_it_cannot_trust_is_one_line_and_exit_2(pki_dir, tls_broker, tm
     (["--broker", "mqtts://127.0.0.1:8883", "--pki", "{pki}", "--instance", "Bad Id"], "bad central instance"),
     (["--broker", "mqtts://127.0.0.1:8883", "--cafile", "{pki}/ca.crt", "--cert", "{pki}/nope.crt",
       "--key", "{pki}/central.key"], "nope.crt (--cert)"),
+    # The broker URL, by the terminal's parser: before, :0 meant 1883 and :70000 was a traceback.
+    (["--broker", "mqtt://[::1]:0"], "port of 1-65535"),
+    (["--broker", "mqtts://[::1]:70000", "--pki", "{pki}"], "port of 1-65535"),
+    (["--broker", "mqtt://127.0.0.1:0"], "port of 1-65535"),
+    (["--broker", "mqtt://::1:1883"], "an IPv6 address in brackets"),
 ])
 def test_options_that_cannot_work_are_one_line_and_exit_2(pki_dir, tmp_path, capsys, args, says):
     argv = [a.replace("{pki}", str(pki_dir.out)) for a in args] + ["--db", str(tmp_path / "c.db")]
@@ -94,3 +105,54 @@ def test_options_that_cannot_work_are_one_line_and_exit_2(pki_dir, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0], err
     assert not (tmp_path / "c.db").exists()  # refused before anything was opened
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def test_the_command_line_and_a_terminal_meet_over_mutual_tls_on_ipv6(pki_dir, tmp_path):
+    """``mqtts://[::1]:PORT`` with the production profile (a listener on ::1 beside the profile's own,
+    the broker's certificate naming ::1): the central service's command line serves, and a terminal
+    configured with that URL gets its answer. Before, the config refused the URL."""
+    if not _ipv6_loopback():
+        pytest.skip("no IPv6 loopback (::1) on this machine")
+    port6 = free_port()
+    text = pki_dir.conf.read_text()
+    listener = text[text.index(f"listener {pki_dir.port} 127.0.0.1"):text.index("log_dest")]
+    pki_dir.conf.write_text(text + listener.replace(f"listener {pki_dir.port} 127.0.0.1", f"listener {port6} ::1"))
+    url = f"mqtts://[::1]:{port6}"
+    with PkiBroker(pki_dir):
+        proc, lines = _start(["--broker", url, "--db", str(tmp_path / "central.db"), "--pki", str(pki_dir.out)])
+        try:
+            try:
+                ready = lines.get(timeout=60)
+            except queue.Empty:
+                ready = None
+            assert ready and json.loads(ready)["ready"], (ready, proc.poll())
+            tls = pki_dir.terminal_tls("ZM-0001")
+            cfg = config.from_dict({"terminal": {"id": "ZM-0001", "region": {"city": "410100"}},
+                                    "runtime": {"state_dir": str(tmp_path / "state")},
+                                    "network": {"broker": url, "profile": "production", "ca_file": tls["ca"],
+                                                "cert_file": tls["cert"], "key_file": tls["key"]}})
+            # The production profile takes the URL as it is (its other demands, a trust root, aside).
+            assert not [m for m in policy.production_problems(cfg) if "broker" in m], policy.production_problems(cfg)
+            online = threading.Event()
+            bus = EventBus()
+            bus.subscribe("network.online", lambda e: online.set())
+            gw = Gateway.from_config(cfg, bus)
+            gw.start()
+            try:
+                assert online.wait(30), "no TLS session over ::1"
+                assert gw.client.socket().family == socket.AF_INET6
+                assert gw.request("catalogue.sync", {"since_version": 0}, timeout_s=30)["items"]
+            finally:
+                gw.stop()
+        finally:
+            stop_process(proc)
+    assert proc.returncode == 0, proc.stderr.read()

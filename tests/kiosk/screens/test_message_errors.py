@@ -2,8 +2,9 @@
 request is explained plainly, in both languages (no Kivy window needed for the texts)."""
 from __future__ import annotations
 
+from kiosk.network.errors import Rejected
 from kiosk.screens.i18n import Translator
-from kiosk.screens.message import ERRORS, error_key
+from kiosk.screens.message import DEFAULT_ERROR, ERRORS, error_key
 from kiosk.storage import StorageError
 
 
@@ -15,3 +16,17 @@ def test_a_disk_fault_is_told_plainly_in_both_languages():
     assert "ask at a window" in tr.tr(body, "en")
     assert tr.tr(title, "zh_CN") == "本机暂时无法保存您的业务" and "窗口" in tr.tr(body, "zh_CN")
     assert "outbox.sqlite3" not in tr.tr(body, "zh_CN") + tr.tr(body, "en")  # no technical detail
+
+
+def test_an_appointment_not_found_is_about_the_booking_slip_not_a_typed_number():
+    """The central service answers not_found for an appointment that is unknown or not this
+    citizen's (issue 13: one answer, so ids cannot be probed); a check-in by a slip's QR code
+    typed no number, so "check the number" would not help."""
+    tr = Translator()
+    for op in ("checkin", "appointment.cancel"):
+        title, body = ERRORS.get(error_key(Rejected("not_found", "no such appointment of this citizen", op)),
+                                 DEFAULT_ERROR)
+        assert tr.tr(title, "en") == "Appointment not found" and "booking slip" in tr.tr(body, "en"), op
+        assert tr.tr(title, "zh_CN") == "未找到该预约" and "预约凭条" in tr.tr(body, "zh_CN"), op
+    title, _ = ERRORS[error_key(Rejected("not_found", "no such application", "application.get"))]
+    assert tr.tr(title, "en") == "Not found"
