@@ -139,6 +139,9 @@ def test_no_canary_survives_in_any_file(tmp_path, logfile, monkeypatch):
     printed = 0
     try:
         wait_for(lambda: runtime.gateway.online, 15, "the gateway to connect")
+        # The walk-in lines come from the catalogue, synced after the connection (a fresh state
+        # directory has no cache): at load ~20 the first walk-in came before it (no lines).
+        wait_for(lambda: runtime.gateway.catalogue.lines(), 30, "the catalogue's first sync")
         started = threading.Event()
         runtime.bus.subscribe("session.started", lambda e: started.set())
         s = runtime.services
