@@ -84,3 +84,22 @@ def assert_real_png(path: str, size: tuple[int, int]) -> None:
         assert img.size == size, (path, img.size)
         colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
         assert colours is None or len(colours) > 50, f"{path}: almost blank ({len(colours)} colours)"
+
+
+def play_without_cards_and_camera(display: str, base: Path, tour: str) -> tuple[int, dict, str]:
+    """Play ``tour`` on the demo config without the smart card and the camera (tours that use neither)."""
+    from kiosk import config
+    data = config.load(ROOT / "config" / "demo.toml").data
+    for role in ("smartcard", "camera"):
+        data["devices"].pop(role, None)
+    path = base / "kiosk.toml"
+    path.write_text(config.dump_toml(data), encoding="utf-8")
+    return finish_tour(start_tour(display, base / "run", tour=tour, config=path), base / "run")
+
+
+def step_passed(tour: tuple[int, dict, str], step: str) -> None:
+    """Assert that the played tour reached ``step`` and that it passed."""
+    rc, result, output = tour
+    steps = {s["name"]: s for s in result.get("steps", [])}
+    assert step in steps, f"step {step!r} not reached: {result.get('error') or output[-3000:]}"
+    assert steps[step]["passed"], steps[step]["message"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import config
-from tests.kiosk.screens.conftest import ROOT, finish_tour, start_tour
+from tests.kiosk.screens.conftest import play_without_cards_and_camera, step_passed
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]
 
@@ -14,15 +13,8 @@ pytestmark = [pytest.mark.ui, pytest.mark.integration]
 @pytest.fixture(scope="module")
 def tour(display, tmp_path_factory):
     """The tour on the demo config without the smart card and the camera (not used here)."""
-    base = tmp_path_factory.mktemp("card-on-message")
-    data = config.load(ROOT / "config" / "demo.toml").data
-    for role in ("smartcard", "camera"):
-        data["devices"].pop(role, None)
-    path = base / "kiosk.toml"
-    path.write_text(config.dump_toml(data), encoding="utf-8")
-    proc = start_tour(display, base / "run", tour="tests.kiosk.screens.card_on_message_steps:card_on_message_tour",
-                      config=path)
-    return finish_tour(proc, base / "run")
+    return play_without_cards_and_camera(display, tmp_path_factory.mktemp("card-on-message"),
+                                         "tests.kiosk.screens.card_on_message_steps:card_on_message_tour")
 
 
 @pytest.mark.parametrize("step", [
@@ -31,10 +23,7 @@ def tour(display, tmp_path_factory):
     "card placed on the code's message: check-in",
 ])
 def test_a_card_placed_on_a_visitors_message_is_read_for_check_in(tour, step):
-    rc, result, output = tour
-    steps = {s["name"]: s for s in result.get("steps", [])}
-    assert step in steps, f"step {step!r} not reached: {result.get('error') or output[-3000:]}"
-    assert steps[step]["passed"], steps[step]["message"]
+    step_passed(tour, step)
 
 
 def test_the_tour_passes_to_the_end(tour):
