@@ -105,3 +105,16 @@ def client(broker):
     yield c
     c.close()
     assert not c.invalid, c.invalid
+
+
+#: A second terminal: another hall's kiosk that must not reach the first one's citizens.
+OTHER = "ZM-OTHER1"
+
+
+@pytest.fixture
+def other(broker):
+    """A test client speaking as :data:`OTHER`."""
+    c = TermClient(broker.url, (OTHER,))
+    yield c
+    c.close()
+    assert not c.invalid, c.invalid

@@ -4,8 +4,6 @@ number and any name, or the keypad's placeholder "-", got the same citizen_ref a
 with it that citizen's appointments (to list and cancel) and applications. Over a real Mosquitto."""
 from __future__ import annotations
 
-import pytest
-
 from hall_central import seed
 from hall_central.clock import FixedClock
 from hall_central.domain import Domain
@@ -14,16 +12,6 @@ from hall_central.store import Store
 from kiosk.services.checkin import KEYPAD_NAME
 
 from .conftest import T0, TermClient
-
-OTHER = "ZM-OTHER1"
-
-
-@pytest.fixture
-def other(broker):
-    c = TermClient(broker.url, (OTHER,))
-    yield c
-    c.close()
-    assert not c.invalid, c.invalid
 
 
 def _lookup(client, id_number: str, name: str) -> dict:

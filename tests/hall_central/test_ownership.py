@@ -13,17 +13,7 @@ from hall_central.keys import CentralKeys
 from hall_central.stores import open_store
 from kiosk.network import schemas
 
-from .conftest import T0, TermClient
-
-OTHER = "ZM-OTHER1"
-
-
-@pytest.fixture
-def other(broker):
-    c = TermClient(broker.url, (OTHER,))
-    yield c
-    c.close()
-    assert not c.invalid, c.invalid
+from .conftest import T0
 
 
 def _lookup(client, n: int) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from hall_central.__main__ import main
 from hall_common.procs import stop_process
-from hall_demo.broker import PkiBroker, free_port
+from hall_demo.broker import PkiBroker, free_port, ipv6_loopback
 from kiosk import config
 from kiosk.events import EventBus
 from kiosk.network import envelope, schemas, topics
@@ -42,6 +42,16 @@ def _start(args: list[str]) -> tuple[subprocess.Popen, queue.Queue]:
     return p, lines
 
 
+def _await_ready(proc: subprocess.Popen, lines: queue.Queue) -> None:
+    """Wait for the service's ready line (why 60 s: a TLS handshake and a seeded database on a
+    loaded 2-core machine), failing with what the process did instead."""
+    try:
+        ready = lines.get(timeout=60)
+    except queue.Empty:
+        ready = None
+    assert ready and json.loads(ready)["ready"], (ready, proc.poll())
+
+
 @pytest.mark.parametrize("how", ["cert-options", "pki-dir"])
 def test_the_command_line_serves_a_terminal_over_mutual_tls(pki_dir, tls_broker, probes, tmp_path, how):
     tls = pki_dir.central_tls()
@@ -49,11 +59,7 @@ def test_the_command_line_serves_a_terminal_over_mutual_tls(pki_dir, tls_broker,
              else ["--pki", str(pki_dir.out)])
     proc, lines = _start(["--broker", tls_broker.url, "--db", str(tmp_path / "central.db"), *creds])
     try:
-        try:
-            ready = lines.get(timeout=60)
-        except queue.Empty:
-            ready = None
-        assert ready and json.loads(ready)["ready"], (ready, proc.poll())
+        _await_ready(proc, lines)
 
         terminal = probes(pki_dir.terminal_tls("ZM-0001"), "ZM-0001")
         assert terminal.try_connect()
@@ -107,20 +113,11 @@ def test_options_that_cannot_work_are_one_line_and_exit_2(pki_dir, tmp_path, cap
     assert not (tmp_path / "c.db").exists()  # refused before anything was opened
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 def test_the_command_line_and_a_terminal_meet_over_mutual_tls_on_ipv6(pki_dir, tmp_path):
     """``mqtts://[::1]:PORT`` with the production profile (a listener on ::1 beside the profile's own,
     the broker's certificate naming ::1): the central service's command line serves, and a terminal
     configured with that URL gets its answer. Before, the config refused the URL."""
-    if not _ipv6_loopback():
+    if not ipv6_loopback():
         pytest.skip("no IPv6 loopback (::1) on this machine")
     port6 = free_port()
     text = pki_dir.conf.read_text()
@@ -130,11 +127,7 @@ def test_the_command_line_and_a_terminal_meet_over_mutual_tls_on_ipv6(pki_dir, t
     with PkiBroker(pki_dir):
         proc, lines = _start(["--broker", url, "--db", str(tmp_path / "central.db"), "--pki", str(pki_dir.out)])
         try:
-            try:
-                ready = lines.get(timeout=60)
-            except queue.Empty:
-                ready = None
-            assert ready and json.loads(ready)["ready"], (ready, proc.poll())
+            _await_ready(proc, lines)
             tls = pki_dir.terminal_tls("ZM-0001")
             cfg = config.from_dict({"terminal": {"id": "ZM-0001", "region": {"city": "410100"}},
                                     "runtime": {"state_dir": str(tmp_path / "state")},

@@ -10,7 +10,7 @@ import pytest
 from hall_central.clock import TZ, FixedClock
 from hall_central.service import CentralService, parse_broker_url
 from hall_demo.broker import Broker as Mosquitto
-from hall_demo.broker import free_port
+from hall_demo.broker import free_port, ipv6_loopback
 from kiosk.config import from_dict
 from kiosk.errors import ConfigError
 from kiosk.network.broker import Broker, tls_settings
@@ -58,17 +58,8 @@ def test_a_bad_broker_url_is_one_config_error_saying_what_is_expected(tmp_path, 
     assert "network.broker" in e.value.reason and expected in e.value.reason and "\n" not in e.value.reason
 
 
-def _ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 def test_the_terminal_and_the_central_service_meet_on_an_ipv6_broker(tmp_path, bus, waiter):
-    if not _ipv6_loopback():
+    if not ipv6_loopback():
         pytest.skip("no IPv6 loopback (::1) on this machine")
     port6 = free_port()
     with Mosquitto(workdir=tmp_path / "broker", extra_conf=f"listener {port6} ::1\n"):
