@@ -113,20 +113,34 @@ class AppointmentOps:
         t0 = _at(date.isoformat(), start)
         if t0 <= self.clock.now():
             raise OpError("too_late", "the slot has already started")
-        for a in self.store.appointments_of(body["citizen_ref"], date.isoformat()):
-            if a["item_code"] == it["code"] and a["status"] in ("booked", "checked_in"):
-                raise OpError("conflict", "already booked for this item on that day")
+        end = _hhmm(t0 + dt.timedelta(minutes=SLOT_MIN))
+        self._refuse_double_booking(body["citizen_ref"], it["code"], date.isoformat(), start, end)
         if self.store.booked_count(body["slot_id"]) >= seed.SLOT_CAPACITY:
             raise OpError("no_capacity", "the slot is full")
         appt_id = "AP" + uuid.uuid4().hex[:16].upper()
         hall = body.get("hall") or seed.DEFAULT_HALL
-        end = _hhmm(t0 + dt.timedelta(minutes=SLOT_MIN))
         self.store.add_appointment({
             "appointment_id": appt_id, "citizen_ref": body["citizen_ref"], "item_code": it["code"],
             "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
             "window": it["window"], "hall": hall, "status": "booked", "created_at": iso_utc(self.clock.now())})
         return {"appointment_id": appt_id, **seed.item_names(it["code"]), "date": date.isoformat(), "start": start,
                 "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end, hall)}
+
+    def _refuse_double_booking(self, ref: str, item_code: str, date: str, start: str, end: str) -> None:
+        """``conflict`` when the citizen already holds a live booking of this item on that day, or
+        of any item at a time that overlaps [start, end) in any hall: a person cannot be at two
+        windows at once. The message names the booking held (its id, item and time) for the
+        terminal's log and the staff; the terminal tells the citizen from their own list."""
+        held = [a for a in self.store.appointments_of(ref, date) if a["status"] in ("booked", "checked_in")]
+        self._retime_demo(held)  # a demo appointment's stored time may be an earlier run's
+        for a in held:
+            if a["date"] != date:
+                continue
+            if a["item_code"] == item_code:
+                raise OpError("conflict", f"already booked for this item on that day: appointment {a['appointment_id']}")
+            if a["start"] < end and start < a["end"]:  # "HH:MM" strings order as times
+                raise OpError("conflict", f"already booked at that time: appointment {a['appointment_id']} "
+                                          f"({a['item_code']}, {a['date']} {a['start']}-{a['end']})")
 
     def _checkin_code(self, appt_id: str, date: dt.date, end: str, hall: str) -> str:
         """The slip's QR text: a KQ1 code signed for the appointment's hall, valid until the

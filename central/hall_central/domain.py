@@ -40,11 +40,18 @@ log = logging.getLogger("kiosk.central.domain")
 #: Supervision: yellow when this many working days or fewer are left, red when overdue.
 YELLOW_DAYS = 2
 #: Bumped whenever the seed catalogue changes (2: items carry search_keys; 3: English for every
-#: text a citizen reads, and each item's stages), so cached copies refresh.
-CATALOGUE_VERSION = 3
+#: text a citizen reads, and each item's stages; 4: a priority line's min_age), so cached copies refresh.
+CATALOGUE_VERSION = 4
 #: A receipt code stays valid a year past the promised deadline: long enough to collect the
 #: result, follow up on a delay and rate the service, short enough that old slips die out.
 RECEIPT_VALID_AFTER_DAYS = 365
+
+
+#: The one answer to a rating of an application that is unknown or not proven to be the citizen's
+#: (feedback.submit's ``not_found``): the same code and message for both, as for appointments
+#: (hall_central.appointments.NOT_YOURS), so an answer never tells whether a number exists.
+NOT_THEIRS = ("not_found", "no such application of this citizen (a rating needs the application's receipt "
+              "code or its citizen's citizen_ref)")
 
 
 def city_of(region: str) -> str:
@@ -270,11 +277,27 @@ class Domain(AppointmentOps, MobileOps):
         """ticket.walkin: the next number of a business line in the terminal's hall."""
         if body["line"] not in seed.catalogue()["line_windows"]:
             raise OpError("not_found", f"unknown business line {body['line']}")
-        if body.get("citizen_ref"):
-            self._citizen(body["citizen_ref"])
+        who = self._citizen(body["citizen_ref"]) if body.get("citizen_ref") else None
+        min_age = seed.line_min_age(body["line"])
+        if min_age is not None:
+            self._prove_age(who, min_age)
         t = self._ticket(terminal, seed.DEFAULT_HALL, body["line"], None, citizen_ref=body.get("citizen_ref"))
         return {"queue_no": t["queue_no"], "window": t["window"], "line": t["line"],
                 "people_ahead": self._ahead(t), "follow_token": self.follow_token(t)}
+
+    def _prove_age(self, who: dict | None, min_age: int) -> None:
+        """``forbidden`` unless citizen row ``who`` is register-linked (card-identified: the
+        register's name matched) and the register's birth date makes them ``min_age`` today.
+
+        Why the register and not the terminal's word: a terminal sends only a reference (no birth
+        date crosses the network) and a typed number proves nothing; nothing new is stored (the
+        row's kind and index lead to the register's entry).
+        """
+        born = seed.register_birth_date(who["kind"], who["idx"]) if who else None
+        today = self.clock.today()
+        if born is None or today.year - born.year - ((today.month, today.day) < (born.month, born.day)) < min_age:
+            raise OpError("forbidden", f"a priority line for citizens aged {min_age} and over: the walk-in needs the "
+                                       "citizen_ref of a card-identified citizen of that age")
 
     def follow_token(self, t: dict) -> str:
         """The token a ticket's QR code carries to the city's portal: an HMAC of the ticket under a
@@ -356,16 +379,21 @@ class Domain(AppointmentOps, MobileOps):
             raise OpError("invalid", "a rating needs rating 1..5")
         target = body["target"]
         no = target.get("application_no")
-        a = self.store.application(no) if no else None
-        if no and a is None:
-            raise OpError("not_found", "unknown application number")
-        if a is not None and body["kind"] == "rate":
-            # A rating counts in the department's good/bad record (好差评): only for a finished
-            # application, and only from its citizen (identified) or the holder of its receipt.
+        if no and body["kind"] == "rate":
+            # A rating counts in the department's good/bad record (好差评): only from the
+            # application's citizen (identified) or the holder of its receipt, and only once it is
+            # finished. The proof is judged first and an unknown number gets the very same answer
+            # (NOT_THEIRS): before, not_found for none and forbidden for another's told a terminal
+            # which of the predictable numbers exist, and not_finished told their state.
+            a = self.store.application(no)
+            if a is None or not (target.get("citizen_ref") == a["citizen_ref"]
+                                 or self._holds_receipt(a, target.get("receipt"))):
+                raise OpError(*NOT_THEIRS)
             if a["status"] not in ("done", "rejected"):
                 raise OpError("not_finished", "only a finished application can be rated")
-            if not (target.get("citizen_ref") == a["citizen_ref"] or self._holds_receipt(a, target.get("receipt"))):
-                raise OpError("forbidden", "rating an application needs its receipt or its citizen")
+        # A complaint or a question about an application is taken whatever its number: nobody is
+        # kept from complaining, and no answer tells whether a number exists (staff read the number
+        # as given).
         fid = "FB" + uuid.uuid4().hex[:16].upper()
         self.store.add_feedback(fid, terminal, body["kind"], body, iso_utc(self.clock.now()))
         return {"feedback_id": fid, "status": "received"}

@@ -125,7 +125,11 @@ def catalogue() -> dict:
     """
     raw = _load("catalogue.json")
     hall = next(h for h in regions()["halls"] if h["code"] == DEFAULT_HALL)
-    lines = {c: {"code": c, "name": n, "name_en": e, "prefix": p, "windows": w, "zone": z, "zone_en": ze}
+    # min_age: a priority line's age (老年人优先: 60, the Law on the Protection of the Rights and
+    # Interests of the Elderly, art. 2), hall_central.domain.Domain.op_ticket_walkin.
+    ages = raw.get("line_min_age", {})
+    lines = {c: {"code": c, "name": n, "name_en": e, "prefix": p, **({"min_age": ages[c]} if c in ages else {}),
+                 "windows": w, "zone": z, "zone_en": ze}
              for c, n, e, p, w, z, ze in raw["lines"]}
     depts = {c: {"name": n, "name_en": e} for c, n, e in raw["departments"]}
     items = []
@@ -179,6 +183,23 @@ def department_name(code: str, english: bool = False) -> str:
     if english:
         return next((d["name_en"] for d in catalogue()["departments"] if d["code"] == code), code)
     return _index()[1].get(code, code)
+
+
+def line_min_age(line: str) -> int | None:
+    """The age a priority line is for (None: a line for everyone)."""
+    return next((ln.get("min_age") for ln in catalogue()["lines"] if ln["code"] == line), None)
+
+
+def register_birth_date(kind: str, idx: int | None) -> dt.date | None:
+    """The birth date the population register holds for a register-linked citizen row (``kind``
+    demo or synthetic and its index; None for anyone else: a typed number or another name)."""
+    if idx is None or kind not in ("demo", "synthetic"):
+        return None
+    cards = demo_citizens()
+    if kind == "demo" and not 0 <= idx < len(cards):
+        return None
+    card = cards[idx] if kind == "demo" else synthetic_citizen(idx)
+    return dt.date.fromisoformat(card["birth_date"])
 
 
 def line_prefix(line: str) -> str | None:

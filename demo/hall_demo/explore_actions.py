@@ -437,7 +437,10 @@ class Actions:
         # The items the list shows without scrolling (a citizen picks what they see).
         shown = sorted(int(t.name.split("_")[1]) for t in self.ui.targets() if t.name.startswith("bitem_"))
         combos = [(i, j) for i in shown if i < len(items) for j in range(len(days))]
-        free = [(i, j) for i, j in combos if (items[i], days[j]) not in booked]
+        # A day with any booking of the citizen is not free: the probe takes the day's first free
+        # slot, and one citizen holds one booking per time (another item then is a time clash).
+        booked_days = {d for _, d in booked}
+        free = [(i, j) for i, j in combos if days[j] not in booked_days]
         taken = [(i, j) for i, j in combos if (items[i], days[j]) in booked]
         conflict = bool(taken) and not retry and self.rng.random() < 0.4
         if not (taken if conflict else free):

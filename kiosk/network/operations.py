@@ -65,6 +65,7 @@ class Line(TypedDict):
     name: str
     name_en: str
     prefix: str
+    min_age: NotRequired[int]
     zone: str
     zone_en: str
 

@@ -192,9 +192,25 @@ class BookConfirmScreen(KioskScreen):
                   on_error=self._failed, valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book")
 
     def _failed(self, e: BaseException) -> None:
-        # "Already booked": the citizen may want that booking's slip, so the message offers it.
-        conflict = getattr(e, "error_code", "") == "conflict"
-        self.app.go("message", kind="error", error=e, back="book_slot", action="reprint" if conflict else "")
+        if getattr(e, "error_code", "") != "conflict":
+            self.app.go("message", kind="error", error=e, back="book_slot")
+            return
+        # "Already booked": of this item that day (the citizen may want that booking's slip, so the
+        # message offers it), or of another item at this time (another time is offered: Back goes
+        # to the slots). The citizen's own list tells which (services.booking.held).
+        c, booking = dict(_choice(self)), self.services.booking
+        sid = self.services.sessions.session_id
+        run_async(booking.held, c.get("item_code", ""), c.get("date", ""), c.get("start", ""), c.get("end", ""),
+                  on_done=lambda held: self._conflict(e, held), on_error=lambda _e: self._conflict(e, None),
+                  valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book-held")
+
+    def _conflict(self, e: BaseException, held: dict | None) -> None:
+        if held is not None and held["why"] == "time":
+            o = self.services.booking.outcome(self.loc(held["booking"]))
+            self.app.go("message", kind="time_clash", back="book_slot",
+                        detail=f"{o['item']} {o['start']}-{o['end']}")
+        else:
+            self.app.go("message", kind="error", error=e, back="book_slot", action="reprint")
 
     def wipe(self) -> None:
         self.who = self.id_masked = self.summary = ""

@@ -39,6 +39,17 @@ ERRORS = {
     "session.unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
     "rejected.conflict": (N_("Already booked"), N_("You already have a booking for this service on that day.")),
     "rejected.invalid": (N_("The details were not accepted"), N_("Please check what you entered, or ask the staff.")),
+    "rejected.forbidden": (N_("Not available to you here"), N_("This cannot be done at this terminal. Please ask the staff.")),
+    # A priority walk-in the central service refused (the walk-in screen offers the line only to
+    # whom it is for: this shows when the terminal and the central service judge an age differently).
+    "rejected.forbidden.walkin": (N_("This line is for older citizens"), N_(
+        "The priority line is for citizens of its age who identified with their ID card. Please choose another line.")),
+    "rejected.not_finished": (N_("Not finished yet"), N_("This application is still being processed. You can rate it once it is finished.")),
+    # A rating of an application that is unknown or not proven to be this citizen's (one answer
+    # for both, so that numbers cannot be probed).
+    "rejected.not_found.application": (N_("Application not found"), N_(
+        "We found no such application of yours. To rate it, scan the QR code on its receipt or place your ID card on the reader.")),
+    "rejected.internal": (N_("The central service had a problem"), N_("Nothing was saved. Please try again in a moment, or ask the staff.")),
     "printer.cover_open": (N_("The printer cover is open"), N_("Staff have been alerted.")),
     "printer.paper_out": (N_("The printer is out of paper"), N_("Staff have been alerted.")),
     "device": (N_("A device is not working"), N_("Staff have been alerted. Please ask at a window.")),
@@ -58,6 +69,10 @@ KINDS = {
     "too_late": (N_("Check-in has closed"), N_("Check-in closed at {detail}. Take a walk-in ticket or ask the staff.")),
     "unknown_code": (N_("This code is not recognised"), N_("Scan the QR code on your booking slip, or place your ID card on the reader.")),
     "card_removed": (N_("Your card was removed"), N_("For your privacy the session has ended and nothing of it was kept. Place your card again to start over.")),
+    # Booking another service at a time the citizen already holds ({detail}: that booking's service
+    # and time); Back goes to the times.
+    "time_clash": (N_("You already have a booking at that time"), N_(
+        "You booked {detail}. Nobody can be at two windows at once: please choose another time.")),
     "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),
 }
 #: The optional second button: action -> its label.
@@ -75,6 +90,10 @@ AUTO_HOME_POLL_S = 0.25
 
 #: Operations whose ``not_found`` is about an appointment (``rejected.not_found.appointment``).
 APPOINTMENT_OPS = ("checkin", "appointment.cancel")
+#: (error code, operation) -> the ERRORS key of a text about that operation in particular.
+BY_OPERATION = {("not_found", "feedback.submit"): "rejected.not_found.application",
+                ("forbidden", "ticket.walkin"): "rejected.forbidden.walkin",
+                **{("not_found", op): "rejected.not_found.appointment" for op in APPOINTMENT_OPS}}
 
 
 def error_key(exc: BaseException) -> str:
@@ -82,9 +101,7 @@ def error_key(exc: BaseException) -> str:
     code = getattr(exc, "code", "")
     if code == "network.rejected":
         error_code = getattr(exc, "error_code", "")
-        if error_code == "not_found" and getattr(exc, "op", "") in APPOINTMENT_OPS:
-            return "rejected.not_found.appointment"
-        return "rejected." + error_code
+        return BY_OPERATION.get((error_code, getattr(exc, "op", "")), "rejected." + error_code)
     if code in ERRORS:
         return code
     return "device" if code.startswith("device") or code.startswith("printer") else code

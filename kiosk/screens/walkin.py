@@ -1,4 +1,8 @@
-"""Walk-in ticket: choose a business line -> a queue number (identification optional)."""
+"""Walk-in ticket: choose a business line -> a queue number (identification optional).
+
+The priority line (老年人优先) is for an identified citizen of its age (services.walkin.offers):
+open to them; with nobody identified it asks for the ID card first (the tap opens identification
+and comes back here); otherwise it stays on the list, greyed, saying why."""
 from __future__ import annotations
 
 from kiosk.screens import theme
@@ -6,6 +10,11 @@ from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
+
+#: Why a priority line is not simply open (services.walkin.offers), under its name; {n}: its age.
+WHY = {"identify": N_("Place your ID card on the reader first"),
+       "card": N_("Only with your ID card: a typed number does not show your age"),
+       "age": N_("For citizens aged {n} and over")}
 
 
 class WalkinScreen(KioskScreen):
@@ -17,9 +26,16 @@ class WalkinScreen(KioskScreen):
         """List the lines (from the catalogue cache: works offline)."""
         box = self.ids.lines
         box.clear_widgets()
-        for i, line in enumerate(self.services.guide.lines(self.app.lang)):
-            b = KButton(text=line["name"], tour_id=f"line_{i}", font_ref=theme.FONT_HEAD)
-            b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
+        for i, line in enumerate(self.services.walkin.offers(self.app.lang)):
+            offer = line.get("offer", "open")
+            why = self.tr(WHY[offer]).format(n=line.get("age", "")) if offer in WHY else ""
+            b = KButton(text=f"{line['name']}\n{why}" if why else line["name"], tour_id=f"line_{i}",
+                        font_ref=theme.FONT_HEAD, disabled=offer in ("card", "age"),
+                        kind="primary" if offer in ("open", "identify") else "secondary")
+            if offer == "identify":  # identification first, then back here with the citizen known
+                b.bind(on_release=lambda btn: self.app.start_flow("walkin"))
+            else:
+                b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
 
     def take(self, line: str) -> None:

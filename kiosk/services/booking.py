@@ -67,6 +67,22 @@ class BookingService:
         appts = self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
         return next((dict(a) for a in appts if a.get("item_code") == item_code and a.get("status") in LIVE), None)
 
+    def held(self, item_code: str, date: str, start: str, end: str) -> dict[str, Any] | None:
+        """What an "already booked" answer (``conflict``) to booking ``item_code`` at ``start``-``end``
+        on ``date`` refers to, from the identified citizen's own list: ``{"why": "item", "booking":
+        ...}`` for their booking of this item that day (its slip can be printed again), ``{"why":
+        "time", "booking": ...}`` for their booking of another item at an overlapping time (a person
+        cannot be at two windows at once: another time is offered), or None when neither is found."""
+        body: ops.AppointmentsListRequest = {"citizen_ref": self.checkin.citizen_ref(), "date": date}
+        appts = [dict(a) for a in self.gateway.request(ops.APPOINTMENTS_LIST, body).get("appointments", [])
+                 if a.get("date") == date and a.get("status") in (*LIVE, "checked_in")]
+        same = next((a for a in appts if a.get("item_code") == item_code), None)
+        if same is not None:
+            return {"why": "item", "booking": same}
+        # "HH:MM" strings order as times
+        clash = next((a for a in appts if str(a.get("start", "")) < end and start < str(a.get("end", ""))), None)
+        return {"why": "time", "booking": clash} if clash is not None else None
+
     def outcome(self, result: dict[str, Any]) -> dict[str, Any]:
         """What the success screen shows of a booking (a book() answer or an existing booking),
         in the session's language: item, date, weekday, start, end, hall, window, appointment."""

@@ -144,6 +144,36 @@ class WalkinService:
         """Business lines (from the catalogue cache)."""
         return self.gateway.catalogue.lines()
 
+    def offers(self, lang: str | None = None) -> list[dict[str, Any]]:
+        """The business lines as the walk-in screen offers them (localized), each with ``offer``.
+
+        A line for everyone is ``"open"``. A priority line (the catalogue's ``min_age``, 老年人优先)
+        is for a citizen whose age an ID card (or social security card) proves: ``age`` is the
+        larger of its ``min_age`` and this terminal's ``runtime.elder_age``, and ``offer`` is
+        ``"open"`` for an identified citizen of that age, ``"identify"`` when nobody is identified
+        (the citizen is asked to identify with the card first), ``"card"`` when the number was
+        typed (it proves no age: the central service refuses it too) or the card gave no birth
+        date, ``"age"`` when younger. Why here and at the central service: the terminal tells
+        the citizen before they choose; the central service's refusal is the rule itself.
+        """
+        citizen = self.sessions.citizen
+        out = []
+        for ln in self.gateway.catalogue.lines(lang):
+            min_age = ln.get("min_age")
+            if not isinstance(min_age, int):
+                out.append({**ln, "offer": "open"})
+                continue
+            age = max(min_age, self.sessions.elder_age)
+            years = citizen.age(self.checkin.clock.today()) if citizen is not None else None
+            if citizen is None:
+                offer = "identify"
+            elif citizen.source == "keypad" or years is None:
+                offer = "card"
+            else:
+                offer = "open" if years >= age else "age"
+            out.append({**ln, "age": age, "offer": offer})
+        return out
+
     def take(self, line: str) -> dict[str, Any]:
         """Take a ticket for a line (durable, one attempt); identified citizens are linked by reference."""
         body: ops.TicketWalkinRequest = {"line": line}

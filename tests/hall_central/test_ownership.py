@@ -108,8 +108,8 @@ def test_a_signed_slip_code_proves_its_own_appointment_only(signed):
     ref = _op(domain, store, "citizen.lookup", {"id_number": card["id_number"], "name": card["name"]})["citizen_ref"]
     slots = _op(domain, store, "slots.list", {"item_code": "GA002", "date": "2026-03-18"})["slots"]
     a = _op(domain, store, "appointment.book", {"citizen_ref": ref, "item_code": "GA002", "slot_id": slots[0]["slot_id"]})
-    b = _op(domain, store, "appointment.book", {"citizen_ref": ref, "item_code": "GA003", "slot_id":
-                                                slots[0]["slot_id"].replace("GA002", "GA003")})
+    b = _op(domain, store, "appointment.book", {"citizen_ref": ref, "item_code": "GA003", "slot_id":  # the next slot:
+                                                slots[1]["slot_id"].replace("GA002", "GA003")})  # one time, one booking
     assert a["checkin_code"].startswith("KQ1:")
     forged = keys.sign_code({"apt": a["appointment_id"]}, aud="H999999", exp_s=int(T0.timestamp()) + 3600)
     for bad in (b["checkin_code"],                      # another appointment's genuine code

@@ -30,3 +30,25 @@ def test_an_appointment_not_found_is_about_the_booking_slip_not_a_typed_number()
         assert tr.tr(title, "zh_CN") == "未找到该预约" and "预约凭条" in tr.tr(body, "zh_CN"), op
     title, _ = ERRORS[error_key(Rejected("not_found", "no such application", "application.get"))]
     assert tr.tr(title, "en") == "Not found"
+
+
+def test_every_error_code_of_the_contract_has_a_citizen_text_in_both_languages():
+    """Before: forbidden, not_finished and internal fell to "Something went wrong"; every code a
+    terminal can receive now says what happened and what to do, in Chinese and English."""
+    from kiosk.network import schemas
+    tr = Translator()
+    for code in schemas.schema_files()["common.json"]["$defs"]["error"]["properties"]["code"]["enum"]:
+        key = error_key(Rejected(code, "x", "ticket.walkin" if code == "forbidden" else ""))
+        assert key in ERRORS, code
+        for text in ERRORS[key] + ERRORS["rejected." + code]:
+            zh = tr.tr(text, "zh_CN")
+            assert tr.tr(text, "en") == text and zh != text and not zh.isascii(), (code, text)
+
+
+def test_a_rating_refused_and_a_priority_walkin_refused_are_told_for_what_they_are():
+    tr = Translator()
+    title, body = ERRORS[error_key(Rejected("not_found", "no such application of this citizen", "feedback.submit"))]
+    assert tr.tr(title, "en") == "Application not found" and "receipt" in tr.tr(body, "en")
+    assert "回执" in tr.tr(body, "zh_CN")
+    title, body = ERRORS[error_key(Rejected("forbidden", "a priority line", "ticket.walkin"))]
+    assert "older" in tr.tr(title, "en") and "老年人" in tr.tr(title, "zh_CN")

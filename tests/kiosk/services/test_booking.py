@@ -40,7 +40,7 @@ def test_an_already_booked_answer_does_not_jam_later_bookings(stack):
         s.booking.book(first, slots[first][1]["slot_id"])   # the same item that day: a definitive no
     assert refused.value.error_code == "conflict"
 
-    other = s.booking.book(second, slots[second][0]["slot_id"])   # the same citizen, another item
+    other = s.booking.book(second, slots[second][2]["slot_id"])   # the same citizen, another item, another time
     assert other["appointment_id"] != booked["appointment_id"]
     s.sessions.end(EndReason.CARD_REMOVED)
 
@@ -144,3 +144,27 @@ def test_a_check_in_refused_as_too_early_is_a_new_attempt_once_check_in_opens(st
     central_clock.set(start - dt.timedelta(minutes=10))
     ticket = s.checkin.check_in_code(booked["checkin_code"])
     assert ticket["queue_no"] and ticket["follow_token"]
+
+
+def test_another_service_at_a_time_already_booked_is_told_as_a_clash(stack):
+    """The central service refuses a second booking at a time the citizen holds (a person is at
+    one window at a time; before, both were booked); the terminal tells which booking it is from
+    the citizen's own list, and tells it apart from "this service, that day" (a slip to reprint)."""
+    rt, central, _ = stack
+    s = rt.services
+    day, (first, second), slots = _two_items_and_slots(s)
+    s.sessions.begin(_citizen(demo_citizens()[2]))
+    held = s.booking.book(first, slots[first][0]["slot_id"])
+    clash = slots[second][0]
+    assert clash["start"] == slots[first][0]["start"]
+    with pytest.raises(Rejected) as refused:
+        s.booking.book(second, clash["slot_id"])
+    assert refused.value.error_code == "conflict" and held["appointment_id"] in refused.value.message
+    told = s.booking.held(second, day.isoformat(), clash["start"], clash["end"])
+    assert told is not None and told["why"] == "time"
+    assert told["booking"]["appointment_id"] == held["appointment_id"]
+    same = s.booking.held(first, day.isoformat(), slots[first][1]["start"], slots[first][1]["end"])
+    assert same is not None and same["why"] == "item"
+    later = slots[second][1]
+    assert s.booking.held(second, day.isoformat(), later["start"], later["end"]) is None
+    assert s.booking.book(second, later["slot_id"])["start"] == later["start"]   # another time is fine
