@@ -23,6 +23,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = Path(__file__).with_name("checkin_worker.py")
 N = 200
+#: Why 600 s: 200 check-ins over tens of lives, each starting a Python interpreter that imports the
+#: runtime (1-3 s at load 15-20 on this 2-core machine); on a quiet one the test takes about 30 s.
+DRAIN_S = 600
 
 
 def _appointments(broker_url: str, state_dir: Path) -> dict[str, str]:
@@ -47,6 +50,7 @@ def _confirmed(log: Path) -> list[str]:
     return log.read_text().split() if log.exists() else []
 
 
+@pytest.mark.timeout(DRAIN_S + 120)
 def test_kill9_at_random_points_with_broker_down_half_the_time(tmp_path, broker):
     central = CentralService(broker.url, str(tmp_path / "central.db")).start()
     try:
@@ -64,8 +68,8 @@ def test_kill9_at_random_points_with_broker_down_half_the_time(tmp_path, broker)
                                      str(tmp_path / "appts.json"), str(log)],
                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
-        proc = spawn()
-        deadline = time.monotonic() + 240
+        proc, n_at_spawn = spawn(), 0
+        deadline = time.monotonic() + DRAIN_S
         while time.monotonic() < deadline:
             n = len(_confirmed(log))
             if not broker_is_down and broker_down_at <= n < broker_up_at:
@@ -74,18 +78,23 @@ def test_kill9_at_random_points_with_broker_down_half_the_time(tmp_path, broker)
             elif broker_is_down and n >= broker_up_at:
                 broker.start()
                 broker_is_down = False
-            if n < N and proc.poll() is None and rnd.random() < 0.25:
+            # Killed only once this life has confirmed something: a kill before that lands in the
+            # interpreter's start-up, and on a loaded machine (start-up > 1 s, kills every ~0.4 s) no
+            # life ever reached the gateway: 0 confirmed in 240 s, the one failure of a fresh-clone
+            # run at load 17. The kill still falls at a random point of the work: mid-put, mid-send,
+            # mid-ack.
+            if n_at_spawn < n < N and proc.poll() is None and rnd.random() < 0.25:
                 time.sleep(rnd.uniform(0.0, 0.3))
                 proc.send_signal(signal.SIGKILL)  # at a random point: mid-put, mid-send, mid-ack
                 proc.wait()
                 kills += 1
-                proc = spawn()
+                proc, n_at_spawn = spawn(), len(_confirmed(log))
                 continue
             if proc.poll() is not None:  # finished (DRAINED) or died on its own: look at why
                 out = proc.stdout.read()
                 if "DRAINED" in out:
                     break
-                proc = spawn()
+                proc, n_at_spawn = spawn(), len(_confirmed(log))
             time.sleep(0.1)
         else:
             pytest.fail(f"the terminal did not drain in time ({len(_confirmed(log))} confirmed)")
