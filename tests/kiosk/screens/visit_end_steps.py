@@ -160,6 +160,9 @@ def visit_end_tour(langs=("zh_CN",)) -> list[Step]:
         # 5 (last: the clock only moves on): a late citizen is told check-in has closed
         S("late: the clock moves on", _late, home),
         S("late card", lambda c: c.sim.place_card(ELDER), listed, timeout_s=15),
+        # declined, as in the full tour: the offer's bar and large type never show together
+        S("late: no large type, thanks", lambda c: c.tap("elder_no"),
+          on_screen("checkin", ready=lambda c: not c.app.elder_offer and not c.app.elder)),
         S("late appointment: told it has closed", _open_unchecked,
           _cond("the confirm screen saying check-in closed at its time", _told_closed), "late-confirm"),
         S("late card taken", lambda c: c.sim.remove_card(), _cond("no session",
