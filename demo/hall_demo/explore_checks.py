@@ -172,13 +172,15 @@ class Checks:
             return []
         default = self.stack.cfg.get("runtime.language")
         out = []
-        # A card pulled mid-flow is told in the language its citizen was reading (they stand
-        # there); the terminal's language comes back when that message is left.
-        told = look["screen"] == "message" and look.get("message_kind") == "card_removed"
+        # A card pulled mid-flow, a card left on the reader, a number that did not print: told in
+        # the language and type size its citizen was reading (they stand there); the terminal's
+        # come back when that notice is left (kiosk.screens.session_end).
+        told = (look["screen"] == "message" and look.get("message_kind") in ("card_removed", "take_card")
+                or look["screen"] == "ticket")
         if look["lang"] != default and not told:
             out.append(Breach("language-kept", f"the session ended, the screen stays in {look['lang']!r} "
                                                f"(default {default!r}), screen {look['screen']!r}"))
-        if look["elder"]:
+        if look["elder"] and not told:
             out.append(Breach("elder-kept", f"the session ended, elder mode stays on (screen {look['screen']!r})"))
         return out
 

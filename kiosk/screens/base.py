@@ -29,6 +29,12 @@ class KioskScreen(Screen):
         """Whether a citizen is in the middle of something here: a card pulled now ends it
         unfinished, and the kiosk says so. Screens that show a finished result say False."""
         return self.holds_citizen_data
+
+    def outlives_session(self) -> bool:
+        """Whether what this screen shows must stay after its session ended by a card pulled (it
+        holds no citizen data then): a queue number the citizen was told to note. Else False."""
+        return False
+
     def loc(self, entry):
         """A central-service answer (names of items and offices) in the session's language; screens
         keep the answer as it came and call this when they draw, so a language switch redraws."""

@@ -122,7 +122,8 @@ class BookSlotScreen(KioskScreen):
         self.status, self.any_full = "loading", False
         self.ids.slots.clear_widgets()
         run_async(self.services.booking.slots, c["item_code"], dt.date.fromisoformat(c["date"]),
-                  on_done=self._loaded, on_error=lambda e: self.app.show_error(e, back="book_day"),
+                  on_done=self._loaded, on_error=lambda e: self.app.show_error(
+                      e, back="book_day", retry=lambda: self.app.go("book_slot")),
                   name="kiosk-ui-slots")
 
     def _loaded(self, slots: list[dict]) -> None:
@@ -193,7 +194,7 @@ class BookConfirmScreen(KioskScreen):
 
     def _failed(self, e: BaseException) -> None:
         if getattr(e, "error_code", "") != "conflict":
-            self.app.go("message", kind="error", error=e, back="book_slot")
+            self.app.go("message", kind="error", error=e, back="book_slot", retry=self.confirm)
             return
         # "Already booked": of this item that day (the citizen may want that booking's slip, so the
         # message offers it), or of another item at this time (another time is offered: Back goes
@@ -251,7 +252,8 @@ class BookDoneScreen(KioskScreen):
                 found = booking.existing(c.get("item_code", ""), c.get("date", ""))
                 return (found, booking.print_slip(found)) if found else (None, None)
             sid = self.services.sessions.session_id
-            run_async(work, on_done=self._found, on_error=lambda e: self.app.show_error(e, back="book_slot"),
+            run_async(work, on_done=self._found, on_error=lambda e: self.app.show_error(
+                e, back="book_slot", retry=lambda: self.app.go("book_done", existing=True)),
                       valid=lambda: self.services.sessions.session_id == sid, name="kiosk-ui-book-existing")
             return
         self._show(self.result)

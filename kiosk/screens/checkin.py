@@ -36,8 +36,8 @@ class CheckinScreen(KioskScreen):
         self.appointments, self.status = [], "loading"
         self._fill()
         run_async(self.services.checkin.appointments_today, on_done=self._loaded,
-                  on_error=lambda e: self.app.show_error(e), valid=_session_guard(self.app),
-                  name="kiosk-ui-appointments")
+                  on_error=lambda e: self.app.show_error(e, retry=lambda: self.app.go("checkin")),
+                  valid=_session_guard(self.app), name="kiosk-ui-appointments")
 
     def _loaded(self, appts: list[dict]) -> None:
         self.appointments, self.status = appts, "loaded"
@@ -101,8 +101,16 @@ class CheckinConfirmScreen(KioskScreen):
             if a.get("status") == CHECKED_IN:
                 self.rule_text = self.tr("You have checked in already. Confirm to see your number and print your ticket again.")
                 return
-            self.rule_text = self.tr("Check-in is open from {f} to {u} today. Earlier: please wait; later: take a walk-in ticket.").format(f=a.get("checkin_from", ""),
-                                                                           u=a.get("checkin_until", ""))
+            # Where the window stands now (the service's rule), not the window alone: a late citizen
+            # read "open ... to 10:15" at 10:19.
+            f, u = a.get("checkin_from", ""), a.get("checkin_until", "")
+            window = self.services.checkin.window(a)
+            if window == EARLY:
+                self.rule_text = self.tr("Check-in opens at {f} and closes at {u} today. Please come back then.").format(f=f, u=u)
+            elif window == LATE:
+                self.rule_text = self.tr("Check-in closed at {u}. Take a walk-in ticket or ask the staff.").format(u=u)
+            else:
+                self.rule_text = self.tr("Check-in is open now, until {u} today.").format(u=u)
 
     def confirm(self) -> None:
         """Check in (in a worker), then print the ticket; too early or too late is explained first."""
@@ -132,7 +140,7 @@ class CheckinConfirmScreen(KioskScreen):
         self.app.go("ticket", result=result, printed=printed, kind="checkin")
 
     def _failed(self, e: BaseException) -> None:
-        self.app.show_error(e, back="checkin")
+        self.app.show_error(e, back="checkin", retry=self.confirm)
 
     def wipe(self) -> None:
         self.appointment, self.masked_name, self.rule_text = {}, "", ""
@@ -143,11 +151,12 @@ class CheckinCodeScreen(KioskScreen):
     """Check-in with the QR code of a booking slip: no card needed, the code names the appointment."""
 
     status = StringProperty("")     # working | failed
+    _code = ""                      # the slip's code being checked in (sent again by "Try again")
     spoken_prompt = N_("Checking you in. Please wait.")
 
     def prepare(self, code: str = "", **_) -> None:
         """Check in with ``code`` (in a worker), then show and print the ticket."""
-        self.status = "working"
+        self.status, self._code = "working", code
         checkin = self.services.checkin
 
         def work():
@@ -161,7 +170,11 @@ class CheckinCodeScreen(KioskScreen):
 
     def _failed(self, e: BaseException) -> None:
         self.status = "failed"
-        self.app.show_error(e)
+        code = self._code
+        self.app.show_error(e, retry=lambda: self.app.go("checkin_code", code=code))
+
+    def wipe(self) -> None:
+        self._code = ""
 
 
 SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen, "checkin_code": CheckinCodeScreen}

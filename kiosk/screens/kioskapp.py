@@ -31,6 +31,7 @@ from kiosk import roles
 from kiosk.screens import async_call, memory, registry, speech, theme
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
+from kiosk.screens.session_end import ENDING_SCREENS, SessionEnd
 from kiosk.services import scans
 
 #: Built before the first frame and kept for the whole run: what a citizen sees first, and the
@@ -49,7 +50,7 @@ log = logging.getLogger("kiosk.screens.app")
 HERE = Path(__file__).parent
 
 
-class KioskApp(LockedApp, App):
+class KioskApp(LockedApp, SessionEnd, App):
     """The touchscreen: observable state the .kv files bind to, and the navigation."""
 
     lang = StringProperty("zh_CN")
@@ -65,6 +66,8 @@ class KioskApp(LockedApp, App):
     terminal_text = StringProperty("")
     citizen_text = StringProperty("")
     announcement = StringProperty("")
+    #: A citizen's card is still on its reader with nobody in session (SessionManager.card_left).
+    card_left = BooleanProperty(False)
 
     def __init__(self, services, settings, *, driver=None, font_files=None, **kw) -> None:
         super().__init__(**kw)
@@ -215,6 +218,7 @@ class KioskApp(LockedApp, App):
         sub("session.started", self._on_session_started)
         sub("session.ended", self._on_session_ended)
         sub("session.idle", self._on_visit_idle)
+        sub("session.card_left", self._on_card_left)
         # The visit's language went back to the terminal's (session end, an idle visitor, staff).
         sub("session.language", self._on_language)
         for role in roles.ROLES:  # a card being read (idcard, smartcard); a code (scanner, camera)
@@ -245,6 +249,8 @@ class KioskApp(LockedApp, App):
         cur = self.sm.current
         if cur == "message" and self.sm.current_screen.back in ("home", "identify"):
             return self.sm.current_screen.back
+        if cur == "ticket" and self._ending_lang:
+            return "home"   # a ticket kept after its session (its number did not print) stands for home
         return cur
 
     def _on_card_presented(self, event) -> None:
@@ -257,6 +263,7 @@ class KioskApp(LockedApp, App):
 
     def _on_session_started(self, event) -> None:
         s = self.services.sessions
+        self.card_left = False
         self.elder = s.elder_mode
         self.elder_offer = bool(getattr(s, "senior", False)) and not s.elder_mode
         self.lang = s.language
@@ -273,56 +280,6 @@ class KioskApp(LockedApp, App):
             on_identified = getattr(self.sm.current_screen, "on_identified", None)
             if on_identified is not None:
                 on_identified()
-
-    def _on_session_ended(self, event) -> None:
-        reason = (event.data or {}).get("reason", "")
-        # Asked before the wipe: a card pulled in the middle of a flow ends it unfinished, and
-        # the citizen is told why the screen changed (not dropped home without a word).
-        unfinished = reason == "card_removed" and self.sm.current_screen.mid_flow()
-        self.wipe_citizen_data()
-        self.elder = self.elder_offer = False
-        ended_lang = (event.data or {}).get("language") or self.services.sessions.language
-        if reason == "timeout":
-            # Nobody touched the screen for the whole timeout: whoever reads this is likely the
-            # next visitor, so it is in the terminal's language.
-            self.lang = self.services.sessions.language
-            self.go("message", kind="timeout")
-        elif self.sm.current == "maintenance":
-            self.lang = self.services.sessions.language
-        elif unfinished:
-            self._tell_ending("card_removed", ended_lang)
-        else:
-            self.lang = self.services.sessions.language
-            self.go("home")
-
-    def _tell_ending(self, kind: str, lang: str) -> None:
-        """The message that ends a session in front of its citizen (a card pulled mid-flow), in the
-        language they were reading; the terminal's language comes back when it is left (:meth:`go`)."""
-        self._ending_lang = self.lang = lang
-        self.go("message", kind=kind)
-
-    def _on_language(self, _event) -> None:
-        # The visit's language went back to the terminal's (session end, an idle visitor, staff),
-        # except under an end-of-session message, which stays in its reader's language.
-        if not (self._ending_lang and self.sm.current == "message"):
-            self.lang = self.services.sessions.language
-
-    def _on_visit_idle(self, event) -> None:
-        """A visitor who never identified left the terminal untouched for the timeout: the next
-        person meets home in the terminal's language and standard type, and nothing of the
-        visit (a guide page, an unfinished walk-in, an unlocked maintenance screen: staff who
-        walk away leave no open staff screen in a public hall)."""
-        from kiosk.screens.message import AUTO_HOME_KINDS
-        s = self.services.sessions
-        if s.citizen is not None:
-            return   # a card was placed meanwhile: its session owns the screen
-        if self.sm.current == "message" and self.sm.current_screen.kind in AUTO_HOME_KINDS:
-            return   # a session's end notice: it goes home by itself
-        self.elder, self.elder_offer = s.elder_mode, False
-        self.lang = s.language
-        self.pending_flow = "checkin"
-        self.wipe_citizen_data()
-        self.go("home")
 
     def _on_scan(self, event) -> None:
         """A code from the scanner or the camera, read by the services (kiosk.services.scans): the
@@ -354,13 +311,15 @@ class KioskApp(LockedApp, App):
             log.info("scanned code not used", extra={"kind": scan.kind, "why": scan.why})
             self.go("message", kind="unknown_code", back=self._back_target())
 
-    def wipe_citizen_data(self) -> None:
+    def wipe_citizen_data(self, keep=None) -> None:
         """Clear every widget and screen that held citizen data, forget the visit's open requests
-        (the next citizen gets new idempotency keys); drop the session's screens."""
+        (the next citizen gets new idempotency keys); drop the session's screens. ``keep``: a
+        screen that outlives the session (:meth:`KioskScreen.outlives_session`), left as it is."""
         self.citizen_text = ""
         self.services.end_visit()
         for s in self.sm.screens:
-            s.wipe()
+            if s is not keep:
+                s.wipe()
         # On the next frame: the caller has navigated home (or to the timeout message) by then.
         self._drop_due = True
         self._drop_trigger()
@@ -385,9 +344,11 @@ class KioskApp(LockedApp, App):
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:
         """Show screen ``name``, passing ``kw`` to its ``prepare`` method."""
-        if self._ending_lang and name != "message":
-            self._ending_lang = ""   # the end-of-session message is left: the terminal's language
+        if self._ending_lang and name not in ENDING_SCREENS:
+            # the end-of-session notice is left: the terminal's language and the visit's type size
+            self._ending_lang = ""
             self.lang = self.services.sessions.language
+            self.elder = self.services.sessions.elder_mode
         if self._drop_due and name not in self._resident and self.sm.current in self._resident:
             # The last session's screens are still built (its drop waits for the next frame or
             # for the slide home to end): drop them now, before this session builds its own.
@@ -463,9 +424,10 @@ class KioskApp(LockedApp, App):
         cur = self.sm.current
         return "home" if cur in ("message", "home") else cur
 
-    def show_error(self, exc: BaseException, back: str = "home") -> None:
-        """A friendly error screen for ``exc`` (never a traceback)."""
-        self.go("message", kind="error", error=exc, back=back)
+    def show_error(self, exc: BaseException, back: str = "home", retry=None) -> None:
+        """A friendly error screen for ``exc`` (never a traceback); ``retry`` sends the failed
+        request again, offered when the error allows it (kiosk.screens.message.RETRYABLE)."""
+        self.go("message", kind="error", error=exc, back=back, retry=retry)
 
     def say(self, msgid: str) -> None:
         """Speak a prompt in elder mode (non-blocking; only where espeak-ng is installed)."""

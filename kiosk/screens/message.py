@@ -6,6 +6,7 @@ to do, in the session's language, never a traceback or a technical reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from kivy.clock import Clock
 from kivy.properties import StringProperty
@@ -73,13 +74,20 @@ KINDS = {
     # and time); Back goes to the times.
     "time_clash": (N_("You already have a booking at that time"), N_(
         "You booked {detail}. Nobody can be at two windows at once: please choose another time.")),
+    # A session ended (done, an error's way home) with its card still on the reader: the reader
+    # reads a card once per placing, and the next person must not find it there.
+    "take_card": (N_("Please take your card"), N_("Your session has ended. Please take your card from the reader.")),
     "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),
 }
 #: The optional second button: action -> its label.
-ACTIONS = {"walkin": N_("Take a walk-in ticket"), "reprint": N_("Print my booking slip again")}
+ACTIONS = {"walkin": N_("Take a walk-in ticket"), "reprint": N_("Print my booking slip again"),
+           "retry": N_("Try again")}
+#: Errors after which the same request may simply be sent again (the central service did not answer
+#: in time): the screen that asked passes ``retry``, and the message offers it beside its way back.
+RETRYABLE = ("network.timeout",)
 #: Message kinds that go home by themselves: the citizen has gone (or is going), the next one
 #: must find the home screen.
-AUTO_HOME_KINDS = ("timeout", "card_removed")
+AUTO_HOME_KINDS = ("timeout", "card_removed", "take_card")
 #: The timeout screen goes home by itself after this long (s) so the next citizen finds the home screen.
 #: Measured on the runtime's clock, like the session timeout it follows: a tour or the explorer
 #: that holds or advances that clock decides when it happens (never a race with a slow frame).
@@ -117,18 +125,23 @@ class MessageScreen(KioskScreen):
     back = StringProperty("home")
     code = StringProperty("")
     detail = StringProperty("")        # a time or number the body text shows ({detail})
+    _retry: Callable[[], None] | None = None
 
     def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home",
-                detail: str = "", action: str = "", **_) -> None:
+                detail: str = "", action: str = "", retry: Callable[[], None] | None = None, **_) -> None:
         """Show a message of ``kind`` (for errors: about ``error``), with the second button
-        ``action`` (one of ACTIONS) when given."""
+        ``action`` (one of ACTIONS) when given; ``retry``: how the screen that asked sends the same
+        request again (offered as "Try again" after an error of RETRYABLE)."""
         self.kind, self.back, self.action, self.detail = kind, back, "", detail
+        self._retry = None
         if kind == "error":
             key = error_key(error) if error is not None else ""
             self.code = key
             self.title_id, self.body_id = ERRORS.get(key, DEFAULT_ERROR)
             if key == "rejected.too_late":
                 self.action = "walkin"
+            elif key in RETRYABLE and retry is not None:
+                self.action, self._retry = "retry", retry
             log.info("error shown", extra={"code": key, "error": type(error).__name__})
         else:
             self.code = kind
@@ -164,10 +177,18 @@ class MessageScreen(KioskScreen):
 
     def do_action(self) -> None:
         """The optional second button."""
-        if self.action == "walkin":
+        if self.action == "retry":
+            retry, self._retry = self._retry, None
+            if retry is not None:
+                retry()   # a fresh request with the same data; its answer (or error) navigates
+        elif self.action == "walkin":
             self.app.go("walkin")
         elif self.action == "reprint":
             self.app.go("book_done", existing=True)
+
+
+    def wipe(self) -> None:
+        self._retry = None   # it holds the asking screen's request (a citizen's data, in a closure)
 
 
 SCREENS = {"message": MessageScreen}

@@ -66,7 +66,7 @@ class ProgressScreen(KioskScreen):
         # citizen, so "back" to it asked again and failed again (with the network down, an error
         # and its back button in a loop with no way home: the explorer's seed 101).
         run_async(self.services.progress.my_applications, on_done=self._listed,
-                  on_error=lambda e: self.app.show_error(e, back="home"),
+                  on_error=lambda e: self.app.show_error(e, back="home", retry=lambda: self.app.go("progress")),
                   valid=lambda: sid is not None and self.services.sessions.session_id == sid,
                   name="kiosk-ui-progress")
 
@@ -82,7 +82,8 @@ class ProgressScreen(KioskScreen):
         self.proof = {"receipt": receipt} if receipt else {}
         self.status = "loading"
         run_async(self.services.progress.by_number, number, on_done=self._show,
-                  on_error=lambda e: self.app.show_error(e, back="progress"), name="kiosk-ui-progress")
+                  on_error=lambda e: self.app.show_error(e, back="progress", retry=lambda: self.app.go(
+                      "progress", application_no=number, receipt=receipt)), name="kiosk-ui-progress")
 
     def on_scan(self, scan) -> None:
         """A receipt's QR code (an application number, with the receipt as proof when it is one);

@@ -1,7 +1,9 @@
 """The queue ticket on screen: number (large), window, people ahead, and whether it printed.
 
 When the printer failed (out of paper, cover open) the number stays large on screen, the citizen
-is asked to note it, and the staff are alerted (a durable ``staff.call`` event).
+is asked to note it, and the staff are alerted (a durable ``staff.call`` event). A card pulled
+then ends the session (its data goes) but not the number: it stays readable until "Done" or the
+idle time (:meth:`TicketScreen.outlives_session`; kiosk.screens.session_end).
 """
 from __future__ import annotations
 
@@ -39,6 +41,11 @@ class TicketScreen(KioskScreen):
             reason = "paper_out" if "paper" in self.print_error else "printer_fault"
             run_async(self.services.staff.call, "ticket", reason, name="kiosk-ui-staff-alert",
                       on_error=lambda e: None)
+
+    def outlives_session(self) -> bool:
+        """A number that did not print stays after the card is pulled: the citizen was told to note
+        it. It names no citizen (number, window, people ahead, the service)."""
+        return bool(self.queue_no) and not self.printed
 
     def on_lang(self) -> None:
         """The service's (or the walk-in line's) name in the session's language."""

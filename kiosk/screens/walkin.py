@@ -47,7 +47,8 @@ class WalkinScreen(KioskScreen):
             return result, walkin.print_ticket(result)
         names = {"item_name": walkin.line_name(line), "item_name_en": walkin.line_name(line, True)}
         run_async(work, on_done=lambda o: self.app.go("ticket", result={**o[0], **names}, printed=o[1], kind="walkin"),
-                  on_error=lambda e: self.app.show_error(e, back="walkin"), name="kiosk-ui-walkin")
+                  on_error=lambda e: self.app.show_error(e, back="walkin", retry=lambda: self.take(line)),
+                  name="kiosk-ui-walkin")
 
     def on_scan(self, scan) -> None:
         """A code scanned here: a booking slip checks in, anything else is explained, never ignored."""

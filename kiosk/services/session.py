@@ -134,6 +134,10 @@ class SessionManager:
         # (touch, language, elder mode, a code held to a reader): the idle timeout ends their
         # visit once (tick).
         self._visit_open = False
+        # Roles whose card was read for a citizen and is still on its reader (presence only, never
+        # data). A reader reports a card once per placing: one left behind when its session ended
+        # is not read again until it is lifted (card_left).
+        self._cards_read: set[str] = set()
         self._subs = []
         for role in roles.ROLES:
             if role.reads == "identity":
@@ -164,6 +168,14 @@ class SessionManager:
         """A visitor without a session did something since the terminal was last taken back (the
         idle timeout ends that visit once: :meth:`end_visit`)."""
         return self._visit_open
+
+    @property
+    def card_left(self) -> bool:
+        """A citizen's card is still on its reader and nobody is in session: the card of a session
+        that ended (done, an error, the timeout) while it stayed. The reader does not read it again
+        until it is lifted, and reading it for whoever touches the screen next would show them its
+        holder's data: the screens ask to take the card, or to lift it and place it again."""
+        return self.state is SessionState.IDLE and bool(self._cards_read)
 
     def effective_timeout_s(self) -> float:
         """The inactivity timeout that applies now."""
@@ -273,7 +285,9 @@ class SessionManager:
                 citizen.birth_date = None
                 citizen.citizen_ref = None
                 citizen.extra.clear()
+            elder = self.elder_mode
             self.elder_mode = self.senior = False
+            card_left = self.card_left
             if reason is EndReason.TIMEOUT:
                 # Untouched for the whole timeout: the visit ended with it (its notice goes home by
                 # itself). Any other end leaves the visit to the idle time: a card taken while staff
@@ -282,8 +296,10 @@ class SessionManager:
         if sid is not None:
             log.info("session ended", extra={"session": sid, "reason": reason.value})
             # The language the citizen was reading in: an end-of-session message is shown in it.
-            self.bus.publish("session.ended", {"session": sid, "reason": reason.value, "language": self.language},
-                             source="session")
+            # card_left: the card stayed on the reader (the screen asks to take it); elder: the type
+            # size the citizen was reading in, like the language, for a message shown at the end.
+            self.bus.publish("session.ended", {"session": sid, "reason": reason.value, "language": self.language,
+                                               "elder": elder, "card_left": card_left}, source="session")
         self.reset_language()  # after session.ended: the screens are wiped before they redraw
 
     def close(self) -> None:
@@ -296,14 +312,22 @@ class SessionManager:
         def on_read(event: Event) -> None:
             citizen = citizen_from_read(event.data, source)
             if citizen is not None:
+                self._cards_read.add(source)
                 self.begin(citizen)
         return on_read
 
     def _on_card_removed(self, source: str) -> Handler:
         def on_removed(event: Event) -> None:
+            with self._lock:
+                was_left = self.card_left
+                self._cards_read.discard(source)
+                left = self.card_left
             c = self._citizen
             if c is not None and c.source == source:
                 self.end(EndReason.CARD_REMOVED)
+            elif was_left and not left:
+                # the card left behind was taken: the screens stop asking for it
+                self.bus.publish("session.card_left", {"left": False}, source="session")
         return on_removed
 
     def _on_scan(self, event: Event) -> None:

@@ -324,9 +324,10 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         S("progress offline", lambda c: c.tap("tile_progress"), on_screen("progress")),
         S("card on the progress screen offline", lambda c: c.sim.place_card(ELDER), _msg("network.offline"),
           timeout_s=15),
-        S("back from the offline error: home", lambda c: c.tap("msg_back"),
-          _cond("home, the session ended", lambda c: c.app.sm.current == "home" and not c.app.sm.transition.is_active
-                and c.app.services.sessions.citizen is None)),
+        # the card is still on the reader: its holder is asked to take it (home once it is taken)
+        S("back from the offline error: the session ended, take the card", lambda c: c.tap("msg_back"),
+          _cond("'take your card', the session ended", lambda c: c.app.sm.current == "message"
+                and c.screen.kind == "take_card" and c.app.services.sessions.citizen is None)),
         S("online again", lambda c: (c.sim.remove_card(), c.sim.set_online(True)),
           _cond("home, online", lambda c: c.app.sm.current == "home" and c.app.online), timeout_s=60),
     ]

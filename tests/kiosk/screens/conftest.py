@@ -1,6 +1,10 @@
 """UI test helpers: one private Xvfb per test session; each tour runs in a child process on the
 real stack (hall_demo.demo.Stack: Mosquitto, the reference central service, the device simulators)
 with its own temporary run directory. Kivy creates its window once per process, hence children.
+
+Whatever ends a test (its tour done, hung, pytest-timeout's exception, Ctrl-C), the tour's child and
+every process it started are stopped (:func:`stop_tour`): the broker and the central service run
+in sessions of their own, so killing the child alone left them running, holding ports and pcscd.
 """
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+#: Tours started and not finished yet: the session's teardown stops any left (:func:`_no_tour_left`).
+RUNNING: set[subprocess.Popen] = set()
+#: How long a tour's processes get to stop on SIGTERM before SIGKILL (s).
+STOP_GRACE_S = 5.0
 
 ROOT = Path(__file__).resolve().parents[3]
 #: The panel DPI the touch targets are checked at (a 10.1" 1280x800 panel is ~150 dpi).
@@ -38,7 +47,47 @@ def start_tour(display: str, base: Path, tour: str = "foundation", langs: str = 
         cmd += ["--config", str(config)]
     if dpi:
         cmd += ["--dpi", str(dpi)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    RUNNING.add(proc)
+    return proc
+
+
+def stop_tour(proc: subprocess.Popen) -> str:
+    """Stop a tour's child and every process below it (SIGTERM, then SIGKILL after STOP_GRACE_S);
+    returns what it printed. The family is listed before anything is signalled: once the child is
+    gone its children belong to init and nothing links them to this tour any more."""
+    import psutil
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for p in family:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=STOP_GRACE_S)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=STOP_GRACE_S)
+    RUNNING.discard(proc)
+    try:
+        output, _ = proc.communicate(timeout=STOP_GRACE_S)
+    except (subprocess.TimeoutExpired, ValueError):
+        output = ""
+    return output or ""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_tour_left():
+    """A tour started and never finished (its test ended between start and finish) is stopped
+    with the session at the latest."""
+    yield
+    for proc in list(RUNNING):
+        stop_tour(proc)
 
 
 #: A guard against a hung tour, not a speed check: the full tour (about 230 steps) takes about 1.5
@@ -51,9 +100,14 @@ def finish_tour(proc: subprocess.Popen, base: Path, timeout_s: float = TOUR_HANG
     try:
         output, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
+        output = stop_tour(proc)
         pytest.fail(f"tour did not finish within {timeout_s} s:\n{output[-4000:]}")
+    except BaseException:
+        # pytest-timeout's exception (raised here, in the wait), Ctrl-C: nothing the tour started
+        # may outlive the test (the next tour would meet its broker, central service and pcscd).
+        stop_tour(proc)
+        raise
+    RUNNING.discard(proc)
     result_file = base / "out" / "result.json"
     result = json.loads(result_file.read_text(encoding="utf-8")) if result_file.exists() else {}
     return proc.returncode, result, output

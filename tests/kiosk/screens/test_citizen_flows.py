@@ -114,4 +114,4 @@ def test_the_staff_pin_lock_outlives_the_maintenance_screen(citizen_tours):
 
 
 def test_an_error_while_a_card_lists_its_applications_leads_home_not_into_a_loop(citizen_tours):
-    _passed(citizen_tours, "citizen_tour", "back from the offline error: home")
+    _passed(citizen_tours, "citizen_tour", "back from the offline error: the session ended, take the card")

@@ -202,3 +202,41 @@ def test_a_session_that_ends_otherwise_leaves_the_visit_to_the_idle_time():
     clock.advance(1)
     sm.tick()
     assert events[-1] == ("session.idle", {"reason": "timeout"})
+
+
+class _Identity:  # what the ID-card driver publishes (duck-typed)
+    id_number, name, birth_date = "410122198105122460", "王秀兰", dt.date(1958, 2, 3)
+
+
+def test_a_card_left_on_the_reader_when_the_session_ends_is_said_and_its_lifting_too():
+    """The reader reads a card once per placing: one left on it when its session ended (done) is
+    not read again, so the end says so (the screen asks to take it), and the session's type size
+    goes with it (the notice is shown in it); lifting it later is announced, with no data."""
+    sm, bus, clock, events = make()
+    bus.publish("idcard.identity", _Identity(), source="idcard")
+    sm.set_elder_mode(True)
+    assert not sm.card_left   # in session: the card is in use, not left
+    sm.end(EndReason.DONE)
+    ended = next(d for t, d in events if t == "session.ended")
+    assert ended["card_left"] is True and ended["elder"] is True and ended["reason"] == "done"
+    assert sm.card_left and sm.citizen is None
+    bus.publish("idcard.removed", None, source="idcard")
+    assert not sm.card_left
+    assert events[-1] == ("session.card_left", {"left": False})
+
+
+def test_a_card_pulled_ends_its_session_with_nothing_left_on_the_reader():
+    sm, bus, clock, events = make()
+    bus.publish("idcard.identity", _Identity(), source="idcard")
+    bus.publish("idcard.removed", None, source="idcard")
+    ended = next(d for t, d in events if t == "session.ended")
+    assert ended["reason"] == "card_removed" and ended["card_left"] is False and not sm.card_left
+    assert "session.card_left" not in [t for t, _ in events]
+
+
+def test_a_typed_number_leaves_no_card_on_the_reader():
+    sm, bus, clock, events = make()
+    from kiosk.trust.payload import id_check_char
+    assert sm.begin_keypad("41012219810512246" + id_check_char("41012219810512246")) == ""
+    sm.end(EndReason.DONE)
+    assert next(d for t, d in events if t == "session.ended")["card_left"] is False
