@@ -8,12 +8,15 @@ a walk-in ticket is offered instead.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
+from kiosk.screens.message import error_key
 from kiosk.screens.widgets import ListButton
 from kiosk.services.checkin import CHECKED_IN, EARLY, LATE
 
@@ -144,10 +147,12 @@ class CheckinCodeScreen(KioskScreen):
 
     status = StringProperty("")     # working | failed
     spoken_prompt = N_("Checking you in. Please wait.")
+    _code = ""                      # the slip's code being checked in (to say when it is for)
 
     def prepare(self, code: str = "", **_) -> None:
         """Check in with ``code`` (in a worker), then show and print the ticket."""
         self.status = "working"
+        self._code = code
         checkin = self.services.checkin
 
         def work():
@@ -161,7 +166,28 @@ class CheckinCodeScreen(KioskScreen):
 
     def _failed(self, e: BaseException) -> None:
         self.status = "failed"
-        self.app.show_error(e)
+        when = self.services.checkin.slip_time(self._code) if error_key(e) == "rejected.too_early" else None
+        self._code = ""
+        if when:
+            # a slip for a later day (or later today): say when it is for, not only "not yet"
+            self.app.go("message", kind="error", error=e, detail=slip_when(when[0], when[1], self.app.lang, self.tr))
+        else:
+            self.app.show_error(e)
+
+
+#: English month names (not strftime's %B: that follows the process's C locale).
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def slip_when(day: str, at: str, lang: str, tr) -> str:
+    """A booking's day and start as a citizen reads them: "2026年3月19日 09:30", "19 March 2026 at 09:30"."""
+    try:
+        d = dt.date.fromisoformat(day)
+    except ValueError:
+        return f"{day} {at}"
+    date = f"{d.year}年{d.month}月{d.day}日" if lang.startswith("zh") else f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+    return tr("{date} at {time}").format(date=date, time=at)
 
 
 SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen, "checkin_code": CheckinCodeScreen}

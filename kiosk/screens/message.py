@@ -112,6 +112,9 @@ class MessageScreen(KioskScreen):
             self.title_id, self.body_id = ERRORS.get(key, DEFAULT_ERROR)
             if key == "rejected.too_late":
                 self.action = "walkin"
+            if key == "rejected.too_early" and detail:
+                # a booking slip scanned before its time: the day and time it is for (CheckinCodeScreen)
+                self.body_id = N_("This booking is for {detail}. Please come back then.")
             log.info("error shown", extra={"code": key, "error": type(error).__name__})
         else:
             self.code = kind
