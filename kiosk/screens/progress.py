@@ -23,7 +23,7 @@ from kiosk.services.tickets import promised_text
 PREFIX, DIGITS = "SQ", 18
 #: Statuses of a finished application (the only ones a citizen can rate).
 FINISHED = ("done", "rejected")
-#: Before the name of the application shown, in the citizen's list of their applications.
+#: Before the number of the application shown, in the citizen's list of their applications.
 SHOWN_MARK = "▶ "
 
 
@@ -125,7 +125,9 @@ class ProgressScreen(KioskScreen):
                 continue
             no = a.get("application_no", "")
             mark = SHOWN_MARK if no == current else ""
-            b.text = f"{mark}{self.loc(a).get('item_name', '')}\n{_grouped_no(no)}"
+            # the sign before the number, not the name: before the name it pushed a long one
+            # (城乡居民基本养老保险参保登记) onto two lines, broken inside a word in large type
+            b.text = f"{self.loc(a).get('item_name', '')}\n{mark}{_grouped_no(no)}"
             b.kind = "primary" if mark else "secondary"
 
     def _show(self, app_: dict | None, mine: bool = False) -> None:

@@ -68,7 +68,7 @@ def _marked(c: Ctx, shown: int) -> bool:
         is_shown = i == shown
         if b is None or (a.get("application_no") == current) != is_shown:
             return False
-        if b.text.startswith(SHOWN_MARK) != is_shown or (b.kind == "primary") != is_shown:
+        if (SHOWN_MARK in b.text) != is_shown or (b.kind == "primary") != is_shown:
             return False
     return True
 
