@@ -59,7 +59,7 @@ class AppointmentOps:
                 "checkin_until": _hhmm(start + dt.timedelta(minutes=CHECKIN_LATE_MIN))}
         if status == "booked":  # the citizen's own list: their slip can be printed again
             view["checkin_code"] = self._checkin_code(a["appointment_id"], dt.date.fromisoformat(a["date"]),
-                                                      a["end"], a["hall"])
+                                                      a["start"], a["end"], a["hall"])
         return view
 
     def op_appointments_list(self, terminal: str, body: dict) -> dict:
@@ -124,7 +124,7 @@ class AppointmentOps:
             "slot_id": body["slot_id"], "date": date.isoformat(), "start": start, "end": end,
             "window": it["window"], "hall": hall, "status": "booked", "created_at": iso_utc(self.clock.now())})
         return {"appointment_id": appt_id, **seed.item_names(it["code"]), "date": date.isoformat(), "start": start,
-                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, end, hall)}
+                "end": end, "window": it["window"], "checkin_code": self._checkin_code(appt_id, date, start, end, hall)}
 
     def _refuse_double_booking(self, ref: str, item_code: str, date: str, start: str, end: str) -> None:
         """``conflict`` when the citizen already holds a live booking of this item on that day, or
@@ -142,13 +142,15 @@ class AppointmentOps:
                 raise OpError("conflict", f"already booked at that time: appointment {a['appointment_id']} "
                                           f"({a['item_code']}, {a['date']} {a['start']}-{a['end']})")
 
-    def _checkin_code(self, appt_id: str, date: dt.date, end: str, hall: str) -> str:
+    def _checkin_code(self, appt_id: str, date: dt.date, start: str, end: str, hall: str) -> str:
         """The slip's QR text: a KQ1 code signed for the appointment's hall, valid until the
-        check-in closes (unsigned ``KIOSK1:APPT:`` only for a development service without keys)."""
+        check-in closes (unsigned ``KIOSK1:APPT:`` only for a development service without keys).
+        It names the appointment's day and start (``day``, ``at``) too: a terminal that scans
+        the slip too early says when to come back without asking (kiosk.trust.codes)."""
         if self.signer is None:
             return f"KIOSK1:APPT:{appt_id}"
         closes = _at(date.isoformat(), end) + dt.timedelta(minutes=CHECKIN_LATE_MIN)
-        return self.signer.sign_code({"apt": appt_id}, aud=hall, exp_s=int(closes.timestamp()),
+        return self.signer.sign_code({"apt": appt_id, "day": date.isoformat(), "at": start}, aud=hall, exp_s=int(closes.timestamp()),
                                      now_s=int(self.clock.now().timestamp()), typ=codes.CHECKIN)
 
     def _owned(self, body: dict, *, code_ok: bool) -> dict:

@@ -82,6 +82,16 @@ def add_working_days(day: dt.date, n: int) -> dt.date:
     return d
 
 
+def subtract_working_days(day: dt.date, n: int) -> dt.date:
+    """The date ``n`` working days before ``day`` (``day`` itself for 0)."""
+    d = day
+    while n > 0:
+        d -= dt.timedelta(days=1)
+        if is_working_day(d):
+            n -= 1
+    return d
+
+
 def working_days_between(start: dt.date, end: dt.date) -> int:
     """Working days from ``start`` (exclusive) to ``end`` (inclusive); negative when end is earlier."""
     if end == start:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from hall_central import idcard, seed
 from hall_central.appointments import AppointmentOps
-from hall_central.clock import TZ, Clock, add_working_days, is_working_day, iso_utc, working_days_between
+from hall_central.clock import TZ, Clock, add_working_days, iso_utc, subtract_working_days, working_days_between
 from hall_central.mobile import MobileOps
 
 # re-exported: the service, the admin tool and the demo read them here
@@ -100,17 +100,20 @@ class Domain(AppointmentOps, MobileOps):
         for n, card in enumerate(seed.demo_citizens()):
             self._register(card, "demo", n)
         demo_refs = {c["idx"]: c["citizen_ref"] for c in self.store.citizens_of_kind("demo")}
+        # Each number carries the day its application was filed (seed.application_no), the day its
+        # time limit counts from: a number dated today showed "overdue by 2 days" when it was not.
         for k, (who, code, level_idx, days_ago) in enumerate(seed.DEMO_APPLICATIONS):
             region = seed.demo_citizens()[who]["id_number"][:6]
-            self._add_application(f"SQ{today:%Y%m%d}{region}{k + 1:04d}", demo_refs[who], code, region, today,
+            self._add_application(seed.demo_application_no(k, today), demo_refs[who], code, region, today,
                                   level_idx, days_ago, now, demo_plan=f"{level_idx}:{days_ago}")
         # A few synthetic citizens with applications at every stage, for the admin CLI and demos.
         for i in range(12):
             card = seed.synthetic_citizen(i * 1009)
             ref = self._register(card, "synthetic", i * 1009)
             code = [it["code"] for it in seed.catalogue()["items"] if it["linkage"]["four_level"]][i % 8]
-            self._add_application(f"SQ{today:%Y%m%d}{card['id_number'][:6]}{100 + i:04d}", ref, code,
-                                  card["id_number"][:6], today, i % 3, (i * 3) % 15, now)
+            region, days_ago = card["id_number"][:6], (i * 3) % 15
+            self._add_application(seed.application_no(subtract_working_days(today, days_ago), region, 100 + i), ref,
+                                  code, region, today, i % 3, days_ago, now)
         self.store.meta_set("seeded", iso_utc(now))
         log.info("seeded the central database", extra={"items": len(seed.catalogue()["items"])})
         return True
@@ -136,9 +139,8 @@ class Domain(AppointmentOps, MobileOps):
         assert it is not None  # applications are made for catalogue items only
         route = seed.application_steps(code, region)
         level_idx = min(level_idx, len(route) - 1)
-        submitted = self._working_days_back(today, days_ago)
-        steps = [dict(s, at=iso_utc(now - dt.timedelta(days=days_ago - k)) if k < level_idx else None)
-                 for k, s in enumerate(route)]
+        submitted = subtract_working_days(today, days_ago)
+        steps = self._steps_done(route, level_idx, submitted, now)
         self.store.add_application({
             "application_no": no, "citizen_ref": ref, "item_code": code, "region": region,
             "submitted_at": iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
@@ -147,13 +149,12 @@ class Domain(AppointmentOps, MobileOps):
             "collect_at": seed.collect_at(code, region)[0], "demo_plan": demo_plan})
 
     @staticmethod
-    def _working_days_back(day: dt.date, n: int) -> dt.date:
-        d = day
-        while n > 0:
-            d -= dt.timedelta(days=1)
-            if is_working_day(d):
-                n -= 1
-        return d
+    def _steps_done(route: list[dict], level_idx: int, submitted: dt.date, now: dt.datetime) -> list[dict]:
+        """The route's steps, those before ``level_idx`` done one working day apart from filing
+        (never later than ``now``): the same working-day calendar the time limit counts on."""
+        def done_at(k: int) -> str:
+            return iso_utc(min(now, dt.datetime.combine(add_working_days(submitted, k), dt.time(9, 30), TZ)))
+        return [dict(s, at=done_at(k) if k < level_idx else None) for k, s in enumerate(route)]
 
     def new_day_if_needed(self) -> None:
         """Once per hall day: today's demo appointments, demo application dates, idem purge."""
@@ -167,12 +168,17 @@ class Domain(AppointmentOps, MobileOps):
         for a in self.store.demo_applications():
             if a["status"] in ("accepted", "in_progress"):
                 _, days_ago = map(int, a["demo_plan"].split(":"))
-                submitted = self._working_days_back(self.clock.today(), days_ago)
+                submitted = subtract_working_days(self.clock.today(), days_ago)
                 it = seed.item(a["item_code"])
                 assert it is not None  # a demo application is of a catalogue item
+                no = a["application_no"]
+                # the number names the filing day too (seed.application_no): it moves with the plan
+                renamed = no[:2] + f"{submitted:%Y%m%d}" + no[10:]
                 self.store.update_application(
-                    a["application_no"], submitted_at=iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
-                    promised_deadline=add_working_days(submitted, it["promised_days"]).isoformat())
+                    no, submitted_at=iso_utc(dt.datetime.combine(submitted, dt.time(9, 30), TZ)),
+                    promised_deadline=add_working_days(submitted, it["promised_days"]).isoformat(),
+                    steps=self._steps_done(a["steps"], a["current"], submitted, self.clock.now()),
+                    **({"application_no": renamed} if renamed != no else {}))
         self.store.idem_purge(self.clock.now().timestamp())
         self._day_done = today
 

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from hall_central import idcard
+from hall_central.clock import subtract_working_days
 
 DATA_DIR = Path(__file__).with_name("data")
 #: The order of the four levels, bottom up (accept at the bottom, decide higher up).
@@ -223,6 +224,24 @@ DEMO_APPOINTMENTS = {0: ["GJJ001"], 1: ["GJ001", "RS002"], 2: []}
 #: Demo applications: (citizen index, item, level index reached, working days since submission).
 #: Chosen so that the elder's list shows one green, one yellow and one red supervision flag.
 DEMO_APPLICATIONS = [(1, "LL001", 1, 0), (1, "WJ001", 2, 8), (1, "MZ005", 1, 12), (0, "RS001", 1, 1)]
+
+
+def application_no(filed: dt.date, region: str, serial: int) -> str:
+    """An application number as the central service issues it: "SQ", the date it was filed (as
+    the citizen reads it: a number dated today is an application filed today), the region, a serial."""
+    return f"SQ{filed:%Y%m%d}{region}{serial:04d}"
+
+
+def demo_filed(k: int, today: dt.date) -> dt.date:
+    """The day demo application ``k`` was filed, seen from ``today``: its working days back. A time
+    limit counts in working days from filing (add_working_days), so the demo's flags hold every day."""
+    return subtract_working_days(today, DEMO_APPLICATIONS[k][3])
+
+
+def demo_application_no(k: int, today: dt.date) -> str:
+    """The number of demo application ``k`` on ``today`` (dated the day it was filed)."""
+    who = DEMO_APPLICATIONS[k][0]
+    return application_no(demo_filed(k, today), demo_citizens()[who]["id_number"][:6], k + 1)
 
 
 def demo_citizens() -> list[dict]:

@@ -262,9 +262,7 @@ class DemoSim:
     def application_no(self, k: int = 0) -> str:
         """The number of the k-th seeded demo application (as the central service issued it)."""
         from hall_central import seed
-        who = seed.DEMO_APPLICATIONS[k][0]
-        region = seed.demo_citizens()[who]["id_number"][:6]
-        return f"SQ{self.stack.clock.today():%Y%m%d}{region}{k + 1:04d}"
+        return seed.demo_application_no(k, self.stack.clock.today())
 
 
 def run(config_path: str, out: str, headless: bool) -> int:

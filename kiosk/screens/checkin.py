@@ -8,12 +8,15 @@ a walk-in ticket is offered instead.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from kivy.properties import DictProperty, ListProperty, StringProperty
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
+from kiosk.screens.message import error_key
 from kiosk.screens.widgets import ListButton
 from kiosk.services.checkin import CHECKED_IN, EARLY, LATE
 
@@ -151,7 +154,7 @@ class CheckinCodeScreen(KioskScreen):
     """Check-in with the QR code of a booking slip: no card needed, the code names the appointment."""
 
     status = StringProperty("")     # working | failed
-    _code = ""                      # the slip's code being checked in (sent again by "Try again")
+    _code = ""                      # the slip's code being checked in (sent again by "Try again"; when it is for)
     spoken_prompt = N_("Checking you in. Please wait.")
 
     def prepare(self, code: str = "", **_) -> None:
@@ -171,10 +174,30 @@ class CheckinCodeScreen(KioskScreen):
     def _failed(self, e: BaseException) -> None:
         self.status = "failed"
         code = self._code
-        self.app.show_error(e, retry=lambda: self.app.go("checkin_code", code=code))
+        when = self.services.checkin.slip_time(code) if error_key(e) == "rejected.too_early" else None
+        if when:
+            # a slip for a later day (or later today): say when it is for, not only "not yet"
+            self.app.go("message", kind="error", error=e, detail=slip_when(when[0], when[1], self.app.lang, self.tr))
+        else:
+            self.app.show_error(e, retry=lambda: self.app.go("checkin_code", code=code))
 
     def wipe(self) -> None:
         self._code = ""
+
+
+#: English month names (not strftime's %B: that follows the process's C locale).
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def slip_when(day: str, at: str, lang: str, tr) -> str:
+    """A booking's day and start as a citizen reads them: "2026年3月19日 09:30", "19 March 2026 at 09:30"."""
+    try:
+        d = dt.date.fromisoformat(day)
+    except ValueError:
+        return f"{day} {at}"
+    date = f"{d.year}年{d.month}月{d.day}日" if lang.startswith("zh") else f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+    return tr("{date} at {time}").format(date=date, time=at)
 
 
 SCREENS = {"checkin": CheckinScreen, "checkin_confirm": CheckinConfirmScreen, "checkin_code": CheckinCodeScreen}

@@ -11,6 +11,48 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.i18n import N_
+
+#: The device roles (kiosk.roles) as staff call them. The report is in the terminal's language
+#: (zh_CN by default): "printer: error printer.paper_out staff: load..." was English on it.
+ROLE_NAMES = {"idcard": N_("ID-card reader"), "smartcard": N_("Smart-card reader"), "scanner": N_("QR scanner"),
+              "camera": N_("Camera"), "printer": N_("Ticket printer")}
+#: A driver's state (kiosk.devices.base.DeviceState values).
+STATE_NAMES = {"closed": N_("stopped"), "connecting": N_("connecting"), "ready": N_("ready"),
+               "busy": N_("busy"), "error": N_("fault")}
+#: What to do about a device error, by its code (the drivers' own ``action`` is English, for the
+#: logs and `kiosk doctor`): the codes a driver raises, then the general ones.
+ERROR_ACTIONS = {
+    "printer.paper_out": N_("out of paper: load a new roll and close the cover"),
+    "printer.cover_open": N_("cover open: close the printer cover firmly"),
+    "printer.offline": N_("printer in error: check its panel lights, clear any jam, press FEED once"),
+    "printer.fault": N_("cannot print: check the printer, its cable or network"),
+    "idcard.sam": N_("the reader's security module refuses to work: call the reader's supplier"),
+    "idcard.read": N_("a card could not be read: ask the citizen to place it again and keep it still"),
+    "idcard.read_failed": N_("a card could not be read: ask the citizen to place it again and keep it still"),
+    "idcard.pulled_mid_read": N_("a card was taken away while it was read: ask the citizen to place it again"),
+    "smartcard.removed": N_("a card was taken out while it was read: ask the citizen to insert it again"),
+    "smartcard.service": N_("the smart-card service is not running: wait, or start pcscd"),
+    "smartcard.no_reader": N_("no reader of the configured name: check its cable and devices.smartcard.url"),
+    "camera": N_("check the camera's cable and its URL; it reconnects by itself"),
+    "device.unavailable": N_("not reachable: check its cable and power; it reconnects by itself"),
+    "device.timeout": N_("no answer in time: check its cable and power"),
+}
+#: For a code not listed above.
+OTHER_ERROR = N_("see the log for this code")
+
+
+def device_line(role: str, health: dict, tr) -> str:
+    """One device's line of the report, in ``tr``'s language: its name, its state and, when it
+    has an error, the error's code (for the log and the supplier) and what to do."""
+    name = tr(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+    state = str(health.get("state") or "")
+    line = f"{name}: {tr(STATE_NAMES[state]) if state in STATE_NAMES else state}"
+    code = str((health.get("error") or {}).get("code") or "")
+    if code:
+        family = code if code in ERROR_ACTIONS else code.split(".")[0]
+        line += f" ({code}) " + tr(ERROR_ACTIONS.get(family, OTHER_ERROR))
+    return line
 
 
 class MaintenanceScreen(KioskScreen):
@@ -70,9 +112,7 @@ class MaintenanceScreen(KioskScreen):
         if h.get("refused_subscriptions"):
             lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
                          .format(topics=", ".join(h["refused_subscriptions"])))
-        for role, d in sorted(h.get("devices", {}).items()):
-            err = d.get("error") or {}
-            lines.append(f"{role}: {d.get('state')} {err.get('code', '')} {err.get('action', '')}".rstrip())
+        lines += [device_line(role, d, self.tr) for role, d in sorted(h.get("devices", {}).items())]
         self.report = "\n".join(lines)
 
     def on_lang(self) -> None:

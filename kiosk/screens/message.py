@@ -142,6 +142,9 @@ class MessageScreen(KioskScreen):
                 self.action = "walkin"
             elif key in RETRYABLE and retry is not None:
                 self.action, self._retry = "retry", retry
+            if key == "rejected.too_early" and detail:
+                # a booking slip scanned before its time: the day and time it is for (CheckinCodeScreen)
+                self.body_id = N_("This booking is for {detail}. Please come back then.")
             log.info("error shown", extra={"code": key, "error": type(error).__name__})
         else:
             self.code = kind

@@ -23,6 +23,8 @@ from kiosk.services.tickets import promised_text
 PREFIX, DIGITS = "SQ", 18
 #: Statuses of a finished application (the only ones a citizen can rate).
 FINISHED = ("done", "rejected")
+#: Before the number of the application shown, in the citizen's list of their applications.
+SHOWN_MARK = "▶ "
 
 
 def _grouped_no(number: str) -> str:
@@ -97,7 +99,7 @@ class ProgressScreen(KioskScreen):
         self.applications = apps
         self._fill_list()
         if apps:
-            self._show(apps[0], mine=True)
+            self._show(apps[0], mine=True)   # the first one marked
         else:
             self.status = "entry"
 
@@ -105,13 +107,29 @@ class ProgressScreen(KioskScreen):
         box = self.ids.app_list
         box.clear_widgets()
         for i, a in enumerate(self.applications):
-            shown = self.loc(a)
             # small type: the list is a third of the row and the summary repeats the name in body
             # type; a long name (城乡居民基本养老保险参保登记) then keeps to one line
-            b = ListButton(text=f"{shown.get('item_name', '')}\n{_grouped_no(a.get('application_no', ''))}", kind="secondary",
-                           tour_id=f"app_{i}", height_ref=96, font_ref=theme.FONT_SMALL)
+            b = ListButton(kind="secondary", tour_id=f"app_{i}", height_ref=96, font_ref=theme.FONT_SMALL)
             b.bind(on_release=lambda btn, a=a: self._show(a, mine=True))
             box.add_widget(b)
+        self._mark_shown()
+
+    def _mark_shown(self) -> None:
+        """Name and number on each button of the list; the application shown beside it marked
+        twice, by colour and by a sign (a colour alone does not reach everyone): a cold try found
+        no way to tell which one was shown."""
+        current = self.application.get("application_no")
+        buttons = {b.tour_id: b for b in self.ids.app_list.children}
+        for i, a in enumerate(self.applications):
+            b = buttons.get(f"app_{i}")
+            if b is None:
+                continue
+            no = a.get("application_no", "")
+            mark = SHOWN_MARK if no == current else ""
+            # the sign before the number, not the name: before the name it pushed a long one
+            # (城乡居民基本养老保险参保登记) onto two lines, broken inside a word in large type
+            b.text = f"{self.loc(a).get('item_name', '')}\n{mark}{_grouped_no(no)}"
+            b.kind = "primary" if mark else "secondary"
 
     def _show(self, app_: dict | None, mine: bool = False) -> None:
         if not app_:
@@ -123,6 +141,8 @@ class ProgressScreen(KioskScreen):
         self.application, self.print_state = {k: v for k, v in app_.items() if k != "receipt_code"}, ""
         self.can_rate = app_.get("status") in FINISHED and bool(self.proof)
         self.status, self.flag = "shown", app_.get("flag", "green")
+        if self.applications:
+            self._mark_shown()   # the mark moves to the application shown
         self._render()
 
     def _render(self) -> None:

@@ -37,9 +37,12 @@ class Timeline(BoxLayout):
 
     stages = ListProperty([])
     rows = BooleanProperty(False)
+    #: Each column's state on a line of its own, under its level (:meth:`_want_split`).
+    split = BooleanProperty(False)
 
     def __init__(self, **kw) -> None:
         kw.setdefault("spacing", 8)
+        self._heads: list[str] = []   # each column's first line, level and state on one line
         super().__init__(**kw)
         self.bind(pos=self._draw, size=self._draw, rows=self._draw, width=self._on_width)
         # Elder mode changes the type size: redraw (a bound method: Kivy holds it weakly, so a
@@ -55,8 +58,18 @@ class Timeline(BoxLayout):
         return (self.width - 3 * self.spacing) / 4 < MIN_COLUMN_CHARS * k * theme.FONT_SMALL
 
     def _on_width(self, *_) -> None:
-        if self._want_rows() != self.rows:
+        if self._want_rows() != self.rows or self._want_split() != self.split:
             self.refresh()
+
+    def _want_split(self) -> bool:
+        """Whether a column's head ("● Township · handling now") is wider than its column: then
+        every head puts its state on a line of its own, instead of one wrapping inside its words
+        (English beside the citizen's list of applications, at 1280x800 and 1080x1920)."""
+        if self.rows or not self.children or not self._heads:
+            return False
+        column = (self.width - 3 * self.spacing) / 4
+        core = self.children[0]._label    # the columns' own font options
+        return any(core.get_extents(h)[0] > column for h in self._heads)
 
     def show(self, stages: list[dict]) -> None:
         """Draw ``stages`` (texts in the session's language)."""
@@ -72,27 +85,35 @@ class Timeline(BoxLayout):
         # rows: the route's line runs down the left edge, the text beside it
         self.padding = (k * 16, 0, 0, 0) if self.rows else (0, 0, 0, 0)
         self.clear_widgets()
+        self._heads = []
         if not self.stages:     # nothing shown yet (the number entry): not four "not involved" levels
             self._fit()
             self._draw()
             return
         by_level = {s.get("level"): s for s in self.stages}
+        columns: list[tuple[KLabel, str, str, list[str]]] = []   # label, level, state, the lines under them
         for level in LEVELS:
             s = by_level.get(level)
             if s is None:
-                text, colour = f"—  {tr(LEVEL_NAMES[level])}\n" + tr("not involved"), theme.MUTED
+                head, state, rest, colour = f"—  {tr(LEVEL_NAMES[level])}", "", [tr("not involved")], theme.MUTED
             else:
                 status = s.get("status")
                 mark, state = STATES.get(status, ("○", ""))
-                head = f"{mark} {tr(LEVEL_NAMES[level])}" + (f" · {tr(state)}" if status else "")
+                head, state = f"{mark} {tr(LEVEL_NAMES[level])}", tr(state) if status else ""
                 lines = s.get("steps") or [s.get("action", "")]
-                text = "\n".join([head, s.get("agency", ""), *[t for t in lines if t]])
+                rest = [s.get("agency", ""), *[t for t in lines if t]]
                 colour = theme.PRIMARY if status == "current" else theme.TEXT
             # columns start at the top, level beside level (a shorter one sat lower, its level too)
-            label = KLabel(text=text, halign="left" if self.rows else "center", font_size=k * theme.FONT_SMALL,
+            label = KLabel(halign="left" if self.rows else "center", font_size=k * theme.FONT_SMALL,
                            color=colour, pos_hint={"top": 1})
             label.bind(height=self._fit)
             self.add_widget(label)
+            columns.append((label, head, state, rest))
+        self._heads = [f"{head} · {state}" for _, head, state, _ in columns if state]
+        self.split = self._want_split()
+        for label, head, state, rest in columns:
+            first = [head, state] if (self.split and state) else [f"{head} · {state}" if state else head]
+            label.text = "\n".join(first + rest)
         self._fit()
 
     def _fit(self, *_) -> None:

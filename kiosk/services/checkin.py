@@ -203,6 +203,19 @@ class CheckinService:
         log.info("checked in by code", extra={"queue_no": result.get("queue_no"), "window": result.get("window")})
         return result
 
+    def slip_time(self, code: str) -> tuple[str, str] | None:
+        """When the appointment of a booking slip's ``code`` is: (day "YYYY-MM-DD", start "HH:MM"),
+        as the central service signed them into the code; None for a code that does not verify
+        or names no time (an older slip, the unsigned development format)."""
+        if self.verify_code is None:
+            return None
+        try:
+            claims = self.verify_code((code or "").strip())
+        except KioskError:
+            return None
+        day, at = claims.get("day"), claims.get("at")
+        return (day, at) if isinstance(day, str) and isinstance(at, str) else None
+
     def item_name(self, result: dict[str, Any]) -> str:
         """The service a ticket or slip names, in the session's language: the catalogue's name of
         ``item_code`` (or of the business ``line``) in English, the central service's name in Chinese."""

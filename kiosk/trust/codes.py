@@ -11,7 +11,8 @@ Two types (``typ``), each with its own audience, so one can never pass for the o
 
 - ``chk`` (:data:`CHECKIN`), the check-in code of a booking slip: ``apt`` = the appointment id,
   ``aud`` = the hall code of the booking (only that hall's terminals accept it), valid until the
-  check-in window closes;
+  check-in window closes; ``day`` (YYYY-MM-DD) and ``at`` (HH:MM, hall time), when present, say
+  when the appointment is (a slip scanned too early is told its date and time);
 - ``rcp`` (:data:`RECEIPT`), the receipt code of an application (受理回执): ``app`` = the
   application number, ``aud`` = the region code of the city whose network handles it (any terminal
   of that city accepts it, as the citizen follows the application through the four levels), valid

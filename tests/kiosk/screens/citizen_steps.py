@@ -204,16 +204,17 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         return (c.screen.status == "shown" and a.get("days_left", 0) < 0
                 and f"承诺 {a['promised_deadline']} 前办结" in c.screen.ids.summary.text)
 
-    def app_no(k: int) -> str:
+    def app_no(c: Ctx, k: int) -> str:
+        """The 18 digits of demo application k's number (after "SQ": filing date, region, serial)."""
         from hall_central import seed
-        who = seed.DEMO_APPLICATIONS[k][0]
-        return f"{_citizen(who)['id_number'][:6]}{k + 1:04d}"
+        return seed.demo_application_no(k, c.app.services.clock.today())[2:]
 
     def type_app(k: int):
-        return lambda c: _type(c.app.services.clock.today().strftime("%Y%m%d") + app_no(k))(c)
+        return lambda c: _type(app_no(c, k))(c)
 
     def app_grouped(c: Ctx) -> bool:
-        shown = f"SQ {c.app.services.clock.today():%Y%m%d} {app_no(2)[:6]} {app_no(2)[6:]}"
+        no = app_no(c, 2)
+        shown = f"SQ {no[:8]} {no[8:14]} {no[14:]}"
         return any(shown in t for t in _texts(c))
 
     def sent_and_locked(screen: str, lock_id: str):

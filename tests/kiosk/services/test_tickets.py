@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hall_central.seed import demo_citizens
+from hall_central.seed import demo_application_no, demo_citizens
 from kiosk import config
 from kiosk.network.errors import Timeout
 from kiosk.runtime import Runtime
@@ -120,7 +120,7 @@ def test_guide_and_progress_slips_print_in_the_session_language(stack):
     assert "Service guide" in en and item["name_en"] in en and "Materials" in en and "Handled by" in en
     assert not re.search(r"办事指南|申请材料|办理流程|实施机构|收费标准", en)
 
-    a = s.progress.by_number(f"SQ{rt.clock.today():%Y%m%d}{demo_citizens()[1]['id_number'][:6]}0001")
+    a = s.progress.by_number(demo_application_no(0, rt.clock.today()))
     assert s.progress.print_slip(a).printed
     en = _printed(rt)
     assert "Progress slip" in en and "Application number: " + a["application_no"] in en

@@ -1,0 +1,191 @@
+"""What a cold try of the citizen's terminal found (a person with xdotool on the demo stack), as
+tour steps: played by ``hall_demo.testrun --tour tests.kiosk.screens.cold_try_steps:cold_try_tour``
+on the real stack (Mosquitto, the reference central service, the simulators, a real Kivy window on
+Xvfb); tests/kiosk/screens/test_cold_try.py checks which steps passed.
+
+- Large type (elder mode) made the identify keypad's keys smaller (86 px -> 62-65 px at 1280x800).
+- The list of a card holder's applications did not mark the one shown beside it.
+- "handling now" wrapped onto two lines in the English four-level timeline.
+- The complaint form's "Send" was off with a part of a phone number typed, without a word why.
+- A booking slip scanned before its day said "not yet" without saying when the booking is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from hall_demo.tour import Ctx, Step, on_screen
+from hall_demo.tour_steps import _cond, _ensure_lang, _home_in, _leave_message, _type
+
+#: The demo citizen with three applications (hall_central.seed.DEMO_APPLICATIONS).
+ELDER = 1
+#: The demo citizen without appointments, who types their ID number to book.
+TYPED = 2
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def _key(c: Ctx):
+    return c.find("key_1")
+
+
+def _keys_inside(c: Ctx) -> bool:
+    """The keypad's last row (the lowest keys; X is off on a phone's keypad) whole inside the window."""
+    return all(c.shown_whole(f"key_{k}") for k in ("0", "←"))
+
+
+def _rendered_lines(label) -> list[str]:
+    """The lines a label drew (after wrapping), as text."""
+    label.texture_update()
+    return ["".join(w.text for w in line.words) for line in label._label._cached_lines]
+
+
+def _states_whole(c: Ctx) -> bool:
+    """Every timeline column's state ("handling now", "done", "to come") on one drawn line."""
+    from kiosk.screens.timeline import STATES
+    timeline = c.screen.ids.timeline
+    if not timeline.children:
+        return False
+    states = [c.app.tr(s) for _, s in STATES.values()]
+    for label in timeline.children:
+        lines = _rendered_lines(label)
+        for state in states:
+            if state in label.text and not any(state in line for line in lines):
+                return False
+    return True
+
+
+def _marked(c: Ctx, shown: int) -> bool:
+    """The list's button ``app_<shown>`` marked as the one shown, no other."""
+    from kiosk.screens.progress import SHOWN_MARK
+    box = c.screen.ids.app_list
+    buttons = {b.tour_id: b for b in box.children}
+    if len(buttons) < 2 or c.screen.status != "shown":
+        return False
+    current = c.screen.application.get("application_no", "")
+    for i, a in enumerate(c.screen.applications):
+        b = buttons.get(f"app_{i}")
+        is_shown = i == shown
+        if b is None or (a.get("application_no") == current) != is_shown:
+            return False
+        if (SHOWN_MARK in b.text) != is_shown or (b.kind == "primary") != is_shown:
+            return False
+    return True
+
+
+def _when(date: str, start: str, lang: str) -> str:
+    d = dt.date.fromisoformat(date)
+    return f"{d.year}年{d.month}月{d.day}日 {start}" if lang == "zh_CN" else f"{d.day} {MONTHS[d.month - 1]} {d.year} at {start}"
+
+
+def cold_try_steps(lang: str, day: int) -> list[Step]:
+    """The cold try's findings in ``lang``; ``day``: the booking's day (one booking per day and item)."""
+    S = functools.partial(Step, lang=lang)
+    home = _home_in(lang)
+    std: dict[str, float] = {}    # the standard type's key size
+    slip: dict[str, str] = {}     # the booked slip's day and start
+
+    def keep_standard(c: Ctx) -> bool:
+        k = _key(c)
+        if c.app.sm.current != "identify" or c.app.elder or k is None or not k.height or not _keys_inside(c):
+            return False
+        std["h"], std["w"] = k.height, k.width
+        return True
+
+    def elder_keys(c: Ctx) -> bool:
+        from kivy.metrics import Metrics
+
+        from kiosk.screens import theme
+        k = _key(c)
+        if not (c.app.elder and k is not None and k.width > std["w"] * 1.2):   # laid out in large type
+            return False
+        return (k.height >= std["h"] - 0.5 and k.height >= theme.touch_px(Metrics.dpi, True) - 0.5
+                and _keys_inside(c))
+
+    def phone_hint(c: Ctx) -> bool:
+        hint, send = c.find("phone_missing"), c.screen.ids.get("keypad")
+        submit = next((w for w in c.screen.walk() if getattr(w, "tour_id", "") == "submit"), None)
+        want = "还差4位" if lang == "zh_CN" else "4 more digits"
+        return (c.app.sm.current == "complain" and send is not None and hint is not None and want in hint.text
+                and hint.height > 0 and c.shown_whole("phone_missing") and submit is not None and submit.disabled
+                and hint.y >= send.top - 0.5 and _keys_inside(c))
+
+    def elder_phone_hint(c: Ctx) -> bool:
+        from kivy.metrics import Metrics
+
+        from kiosk.screens import theme
+        k = _key(c)
+        return (c.app.elder and k is not None and k.width > std["w"] * 1.2 and phone_hint(c)
+                and k.height >= theme.touch_px(Metrics.dpi, True) - 0.5)
+
+    def keep_slip(c: Ctx) -> bool:
+        r = c.screen.result
+        if c.screen.printed != "yes" or not r.get("checkin_code"):
+            return False
+        c.code, slip["date"], slip["start"] = r["checkin_code"], r["date"], r["start"]
+        return True
+
+    def says_when(c: Ctx) -> bool:
+        body = "\n".join(w.text for w in c.screen.walk() if isinstance(getattr(w, "text", None), str))
+        return (c.app.sm.current == "message" and c.screen.code == "rejected.too_early"
+                and _when(slip["date"], slip["start"], lang) in body)
+
+    def type_id(c: Ctx) -> None:
+        from hall_central.seed import demo_citizens
+        _type(demo_citizens()[TYPED]["id_number"])(c)
+
+    return [
+        S("home", _ensure_lang(lang), home),
+        # 1. the identify keypad in standard and in large type
+        S("identify, standard type", lambda c: c.tap("tile_checkin"), _cond("identify, keys laid out", keep_standard),
+          "identify"),
+        S("identify, large type: keys not smaller", lambda c: c.tap("elder"),
+          _cond("keys at least as large as in standard type, inside the window", elder_keys), "identify-elder"),
+        S("standard type again", lambda c: c.tap("elder"), _cond("standard type", lambda c: not c.app.elder)),
+        S("home from identify", lambda c: c.tap("back"), home),
+        # 4. a complaint with a part of a phone number: what is missing, under the field
+        S("complaint", lambda c: c.tap("tile_feedback"), on_screen("feedback_menu")),
+        S("complaint form", lambda c: c.tap("fb_complain"), on_screen("complain")),
+        S("complaint: phone partly typed says what is missing",
+          lambda c: (c.tap("reason_waiting"), _type("1381234")(c)), _cond("the hint under the field", phone_hint),
+          "complain-partial"),
+        S("complaint hint in large type", lambda c: c.tap("elder"), _cond("the hint, large type", elder_phone_hint),
+          "complain-partial-elder"),
+        S("complaint standard type", lambda c: c.tap("elder"), _cond("standard type", lambda c: not c.app.elder)),
+        S("complaint: number whole, hint gone", _type("5678"),
+          on_screen("complain", ready=lambda c: c.find("phone_missing") is None or not c.find("phone_missing").text)),
+        S("home from the complaint", lambda c: c.tap("back"), _cond("home or the menu", lambda c: c.app.sm.current in
+                                                                    ("home", "feedback_menu"))),
+        S("home", lambda c: c.app.home(), home),
+        # 2. and 6. the card holder's applications: the one shown is marked; the timeline's states whole
+        S("progress", lambda c: c.tap("tile_progress"), on_screen("progress")),
+        S("progress by card: the first one marked", lambda c: c.sim.place_card(ELDER),
+          on_screen("progress", ready=lambda c: _marked(c, 0)), "progress-card", timeout_s=20),
+        S("no large type, thanks", lambda c: c.tap("elder_no") if c.app.elder_offer else None,
+          on_screen("progress", ready=lambda c: not c.app.elder_offer and not c.app.elder)),
+        S("timeline: each state on one line", None, on_screen("progress", ready=_states_whole)),
+        S("another application: the mark moves", lambda c: c.tap("app_1"),
+          on_screen("progress", ready=lambda c: _marked(c, 1) and _states_whole(c)), "progress-card-second"),
+        S("card out", lambda c: c.sim.remove_card(), _cond("no session", lambda c: c.app.services.sessions.citizen is None)),
+        S("home after the card", _leave_message, _cond("home", lambda c: c.app.sm.current == "home")),
+        S("home", _ensure_lang(lang), home),
+        # 3. a booking slip scanned before its day says when it is for
+        S("book", lambda c: c.tap("tile_book"), on_screen("book", ready=lambda c: c.find("bitem_0") is not None)),
+        S("book day", lambda c: c.tap("bitem_0"), on_screen("book_day", ready=lambda c: c.find(f"day_{day}") is not None)),
+        S("book slot", lambda c: c.tap(f"day_{day}"), on_screen("book_slot", ready=lambda c: c.screen.status == "loaded")),
+        S("book identify", lambda c: c.tap("slot_0"), on_screen("identify")),
+        S("ID number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
+        S("book confirm", lambda c: c.tap("id_ok"), on_screen("book_confirm", ready=lambda c: bool(c.screen.id_masked))),
+        S("booked", lambda c: c.tap("confirm_book"), on_screen("book_done", ready=keep_slip), timeout_s=30),
+        S("home after booking", lambda c: c.tap("done"), _cond("home", lambda c: c.app.sm.current == "home")),
+        S("home", _ensure_lang(lang), home),
+        S("slip scanned early: says the day and time", lambda c: c.sim.scan(c.code),
+          _cond("the message naming the booking's day and time", says_when), "slip-too-early"),
+        S("home at the end", lambda c: c.tap("msg_back"), _cond("home", lambda c: c.app.sm.current == "home")),
+    ]
+
+
+def cold_try_tour(langs=("zh_CN", "en")) -> list[Step]:
+    """The findings in each language (each books its own day)."""
+    return [s for i, lang in enumerate(langs) for s in cold_try_steps(lang, i)]
+
