@@ -291,8 +291,8 @@ def run(config_path: str, out: str, headless: bool) -> int:
         print(f"demo: try `kiosk doctor --config {stack.run_dir / 'kiosk.toml'}` in another shell", flush=True)
         width, height = stack.cfg.get("ui.width"), stack.cfg.get("ui.height")
         if no_display:
-            from hall_demo.layoutcheck import PANELS
             from hall_demo.layoutprobe import Inspector
+            from hall_demo.panels import PANELS
             from hall_demo.reviewshots import ReviewShots
             from hall_demo.tour import play
             from hall_demo.tour_steps import full_tour

@@ -27,33 +27,12 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hall_demo import ROOT
+from hall_demo.panels import PANELS, Panel
 
-
-@dataclass(frozen=True)
-class Panel:
-    """One panel the kiosk runs on: window size, DPI and what it is."""
-
-    width: int
-    height: int
-    dpi: float
-    what: str
-
-    @property
-    def name(self) -> str:
-        """``WxH``."""
-        return f"{self.width}x{self.height}"
-
-
-PANELS = {p.name: p for p in (
-    Panel(1280, 800, 150.0, '10.1" landscape'),
-    Panel(1920, 1080, 102.5, '21.5" landscape'),
-    Panel(1080, 1920, 102.5, '21.5" portrait'),
-)}
 LANGS = ("zh_CN", "en")
 #: A whole child (stack start, tour, checks, stop) must end within this (s); a hang fails the run.
 CHILD_TIMEOUT_S = 900
