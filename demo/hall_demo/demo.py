@@ -3,8 +3,9 @@
 Starts a private Mosquitto on a free loopback port, the reference central service (SQLite), the
 device simulators (ID card on a pty, printer on TCP, scanner on a pty) and the kiosk. With a
 display it opens the kiosk window; with none (or ``--headless``) it runs the kiosk under Xvfb,
-plays the scripted tour, saves a screenshot per step and the printed tickets as PNG, prints where
-they are, stops everything it started and exits 0 (non-zero if a tour step failed).
+plays the scripted tour, saves a screenshot per step, every screen state in both type sizes
+(``screens/``, hall_demo.reviewshots) and the printed tickets as PNG, prints where they are, stops
+everything it started and exits 0 (non-zero if a tour step failed).
 
 The effective config (free ports filled in) is written to ``.run/demo/kiosk.toml`` so that
 ``kiosk doctor --config .run/demo/kiosk.toml`` and ``kiosk sim --config ...`` work while it runs.
@@ -288,12 +289,26 @@ def run(config_path: str, out: str, headless: bool) -> int:
         print(f"demo: try `kiosk doctor --config {stack.run_dir / 'kiosk.toml'}` in another shell", flush=True)
         width, height = stack.cfg.get("ui.width"), stack.cfg.get("ui.height")
         if no_display:
+            from hall_demo.layoutprobe import Inspector
+            from hall_demo.panels import PANELS
+            from hall_demo.reviewshots import ReviewShots
             from hall_demo.tour import play
             from hall_demo.tour_steps import full_tour
             from hall_demo.xvfb import Xvfb
+            langs = ("zh_CN", "en")
+            # The panel the layout check assumes for this size (1280x800: a 10.1" one at 150 dpi):
+            # touch targets are sized in millimetres, so the screenshots show that panel.
+            panel = PANELS.get(f"{width}x{height}")
+            # Every state in both type sizes, photographed during this tour by the layout check's
+            # probe (it switches the size and waits for a stable layout): one tour, not two.
+            shots = ReviewShots(out_dir / "screens")
             with Xvfb(width, height):
-                result = play(full_tour(("zh_CN", "en")), stack.services, stack.ui_settings, sim=stack.sim,
-                              out_dir=out_dir, width=width, height=height)
+                result = play(full_tour(langs), stack.services, stack.ui_settings, sim=stack.sim,
+                              out_dir=out_dir, width=width, height=height, dpi=panel.dpi if panel else None,
+                              inspector=Inspector(shots))
+            states = shots.finish(f"Kiosk screens at {width}x{height}")
+            print(f"demo: {len(states)} screen states x {len(langs)} languages x 2 type sizes in "
+                  f"{out_dir / 'screens'}, side by side in {out_dir / 'screens' / 'index.html'}", flush=True)
             code = _report(result, stack, out_dir)
         else:
             from kiosk.screens.app import run_touchscreen  # the config's profile: kiosk or mobile

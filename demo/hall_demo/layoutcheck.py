@@ -23,36 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hall_demo import ROOT
+from hall_demo.panels import PANELS, Panel
 
-
-@dataclass(frozen=True)
-class Panel:
-    """One panel the kiosk runs on: window size, DPI and what it is."""
-
-    width: int
-    height: int
-    dpi: float
-    what: str
-
-    @property
-    def name(self) -> str:
-        """``WxH``."""
-        return f"{self.width}x{self.height}"
-
-
-PANELS = {p.name: p for p in (
-    Panel(1280, 800, 150.0, '10.1" landscape'),
-    Panel(1920, 1080, 102.5, '21.5" landscape'),
-    Panel(1080, 1920, 102.5, '21.5" portrait'),
-)}
 LANGS = ("zh_CN", "en")
 #: A whole child (stack start, tour, checks, stop) must end within this (s); a hang fails the run.
 CHILD_TIMEOUT_S = 900
@@ -123,10 +103,13 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
     from hall_demo import tour_steps as tours
     from hall_demo.demo import Stack
     from hall_demo.layoutprobe import Inspector
+    from hall_demo.reviewshots import ReviewShots
     from hall_demo.tour import play
     out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "shots", ignore_errors=True)   # a tour played again must not mix in the first's
     stack = Stack(str(ROOT / "config" / "demo.toml"), out, run_dir=out / "run")
-    inspector = Inspector(out / "shots" if shots else None)
+    review = ReviewShots(out / "shots") if shots else None
+    inspector = Inspector(review)
     started = time.monotonic()
     try:
         stack.start()
@@ -136,6 +119,8 @@ def child(panel: Panel, out: Path, tour: str, langs: list[str], shots: bool) -> 
         allowed = allowed_names(stack.services)
     finally:
         stack.stop()
+    if review is not None:
+        review.finish(f"Kiosk screens at {panel.name}")
     findings = judge(inspector.states, panel, allowed)
     data = {"panel": panel.name, "ok": result.ok, "error": result.error, "seconds": round(time.monotonic() - started),
             "states": [{"lang": s["lang"], "screen": s["screen"], "step": s["step"]} for s in inspector.states],
@@ -250,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tour", default="full", choices=("full", "foundation"), help="which tour reaches the states")
     p.add_argument("--out", default="demo-out/layout", help="where results, logs and screenshots go")
     p.add_argument("--jobs", type=int, default=1, help="panel sizes checked at once (default 1)")
-    p.add_argument("--shots", action="store_true", help="save a screenshot of every state checked, in both modes")
+    p.add_argument("--shots", action="store_true", help="save every screen state of the tour in both type sizes, with an "
+                   "index page (SIZE/shots/<lang>-<mode>/, SIZE/shots/index.html)")
     p.add_argument("--json", action="store_true", help="print the findings as JSON instead of the report")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args(argv)

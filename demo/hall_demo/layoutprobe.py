@@ -9,13 +9,18 @@ shortened part of the text. :mod:`hall_demo.layoutrules` judges the data; nothin
 
 :class:`Inspector` is the tour's per-step hook: at each new state it takes a snapshot in the mode
 the tour is in, switches the type size (``app.elder``) to the other mode, waits until the layout
-is stable, takes the second snapshot (and screenshots of both when asked), and switches back.
+is stable, takes the second snapshot and switches back. Asked for review screenshots
+(hall_demo.reviewshots: ``make demo``, ``kiosk check-layout --shots``), it photographs each new
+(screen, step) of a language's tour in both type sizes on the way.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hall_demo.reviewshots import ReviewShots
 
 #: Markup size tags as the Tile writes them ("[size=31.2px]").
 _SIZE_TAG = re.compile(r"\[size=([0-9.]+)(?:px)?\]")
@@ -160,27 +165,37 @@ def geometry_key(snap: dict) -> str:
     return h.hexdigest()
 
 
-def state_key(snap: dict) -> str:
+#: The header's clock ("12-04 10:05"): a minute passing is not another state of a screen.
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+
+
+def state_key(snap: dict, *, clock: bool = True) -> str:
     """What identifies a state for de-duplication: the screen, the language, the mode and the
-    texts and targets shown (the same home screen reached twenty times is checked once)."""
+    texts and targets shown (the same home screen reached twenty times is checked once).
+    ``clock=False``: the time in the header does not count (the review screenshots)."""
     h = hashlib.sha1()
     h.update(repr((snap["screen"], snap["lang"], snap["elder"])).encode())
     for r in snap["widgets"]:
-        h.update(repr((r["cls"], r["tour_id"], r["role"], r["interactive"], r["text"] and r["text"]["text"],
-                       r["rect"][2:])).encode())
+        text = r["text"] and r["text"]["text"]
+        if text and not clock and r["role"] == "header":
+            text = _CLOCK.sub("HH:MM", text)
+        h.update(repr((r["cls"], r["tour_id"], r["role"], r["interactive"], text, r["rect"][2:])).encode())
     return h.hexdigest()
 
 
 class Inspector:
     """The tour's hook: snapshots of each new state in both type sizes (see the module docstring).
 
-    ``states`` collects ``{"step", "shot", "lang", "standard": snapshot, "elder": snapshot}``;
-    ``shots_dir`` (optional) receives ``<lang>/<mode>/NN-<step>.png`` for each checked state."""
+    ``states`` collects ``{"step", "shot", "lang", "standard": snapshot, "elder": snapshot}`` for
+    the rules, each state once however often the tour reaches it. ``shots`` (optional,
+    hall_demo.reviewshots.ReviewShots) names the review screenshots: at each (screen, step) new
+    to the tour's language both type sizes are photographed there, even where the state itself
+    was checked already (another language's tour showed the same)."""
 
-    def __init__(self, shots_dir: Path | None = None) -> None:
+    def __init__(self, shots: ReviewShots | None = None) -> None:
         self.states: list[dict] = []
         self.seen: set[str] = set()
-        self.shots_dir = Path(shots_dir) if shots_dir else None
+        self.shots = shots
         self.repeats = 0
 
     def __call__(self, ctx, step, done) -> None:
@@ -188,7 +203,10 @@ class Inspector:
         app = ctx.app
         first = snapshot(app)
         key = state_key(first)
-        if key in self.seen:
+        check = key not in self.seen
+        name = self.shots.take(step.lang, first["screen"], step.name, state_key(first, clock=False)) \
+            if self.shots is not None else None
+        if not check and name is None:
             self.repeats += 1
             done()
             return
@@ -196,13 +214,18 @@ class Inspector:
         native = app.elder
         entry = {"step": step.name, "shot": step.shot, "lang": app.lang, "screen": first["screen"]}
         entry["elder" if native else "standard"] = first
-        self._shoot(entry, native)
+        self._shoot(step.lang, native, name)
+
+        def back(_snap) -> None:
+            if check:
+                self.states.append(entry)
+            done()
 
         def other_mode(snap):
             entry["standard" if native else "elder"] = snap
-            self._shoot(entry, not native)
+            self._shoot(step.lang, not native, name)
             app.elder = native
-            self._settle(app, lambda _s: (self.states.append(entry), done()))
+            self._settle(app, back)
         app.elder = not native
         Clock.schedule_once(lambda dt: self._settle(app, other_mode), 0)
 
@@ -216,12 +239,8 @@ class Inspector:
             return
         Clock.schedule_once(lambda dt: self._settle(app, then, frames + 1, key), 0)
 
-    def _shoot(self, entry: dict, elder: bool) -> None:
-        if self.shots_dir is None:
+    def _shoot(self, lang: str, elder: bool, name: str | None) -> None:
+        if self.shots is None or name is None:
             return
         from hall_demo.tour import screenshot
-        n = len(self.states) + 1
-        target = self.shots_dir / entry["lang"] / ("elder" if elder else "standard") / \
-            f"{n:03d}-{entry['screen']}-{re.sub(r'[^a-z0-9]+', '-', entry['step'].lower()).strip('-')}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        screenshot(target)
+        screenshot(self.shots.path(lang, elder, name))

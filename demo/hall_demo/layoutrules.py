@@ -19,6 +19,7 @@ Figures, and why:
   typesetting), but a name or a title (a button's text, or a label of at most ``NAME_MAX``
   characters without sentence punctuation) must not break inside a word (words: jieba's
   dictionary); no line starts with closing punctuation (避头点). English breaks only at spaces.
+  A number in groups never wraps between its groups; a colon after Chinese is the full-width "：".
 """
 from __future__ import annotations
 
@@ -263,8 +264,9 @@ def cjk_on_english(snap: dict, allowed: set[str]) -> list[dict]:
 # -- line breaks -------------------------------------------------------------------------------
 def line_breaks(snap: dict, is_boundary) -> list[dict]:
     """Breaks inside a word (English always; Chinese in names and short titles, judged by
-    ``is_boundary(text, offset)``), lines that start with closing punctuation and lines that
-    end with opening punctuation."""
+    ``is_boundary(text, offset)``), lines that start with closing punctuation, lines that end
+    with opening punctuation, and a number in groups (an ID or phone number as typed: 410104
+    19920927 3156) wrapped between two of its groups: it is read and checked group by group."""
     out = []
     for rec in snap["widgets"]:
         t = rec["text"]
@@ -282,6 +284,10 @@ def line_breaks(snap: dict, is_boundary) -> list[dict]:
                 first = ln["text"].strip()[:1]
                 if first in NO_LINE_START:
                     out.append(_f("line-break", rec, f"line starts with {first!r}"))
+                elif gap and not gap.strip() and "\n" not in gap and full[cursor - 1:cursor].isdigit() \
+                        and full[idx].isdigit():
+                    out.append(_f("line-break", rec, f"number broken between its groups: "
+                                                     f"{full[max(0, cursor - 12):cursor]!r} | {full[idx:idx + 12]!r}"))
                 elif gap == "" and idx > 0 and full[idx - 1] in NO_LINE_END:
                     out.append(_f("line-break", rec, f"line ends with {full[idx - 1]!r}"))
                 elif gap == "" and idx > 0:
@@ -323,7 +329,26 @@ def elder_scale(std: dict, elder: dict, dpi: float, scale: float, body_px_ref: f
     return out
 
 
+# -- punctuation -------------------------------------------------------------------------------
+#: A half-width colon right after a Chinese character (身份证号码: 410104): Chinese joins a label
+#: to its value with the full-width "：" (kiosk.screens.i18n.colon), as the translations do.
+_HALF_COLON = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff08\uff09]:")
+
+
+def half_width_colon(snap: dict) -> list[dict]:
+    """A half-width ":" after Chinese text: beside 姓名：… on the same screen it looks like a slip."""
+    out = []
+    for rec in snap["widgets"]:
+        t = rec["text"]
+        m = _HALF_COLON.search(t["text"]) if t else None
+        if m:
+            out.append(_f("half-width-colon", rec, f"half-width colon after Chinese: "
+                                                   f"{t['text'][max(0, m.start() - 8):m.end() + 8]!r}"))
+    return out
+
+
 def check_mode(snap: dict, dpi: float, allowed: set[str], is_boundary) -> list[dict]:
     """Every rule that looks at one snapshot."""
     return (text_fit(snap) + text_cut(snap) + overlaps(snap) + placement(snap) + targets(snap, dpi)
-            + scroll_hints(snap, dpi) + cjk_on_english(snap, allowed) + line_breaks(snap, is_boundary))
+            + scroll_hints(snap, dpi) + cjk_on_english(snap, allowed) + line_breaks(snap, is_boundary)
+            + half_width_colon(snap))

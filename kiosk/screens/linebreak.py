@@ -21,6 +21,8 @@ _NAME_BREAKS = (   # (pattern, the latest break first?)
                 r"办理|申请|认定|领取|登记|变更|补领|审批|证明|备案|注销)$)"), False),
 )
 CJK = re.compile(r"[\u3400-\u9fff]")
+#: A number in groups (an ID or phone number as typed: 410104 19920927 3156): see mend_breaks.
+GROUPED_NUMBER = re.compile(r"\d \d")
 
 
 def break_name(line: str, width: float, measure) -> str:
@@ -62,17 +64,29 @@ def _alnum(ch: str) -> bool:
 
 
 def mend_breaks(text: str, lines: list[str]) -> str:
-    """``text`` with newlines that move three kinds of bad breaks Kivy's wrap (``lines``, as drawn)
-    makes in Chinese text: a line starting with closing punctuation (the character before goes
-    down with it: the usual 避头点 rule), a line ending with opening punctuation (it goes down:
-    避尾点), and a number or Latin word split in two ("约1|0厘米": the whole word goes down).
-    Unchanged when there is none or the lines do not match the text."""
+    """``text`` with newlines that move four kinds of bad breaks Kivy's wrap (``lines``, as drawn)
+    makes: a line starting with closing punctuation (the character before goes down with it: the
+    usual 避头点 rule), a line ending with opening punctuation (it goes down: 避尾点), a number or
+    Latin word split in two ("约1|0厘米": the whole word goes down), and a number in groups split
+    between its groups ("身份证号码：410104 19920927 | 3156", in any language: the whole number
+    goes down; it is read and checked group by group). Unchanged when there is none or the lines
+    do not match the text."""
     cuts, cursor, start = [], 0, 0
     for i, line in enumerate(lines):
         line = line.strip()
         idx = text.find(line, cursor) if line else -1
         if idx < 0:
             return text
+        gap = text[cursor:idx]
+        if i > 0 and gap and not gap.strip(" ") and text[cursor - 1].isdigit() and text[idx].isdigit():
+            number = cursor - 1
+            while number > start and (text[number - 1].isdigit()
+                                      or (text[number - 1] == " " and text[number - 2].isdigit())):
+                number -= 1
+            if number > start:
+                cuts.append(number)
+            start, cursor = idx, idx + len(line)
+            continue
         soft = i > 0 and idx == cursor and idx >= 2 and text[idx - 1] != "\n"
         if soft and line[0] in NO_LINE_START:
             cuts.append(idx - 1)

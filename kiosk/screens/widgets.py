@@ -23,6 +23,7 @@ from kivy.utils import escape_markup
 
 from kiosk.screens import theme
 from kiosk.screens.linebreak import CJK as _CJK
+from kiosk.screens.linebreak import GROUPED_NUMBER as _GROUPED
 from kiosk.screens.linebreak import break_name, mend_breaks
 
 #: Digits and the X of an 18-character ID number; the keypad also serves phone and application numbers.
@@ -49,13 +50,14 @@ def grouped(value: str, groups) -> str:
 
 
 class NameBreaks:
-    """Mixin for labels and buttons with Chinese text: a name that does not fit on one line breaks
-    between words (:func:`break_name`), no line starts with closing punctuation and no number is
-    split (:func:`mend_breaks`); only the drawn text changes, not ``text``."""
+    """Mixin for labels and buttons with Chinese text or a number in groups: a name that does not
+    fit on one line breaks between words (:func:`break_name`), no line starts with closing
+    punctuation and no number is split, not even between its groups (:func:`mend_breaks`); only
+    the drawn text changes, not ``text``."""
 
     def texture_update(self, *largs):
         width = self.text_size[0]
-        if self.markup or not width or not _CJK.search(self.text or ""):
+        if self.markup or not width or not (_CJK.search(self.text or "") or _GROUPED.search(self.text or "")):
             super().texture_update(*largs)
             return
         core = self._label

@@ -38,16 +38,18 @@ def checked(tmp_path_factory):
     # one): the children once inherited it, bound one socket path in turn, and one of them read
     # its smart card through the other's pcscd (its identify step timed out, or the other's card
     # showed up mid-flow). layoutcheck.child_env drops it; each child has its own stack.
+    # --shots: the review screenshots (hall_demo.reviewshots, as `make demo` leaves them) come from
+    # this run too, not from another full tour.
     proc = subprocess.run([sys.executable, "-m", "kiosk", "check-layout", "--sizes", PANELS, "--jobs", "2",
-                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                           "--out", str(out), "--shots"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=TIMEOUT_S)
     results = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    return proc, results
+    return proc, results, out
 
 
 @pytest.mark.timeout(TIMEOUT_S + 60)
 def test_every_state_was_checked_at_each_panel(checked):
-    proc, results = checked
+    proc, results, _ = checked
     assert set(results) == set(PANELS.split(","))
     for name, r in results.items():
         assert r["ok"], f"{name}: {r['error']}\n{proc.stdout[-3000:]}"
@@ -73,23 +75,61 @@ def test_every_state_was_checked_at_each_panel(checked):
 LANGUAGE_RULES = {"cjk-on-english"}
 
 
+#: The review folders: each language in each type size (hall_demo.reviewshots).
+FOLDERS = ("zh_CN-standard", "zh_CN-elder", "en-standard", "en-elder")
+SHOT_NAME = re.compile(r"\d{2}-[a-z0-9_]+-[a-z0-9_-]+\.png")
+
+
+@pytest.mark.timeout(TIMEOUT_S + 60)
+@pytest.mark.parametrize("size", PANELS.split(","))
+def test_every_state_in_each_language_and_type_size_with_an_index_of_them(checked, size):
+    """Every screen state of the tour in the four folders, the same states in each, real pictures
+    of the panel's size, and an index page showing each one (what `make demo` leaves in
+    demo-out/screens, made by the same probe and module)."""
+    from tests.kiosk.screens.conftest import assert_real_png
+    _, results, out = checked
+    assert results[size]["ok"], results[size]["error"]
+    root = out / size / "shots"
+    names = {f: sorted(p.name for p in (root / f).iterdir()) for f in FOLDERS}
+    assert sorted(p.name for p in root.iterdir()) == sorted((*FOLDERS, "index.html"))
+    first = names[FOLDERS[0]]
+    assert all(names[f] == first for f in FOLDERS), {f: set(n) ^ set(first) for f, n in names.items()}
+    assert [int(n[:2]) for n in first] == list(range(1, len(first) + 1))
+    assert all(SHOT_NAME.fullmatch(n) for n in first), first
+    # every screen the tour reaches, and the ones a person reviews in large type too
+    screens = {s["screen"] for s in results[size]["states"]}
+    assert {n.split("-")[1] for n in first} == screens
+    assert len(first) >= 60
+    width, height = (int(v) for v in size.split("x"))
+    for f in FOLDERS:
+        for n in first[::7] + first[-1:]:   # a sample: every picture costs a decode
+            assert_real_png(str(root / f / n), (width, height))
+    page = (root / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr><th class="state">([^<]+)</th>(.*?)</tr>', page)
+    assert [r[0] + ".png" for r in rows] == first
+    for state, cells in rows:
+        assert re.findall(r'<img src="([^"]+)"', cells) == [f"{f}/{state}.png" for f in FOLDERS]
+    # the elder folder really is larger type: not the standard picture again
+    assert all((root / "zh_CN-elder" / n).read_bytes() != (root / "zh_CN-standard" / n).read_bytes() for n in first)
+
+
 @pytest.mark.timeout(TIMEOUT_S + 60)
 def test_no_layout_findings(checked):
-    proc, results = checked
+    proc, results, _ = checked
     findings = [f for r in results.values() for f in r["findings"] if f["rule"] not in LANGUAGE_RULES]
     assert findings == [], proc.stdout[-8000:]
 
 
 @pytest.mark.timeout(TIMEOUT_S + 60)
 def test_no_chinese_on_english_screens(checked):
-    proc, results = checked
+    proc, results, _ = checked
     findings = [f for r in results.values() for f in r["findings"] if f["rule"] in LANGUAGE_RULES]
     assert findings == [], proc.stdout[-8000:]
 
 
 @pytest.mark.timeout(TIMEOUT_S + 60)
 def test_the_report_says_no_findings_and_the_exit_status_agrees(checked):
-    proc, _ = checked
+    proc, _, _ = checked
     assert proc.stdout.rstrip().endswith("no findings"), proc.stdout[-3000:]
     assert proc.returncode == 0, proc.stdout[-3000:]
 

@@ -150,3 +150,33 @@ def test_elder_mode_enlarges_every_text_to_the_miit_figures():
     # main text below 30 dp (28 px at 150 dpi) in elder mode
     low = snap(dict(body_std, text=dict(body_std["text"], fonts=[26.0])), k=1.3, elder=True)
     assert "elder-type" in rules_of(rules.elder_scale(snap(body_std), low, DPI, 1.0, 24))
+
+
+def test_a_number_in_groups_does_not_wrap_between_its_groups():
+    # the identify screen in large type at 1280x800: 身份证号码：410104 19920927 | 3156
+    boundary = lambda text, i: True  # noqa: E731
+    text = "身份证号码：410104 19920927 3156"
+    split = widget((0, 0, 470, 90), text=text, lines=[("身份证号码：410104 19920927", (0, 45, 440, 45)),
+                                                       ("3156", (0, 0, 60, 45))])
+    found = rules.line_breaks(snap(split), boundary)
+    assert len(found) == 1 and "number broken between its groups" in found[0]["detail"], found
+    own_line = "身份证号码：\n410104 19920927 3156"
+    kept = widget((0, 0, 470, 90), text=own_line, lines=[("身份证号码：", (0, 45, 120, 45)),
+                                                          ("410104 19920927 3156", (0, 0, 300, 45))])
+    english = widget((0, 100, 300, 90), text="Promised by 2026-12-02: overdue by 2 days",
+                     lines=[("Promised by 2026-12-02: overdue by", (0, 145, 300, 45)), ("2 days", (0, 100, 60, 45))])
+    assert rules.line_breaks(snap(kept, english), boundary) == []
+    # a hard line break between two numbers is the text's own
+    two = widget((0, 0, 200, 90), text="E001\n2", lines=[("E001", (0, 45, 80, 45)), ("2", (0, 0, 20, 45))])
+    assert rules.line_breaks(snap(two), boundary) == []
+
+
+def test_a_colon_after_chinese_is_full_width():
+    half = widget((0, 0, 400, 40), text="身份证号码: 410104")
+    full = widget((0, 50, 400, 40), text="身份证号码：410104")
+    times = widget((0, 100, 400, 40), text="时段：09:00-09:30")
+    english = widget((0, 150, 400, 40), text="camera: ready")
+    bracket = widget((0, 200, 400, 40), text="维护模式（仅限工作人员）: 0")
+    found = rules.check_mode(snap(half, full, times, english, bracket), DPI, set(), lambda t, i: True)
+    assert sorted((f["rule"], f["widget"]) for f in found) == [
+        ("half-width-colon", rules.name_of(bracket)), ("half-width-colon", rules.name_of(half))]

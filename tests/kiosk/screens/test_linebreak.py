@@ -71,3 +71,19 @@ def test_a_break_stays_out_of_brackets_and_before_closing_punctuation(name, widt
 def test_a_place_is_two_characters_or_more():
     # 城乡 is no place: the place rule broke 城乡|居民基本养老保险参保登记 (jieba: 城乡居民 is one word)
     assert break_name("城乡居民基本养老保险参保登记", 240, measure) == "城乡居民基本养老保险参保\n登记"
+
+
+@pytest.mark.parametrize("text, drawn, mended", [
+    # the identify keypad in large type at 1280x800 wrapped the typed ID number between its groups
+    ("身份证号码：410104 19920927 3156", ["身份证号码：410104 19920927", "3156"], "身份证号码：\n410104 19920927 3156"),
+    ("ID number: 410104 19920927 3156", ["ID number: 410104 19920927", "3156"], "ID number: \n410104 19920927 3156"),
+    ("ID number: 410104 19920927 3156", ["ID number: 410104", "19920927 3156"], "ID number: \n410104 19920927 3156"),
+    # what fits, words between numbers, and a number alone on its line are left alone
+    ("ID number: 410104 1992", ["ID number: 410104 1992"], "ID number: 410104 1992"),
+    ("Promised by 2026-12-02: overdue by 2 days", ["Promised by 2026-12-02: overdue by", "2 days"],
+     "Promised by 2026-12-02: overdue by 2 days"),
+    ("410104 19920927 3156 7", ["410104 19920927 3156", "7"], "410104 19920927 3156 7"),
+])
+def test_a_number_in_groups_goes_down_whole(text, drawn, mended):
+    from kiosk.screens.linebreak import mend_breaks
+    assert mend_breaks(text, drawn) == mended
