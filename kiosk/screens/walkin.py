@@ -9,7 +9,7 @@ from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
-from kiosk.screens.widgets import KButton
+from kiosk.screens.widgets import KButton, Tile
 
 #: Why a priority line is not simply open (services.walkin.offers), under its name; {n}: its age.
 WHY = {"identify": N_("Place your ID card on the reader first"),
@@ -29,9 +29,11 @@ class WalkinScreen(KioskScreen):
         for i, line in enumerate(self.services.walkin.offers(self.app.lang)):
             offer = line.get("offer", "open")
             why = self.tr(WHY[offer]).format(n=line.get("age", "")) if offer in WHY else ""
-            b = KButton(text=f"{line['name']}\n{why}" if why else line["name"], tour_id=f"line_{i}",
-                        font_ref=theme.FONT_HEAD, disabled=offer in ("card", "age"),
-                        kind="primary" if offer in ("open", "identify") else "secondary")
+            look = {"tour_id": f"line_{i}", "font_ref": theme.FONT_HEAD, "disabled": offer in ("card", "age"),
+                    "kind": "primary" if offer in ("open", "identify") else "secondary"}
+            # The reason under the name in smaller type (a Tile): at the name's size, name and
+            # reason took four lines in English large type and spilled out of the button.
+            b = Tile(title=line["name"], subtitle=why, **look) if why else KButton(text=line["name"], **look)
             if offer == "identify":  # identification first, then back here with the citizen known
                 b.bind(on_release=lambda btn: self.app.start_flow("walkin"))
             else:
