@@ -47,7 +47,8 @@ def device_line(role: str, health: dict, tr) -> str:
     has an error, the error's code (for the log and the supplier) and what to do."""
     name = tr(ROLE_NAMES[role]) if role in ROLE_NAMES else role
     state = str(health.get("state") or "")
-    line = f"{name}: {tr(STATE_NAMES[state]) if state in STATE_NAMES else state}"
+    # the join is the message's own (Chinese writes a full-width colon: the layout rules)
+    line = tr(N_("{device}: {state}")).format(device=name, state=tr(STATE_NAMES[state]) if state in STATE_NAMES else state)
     code = str((health.get("error") or {}).get("code") or "")
     if code:
         family = code if code in ERROR_ACTIONS else code.split(".")[0]
