@@ -77,6 +77,8 @@ KINDS = {
     # A session ended (done, an error's way home) with its card still on the reader: the reader
     # reads a card once per placing, and the next person must not find it there.
     "take_card": (N_("Please take your card"), N_("Your session has ended. Please take your card from the reader.")),
+    # A walk-in line this citizen cannot take (the priority line: kiosk.screens.walkin.WHY in {detail}).
+    "line_not_open": (N_("This line is not open to you"), N_("{detail}. Please choose another line, or ask the staff.")),
     "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),
 }
 #: The optional second button: action -> its label.

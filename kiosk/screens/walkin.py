@@ -1,17 +1,18 @@
 """Walk-in ticket: choose a business line -> a queue number (identification optional).
 
 The priority line (老年人优先) is for an identified citizen of its age (services.walkin.offers):
-open to them; with nobody identified it asks for the ID card first (the tap opens identification
-and comes back here); otherwise it stays on the list, greyed, saying why."""
+open to them; with nobody identified a tap asks for the ID card first (it opens identification and
+comes back here); otherwise it stays on the list, in the secondary colour, and a tap says why."""
 from __future__ import annotations
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.i18n import N_
-from kiosk.screens.widgets import KButton, Tile
+from kiosk.screens.widgets import KButton
 
-#: Why a priority line is not simply open (services.walkin.offers), under its name; {n}: its age.
+#: Why a priority line is not open to this citizen (services.walkin.offers), said when it is tapped;
+#: {n}: its age. ("identify" is done, not said: the tap opens identification.)
 WHY = {"identify": N_("Place your ID card on the reader first"),
        "card": N_("Only with your ID card: a typed number does not show your age"),
        "age": N_("For citizens aged {n} and over")}
@@ -28,14 +29,16 @@ class WalkinScreen(KioskScreen):
         box.clear_widgets()
         for i, line in enumerate(self.services.walkin.offers(self.app.lang)):
             offer = line.get("offer", "open")
-            why = self.tr(WHY[offer]).format(n=line.get("age", "")) if offer in WHY else ""
-            look = {"tour_id": f"line_{i}", "font_ref": theme.FONT_HEAD, "disabled": offer in ("card", "age"),
-                    "kind": "primary" if offer in ("open", "identify") else "secondary"}
-            # The reason under the name in smaller type (a Tile): at the name's size, name and
-            # reason took four lines in English large type and spilled out of the button.
-            b = Tile(title=line["name"], subtitle=why, **look) if why else KButton(text=line["name"], **look)
+            # The name alone on the button, the reason a tap away: name and reason on the button
+            # took four lines in English large type and spilled out of it (the layout check).
+            b = KButton(text=line["name"], tour_id=f"line_{i}", font_ref=theme.FONT_HEAD,
+                        kind="primary" if offer in ("open", "identify") else "secondary")
             if offer == "identify":  # identification first, then back here with the citizen known
                 b.bind(on_release=lambda btn: self.app.start_flow("walkin"))
+            elif offer in WHY:  # not for this citizen: say why, and come back to the lines
+                why = self.tr(WHY[offer]).format(n=line.get("age", ""))
+                b.bind(on_release=lambda btn, why=why: self.app.go("message", kind="line_not_open", detail=why,
+                                                                   back="walkin"))
             else:
                 b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
