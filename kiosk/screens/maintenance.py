@@ -127,7 +127,8 @@ class MaintenanceScreen(KioskScreen):
             self.refresh()
             self.status_ok = not bad
             self.status = self.tr("Self-test: all devices ready.") if not bad else \
-                self.tr("Self-test: not ready: {roles}").format(roles=", ".join(bad))
+                self.tr("Self-test: not ready: {roles}").format(
+                    roles=", ".join(self.tr(ROLE_NAMES[r]) if r in ROLE_NAMES else r for r in bad))
         run_async(self.services.maintenance.self_test, on_done=verdict,
                   on_error=lambda e: self._say(self.tr("Self-test: not ready: {roles}").format(
                       roles=getattr(e, "code", type(e).__name__))), name="kiosk-ui-selftest")

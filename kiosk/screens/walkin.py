@@ -14,7 +14,7 @@ from kiosk.screens.widgets import KButton
 #: Why a priority line is not open to this citizen (services.walkin.offers), said when it is tapped;
 #: {n}: its age. ("identify" is done, not said: the tap opens identification.)
 WHY = {"identify": N_("Place your ID card on the reader first"),
-       "card": N_("Only with your ID card: a typed number does not show your age"),
+       "card": N_("Only with your ID card: a typed number does not prove who you are"),
        "age": N_("For citizens aged {n} and over")}
 
 
@@ -58,6 +58,11 @@ class WalkinScreen(KioskScreen):
     def on_scan(self, scan) -> None:
         """A code scanned here: a booking slip checks in, anything else is explained, never ignored."""
         self.app.handle_code(scan)
+
+    def on_identified(self) -> None:
+        """A card placed on this screen: the priority line may be open to its holder now (before,
+        the list kept saying "place your ID card" until a tap redrew it: a cold try)."""
+        self.prepare()
 
     def on_lang(self) -> None:
         if self.manager and self.manager.current == self.name:

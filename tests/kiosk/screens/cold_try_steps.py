@@ -8,6 +8,8 @@ Xvfb); tests/kiosk/screens/test_cold_try.py checks which steps passed.
 - "handling now" wrapped onto two lines in the English four-level timeline.
 - The complaint form's "Send" was off with a part of a phone number typed, without a word why.
 - A booking slip scanned before its day said "not yet" without saying when the booking is.
+- The priority walk-in line (老年人优先) not open to a citizen: its reason under its name spilled out
+  of the button in English large type; now the name alone, and a tap says why.
 """
 from __future__ import annotations
 
@@ -73,6 +75,15 @@ def _marked(c: Ctx, shown: int) -> bool:
     return True
 
 
+def _priority(c: Ctx) -> str | None:
+    """The tour id of the walk-in screen's priority line (the catalogue's line with ``min_age``)."""
+    if c.app.sm.current != "walkin":
+        return None
+    offers = c.app.services.walkin.offers(c.app.lang)
+    i = next((i for i, ln in enumerate(offers) if "age" in ln), None)
+    return f"line_{i}" if i is not None and c.find(f"line_{i}") is not None else None
+
+
 def _when(date: str, start: str, lang: str) -> str:
     d = dt.date.fromisoformat(date)
     return f"{d.year}年{d.month}月{d.day}日 {start}" if lang == "zh_CN" else f"{d.day} {MONTHS[d.month - 1]} {d.year} at {start}"
@@ -130,6 +141,12 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         return (c.app.sm.current == "message" and c.screen.code == "rejected.too_early"
                 and _when(slip["date"], slip["start"], lang) in body)
 
+    def says_why(c: Ctx) -> bool:
+        from kiosk.screens.walkin import WHY
+        body = "\n".join(w.text for w in c.screen.walk() if isinstance(getattr(w, "text", None), str))
+        return (c.app.sm.current == "message" and c.screen.kind == "line_not_open"
+                and c.app.tr(WHY["card"]) in body and c.find("msg_back") is not None)
+
     def type_id(c: Ctx) -> None:
         from hall_central.seed import demo_citizens
         _type(demo_citizens()[TYPED]["id_number"])(c)
@@ -182,6 +199,15 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         S("slip scanned early: says the day and time", lambda c: c.sim.scan(c.code),
           _cond("the message naming the booking's day and time", says_when), "slip-too-early"),
         S("home at the end", lambda c: c.tap("msg_back"), _cond("home", lambda c: c.app.sm.current == "home")),
+        S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: _priority(c) is not None)),
+        S("priority line: identify first", lambda c: c.tap(_priority(c)), on_screen("identify")),
+        S("priority line: number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
+        S("priority line: back to the lines", lambda c: c.tap("id_ok"),
+          on_screen("walkin", ready=lambda c: _priority(c) is not None)),
+        S("priority line, typed number: a tap says why", lambda c: c.tap(_priority(c)),
+          _cond("the message saying why", says_why), "walkin-line-not-open"),
+        S("priority line: back to the lines again", lambda c: c.tap("msg_back"), on_screen("walkin")),
+        S("home at the very end", lambda c: c.app.home(), _cond("home", lambda c: c.app.sm.current == "home")),
     ]
 
 

@@ -62,3 +62,8 @@ def test_a_slip_scanned_before_its_day_says_when_it_is_for(tour, lang):
 def test_the_tour_passes_to_the_end(tour):
     rc, result, output = tour
     assert rc == 0 and result.get("ok"), result.get("error") or output[-3000:]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_priority_line_not_open_to_the_citizen_says_why_when_tapped(tour, lang):
+    _passed(tour, "priority line, typed number: a tap says why", lang)
