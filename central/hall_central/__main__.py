@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from hall_central.clock import Clock
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         from hall_central.keys import CentralKeys
         signer = CentralKeys(args.keys)
     svc = CentralService(args.broker, args.db, clock=_clock(args), instance=args.instance, signer=signer, tls=tls)
-    done = threading.Event()
+    done = svc.failed  # the front died: stop, and exit 1 so that the supervisor starts us again
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
@@ -117,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(json.dumps({"ready": True, "instance": args.instance}), flush=True)
     done.wait()
+    failure = svc.failure
     svc.stop()
+    if failure:
+        print(f"central: stopped serving on {args.broker}: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

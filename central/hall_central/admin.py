@@ -21,7 +21,8 @@ import paho.mqtt.client as mqtt
 
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
-from hall_central.service import apply_tls, parse_broker_url
+from hall_central.front import apply_tls
+from hall_central.service import parse_broker_url
 from hall_central.stores import open_store
 from kiosk.network import envelope, schemas, topics
 

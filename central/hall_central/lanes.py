@@ -1,38 +1,41 @@
 """The central service's inbox: one bounded lane per sending terminal, served round robin.
 
-paho's network thread files every message under the terminal its topic names
-(``kiosk/v1/{terminal}/...``, a string split: judging comes later, in the writer); a topic with no
-terminal segment goes to one ``unknown`` lane. The writer takes a batch round robin over the
-lanes that have work: one message from each lane per round, and at most :data:`QUANTUM` messages
-(or :data:`QUANTUM_BYTES`) from one lane per batch. So a terminal that floods the service (poison
-or not) grows only its own lane and
-fills at most its quantum of each batch: a request from any other terminal is taken in the next
-batch, whatever the flooder has queued. Why this and not one FIFO: with one FIFO every request
-waited behind everything queued before it, and half the traffic poison from a few terminals made
-the valid traffic's p99 many times its clean p99 (issue 13; ``kiosk bench``, central.poison_p99_ms).
+The front (:mod:`hall_central.front`) judges every message at the door; the service's reader thread
+files each accepted one under the terminal its topic names (``kiosk/v1/{terminal}/...``, a string
+split; a topic with no terminal segment goes to one ``unknown`` lane). The writer takes a batch round
+robin over the lanes that have work: one message from each lane per round, and at most
+:data:`QUANTUM` messages (or :data:`QUANTUM_BYTES`) from one lane per batch. So a terminal that
+floods the service with valid requests (an outbox drained after an outage, or a broken terminal)
+grows only its own lane and fills at most its quantum of each batch: a request from any other
+terminal is taken in the next batch, whatever the flooder has queued. Why this and not one FIFO:
+with one FIFO every request waited behind everything queued before it, and half the traffic poison
+from a few terminals made the valid traffic's p99 many times its clean p99 (issue 13; ``kiosk
+bench``, central.poison_p99_ms; poison now stops at the front, a valid flood still queues here).
 
-A lane is bounded (:data:`MAX_DEPTH` messages, :data:`MAX_BYTES` bytes): a message that would
-exceed the bound is shed (not queued) and counted. A shed request is never lost for a real
-terminal: its outbox resends every unanswered request (kiosk.network.pump), and the central's
-idempotency table answers a replay with the first answer.
+A lane is bounded (:data:`MAX_DEPTH` messages, :data:`MAX_BYTES` bytes, a message's size being
+its payload's as it came off the network): a message that would exceed the bound is shed (not
+queued) and counted. A shed request is never lost for a real terminal: its outbox resends every
+unanswered request (kiosk.network.pump), and the central's idempotency table answers a replay with
+the first answer.
 """
 from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import Any
 
-#: The lane of a topic that names no terminal (the writer refuses it as ``bad_topic``).
+#: The lane of a topic that names no terminal (the front refuses such a topic as ``bad_topic``).
 UNKNOWN = "unknown"
 #: Why 8: a batch holds at most 8 messages of one terminal, so a few flooding terminals add a few
-#: dozen cheap judgements to the batch every other terminal's request joins, not hundreds (a
-#: refusal costs ~0.1 ms of the writer's time). A terminal alone with a backlog (an outbox
-#: drained after an outage) still gets batches of 8 back to back: thousands per second.
+#: dozen requests to the batch every other terminal's request joins, not hundreds. A terminal alone
+#: with a backlog (an outbox drained after an outage) still gets batches of 8 back to back:
+#: thousands per second.
 QUANTUM = 8
 #: Why 64 KiB: the quantum in bytes too (a lane gives at least one message per batch). Eight
-#: 240 KB messages cost the writer their parse, 8-20 ms each unloaded: a terminal sending such
-#: messages (valid or not) made every batch, and so every other terminal's request, wait for
-#: eight of them (issue 13: another terminal's p50 from 47 ms to 2.4 s). A check-in is ~300 bytes:
-#: eight of them are far below it; a photo chunk (66 KB) goes one per batch.
+#: 240 KB messages cost their handling, 8-20 ms each unloaded: a terminal sending such messages
+#: made every batch, and so every other terminal's request, wait for eight of them (issue 13:
+#: another terminal's p50 from 47 ms to 2.4 s). A check-in is ~300 bytes: eight of them are far
+#: below it; a photo chunk (66 KB) goes one per batch.
 QUANTUM_BYTES = 64 * 1024
 #: Why 1,000: ten times what a gateway keeps in flight (paho's 100), so a lane only fills when its
 #: terminal sends faster than the service can answer it; a full lane is worked off in about a
@@ -44,7 +47,7 @@ MAX_BYTES = 8 * 1024 * 1024
 
 
 def lane_of(topic: str) -> str:
-    """The terminal a topic names (unchecked: the writer judges it), or :data:`UNKNOWN`."""
+    """The terminal a topic names (unchecked here: the front judged it), or :data:`UNKNOWN`."""
     parts = topic.split("/", 3)
     if len(parts) > 2 and parts[2] and parts[0] == "kiosk" and parts[1] == "v1":
         return parts[2]
@@ -52,13 +55,14 @@ def lane_of(topic: str) -> str:
 
 
 class Lanes:
-    """Per-terminal bounded FIFO lanes; ``put`` from paho's thread, ``take`` from the writer."""
+    """Per-terminal bounded FIFO lanes of ``(topic, item)``; ``put`` from the service's reader
+    thread, ``take`` from the writer."""
 
     def __init__(self, quantum: int = QUANTUM, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES,
                  quantum_bytes: int = QUANTUM_BYTES) -> None:
         self.quantum, self.max_depth, self.max_bytes = quantum, max_depth, max_bytes
         self.quantum_bytes = quantum_bytes
-        self._lanes: dict[str, deque[tuple[str, bytes]]] = {}
+        self._lanes: dict[str, deque[tuple[tuple[str, Any], int]]] = {}  # ((topic, item), size)
         self._bytes: dict[str, int] = {}
         #: The lanes with work, in round-robin order (each lane at most once).
         self._ring: deque[str] = deque()
@@ -70,10 +74,11 @@ class Lanes:
         self._want = 1  # how many queued messages wake it (more while it lingers for a fuller batch)
         self._cond = threading.Condition()
 
-    def put(self, item: tuple[str, bytes]) -> bool:
-        """File ``(topic, payload)`` under its lane; False when it was shed (lane full or closed)."""
+    def put(self, item: tuple[str, Any], size: int | None = None) -> bool:
+        """File ``(topic, x)`` under its lane; False when it was shed (lane full or closed).
+        ``size``: the message's bytes (by default ``len(x)``, for a raw payload)."""
         key = lane_of(item[0])
-        size = len(item[1])
+        size = len(item[1]) if size is None else size
         with self._cond:
             lane = self._lanes.get(key)
             if self._closed or (lane is not None and (len(lane) >= self.max_depth
@@ -84,14 +89,14 @@ class Lanes:
                 lane = self._lanes[key] = deque()
                 self._bytes[key] = 0
                 self._ring.append(key)
-            lane.append(item)
+            lane.append((item, size))
             self._bytes[key] += size
             self._size += 1
             if self._waiting and self._size >= self._want:
                 self._cond.notify()
         return True
 
-    def take(self, max_batch: int, fill: int = 1, linger_s: float = 0.0) -> list[tuple[str, bytes]] | None:
+    def take(self, max_batch: int, fill: int = 1, linger_s: float = 0.0) -> list[tuple[str, Any]] | None:
         """The next batch (blocks until there is work); None once closed and worked off.
 
         Once there is work and fewer than ``fill`` messages are queued, waits up to ``linger_s``
@@ -109,7 +114,7 @@ class Lanes:
                 self._want, self._waiting = fill, True
                 self._cond.wait_for(lambda: self._size >= fill or self._closed, linger_s)
                 self._want, self._waiting = 1, False
-            batch: list[tuple[str, bytes]] = []
+            batch: list[tuple[str, Any]] = []
             given: dict[str, int] = {}
             given_bytes: dict[str, int] = {}
             spent: list[str] = []
@@ -117,12 +122,12 @@ class Lanes:
             while ring and len(batch) < max_batch:
                 key = ring.popleft()
                 lane = self._lanes[key]
-                item = lane.popleft()
+                item, size = lane.popleft()
                 batch.append(item)
-                self._bytes[key] -= len(item[1])
+                self._bytes[key] -= size
                 self._size -= 1
                 n = given[key] = given.get(key, 0) + 1
-                nbytes = given_bytes[key] = given_bytes.get(key, 0) + len(item[1])
+                nbytes = given_bytes[key] = given_bytes.get(key, 0) + size
                 if not lane:
                     del self._lanes[key], self._bytes[key]
                 elif n >= self.quantum or nbytes >= self.quantum_bytes:

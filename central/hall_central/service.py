@@ -1,15 +1,17 @@
 """The reference central service: MQTT in, group-committed SQLite, MQTT out.
 
-Threads: paho's network thread only enqueues (callbacks never block or touch the database), each
+Two processes per instance. The front (:mod:`hall_central.front`, a child process) owns the MQTT
+connection and the door: it judges every message alone (:mod:`hall_central.intake`: decode,
+schemas, the sender is the topic's terminal) and answers or counts a refusal at once, so poison
+never reaches this process. This process owns the database. Its reader thread files each accepted
 message in its sender's lane (:mod:`hall_central.lanes`: one bounded lane per terminal, a flood
-beyond the bound shed and counted). One writer thread takes each batch round robin over the
-lanes, so a terminal that floods the service delays only itself; it judges each message ALONE
-(:mod:`hall_central.intake`: decode, schemas, the sender is the topic's terminal; a refusal is
-answered or counted at once), applies the accepted ones as one batch in ONE transaction (a
-savepoint per request), then publishes all the batch's responses. A message that still fails
-inside the batch is taken out and the rest retried without it: one bad message never costs
-another terminal its answer. Why batches: a per-request commit is an fsync per check-in and
-cannot reach 1,000 check-ins/s on two cores; a batch commit can.
+beyond the bound shed and counted); one writer thread takes each batch round robin over the lanes,
+so a terminal that floods the service delays only itself, applies the batch in ONE transaction (a
+savepoint per request), then hands all the batch's answers to the front to publish. A message that
+still fails inside the batch is taken out and the rest retried without it: one bad message never
+costs another terminal its answer. Why batches: a per-request commit is an fsync per check-in and
+cannot reach 1,000 check-ins/s on two cores; a batch commit can. Why two processes: the front's
+docstring (one interpreter lock for the network and the database made every answer wait on poison).
 Responses leave only after their commit, so an answer always describes a durable state.
 
 Several instances share the load through the MQTT v5 shared subscription ``$share/central/...``
@@ -19,18 +21,20 @@ table makes a replay to another instance answer with the first answer.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from typing import Any
 
-import paho.mqtt.client as mqtt
-
 from hall_central import intake, lanes
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
+from hall_central.front import Frames, frame
 from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
 from kiosk.config import broker_address
@@ -53,9 +57,15 @@ BATCH_FILL = 16
 BATCH_LINGER_S = 0.005
 #: How often a batch that hits "database is locked" (another instance's long batch) is retried.
 COMMIT_RETRIES = 5
-#: Why 60 s: one log line per refusal reason per minute tells an operator who sends what, without
-#: letting a flood of bad messages flood the log.
+#: Why 60 s: one log line per minute about shed messages tells an operator who floods, without
+#: letting the flood flood the log.
 LOG_EVERY_S = 60.0
+#: How long stop() waits for the front to publish the last answers and disconnect before it is killed.
+FRONT_STOP_S = 10.0
+
+
+class FrontFailed(ConnectionError):
+    """The front could not connect (TLS files, a refused handshake, no route), or died: its words."""
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -64,15 +74,6 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     refuse the same (a port outside 1-65535 is a ValueError, never the default port)."""
     host, port, _tls = broker_address(url)
     return host, port
-
-
-def apply_tls(client: mqtt.Client, url: str, tls: dict | None) -> None:
-    """Use TLS 1.2+ with the central's client certificate for ``mqtts://`` (kiosk.trust.tls)."""
-    if tls is None and not url.startswith("mqtts://"):
-        return
-    from kiosk.trust.tls import client_context
-    tls = tls or {}
-    client.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"), bool(tls.get("insecure"))))
 
 
 class CentralService:
@@ -88,58 +89,91 @@ class CentralService:
         self.signer = signer
         self.clock = clock or Clock()
         self.max_batch = max_batch
-        #: What paho hands the writer: one lane per sending terminal (hall_central.lanes).
+        #: What the front accepted, for the writer: one lane per sending terminal (hall_central.lanes).
         self.queue = lanes.Lanes(quantum=lane_quantum)
-        #: ``refusals``: messages refused at the door or failed in a batch, by reason (hall_central.intake);
+        #: ``refusals``: messages refused at the door (counted by the front) or failed in a batch, by
+        #: reason (hall_central.intake);
         #: ``dropped``: those of them that had no reply path and were only counted; ``shed``: messages
         #: not queued because their terminal's lane was full (by lane in ``self.queue.shed``).
         self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0,
                                       "shed": 0, "refusals": {}}
         self._logged: dict[str, float] = {}
         self._subscribed = threading.Event()
+        self._front_said = threading.Event()  # ready, failed or gone: start() waits for one
+        #: Set when the front died or could not connect (``failure`` says why): the instance no longer
+        #: serves; ``python -m hall_central`` exits so that its supervisor starts it again.
+        self.failed = threading.Event()
+        self.failure = ""
+        self._stopping = False
         self._writer: threading.Thread | None = None
-        self._client: mqtt.Client | None = None
+        self._reader: threading.Thread | None = None
+        self._front: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
+        self._send_lock = threading.Lock()
         self.store: SqlStore | None = None
         self.domain: Domain | None = None
 
     # --- life cycle -----------------------------------------------------------------------
-    def start(self, timeout_s: float = 10.0) -> CentralService:
-        """Open (and seed) the database, connect, subscribe; return when subscribed."""
+    def start(self, timeout_s: float = 10.0, log_level: str | None = None) -> CentralService:
+        """Open (and seed) the database, start the front, return once it is subscribed.
+
+        Raises :class:`FrontFailed` (a ConnectionError) with the front's words when it cannot
+        connect, TimeoutError when no SUBACK came within ``timeout_s``."""
         self.store = store = open_store(self.db_url)
         self.domain = domain = Domain(store, self.clock, signer=self.signer)
         with store.transaction():
             domain.ensure_seeded()
             domain.new_day_if_needed()
-        host, port = parse_broker_url(self.broker_url)
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"central-{self.instance}-{uuid.uuid4().hex[:8]}",
-                        protocol=mqtt.MQTTv5)
-        c.max_inflight_messages_set(1000)
-        c.max_queued_messages_set(0)
-        c.on_connect, c.on_message, c.on_subscribe = self._on_connect, self._on_message, self._on_subscribe
-        c.on_socket_open = self._on_socket_open
-        apply_tls(c, self.broker_url, self.tls)
-        self._client = c
+        parse_broker_url(self.broker_url)  # a bad URL is a ValueError here, not the front's
         self._writer = threading.Thread(target=self._write_loop, name=f"central-{self.instance}-writer", daemon=True)
         self._writer.start()
-        # Clean start: the central service keeps no broker session; unanswered requests are
-        # replayed by the terminals' outboxes and answered from the idempotency table.
-        c.connect(host, port, keepalive=30, clean_start=True)
-        c.loop_start()
-        if not self._subscribed.wait(timeout_s):
+        self._start_front(log_level or logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
+        self._front_said.wait(timeout_s)
+        if not self._subscribed.is_set():
+            failure = self.failure
             self.stop()
+            if failure:
+                raise FrontFailed(failure)
             raise TimeoutError(f"central {self.instance}: no SUBACK from {self.broker_url} within {timeout_s} s")
-        log.info("central service ready", extra={"instance": self.instance, "broker": self.broker_url})
+        log.info("central service ready", extra={"instance": self.instance, "broker": self.broker_url,
+                                                  "front": self._front.pid if self._front else None})
         return self
 
+    def _start_front(self, log_level: str) -> None:
+        mine, theirs = socket.socketpair()
+        # The front imports what this process imports, from where this process found it.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        with theirs:
+            self._front = subprocess.Popen([sys.executable, "-m", "hall_central.front", str(theirs.fileno())],
+                                           pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        self._sock = mine
+        self._send({"broker_url": self.broker_url, "tls": self.tls, "log_level": log_level,
+                    "client_id": f"central-{self.instance}-{uuid.uuid4().hex[:8]}"})
+        self._reader = threading.Thread(target=self._read_loop, name=f"central-{self.instance}-reader", daemon=True)
+        self._reader.start()
+
     def stop(self) -> None:
-        """Drain what is queued, disconnect, close the database."""
+        """Drain what is queued, publish its answers, stop the front, close the database."""
+        self._stopping = True
         if self._writer and self._writer.is_alive():
             self.queue.close()
             self._writer.join(10)
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
+        if self._sock is not None:
+            self._send(("stop",))
+        if self._front is not None:
+            try:
+                self._front.wait(FRONT_STOP_S)
+            except subprocess.TimeoutExpired:
+                log.error("the front did not stop; killed", extra={"instance": self.instance})
+                self._front.kill()
+                self._front.wait()
+            self._front = None
+        if self._reader is not None:
+            self._reader.join(FRONT_STOP_S)
+            self._reader = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -151,34 +185,54 @@ class CentralService:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    # --- paho callbacks (network thread: enqueue only) ------------------------------------
-    def _on_socket_open(self, client, userdata, sock) -> None:
-        try:  # PITFALLS.md: 44-88 ms per round trip without TCP_NODELAY
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            pass
+    # --- the reader thread: what the front hands on ---------------------------------------
+    def _read_loop(self) -> None:
+        assert self._sock is not None
+        frames = Frames(self._sock)
+        while True:
+            try:
+                items = frames.read()
+            except (EOFError, OSError):
+                break
+            for item in items:
+                self._on_front(item)
+        if not self._stopping:
+            self.failure = self.failure or "the network front exited"
+            if self._subscribed.is_set():  # before that, start() says it
+                log.error("the network front is gone: this instance no longer serves",
+                          extra={"instance": self.instance, "failure": self.failure})
+            self.failed.set()
+        self._front_said.set()
+        self.queue.close()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        try:
-            if reason_code.is_failure:
-                log.warning("broker refused the connection", extra={"reason": str(reason_code)})
-                return
-            client.subscribe([(t, 1) for t in topics.central_subscriptions()])
-        except Exception:  # a callback exception would kill paho's thread silently
-            log.exception("on_connect failed")
+    def _on_front(self, item: tuple) -> None:
+        """One item from the front (the wire: hall_central.front's docstring)."""
+        kind = item[0]
+        if kind == "msg":
+            if not self.queue.put((item[1], item[3]), item[2]):
+                self._shed(item[1])
+        elif kind == "refused":
+            refusals = self.stats["refusals"]
+            for reason, n in item[1].items():
+                refusals[reason] = refusals.get(reason, 0) + n
+            self.stats["dropped"] += item[2]
+        elif kind == "ready":
+            self._subscribed.set()
+            self._front_said.set()
+        elif kind == "failed":
+            self.failure = item[1]
+            self.failed.set()
+            self._front_said.set()
 
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        if any(rc.is_failure for rc in reason_codes):
-            log.error("subscription refused", extra={"codes": str(reason_codes)})
+    def _send(self, item: Any) -> None:
+        sock = self._sock
+        if sock is None:
             return
-        self._subscribed.set()
-
-    def _on_message(self, client, userdata, msg) -> None:
         try:
-            if not self.queue.put((msg.topic, bytes(msg.payload))):
-                self._shed(msg.topic)
-        except Exception:
-            log.exception("enqueue failed")
+            with self._send_lock:
+                sock.sendall(frame(item))
+        except OSError:
+            pass  # the front is gone: the reader says so; the terminals resend what stays unanswered
 
     def _shed(self, topic: str) -> None:
         """Count a message its full lane did not take; one log line per LOG_EVERY_S at most."""
@@ -193,55 +247,21 @@ class CentralService:
     # --- the writer thread ----------------------------------------------------------------
     def _write_loop(self) -> None:
         while True:
-            raw = self.queue.take(self.max_batch, BATCH_FILL, BATCH_LINGER_S)
-            if raw is None:
+            taken = self.queue.take(self.max_batch, BATCH_FILL, BATCH_LINGER_S)
+            if taken is None:
                 return  # stopped, and what was queued is worked off
-            # Each message is judged alone before it joins the batch: a refusal is answered (or
-            # dropped and counted) at once and never reaches the batch's transaction.
-            work: list[intake.Accepted] = []
-            for topic, payload in raw:
-                verdict = self._judge(topic, payload)
-                if isinstance(verdict, intake.Accepted):
-                    work.append(verdict)
-                elif verdict is not None:
-                    self._refused(verdict, topic)
+            work: list[intake.Accepted] = [m for _topic, m in taken]
             try:
-                out = self._apply_batch(work) if work else []
+                out = self._apply_batch(work)
             except Exception:
                 log.exception("batch failed; the terminals will retry", extra={"size": len(work)})
                 out = []
-            for reply in out:
-                self._publish(reply)
+            if out:
+                self._publish(out)
 
-    def _judge(self, topic: str, payload: bytes) -> intake.Accepted | intake.Refused | None:
-        try:
-            return intake.judge(topic, payload)
-        except Exception as e:  # judge() never raises by design; if it ever does, only this message pays
-            log.exception("judging a message failed", extra={"topic": topic})
-            return intake.Refused("internal", detail=type(e).__name__)
-
-    def _publish(self, reply: tuple[str, bytes], qos: int = 1) -> None:
-        if self._client is not None:
-            self._client.publish(reply[0], reply[1], qos=qos)
-
-    def _refused(self, r: intake.Refused, topic: str) -> None:
-        """Answer a refusal on the sender's own res topic, or count it as dropped; log in summary."""
-        refusals = self.stats["refusals"]
-        refusals[r.reason] = refusals.get(r.reason, 0) + 1
-        if r.reply is not None:
-            # QoS 0: a refusal records nothing, and a sender that misses it asks again and gets the
-            # same answer; a flood of bad messages must not also cost a PUBACK per refusal.
-            self._publish(r.reply, qos=0)
-        else:
-            self.stats["dropped"] += 1
-        # Why a summary at most every LOG_EVERY_S per reason: a terminal sending poison at 1,000/s
-        # must not turn the log into its amplifier (nor its CPU cost).
-        now = time.monotonic()
-        if now - self._logged.get(r.reason, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[r.reason] = now
-            log.warning("refused a message", extra={"reason": r.reason, "topic": topic, "detail": r.detail[:200],
-                                                    "answered": r.reply is not None, "refusals": dict(refusals),
-                                                    "dropped": self.stats["dropped"]})
+    def _publish(self, replies: list[tuple[str, bytes]], qos: int = 1) -> None:
+        """Hand a batch's answers to the front to publish, in order, in one frame."""
+        self._send(("pubs", [(topic, payload, qos) for topic, payload in replies]))
 
     def _apply_batch(self, work: list[intake.Accepted]) -> list[tuple[str, bytes]]:
         """Apply ``work`` in one transaction; returns the answers to publish after the commit.

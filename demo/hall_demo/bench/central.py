@@ -97,9 +97,15 @@ def start_central(broker: Broker, db: str | Path, instance: str, log_path: Path,
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a running process (Linux /proc)."""
+    """User + system CPU seconds of a running process and its running children (Linux /proc): a
+    central instance is two processes (its network front is a child, hall_central.front)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(cpu_s(int(c)) for c in children)
 
 
 def stop_process(proc: subprocess.Popen) -> None:
