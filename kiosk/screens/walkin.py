@@ -14,9 +14,8 @@ from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 #: Why a priority line is not open to this citizen (services.walkin.offers), said when it is tapped;
-#: {n}: its age. ("identify" is done, not said: the tap opens identification.)
-WHY = {"identify": N_("Place your ID card on the reader first"),
-       "card": N_("Only with your ID card: a typed number does not prove who you are"),
+#: {n}: its age. (An offer of "identify" is done, not said: the tap opens identification.)
+WHY = {"card": N_("Only with your ID card: a typed number does not prove who you are"),
        "age": N_("For citizens aged {n} and over")}
 
 
