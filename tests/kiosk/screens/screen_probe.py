@@ -81,7 +81,9 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
     from kivy.core.window import Window
     from kivy.lang import Builder
     from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+    from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.screenmanager import NoTransition, ScreenManager
+    from kivy.uix.widget import Widget
 
     from hall_demo.explore_ui import Ui
     from kiosk.events import EventBus
@@ -122,9 +124,16 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
                     Builder.load_file(str(kv))
                 for screen_name, cls in mod.SCREENS.items():
                     self.sm.add_widget(cls(name=screen_name))
+            # the header's room (app.kv's TopBar, one row), so a screen has the height it has in the app
+            header = Widget(size_hint_y=None)
+            self.bind(k=lambda *a: setattr(header, "height", self.k * 88))
+            root = BoxLayout(orientation="vertical")
+            root.add_widget(header)
+            root.add_widget(self.sm)
             self.bind(elder=lambda *a: self.set_k())
             self.set_k()
-            return self.sm
+            header.height = self.k * 88
+            return root
 
         def set_k(self):
             self.k = theme.scale(Window.width, Window.height, self.elder)
