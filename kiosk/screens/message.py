@@ -179,6 +179,7 @@ class MessageScreen(KioskScreen):
         if self.services.sessions.clock.monotonic() < self._home_at:
             return True
         self._auto_ev = None
+        self.app.guard_touches("message " + self.kind)   # a tap meant for this message lands on nothing
         self.app.go("home")
         return False
 

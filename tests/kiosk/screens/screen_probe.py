@@ -89,6 +89,7 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
     from kiosk.events import EventBus
     from kiosk.screens import theme
     from kiosk.screens.i18n import Translator
+    from kiosk.screens.touchguard import TouchGuard
 
     mod_name, fn_name = drive.split(":")
     drive_fn = getattr(importlib.import_module(mod_name), fn_name)
@@ -110,6 +111,7 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
             self.gone: list = []          # (screen, kw) of every go()
             self.guarded: list = []       # why guard_touches() was called
             self.pending_flow = "checkin"
+            self.touch_guard = TouchGuard()
 
         def tr(self, msgid, lang=None):
             return self.translator.tr(msgid, lang or self.lang)
@@ -132,6 +134,8 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
             root.add_widget(self.sm)
             self.bind(elder=lambda *a: self.set_k())
             self.set_k()
+            # as KioskApp._on_window_touch: the guard swallows a touch-down before any widget sees it
+            Window.bind(on_touch_down=lambda w, t: True if self.touch_guard.swallows() else None)
             header.height = self.k * 88
             return root
 
@@ -163,6 +167,10 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
 
         def guard_touches(self, why=""):
             self.guarded.append(why)
+            self.touch_guard.arm(why)
+
+        def start_flow(self, flow, needs_identity=True):
+            self.go(flow)
 
         def on_start(self):
             threading.Thread(target=self.run_drive, daemon=True).start()
