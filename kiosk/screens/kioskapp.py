@@ -342,17 +342,19 @@ class KioskApp(LockedApp, SessionEnd, App):
         self.touch_guard.arm(why, settle_s=sm.transition.duration if sm is not None else 0.0)
 
     def _on_window_touch(self, window, touch) -> bool | None:
-        if self.touch_guard.swallows():
-            # a tap meant for the screen that just went away (kiosk.screens.touchguard)
-            log.info("touch swallowed after the screen changed by itself", extra={"why": self.touch_guard.why})
-            return True
-        self.services.sessions.touch()
+        # The staff's corner taps count even under the touch guard: they hit no widget, and staff
+        # who tap them as a visit times out would otherwise start again.
         if touch.x < MAINT_CORNER_PX * self.k and touch.y > window.height - MAINT_CORNER_PX * self.k:
             now = time.monotonic()
             self._maint_taps = [t for t in self._maint_taps if now - t < MAINT_WINDOW_S] + [now]
             if len(self._maint_taps) >= MAINT_TAPS:
                 self._maint_taps.clear()
                 self.go("maintenance")
+        if self.touch_guard.swallows():
+            # a tap meant for the screen that just went away (kiosk.screens.touchguard)
+            log.info("touch swallowed after the screen changed by itself", extra={"why": self.touch_guard.why})
+            return True
+        self.services.sessions.touch()
         return None   # the touch goes on to the widgets
 
     # -- navigation and actions ----------------------------------------------------------------
