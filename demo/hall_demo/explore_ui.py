@@ -209,6 +209,9 @@ class Ui:
     def tap(self, target: Target) -> None:
         """Tap at the target through the window's input path; returns when the tap was handled."""
         from hall_demo import touch
+        guard = getattr(self.app, "touch_guard", None)   # the screen just changed by itself: a person waits too
+        if guard is not None:
+            self.wait_until(lambda: not guard.swallows(), 5.0, "the touch guard after a screen change by itself")
         self.call(lambda: touch.tap_at(target.x, target.y), f"a tap on {target.name}")
         self.frames(1)
 

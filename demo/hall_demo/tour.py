@@ -95,6 +95,9 @@ class Ctx:
         overlay = getattr(self.app, "busy", None)   # the kiosk app's overlay (the mobile app has none)
         if not while_busy and self.taps == 0 and overlay is not None and (overlay or async_call.BUSY.count > 0):
             raise NotYet(f"the busy overlay is up: a tap on {tour_id!r} now would be swallowed")
+        guard = getattr(self.app, "touch_guard", None)   # just after the screen changed by itself
+        if self.taps == 0 and guard is not None and guard.swallows():
+            raise NotYet(f"the screen just changed by itself ({guard.why}): a tap on {tour_id!r} now would be swallowed")
         w = self.find(tour_id)
         if w is None:
             # Before the action's first tap nothing was done on screen yet: it can run again once

@@ -207,9 +207,12 @@ class BookConfirmScreen(KioskScreen):
 
     def _conflict(self, e: BaseException, held: dict | None) -> None:
         if held is not None and held["why"] == "time":
-            o = self.services.booking.outcome(self.loc(held["booking"]))
-            self.app.go("message", kind="time_clash", back="book_slot",
-                        detail=f"{o['item']} {o['start']}-{o['end']}")
+            booking = held["booking"]
+
+            def clash() -> str:   # worded again if the citizen switches language on the message
+                o = self.services.booking.outcome(self.loc(booking))
+                return f"{o['item']} {o['start']}-{o['end']}"
+            self.app.go("message", kind="time_clash", back="book_slot", detail=clash)
         else:
             self.app.go("message", kind="error", error=e, back="book_slot", action="reprint")
 

@@ -177,7 +177,9 @@ class CheckinCodeScreen(KioskScreen):
         when = self.services.checkin.slip_time(code) if error_key(e) == "rejected.too_early" else None
         if when:
             # a slip for a later day (or later today): say when it is for, not only "not yet"
-            self.app.go("message", kind="error", error=e, detail=slip_when(when[0], when[1], self.app.lang, self.tr))
+            # (a function: the date is worded again if the citizen switches language on the message)
+            self.app.go("message", kind="error", error=e,
+                        detail=lambda: slip_when(when[0], when[1], self.app.lang, self.tr))
         else:
             self.app.show_error(e, retry=lambda: self.app.go("checkin_code", code=code))
 

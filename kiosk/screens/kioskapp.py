@@ -32,6 +32,7 @@ from kiosk.screens import async_call, memory, registry, speech, theme
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
 from kiosk.screens.session_end import ENDING_SCREENS, SessionEnd
+from kiosk.screens.touchguard import TouchGuard
 from kiosk.services import scans
 
 #: Built before the first frame and kept for the whole run: what a citizen sees first, and the
@@ -92,6 +93,8 @@ class KioskApp(LockedApp, SessionEnd, App):
         # first (go), so a quick next citizen never inherits the last one's screens.
         self._drop_due = False
         self.pending_flow = "checkin"
+        #: Swallows the touches that land just after the screen changed by itself (a timeout).
+        self.touch_guard = TouchGuard()
 
     # -- translation ---------------------------------------------------------------------------
     def tr(self, msgid: str, lang: str | None = None) -> str:
@@ -332,14 +335,27 @@ class KioskApp(LockedApp, SessionEnd, App):
         s = self.services.sessions
         self.countdown = int(s.remaining_s() + 0.999) if s.countdown_visible() else -1
 
-    def _on_window_touch(self, window, touch) -> None:
-        self.services.sessions.touch()
+    def guard_touches(self, why: str) -> None:
+        """The screen is about to change by itself (``why``: a timeout, not the citizen's tap):
+        touch-downs are swallowed until it has been in place for touchguard.GUARD_S."""
+        sm = self.sm
+        self.touch_guard.arm(why, settle_s=sm.transition.duration if sm is not None else 0.0)
+
+    def _on_window_touch(self, window, touch) -> bool | None:
+        # The staff's corner taps count even under the touch guard: they hit no widget, and staff
+        # who tap them as a visit times out would otherwise start again.
         if touch.x < MAINT_CORNER_PX * self.k and touch.y > window.height - MAINT_CORNER_PX * self.k:
             now = time.monotonic()
             self._maint_taps = [t for t in self._maint_taps if now - t < MAINT_WINDOW_S] + [now]
             if len(self._maint_taps) >= MAINT_TAPS:
                 self._maint_taps.clear()
                 self.go("maintenance")
+        if self.touch_guard.swallows():
+            # a tap meant for the screen that just went away (kiosk.screens.touchguard)
+            log.info("touch swallowed after the screen changed by itself", extra={"why": self.touch_guard.why})
+            return True
+        self.services.sessions.touch()
+        return None   # the touch goes on to the widgets
 
     # -- navigation and actions ----------------------------------------------------------------
     def go(self, name: str, **kw) -> None:

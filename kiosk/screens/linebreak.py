@@ -63,10 +63,17 @@ def _alnum(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _orphan(line: str) -> bool:
+    """One Chinese character alone on its line (closing punctuation after it allowed)."""
+    return bool(CJK.match(line)) and all(ch in NO_LINE_START for ch in line[1:])
+
+
 def mend_breaks(text: str, lines: list[str]) -> str:
-    """``text`` with newlines that move four kinds of bad breaks Kivy's wrap (``lines``, as drawn)
+    """``text`` with newlines that move five kinds of bad breaks Kivy's wrap (``lines``, as drawn)
     makes: a line starting with closing punctuation (the character before goes down with it: the
-    usual 避头点 rule), a line ending with opening punctuation (it goes down: 避尾点), a number or
+    usual 避头点 rule), a line ending with opening punctuation (it goes down: 避尾点), a
+    paragraph's last line holding a single Chinese character (an orphan: the character before goes
+    down with it, 城乡居民基本养老保险待遇的年度复|核 in the progress list in large type), a number or
     Latin word split in two ("约1|0厘米": the whole word goes down), and a number in groups split
     between its groups ("身份证号码：410104 19920927 | 3156", in any language: the whole number
     goes down; it is read and checked group by group). Unchanged when there is none or the lines
@@ -96,6 +103,11 @@ def mend_breaks(text: str, lines: list[str]) -> str:
                 opening -= 1
             if opening > start:
                 cuts.append(opening)
+        elif soft and _orphan(line) and text[idx + len(line):idx + len(line) + 1] in ("", "\n"):
+            # a paragraph's last line holding one Chinese character: the one before goes down too
+            # (not after closing punctuation: taking it down would break inside what it closes)
+            if idx - 1 > start + 1 and CJK.match(text[idx - 1]) and text[idx - 2] not in NO_LINE_END:
+                cuts.append(idx - 1)
         elif soft and _alnum(text[idx - 1]) and _alnum(text[idx]):
             word = idx - 1
             while word > start and _alnum(text[word - 1]):

@@ -128,13 +128,22 @@ class MessageScreen(KioskScreen):
     code = StringProperty("")
     detail = StringProperty("")        # a time or number the body text shows ({detail})
     _retry: Callable[[], None] | None = None
+    #: How the asking screen words ``detail`` in the language of the moment (a service's name, a
+    #: date), called again on a language switch; None for a detail that reads the same in both.
+    _detail_fn: Callable[[], str] | None = None
 
     def prepare(self, kind: str = "error", error: BaseException | None = None, back: str = "home",
-                detail: str = "", action: str = "", retry: Callable[[], None] | None = None, **_) -> None:
+                detail: str | Callable[[], str] = "", action: str = "", retry: Callable[[], None] | None = None,
+                **_) -> None:
         """Show a message of ``kind`` (for errors: about ``error``), with the second button
         ``action`` (one of ACTIONS) when given; ``retry``: how the screen that asked sends the same
-        request again (offered as "Try again" after an error of RETRYABLE)."""
-        self.kind, self.back, self.action, self.detail = kind, back, "", detail
+        request again (offered as "Try again" after an error of RETRYABLE). ``detail``: a text, or
+        a function that words it in the session's language of the moment: a detail that names a
+        service or a date must follow a language switch made on the message (before, the held
+        booking's service and a slip's date stayed in the language they were first shown in)."""
+        self._detail_fn = detail if callable(detail) else None
+        self.kind, self.back, self.action = kind, back, ""
+        self.detail = detail() if callable(detail) else detail
         self._retry = None
         if kind == "error":
             key = error_key(error) if error is not None else ""
@@ -170,6 +179,7 @@ class MessageScreen(KioskScreen):
         if self.services.sessions.clock.monotonic() < self._home_at:
             return True
         self._auto_ev = None
+        self.app.guard_touches("message " + self.kind)   # a tap meant for this message lands on nothing
         self.app.go("home")
         return False
 
@@ -192,8 +202,14 @@ class MessageScreen(KioskScreen):
             self.app.go("book_done", existing=True)
 
 
+    def on_lang(self) -> None:
+        """A detail worded by the asking screen is worded again in the new language."""
+        if self._detail_fn is not None:
+            self.detail = self._detail_fn()
+
     def wipe(self) -> None:
-        self._retry = None   # it holds the asking screen's request (a citizen's data, in a closure)
+        # both hold the asking screen's data (a citizen's request or booking, in a closure)
+        self._retry = self._detail_fn = None
 
 
 SCREENS = {"message": MessageScreen}

@@ -25,6 +25,7 @@ class SessionEnd:
     services: Any
     go: Any
     wipe_citizen_data: Any
+    guard_touches: Any
 
     def _on_session_ended(self, event) -> None:
         data = event.data or {}
@@ -45,6 +46,7 @@ class SessionEnd:
             # next visitor, so it is in the terminal's language and standard type.
             self.elder = False
             self.lang = self.services.sessions.language
+            self.guard_touches("session timeout")
             self.go("message", kind="timeout")
         elif self.sm.current == "maintenance":
             self.elder = False
@@ -102,4 +104,5 @@ class SessionEnd:
         self.lang = s.language
         self.pending_flow = "checkin"
         self.wipe_citizen_data()
+        self.guard_touches("visit idle")
         self.go("home")

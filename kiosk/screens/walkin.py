@@ -5,6 +5,8 @@ open to them; with nobody identified a tap asks for the ID card first (it opens 
 comes back here); otherwise it stays on the list, in the secondary colour, and a tap says why."""
 from __future__ import annotations
 
+import functools
+
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
@@ -12,9 +14,8 @@ from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton
 
 #: Why a priority line is not open to this citizen (services.walkin.offers), said when it is tapped;
-#: {n}: its age. ("identify" is done, not said: the tap opens identification.)
-WHY = {"identify": N_("Place your ID card on the reader first"),
-       "card": N_("Only with your ID card: a typed number does not prove who you are"),
+#: {n}: its age. (An offer of "identify" is done, not said: the tap opens identification.)
+WHY = {"card": N_("Only with your ID card: a typed number does not prove who you are"),
        "age": N_("For citizens aged {n} and over")}
 
 
@@ -36,12 +37,16 @@ class WalkinScreen(KioskScreen):
             if offer == "identify":  # identification first, then back here with the citizen known
                 b.bind(on_release=lambda btn: self.app.start_flow("walkin"))
             elif offer in WHY:  # not for this citizen: say why, and come back to the lines
-                why = self.tr(WHY[offer]).format(n=line.get("age", ""))
+                # (a function: the reason is worded again if the citizen switches language on the message)
+                why = functools.partial(self._why, WHY[offer], line.get("age", ""))
                 b.bind(on_release=lambda btn, why=why: self.app.go("message", kind="line_not_open", detail=why,
                                                                    back="walkin"))
             else:
                 b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
+
+    def _why(self, msgid: str, age) -> str:
+        return self.tr(msgid).format(n=age)
 
     def take(self, line: str) -> None:
         """Take a number (in a worker), then print it."""

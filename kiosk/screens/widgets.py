@@ -183,6 +183,45 @@ class CitizenLabel(KLabel):
     """A label that shows citizen data (masked); wiped at the end of every session."""
 
 
+class _Measure(NameBreaks, Label):
+    """A label never shown: how tall a text is drawn (ReservedLabel)."""
+
+
+class ReservedLabel(KLabel):
+    """A label as tall as the longest text it will show (``longest``, drawn at its width and type
+    size), whatever it shows now, empty included: a hint or a typed number above a keypad. Why: a
+    label that grew with its text pushed the keypad under it down while the citizen typed (37-45 px:
+    the complaint form's hint after the first digit, the identify screen's ID number wrapping in
+    large type), and the next tap landed on another key."""
+
+    longest = StringProperty("")
+    reserved = NumericProperty(0)
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._remeasure = Clock.create_trigger(self._measure, -1)
+        self.bind(longest=self._remeasure, width=self._remeasure, font_size=self._remeasure,
+                  font_name=self._remeasure, bold=self._remeasure, halign=self._remeasure)
+
+    def _measure(self, *_) -> None:
+        if not self.longest or self.width <= 1:
+            self.reserved = 0
+            return
+        probe = _Measure(text=self.longest, font_size=self.font_size, font_name=self.font_name, bold=self.bold,
+                         halign=self.halign, text_size=(self.width, None))
+        probe.texture_update()
+        self.reserved = probe.texture_size[1]
+
+
+class NumberField(CitizenLabel):
+    """A typed number's field: a box one line tall from the start, its ``placeholder`` (muted)
+    while nothing is typed. Why: the complaint form's phone field was a bare label, nothing to see
+    (no box, no hint) until the first digit."""
+
+    placeholder = StringProperty("")
+    value = StringProperty("")
+
+
 class TopBar(BoxLayout):
     """Hall and terminal name, date/time, language, elder mode, help and call staff: one row when
     the names fit beside the buttons on one line, else the buttons go to a second row

@@ -164,7 +164,7 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         S("complaint", lambda c: c.tap("tile_feedback"), on_screen("feedback_menu")),
         S("complaint form", lambda c: c.tap("fb_complain"), on_screen("complain")),
         S("complaint: phone partly typed says what is missing",
-          lambda c: (c.tap("reason_waiting"), _type("1381234")(c)), _cond("the hint under the field", phone_hint),
+          lambda c: (c.tap("reason_waiting"), _type("1381234")(c)), _cond("the hint above the field", phone_hint),
           "complain-partial"),
         S("complaint hint in large type", lambda c: c.tap("elder"), _cond("the hint, large type", elder_phone_hint),
           "complain-partial-elder"),

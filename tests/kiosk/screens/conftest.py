@@ -157,3 +157,10 @@ def step_passed(tour: tuple[int, dict, str], step: str) -> None:
     steps = {s["name"]: s for s in result.get("steps", [])}
     assert step in steps, f"step {step!r} not reached: {result.get('error') or output[-3000:]}"
     assert steps[step]["passed"], steps[step]["message"]
+
+
+@pytest.fixture(scope="session")
+def font_cache(tmp_path_factory):
+    """Where the screen probes (tests/kiosk/screens/screen_probe.py) keep the prepared Chinese
+    faces: extracted by the first probe of the session (about 3 s), reused by the others."""
+    return tmp_path_factory.mktemp("fonts")

@@ -87,3 +87,22 @@ def test_a_place_is_two_characters_or_more():
 def test_a_number_in_groups_goes_down_whole(text, drawn, mended):
     from kiosk.screens.linebreak import mend_breaks
     assert mend_breaks(text, drawn) == mended
+
+
+@pytest.mark.parametrize("text, drawn, mended", [
+    # the progress list in large type: a service's last character alone on its line
+    ("城乡居民基本养老保险待遇的年度复核", ["城乡居民基本养老保险待遇的年度复", "核"], "城乡居民基本养老保险待遇的年度\n复核"),
+    ("城乡居民基本养老保险待遇的年度复核\nSQ 20261201 410100 0001", ["城乡居民基本养老保险待遇的年度复", "核", "SQ 20261201 410100 0001"],
+     "城乡居民基本养老保险待遇的年度\n复核\nSQ 20261201 410100 0001"),
+    ("请到窗口办理复核。", ["请到窗口办理复", "核。"], "请到窗口办理\n复核。"),
+    # after a closing mark it stays (taking that down would break inside the bracket); an explicit
+    # break is the author's
+    ("请到窗口（三楼）核", ["请到窗口（三楼）", "核"], "请到窗口（三楼）核"),
+    ("第一行\n核", ["第一行", "核"], "第一行\n核"),
+    # two characters, or a Latin letter, are no orphan
+    ("城乡居民基本养老保险待遇的年度复核", ["城乡居民基本养老保险待遇的年度", "复核"], "城乡居民基本养老保险待遇的年度复核"),
+    ("Pension review a", ["Pension review", "a"], "Pension review a"),
+])
+def test_a_last_chinese_character_is_not_left_alone_on_its_line(text, drawn, mended):
+    from kiosk.screens.linebreak import mend_breaks
+    assert mend_breaks(text, drawn) == mended

@@ -1,0 +1,80 @@
+"""A message that names something of the citizen's (the held booking's service, the day a booking
+slip is for, why a line is not open) follows a language switch made while it is shown: before,
+the title and the buttons changed language and the detail stayed in the old one (a cold try:
+"您已预约 居民身份证换领 09:00-09:30" became "You booked 居民身份证换领 09:00-09:30.").
+
+The real screens on stand-in services (tests/kiosk/screens/screen_probe.py)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tests.kiosk.screens.screen_probe import probe
+
+pytestmark = [pytest.mark.ui]
+
+HELD = {"appointment_id": "A1", "item_code": "110", "item_name": "居民身份证换领", "item_name_en": "ID card renewal",
+        "date": "2026-03-19", "start": "09:00", "end": "09:30"}
+
+
+def _body(app) -> str:
+    return app.sm.get_screen("message").ids.body.text
+
+
+def drive_clash(app, ui) -> dict:
+    def outcome(result):  # what BookingService.outcome keeps of an answer localized by the screen
+        return {"item": result["item_name"], "start": result["start"], "end": result["end"]}
+    app.services.booking = SimpleNamespace(outcome=outcome)
+    from kiosk.network.errors import Rejected
+    ui.call(lambda: app.sm.get_screen("book_confirm")._conflict(Rejected("conflict", "", "appointment.book"),
+                                                                 {"why": "time", "booking": HELD}))
+    ui.frames(2)
+    zh = ui.call(lambda: _body(app))
+    ui.call(app.toggle_language)
+    ui.frames(2)
+    return {"zh": zh, "en": ui.call(lambda: _body(app))}
+
+
+def drive_early_slip(app, ui) -> dict:
+    app.services.checkin = SimpleNamespace(slip_time=lambda code: ("2026-03-19", "09:30"))
+    from kiosk.network.errors import Rejected
+    ui.call(lambda: app.sm.get_screen("checkin_code")._failed(Rejected("too_early", "", "checkin")))
+    ui.frames(2)
+    zh = ui.call(lambda: _body(app))
+    ui.call(app.toggle_language)
+    ui.frames(2)
+    return {"zh": zh, "en": ui.call(lambda: _body(app))}
+
+
+def drive_line_not_open(app, ui) -> dict:
+    app.services.walkin = SimpleNamespace(offers=lambda lang: [{"name": "老年人优先", "code": "P", "offer": "age", "age": 60}])
+    ui.call(lambda: app.go("walkin"))
+    ui.frames(2)
+    ui.tap_id("line_0")
+    ui.frames(2)
+    zh = ui.call(lambda: _body(app))
+    ui.call(app.toggle_language)
+    ui.frames(2)
+    return {"screen": ui.call(lambda: app.sm.current), "zh": zh, "en": ui.call(lambda: _body(app))}
+
+
+def test_a_time_clash_names_the_held_service_in_the_new_language(display, tmp_path, font_cache):
+    out = probe(display, tmp_path, "tests.kiosk.screens.test_message_language:drive_clash", "message,book",
+                font_dir=font_cache)
+    assert "居民身份证换领 09:00-09:30" in out["zh"], out
+    assert "You booked ID card renewal 09:00-09:30." in out["en"], out
+
+
+def test_an_early_slip_says_its_date_in_the_new_language(display, tmp_path, font_cache):
+    out = probe(display, tmp_path, "tests.kiosk.screens.test_message_language:drive_early_slip", "message,checkin",
+                font_dir=font_cache)
+    assert "2026年3月19日" in out["zh"], out
+    assert "19 March 2026" in out["en"] and "年" not in out["en"], out
+
+
+def test_why_a_line_is_not_open_follows_the_language(display, tmp_path, font_cache):
+    out = probe(display, tmp_path, "tests.kiosk.screens.test_message_language:drive_line_not_open", "message,walkin",
+                font_dir=font_cache)
+    assert out["screen"] == "message", out
+    assert "60" in out["en"] and "aged 60" in out["en"], out
