@@ -133,6 +133,8 @@ class LoadGen:
         self.answered_in_time = 0
         self.idle: list[int] = []  # closed loop: terminals whose answer came back
         self._subacks = 0
+        self._last_misc = time.perf_counter()
+        self.lost: list[str] = []  # generator clients the broker disconnected, with the reason
         self.clients: list[mqtt.Client] = []
         self.ids = [f"BENCH-T{k:04d}" for k in range(terminals)]
         for tid in self.ids:
@@ -141,6 +143,7 @@ class LoadGen:
             c.on_connect = lambda cl, u, f, rc, p, tid=tid: cl.subscribe(topics.res(tid), qos=1)
             c.on_subscribe = self._on_subscribe
             c.on_message = self._on_message
+            c.on_disconnect = lambda cl, u, f, rc, p, tid=tid: self.lost.append(f"{tid}: {rc}")
             c.max_inflight_messages_set(100)
             c.connect("127.0.0.1", broker.port, keepalive=60, clean_start=True)
             self.clients.append(c)
@@ -180,7 +183,17 @@ class LoadGen:
         return True
 
     def pump(self, timeout_s: float) -> None:
-        """One round of socket I/O for every client (paho's external-loop API)."""
+        """One round of socket I/O for every client (paho's external-loop API), and once a second
+        paho's keepalive bookkeeping. Why here: with the external loop nothing else sends PINGREQ,
+        and a phase that waits long for answers (a settle behind a backlog) sends nothing else;
+        the broker drops a client silent for 1.5x its keepalive."""
+        if self.lost:  # a closed socket would make select fail with a bare "fd -1"
+            raise ConnectionError(f"{len(self.lost)} generator client(s) lost their connection, first {self.lost[0]}")
+        now = time.perf_counter()
+        if now - self._last_misc > 1.0:
+            self._last_misc = now
+            for c in self.clients:
+                c.loop_misc()
         socks = list(self._by_sock)
         wsocks = [s for s, c in self._by_sock.items() if c.want_write()]
         r, w, _ = select.select(socks, wsocks, [], timeout_s)
@@ -201,16 +214,11 @@ class LoadGen:
         for k in range(len(self.clients)):
             self.send(k)
         end = t0 + duration_s
-        last_misc = t0
         while time.perf_counter() < end:
             self.pump(0.01)
             idle, self.idle = self.idle, []
             for k in idle:
                 self.send(k)
-            if time.perf_counter() - last_misc > 1.0:
-                last_misc = time.perf_counter()
-                for c in self.clients:
-                    c.loop_misc()
         return (self.ok + self.failed) / (time.perf_counter() - t0)
 
     def open_loop(self, rate_per_s: float, duration_s: float) -> tuple[float, int]:

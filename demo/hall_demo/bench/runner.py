@@ -40,7 +40,8 @@ def run_all(quick: bool = False, only: list[str] | None = None, progress=None) -
         try:
             got = importlib.import_module(f"hall_demo.bench.{area}").run(quick=quick)
         except Exception as e:  # one broken area must not hide the others' figures
-            logging.getLogger("kiosk.bench").debug("area failed", exc_info=True)
+            # Why a warning with the traceback: the note keeps 200 characters; CI's log must say where.
+            logging.getLogger("kiosk.bench").warning("bench area %s failed", area, exc_info=True)
             got = {k: Figure(k, None, _unit(k), note=f"{area} failed: {type(e).__name__}: {e}"[:200]) for k in keys}
             failed.append(area)
         for k in keys:

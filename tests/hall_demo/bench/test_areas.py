@@ -69,6 +69,24 @@ def test_central_poison_run_answers_every_poison_as_the_contract_says(tmp_path):
         assert "dropped" not in sent["answers"] and set(sent["answers"]) <= {"invalid", "forbidden"}
 
 
+def test_a_generator_client_dropped_by_the_broker_is_named_not_a_bare_fd_error(tmp_path):
+    # A run once failed with "file descriptor cannot be a negative integer (-1)": a client the
+    # broker had dropped left a closed socket in the select set. The generator now says which.
+    from hall_demo.broker import Broker
+    broker = Broker(workdir=tmp_path / "broker").start()
+    gen = None
+    try:
+        gen = central.LoadGen(broker, 3, [("X1", "C0")])
+        broker.cleanup()  # the broker goes: every client's connection ends
+        with pytest.raises(ConnectionError, match="lost their connection, first BENCH-T000"):
+            for _ in range(500):  # why bounded: the drop shows within a pump or two; 500 x 10 ms at most
+                gen.pump(0.01)
+    finally:
+        if gen is not None:
+            gen.close()
+        broker.cleanup()
+
+
 def test_runner_reports_an_unknown_area_list_without_crashing():
     out = runner.run_all(quick=True, only=["nosuch"])
     assert out["run"]["areas"] == ["nosuch"] and "machine" in out and out["machine"]["cpus"] >= 1
