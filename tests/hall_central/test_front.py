@@ -3,14 +3,11 @@ service, and a life bound to the service's (issue 13: the split that keeps poiso
 Over a real Mosquitto; processes are real and killed for real."""
 from __future__ import annotations
 
-import json
 import os
 import queue
 import signal
 import socket
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,11 +15,10 @@ import pytest
 from hall_central.front import Frames, frame
 from hall_central.service import CentralService
 from hall_common.procs import stop_process
+from tests.central_cli import await_ready, start
 from tests.waiting import wait_for
 
 from .conftest import TermClient
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _gone(pid: int) -> bool:
@@ -77,21 +73,8 @@ def test_a_dead_front_is_said_and_the_service_no_longer_claims_to_serve(broker, 
 
 
 def _start_cli(broker, tmp_path) -> tuple[subprocess.Popen, queue.Queue]:
-    p = subprocess.Popen([sys.executable, "-m", "hall_central", "--broker", broker.url,
-                          "--db", str(tmp_path / "central.db"), "--log-level", "warning"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    lines: queue.Queue = queue.Queue()
-
-    def pump():
-        for line in p.stdout:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        ready = lines.get(timeout=60)  # why 60 s: a seeded database on a loaded 2-core machine
-    except queue.Empty:
-        ready = None
-    assert ready and json.loads(ready)["ready"], (ready, p.poll())
+    p, lines = start(["--broker", broker.url, "--db", str(tmp_path / "central.db")], new_session=True)
+    await_ready(p, lines)
     return p, lines
 
 

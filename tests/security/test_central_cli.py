@@ -6,12 +6,8 @@ Before: the command line had no TLS options, so only the Python API could reach 
 from __future__ import annotations
 
 import json
-import queue
 import socket
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -23,43 +19,18 @@ from kiosk.events import EventBus
 from kiosk.network import envelope, schemas, topics
 from kiosk.network.gateway import Gateway
 from kiosk.trust import policy
+from tests.central_cli import await_ready, start
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start(args: list[str]) -> tuple[subprocess.Popen, queue.Queue]:
-    p = subprocess.Popen([sys.executable, "-m", "hall_central", *args, "--log-level", "warning"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: queue.Queue = queue.Queue()
-
-    def pump():
-        for line in p.stdout:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=pump, daemon=True).start()
-    return p, lines
-
-
-def _await_ready(proc: subprocess.Popen, lines: queue.Queue) -> None:
-    """Wait for the service's ready line (why 60 s: a TLS handshake and a seeded database on a
-    loaded 2-core machine), failing with what the process did instead."""
-    try:
-        ready = lines.get(timeout=60)
-    except queue.Empty:
-        ready = None
-    assert ready and json.loads(ready)["ready"], (ready, proc.poll())
-
 
 @pytest.mark.parametrize("how", ["cert-options", "pki-dir"])
 def test_the_command_line_serves_a_terminal_over_mutual_tls(pki_dir, tls_broker, probes, tmp_path, how):
     tls = pki_dir.central_tls()
     creds = (["--cafile", tls["ca"], "--cert", tls["cert"], "--key", tls["key"]] if how == "cert-options"
              else ["--pki", str(pki_dir.out)])
-    proc, lines = _start(["--broker", tls_broker.url, "--db", str(tmp_path / "central.db"), *creds])
+    proc, lines = start(["--broker", tls_broker.url, "--db", str(tmp_path / "central.db"), *creds])
     try:
-        _await_ready(proc, lines)
+        await_ready(proc, lines)
 
         terminal = probes(pki_dir.terminal_tls("ZM-0001"), "ZM-0001")
         assert terminal.try_connect()
@@ -79,7 +50,7 @@ def test_the_command_line_serves_a_terminal_over_mutual_tls(pki_dir, tls_broker,
 def test_a_broker_it_cannot_trust_is_one_line_and_exit_2(pki_dir, tls_broker, tmp_path):
     tls = pki_dir.central_tls()
     foreign_ca = str(pki_dir.out / "bad" / "foreign-ca.crt")
-    proc, lines = _start(["--broker", tls_broker.url, "--db", str(tmp_path / "c.db"), "--cafile", foreign_ca,
+    proc, lines = start(["--broker", tls_broker.url, "--db", str(tmp_path / "c.db"), "--cafile", foreign_ca,
                           "--cert", tls["cert"], "--key", tls["key"]])
     try:
         assert proc.wait(60) == 2
@@ -125,9 +96,9 @@ def test_the_command_line_and_a_terminal_meet_over_mutual_tls_on_ipv6(pki_dir, t
     pki_dir.conf.write_text(text + listener.replace(f"listener {pki_dir.port} 127.0.0.1", f"listener {port6} ::1"))
     url = f"mqtts://[::1]:{port6}"
     with PkiBroker(pki_dir):
-        proc, lines = _start(["--broker", url, "--db", str(tmp_path / "central.db"), "--pki", str(pki_dir.out)])
+        proc, lines = start(["--broker", url, "--db", str(tmp_path / "central.db"), "--pki", str(pki_dir.out)])
         try:
-            _await_ready(proc, lines)
+            await_ready(proc, lines)
             tls = pki_dir.terminal_tls("ZM-0001")
             cfg = config.from_dict({"terminal": {"id": "ZM-0001", "region": {"city": "410100"}},
                                     "runtime": {"state_dir": str(tmp_path / "state")},
