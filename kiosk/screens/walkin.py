@@ -2,10 +2,14 @@
 
 The priority line (老年人优先) is for an identified citizen of its age (services.walkin.offers):
 open to them; with nobody identified a tap asks for the ID card first (it opens identification and
-comes back here); otherwise it stays on the list, in the secondary colour, and a tap says why."""
+comes back here); otherwise it stays on the list, in the secondary colour, and a tap says why. A
+citizen who tapped it, identified, and still may not take it (a typed number, or too young) is told
+why at once on coming back, not left in front of a greyed line (a cold try)."""
 from __future__ import annotations
 
 import functools
+
+from kivy.clock import Clock
 
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
@@ -23,11 +27,14 @@ class WalkinScreen(KioskScreen):
     """The business lines as large buttons."""
 
     spoken_prompt = N_("Choose the kind of business you came for.")
+    #: The line whose tap sent the citizen to identify (its code), until they come back.
+    _asked: str | None = None
 
     def prepare(self, **_) -> None:
         """List the lines (from the catalogue cache: works offline)."""
         box = self.ids.lines
         box.clear_widgets()
+        asked, self._asked = self._asked, None
         for i, line in enumerate(self.services.walkin.offers(self.app.lang)):
             offer = line.get("offer", "open")
             # The name alone on the button, the reason a tap away: name and reason on the button
@@ -35,15 +42,30 @@ class WalkinScreen(KioskScreen):
             b = KButton(text=line["name"], tour_id=f"line_{i}", font_ref=theme.FONT_HEAD,
                         kind="primary" if offer in ("open", "identify") else "secondary")
             if offer == "identify":  # identification first, then back here with the citizen known
-                b.bind(on_release=lambda btn: self.app.start_flow("walkin"))
+                b.bind(on_release=lambda btn, code=line["code"]: self._identify_for(code))
             elif offer in WHY:  # not for this citizen: say why, and come back to the lines
                 # (a function: the reason is worded again if the citizen switches language on the message)
                 why = functools.partial(self._why, WHY[offer], line.get("age", ""))
-                b.bind(on_release=lambda btn, why=why: self.app.go("message", kind="line_not_open", detail=why,
-                                                                   back="walkin"))
+                b.bind(on_release=lambda btn, why=why: self._say_why(why))
+                if asked == line["code"] and self.services.sessions.citizen is not None:
+                    # Back from identifying for this very line, and it is still not theirs: say so
+                    # now. On the next frame: this runs inside go("walkin"), which shows this screen last.
+                    Clock.schedule_once(lambda dt, why=why: self._say_why(why, only_if_shown=True), 0)
             else:
                 b.bind(on_release=lambda btn, code=line["code"]: self.take(code))
             box.add_widget(b)
+
+    def _identify_for(self, code: str) -> None:
+        self._asked = code
+        self.app.start_flow("walkin")
+
+    def _say_why(self, why, only_if_shown: bool = False) -> None:
+        if only_if_shown and not (self.manager and self.manager.current == self.name):
+            return  # the citizen moved on meanwhile
+        self.app.go("message", kind="line_not_open", detail=why, back="walkin")
+
+    def wipe(self) -> None:
+        self._asked = None
 
     def _why(self, msgid: str, age) -> str:
         return self.tr(msgid).format(n=age)

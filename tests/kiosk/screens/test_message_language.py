@@ -78,3 +78,32 @@ def test_why_a_line_is_not_open_follows_the_language(display, tmp_path, font_cac
                 font_dir=font_cache)
     assert out["screen"] == "message", out
     assert "60" in out["en"] and "aged 60" in out["en"], out
+
+
+def drive_priority_line_after_typed_number(app, ui) -> dict:
+    """The older people's line tapped with nobody identified, then a typed number (no card)."""
+    state = {"offer": "identify"}
+    app.services.walkin = SimpleNamespace(offers=lambda lang: [{"name": "老年人优先", "code": "P", "offer": state["offer"],
+                                                                "age": 60}])
+    def start_flow(flow, needs_identity=True):  # as KioskApp's, with nobody identified
+        app.pending_flow = flow
+        app.go("identify")
+    app.start_flow = start_flow
+    ui.call(lambda: app.go("walkin"))
+    ui.frames(2)
+    tapped = ui.tap_id("line_0")
+    ui.frames(2)
+    asked_at = ui.call(lambda: app.gone[-1][0])
+    state["offer"] = "card"  # identified by a typed number: the line needs the card
+    app.services.sessions.citizen = SimpleNamespace()  # what _on_session_started sees, then it goes back
+    ui.call(lambda: app.go(app.pending_flow))
+    ui.frames(3)
+    return {"tapped": tapped, "asked_at": asked_at, "screen": ui.call(lambda: app.sm.current), "zh": ui.call(lambda: _body(app))}
+
+
+def test_a_citizen_back_from_identifying_for_a_line_not_theirs_is_told_why_at_once(display, tmp_path, font_cache):
+    # Before: back on the list in front of a greyed line, without a word (a cold try).
+    out = probe(display, tmp_path, "tests.kiosk.screens.test_message_language:drive_priority_line_after_typed_number",
+                "message,walkin", font_dir=font_cache)
+    assert out["tapped"] and out["asked_at"] == "identify", out
+    assert out["screen"] == "message" and "身份证" in out["zh"], out
