@@ -232,7 +232,7 @@ class BookDoneScreen(KioskScreen):
     time = StringProperty("")
     hall = StringProperty("")
     window = StringProperty("")
-    printed = StringProperty("")      # yes | no | printing
+    printed = StringProperty("")      # yes | no | printing | still_no (a reprint failed too)
 
     def mid_flow(self) -> bool:
         """The booking shown is done: a card taken now ends a finished visit (home, no message)."""
@@ -287,9 +287,10 @@ class BookDoneScreen(KioskScreen):
         if not self.result:
             return
         self.printed = "printing"
+        # "still_no", not "no": the same words again looked as if the tap did nothing (a cold try).
         run_async(self.services.booking.print_slip, dict(self.result),
-                  on_done=lambda o: setattr(self, "printed", "yes" if o.printed else "no"),
-                  on_error=lambda e: setattr(self, "printed", "no"), name="kiosk-ui-book-reprint")
+                  on_done=lambda o: setattr(self, "printed", "yes" if o.printed else "still_no"),
+                  on_error=lambda e: setattr(self, "printed", "still_no"), name="kiosk-ui-book-reprint")
 
     def on_lang(self) -> None:
         if self.result:
