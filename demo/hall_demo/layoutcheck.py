@@ -90,7 +90,8 @@ def judge(states: list[dict], panel: Panel, allowed: set[str]) -> list[dict]:
         for mode in ("standard", "elder"):
             for f in rules.check_mode(st[mode], panel.dpi, allowed, bounds):
                 out.append({**f, **where, "mode": mode})
-        for f in rules.elder_scale(st["standard"], st["elder"], panel.dpi, theme.ELDER_SCALE, theme.FONT_BODY):
+        for f in rules.elder_scale(st["standard"], st["elder"], panel.dpi, theme.ELDER_SCALE, theme.FONT_BODY) \
+                + rules.elder_targets(st["standard"], st["elder"]):
             out.append({**f, **where, "mode": "elder"})
     return out
 

@@ -15,6 +15,8 @@ Figures, and why:
   ``ELDER_SCALE`` times its standard size (the mode really enlarges; nothing is left behind), but
   for display type already ``DISPLAY_DP`` or more in the standard mode (the queue number).
   1 dp = 1/160 inch too: a kiosk is read from a little further than a phone, so these are floors.
+- elder mode never makes a keypad's key smaller than in the standard mode (either side), at the
+  same panel size: the enlarged title and labels must not take the keys' room (elder_targets).
 - Chinese line breaks: running text may break between any two characters (ordinary Chinese
   typesetting), but a name or a title (a button's text, or a label of at most ``NAME_MAX``
   characters without sentence punctuation) must not break inside a word (words: jieba's
@@ -326,6 +328,30 @@ def elder_scale(std: dict, elder: dict, dpi: float, scale: float, body_px_ref: f
             out.append(_f("elder-type", rec, f"{'main ' if main else ''}type {size:.0f} px < "
                                              f"{TEXT_DP_ELDER_MAIN if main else TEXT_DP_ELDER_ALL:.0f} dp "
                                              f"({floor:.0f} px at {dpi:g} dpi)"))
+    return out
+
+
+def elder_targets(std: dict, elder: dict, *, keys_only: bool = True) -> list[dict]:
+    """Large type never makes a touch target smaller: a keypad key (tour id ``key_...``; with
+    ``keys_only=False`` any touch target) shown in both snapshots of a state (the same widget, the
+    same panel) must be at least as wide and as tall in elder mode as in the standard mode. Why: the
+    progress, complaint, call-back and PIN keypads' keys went from 114x86 px to 149x56-62 px in
+    large type (the title, labels and button row grow with the type and took the keypad's height),
+    while every single key still met the 60 dp floor. Keys only by default: other targets (the
+    complaint form's reasons, stretched to share a column with a taller title and button row) may
+    give some height where the elder floor still holds."""
+    before = {r["uid"]: r for r in std["widgets"] if r["interactive"] and r["role"] != "modal"}
+    out = []
+    for rec in elder["widgets"]:
+        b = before.get(rec["uid"])
+        if b is None or not rec["interactive"] or rec["role"] == "modal":
+            continue
+        if keys_only and not rec["tour_id"].startswith("key_"):
+            continue
+        (w0, h0), (w1, h1) = b["rect"][2:], rec["rect"][2:]
+        if w1 < w0 - TOL or h1 < h0 - TOL:
+            out.append(_f("elder-target", rec, f"{w1:.0f}x{h1:.0f} px in elder mode, {w0:.0f}x{h0:.0f} px in the "
+                                               f"standard mode: large type must not make it smaller"))
     return out
 
 

@@ -96,7 +96,14 @@ def mend_breaks(text: str, lines: list[str]) -> str:
             continue
         soft = i > 0 and idx == cursor and idx >= 2 and text[idx - 1] != "\n"
         if soft and line[0] in NO_LINE_START:
-            cuts.append(idx - 1)
+            cut = idx - 1
+            # the character going down must not be left alone on the paragraph's last line
+            # (…扫描回执二维码 | 。 became …二维 | 码。 in the progress hint, portrait, large type):
+            # the one before it goes down too
+            if _orphan(text[cut:idx + len(line)]) and text[idx + len(line):idx + len(line) + 1] in ("", "\n") \
+                    and cut - 1 > start + 1 and CJK.match(text[cut - 1]) and text[cut - 2] not in NO_LINE_END:
+                cut -= 1
+            cuts.append(cut)
         elif soft and text[idx - 1] in NO_LINE_END:
             opening = idx - 1
             while opening > start + 1 and text[opening - 1] in NO_LINE_END:

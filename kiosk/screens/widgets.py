@@ -49,6 +49,10 @@ def grouped(value: str, groups) -> str:
     return " ".join(out)
 
 
+#: How often a label's breaks are mended and the label drawn again (NameBreaks).
+MEND_PASSES = 3
+
+
 class NameBreaks:
     """Mixin for labels and buttons with Chinese text or a number in groups: a name that does not
     fit on one line breaks between words (:func:`break_name`), no line starts with closing
@@ -65,9 +69,13 @@ class NameBreaks:
         text = "\n".join(break_name(ln, width, measure) for ln in self.text.split("\n"))
         core.text = text
         super().texture_update(*largs)
-        kept = mend_breaks(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
-        if kept != text:
-            core.text = kept
+        # Mended, drawn again and mended again while that moves a break (a mend can make the next
+        # line wrap elsewhere); bounded: each pass only adds newlines at soft breaks.
+        for _ in range(MEND_PASSES):
+            kept = mend_breaks(text, ["".join(w.text for w in ln.words) for ln in core._cached_lines])
+            if kept == text:
+                break
+            core.text = text = kept
             super().texture_update(*largs)
 
 

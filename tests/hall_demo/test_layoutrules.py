@@ -180,3 +180,23 @@ def test_a_colon_after_chinese_is_full_width():
     found = rules.check_mode(snap(half, full, times, english, bracket), DPI, set(), lambda t, i: True)
     assert sorted((f["rule"], f["widget"]) for f in found) == [
         ("half-width-colon", rules.name_of(bracket)), ("half-width-colon", rules.name_of(half))]
+
+
+def test_large_type_never_makes_a_key_smaller():
+    # the progress keypad at 1280x800 (a cold try): 114x86 px in standard type, 149x62 in large type
+    key_std = widget((20, 100, 114, 86), button=True, tour_id="key_1", uid=41)
+    ok_std = widget((600, 20, 300, 84), button=True, tour_id="lookup", uid=42)
+    reason_std = widget((20, 400, 500, 117), button=True, tour_id="reason_waiting", uid=43)
+    std = snap(key_std, ok_std, reason_std)
+    shrunk = snap(dict(key_std, rect=(20, 100, 149, 62)), dict(ok_std, rect=(600, 20, 390, 109)),
+                  dict(reason_std, rect=(20, 400, 650, 97)), k=1.3, elder=True)
+    found = rules.elder_targets(std, shrunk)
+    assert [(f["rule"], f["widget"]) for f in found] == [("elder-target", "key_1")], found
+    assert "149x62" in found[0]["detail"] and "114x86" in found[0]["detail"]
+    # every touch target, asked for: the reason that gave height too
+    assert sorted(f["widget"] for f in rules.elder_targets(std, shrunk, keys_only=False)) == ["key_1", "reason_waiting"]
+    # as large or larger both ways: nothing; a target only one mode shows is not compared
+    grown = snap(dict(key_std, rect=(20, 100, 149, 111)), dict(ok_std, rect=(600, 20, 390, 109)), k=1.3, elder=True)
+    assert rules.elder_targets(std, grown) == []
+    extra = widget((0, 0, 10, 10), button=True, tour_id="key_9")
+    assert rules.elder_targets(std, snap(extra, k=1.3, elder=True)) == []

@@ -31,7 +31,10 @@ def test_closing_punctuation_goes_down_with_the_character_before_it():
     from kiosk.screens.linebreak import mend_breaks
     text = "请输入受理回执上的办件编号，或扫描回执二维码。"
     drawn = ["请输入受理回执上的办件编号，或扫描回执二维码", "。"]
-    assert mend_breaks(text, drawn) == "请输入受理回执上的办件编号，或扫描回执二维\n码。"
+    # two characters go down: one would be left alone on the last line (an orphan)
+    assert mend_breaks(text, drawn) == "请输入受理回执上的办件编号，或扫描回执二\n维码。"
+    assert mend_breaks("请输入编号，或扫描回执二维码。", ["请输入编号，或扫描", "回执二维码", "。"]) \
+        == "请输入编号，或扫描回执二\n维码。"
     assert mend_breaks(text, [text]) == text
     assert mend_breaks("第一行\n。", ["第一行", "。"]) == "第一行\n。"  # an explicit break is the author's
 
@@ -48,7 +51,7 @@ def test_an_opening_quote_goes_down_with_the_words_it_opens():
 def test_a_closing_quote_does_not_start_a_line():
     from kiosk.screens.linebreak import mend_breaks
     text = "需要帮助请触摸“呼叫工作人员”。"
-    assert mend_breaks(text, ["需要帮助请触摸“呼叫工作人员", "”。"]) == "需要帮助请触摸“呼叫工作人\n员”。"
+    assert mend_breaks(text, ["需要帮助请触摸“呼叫工作人员", "”。"]) == "需要帮助请触摸“呼叫工作\n人员”。"
 
 
 def test_a_number_is_not_split():
@@ -95,6 +98,11 @@ def test_a_number_in_groups_goes_down_whole(text, drawn, mended):
     ("城乡居民基本养老保险待遇的年度复核\nSQ 20261201 410100 0001", ["城乡居民基本养老保险待遇的年度复", "核", "SQ 20261201 410100 0001"],
      "城乡居民基本养老保险待遇的年度\n复核\nSQ 20261201 410100 0001"),
     ("请到窗口办理复核。", ["请到窗口办理复", "核。"], "请到窗口办理\n复核。"),
+    # nor by the closing mark's rule: the character before "。" going down left it alone (the
+    # progress hint, portrait, large type: …扫描回执二维 | 码。)
+    ("请输入受理回执上的办件编号，或扫描回执二维码。", ["请输入受理回执上的办件编号，或扫描回执二维码", "。"],
+     "请输入受理回执上的办件编号，或扫描回执二\n维码。"),
+    ("请到窗口（三楼）核。", ["请到窗口（三楼）核", "。"], "请到窗口（三楼）\n核。"),
     # after a closing mark it stays (taking that down would break inside the bracket); an explicit
     # break is the author's
     ("请到窗口（三楼）核", ["请到窗口（三楼）", "核"], "请到窗口（三楼）核"),
