@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import sqlite3
 import subprocess
@@ -34,7 +35,7 @@ from typing import Any
 from hall_central import intake, lanes
 from hall_central.clock import Clock, iso_utc
 from hall_central.domain import Domain, OpError
-from hall_central.front import Frames, frame
+from hall_central.front import Frames, frame, unseal
 from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
 from kiosk.config import broker_address
@@ -62,6 +63,11 @@ COMMIT_RETRIES = 5
 LOG_EVERY_S = 60.0
 #: How long stop() waits for the front to publish the last answers and disconnect before it is killed.
 FRONT_STOP_S = 10.0
+#: Why 30 s: the front reads its end of the socket pair all the time (answers leave as soon as they
+#: come); a frame that finds no room for 30 s means the front is frozen (stopped, a hung thread),
+#: not busy. The service then kills it and says it no longer serves (a cold attacker SIGSTOPped the
+#: front: the writer blocked in sendall holding the send lock, and a SIGTERM then hung for good).
+FRONT_STALL_S = 30.0
 
 
 class FrontFailed(ConnectionError):
@@ -159,7 +165,7 @@ class CentralService:
             self.queue.close()
             self._writer.join(10)
         if self._sock is not None:
-            self._send(("stop",))
+            self._send(("stop",), FRONT_STOP_S)
         if self._front is not None:
             try:
                 self._front.wait(FRONT_STOP_S)
@@ -209,7 +215,9 @@ class CentralService:
         """One item from the front (the wire: hall_central.front's docstring)."""
         kind = item[0]
         if kind == "msg":
-            if not self.queue.put((item[1], item[3]), item[2]):
+            # The lane counts what the message holds in memory while queued: its sealed bytes
+            # (at least its size on the wire).
+            if not self.queue.put((item[1], item[3]), max(item[2], len(item[3]))):
                 self._shed(item[1])
         elif kind == "refused":
             refusals = self.stats["refusals"]
@@ -224,25 +232,55 @@ class CentralService:
             self.failed.set()
             self._front_said.set()
 
-    def _send(self, item: Any) -> None:
+    def _send(self, item: Any, stall_s: float | None = None) -> None:
+        """One frame to the front; a front that takes none of it for ``stall_s`` (default
+        :data:`FRONT_STALL_S`) is frozen: killed, and the reader then says this instance no longer
+        serves. Never blocks for longer than that (a stop must end)."""
         sock = self._sock
         if sock is None:
             return
+        stall_s = FRONT_STALL_S if stall_s is None else stall_s
+        if not self._send_lock.acquire(timeout=stall_s):
+            self._front_frozen(stall_s)
+            return
         try:
-            with self._send_lock:
-                sock.sendall(frame(item))
+            view = memoryview(frame(item))
+            while view:
+                if not select.select([], [sock], [], stall_s)[1]:
+                    self._front_frozen(stall_s)
+                    return
+                try:
+                    view = view[sock.send(view, socket.MSG_DONTWAIT):]
+                except BlockingIOError:
+                    continue  # room for less than we had: wait for more
         except OSError:
             pass  # the front is gone: the reader says so; the terminals resend what stays unanswered
+        finally:
+            self._send_lock.release()
+
+    def _front_frozen(self, stall_s: float) -> None:
+        self.failure = self.failure or f"the network front took nothing for {stall_s:.0f} s and was killed"
+        log.error("the network front is frozen: killed", extra={"instance": self.instance, "stall_s": stall_s})
+        front = self._front
+        if front is not None and front.poll() is None:
+            front.kill()
 
     def _shed(self, topic: str) -> None:
         """Count a message its full lane did not take; one log line per LOG_EVERY_S at most."""
         self.stats["shed"] += 1
-        now = time.monotonic()
-        if now - self._logged.get("shed", -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged["shed"] = now
+        if self._due("shed"):
             log.warning("shed a message: its terminal's lane is full, or the service is stopping (a terminal "
                         "resends what stays unanswered)",
                         extra={"lane": lanes.lane_of(topic), "shed": dict(self.queue.shed)})
+
+    def _due(self, key: str) -> bool:
+        """True at most once per :data:`LOG_EVERY_S` for ``key``: what a flood would repeat is
+        logged in summary (the counts are in the stats)."""
+        now = time.monotonic()
+        if now - self._logged.get(key, -LOG_EVERY_S) < LOG_EVERY_S:
+            return False
+        self._logged[key] = now
+        return True
 
     # --- the writer thread ----------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -250,7 +288,7 @@ class CentralService:
             taken = self.queue.take(self.max_batch, BATCH_FILL, BATCH_LINGER_S)
             if taken is None:
                 return  # stopped, and what was queued is worked off
-            work: list[intake.Accepted] = [m for _topic, m in taken]
+            work: list[intake.Accepted] = [unseal(m) for _topic, m in taken]
             try:
                 out = self._apply_batch(work)
             except Exception:
@@ -350,7 +388,10 @@ class CentralService:
         if m.kind == "evt":
             self.stats["events"] += 1
             if store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
-                log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
+                # Stored above; the log says it once a minute per terminal (a flood of events wrote
+                # a line each: a cold attacker's 425 lines in one test).
+                if self._due(f"evt:{m.terminal}"):
+                    log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
             return topics.res(m.terminal), intake.encode(envelope.response(env, {}))
         return None
 

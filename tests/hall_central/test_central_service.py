@@ -143,3 +143,23 @@ def test_two_instances_share_the_load_on_one_db(broker, tmp_path, clock, client)
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_flood_of_events_is_stored_each_and_logged_in_summary(service, client, caplog):
+    # A cold attacker's flood wrote one "terminal event" log line per event (425 in one test).
+    import logging
+    caplog.set_level(logging.INFO, logger="kiosk.central.service")
+    sent = []
+    for k in range(5):
+        evt = envelope.Envelope("evt", "device.fault", "ZM-T0001", {"data": {"role": "printer", "code": f"c{k}"},
+                                                                   "at": envelope.now_iso()}, idem=envelope.new_id())
+        client.c.publish(topics.evt("ZM-T0001"), evt.to_bytes(), qos=1)
+        sent.append(evt.id)
+    for eid in sent:
+        assert client.wait(eid) == {"ok": True, "result": {}}
+    s = Store(service.store.path)
+    try:
+        assert len(s.events("ZM-T0001")) == 5
+    finally:
+        s.close()
+    assert [r.getMessage() for r in caplog.records].count("terminal event") == 1

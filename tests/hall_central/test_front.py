@@ -3,11 +3,14 @@ service, and a life bound to the service's (issue 13: the split that keeps poiso
 Over a real Mosquitto; processes are real and killed for real."""
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
 import socket
 import subprocess
+import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,100 @@ def test_a_stop_to_the_whole_group_stops_in_order(broker, tmp_path):
     finally:
         c.close()
         stop_process(proc)
+
+
+def _empty_object_bomb(terminal: str) -> tuple[str, bytes]:
+    """A valid event whose data is 80,000 empty objects: ~240 KB on the wire, ~70 bytes each decoded."""
+    inner = [{}] * 100
+    data = {f"k{i}": [inner] * 100 for i in range(8)}
+    env = {"id": "e1", "type": "evt", "op": "staff.call", "v": 1, "ts": "2026-12-03T06:00:00.000Z",
+           "terminal": terminal, "idem": "k1", "body": {"data": data, "at": "2026-12-03T06:00:00.000Z"}}
+    return f"kiosk/v1/{terminal}/evt", json.dumps(env, separators=(",", ":")).encode()
+
+
+def test_a_lane_holds_in_memory_about_the_bytes_it_counts(tmp_path):
+    # A cold attacker held the writer and sent such events from 4 terminals: the lanes counted 8 MiB
+    # of wire bytes each while their decoded objects took ~225 MB each (~900 MB in all). The front
+    # now hands each accepted message on sealed (pickled) and the lanes count those bytes.
+    import gc
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from hall_central.front import Front, unseal
+    topic, payload = _empty_object_bomb("ZM-EVIL01")
+    service = CentralService("mqtt://127.0.0.1:1", str(tmp_path / "c.db"))   # never started: its inbox only
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        front = Front(theirs, {"broker_url": "mqtt://127.0.0.1:1", "client_id": "t"}, Frames(theirs))
+        frames = Frames(ours)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            handed = 0
+            while not service.stats["shed"] and handed < 10_000:   # the front's door, the reader's way in
+                front._on_message(None, None, SimpleNamespace(topic=topic, payload=payload))
+                for item in frames.read(5):
+                    service._on_front(item)
+                handed += 1
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+    assert handed >= 10 and service.queue.shed == {"ZM-EVIL01": 1}, (handed, service.queue.shed)
+    assert held < 2 * service.queue.max_bytes, f"{held / 2**20:.0f} MiB held for a {service.queue.max_bytes >> 20} MiB bound"
+    taken = service.queue.take(1)
+    assert taken and unseal(taken[0][1]).env.body["at"] == "2026-12-03T06:00:00.000Z"
+
+
+def test_a_frozen_front_is_killed_and_a_stop_still_ends(broker, tmp_path, clock, monkeypatch):
+    # A cold attacker SIGSTOPped the front under traffic: the writer blocked in sendall holding the
+    # send lock, and the service's stop (SIGTERM) then hung for good, the service claiming to serve.
+    from hall_central import service as service_module
+    monkeypatch.setattr(service_module, "FRONT_STALL_S", 2.0)   # the test's patience, not the product's
+    svc = CentralService(broker.url, str(tmp_path / "central.db"), clock=clock, instance="z1").start()
+    front = svc._front.pid
+    os.kill(front, signal.SIGSTOP)
+    try:
+        big = [(f"kiosk/v1/T{k}/res", b"x" * 60_000) for k in range(8)]
+        filler = threading.Thread(target=lambda: [svc._publish(big) for _ in range(100)], daemon=True)
+        filler.start()   # ~48 MB of answers for a front that reads nothing: the pair fills, then stalls
+        wait_for(lambda: svc.failed.is_set(), 60, "the service to find its front frozen")
+        assert "took nothing" in svc.failure, svc.failure
+        stopper = threading.Thread(target=svc.stop, daemon=True)
+        stopper.start()
+        stopper.join(90)   # why 90: the writer's join and the stop frame's own bound (10 s each) and more
+        assert not stopper.is_alive(), "stop() hung behind a frozen front"
+        assert _gone(front)
+    finally:
+        try:
+            os.kill(front, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def test_retained_messages_are_taken_only_from_state_topics(broker, tmp_path, clock):
+    # A terminal can leave retained messages on its request, event and telemetry topics (the ACLs
+    # cannot refuse the retain flag); the service judged them again at every start (a cold attacker:
+    # another terminal's first answer after a restart 0.1 -> 7.8 s).
+    import paho.mqtt.client as mqtt
+
+    from kiosk.config import broker_address
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ret-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
+    c.connect(*broker_address(broker.url)[:2])
+    c.loop_start()
+    try:
+        for t in ("req/checkin", "evt", "telemetry", "state"):
+            c.publish(f"kiosk/v1/ZM-T0009/{t}", b"not json", qos=1, retain=True).wait_for_publish(30)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    svc = CentralService(broker.url, str(tmp_path / "central.db"), clock=clock, instance="r1").start()
+    try:
+        term = TermClient(broker.url)
+        try:   # an answer after the start: the refusal counts of what came before it are in by then
+            assert term.ok("catalogue.sync", {"since_version": 0})
+        finally:
+            term.close()
+        assert svc.stats["dropped"] == 1, svc.stats   # the state topic's, and only it
+    finally:
+        svc.stop()

@@ -20,12 +20,13 @@ def _rect(w) -> list[float]:
 
 def drive(app, ui) -> dict:
     def build():
+        from pathlib import Path
+
         from kivy.core.window import Window
         from kivy.lang import Builder
         from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
         from kiosk.screens import theme
-        from pathlib import Path
         for name, prop in (("countdown", NumericProperty(-1)), ("elder_offer", BooleanProperty(False)),
                            ("announcement", StringProperty("")), ("hall_text", StringProperty("刁家乡便民服务中心")),
                            ("terminal_text", StringProperty("1 号机")), ("clock_text", StringProperty("12-04 10:11"))):
