@@ -251,6 +251,8 @@ class MqttLink:
                 if kind == "connected":
                     self._handle_connected(arg)
                 elif kind == "disconnected":
+                    if arg is not None:  # paho's word on why (a takeover, the broker's limits...)
+                        log.info("disconnected: %s", arg)
                     self._sub_mids.clear()  # SUBACKs of a dead link never come; we subscribe again
                     self._on_down()
                 elif kind == "message":

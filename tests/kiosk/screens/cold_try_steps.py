@@ -202,10 +202,14 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: _priority(c) is not None)),
         S("priority line: identify first", lambda c: c.tap(_priority(c)), on_screen("identify")),
         S("priority line: number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
-        S("priority line: back to the lines", lambda c: c.tap("id_ok"),
+        # Back from identifying for the line, still not theirs: told why at once (a cold try found
+        # the citizen left before a greyed line without a word).
+        S("priority line, typed number: told why at once", lambda c: c.tap("id_ok"),
+          _cond("the message saying why", says_why), "walkin-line-not-open"),
+        S("priority line: back to the lines", lambda c: c.tap("msg_back"),
           on_screen("walkin", ready=lambda c: _priority(c) is not None)),
         S("priority line, typed number: a tap says why", lambda c: c.tap(_priority(c)),
-          _cond("the message saying why", says_why), "walkin-line-not-open"),
+          _cond("the message saying why", says_why)),
         S("priority line: back to the lines again", lambda c: c.tap("msg_back"), on_screen("walkin")),
         S("home at the very end", lambda c: c.app.home(), _cond("home", lambda c: c.app.sm.current == "home")),
     ]

@@ -66,4 +66,5 @@ def test_the_tour_passes_to_the_end(tour):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_priority_line_not_open_to_the_citizen_says_why_when_tapped(tour, lang):
+    _passed(tour, "priority line, typed number: told why at once", lang)
     _passed(tour, "priority line, typed number: a tap says why", lang)
