@@ -253,7 +253,7 @@ class CentralService:
                     view = view[sock.send(view, socket.MSG_DONTWAIT):]
                 except BlockingIOError:
                     continue  # room for less than we had: wait for more
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the pair closed by a stop meanwhile (fd -1)
             pass  # the front is gone: the reader says so; the terminals resend what stays unanswered
         finally:
             self._send_lock.release()
