@@ -13,8 +13,9 @@ from a few terminals made the valid traffic's p99 many times its clean p99 (issu
 bench``, central.poison_p99_ms; poison now stops at the front, a valid flood still queues here).
 
 A lane is bounded (:data:`MAX_DEPTH` messages, :data:`MAX_BYTES` bytes, a message's size being
-its payload's as it came off the network): a message that would exceed the bound is shed (not
-queued) and counted. A shed request is never lost for a real terminal: its outbox resends every
+what it holds in memory while queued: the service queues it sealed, as the front pickled it, and
+counts those bytes, at least its payload's size; ``hall_central.front.seal``): a message that would
+exceed the bound is shed (not queued) and counted. A shed request is never lost for a real terminal: its outbox resends every
 unanswered request (kiosk.network.pump), and the central's idempotency table answers a replay with
 the first answer.
 """
