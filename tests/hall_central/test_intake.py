@@ -170,3 +170,85 @@ def test_the_depth_limit_ignores_brackets_inside_strings(depth):
     payload = ('{"id":"m1","type":"req","op":"slots.list","v":1,"ts":"2026-12-03T06:00:00.000Z",'
                f'"terminal":"{EVIL}","body":{{"x":{nest}}}}}').encode()
     assert (intake.judge(topics.req(EVIL, "slots.list"), payload).reason == "too_deep") == (depth > 32)
+
+
+class _OverBudget(BaseException):
+    """Raised by the line counter past its budget: the old door ran millions of lines (5 s of CPU)."""
+
+
+def _python_lines_anywhere(topic: str, payload: bytes, budget: int) -> tuple[int, object]:
+    """Python lines judging runs in EVERY module (intake, schemas, jsonschema...); past ``budget``
+    judging stops (the verdict is None) and the count is ``budget + 1``.
+
+    Why every module: the old door was cheap in intake's own lines and spent its 5 s in jsonschema,
+    wording a refusal. gc is off during the call, so no finalizer of another test counts here."""
+    lines = 0
+
+    def count(frame, event, arg):
+        nonlocal lines
+        if event == "line":
+            lines += 1
+            if lines > budget:
+                raise _OverBudget
+        return count
+
+    gc.collect()
+    gc.disable()
+    sys.settrace(lambda frame, event, arg: count)
+    try:
+        verdict = intake.judge(topic, payload)
+    except _OverBudget:
+        verdict = None
+    finally:
+        sys.settrace(None)
+        gc.enable()
+    return lines, verdict
+
+
+def _bomb(kind: str, n: int) -> tuple[str, bytes]:
+    """A message of ``kind`` holding ``n`` (a multiple of 100) empty objects and one bad field, in
+    JSON only (240 KB at 80,000: within every limit of size and depth)."""
+    row = "[" + ",".join(["{}"] * 100) + "]"
+    head = f'"id":"m1","v":1,"ts":"2026-12-03T06:00:00.000Z","terminal":"{EVIL}","idem":"k1"'
+    if kind == "evt":  # free-form data (100 members of 100 items at most) beside an `at` that is not a time
+        rows = n // 100
+        data = "{" + ",".join(f'"k{i}":[' + ",".join([row] * min(100, rows - i * 100)) + "]"
+                              for i in range((rows + 99) // 100)) + "}"
+        return topics.evt(EVIL), f'{{{head},"type":"evt","op":"staff.call","body":{{"data":{data},"at":"bad"}}}}'.encode()
+    if kind == "emoji":  # the same, valid, with one escaped surrogate pair: judged for unstorable strings
+        topic, payload = _bomb("evt", n)
+        return topic, payload.replace(b'"at":"bad"', b'"at":"2026-12-03T06:00:00.000Z","x":"\\ud83d\\ude00"')
+    if kind == "telemetry":  # never answered: refusing it must cost no more than answering
+        topic, payload = _bomb("evt", n)
+        health = payload[payload.index(b'"data":') + 7:payload.index(b',"at":"bad"')]
+        return topics.telemetry(EVIL), (f'{{{head},"type":"telemetry","op":"telemetry","body":{{"uptime_s":"bad",'
+                                        f'"outbox_depth":0,"online_since":null,"devices":{{"printer":').encode() + health + b"}}}"
+    assert kind == "req"  # materials are at most 64 and each needs a name: every item is two errors
+    materials = ",".join(["{}"] * n)
+    return topics.req(EVIL, "application.submit"), (
+        f'{{{head},"type":"req","op":"application.submit","body":{{"citizen":{{"id_number":"11010519491231002X",'
+        f'"name":"x"}},"item_code":"not a code","materials":[{materials}]}}}}').encode()
+
+
+@pytest.mark.parametrize("kind", ["evt", "telemetry", "req", "emoji"])
+def test_a_bad_field_beside_80000_empty_objects_costs_what_one_beside_100_does(kind):
+    """Issue 13: a bad message costs only itself. The door wrote a refusal's text with jsonschema,
+    walking every node: 80,000 {} beside one bad field cost it 5 s of CPU (220 ms when valid) and
+    another terminal's answers waited 33 s behind eleven of them; telemetry, never answered, cost
+    the same. Counted, not timed: the Python lines judging runs, in every module, must not grow
+    with the number of nodes."""
+    intake.judge(*_bomb(kind, 100))  # the first judgement compiles validators: not counted
+    small, small_verdict = _python_lines_anywhere(*_bomb(kind, 100), budget=10_000_000)
+    topic, payload = _bomb(kind, 80_000)
+    assert len(payload) <= envelope.MAX_BYTES and not intake._too_deep(payload)
+    wide, wide_verdict = _python_lines_anywhere(topic, payload, budget=small + 50)
+    assert wide <= small + 50, f"over {small + 50} Python lines for 80,000 objects, {small} for 100"
+    for verdict in (small_verdict, wide_verdict):
+        if kind == "emoji":
+            assert isinstance(verdict, intake.Accepted) and verdict.env.body["x"] == "\U0001F600"
+            continue
+        assert isinstance(verdict, intake.Refused) and verdict.reason == "invalid"
+        assert (verdict.reply is None) == (kind == "telemetry")  # answered invalid when there is a reply path
+        if verdict.reply:
+            assert _answer(verdict)[1]["body"]["error"]["code"] == "invalid"
+        assert verdict.detail == small_verdict.detail  # the same refusal, worded the same
