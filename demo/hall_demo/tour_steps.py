@@ -388,14 +388,22 @@ def part_b(lang: str) -> list[Step]:
         # wrong PINs until the screen locks: the lock-out message must stay readable above the keypad
         S("maintenance again", lambda c: [touch.tap_at(8, c.app.root.height - 8) for _ in range(5)],
           on_screen("maintenance")),
-        S("maintenance locked", lambda c: [(_type("0000")(c), c.tap("pin_ok")) for _ in range(4)],
-          on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status)),
+        # (as many as lock it: the try that locks says so, and the keypad is off until the lock ends)
+        S("maintenance locked", lambda c: [(_type("0000")(c), c.tap("pin_ok")) for _ in range(_pin_tries_to_lock())],
+          on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and c.screen.lock_left > 0
+                    and str(c.screen.lock_left) in c.screen.status and c.find("key_0") is None),
           "maintenance-locked", timeout_s=30),
         # The lock outlives the screen (kiosk.services.staff_pin): the clock moves past it, so the
         # next language's staff get in.
         S("home after the lock", lambda c: (c.tap("maint_back"), c.sim.advance(c.app.services.staff_pin.locked_s() + 1,
                                                                                 wall=False), c.sim.hold_time(False)), home),
     ]
+
+
+def _pin_tries_to_lock() -> int:
+    """Wrong staff PINs that lock the maintenance screen (from a fresh count)."""
+    from kiosk.services.staff_pin import MAX_FAILURES
+    return MAX_FAILURES
 
 
 def _number(steps: list[Step]) -> list[Step]:

@@ -6,8 +6,11 @@ alarms, the terminal's identity and version; runs a self-test and a test print; 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
@@ -41,6 +44,14 @@ ERROR_ACTIONS = {
 #: For a code not listed above.
 OTHER_ERROR = N_("see the log for this code")
 
+#: What the status above the PIN's keypad says (the room of the longest is kept from the start).
+NO_PIN = N_("No maintenance PIN is configured (ui.maintenance_pin_hash).")
+LOCKED = N_("Too many wrong PINs: locked for {s} s.")
+WRONG_PIN = N_("Wrong PIN.")
+EMPTY_PIN = N_("Type the staff PIN first.")
+#: How often the lock's remaining seconds are looked at while it is shown (s).
+LOCK_TICK_S = 0.25
+
 
 def device_line(role: str, health: dict, tr) -> str:
     """One device's line of the report, in ``tr``'s language: its name, its state and, when it
@@ -63,12 +74,22 @@ class MaintenanceScreen(KioskScreen):
     status = StringProperty("")
     status_ok = BooleanProperty(False)   # the status reports a success (green), not a fault (red)
     report = StringProperty("")
+    #: Whole seconds left of the PIN's lock-out (0: open); the keypad is off while it is not 0.
+    lock_left = NumericProperty(0)
+    #: How the status is worded in the language of the moment (None: no status). Why a function:
+    #: a status set as a text stayed in the language it was said in ("密码错误次数过多，已锁定 40 秒。"
+    #: on an English screen) and the lock's seconds never moved.
+    _words: Callable[[], str] | None = None
+    _lock_ev = None
 
     def prepare(self, **_) -> None:
-        """Back to the PIN entry, in the terminal's language (staff, not the last citizen)."""
+        """Back to the PIN entry, in the terminal's language (staff, not the last citizen); a
+        lock-out still running is told at once, with its time."""
         self.app.use_default_language()
-        self.unlocked, self.status, self.report, self.status_ok = False, "", "", False
+        self.unlocked, self.report = False, ""
+        self._say(None)
         self.ids.keypad.clear()
+        self._lock_tick()
 
     @property
     def gate(self):
@@ -76,19 +97,60 @@ class MaintenanceScreen(KioskScreen):
         screen's own, so leaving the screen (which drops it) and coming back keeps the lock."""
         return self.services.staff_pin
 
+    def longest_status(self, _lang: str = "") -> str:
+        """The longest status the PIN's entry may show, in the language of the moment (the status
+        label keeps its room: a status appearing pushed the keypad 35 px down under the finger).
+        ``_lang``: for kv, to be evaluated again on a language switch."""
+        return max((self.tr(NO_PIN), self.tr(LOCKED).format(s=8888), self.tr(WRONG_PIN), self.tr(EMPTY_PIN)), key=len)
+
     def submit_pin(self) -> None:
-        """Check the typed PIN (rate-limited)."""
+        """Check the typed PIN (rate-limited). Nothing typed is not a try (it is not counted); the
+        try that starts a lock-out says so at once, with its time."""
         pin = self.ids.keypad.value
         self.ids.keypad.clear()
         if not self.gate.stored_hash:
-            self.status = self.tr("No maintenance PIN is configured (ui.maintenance_pin_hash).")
+            self._say(lambda: self.tr(NO_PIN))
         elif self.gate.locked_s() > 0:
-            self.status = self.tr("Too many wrong PINs: locked for {s} s.").format(s=int(self.gate.locked_s()) + 1)
+            self._lock_tick()
+        elif not pin:
+            self._say(lambda: self.tr(EMPTY_PIN))
         elif self.gate.check(pin):
+            self._say(None)
             self.unlocked = True
             self.refresh()
+        elif self.gate.locked_s() > 0:
+            self._lock_tick()
         else:
-            self.status = self.tr("Wrong PIN.")
+            self._say(lambda: self.tr(WRONG_PIN))
+
+    def _lock_text(self) -> str:
+        return self.tr(LOCKED).format(s=self.lock_left)
+
+    def _lock_tick(self, *_) -> bool:
+        """The lock's seconds, counted down while shown: the status says them and the keypad is
+        off; when the lock is over, the status goes and the keypad is on again."""
+        left = self.gate.locked_s()
+        self.lock_left = math.ceil(left) if left > 0 else 0
+        if self.lock_left:
+            if self._words != self._lock_text:
+                self._say(self._lock_text)
+            else:
+                self.status = self._lock_text()
+            if self._lock_ev is None:
+                self._lock_ev = Clock.schedule_interval(self._lock_tick, LOCK_TICK_S)
+            return True
+        if self._words == self._lock_text:
+            self._say(None)
+        self._stop_lock_tick()
+        return False
+
+    def _stop_lock_tick(self) -> None:
+        if self._lock_ev is not None:
+            self._lock_ev.cancel()
+            self._lock_ev = None
+
+    def on_leave(self, *_) -> None:
+        self._stop_lock_tick()   # looked at again when the screen is opened (prepare)
 
     def refresh(self) -> None:
         """Redraw the health report."""
@@ -119,32 +181,35 @@ class MaintenanceScreen(KioskScreen):
     def on_lang(self) -> None:
         if self.unlocked:
             self.refresh()
+        if self._words is not None:
+            self.status = self._words()
 
     def self_test(self) -> None:
         """Health of every part, as a short verdict: the devices are asked now (in a worker: a
         printer's status answer may take its timeout), not judged by their last state."""
         def verdict(bad: list[str]) -> None:
             self.refresh()
-            self.status_ok = not bad
-            self.status = self.tr("Self-test: all devices ready.") if not bad else \
-                self.tr("Self-test: not ready: {roles}").format(
-                    roles=", ".join(self.tr(ROLE_NAMES[r]) if r in ROLE_NAMES else r for r in bad))
+            self._say(lambda: self.tr("Self-test: all devices ready.") if not bad else
+                      self.tr("Self-test: not ready: {roles}").format(
+                          roles=", ".join(self.tr(ROLE_NAMES[r]) if r in ROLE_NAMES else r for r in bad)), ok=not bad)
         run_async(self.services.maintenance.self_test, on_done=verdict,
-                  on_error=lambda e: self._say(self.tr("Self-test: not ready: {roles}").format(
+                  on_error=lambda e: self._say(lambda: self.tr("Self-test: not ready: {roles}").format(
                       roles=getattr(e, "code", type(e).__name__))), name="kiosk-ui-selftest")
 
     def test_print(self) -> None:
         """Print the test page (in a worker: the printer may be slow)."""
         maintenance = self.services.maintenance
         if not maintenance.has_printer:
-            self._say(self.tr("No printer configured."))
+            self._say(lambda: self.tr("No printer configured."))
             return
-        run_async(maintenance.test_print, on_done=lambda r: self._say(self.tr("Test page printed."), ok=True),
-                  on_error=lambda e: self._say(self.tr("Test print failed: {code}").format(
+        run_async(maintenance.test_print, on_done=lambda r: self._say(lambda: self.tr("Test page printed."), ok=True),
+                  on_error=lambda e: self._say(lambda: self.tr("Test print failed: {code}").format(
                       code=getattr(e, "code", type(e).__name__))), name="kiosk-ui-testprint")
 
-    def _say(self, text: str, ok: bool = False) -> None:
-        self.status, self.status_ok = text, ok
+    def _say(self, words: Callable[[], str] | None, ok: bool = False) -> None:
+        """Show the status ``words()`` (worded again on a language switch); None: no status."""
+        self._words = words
+        self.status, self.status_ok = (words() if words is not None else ""), ok
 
     def leave(self) -> None:
         """Back to the citizen's home screen."""

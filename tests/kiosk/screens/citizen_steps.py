@@ -308,10 +308,14 @@ def citizen_tour(langs=("zh_CN",)) -> list[Step]:
         S("wrong PINs lock it", lambda c: [(_type("1357")(c), c.tap("pin_ok")) for _ in range(MAX_FAILURES)],
           on_screen("maintenance", ready=lambda c: c.screen.gate.locked_s() > 0 and bool(c.screen.status))),
         S("left", lambda c: c.tap("maint_back"), home),
-        S("back at once", corner, on_screen("maintenance", ready=lambda c: not c.screen.status)),
-        S("still locked: the right PIN refused", lambda c: (_type(DEMO_PIN)(c), c.tap("pin_ok")),
-          on_screen("maintenance", ready=lambda c: not c.screen.unlocked and bool(c.screen.status)
-                    and c.screen.gate.locked_s() > 0)),
+        # back at once: the lock is told on arrival, its seconds left, and the keypad is off
+        S("still locked: told at once, the keypad off", corner,
+          on_screen("maintenance", ready=lambda c: not c.screen.unlocked and c.screen.gate.locked_s() > 0
+                    and c.screen.lock_left > 0 and f"{c.screen.lock_left} 秒" in c.screen.status
+                    and c.find("key_1") is None)),
+        S("still locked: OK refused", lambda c: c.tap("pin_ok"),
+          on_screen("maintenance", ready=lambda c: not c.screen.unlocked and c.screen.gate.locked_s() > 0
+                    and "已锁定" in c.screen.status)),
         # nobody touches the staff screen past the lock and the idle time: it goes home by itself
         S("the lock over, the staff screen left alone", lambda c: c.sim.advance(
             max(c.screen.gate.locked_s(), c.app.services.sessions.effective_timeout_s()) + 1, wall=False), home),
