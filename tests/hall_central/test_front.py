@@ -122,7 +122,7 @@ def test_a_stop_to_the_whole_group_stops_in_order(broker, tmp_path):
 
 def _empty_object_bomb(terminal: str) -> tuple[str, bytes]:
     """A valid event whose data is 80,000 empty objects: ~240 KB on the wire, ~70 bytes each decoded."""
-    inner = [{}] * 100
+    inner: list[dict] = [{}] * 100
     data = {f"k{i}": [inner] * 100 for i in range(8)}
     env = {"id": "e1", "type": "evt", "op": "staff.call", "v": 1, "ts": "2026-12-03T06:00:00.000Z",
            "terminal": terminal, "idem": "k1", "body": {"data": data, "at": "2026-12-03T06:00:00.000Z"}}

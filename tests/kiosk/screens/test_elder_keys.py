@@ -50,7 +50,9 @@ def drive(app, ui) -> dict:
     from kivy.metrics import Metrics
 
     from kiosk.screens import theme
-    out = {"need": theme.touch_px(Metrics.dpi, True), "keys": {}, "labels": {}}
+    keys: dict[str, dict] = {}
+    labels: dict[str, list] = {}
+    out = {"need": theme.touch_px(Metrics.dpi, True), "keys": keys, "labels": labels}
     for screen in KEYPAD_SCREENS:
         ui.call(lambda screen=screen: setattr(app.sm, "current", screen))
         for lang in ("zh_CN", "en"):
@@ -60,8 +62,8 @@ def drive(app, ui) -> dict:
                 ui.call(setup)
                 ui.frames(4)
                 case = f"{screen} {lang} {'large' if elder else 'standard'}"
-                out["keys"][case] = {"sizes": ui.call(lambda: _key_sizes(app)), "inside": ui.call(lambda: _inside(app))}
-                out["labels"][case] = ui.call(lambda: _last_lines(app))
+                keys[case] = {"sizes": ui.call(lambda: _key_sizes(app)), "inside": ui.call(lambda: _inside(app))}
+                labels[case] = ui.call(lambda: _last_lines(app))
     return out
 
 
