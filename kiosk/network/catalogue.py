@@ -157,13 +157,17 @@ class CatalogueCache:
 
     def _load(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        self._version = int(row[0]) if row else 0
-        self._data: dict[str, list[dict[str, Any]]] = {k: [] for k in _KINDS}
-        for kind, data in self._db.execute("SELECT kind, data FROM entries ORDER BY kind, pos"):
-            self._data[kind].append(json.loads(data))
-        self._index = [(it, (it.get("name") or "").lower(), *search_keys(it),
-                        (it.get("name_en") or "").lower(), (it.get("code") or "").lower())
-                       for it in self._data["items"]]
+        version = int(row[0]) if row else 0
+        # Built aside, then swapped in with one assignment each: readers take no lock, and a
+        # screen that read while a refresh filled the lists in place saw an empty catalogue (a
+        # fresh-clone run under load: no walk-in line right after a sync had stored 46 items).
+        data: dict[str, list[dict[str, Any]]] = {k: [] for k in _KINDS}
+        for kind, row_data in self._db.execute("SELECT kind, data FROM entries ORDER BY kind, pos"):
+            data[kind].append(json.loads(row_data))
+        index = [(it, (it.get("name") or "").lower(), *search_keys(it),
+                  (it.get("name_en") or "").lower(), (it.get("code") or "").lower())
+                 for it in data["items"]]
+        self._data, self._index, self._version = data, index, version
 
     @property
     def version(self) -> int:

@@ -71,3 +71,26 @@ def test_a_text_without_english_stays_chinese_and_is_reported_as_a_gap(tmp_path,
         cat.item("I-001", lang="en")
     assert sum("items[I-001].agency: 县民政局" in r.getMessage() for r in caplog.records) <= 1  # logged once, not per redraw
     cat.close()
+
+
+def test_a_reader_during_a_refresh_sees_the_old_catalogue_never_an_empty_one(tmp_path, monkeypatch):
+    # A fresh-clone run under load: the runtime's own sync stored the catalogue again while a test
+    # read the walk-in lines, and got none: the lists were emptied, then filled in place.
+    from kiosk.network import catalogue
+    cat = CatalogueCache(tmp_path)
+    result = sample_result("catalogue.sync", {})
+    validate_result("catalogue.sync", result)
+    cat.store(result)
+    lines = len(cat.lines())
+    assert lines > 0
+    seen: list[int] = []
+    real_loads = catalogue.json.loads
+
+    def loads_and_look(text, *a, **k):   # a reader's look while the refresh builds its lists
+        if not seen:
+            seen.append(len(cat.lines()))
+        return real_loads(text, *a, **k)
+    monkeypatch.setattr(catalogue.json, "loads", loads_and_look)
+    cat.store(result)
+    monkeypatch.undo()
+    assert seen == [lines] and len(cat.lines()) == lines
