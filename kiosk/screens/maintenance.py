@@ -132,10 +132,7 @@ class MaintenanceScreen(KioskScreen):
         left = self.gate.locked_s()
         self.lock_left = math.ceil(left) if left > 0 else 0
         if self.lock_left:
-            if self._words != self._lock_text:
-                self._say(self._lock_text)
-            else:
-                self.status = self._lock_text()
+            self._say(self._lock_text)
             if self._lock_ev is None:
                 self._lock_ev = Clock.schedule_interval(self._lock_tick, LOCK_TICK_S)
             return True
