@@ -88,10 +88,16 @@ class ReviewShots:
                 final[lang][place] = name
                 for elder in (False, True):
                     d = self.root / folder(lang, elder)
+                    # A picture may be missing: a tour that stopped between a state's two type
+                    # sizes took only the first. The index shows the gap; the tour's own failure
+                    # is what gets reported (a FileNotFoundError here used to hide it).
+                    source = d / (f"step-{place:03d}.png" if earlier is None else final[lang][earlier])
+                    if not source.exists():
+                        continue
                     if earlier is None:
-                        (d / f"step-{place:03d}.png").replace(d / name)
+                        source.replace(d / name)
                     else:
-                        shutil.copyfile(d / final[lang][earlier], d / name)
+                        shutil.copyfile(source, d / name)
                         self.same_as[(folder(lang, elder), name)] = final[lang][earlier]
         write_index(self.root, tuple(self._steps), title, self.same_as)
         return names

@@ -28,7 +28,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from kiosk import roles
-from kiosk.screens import async_call, memory, registry, speech, theme
+from kiosk.screens import async_call, kvrules, memory, registry, speech, theme
 from kiosk.screens.i18n import Translator
 from kiosk.screens.lockdown import LockedApp
 from kiosk.screens.session_end import ENDING_SCREENS, SessionEnd
@@ -109,6 +109,7 @@ class KioskApp(LockedApp, SessionEnd, App):
         self.hall_text, self.terminal_text = info.names(self.lang)
         self._update_k()
         Window.clearcolor = theme.BG
+        kvrules.install()  # before the first rule is applied (kiosk.screens.kvrules says why)
         Builder.load_file(str(HERE / "widgets.kv"))
         root = Builder.load_file(str(HERE / "app.kv"))
         self.sm = root.ids.sm

@@ -59,3 +59,17 @@ def test_a_tour_stopped_short_leaves_a_gap_the_index_shows(tmp_path):
     assert shots.finish() == ["01-home-home.png", "02-guide-guide.png"]
     assert not (tmp_path / "en-standard" / "02-guide-guide.png").exists()
     assert (tmp_path / "index.html").read_text(encoding="utf-8").count('class="missing"') == 2
+
+
+def test_a_tour_stopped_between_a_states_two_type_sizes_names_what_it_took(tmp_path):
+    """The tour failed in the inspector after the standard picture and before the elder one:
+    ``finish`` raised FileNotFoundError, and the demo printed that instead of the tour's failure."""
+    shots = ReviewShots(tmp_path)
+    _play(shots, "en", [("home", "home", "a")])
+    name = shots.take("en", "book_slot", "book slot", "s")
+    assert name is not None
+    shots.path("en", False, name).write_bytes(b"standard only")
+    assert shots.finish() == ["01-home-home.png", "02-book_slot-book-slot.png"]
+    assert (tmp_path / "en-standard" / "02-book_slot-book-slot.png").read_bytes() == b"standard only"
+    assert not (tmp_path / "en-elder" / "02-book_slot-book-slot.png").exists()
+    assert 'class="missing"' in (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -23,6 +23,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Obje
 from kiosk.errors import KioskError
 from kiosk.screens import (
     async_call,
+    kvrules,
     theme,
     widgets,  # noqa: F401  (registers KButton, KLabel... with the kv Factory)
 )
@@ -249,6 +250,7 @@ class MobileApp(App):
         self.hall_text, self.terminal_text = info.hall, info.name
         self.k = Window.height / REF_HEIGHT_PX if Window.height else 1.0
         Window.clearcolor = theme.BG
+        kvrules.install()  # before the first rule is applied (kiosk.screens.kvrules says why)
         Builder.load_file(str(SCREENS_DIR / "widgets.kv"))
         # Why not mobile.kv: Kivy auto-loads <appname>.kv (MobileApp -> mobile.kv) and would apply it twice.
         root = Builder.load_file(str(HERE / "staff.kv"))

@@ -117,6 +117,8 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
             return self.translator.tr(msgid, lang or self.lang)
 
         def build(self):
+            from kiosk.screens import kvrules
+            kvrules.install()  # as KioskApp.build does
             Builder.load_file(str(here / "widgets.kv"))
             self.sm = ScreenManager(transition=NoTransition())
             for name in modules.split(","):

@@ -1,0 +1,62 @@
+"""kv rules of a freed widget: skipped, not raised into whatever changed the property they watch.
+
+Owns one fix to Kivy's kv language (2.3.1), installed by :func:`install` before any kv file loads
+(import it only after :func:`kiosk.screens.kivyenv.prepare`, like every module importing Kivy).
+
+Why: a kv rule such as ``font_size: app.k * self.font_ref`` is bound to ``app.k`` and holds its
+widget only through a weak proxy; Kivy unbinds the rule from the weak reference's callback once
+the widget is freed. Between the two, a freed widget's rule can still be called, and evaluating
+``self`` raises ``ReferenceError`` out of the property's dispatch: into the code that set ``k``
+(the elder-mode switch, a window resize), and every rule after it in the dispatch misses the new
+value. The demo tour met it once in 25 runs on a loaded machine (a booking-slot button, freed
+when its grid was rebuilt, reached by the elder-mode switch: "weakly-referenced object no longer
+exists", the tour stopped). A freed widget needs no new font size: its rule is skipped and
+counted, and the dispatch goes on.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kivy.weakproxy import WeakProxy
+
+log = logging.getLogger("kiosk.screens.kvrules")
+
+#: How many rules of freed widgets were skipped in this process (for tests and the log).
+skipped = 0
+_installed = False
+
+
+def _alive(proxy: Any) -> bool:
+    """False when ``proxy`` is a Kivy weak proxy whose widget was freed (anything else: True)."""
+    if not isinstance(proxy, WeakProxy):
+        return True
+    try:
+        proxy.__ref__()
+    except ReferenceError:
+        return False
+    return True
+
+
+def install() -> None:
+    """Wrap Kivy's rule evaluation (idempotent). Must run before widgets are built: a rule's
+    binding looks up the builder's ``call_fn`` when the rule is applied."""
+    global _installed
+    if _installed:
+        return
+    from kivy.lang import builder
+
+    kivy_call_fn = builder.call_fn
+
+    def call_fn(args: Any, instance: Any, value: Any) -> None:
+        # args: (element, key, value, rule, idmap); element and idmap["self"] are weak proxies.
+        element, idmap = args[0], args[4]
+        if not (_alive(element) and _alive(idmap.get("self"))):
+            global skipped
+            skipped += 1
+            log.debug("kv rule of a freed widget skipped", extra={"key": args[1]})
+            return
+        kivy_call_fn(args, instance, value)
+
+    builder.call_fn = call_fn
+    _installed = True
