@@ -4,8 +4,11 @@ from __future__ import annotations
 import gc
 import json
 import sys
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hall_central import intake
 from hall_demo.bench.poison import POISONS
@@ -252,3 +255,113 @@ def test_a_bad_field_beside_80000_empty_objects_costs_what_one_beside_100_does(k
         if verdict.reply:
             assert _answer(verdict)[1]["body"]["error"]["code"] == "invalid"
         assert verdict.detail == small_verdict.detail  # the same refusal, worded the same
+
+
+def _depth(value: object) -> int:
+    """The contract's depth of a parsed value: containers only, the outermost at 1."""
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _deepest_in_text(text: bytes) -> int:
+    """The deepest nesting of a JSON text (or of the head of one) outside its strings, read byte by byte."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            in_string, escaped = (True, False) if escaped else (c != 0x22, c == 0x5C)
+        elif c == 0x22:
+            in_string = True
+        elif c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in b"]}":
+            depth -= 1
+    return deepest
+
+
+#: Strings made of what could fool a reader of the bytes: brackets, quotes, backslashes, escapes.
+_TRICKY = st.lists(st.sampled_from(['[', ']', '{', '}', '"', '\\', 'a', ' ', '\u00e9', '\u2028', '\x00', '\ud83d\ude00']),
+                   max_size=6).map("".join)
+_VALUES = st.recursive(st.none() | st.integers() | _TRICKY,
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3),
+                       max_leaves=12)
+
+
+@st.composite
+def _deep_values(draw) -> object:
+    """A value nested around the limit: a random value inside a chain of 24 to 36 containers."""
+    value = draw(_VALUES)
+    for is_list, beside in draw(st.lists(st.tuples(st.booleans(), _TRICKY), min_size=24, max_size=36)):
+        value = [beside, value] if is_list else {beside: value}
+    return {"pad": draw(st.sampled_from(["", "x" * 5000])), "x": value, "y": draw(_VALUES)}
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(_deep_values(), st.sampled_from([{}, {"ensure_ascii": False}, {"indent": 1}, {"separators": (",", ":")}]),
+       st.floats(0, 1))
+def test_the_depth_check_on_the_bytes_is_exact(value, style, cut):
+    """What the door judges on the raw bytes, before parsing, is the contract's depth of the parsed
+    value; and the head of a text is judged by how deep it reaches (the check's first step)."""
+    text = json.dumps(value, **style).encode("utf-8", "surrogatepass")
+    assert intake._too_deep(text) == (_depth(value) > envelope.MAX_DEPTH)
+    head = text[:int(cut * len(text))]
+    assert intake._deepest_over(head) == (_deepest_in_text(head) > envelope.MAX_DEPTH)
+
+
+def _bombs() -> dict[str, bytes]:
+    """Payloads deeper than the limit that cost the door most: valid JSON within MAX_BYTES."""
+    body = '{"appointment_id":"X1","n":%s}'
+    env = ('{"id":"m1","type":"req","op":"checkin","v":1,"ts":"2026-12-03T06:00:00.000Z",'
+           f'"terminal":"{EVIL}","idem":"k1","body":%s}}')
+    room = envelope.MAX_BYTES - 2000
+    chain = "[" * 31 + "]" * 31  # 34 deep inside the envelope, the body and n
+    return {name: text.encode() for name, text in {
+        # 900 levels of about 70 short strings each: one regular-expression match per string was 7-11 ms
+        "900 deep, 87,000 strings": env % (body % ("[" + ",".join(['"a"'] * (room // 900 // 4 - 8)) + ",") * 900
+                                           + "0" + "]" * 900),
+        # a head within the limit, then 4,000 chains 31 deep: one pass over the brackets per level was 13-20 ms
+        "4,000 chains 31 deep": env % (body % ('["' + "x" * intake.HEAD_BYTES + '",'
+                                               + ",".join([chain] * ((room - intake.HEAD_BYTES) // 63)) + "]")),
+    }.items()}
+
+
+@pytest.mark.parametrize("name", list(_bombs()))
+def test_a_payload_beyond_the_depth_limit_is_dropped_without_being_parsed(name, monkeypatch):
+    """Issue 13: a bad message costs only itself, and little. Parsing one of these cost the door
+    ~50 ms (4,000 chains 31 deep) before its depth was judged, and the issue's poison of arrays
+    5,000 and 100,000 deep its most (the parser's RecursionError): the depth is now judged first."""
+    payloads = [_bombs()[name]] + [p.make("m1", EVIL, GOOD) for p in POISONS if p.name.startswith("nested_")]
+
+    def parse(text: str) -> tuple[object, str]:
+        raise AssertionError("parsed")
+    monkeypatch.setattr(intake, "_loads", parse)
+    for payload in payloads:
+        assert len(payload) <= envelope.MAX_BYTES
+        r = intake.judge(topics.req(EVIL, "checkin"), payload)
+        assert isinstance(r, intake.Refused) and r.reason == "too_deep" and r.reply is None
+
+
+def _best_ms(f, *args) -> float:
+    best = float("inf")
+    for _ in range(7):
+        t0 = time.perf_counter()
+        f(*args)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+@pytest.mark.parametrize("name", list(_bombs()))
+def test_the_depth_check_costs_a_few_passes_over_the_bytes(name):
+    """The depth check runs on every payload with more than 32 brackets, chosen by the sender: it
+    must cost about what reading the bytes does, whatever their shape. Timed against one C pass
+    over the same bytes (best of 7 each, the same moment): 30-100 times that when each string was
+    a regular-expression match or each level a pass; 2-8 times now."""
+    payload = _bombs()[name]
+    assert intake._too_deep(payload)
+    one_pass = _best_ms(payload.translate, intake._AS_BRACKETS, intake._NOT_MARK)
+    check = _best_ms(intake._too_deep, payload)
+    assert check < 20 * one_pass, f"{check:.2f} ms to judge the depth, {one_pass:.3f} ms for one pass over the bytes"
