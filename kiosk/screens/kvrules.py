@@ -5,13 +5,13 @@ Owns one fix to Kivy's kv language (2.3.1), installed by :func:`install` before 
 
 Why: a kv rule such as ``font_size: app.k * self.font_ref`` is bound to ``app.k`` and holds its
 widget only through a weak proxy; Kivy unbinds the rule from the weak reference's callback once
-the widget is freed. Between the two, a freed widget's rule can still be called, and evaluating
-``self`` raises ``ReferenceError`` out of the property's dispatch: into the code that set ``k``
-(the elder-mode switch, a window resize), and every rule after it in the dispatch misses the new
-value. The demo tour met it once in 25 runs on a loaded machine (a booking-slot button, freed
-when its grid was rebuilt, reached by the elder-mode switch: "weakly-referenced object no longer
-exists", the tour stopped). A freed widget needs no new font size: its rule is skipped and
-counted, and the dispatch goes on.
+the widget is freed. The demo tour met a rule still bound after its widget was gone (a booking-slot
+button, its grid rebuilt, reached by the elder-mode switch; once in five tours on a loaded
+machine): evaluating ``self`` raised ``ReferenceError`` out of the property's dispatch into the
+code that set ``k``, the tour stopped, and every rule after it missed the new value. How Kivy left
+that rule bound is not known (a widget freed during a dispatch has its rule skipped: checked with
+Kivy 2.3.1). A freed widget needs no new value: its rule is skipped and counted, and the dispatch
+goes on.
 """
 from __future__ import annotations
 

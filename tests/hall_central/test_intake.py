@@ -4,14 +4,13 @@ from __future__ import annotations
 import gc
 import json
 import sys
-import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hall_central import intake
-from hall_demo.bench.poison import POISONS
+from hall_demo.bench.poison import POISONS, depth_bombs
 from kiosk.network import envelope, schemas, topics
 
 EVIL, GOOD = "ZM-EVIL01", "ZM-GOOD01"
@@ -314,19 +313,7 @@ def test_the_depth_check_on_the_bytes_is_exact(value, style, cut):
 
 def _bombs() -> dict[str, bytes]:
     """Payloads deeper than the limit that cost the door most: valid JSON within MAX_BYTES."""
-    body = '{"appointment_id":"X1","n":%s}'
-    env = ('{"id":"m1","type":"req","op":"checkin","v":1,"ts":"2026-12-03T06:00:00.000Z",'
-           f'"terminal":"{EVIL}","idem":"k1","body":%s}}')
-    room = envelope.MAX_BYTES - 2000
-    chain = "[" * 31 + "]" * 31  # 34 deep inside the envelope, the body and n
-    return {name: text.encode() for name, text in {
-        # 900 levels of about 70 short strings each: one regular-expression match per string was 7-11 ms
-        "900 deep, 87,000 strings": env % (body % ("[" + ",".join(['"a"'] * (room // 900 // 4 - 8)) + ",") * 900
-                                           + "0" + "]" * 900),
-        # a head within the limit, then 4,000 chains 31 deep: one pass over the brackets per level was 13-20 ms
-        "4,000 chains 31 deep": env % (body % ('["' + "x" * intake.HEAD_BYTES + '",'
-                                               + ",".join([chain] * ((room - intake.HEAD_BYTES) // 63)) + "]")),
-    }.items()}
+    return depth_bombs(EVIL, envelope.MAX_BYTES - 2000, intake.HEAD_BYTES)
 
 
 @pytest.mark.parametrize("name", list(_bombs()))
@@ -343,25 +330,3 @@ def test_a_payload_beyond_the_depth_limit_is_dropped_without_being_parsed(name, 
         assert len(payload) <= envelope.MAX_BYTES
         r = intake.judge(topics.req(EVIL, "checkin"), payload)
         assert isinstance(r, intake.Refused) and r.reason == "too_deep" and r.reply is None
-
-
-def _best_ms(f, *args) -> float:
-    best = float("inf")
-    for _ in range(7):
-        t0 = time.perf_counter()
-        f(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best * 1000
-
-
-@pytest.mark.parametrize("name", list(_bombs()))
-def test_the_depth_check_costs_a_few_passes_over_the_bytes(name):
-    """The depth check runs on every payload with more than 32 brackets, chosen by the sender: it
-    must cost about what reading the bytes does, whatever their shape. Timed against one C pass
-    over the same bytes (best of 7 each, the same moment): 30-100 times that when each string was
-    a regular-expression match or each level a pass; 2-8 times now."""
-    payload = _bombs()[name]
-    assert intake._too_deep(payload)
-    one_pass = _best_ms(payload.translate, intake._AS_BRACKETS, intake._NOT_MARK)
-    check = _best_ms(intake._too_deep, payload)
-    assert check < 20 * one_pass, f"{check:.2f} ms to judge the depth, {one_pass:.3f} ms for one pass over the bytes"

@@ -78,6 +78,28 @@ POISONS: tuple[Poison, ...] = (
 )
 
 
+
+def depth_bombs(sender: str, room: int, head: int) -> dict[str, bytes]:
+    """Payloads deeper than the contract's 32 levels that cost the door's depth check most, as valid
+    JSON of about ``room`` bytes (the door's own tests and the bench's ``door`` area).
+
+    ``head`` is how much of a payload the door judges first (hall_central.intake.HEAD_BYTES): the
+    chains hide behind a head within the limit. Both were door-cost attacks before the check ran
+    on the bytes in a few passes: one regular-expression match per string (the 900-deep one, 7-11
+    ms) and one pass over the brackets per level (the chains, 13-20 ms)."""
+    body = '{"appointment_id":"X1","n":%s}'
+    env = ('{"id":"m1","type":"req","op":"checkin","v":1,"ts":"2026-12-03T06:00:00.000Z",'
+           f'"terminal":"{sender}","idem":"k1","body":%s}}')
+    chain = "[" * 31 + "]" * 31  # 34 deep inside the envelope, the body and n
+    return {name: text.encode() for name, text in {
+        # 900 levels of about 70 short strings each
+        "900 deep, 87,000 strings": env % (body % ("[" + ",".join(['"a"'] * (room // 900 // 4 - 8)) + ",") * 900
+                                           + "0" + "]" * 900),
+        # a head within the limit, then 4,000 chains 31 deep
+        "4,000 chains 31 deep": env % (body % ('["' + "x" * head + '",'
+                                               + ",".join([chain] * ((room - head) // 63)) + "]")),
+    }.items()}
+
 #: Why 10: "other terminals" of the issue, several, so that no per-terminal rule could hide the cost.
 SENDERS = 10
 #: How long the sender waits at most after a run for the answers still on their way (it stops

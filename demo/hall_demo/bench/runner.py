@@ -21,6 +21,7 @@ AREAS = {
     "codes": ("codes.verify_ms", "codes.verify_p99_ms", "codes.ed25519_ms", "codes.reject_p99_ms", "codes.bomb_ms"),
     "mqtt": ("mqtt.gateway_p50_ms", "mqtt.raw_p50_ms", "mqtt.gateway_p99_ms", "mqtt.raw_p99_ms",
              "mqtt.reconnect_ms", "outbox.drain_per_s"),
+    "door": ("door.depth_check_ms", "door.poison_judge_ms"),
     "central": ("central.checkins_per_s", "central.p99_ms", "central.poison_checkins_per_s", "central.poison_p99_ms"),
     "startup": ("startup.home_ms", "startup.rss_mb"),
 }

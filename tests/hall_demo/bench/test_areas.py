@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from hall_demo.bench import central, codes, idcard, mqtt, qr, runner
+from hall_demo.bench import central, codes, door, idcard, mqtt, qr, runner
 from hall_demo.bench.report import Figure
 
 
@@ -34,6 +34,13 @@ def test_codes_quick_every_key():
     _sane(figs, runner.AREAS["codes"])
     assert figs["codes.verify_ms"].baseline_value == figs["codes.ed25519_ms"].value
     assert "refusals of mutated codes" in figs["codes.reject_p99_ms"].note
+
+
+def test_door_quick_every_key():
+    figs = door.run(quick=True)  # raises if the door missed a bomb's depth
+    _sane(figs, runner.AREAS["door"])
+    assert "900 deep" in figs["door.depth_check_ms"].note and "chains" in figs["door.depth_check_ms"].note
+    assert "nested_100000" in figs["door.poison_judge_ms"].note
 
 
 def test_idcard_read_on_a_throttled_pty():
