@@ -16,13 +16,12 @@ from __future__ import annotations
 import functools
 
 from hall_central import intake
-from hall_demo.bench.poison import POISONS, depth_bombs
+from hall_demo.bench.poison import POISONS, depth_bombs, message
 from hall_demo.bench.report import Figure, percentile, time_calls_ms
 from kiosk.network import envelope, topics
 
 SENDER, VICTIM = "BENCH-EVIL00", "BENCH-GOOD00"
-_CHECKIN = ('{"id":"m1","type":"req","op":"checkin","v":1,"ts":"2026-12-03T06:00:00.000Z",'
-            f'"terminal":"{SENDER}","idem":"k1","body":{{"appointment_id":"AP0123456789ABCDEF"}}}}').encode()
+_CHECKIN = message(body='{"appointment_id":"AP0123456789ABCDEF"}')("m1", SENDER, VICTIM)
 
 
 def med(xs: list[float]) -> float:

@@ -53,30 +53,31 @@ class Poison:
     make: Callable[[str, str, str], bytes]  # (message id, sender's terminal id, victim's terminal id) -> payload
 
 
-def _env(op: str = "checkin", terminal: Callable[[str, str], str] = lambda s, v: f'"{s}"', body: str = _CHECKIN,
+def message(op: str = "checkin", terminal: Callable[[str, str], str] = lambda s, v: f'"{s}"', body: str = _CHECKIN,
          v: str = "1") -> Callable[[str, str, str], bytes]:
+    """A maker of the issue's envelope with the given parts replaced (the poisons, the depth bombs
+    and the bench's valid check-in are all built from this one envelope)."""
     def make(mid: str, sender: str, victim: str) -> bytes:
         return (_ENV % {"id": mid, "op": op, "v": v, "terminal": terminal(sender, victim), "body": body}).encode()
     return make
 
 
 POISONS: tuple[Poison, ...] = (
-    Poison("terminal_plus", "checkin", "invalid", _env(terminal=lambda s, v: '"+"')),
-    Poison("terminal_null", "checkin", "invalid", _env(terminal=lambda s, v: "null")),
-    Poison("terminal_int", "checkin", "invalid", _env(terminal=lambda s, v: "123")),
-    Poison("terminal_object", "checkin", "invalid", _env(terminal=lambda s, v: f'{{"id":"{v}"}}')),
-    Poison("terminal_fullwidth", "checkin", "invalid", _env(terminal=lambda s, v: '"ＺＭ－ＥＶＩＬ０１"')),
-    Poison("terminal_short", "checkin", "invalid", _env(terminal=lambda s, v: '"ZM"')),
-    Poison("big_int_in_body", "checkin", "invalid", _env(body=f'{{"appointment_id":"X1","n":{BIG_INT}}}')),
-    Poison("big_int_as_version", "checkin", "invalid", _env(v=BIG_INT)),
-    Poison("nested_5000", "checkin", "dropped", _env(body=_nested(5000))),
-    Poison("nested_100000", "checkin", "dropped", _env(body=_nested(100_000))),
+    Poison("terminal_plus", "checkin", "invalid", message(terminal=lambda s, v: '"+"')),
+    Poison("terminal_null", "checkin", "invalid", message(terminal=lambda s, v: "null")),
+    Poison("terminal_int", "checkin", "invalid", message(terminal=lambda s, v: "123")),
+    Poison("terminal_object", "checkin", "invalid", message(terminal=lambda s, v: f'{{"id":"{v}"}}')),
+    Poison("terminal_fullwidth", "checkin", "invalid", message(terminal=lambda s, v: '"ＺＭ－ＥＶＩＬ０１"')),
+    Poison("terminal_short", "checkin", "invalid", message(terminal=lambda s, v: '"ZM"')),
+    Poison("big_int_in_body", "checkin", "invalid", message(body=f'{{"appointment_id":"X1","n":{BIG_INT}}}')),
+    Poison("big_int_as_version", "checkin", "invalid", message(v=BIG_INT)),
+    Poison("nested_5000", "checkin", "dropped", message(body=_nested(5000))),
+    Poison("nested_100000", "checkin", "dropped", message(body=_nested(100_000))),
     Poison("lone_surrogate", "feedback.submit", "invalid",
-           _env(op="feedback.submit", body='{"kind":"consult","target":{"hall":true},"text":"\\ud800"}')),
-    Poison("other_terminal", "ticket.walkin", "forbidden", _env(op="ticket.walkin", terminal=lambda s, v: f'"{v}"',
+           message(op="feedback.submit", body='{"kind":"consult","target":{"hall":true},"text":"\\ud800"}')),
+    Poison("other_terminal", "ticket.walkin", "forbidden", message(op="ticket.walkin", terminal=lambda s, v: f'"{v}"',
                                                                  body='{"line":"A"}')),
 )
-
 
 
 def depth_bombs(sender: str, room: int, head: int) -> dict[str, bytes]:
@@ -88,17 +89,14 @@ def depth_bombs(sender: str, room: int, head: int) -> dict[str, bytes]:
     on the bytes in a few passes: one regular-expression match per string (the 900-deep one, 7-11
     ms) and one pass over the brackets per level (the chains, 13-20 ms)."""
     body = '{"appointment_id":"X1","n":%s}'
-    env = ('{"id":"m1","type":"req","op":"checkin","v":1,"ts":"2026-12-03T06:00:00.000Z",'
-           f'"terminal":"{sender}","idem":"k1","body":%s}}')
     chain = "[" * 31 + "]" * 31  # 34 deep inside the envelope, the body and n
-    return {name: text.encode() for name, text in {
+    return {name: message(body=body % n)("m1", sender, sender) for name, n in {
         # 900 levels of about 70 short strings each
-        "900 deep, 87,000 strings": env % (body % ("[" + ",".join(['"a"'] * (room // 900 // 4 - 8)) + ",") * 900
-                                           + "0" + "]" * 900),
+        "900 deep, 87,000 strings": ("[" + ",".join(['"a"'] * (room // 900 // 4 - 8)) + ",") * 900 + "0" + "]" * 900,
         # a head within the limit, then 4,000 chains 31 deep
-        "4,000 chains 31 deep": env % (body % ('["' + "x" * head + '",'
-                                               + ",".join([chain] * ((room - head) // 63)) + "]")),
+        "4,000 chains 31 deep": '["' + "x" * head + '",' + ",".join([chain] * ((room - head) // 63)) + "]",
     }.items()}
+
 
 #: Why 10: "other terminals" of the issue, several, so that no per-terminal rule could hide the cost.
 SENDERS = 10
