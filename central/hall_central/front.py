@@ -54,6 +54,18 @@ from kiosk.network import topics
 
 log = logging.getLogger("kiosk.central.front")
 
+#: paho's own reconnect schedule for the front: RECONNECT_MIN_S doubling to RECONNECT_MAX_S. Why
+#: capped at 2 s (paho's default doubles from 1 s to 120 s): after a broker outage the terminals are
+#: back within a fraction of a second (their links retry from 0.1 s, hall_common.reconnect), and
+#: their requests (5 s by default, ``network.request_timeout_s``) timed out while the central service
+#: still sat out its own backoff: the explorer's seed 42 met ``network.timeout`` 5 s after the
+#: terminal was online again, and after a longer outage the city's halls would wait up to two
+#: minutes. The central service is one client (or a few instances): a refused connection every 2 s
+#: costs the broker nothing, so it needs neither a long cap nor jitter. Whole seconds: paho's
+#: signature takes ints (1 s, then every 2 s).
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 2
+
 #: Why 50 ms: refusal counts reach the service's ``stats`` at most this late when no accepted message
 #: follows them (before one, they are sent first); a flood of refusals costs one small frame per
 #: 50 ms, not one per message.
@@ -244,6 +256,7 @@ class Front:
         # Why 1,000: the broker's side bounds it (max_inflight_messages, config/broker/README.md).
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)
+        c.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         c.on_connect, c.on_message, c.on_subscribe = self._on_connect, self._on_message, self._on_subscribe
         c.on_socket_open = self._on_socket_open
         apply_tls(c, self.url, self.tls)

@@ -215,3 +215,37 @@ def test_retained_messages_are_taken_only_from_state_topics(broker, tmp_path, cl
         assert svc.stats["dropped"] == 1, svc.stats   # the state topic's, and only it
     finally:
         svc.stop()
+
+
+def test_after_a_broker_outage_the_front_retries_on_a_short_schedule():
+    # The explorer's seed 42: a terminal back online after a broker restart met network.timeout,
+    # because the front still sat out paho's default backoff (1 s doubling to 120 s) while the
+    # terminals retry from 0.1 s. Here a listener in the broker's place takes each attempt and
+    # closes it (the broker still down for MQTT): six attempts on the front's schedule (capped at
+    # RECONNECT_MAX_S) come within seconds; on paho's default the sixth would wait 63 s, beyond
+    # the bound (a hang guard with a tenfold margin, not a speed check).
+    from hall_central.front import RECONNECT_MAX_S, Front
+    from kiosk.config import SCHEMA
+    assert RECONNECT_MAX_S < SCHEMA["network"]["request_timeout_s"].default / 2   # a terminal's first retry finds it back
+    attempts = []
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+
+        def accept():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                attempts.append(1)
+                conn.close()
+        threading.Thread(target=accept, daemon=True, name="test-fake-broker").start()
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            front = Front(theirs, {"broker_url": f"mqtt://127.0.0.1:{port}", "client_id": "t"}, Frames(theirs))
+            front.connect()
+            try:
+                wait_for(lambda: len(attempts) >= 6, 40, "six connection attempts (about 9 s on the front's "
+                         "schedule; paho's default would take 63 s)")
+            finally:
+                front.close()
