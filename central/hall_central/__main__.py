@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     failure = svc.failure
     svc.stop()
     if failure:
-        print(f"central: stopped serving on {args.broker}: {failure}", file=sys.stderr)
+        print(f"central: stopped serving on {args.broker}: {failure}; exiting 1 for the supervisor to start it "
+              "again", file=sys.stderr)
         return 1
     return 0
 

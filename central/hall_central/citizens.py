@@ -29,6 +29,23 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
+def blank(name: str) -> bool:
+    """True for a name with no character but spaces (ASCII, full-width U+3000, any ``str.isspace``
+    one): the contract's ``citizen_name`` refuses it (its pattern lists exactly these characters),
+    and the central service answers it invalid even when a caller skipped the schema. Before,
+    ``"   "`` and ``"\u3000\t"`` passed and all got one reference, keyed by the number and no name."""
+    return not name_key(name)
+
+
+def is_registers(register_name: str, given: str) -> bool:
+    """Whether ``given`` is the register's name for the number: the same characters once the spaces
+    before and after are gone. Why padding is accepted rather than refused: an ID card's name field
+    is fixed-width, padded with spaces (ASCII or full-width, as readers decode it), so a reader that
+    leaves some padding on still proves the same person; the unregistered key (:func:`name_key`)
+    trims the same way, so a padded name and the trimmed one are one citizen on either path."""
+    return register_name == given.strip()
+
+
 def citizen_hash(secret: bytes, id_number: str, name: str | None = None) -> str:
     """The key of a citizen row: HMAC-SHA256 of the ID number for the register-linked citizen
     (``name`` None), of the number, NUL and :func:`name_key` of the name given for anyone else."""

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING
 
-from hall_central import idcard, seed
+from hall_central import citizens, idcard, seed
 from hall_central.appointments import AppointmentOps
 from hall_central.clock import TZ, Clock, add_working_days, iso_utc, subtract_working_days, working_days_between
 from hall_central.mobile import MobileOps
@@ -228,8 +228,10 @@ class Domain(AppointmentOps, MobileOps):
         id_number = body["id_number"].upper()
         if not idcard.is_valid(id_number):
             raise OpError("invalid", "the ID number fails the GB 11643 check")
+        if citizens.blank(body["name"]):
+            raise OpError("invalid", "the name is blank")
         found = seed.person(id_number)
-        if found and found[2]["name"] == body["name"].strip():
+        if found and citizens.is_registers(found[2]["name"], body["name"]):
             kind, idx, card = found
             ref = self._register(card, kind, idx)
             if kind == "synthetic":

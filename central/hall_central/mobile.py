@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from hall_central import idcard, seed
+from hall_central import citizens, idcard, seed
 from hall_central.clock import iso_utc
 from hall_central.rules import OpError
 
@@ -83,8 +83,10 @@ class MobileOps:
             raise OpError("invalid", "the ID number fails the GB 11643 check")
         if seed.item(body["item_code"]) is None:
             raise OpError("not_found", f"unknown item {body['item_code']}")
+        if citizens.blank(citizen["name"]):
+            raise OpError("invalid", "the citizen's name is blank")
         found = seed.person(id_number)
-        if found and found[2]["name"] == citizen["name"].strip():
+        if found and citizens.is_registers(found[2]["name"], citizen["name"]):
             ref = self._register(found[2], found[0], found[1])
         else:
             ref = self._register({"id_number": id_number, "name": citizen["name"]}, "unknown", None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -72,6 +73,17 @@ FRONT_STALL_S = 30.0
 
 class FrontFailed(ConnectionError):
     """The front could not connect (TLS files, a refused handshake, no route), or died: its words."""
+
+
+def exit_status(returncode: int) -> str:
+    """A child's end in words: ``exit status 1``, or ``killed by SIGKILL`` for a negative
+    ``returncode`` (subprocess's way of saying a signal ended it)."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:  # a real-time signal, which has no name in the enum
+        return f"killed by signal {-returncode}"
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -203,13 +215,28 @@ class CentralService:
             for item in items:
                 self._on_front(item)
         if not self._stopping:
-            self.failure = self.failure or "the network front exited"
+            how = self._front_ended()
+            self.failure = self.failure or f"the network front exited ({how})"
             if self._subscribed.is_set():  # before that, start() says it
-                log.error("the network front is gone: this instance no longer serves",
+                log.error("the network front is gone (%s): this instance no longer serves and stops "
+                          "(python -m hall_central exits 1 so that its supervisor starts it again)", how,
                           extra={"instance": self.instance, "failure": self.failure})
             self.failed.set()
         self._front_said.set()
         self.queue.close()
+
+    def _front_ended(self) -> str:
+        """How the front ended, once its end of the pair closed: its exit status or the signal that
+        killed it (an operator's first question, which "exited" alone did not answer). Its end closes
+        as it exits, so the wait is short; one still running after FRONT_STOP_S is killed."""
+        front = self._front
+        if front is None:
+            return "no process"
+        try:
+            return exit_status(front.wait(FRONT_STOP_S))
+        except subprocess.TimeoutExpired:
+            front.kill()
+            return f"closed its end but still ran after {FRONT_STOP_S:.0f} s: killed, " + exit_status(front.wait())
 
     def _on_front(self, item: tuple) -> None:
         """One item from the front (the wire: hall_central.front's docstring)."""

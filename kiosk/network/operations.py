@@ -52,6 +52,8 @@ Ref: TypeAlias = str
 
 IdNumber: TypeAlias = str
 
+CitizenName: TypeAlias = str
+
 Level: TypeAlias = Literal['village', 'township', 'county', 'city']
 
 class Named(TypedDict):
@@ -157,7 +159,7 @@ class ApplicationGetRequest(TypedDict):
 
 class ApplicationSubmitRequestCitizen(TypedDict):
     id_number: IdNumber
-    name: str
+    name: CitizenName
 
 class ApplicationSubmitRequestMaterial(TypedDict):
     name: str
@@ -247,7 +249,7 @@ class CheckinResult(TypedDict):
 class CitizenLookupRequest(TypedDict):
     """Online only: the ONLY operation whose body carries an ID number; returns an opaque citizen_ref. The citizen's own reference (the one their appointments and applications are under; known true) goes only to a lookup whose name is the population register's for that number, as an ID card gives it. Another name, the keypad's placeholder "-" (a number typed without a card) or a person the register does not hold gets the reference of that number and that name (known false): the same one for the same number and name (width, case and spaces aside), never one issued under another name, so typing someone's number reaches nothing of theirs."""
     id_number: IdNumber
-    name: str
+    name: CitizenName
 
 class CitizenLookupResult(TypedDict):
     citizen_ref: Ref

@@ -27,17 +27,6 @@ skipped = 0
 _installed = False
 
 
-def _alive(proxy: Any) -> bool:
-    """False when ``proxy`` is a Kivy weak proxy whose widget was freed (anything else: True)."""
-    if not isinstance(proxy, WeakProxy):
-        return True
-    try:
-        proxy.__ref__()
-    except ReferenceError:
-        return False
-    return True
-
-
 def install() -> None:
     """Wrap Kivy's rule evaluation (idempotent). Must run before widgets are built: a rule's
     binding looks up the builder's ``call_fn`` when the rule is applied."""
@@ -49,9 +38,18 @@ def install() -> None:
     kivy_call_fn = builder.call_fn
 
     def call_fn(args: Any, instance: Any, value: Any) -> None:
-        # args: (element, key, value, rule, idmap); element and idmap["self"] are weak proxies.
-        element, idmap = args[0], args[4]
-        if not (_alive(element) and _alive(idmap.get("self"))):
+        # args: (element, key, value, rule, idmap); element and idmap["self"] are weak proxies (one
+        # and the same for a widget's own rules), checked before the rule is evaluated: calling
+        # a freed one's __ref__ raises. Inline, one check when they are one proxy: a helper called
+        # twice cost 240 ns per evaluation, a third of Kivy's own 714 ns under python -O and a
+        # sixth of 1,733 ns without (tools/time_kvrules.py); this costs half that.
+        element, this = args[0], args[4].get("self")
+        try:
+            if isinstance(element, WeakProxy):
+                element.__ref__()
+            if this is not element and isinstance(this, WeakProxy):
+                this.__ref__()
+        except ReferenceError:
             global skipped
             skipped += 1
             log.debug("kv rule of a freed widget skipped", extra={"key": args[1]})

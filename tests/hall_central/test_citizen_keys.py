@@ -4,11 +4,16 @@ number and any name, or the keypad's placeholder "-", got the same citizen_ref a
 with it that citizen's appointments (to list and cancel) and applications. Over a real Mosquitto."""
 from __future__ import annotations
 
-from hall_central import seed
+import re
+
+import pytest
+
+from hall_central import citizens, seed
 from hall_central.clock import FixedClock
-from hall_central.domain import Domain
+from hall_central.domain import Domain, OpError
 from hall_central.service import CentralService
 from hall_central.store import Store
+from kiosk.network import schemas
 from kiosk.services.checkin import KEYPAD_NAME
 
 from .conftest import T0, TermClient
@@ -104,3 +109,74 @@ def test_a_database_keyed_by_the_number_alone_is_rekeyed_at_start(broker, tmp_pa
         assert check.meta_get("citizen_keys") == "2"
     finally:
         check.close()
+
+
+#: Names of spaces alone: ASCII, full-width (U+3000), tab, no-break, em space, a line break.
+BLANK_NAMES = ("   ", "\u3000\t", "\u3000", " \u00a0\u2003 ", "\n")
+
+
+def _submit(client, id_number: str, name: str) -> dict:
+    return client.call("application.submit", {
+        "citizen": {"id_number": id_number, "name": name}, "item_code": "MZ001",
+        "materials": [{"name": "身份证", "provided": True}],
+        "consent": {"given": True, "method": "tap", "at": "2026-03-18T02:00:00.000Z"}, "staff": {"staff_id": "S001"}})
+
+
+def test_a_name_of_spaces_alone_is_refused_as_invalid(service, client):
+    """Before: "   " and "\\u3000\\t" passed the schema (minLength 1) and got a reference keyed by the
+    number and no name at all, one for every blank name; now the contract's pattern refuses them."""
+    card = seed.demo_citizens()[1]
+    for name in BLANK_NAMES:
+        res = client.call("citizen.lookup", {"id_number": card["id_number"], "name": name})
+        assert not res["ok"] and res["error"]["code"] == "invalid", (name, res)
+        res = _submit(client, card["id_number"], name)
+        assert not res["ok"] and res["error"]["code"] == "invalid", (name, res)
+    assert _lookup(client, card["id_number"], card["name"])["known"] is True  # the service still answers
+
+
+def test_the_domain_refuses_a_blank_name_without_the_schema(tmp_path):
+    """The door's schema check is not the only guard: a caller of Domain.handle that skipped it
+    (a tool, a test, a future transport) gets the same refusal."""
+    store = Store(tmp_path / "central.db")
+    domain = Domain(store, FixedClock(start=T0))
+    card = seed.demo_citizens()[1]
+    try:
+        with store.transaction():
+            domain.ensure_seeded()
+            for name in BLANK_NAMES:
+                with pytest.raises(OpError) as refused:
+                    domain.handle("ZM-T0001", "citizen.lookup", {"id_number": card["id_number"], "name": name})
+                assert refused.value.code == "invalid", name
+    finally:
+        store.close()
+
+
+def test_spaces_around_a_name_do_not_make_another_citizen(service, client, other):
+    """Padding is trimmed, not refused (hall_central.citizens.is_registers says why): the register's
+    name padded as a fixed-width card field is still the card holder, and a name the register does
+    not hold is one key however it is padded."""
+    card = seed.demo_citizens()[1]
+    proven = _lookup(client, card["id_number"], card["name"])
+    for padded in (f" {card['name']} ", f"\u3000{card['name']}\u3000\u3000", f"{card['name']}\t"):
+        assert _lookup(other, card["id_number"], padded) == proven, padded
+    typed = _lookup(client, card["id_number"], "王五")
+    assert typed["known"] is False and typed["citizen_ref"] != proven["citizen_ref"]
+    for padded in ("  王五", "王五\u3000", "\u3000王五\n"):
+        assert _lookup(other, card["id_number"], padded) == typed, padded
+
+
+def test_the_contracts_blank_characters_are_the_central_keys_spaces():
+    """The pattern of common.json's citizen_name lists its space characters by hand (no ``\\s``: it
+    differs between Python, Rust and ECMAScript): for every code point, both validators refuse it
+    alone exactly when the central service's key (name_key) sees nothing in it."""
+    pattern = schemas.schema_files()["common.json"]["$defs"]["citizen_name"]["pattern"]
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]  # no lone surrogate in JSON text
+    blank_by_key = {ch for ch in points if citizens.blank(ch)}
+    compiled = re.compile(pattern)
+    assert {ch for ch in points if not compiled.search(ch)} == blank_by_key
+    fast = schemas._fast("citizen.lookup.request.json")
+    assert fast is not None
+    body = {"id_number": seed.demo_citizens()[1]["id_number"]}
+    for ch in sorted(blank_by_key) + ["x", "\u200b", "\ufeff", "\u180e", "\x00", "\u3001"]:
+        for name in (ch, ch * 3, f"{ch}x{ch}"):
+            assert fast.is_valid({**body, "name": name}) == (not citizens.blank(name)), repr(name)

@@ -4,11 +4,13 @@ Over a real Mosquitto; processes are real and killed for real."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hall_central.front import Frames, frame
-from hall_central.service import CentralService
+from hall_central.service import CentralService, exit_status
 from hall_common.procs import stop_process
 from tests.central_cli import await_ready, start
 from tests.waiting import wait_for
@@ -59,7 +61,11 @@ def test_frames_are_read_many_per_read_and_whole_across_reads():
             frames.read(5)
 
 
-def test_a_dead_front_is_said_and_the_service_no_longer_claims_to_serve(broker, tmp_path, clock):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
+def test_a_dead_front_is_said_and_the_service_no_longer_claims_to_serve(broker, tmp_path, clock, caplog, sig):
+    """Before, the failure and the log said "exited" and nothing of how: now the signal (or the
+    exit status) and what the service does next. SIGHUP: one the front does not ignore or handle."""
+    caplog.set_level(logging.ERROR, logger="kiosk.central.service")
     svc = CentralService(broker.url, str(tmp_path / "central.db"), clock=clock, instance="f1").start()
     try:
         c = TermClient(broker.url)
@@ -68,11 +74,21 @@ def test_a_dead_front_is_said_and_the_service_no_longer_claims_to_serve(broker, 
         finally:
             c.close()
         assert svc._front is not None
-        os.kill(svc._front.pid, signal.SIGKILL)
+        os.kill(svc._front.pid, sig)
         assert svc.failed.wait(30), "the service did not notice its front died"
-        assert "exited" in svc.failure
+        assert svc.failure == f"the network front exited (killed by {sig.name})", svc.failure
+        said = [r.getMessage() for r in caplog.records if "front is gone" in r.getMessage()]
+        assert said == [f"the network front is gone (killed by {sig.name}): this instance no longer serves and "
+                        "stops (python -m hall_central exits 1 so that its supervisor starts it again)"], said
     finally:
         svc.stop()
+
+
+def test_an_exit_status_is_said_as_one():
+    done = subprocess.run([sys.executable, "-c", "raise SystemExit(3)"], check=False)
+    assert exit_status(done.returncode) == "exit status 3"
+    assert exit_status(-signal.SIGTERM) == "killed by SIGTERM"
+    assert exit_status(-(signal.SIGRTMIN + 2)) == f"killed by signal {signal.SIGRTMIN + 2}"
 
 
 def _start_cli(broker, tmp_path) -> tuple[subprocess.Popen, queue.Queue]:
@@ -87,7 +103,8 @@ def test_the_command_line_exits_1_with_one_line_when_its_front_dies(broker, tmp_
         os.kill(_front_of(proc.pid), signal.SIGKILL)
         assert proc.wait(60) == 1  # so that its supervisor starts it again
         err = [line for line in proc.stderr.read().splitlines() if line.startswith("central:")]
-        assert err and "stopped serving" in err[-1], err
+        assert err and "stopped serving" in err[-1] and "(killed by SIGKILL)" in err[-1], err
+        assert err[-1].endswith("exiting 1 for the supervisor to start it again"), err
     finally:
         stop_process(proc)
 
