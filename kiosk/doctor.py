@@ -5,7 +5,7 @@ production profile, the state directory, trust, drivers, TLS files, the sealing 
 (free space, the outbox's integrity by ``PRAGMA quick_check`` and its writability, dead letters
 and corrupt copies kept aside), the broker (through the terminal's own MQTT link,
 kiosk.network.link: a real MQTT v5 CONNECT and SUBSCRIBE, not just a TCP connect), each configured
-device without disturbing a running kiosk, and a CJK font. Exit 0 when all pass, 1 when a check
+device without disturbing a running kiosk, a CJK font and the compiled translations. Exit 0 when all pass, 1 when a check
 fails, 2 when `kiosk run` would refuse to start (with one line on stderr saying why). The technician's probe (``--device ROLE --url URL --read`` / ``--test-print``) exercises one
 device alone and prints one JSON line.
 """
@@ -18,6 +18,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -207,7 +208,23 @@ def run_checks(config_path: str) -> list[Check]:
     font = find_cjk_font(cfg.get("ui.font", ""))
     checks.append(Check("cjk_font", font is not None, font or "none found",
                         "install fonts-noto-cjk (make setup) or set ui.font"))
+    checks.append(translations_check(cfg.get("runtime.language")))
     return checks
+
+
+def translations_check(language: str, locale_dir: Path | None = None) -> Check:
+    """The compiled catalogue of every language a session can take but English (the message ids
+    are English, so an English screen needs none). Without it a zh_CN terminal shows every text
+    in English under a Chinese hall's name while `kiosk run` starts (a cold try: doctor said ok)."""
+    from kiosk import i18n
+    tr = i18n.Translator(locale_dir or i18n.LOCALE_DIR)
+    missing = [lang for lang in i18n.LANGUAGES if lang != "en" and not tr.has(lang)]
+    if missing:
+        first = " (the terminal's default language)" if language in missing else ""
+        return Check("translations", False, f"no compiled catalogue for {', '.join(missing)}{first}: "
+                     "every text would show in English", "python -m tools.i18n compile (make setup does it), "
+                     "or install the kiosk from its wheel, which carries them")
+    return Check("translations", True, f"{', '.join(i18n.LANGUAGES)} (default {language})")
 
 
 def print_checks(checks: Iterable[Check], out: Callable[[str], None] = print) -> bool:

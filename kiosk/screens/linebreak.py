@@ -42,6 +42,10 @@ def break_name(line: str, width: float, measure) -> str:
 
 #: Closing punctuation that must not start a line (避头点): it goes back to the line before.
 NO_LINE_START = "，。、；：？！）》」』】〉”’,.;:?!)%"
+#: Units written after a number, which stay with it (a cold try: 约10厘|米处 in the scan hint on the
+#: identify screen): a break inside one takes the number and its unit down together. Longest first.
+UNITS = ("个工作日", "工作日", "厘米", "毫米", "公里", "分钟", "小时", "平方米")
+_NUMBER_UNIT = re.compile(r"\d+(?:" + "|".join(UNITS) + ")")
 #: Opening punctuation that must not end a line (避尾点): it goes down with the word it opens
 #: (the help text ended a line with “ and began the next with 呼叫工作人员”).
 NO_LINE_END = "（(《「『【〈“‘"
@@ -68,15 +72,31 @@ def _orphan(line: str) -> bool:
     return bool(CJK.match(line)) and all(ch in NO_LINE_START for ch in line[1:])
 
 
+def _unit_around(text: str, cut: int, start: int) -> int | None:
+    """Where a number with its unit starts when the break at ``cut`` falls inside the unit or
+    between the two (10厘|米, 10|厘米: at the 1), None when it does not or the number starts its
+    line (nothing to move)."""
+    if not CJK.match(text[cut]):
+        return None
+    for m in _NUMBER_UNIT.finditer(text, max(start, cut - 24), cut + 4):
+        if m.start() < cut < m.end():
+            first = m.start()
+            while first > start and text[first - 1].isdigit():   # the search began inside the number
+                first -= 1
+            return first if first > start else None
+    return None
+
+
 def mend_breaks(text: str, lines: list[str]) -> str:
-    """``text`` with newlines that move five kinds of bad breaks Kivy's wrap (``lines``, as drawn)
-    makes: a line starting with closing punctuation (the character before goes down with it: the
+    """``text`` with newlines that move the bad breaks Kivy's wrap (``lines``, as drawn) makes
+    (six kinds): a line starting with closing punctuation (the character before goes down with it: the
     usual 避头点 rule), a line ending with opening punctuation (it goes down: 避尾点), a
     paragraph's last line holding a single Chinese character (an orphan: the character before goes
     down with it, 城乡居民基本养老保险待遇的年度复|核 in the progress list in large type), a number or
     Latin word split in two ("约1|0厘米": the whole word goes down), and a number in groups split
     between its groups ("身份证号码：410104 19920927 | 3156", in any language: the whole number
-    goes down; it is read and checked group by group). Unchanged when there is none or the lines
+    goes down; it is read and checked group by group), and a unit split after its number (10厘|米:
+    the number and its unit go down). Unchanged when there is none or the lines
     do not match the text."""
     cuts, cursor, start = [], 0, 0
     for i, line in enumerate(lines):
@@ -103,18 +123,20 @@ def mend_breaks(text: str, lines: list[str]) -> str:
             if _orphan(text[cut:idx + len(line)]) and text[idx + len(line):idx + len(line) + 1] in ("", "\n") \
                     and cut - 1 > start + 1 and CJK.match(text[cut - 1]) and text[cut - 2] not in NO_LINE_END:
                 cut -= 1
-            cuts.append(cut)
+            cuts.append(_unit_around(text, cut, start) or cut)
         elif soft and text[idx - 1] in NO_LINE_END:
             opening = idx - 1
             while opening > start + 1 and text[opening - 1] in NO_LINE_END:
                 opening -= 1
             if opening > start:
                 cuts.append(opening)
+        elif soft and (unit := _unit_around(text, idx, start)) is not None:
+            cuts.append(unit)
         elif soft and _orphan(line) and text[idx + len(line):idx + len(line) + 1] in ("", "\n"):
             # a paragraph's last line holding one Chinese character: the one before goes down too
             # (not after closing punctuation: taking it down would break inside what it closes)
             if idx - 1 > start + 1 and CJK.match(text[idx - 1]) and text[idx - 2] not in NO_LINE_END:
-                cuts.append(idx - 1)
+                cuts.append(_unit_around(text, idx - 1, start) or idx - 1)   # 10厘米|处。: not 10厘|米处。
         elif soft and _alnum(text[idx - 1]) and _alnum(text[idx]):
             word = idx - 1
             while word > start and _alnum(text[word - 1]):

@@ -42,7 +42,7 @@ def test_all_checks_ok_then_broker_stopped(cfg_file, capsys):
     assert main(["doctor", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert [line.split()[0] for line in out.splitlines()] == ["ok"] * len(out.splitlines())
-    for name in ("config", "state_dir", "broker", "device:idcard", "device:printer", "cjk_font"):
+    for name in ("config", "state_dir", "broker", "device:idcard", "device:printer", "cjk_font", "translations"):
         assert name in out
 
     broker.stop()
@@ -209,3 +209,17 @@ def test_a_required_role_missing_is_a_warning_and_a_virtual_device_needs_no_hard
     assert checks["device:printer"].line().startswith("ok ") and "in memory" in checks["device:printer"].detail
     mobile = config.from_dict({**base, "terminal": {**base["terminal"], "profile": "mobile"}})
     assert [c.name for c in doctor.device_checks(mobile)] == ["device:printer"]
+
+
+def test_a_checkout_without_compiled_translations_fails_the_doctor(tmp_path):
+    # A cold try: with no .mo files a zh_CN terminal showed every text in English and doctor said ok.
+    import shutil
+
+    from kiosk import i18n
+    from kiosk.doctor import translations_check
+    bare = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, bare, ignore=shutil.ignore_patterns("*.mo"))
+    check = translations_check("zh_CN", bare)
+    assert not check.ok and "zh_CN (the terminal's default language)" in check.detail
+    assert "tools.i18n compile" in check.hint and check.line().startswith("FAIL")
+    assert translations_check("zh_CN").ok      # this checkout's compiled catalogues (the test session's fixture)

@@ -114,3 +114,15 @@ def test_a_number_in_groups_goes_down_whole(text, drawn, mended):
 def test_a_last_chinese_character_is_not_left_alone_on_its_line(text, drawn, mended):
     from kiosk.screens.linebreak import mend_breaks
     assert mend_breaks(text, drawn) == mended
+
+
+@pytest.mark.parametrize("drawn, mended", [
+    # a cold try: the identify screen's scan hint drew 约10厘 | 米处 at 1280x800, standard type
+    (["请将二维码对准扫码口约10厘", "米处。"], "请将二维码对准扫码口约\n10厘米处。"),
+    (["请将二维码对准扫码口约10", "厘米处。"], "请将二维码对准扫码口约\n10厘米处。"),
+    # the orphan rule takes the character before down, here the unit's last: the whole goes down
+    (["请将二维码对准扫码口约10厘米", "处。"], "请将二维码对准扫码口约\n10厘米处。"),
+])
+def test_a_unit_goes_down_with_its_number(drawn, mended):
+    from kiosk.screens.linebreak import mend_breaks
+    assert mend_breaks("请将二维码对准扫码口约10厘米处。", drawn) == mended
