@@ -242,7 +242,13 @@ def promised_text(application: dict[str, Any], tr: Callable[[str], str]) -> str:
     d, days = a.get("promised_deadline", ""), int(a.get("days_left", 0) or 0)
     if a.get("status") in ("done", "rejected"):
         return tr("Promised by {d}: finished").format(d=d)
-    if days >= 0:
+    # 0 and 1 have their own words: "0 working days left" read as a riddle to a cold try (due
+    # today), and English says "1 working day".
+    if days == 0:
+        return tr("Promised by {d}: due today").format(d=d)
+    if days == 1:
+        return tr("Promised by {d}: 1 working day left").format(d=d)
+    if days > 0:
         return tr("Promised by {d}: {n} working days left").format(d=d, n=days)
     return tr("Promised by {d}: overdue by {n} days").format(d=d, n=-days)
 

@@ -53,7 +53,11 @@ def days_text(application: dict, tr) -> str:
     if application.get("status") == "done":
         return tr("finished")
     days = int(application.get("days_left", 0) or 0)
-    if days >= 0:
+    if days == 0:   # as tickets.promised_text: its own words for 0 and 1
+        return tr("due today")
+    if days == 1:
+        return tr("1 working day left")
+    if days > 0:
         return tr("{n} working days left").format(n=days)
     return tr("overdue by {n} days").format(n=-days)
 

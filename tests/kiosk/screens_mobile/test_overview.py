@@ -27,6 +27,9 @@ def test_application_text_has_number_days_left_and_flag():
     assert APP["application_no"] in text and "2 working days left" in text and "flag: yellow" in text
     assert "overdue by 3 days" in overview.days_text({"days_left": -3}, tr)
     assert overview.days_text({"status": "done", "days_left": -9}, tr) == "finished"
+    # 0 and 1 in their own words (a cold try read "0 working days left" on the kiosk's screen)
+    assert overview.days_text({"days_left": 0}, tr) == "due today"
+    assert overview.days_text({"days_left": 1}, tr) == "1 working day left"
 
 
 class _Checkin:

@@ -204,3 +204,17 @@ def test_wrap_counts_double_byte_signs_full_width_and_cuts_only_overlong_words()
     assert tickets._wrap("x" * 50, width=24) == ["x" * 48, "xx"]
     assert tickets._wrap("办理地点：郑州市政务服务中心一楼G区G01号窗口", width=10) == \
         ["办理地点：郑州市政务", "服务中心一楼G区G01号", "窗口"]
+
+
+def test_the_promised_date_says_due_today_and_one_day_in_words_in_both_languages():
+    # A cold try read "承诺 2026-12-04 前办结：剩余 0 个工作日" on the progress screen.
+    from kiosk.i18n import Translator
+    from kiosk.services.tickets import promised_text
+    t = Translator()
+    zh, en = (lambda s: t.tr(s, "zh_CN")), (lambda s: t.tr(s, "en"))
+    app = {"promised_deadline": "2026-12-04", "status": "in_progress"}
+    assert promised_text({**app, "days_left": 0}, zh) == "承诺 2026-12-04 前办结：今日到期"
+    assert promised_text({**app, "days_left": 0}, en) == "Promised by 2026-12-04: due today"
+    assert promised_text({**app, "days_left": 1}, en) == "Promised by 2026-12-04: 1 working day left"
+    assert promised_text({**app, "days_left": 3}, zh) == "承诺 2026-12-04 前办结：剩余 3 个工作日"
+    assert promised_text({**app, "days_left": -2}, en) == "Promised by 2026-12-04: overdue by 2 days"
