@@ -16,6 +16,7 @@ from kivy.properties import BooleanProperty, DictProperty, StringProperty
 from kiosk.screens import theme
 from kiosk.screens.async_call import run_async
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.checkin import slip_when
 from kiosk.screens.i18n import N_
 from kiosk.screens.widgets import KButton, ListButton
 
@@ -213,6 +214,12 @@ class BookConfirmScreen(KioskScreen):
                 o = self.services.booking.outcome(self.loc(booking))
                 return f"{o['item']} {o['start']}-{o['end']}"
             self.app.go("message", kind="time_clash", back="book_slot", detail=clash)
+        elif held is not None:   # this service that day: its day and time, and its slip again
+            booking = held["booking"]
+
+            def when() -> str:   # worded again if the citizen switches language on the message
+                return slip_when(str(booking.get("date", "")), str(booking.get("start", "")), self.app.lang, self.tr)
+            self.app.go("message", kind="error", error=e, back="book_slot", action="reprint", detail=when)
         else:
             self.app.go("message", kind="error", error=e, back="book_slot", action="reprint")
 

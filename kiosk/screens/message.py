@@ -156,6 +156,10 @@ class MessageScreen(KioskScreen):
             if key == "rejected.too_early" and detail:
                 # a booking slip scanned before its time: the day and time it is for (CheckinCodeScreen)
                 self.body_id = N_("This booking is for {detail}. Please come back then.")
+            elif key == "rejected.conflict" and detail:
+                # the booking of this service the citizen already holds: its day and time (a cold
+                # try: "Already booked" said neither; only the reprinted slip did)
+                self.body_id = N_("You already have a booking for this service: {detail}. You can print its slip again.")
             log.info("error shown", extra={"code": key, "error": type(error).__name__})
         else:
             self.code = kind

@@ -36,6 +36,17 @@ def drive_clash(app, ui) -> dict:
     return {"zh": zh, "en": ui.call(lambda: _body(app))}
 
 
+def drive_already_booked(app, ui) -> dict:
+    from kiosk.network.errors import Rejected
+    ui.call(lambda: app.sm.get_screen("book_confirm")._conflict(Rejected("conflict", "", "appointment.book"),
+                                                                 {"why": "item", "booking": HELD}))
+    ui.frames(2)
+    zh = ui.call(lambda: _body(app))
+    ui.call(app.toggle_language)
+    ui.frames(2)
+    return {"zh": zh, "en": ui.call(lambda: _body(app)), "action": ui.call(lambda: ui.find("msg_action") is not None)}
+
+
 def drive_early_slip(app, ui) -> dict:
     app.services.checkin = SimpleNamespace(slip_time=lambda code: ("2026-03-19", "09:30"))
     from kiosk.network.errors import Rejected
@@ -107,3 +118,12 @@ def test_a_citizen_back_from_identifying_for_a_line_not_theirs_is_told_why_at_on
                 "message,walkin", font_dir=font_cache)
     assert out["tapped"] and out["asked_at"] == "identify", out
     assert out["screen"] == "message" and "身份证" in out["zh"], out
+
+
+def test_already_booked_says_the_day_and_time_held_in_the_new_language(display, tmp_path, font_cache):
+    # A cold try: "Already booked" said neither day nor time; only the reprinted slip did.
+    out = probe(display, tmp_path, "tests.kiosk.screens.test_message_language:drive_already_booked", "message,book",
+                font_dir=font_cache)
+    assert "您已预约该事项：2026年3月19日 09:00" in out["zh"], out
+    assert "booking for this service: 19 March 2026 at 09:00" in out["en"] and "年" not in out["en"], out
+    assert out["action"], out   # its slip can be printed again
