@@ -96,6 +96,12 @@ def _leave_message(ctx: Ctx) -> None:
         ctx.tap("msg_back")
 
 
+def _priority_line(ctx: Ctx) -> str:
+    """The tour id of the walk-in screen's priority line (the catalogue's line with ``min_age``)."""
+    offers = ctx.app.services.walkin.offers(ctx.app.lang)
+    return f"line_{next(i for i, ln in enumerate(offers) if 'age' in ln)}"
+
+
 def _printed_more(ctx: Ctx) -> None:
     ctx.tickets0 = len(ctx.sim.tickets())
 
@@ -213,6 +219,11 @@ def part_a(lang: str) -> list[Step]:
         S("home", lambda c: c.tap("home"), home),
         # walk-in with the printer out of paper: the number stays large on screen
         S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: c.find("line_0") is not None), "walkin"),
+        # the priority line (老年人优先) asks for a card, which proves the age: no keypad, and why
+        S("walk-in priority line: the cards only", lambda c: c.tap(_priority_line(c)),
+          on_screen("identify", ready=lambda c: c.screen.card_for > 0 and c.find("key_1") is None
+                    and c.find("back_flow") is not None), "walkin-card-only"),
+        S("walk-in lines again", lambda c: c.tap("back_flow"), on_screen("walkin", ready=lambda c: c.find("line_0") is not None)),
         S("walk-in ticket", lambda c: (_printed_more(c), c.tap("line_0")),
           on_screen("ticket", ready=lambda c: c.screen.printed and len(c.sim.tickets()) > c.tickets0), "ticket-walkin"),
         S("home", lambda c: c.tap("done"), home),

@@ -35,6 +35,12 @@ class KioskScreen(Screen):
         holds no citizen data then): a queue number the citizen was told to note. Else False."""
         return False
 
+    def card_replacing_goes(self) -> str:
+        """The screen to show when a card read here replaces the session (a typed number's: the
+        line asked for a card), so that the card's new session continues the flow; "" for home,
+        where a card means check-in. Only screens that hold no citizen data may name one."""
+        return ""
+
     def loc(self, entry):
         """A central-service answer (names of items and offices) in the session's language; screens
         keep the answer as it came and call this when they draw, so a language switch redraws."""

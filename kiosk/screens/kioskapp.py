@@ -93,6 +93,9 @@ class KioskApp(LockedApp, SessionEnd, App):
         # first (go), so a quick next citizen never inherits the last one's screens.
         self._drop_due = False
         self.pending_flow = "checkin"
+        #: What the pending flow's screen is handed once its citizen is identified (start_flow's
+        #: ``then``: the walk-in's line whose ticket the card was asked for), used once.
+        self.pending_then: dict[str, Any] = {}
         #: Swallows the touches that land just after the screen changed by itself (a timeout).
         self.touch_guard = TouchGuard()
 
@@ -261,7 +264,7 @@ class KioskApp(LockedApp, SessionEnd, App):
         # A message in a citizen's session (an error) is theirs: a card placed there is no new visit.
         cur = self._card_screen() if self.services.sessions.citizen is None else self.sm.current
         if cur == "home":
-            self.pending_flow = "checkin"  # a card on the home screen means check-in
+            self.pending_flow, self.pending_then = "checkin", {}  # a card on the home screen means check-in
         if cur in ("home", "identify"):
             self.go("identify", reading=True)
 
@@ -275,7 +278,8 @@ class KioskApp(LockedApp, SessionEnd, App):
         self.citizen_text = (c.masked_name or c.masked_id) if c else ""  # a typed number has no name
         cur = self._card_screen()
         if cur == "identify":
-            self.go(self.pending_flow or "checkin")
+            then, self.pending_then = self.pending_then, {}
+            self.go(self.pending_flow or "checkin", **then)
         elif cur == "home":  # a card placed on the home screen: the commonest purpose
             self.go("checkin")
         elif self.sm.current == "book_slot" and self.pending_flow == "book_confirm":
@@ -386,17 +390,25 @@ class KioskApp(LockedApp, SessionEnd, App):
         if self.elder and prompt:
             self.say(prompt)
 
-    def start_flow(self, flow: str, *, needs_identity: bool = True) -> None:
-        """Start a citizen flow; ask for identification first when the flow needs it."""
-        self.pending_flow = flow
-        if needs_identity and self.services.sessions.citizen is None:
-            self.go("identify", purpose=flow)
+    def start_flow(self, flow: str, *, needs_identity: bool = True, then: dict | None = None,
+                   card_for: int = 0) -> None:
+        """Start a citizen flow; ask for identification first when the flow needs it. ``then``: what
+        the flow's screen is handed once the citizen is identified (the walk-in: ``take``, the line
+        to issue at once). ``card_for``: the flow needs a card's proof of this age (the priority
+        line): identification by card only (no keypad), even over a typed number's session."""
+        self.after_identify(flow, **(then or {}))
+        if needs_identity and (self.services.sessions.citizen is None or card_for):
+            self.go("identify", purpose=flow, card_for=card_for)
         else:
             self.go(flow)
 
+    def after_identify(self, flow: str, **then) -> None:
+        """The flow (and what its screen is handed) that the next identification continues."""
+        self.pending_flow, self.pending_then = flow, then
+
     def home(self) -> None:
         """Back to the home screen (ends the session: the citizen is done)."""
-        self.pending_flow = "checkin"
+        self.pending_flow, self.pending_then = "checkin", {}
         if self.services.sessions.citizen is not None:
             self.services.sessions.end()
         else:

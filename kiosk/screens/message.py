@@ -79,6 +79,12 @@ KINDS = {
     "take_card": (N_("Please take your card"), N_("Your session has ended. Please take your card from the reader.")),
     # A walk-in line this citizen cannot take (the priority line: kiosk.screens.walkin.WHY in {detail}).
     "line_not_open": (N_("This line is not open to you"), N_("{detail}. Please choose another line, or ask the staff.")),
+    # A walk-in line that needs a card's proof of age, asked of a citizen identified otherwise (a
+    # typed number): not "not open to you" (a cold try told an eligible 68-year-old that). {detail}:
+    # kiosk.screens.identify.CARD_ONLY; a card placed here goes on with the line (card_replacing_goes).
+    "line_needs_card": (N_("Your ID card is needed"), N_(
+        "{detail} Place your ID card on the reader below the screen, or insert your social security card: "
+        "the ticket for this line follows.")),
     "queue_ticket": (N_("This is a queue ticket"), N_("Wait for your number on the hall's screens. Scan the code with your phone to follow the queue.")),
 }
 #: The optional second button: action -> its label.
@@ -186,6 +192,11 @@ class MessageScreen(KioskScreen):
         self.app.guard_touches("message " + self.kind)   # a tap meant for this message lands on nothing
         self.app.go("home")
         return False
+
+    def card_replacing_goes(self) -> str:
+        """A card placed on the message asking for it: the identify screen reads it, and its
+        session goes on with the walk-in line (the app's pending flow), not home and check-in."""
+        return "identify" if self.kind == "line_needs_card" else ""
 
     def go_back(self) -> None:
         """The back button: home (ends the session), or the screen the message came from."""

@@ -26,6 +26,8 @@ class SessionEnd:
     go: Any
     wipe_citizen_data: Any
     guard_touches: Any
+    pending_flow: str
+    pending_then: dict[str, Any]
 
     def _on_session_ended(self, event) -> None:
         data = event.data or {}
@@ -58,6 +60,11 @@ class SessionEnd:
             # on the runtime's clock, SessionManager.tick); its citizen's language and type size.
             self._ending_lang, self.lang, self.elder = ended_lang, ended_lang, ended_elder
             self.services.sessions.touch()
+        elif reason == "replaced" and (goes := screen.card_replacing_goes()):
+            # A card read over a typed number's session, where that card was asked for (the priority
+            # line): its session starts next and continues here. Home would mean check-in: the walk-in
+            # was dropped for "your appointments today" (a cold try).
+            self.go(goes, reading=True)
         elif self.card_left and reason != "replaced":
             # Done (or an error's way home) with the card still on the reader: the reader will not
             # read it again until it is lifted, so its holder is asked to take it now.
@@ -102,7 +109,7 @@ class SessionEnd:
             return   # a session's end notice: it goes home by itself
         self.elder, self.elder_offer = s.elder_mode, False
         self.lang = s.language
-        self.pending_flow = "checkin"
+        self.pending_flow, self.pending_then = "checkin", {}
         self.wipe_citizen_data()
         self.guard_touches("visit idle")
         self.go("home")

@@ -10,6 +10,10 @@ Xvfb); tests/kiosk/screens/test_cold_try.py checks which steps passed.
 - A booking slip scanned before its day said "not yet" without saying when the booking is.
 - The priority walk-in line (老年人优先) not open to a citizen: its reason under its name spilled out
   of the button in English large type; now the name alone, and a tap says why.
+- The priority line trapped an eligible 68-year-old: identification offered the keypad, the typed
+  number was answered "not open to you", and the card then placed opened the appointment check-in.
+  Now identification for the line takes the cards only and says why, the card prints the line's
+  ticket at once, and a card still needed is said as such, the card placed there printing it too.
 """
 from __future__ import annotations
 
@@ -17,12 +21,14 @@ import datetime as dt
 import functools
 
 from hall_demo.tour import Ctx, Step, on_screen
-from hall_demo.tour_steps import _cond, _ensure_lang, _home_in, _leave_message, _type
+from hall_demo.tour_steps import _cond, _ensure_lang, _home_in, _leave_message, _msg, _texts, _type
 
 #: The demo citizen with three applications (hall_central.seed.DEMO_APPLICATIONS).
 ELDER = 1
 #: The demo citizen without appointments, who types their ID number to book.
 TYPED = 2
+#: The priority walk-in line (老年人优先, the catalogue's line with min_age 60); ELDER is 68.
+PRIORITY = "G"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -141,15 +147,48 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         return (c.app.sm.current == "message" and c.screen.code == "rejected.too_early"
                 and _when(slip["date"], slip["start"], lang) in body)
 
-    def says_why(c: Ctx) -> bool:
-        from kiosk.screens.walkin import WHY
-        body = "\n".join(w.text for w in c.screen.walk() if isinstance(getattr(w, "text", None), str))
-        return (c.app.sm.current == "message" and c.screen.kind == "line_not_open"
-                and c.app.tr(WHY["card"]) in body and c.find("msg_back") is not None)
+    def card_only(c: Ctx) -> bool:
+        """Identify for the priority line: the two cards only (no keypad, no OK), why said up front
+        (both cards, the line's age), a way back to the lines."""
+        from kiosk.screens.identify import CARD_ONLY
+        note = c.find("card_only")
+        return (c.app.sm.current == "identify" and not c.app.sm.transition.is_active and not c.screen.reading
+                and c.find("key_1") is None and c.find("id_ok") is None and c.find("back_flow") is not None
+                and note is not None and c.app.tr(CARD_ONLY).format(n=60) in note.text and c.shown_whole("card_only"))
+
+    def needs_card(c: Ctx) -> bool:
+        """The message for a line a typed number cannot open: the card needed, never "not open to you"."""
+        from kiosk.screens.identify import CARD_ONLY
+        body = _texts(c.screen)
+        return (c.app.sm.current == "message" and c.screen.kind == "line_needs_card"
+                and c.app.tr(CARD_ONLY).format(n=60) in body and c.app.tr("This line is not open to you") not in body
+                and c.find("msg_back") is not None)
+
+    def priority_ticket(c: Ctx) -> bool:
+        """The ticket of the priority line, printed, for the card's holder (no second tap)."""
+        return (c.app.sm.current == "ticket" and not c.app.sm.transition.is_active and c.screen.kind == "walkin"
+                and c.screen.result.get("line") == PRIORITY and c.screen.printed and len(c.sim.tickets()) > c.tickets0
+                and c.app.services.sessions.citizen is not None and c.app.services.sessions.citizen.source == "idcard")
+
+    def typed_session(c: Ctx) -> bool:
+        s = c.app.services.sessions
+        return s.citizen is not None and s.citizen.source == "keypad"
+
+    def place_elder(c: Ctx) -> None:
+        c.tickets0 = len(c.sim.tickets())
+        c.sim.place_card(ELDER)
 
     def type_id(c: Ctx) -> None:
         from hall_central.seed import demo_citizens
         _type(demo_citizens()[TYPED]["id_number"])(c)
+
+    def type_elder(c: Ctx) -> None:
+        from hall_central.seed import demo_citizens
+        _type(demo_citizens()[ELDER]["id_number"])(c)
+
+    no_session = _cond("home, no session", lambda c: c.app.sm.current == "home" and not c.app.sm.transition.is_active
+                       and c.app.services.sessions.citizen is None)
+    walkin_typed = on_screen("walkin", ready=lambda c: _priority(c) is not None and typed_session(c))
 
     return [
         S("home", _ensure_lang(lang), home),
@@ -199,19 +238,40 @@ def cold_try_steps(lang: str, day: int) -> list[Step]:
         S("slip scanned early: says the day and time", lambda c: c.sim.scan(c.code),
           _cond("the message naming the booking's day and time", says_when), "slip-too-early"),
         S("home at the end", lambda c: c.tap("msg_back"), _cond("home", lambda c: c.app.sm.current == "home")),
+        # The priority line (a cold try: the keypad offered, the typed number answered "not open to
+        # you", the card then placed opened the appointment check-in; the card placed first needed a
+        # second tap on the line).
         S("walk-in lines", lambda c: c.tap("tile_walkin"), on_screen("walkin", ready=lambda c: _priority(c) is not None)),
-        S("priority line: identify first", lambda c: c.tap(_priority(c)), on_screen("identify")),
-        S("priority line: number typed", type_id, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
-        # Back from identifying for the line, still not theirs: told why at once (a cold try found
-        # the citizen left before a greyed line without a word).
-        S("priority line, typed number: told why at once", lambda c: c.tap("id_ok"),
-          _cond("the message saying why", says_why), "walkin-line-not-open"),
-        S("priority line: back to the lines", lambda c: c.tap("msg_back"),
-          on_screen("walkin", ready=lambda c: _priority(c) is not None)),
-        S("priority line, typed number: a tap says why", lambda c: c.tap(_priority(c)),
-          _cond("the message saying why", says_why)),
-        S("priority line: back to the lines again", lambda c: c.tap("msg_back"), on_screen("walkin")),
-        S("home at the very end", lambda c: c.app.home(), _cond("home", lambda c: c.app.sm.current == "home")),
+        S("priority line: only a card, and why", lambda c: c.tap(_priority(c)),
+          _cond("identify with the cards only, saying why", card_only), "walkin-card-only"),
+        S("priority line: only a card, large type", lambda c: c.tap("elder"),
+          _cond("the same in large type", lambda c: c.app.elder and card_only(c)), "walkin-card-only-elder"),
+        S("priority line: standard type", lambda c: c.tap("elder"), _cond("standard type", lambda c: not c.app.elder)),
+        S("priority line: the card prints its ticket", place_elder, _cond("the line's ticket, printed", priority_ticket),
+          "walkin-priority-ticket", timeout_s=30),
+        S("priority line: card out", lambda c: c.sim.remove_card(), no_session),
+        # A typed number's session on the walk-in list (check-in found no appointment): the line asks
+        # for the card the same way, and the card placed over that session prints the ticket.
+        S("check-in, typed number", lambda c: c.tap("tile_checkin"), on_screen("identify")),
+        S("check-in: number typed", type_elder, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
+        S("check-in: no appointment", lambda c: c.tap("id_ok"), _msg("no_appointment"), timeout_s=20),
+        S("walk-in from the message", lambda c: c.tap("msg_action"), walkin_typed),
+        S("priority line, typed number: only a card", lambda c: c.tap(_priority(c)),
+          _cond("identify with the cards only, over the typed number's session", lambda c: card_only(c) and typed_session(c))),
+        S("priority line, typed number: the card prints its ticket", place_elder,
+          _cond("the line's ticket, printed", priority_ticket), timeout_s=30),
+        S("priority line, typed number: card out", lambda c: c.sim.remove_card(), no_session),
+        # Should a typed number still be refused for the line: the card is asked for, not "not open
+        # to you", and the card placed on that message prints the ticket (not the check-in).
+        S("check-in, typed number again", lambda c: c.tap("tile_checkin"), on_screen("identify")),
+        S("check-in: number typed again", type_elder, on_screen("identify", ready=lambda c: c.find("id_ok") is not None)),
+        S("check-in: no appointment again", lambda c: c.tap("id_ok"), _msg("no_appointment"), timeout_s=20),
+        S("walk-in from the message again", lambda c: c.tap("msg_action"), walkin_typed),
+        S("priority line, typed number refused: the card asked for", lambda c: c.app.go("walkin", take=PRIORITY),
+          _cond("the message asking for the card", needs_card), "walkin-needs-card"),
+        S("priority line, typed number refused: the card prints its ticket", place_elder,
+          _cond("the line's ticket, printed", priority_ticket), timeout_s=30),
+        S("home at the very end", lambda c: c.sim.remove_card(), no_session),
     ]
 
 

@@ -111,6 +111,7 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
             self.gone: list = []          # (screen, kw) of every go()
             self.guarded: list = []       # why guard_touches() was called
             self.pending_flow = "checkin"
+            self.pending_then: dict = {}
             self.touch_guard = TouchGuard()
 
         def tr(self, msgid, lang=None):
@@ -171,8 +172,15 @@ def child_main(drive: str, modules: str, size: str, font_dir: str) -> None:
             self.guarded.append(why)
             self.touch_guard.arm(why)
 
-        def start_flow(self, flow, needs_identity=True):
-            self.go(flow)
+        def start_flow(self, flow, needs_identity=True, then=None, card_for=0):
+            self.after_identify(flow, **(then or {}))
+            if needs_identity and (self.services.sessions.citizen is None or card_for):
+                self.go("identify", purpose=flow, card_for=card_for)
+            else:
+                self.go(flow)
+
+        def after_identify(self, flow, **then):
+            self.pending_flow, self.pending_then = flow, then
 
         def on_start(self):
             threading.Thread(target=self.run_drive, daemon=True).start()
