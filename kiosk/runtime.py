@@ -107,6 +107,9 @@ class Runtime:
         # An outbox alarm (dead letter, disk fault) reaches the operators now, not at the next tick.
         self.bus.subscribe("network.dead_letter", self._on_alarm)
         self.bus.subscribe("network.outbox_alarm", self._on_alarm)
+        # A card forgotten on a reader (kiosk.services.session.CARD_FORGOTTEN_S), and its taking.
+        self.bus.subscribe("session.card_forgotten", self._on_card_forgotten)
+        self.bus.subscribe("session.card_left", self._on_card_forgotten)
 
     # -- construction ------------------------------------------------------------------------------
     def _build_trust(self) -> tuple[TrustStore | None, CommandVerifier | None]:
@@ -183,7 +186,7 @@ class Runtime:
                         staff=StaffService(self.gateway, self.bus),
                         maintenance=MaintenanceService(info, self.gateway, self.devices, self.clock,
                                                        follow_url=self.cfg.get("ui.follow_url"),
-                                                       started_at=self.started_at),
+                                                       started_at=self.started_at, sessions=sessions),
                         scans=ScanReader(self.cfg.get("ui.follow_url")),
                         bus=self.bus, heartbeat=self.ui, mobile=mobile,
                         staff_pin=PinGate(self.cfg.get("ui.maintenance_pin_hash", ""), self.clock,
@@ -270,6 +273,28 @@ class Runtime:
         if not self._stop.is_set():  # off the publisher's thread: it may hold the outbox or a device
             threading.Thread(target=self._send_telemetry, name="kiosk-telemetry-alarm", daemon=True).start()
 
+    def _on_card_forgotten(self, event: Event) -> None:
+        """Staff alerted of a card left on a reader long after its session (a durable event and
+        telemetry now), and told when it is taken; off the publisher's thread (the tick, or the
+        reader's link thread), which must not wait on the outbox's disk."""
+        data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
+        forgotten = bool(data.get("left"))
+        if not (forgotten or data.get("alerted")):
+            return   # a card taken before anyone was alerted: nothing to tell
+
+        def run() -> None:
+            staff = self.services.staff
+            try:
+                if forgotten:
+                    staff.card_forgotten(list(data.get("roles", [])), int(data.get("left_s", 0)))
+                else:
+                    staff.card_taken()
+            except Exception:  # an outbox fault is the outbox's alarm; the UI goes on
+                log.exception("card alert not stored")
+            self._send_telemetry()
+        if not self._stop.is_set():
+            threading.Thread(target=run, name="kiosk-card-alert", daemon=True).start()
+
     # -- health ------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """Devices, network and outbox: never any citizen data (kiosk.services.maintenance)."""
@@ -280,7 +305,8 @@ class Runtime:
         h = self.health()
         return {"uptime_s": h["uptime_s"], "devices": h["devices"], "outbox_depth": h["outbox_depth"],
                 "online_since": None, "dead_letters": h["dead_letters"],
-                "outbox_alarms": [{"kind": a["kind"], "reason": a["reason"][:500]} for a in h["outbox_alarms"][:10]]}
+                "outbox_alarms": [{"kind": a["kind"], "reason": a["reason"][:500]} for a in h["outbox_alarms"][:10]],
+                "card_forgotten_s": h.get("card_forgotten_s")}
 
     # -- network events ----------------------------------------------------------------------------
     def _on_online(self, event: Event) -> None:

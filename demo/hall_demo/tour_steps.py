@@ -367,14 +367,21 @@ def part_b(lang: str) -> list[Step]:
         S("countdown", to_countdown, _cond("the countdown at 10 s", lambda c: c.app.countdown == 10), "countdown"),
         # Shown first, wiped checked next, then read in the tour's language (the timeout message
         # stays until tapped during a tour: app.auto_home_s).
+        # The elder's card is still on the reader: the timeout asks to take it, as Done does.
         S("timeout", lambda c: c.sim.advance(11),
-          _cond("the timeout screen, in the terminal's language",
-                lambda c: c.app.sm.current == "message" and c.screen.kind == "timeout"
+          _cond("'take your card' after the timeout, in the terminal's language",
+                lambda c: c.app.sm.current == "message" and c.screen.kind == "take_card"
                 and c.app.lang == c.app.services.sessions.default_language)),
         S("timeout wiped", None, _cond("no widget showing the citizen's data", lambda c: no_citizen_traces(c, 1))),
         S("timeout screen in the tour's language", _ensure_lang(lang),
           _cond(f"the timeout screen in {lang}", lambda c: c.app.sm.current == "message" and c.app.lang == lang), "timeout"),
-        S("card taken", lambda c: (c.sim.remove_card(), _leave_message(c)), home),
+        # home with the card still on the reader says so rather than inviting one (a state the
+        # layout check judges too)
+        S("home with the card left", _leave_message,
+          _cond("home saying a card is on the reader", lambda c: c.app.sm.current == "home" and c.app.card_left
+                and not c.app.sm.transition.is_active), "home-card-left"),
+        S("card taken", lambda c: (c.sim.remove_card(), _leave_message(c)),
+          _cond("home, no card left", lambda c: c.app.sm.current == "home" and not c.app.card_left)),
         S("help", lambda c: c.tap("help"), _msg("help"), "help"),
         S("call staff", lambda c: c.tap("call_staff"), _msg("staff_called"), "staff-called"),
         S("home", lambda c: c.tap("msg_back"), home),

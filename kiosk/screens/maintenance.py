@@ -172,6 +172,10 @@ class MaintenanceScreen(KioskScreen):
         if h.get("refused_subscriptions"):
             lines.append(self.tr("The broker refused this terminal's topics (add it to the broker's ACL): {topics}")
                          .format(topics=", ".join(h["refused_subscriptions"])))
+        if h.get("card_forgotten_s") is not None:
+            # a citizen's card left on a reader long after its session (presence only: kept for its holder)
+            lines.append(self.tr("A citizen's card has been left on the reader for {m} min: keep it for its holder.")
+                         .format(m=h["card_forgotten_s"] // 60))
         lines += [device_line(role, d, self.tr) for role, d in sorted(h.get("devices", {}).items())]
         self.report = "\n".join(lines)
 

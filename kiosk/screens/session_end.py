@@ -49,7 +49,16 @@ class SessionEnd:
             self.elder = False
             self.lang = self.services.sessions.language
             self.guard_touches("session timeout")
-            self.go("message", kind="timeout")
+            # Its card still on the reader: the same "Please take your card" as Done gives (it used
+            # to say only that the session ended, and home then invited the next person to place a
+            # card on the one lying there). Taken: the notice closes, home (_on_card_left). Never
+            # taken: the notice goes home by itself like every end-of-session notice
+            # (message.AUTO_HOME_S; a kiosk is never held on a notice), and home keeps saying a
+            # card is on the reader instead of inviting one; left long after the timeout, staff
+            # are alerted (SessionManager.tick, "session.card_forgotten"). Why not hold the
+            # notice until the card goes: whoever stands here next may want the guide or a
+            # walk-in number, which need no card, and home tells them of the card just as well.
+            self.go("message", kind="take_card" if self.card_left else "timeout")
         elif self.sm.current == "maintenance":
             self.elder = False
             self.lang = self.services.sessions.language

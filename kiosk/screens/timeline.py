@@ -127,9 +127,14 @@ class Timeline(BoxLayout):
         self.canvas.before.clear()
         if not self.stages:
             return
+        # From y + height and x + width, never ``top`` and ``right``: those are cached aliases that
+        # Kivy brings up to date only after the ``size`` handlers have run, so a redraw on a new
+        # height read the previous one's top. After switching to English (re-wrapped rows, a taller
+        # timeline) the line started one line below the first level (a cold try's finding).
+        top, right = self.y + self.height, self.x + self.width
         with self.canvas.before:
             Color(*theme.MUTED[:3], 0.5)
             if self.rows:
-                Line(points=[self.x + 2, self.y, self.x + 2, self.top], width=1.2)
+                Line(points=[self.x + 2, self.y, self.x + 2, top], width=1.2)
             else:
-                Line(points=[self.x, self.top - 2, self.right, self.top - 2], width=1.2)
+                Line(points=[self.x, top - 2, right, top - 2], width=1.2)

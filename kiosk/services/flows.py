@@ -239,3 +239,13 @@ class StaffService:
         """Alert the hall: an event to the central service (durable) and on the local bus."""
         self.bus.publish("staff.call", {"screen": screen, "reason": reason}, source="ui")
         self.gateway.emit_event("staff.call", {"screen": screen, "reason": reason})
+
+    def card_forgotten(self, roles: list[str], left_s: int) -> None:
+        """A citizen's card has lain on its reader since its session ended (SessionManager's
+        ``session.card_forgotten``): a durable event, so the hall's staff learn of it even if the
+        network is down now. Presence only: which readers and for how long, never whose card."""
+        self.gateway.emit_event("card.forgotten", {"roles": list(roles), "left_s": int(left_s)})
+
+    def card_taken(self) -> None:
+        """The forgotten card was taken from the reader: the alert is over."""
+        self.gateway.emit_event("card.taken", {})

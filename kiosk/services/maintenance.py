@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kiosk.clock import Clock
 from kiosk.devices.base import DeviceUnavailable
 from kiosk.services import tickets
+from kiosk.services.session import SessionManager
 
 if TYPE_CHECKING:  # the gateway's link imports paho: services load without it
     from kiosk.network.gateway import Gateway
@@ -35,8 +36,10 @@ class MaintenanceService:
     """Health, test page and the network's state of one terminal."""
 
     def __init__(self, info: Terminal, gateway: Gateway, devices: Mapping[str, Any], clock: Clock, *,
-                 follow_url: str = tickets.DEFAULT_FOLLOW_URL, started_at: float | None = None) -> None:
+                 follow_url: str = tickets.DEFAULT_FOLLOW_URL, started_at: float | None = None,
+                 sessions: SessionManager | None = None) -> None:
         self.info, self.gateway, self.devices, self.clock = info, gateway, devices, clock
+        self.sessions = sessions   # a card forgotten on a reader (presence only)
         self.follow_url = follow_url
         self.started_at = time.time() if started_at is None else started_at
 
@@ -68,6 +71,9 @@ class MaintenanceService:
             "devices": {role: d.health().to_dict() for role, d in self.devices.items()},
             # Own topics the broker refused (SUBACK 0x87): the terminal is missing on the broker side.
             "refused_subscriptions": [d["topic"] for d in gw.refused_subscriptions()],
+            # Seconds a citizen's card has lain on a reader since staff were alerted of it (its
+            # session long over: kiosk.services.session.CARD_FORGOTTEN_S), else None.
+            "card_forgotten_s": self.sessions.card_forgotten_s() if self.sessions is not None else None,
         }
 
     def not_ready(self) -> list[str]:

@@ -40,6 +40,12 @@ log = logging.getLogger("kiosk.services.session")
 ID_LEN = 18
 #: Why 15 s: the countdown must be long enough for a slow reader to notice and touch the screen.
 COUNTDOWN_S = 15.0
+#: A card still on its reader this long after its session ended (its holder gone: the session
+#: timed out, or they left after Done) is forgotten: staff are alerted (``session.card_forgotten``,
+#: a durable event to the central service, the maintenance screen, telemetry). Why 120 s: past the
+#: notice asking to take it (8 s) and a next visitor's look at the home screen, which says a card
+#: is there, yet well within the time its holder may come back for it or walk out of the hall.
+CARD_FORGOTTEN_S = 120.0
 
 
 class EndReason(str, enum.Enum):
@@ -138,6 +144,10 @@ class SessionManager:
         # data). A reader reports a card once per placing: one left behind when its session ended
         # is not read again until it is lifted (card_left).
         self._cards_read: set[str] = set()
+        # When the card left behind was left (the runtime's monotonic clock), and whether staff were
+        # alerted of it (once per card left; CARD_FORGOTTEN_S).
+        self._left_at: float | None = None
+        self._forgotten = False
         self._subs = []
         for role in roles.ROLES:
             if role.reads == "identity":
@@ -176,6 +186,15 @@ class SessionManager:
         until it is lifted, and reading it for whoever touches the screen next would show them its
         holder's data: the screens ask to take the card, or to lift it and place it again."""
         return self.state is SessionState.IDLE and bool(self._cards_read)
+
+    def card_forgotten_s(self) -> int | None:
+        """Seconds the card left behind has lain on its reader once staff were alerted of it
+        (:data:`CARD_FORGOTTEN_S`), else None: for the maintenance screen and telemetry (presence
+        and time only, never whose card)."""
+        left_at = self._left_at
+        if not (self._forgotten and self.card_left and left_at is not None):
+            return None
+        return int(self.clock.monotonic() - left_at)
 
     def effective_timeout_s(self) -> float:
         """The inactivity timeout that applies now."""
@@ -253,9 +272,25 @@ class SessionManager:
         if self.state is SessionState.ACTIVE and self.remaining_s() <= 0:
             self.end(EndReason.TIMEOUT)
             return True
+        self._check_card_left()
         if self.state is SessionState.IDLE and self._visit_open and self.remaining_s() <= 0:
             self.end_visit()
         return False
+
+    def _check_card_left(self) -> None:
+        """Alert staff once when the card left behind stays past :data:`CARD_FORGOTTEN_S`."""
+        with self._lock:
+            left_at = self._left_at
+            if self._forgotten or left_at is None or not self.card_left:
+                return
+            left_s = self.clock.monotonic() - left_at
+            if left_s < CARD_FORGOTTEN_S:
+                return
+            self._forgotten = True
+            roles_left = sorted(self._cards_read)
+        log.warning("card forgotten on the reader", extra={"roles": roles_left, "left_s": int(left_s)})
+        self.bus.publish("session.card_forgotten", {"left": True, "roles": roles_left, "left_s": int(left_s)},
+                         source="session")
 
     def end_visit(self) -> None:
         """A visitor who never identified has gone (untouched for the timeout that applies, the
@@ -288,6 +323,9 @@ class SessionManager:
             elder = self.elder_mode
             self.elder_mode = self.senior = False
             card_left = self.card_left
+            if card_left and self._left_at is None:
+                # since when (a card left earlier, by another session, keeps its own time and alert)
+                self._left_at, self._forgotten = self.clock.monotonic(), False
             if reason is EndReason.TIMEOUT:
                 # Untouched for the whole timeout: the visit ended with it (its notice goes home by
                 # itself). Any other end leaves the visit to the idle time: a card taken while staff
@@ -322,12 +360,19 @@ class SessionManager:
                 was_left = self.card_left
                 self._cards_read.discard(source)
                 left = self.card_left
+                alerted = self._forgotten and was_left and not left
+                if not self._cards_read:   # the last card on a reader went: nothing left behind
+                    self._left_at, self._forgotten = None, False
             c = self._citizen
             if c is not None and c.source == source:
                 self.end(EndReason.CARD_REMOVED)
             elif was_left and not left:
-                # the card left behind was taken: the screens stop asking for it
-                self.bus.publish("session.card_left", {"left": False}, source="session")
+                # the card left behind was taken: the screens stop asking for it, and staff alerted
+                # of it learn that it went (alerted: the alert is over)
+                if alerted:
+                    log.info("forgotten card taken from the reader")
+                self.bus.publish("session.card_left", {"left": False, **({"alerted": True} if alerted else {})},
+                                 source="session")
         return on_removed
 
     def _on_scan(self, event: Event) -> None:

@@ -240,3 +240,42 @@ def test_a_typed_number_leaves_no_card_on_the_reader():
     assert sm.begin_keypad("41012219810512246" + id_check_char("41012219810512246")) == ""
     sm.end(EndReason.DONE)
     assert next(d for t, d in events if t == "session.ended")["card_left"] is False
+
+
+def test_a_card_forgotten_after_its_session_timed_out_alerts_staff_once_with_no_data(caplog):
+    """Its session timed out with the card on the reader: after CARD_FORGOTTEN_S, and not before,
+    one ``session.card_forgotten`` (the readers and how long: presence only), the figure the
+    maintenance report and telemetry show; its taking ends the alert."""
+    from kiosk.services.session import CARD_FORGOTTEN_S
+    sm, bus, clock, events = make()
+    bus.publish("idcard.identity", _Identity(), source="idcard")
+    clock.advance(sm.effective_timeout_s() + 1)
+    assert sm.tick()
+    assert next(d for t, d in events if t == "session.ended")["card_left"] is True
+    clock.advance(CARD_FORGOTTEN_S - 2)
+    sm.tick()
+    assert "session.card_forgotten" not in [t for t, _ in events] and sm.card_forgotten_s() is None
+    clock.advance(2)
+    sm.tick()
+    sm.tick()
+    alerts = [d for t, d in events if t == "session.card_forgotten"]
+    assert alerts == [{"left": True, "roles": ["idcard"], "left_s": int(CARD_FORGOTTEN_S)}]
+    assert sm.card_forgotten_s() == int(CARD_FORGOTTEN_S)
+    assert "王" not in caplog.text and "410122" not in caplog.text
+    bus.publish("idcard.removed", None, source="idcard")
+    assert events[-1] == ("session.card_left", {"left": False, "alerted": True})
+    assert sm.card_forgotten_s() is None and not sm.card_left
+
+
+def test_a_card_taken_before_the_alert_alerts_nobody():
+    from kiosk.services.session import CARD_FORGOTTEN_S
+    sm, bus, clock, events = make()
+    bus.publish("idcard.identity", _Identity(), source="idcard")
+    sm.end(EndReason.DONE)
+    clock.advance(CARD_FORGOTTEN_S / 2)
+    sm.tick()
+    bus.publish("idcard.removed", None, source="idcard")
+    clock.advance(CARD_FORGOTTEN_S)
+    sm.tick()
+    assert "session.card_forgotten" not in [t for t, _ in events]
+    assert events[-1] == ("session.card_left", {"left": False})
