@@ -14,6 +14,7 @@ import functools
 
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import _cond, _msg
+from tests.kiosk.screens.tour_states import home_no_session as _home_no_session
 
 #: The demo citizen with an appointment today (hall_central.seed.DEMO_APPOINTMENTS).
 CARD = 0
@@ -22,11 +23,6 @@ CARD = 0
 def _checkin_for_the_card(c: Ctx) -> bool:
     s = c.app.services.sessions
     return c.app.sm.current == "checkin" and not c.app.sm.transition.is_active and s.citizen is not None
-
-
-def _home_no_session(c: Ctx) -> bool:
-    return (c.app.sm.current == "home" and not c.app.sm.transition.is_active
-            and c.app.services.sessions.citizen is None)
 
 
 def card_on_message_tour(langs=("zh_CN",)) -> list[Step]:

@@ -15,17 +15,13 @@ import functools
 
 from hall_demo.tour import Ctx, Step, on_screen
 from hall_demo.tour_steps import _cond
+from tests.kiosk.screens.tour_states import home_no_session as _home_no_session
 
 #: The demo citizen with an appointment today (hall_central.seed.DEMO_APPOINTMENTS).
 CARD = 0
 #: How far the hall's clock moves between the two visits (s): past the check-in window (which
 #: closes 15 minutes after the appointment's start; the demo's appointment starts near now).
 LATER_S = 2 * 3600
-
-
-def _home_no_session(c: Ctx) -> bool:
-    return (c.app.sm.current == "home" and not c.app.sm.transition.is_active
-            and c.app.services.sessions.citizen is None)
 
 
 def _listed_as_checked_in(c: Ctx) -> bool:

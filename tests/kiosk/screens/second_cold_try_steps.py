@@ -20,21 +20,13 @@ import sqlite3
 
 from hall_demo.tour import Ctx, Step, no_citizen_traces, on_screen
 from hall_demo.tour_steps import _cond, _msg
+from tests.kiosk.screens.tour_states import checkin_listed as _listed
+from tests.kiosk.screens.tour_states import home_no_session as _home_no_session
 
 #: The demo citizen with one appointment today and applications in progress (hall_central.seed).
 CARD = 0
 CARD_LEFT = "A card is still on the reader. If it is yours, lift it and place it again; if not, please hand it to the staff."
 INVITE = "Place your ID card on the reader to check in for an appointment."
-
-
-def _home_no_session(c: Ctx) -> bool:
-    return (c.app.sm.current == "home" and not c.app.sm.transition.is_active
-            and c.app.services.sessions.citizen is None)
-
-
-def _listed(c: Ctx) -> bool:
-    return (c.app.sm.current == "checkin" and not c.app.sm.transition.is_active
-            and c.screen.status == "loaded" and c.app.services.sessions.citizen is not None)
 
 
 def _route_line(timeline) -> list[float] | None:

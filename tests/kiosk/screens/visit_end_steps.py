@@ -20,19 +20,11 @@ import signal
 
 from hall_demo.tour import Ctx, Step, no_citizen_traces, on_screen
 from hall_demo.tour_steps import _cond, _msg, late_advance_s
+from tests.kiosk.screens.tour_states import checkin_listed as _listed
+from tests.kiosk.screens.tour_states import home_no_session as _home_no_session
 
 #: The demo citizens (hall_central.seed): 0 has one appointment today, 1 is 68 with two.
 CARD, ELDER = 0, 1
-
-
-def _home_no_session(c: Ctx) -> bool:
-    return (c.app.sm.current == "home" and not c.app.sm.transition.is_active
-            and c.app.services.sessions.citizen is None)
-
-
-def _listed(c: Ctx) -> bool:
-    return (c.app.sm.current == "checkin" and not c.app.sm.transition.is_active
-            and c.screen.status == "loaded" and c.app.services.sessions.citizen is not None)
 
 
 def _standard(c: Ctx) -> bool:
