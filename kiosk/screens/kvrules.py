@@ -8,7 +8,8 @@ widget only through a weak proxy; Kivy unbinds the rule from the weak reference'
 the widget is freed. The demo tour met a rule still bound after its widget was gone (a booking-slot
 button, its grid rebuilt, reached by the elder-mode switch; once in five tours on a loaded
 machine): evaluating ``self`` raised ``ReferenceError`` out of the property's dispatch into the
-code that set ``k``, the tour stopped, and every rule after it missed the new value. How Kivy left
+code that set ``k``, the tour stopped, and every rule after it missed the new value. Later the
+same with ``root`` (a label of a freed identify screen, at a session's end). How Kivy left
 that rule bound is not known (a widget freed during a dispatch has its rule skipped: checked with
 Kivy 2.3.1). A freed widget needs no new value: its rule is skipped and counted, and the dispatch
 goes on.
@@ -35,26 +36,26 @@ def install() -> None:
         return
     from kivy.lang import builder
 
-    kivy_call_fn = builder.call_fn
-
     def call_fn(args: Any, instance: Any, value: Any) -> None:
-        # args: (element, key, value, rule, idmap); element and idmap["self"] are weak proxies (one
-        # and the same for a widget's own rules), checked before the rule is evaluated: calling
-        # a freed one's __ref__ raises. Inline, one check when they are one proxy: a helper called
-        # twice cost 240 ns per evaluation, a third of Kivy's own 714 ns under python -O and a
-        # sixth of 1,733 ns without (tools/time_kvrules.py); this costs half that.
-        element, this = args[0], args[4].get("self")
+        # Kivy's call_fn (kivy/lang/builder.py: count, eval, setattr) less its debug trace, with the
+        # rule's widget checked first (a freed one's __ref__ raises; the value would go nowhere)
+        # and the expression's own ReferenceError taken as "a widget it reads was freed": the demo
+        # tour met both, a freed booking-slot button (self) on the elder switch, then a freed
+        # identify screen (root, in ``app.tr(root.problem, app.lang)``) at a session's end, whose
+        # label still lived. setattr stays outside: a live widget's handlers are theirs to answer.
+        # Cost: below Kivy's own call (its trace line alone is ~1 us; tools/time_kvrules.py).
+        element, key, code, rule, idmap = args
         try:
             if isinstance(element, WeakProxy):
                 element.__ref__()
-            if this is not element and isinstance(this, WeakProxy):
-                this.__ref__()
+            rule.count += 1
+            e_value = eval(code, idmap)
         except ReferenceError:
             global skipped
             skipped += 1
-            log.debug("kv rule of a freed widget skipped", extra={"key": args[1]})
+            log.debug("kv rule of a freed widget skipped", extra={"key": key})
             return
-        kivy_call_fn(args, instance, value)
+        setattr(element, key, e_value)
 
     builder.call_fn = call_fn
     _installed = True
