@@ -392,9 +392,7 @@ class Actions:
     def _type(self, text: str) -> None:
         """Tap the keypad's keys for ``text`` (the keys stay where they are while typing)."""
         from hall_demo import touch
-        guard = getattr(self.ctx.app, "touch_guard", None)   # as ExplorerUI.tap: a person waits too
-        if guard is not None:
-            self.ui.wait_until(lambda: not guard.swallows(), 5.0, "the touch guard after a screen change by itself")
+        self.ui.wait_for_touch_guard()   # as a tap does
         keys = {t.name: t for t in self.ui.targets()}
         seq = [keys[f"key_{ch}"] for ch in text if f"key_{ch}" in keys]
         # One frame's input, in order (as a quick finger): a frame per key is slow on a loaded machine.

@@ -209,11 +209,16 @@ class Ui:
     def tap(self, target: Target) -> None:
         """Tap at the target through the window's input path; returns when the tap was handled."""
         from hall_demo import touch
-        guard = getattr(self.app, "touch_guard", None)   # the screen just changed by itself: a person waits too
-        if guard is not None:
-            self.wait_until(lambda: not guard.swallows(), 5.0, "the touch guard after a screen change by itself")
+        self.wait_for_touch_guard()
         self.call(lambda: touch.tap_at(target.x, target.y), f"a tap on {target.name}")
         self.frames(1)
+
+    def wait_for_touch_guard(self) -> None:
+        """Until the app takes touches again after a screen change it made by itself (a person
+        waits too): before any finger goes down, a tap's or a typed key's."""
+        guard = getattr(self.app, "touch_guard", None)
+        if guard is not None:
+            self.wait_until(lambda: not guard.swallows(), 5.0, "the touch guard after a screen change by itself")
 
     def tap_id(self, tour_id: str) -> bool:
         """Tap the visible target ``tour_id``; False when it is not there."""

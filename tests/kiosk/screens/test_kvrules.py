@@ -10,9 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-#: A child process (Kivy's kv state is per process): three widgets whose rule watches ``app.k``;
-#: the first is freed with its rule left bound (its unbinding taken away: the state the tour met).
-SCRIPT = """
+#: What both scripts start with: Kivy headless, the guard when asked, an app whose ``k`` rules watch.
+PRELUDE = """
 import gc, sys
 from kiosk.screens import kivyenv
 kivyenv.prepare()
@@ -23,11 +22,17 @@ from kivy.uix import widget
 from kiosk.screens import kvrules
 if sys.argv[1] == "installed":
     kvrules.install()
-    kvrules.install()  # idempotent
 class App_(EventDispatcher):
     k = NumericProperty(1.0)
 app = App_()
 global_idmap["app"] = app
+"""
+
+#: A child process (Kivy's kv state is per process): three widgets whose rule watches ``app.k``;
+#: the first is freed with its rule left bound (its unbinding taken away: the state the tour met).
+SCRIPT = PRELUDE + """
+if sys.argv[1] == "installed":
+    kvrules.install()  # a second time: idempotent
 class Sized(widget.Widget):
     ref = NumericProperty(10)
 Builder.load_string("<Sized>:\\n    width: app.k * self.ref\\n")
@@ -46,21 +51,7 @@ except ReferenceError as e:
 #: The same with ``root``: a class rule's child whose root widget was freed while the child lived
 #: on (the tour: a label of a freed identify screen, ``app.tr(root.problem, app.lang)``, at the
 #: end of a session).
-ROOT_SCRIPT = """
-import gc, sys
-from kiosk.screens import kivyenv
-kivyenv.prepare()
-from kivy.event import EventDispatcher
-from kivy.lang import Builder, global_idmap
-from kivy.properties import NumericProperty
-from kivy.uix import widget
-from kiosk.screens import kvrules
-if sys.argv[1] == "installed":
-    kvrules.install()
-class App_(EventDispatcher):
-    k = NumericProperty(1.0)
-app = App_()
-global_idmap["app"] = app
+ROOT_SCRIPT = PRELUDE + """
 class Holder(widget.Widget):
     ref = NumericProperty(10)
 class Sized(widget.Widget):
