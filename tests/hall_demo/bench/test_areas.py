@@ -67,6 +67,16 @@ def test_central_tiny_load_against_the_real_service(tmp_path):
     assert res["unanswered"] == 0 and res["open_p99_ms"] > 0
 
 
+def test_a_closed_loop_faster_than_its_budget_leaves_the_open_loop_its_appointments(tmp_path):
+    # A budget of 1 appointment per second: the closed loop runs out at once (flagged, its rate a
+    # lower bound), yet the open loop after it still has its share and measures a p99.
+    res = central.measure(True, work=tmp_path, terminals=5, closed_s=0.5, open_s=0.5, rate_per_s=50,
+                          per_s_budget=1.0)
+    assert res["closed_ran_out"] is True and res["ran_out_of_appointments"] is True
+    assert res["open_rate_per_s"] > 0 and res["unanswered"] == 0 and res["open_p99_ms"] is not None
+    assert res["open_ok_ratio"] == 1.0
+
+
 def test_central_poison_run_answers_every_poison_as_the_contract_says(tmp_path):
     res = central.measure(True, work=tmp_path, terminals=5, closed_s=0.5, open_s=0.5, rate_per_s=40, poisoned=True)
     assert res["poison_open_ok_ratio"] == 1.0 and res["poison_unanswered"] == 0
