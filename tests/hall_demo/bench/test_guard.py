@@ -14,7 +14,7 @@ def _report(scale: dict[str, float] | None = None) -> dict:
                 "codes.reject_p99_ms": 0.8, "codes.bomb_ms": 0.65, "mqtt.gateway_p50_ms": 1.28,
                 "mqtt.gateway_p99_ms": 1.11, "mqtt.reconnect_ms": 0.48, "outbox.drain_per_s": 0.83,
                 "central.checkins_per_s": 0.42, "central.poison_checkins_per_s": 0.95, "door.depth_check_ms": 6.4,
-                "door.poison_judge_ms": 2.7}
+                "door.poison_judge_ms": 2.7, "central.poison_p99_ms": 1.15}
     scale = scale or {}
     out: dict[str, dict[str, Any]] = {k: {"value": 100.0 * r * scale.get(k, 1.0), "baseline_value": 100.0, "note": ""} for k, r in measured.items()}
     out["codes.bomb_ms"]["baseline_value"] = None  # compared with codes.verify_ms (base in the limits file)
@@ -52,6 +52,17 @@ def test_a_guarded_figure_not_measured_fails_and_the_cli_reads_a_saved_report(tm
     assert guard.main(["--report", str(saved)]) == 0
     saved.write_text(json.dumps(_report({"central.checkins_per_s": 1 / 44})))
     assert guard.main(["--report", str(saved)]) == 1
+
+
+def test_poison_that_stalls_valid_traffic_fails_the_guard():
+    # Issue 13's stall: valid check-ins waited behind poison (p99 1.9 s -> 10.1 s) or were never
+    # answered, which leaves the phase without a p99.
+    limits, areas, _ = guard.load_limits()
+    slow = guard.check(_report({"central.poison_p99_ms": 10.1 / 1.9 * 1.3}), limits, areas)
+    assert [k for k, ok, _ in slow if not ok] == ["central.poison_p99_ms"]
+    rep = _report()
+    rep["central.poison_p99_ms"]["value"] = None
+    assert [k for k, ok, _ in guard.check(rep, limits, areas) if not ok] == ["central.poison_p99_ms"]
 
 
 def test_an_area_that_takes_too_long_fails_every_figure_it_owes():
