@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from hall_demo.bench import central, codes, door, idcard, mqtt, qr, runner
+from hall_demo.bench import central, codes, door, idcard, loadgen, mqtt, qr, runner
 from hall_demo.bench.report import Figure
 
 
@@ -93,7 +93,7 @@ def test_a_generator_client_dropped_by_the_broker_is_named_not_a_bare_fd_error(t
     broker = Broker(workdir=tmp_path / "broker").start()
     gen = None
     try:
-        gen = central.LoadGen(broker, 3, [("X1", "C0")])
+        gen = loadgen.LoadGen(broker, 3, [("X1", "C0")])
         broker.cleanup()  # the broker goes: every client's connection ends
         with pytest.raises(ConnectionError, match="lost their connection, first BENCH-T000"):
             for _ in range(500):  # why bounded: the drop shows within a pump or two; 500 x 10 ms at most
