@@ -80,14 +80,30 @@ def _on_socket_open(client: mqtt.Client, userdata: Any, sock: Any) -> None:  # s
         log.debug("TCP_NODELAY not set", exc_info=True)
 
 
+def _written_by_the_loop(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho's on_socket_register_write, set so that paho only queues what another thread sends.
+
+    Why: with no paho thread running (the network thread calls ``loop()`` itself), paho 2.x writes
+    a ``publish``/``subscribe``/``disconnect`` from the CALLER's thread, while the network thread
+    may be reading or writing the same socket. Two threads in one TLS connection corrupt it: the
+    broker logged "decryption failed or bad record mac" and dropped the terminal right after it came
+    online (its first request raced the handshake's session tickets; 1 run in ~10 of the ::1 TLS
+    test). With this callback set, paho queues the packet and wakes ``loop()``'s select through its
+    socket pair; every byte then leaves from the network thread, whose select waits for writability
+    whenever something is queued.
+    """
+
+
 def _client(client_id: str, tls: dict[str, Any] | None) -> mqtt.Client:
     """paho's MQTT v5 client as the terminal uses it: TLS (1.2+, the broker's certificate and name
-    verified by kiosk.trust.tls; insecure only in development) and TCP_NODELAY."""
+    verified by kiosk.trust.tls; insecure only in development), TCP_NODELAY, and the socket used by
+    one thread only (:func:`_written_by_the_loop`)."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     if tls is not None:
         from kiosk.trust.tls import client_context
         c.tls_set_context(client_context(tls.get("ca"), tls.get("cert"), tls.get("key"), bool(tls.get("insecure"))))
     c.on_socket_open = _on_socket_open
+    c.on_socket_register_write = _written_by_the_loop
     return c
 
 

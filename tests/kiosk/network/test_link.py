@@ -130,6 +130,26 @@ def test_link_subscribes_sets_nodelay_and_hands_messages_over(broker, make_link)
     assert rec.refused == [] and link.refused == {}
 
 
+def test_only_the_network_thread_writes_on_the_socket(broker, make_link):
+    # paho 2.x wrote a publish from the caller's thread when no paho thread ran, beside the network
+    # thread's own reads and writes: over TLS that corrupted the connection (the broker: "bad record
+    # mac"). Every write must come from the network thread, whoever publishes.
+    rec = Recorder()
+    link = make_link(broker.url, rec)
+    rec.wait(lambda r: r.ups == 1, "the link up")
+    writers: list[str] = []
+    send = link.client._sock_send  # paho's one way to the socket (private: this test watches it)
+
+    def watched(buf):
+        writers.append(threading.current_thread().name)
+        return send(buf)
+    link.client._sock_send = watched
+    for i in range(20):
+        assert link.publish(topics.evt(TERMINAL), b"{}", key=f"row-{i}") == mqtt.MQTT_ERR_SUCCESS
+    wait_for(lambda: len(link._mids) == 0 and len(writers) >= 20, 15, "20 PUBACKs in")
+    assert set(writers) == {"kiosk-net"}
+
+
 def test_a_refused_puback_is_reported_under_our_key(make_link):
     # Everything of this terminal except publishing req/checkin: Mosquitto answers that with 0x87.
     b, acl_dir = _acl_broker([f"topic readwrite kiosk/v1/{TERMINAL}/{t}" for t in ("res", "cmd", "state", "evt")])
