@@ -114,6 +114,48 @@ def _options(topic_filter: str) -> SubscribeOptions:
     return SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
 
 
+#: A PUBLISH's MQTT v5 properties, dropped unread (:func:`without_properties`).
+_NO_PROPERTIES = b"\x00"
+
+
+def without_properties(header: int, packet: bytes | bytearray) -> bytes | bytearray:
+    """A received PUBLISH packet (``header``: its first byte; ``packet``: what follows the fixed
+    header) with its MQTT v5 property section emptied, unread; ``packet`` itself when it has none
+    or cannot be read (paho then says what is wrong with it).
+
+    Why: paho parses a PUBLISH's properties in its network thread before ``on_message``, in pure
+    Python and in quadratic time (each property copies the rest of the buffer): 30,000 empty user
+    properties, 150 KB, well within the broker's ``max_packet_size``, take it 3 s, and the 52,000 a
+    packet can hold far longer. Every other terminal's message waited behind them (a cold attacker:
+    250 such messages from one terminal stopped every answer of the city for minutes). The
+    contract uses no property and the front reads none, so none is parsed."""
+    qos = (header & 0x06) >> 1
+    if len(packet) < 2:
+        return packet
+    at = 2 + int.from_bytes(packet[0:2], "big") + (2 if qos else 0)  # topic, packet id
+    length, shift = 0, 0
+    for i in range(at, min(at + 4, len(packet))):  # the section's length: a variable byte integer
+        length += (packet[i] & 0x7F) << shift
+        shift += 7
+        if not packet[i] & 0x80:
+            break
+    else:
+        return packet
+    end = i + 1 + length
+    if length == 0 or end > len(packet):
+        return packet
+    return packet[:at] + _NO_PROPERTIES + packet[end:]
+
+
+class _Client(mqtt.Client):
+    """paho's client, but a received PUBLISH's properties are never parsed (:func:`without_properties`)."""
+
+    def _handle_publish(self):  # paho's own hook for a received PUBLISH (paho-mqtt 2.x)
+        if self._protocol == mqtt.MQTTv5:
+            self._in_packet["packet"] = without_properties(self._in_packet["command"], self._in_packet["packet"])
+        return super()._handle_publish()
+
+
 def frame(item: Any) -> bytes:
     """One item on the wire between the service and its front."""
     body = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
@@ -252,7 +294,7 @@ class Front:
     def connect(self) -> None:
         """Connect and start paho's thread; raises what connecting raises (TLS files, refusals)."""
         host, port, _tls = broker_address(self.url)
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        c = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
         # Why 1,000: the broker's side bounds it (max_inflight_messages, config/broker/README.md).
         c.max_inflight_messages_set(1000)
         c.max_queued_messages_set(0)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -268,3 +269,62 @@ def test_after_a_broker_outage_the_front_retries_on_a_short_schedule():
                          "schedule; paho's default would take 63 s)")
             finally:
                 front.close()
+
+
+def test_a_publish_s_properties_are_dropped_unread():
+    from paho.mqtt import _packet
+    from paho.mqtt.enums import MQTTProtocolVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from hall_central.front import without_properties
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = [("a", "b")] * 3
+    props.MessageExpiryInterval = 60
+    packed = props.pack()
+    topic = b"kiosk/v1/ZM-T0001/req/checkin"
+    for header, mid in ((0x30, b""), (0x32, b"\x00\x07"), (0x3B, b"\x12\x34")):  # QoS 0, 1, 2 (dup, retain)
+        packet = len(topic).to_bytes(2, "big") + topic + mid + packed + b'{"x":1}'
+        got = _packet.decode_publish(header, without_properties(header, packet), MQTTProtocolVersion.MQTTv5)
+        assert (got.topic, got.payload, got.mid) == (topic, b'{"x":1}', int.from_bytes(mid or b"\0", "big"))
+        assert got.properties.pack() == b"\x00"
+        bare = len(topic).to_bytes(2, "big") + topic + mid + b"\x00" + b"{}"
+        assert without_properties(header, bare) is bare
+    for broken in (b"", b"\x00", b"\x00\x01a\xff\xff\xff\xff", b"\x00\x01a\x05ab"):  # paho says what is wrong
+        assert without_properties(0x30, broken) is broken
+
+
+def test_a_flood_of_user_properties_delays_no_other_terminal(broker, tmp_path, clock):
+    # A cold attacker: 250 requests of one terminal with 20,000 MQTT v5 user properties each (140 KB,
+    # within max_packet_size) kept the front's network thread busy for minutes (paho parses them in
+    # quadratic time before on_message) and no other terminal got an answer.
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from kiosk.config import broker_address
+    from kiosk.network import envelope, topics
+    svc = CentralService(broker.url, str(tmp_path / "central.db"), clock=clock, instance="p1").start()
+    evil, good = TermClient(broker.url, ("ZM-EVIL01",)), TermClient(broker.url)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="props-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
+    try:
+        c.connect(*broker_address(broker.url)[:2])
+        c.loop_start()
+        props = Properties(PacketTypes.PUBLISH)
+        props.UserProperty = [("", "")] * 30000
+        sent = [envelope.request("ZM-EVIL01", "catalogue.sync", {"since_version": -1}) for _ in range(4)]
+        for env in sent:
+            c.publish(topics.req("ZM-EVIL01", "catalogue.sync"), env.to_bytes(), qos=1,
+                      properties=props).wait_for_publish(30)
+        t0 = time.monotonic()
+        assert good.ok("catalogue.sync", {"since_version": 0})
+        assert time.monotonic() - t0 < 2.0  # 4 x ~2 s (far more on a loaded machine) of parsing before
+        for env in sent:  # each judged on its own, as any other message
+            assert evil.wait(env.id)["error"]["code"] == "invalid"
+    finally:
+        c.disconnect()
+        c.loop_stop()
+        evil.close()
+        good.close()
+        svc.stop()
+    assert not evil.invalid and not good.invalid
