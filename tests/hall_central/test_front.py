@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -294,10 +293,54 @@ def test_a_publish_s_properties_are_dropped_unread():
         assert without_properties(0x30, broken) is broken
 
 
-def test_a_flood_of_user_properties_delays_no_other_terminal(broker, tmp_path, clock):
+def test_the_front_s_client_unpacks_no_property_of_a_publish(broker, monkeypatch):
     # A cold attacker: 250 requests of one terminal with 20,000 MQTT v5 user properties each (140 KB,
     # within max_packet_size) kept the front's network thread busy for minutes (paho parses them in
-    # quadratic time before on_message) and no other terminal got an answer.
+    # quadratic time before on_message) and no other terminal got an answer. Counted, not timed:
+    # how many user properties paho unpacks in this process while the front's client takes one.
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from hall_central import front
+    from kiosk.config import broker_address
+    unpacked: list[int] = []
+    real = Properties.unpack
+
+    def counting(self, buffer):
+        out = real(self, buffer)
+        unpacked.append(len(getattr(self, "UserProperty", ())))
+        return out
+    monkeypatch.setattr(Properties, "unpack", counting)
+    got: queue.Queue = queue.Queue()
+    host, port = broker_address(broker.url)[:2]
+    rx = front._Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rx-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
+    rx.on_message = lambda _c, _u, m: got.put(m)
+    rx.on_subscribe = lambda *_a: got.put("subscribed")
+    tx = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="tx-" + uuid.uuid4().hex[:6], protocol=mqtt.MQTTv5)
+    try:
+        rx.connect(host, port)
+        rx.loop_start()
+        rx.subscribe("props/test", qos=1)
+        assert got.get(timeout=15) == "subscribed", "SUBACK within 15 s"
+        tx.connect(host, port)
+        tx.loop_start()
+        props = Properties(PacketTypes.PUBLISH)
+        props.UserProperty = [("", "")] * 5000
+        unpacked.clear()
+        tx.publish("props/test", b'{"x":1}', qos=1, properties=props).wait_for_publish(30)
+        msg = got.get(timeout=30)  # why 30 s: a loaded machine; the old client took seconds here
+        assert msg.payload == b'{"x":1}' and not getattr(msg.properties, "UserProperty", None)
+        assert sum(unpacked) == 0, f"{sum(unpacked)} user properties unpacked"
+    finally:
+        for c in (tx, rx):
+            c.disconnect()
+            c.loop_stop()
+
+
+def test_a_flood_of_user_properties_is_judged_message_by_message(broker, tmp_path, clock):
+    # The same attack end to end: every one of the attacker's requests is answered on its own, and
+    # another terminal's request is answered too.
     import paho.mqtt.client as mqtt
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
@@ -316,9 +359,7 @@ def test_a_flood_of_user_properties_delays_no_other_terminal(broker, tmp_path, c
         for env in sent:
             c.publish(topics.req("ZM-EVIL01", "catalogue.sync"), env.to_bytes(), qos=1,
                       properties=props).wait_for_publish(30)
-        t0 = time.monotonic()
         assert good.ok("catalogue.sync", {"since_version": 0})
-        assert time.monotonic() - t0 < 2.0  # 4 x ~2 s (far more on a loaded machine) of parsing before
         for env in sent:  # each judged on its own, as any other message
             assert evil.wait(env.id)["error"]["code"] == "invalid"
     finally:
