@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -268,8 +269,13 @@ def validate_result(op: str, result: Any) -> None:
 
 
 def validate_envelope(envelope: Any) -> None:
-    """Raise InvalidMessage unless ``envelope`` (a dict) is a valid contract envelope."""
+    """Raise InvalidMessage unless ``envelope`` (a dict) is a valid contract envelope, its ``ts`` a
+    moment that exists (the schema's pattern lets 2026-02-30T00:00:00Z and year 0000 through)."""
     _check("envelope.json", envelope, "envelope")
+    try:
+        datetime.fromisoformat(envelope["ts"])  # Python 3.11 reads Z and 1-6 fraction digits
+    except ValueError:
+        raise InvalidMessage("envelope: ts: a moment that does not exist") from None
 
 
 def validate_response_body(op: str, body: Any) -> None:

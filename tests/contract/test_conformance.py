@@ -58,7 +58,7 @@ ENVELOPE_NASTY: dict[str, list[Any]] = {
     "type": [_MISSING, "res", "evt", "REQ", 1],
     "op": [_MISSING, "Checkin", "x", 7, "checkin\n"],
     "v": [_MISSING, True, False, 2, 0, "1", None],
-    "ts": [_MISSING, "yesterday", "2026-03-18T02:00:00Z\n", "٢٠٢٦-03-18T02:00:00Z", None, 1],
+    "ts": [_MISSING, "yesterday", "2026-02-30T02:00:00Z", "2026-03-18T02:00:00Z\n", "٢٠٢٦-03-18T02:00:00Z", None, 1],
     "terminal": [_MISSING, "+", "#", None, 123, {}, "ＺＭ-CONF01", "ab", "ZM-CONF01\n", "ZM-CONF02"],
     "corr": [5, "", "a b"],
     "idem": [_MISSING, None, "", "x y", 5],

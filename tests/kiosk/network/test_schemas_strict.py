@@ -101,6 +101,19 @@ def test_version_is_the_number_1_and_true_is_not(v):
         schemas.validate_envelope(_env(v=v))
 
 
+@pytest.mark.parametrize("ts,ok", [
+    ("2026-11-24T06:01:02.123Z", True), ("2028-02-29T23:59:59Z", True), ("2026-11-24T14:01:02+08:00", True),
+    ("2026-02-30T06:00:00.000Z", False), ("2027-02-29T00:00:00Z", False), ("2026-04-31T00:00:00Z", False),
+    ("0000-01-01T00:00:00Z", False),  # the pattern's shape, yet no moment: answered invalid (contract 1.2.0)
+])
+def test_a_timestamp_names_a_moment_that_exists(ts, ok):
+    if ok:
+        schemas.validate_envelope(_env(ts=ts))
+    else:
+        with pytest.raises(InvalidMessage, match="does not exist"):
+            schemas.validate_envelope(_env(ts=ts))
+
+
 @pytest.mark.parametrize("id_number,ok", [
     ("41012219900101123X", True), ("410122199001011234", True), ("410122900101123", True),
     ("410122199001011234\n", False),          # Python's $ before a final newline
