@@ -231,7 +231,7 @@ class CatalogueSyncRequest(TypedDict):
     since_version: int
 
 class CheckinRequest(TypedDict):
-    """Durable: check in for an appointment; errors not_found (an unknown id, or no proof that the request acts for the appointment's citizen: one answer for both), too_early, too_late, closed (cancelled). The proof is citizen_ref (the citizen identified at this terminal, whose appointment it must be) or checkin_code (the booking slip's code)."""
+    """Durable: check in for an appointment; errors not_found (an unknown id, or no proof that the request acts for the appointment's citizen: one answer for both), too_early, too_late, closed (cancelled). The proof is citizen_ref (the reference citizen.lookup gives the appointment's citizen: one per citizen, the same at every terminal, so a terminal that identified the citizen, by card or by number and name, holds it) or checkin_code (the booking slip's code)."""
     appointment_id: Ref
     citizen_ref: NotRequired[Ref]
     checkin_code: NotRequired[str]
