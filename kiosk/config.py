@@ -27,7 +27,7 @@ from kiosk import roles
 from kiosk.errors import ConfigError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
-_REGION_RE = re.compile(r"^\d{6}$|^\d{9}$|^\d{12}$")
+_REGION_RE = re.compile(r"^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12}$")
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "profile": Field(str, "kiosk", choices=("kiosk", "mobile"),
                          doc="kiosk (landscape hall terminal) or mobile (staff tablet/phone)"),
         "region": {
-            "city": Field(str, required=True, pattern=r"\d{6}", doc="GB/T 2260 city code, e.g. 410100 (郑州市)"),
-            "county": Field(str, "", pattern=r"(\d{6})?", doc="GB/T 2260 county code, e.g. 410122 (中牟县)"),
-            "township": Field(str, "", pattern=r"(\d{9})?", doc="township code (county code + 3 digits)"),
-            "village": Field(str, "", pattern=r"(\d{12})?", doc="village/community code (township + 3 digits)"),
+            "city": Field(str, required=True, pattern=r"[0-9]{6}", doc="GB/T 2260 city code, e.g. 410100 (郑州市)"),
+            "county": Field(str, "", pattern=r"([0-9]{6})?", doc="GB/T 2260 county code, e.g. 410122 (中牟县)"),
+            "township": Field(str, "", pattern=r"([0-9]{9})?", doc="township code (county code + 3 digits)"),
+            "village": Field(str, "", pattern=r"([0-9]{12})?", doc="village/community code (township + 3 digits)"),
         },
     },
     "runtime": {
@@ -275,6 +275,10 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
             _check_port(file, f"devices.{role}.url", dev["url"])
     region = data["terminal"]["region"]
     _check_region_chain(file, region)
+    _check_timezone(file, data["runtime"]["timezone"])
+    if not data["runtime"]["state_dir"]:  # Path("") is the directory `kiosk run` was started from
+        raise ConfigError(file, "runtime.state_dir", "a directory (an empty path would be the directory "
+                          "the kiosk is started from)", data["runtime"]["state_dir"])
     if data["runtime"]["elder_timeout_s"] < data["runtime"]["session_timeout_s"]:
         raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
                           data["runtime"]["elder_timeout_s"])
@@ -286,7 +290,7 @@ BROKER_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 _BROKER_FORM = "mqtt://host[:port] or mqtts://host[:port] (an IPv6 address in brackets: mqtts://[::1]:8883)"
 _PORT_RANGE = "a port of 1-65535 (or none, for the default)"
 #: scheme :// host (a name or IPv4 address, or anything in brackets: checked as IPv6 below) [:port] [/]
-_BROKER_RE = re.compile(r"([a-z]+)://(?:\[([^\[\]/]*)\]|([^\[\]:/@?#\s]+))(?::(\d*))?/?")
+_BROKER_RE = re.compile(r"([a-z]+)://(?:\[([^\[\]/]*)\]|([^\[\]:/@?#\s]+))(?::([0-9]*))?/?")
 
 
 class BrokerUrlError(ValueError):
@@ -313,7 +317,7 @@ def broker_address(url: str) -> tuple[str, int, bool]:
         except ValueError:
             raise BrokerUrlError(url, _BROKER_FORM) from None
         host = v6.replace("%25", "%", 1)
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+    if port is not None and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise BrokerUrlError(url, _PORT_RANGE)
     return host, int(port) if port else BROKER_SCHEMES[scheme], scheme == "mqtts"
 
@@ -336,6 +340,16 @@ def _check_port(file: str, key: str, url: str) -> None:
     if port == 0 or (port is None and u.scheme in _PORT_REQUIRED):
         raise ConfigError(file, key, "a port of 1-65535" + ("" if u.scheme in _PORT_REQUIRED else
                                                             " (or none, for the default)"), url)
+
+
+def _check_timezone(file: str, name: str) -> None:
+    """The hall's time zone must be one the system knows: otherwise `kiosk run` died with a
+    traceback at start while `kiosk doctor` passed (a cold try: "Mars/Olympus", "")."""
+    from zoneinfo import ZoneInfo
+    try:
+        ZoneInfo(name)
+    except (LookupError, ValueError, OSError):  # unknown, empty or not a relative key, unreadable
+        raise ConfigError(file, "runtime.timezone", "an IANA time zone name, e.g. Asia/Shanghai", name) from None
 
 
 def _check_region_chain(file: str, region: dict[str, str]) -> None:
