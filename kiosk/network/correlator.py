@@ -97,6 +97,12 @@ class Correlator:
         with self._lock:
             self._waiters[pending.id] = (pending.op, pending)
 
+    def op_of(self, env_id: str) -> str | None:
+        """The operation of the request ``env_id`` a caller waits for, or None."""
+        with self._lock:
+            entry = self._waiters.get(env_id)
+        return entry[0] if entry is not None else None
+
     def forget(self, env_id: str) -> None:
         """Nobody waits for ``env_id`` any more (the caller gave up, or it was never sent)."""
         with self._lock:
