@@ -96,6 +96,9 @@ class OutboxFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StorageError(storage.classify(e), self.path.parent, f"cannot be created: {e.strerror or e}") from None
+        unusable = storage.unusable_files(self.path)
+        if unusable is not None:
+            raise unusable
         if self.path.is_dir():
             return self._recover("a directory is where the outbox file should be")
         try:
