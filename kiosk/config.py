@@ -53,6 +53,8 @@ class Field:
             raise ConfigError(file, key, _type_name(types), value)
         if not isinstance(value, types):
             raise ConfigError(file, key, _type_name(types), value)
+        if isinstance(value, float) and value != value:  # nan: every bound and comparison says False
+            raise ConfigError(file, key, _type_name(types), value)
         if self.min is not None and value < self.min:
             raise ConfigError(file, key, f"a value >= {self.min}", value)
         if self.max is not None and value > self.max:
@@ -374,7 +376,9 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config
     p = Path(path)
     file = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        # utf-8-sig: a file saved by Windows Notepad starts with a BOM, which TOML refused as
+        # "Invalid statement (at line 1, column 1)" with nothing to see in an editor.
+        text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(file, "<file>", "an existing file", "not found") from None
     except (OSError, UnicodeDecodeError) as e:

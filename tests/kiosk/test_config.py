@@ -171,3 +171,21 @@ def test_empty_state_dir_is_refused(tmp_path, value):
     with pytest.raises(ConfigError) as err:
         config.load(p)
     assert "runtime.state_dir" in str(err.value)
+
+
+@pytest.mark.parametrize("key, value", [("network.request_timeout_s", "nan"), ("runtime.session_timeout_s", "nan"),
+                                        ("runtime.session_timeout_s", "-nan")])
+def test_nan_is_refused(tmp_path, key, value):
+    # A cold try: nan passed every bound (each comparison with nan is False) and `kiosk run` started.
+    section, name = key.split(".")
+    p = write(tmp_path, MINIMAL + f"[{section}]\n{name} = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert key in str(err.value)
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    # A cold try: Notepad's BOM made the file "Invalid statement (at line 1, column 1)".
+    p = tmp_path / "k.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert config.load(p).terminal_id == "T-0001"
