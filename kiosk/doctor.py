@@ -152,6 +152,11 @@ def storage_checks(cfg: config_mod.Config) -> list[Check]:
         return checks + [Check("outbox", False, f"{path}: {integrity}",
                                storage.StorageError("full", path, integrity).action)]
     if integrity != "ok":
+        stuck = storage.writable(path)
+        if stuck is not None:  # `kiosk run` cannot move it aside (chattr +i): it refuses to start
+            return checks + [Check("outbox", False, f"{path}: corrupt ({integrity}) and cannot be moved aside ({stuck})",
+                                   f"chattr -i {path} (lsattr), or move it away by hand; then start the kiosk again",
+                                   refusal=True)]
         return checks + [Check("outbox", False, f"{path}: corrupt ({integrity})",
                                "`kiosk run` moves it aside (kept as outbox.sqlite3.corrupt-<time>) and starts a "
                                "fresh one, carrying over the rows it can read; check the disk (dmesg, smartctl)")]

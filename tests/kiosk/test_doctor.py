@@ -207,6 +207,25 @@ def test_an_empty_outbox_left_on_a_full_disk_is_a_refusal(tmp_path, broker, caps
         assert _lines(out)["outbox"].startswith("FAIL") and "cannot be created: the disk is full" in err
 
 
+def test_a_corrupt_outbox_that_cannot_be_moved_aside_is_a_refusal(tmp_path, broker, capsys):
+    """A cold try: corrupt and immutable, the doctor said "run moves it aside" (exit 1); run refused."""
+    state = tmp_path / "state"
+    state.mkdir()
+    ob = Outbox(state / "outbox.sqlite3")
+    ob.put("a", "checkin", "req", "k", {"appointment_id": "AP-1"})
+    ob.close()
+    overwrite(state / "outbox.sqlite3", 0, b"\0" * 4096)
+    path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+    with immutable(state / "outbox.sqlite3"):
+        assert main(["doctor", "--config", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert "cannot be moved aside" in _lines(out)["outbox"] and "chattr -i" in err and len(err.splitlines()) == 1
+        from kiosk.storage import StorageError
+        with pytest.raises(StorageError) as e:  # what `kiosk run` meets opening it
+            Outbox(state / "outbox.sqlite3")
+        assert "cannot be moved aside" in e.value.reason
+
+
 def test_unusable_state_dir_is_a_refusal(tmp_path, broker, capsys):
     (tmp_path / "state").write_text("a file where the state directory should be")
     path = _plain_config(tmp_path, broker.url)
