@@ -278,6 +278,12 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
     region = data["terminal"]["region"]
     _check_region_chain(file, region)
     _check_timezone(file, data["runtime"]["timezone"])
+    pin_hash = data["ui"]["maintenance_pin_hash"]
+    if pin_hash:
+        from kiosk.pin import MAX_ITERATIONS, is_pin_hash
+        if not is_pin_hash(pin_hash):  # else staff could never open the maintenance screen
+            raise ConfigError(file, "ui.maintenance_pin_hash", "empty or the output of `kiosk pin-hash` "
+                              f"(pbkdf2_sha256$<1000..{MAX_ITERATIONS} iterations>$<salt hex>$<64 hex>)", pin_hash)
     if not data["runtime"]["state_dir"]:  # Path("") is the directory `kiosk run` was started from
         raise ConfigError(file, "runtime.state_dir", "a directory (an empty path would be the directory "
                           "the kiosk is started from)", data["runtime"]["state_dir"])
