@@ -152,7 +152,7 @@ def storage_checks(cfg: config_mod.Config) -> list[Check]:
         return checks + [Check("outbox", False, f"{path}: {integrity}",
                                storage.StorageError("full", path, integrity).action)]
     if integrity != "ok":
-        stuck = storage.writable(path)
+        stuck = storage.writable(path) if os.path.isfile(path) else None  # a directory is moved aside
         if stuck is not None:  # `kiosk run` cannot move it aside (chattr +i): it refuses to start
             return checks + [Check("outbox", False, f"{path}: corrupt ({integrity}) and cannot be moved aside ({stuck})",
                                    f"chattr -i {path} (lsattr), or move it away by hand; then start the kiosk again",

@@ -224,6 +224,10 @@ def test_a_corrupt_outbox_that_cannot_be_moved_aside_is_a_refusal(tmp_path, brok
         with pytest.raises(StorageError) as e:  # what `kiosk run` meets opening it
             Outbox(state / "outbox.sqlite3")
         assert "cannot be moved aside" in e.value.reason
+    (state / "outbox.sqlite3").unlink()
+    (state / "outbox.sqlite3").mkdir()  # a directory in its place is moved aside: no refusal
+    assert main(["doctor", "--config", str(path)]) == 1
+    assert "moves it aside" in _lines(capsys.readouterr().out)["outbox"]
 
 
 def test_unusable_state_dir_is_a_refusal(tmp_path, broker, capsys):
