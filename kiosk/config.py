@@ -27,7 +27,7 @@ from kiosk import roles
 from kiosk.errors import ConfigError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
-_REGION_RE = re.compile(r"^\d{6}$|^\d{9}$|^\d{12}$")
+_REGION_RE = re.compile(r"^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12}$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class Field:
         if isinstance(value, bool) and bool not in types:
             raise ConfigError(file, key, _type_name(types), value)
         if not isinstance(value, types):
+            raise ConfigError(file, key, _type_name(types), value)
+        if isinstance(value, float) and value != value:  # nan: every bound and comparison says False
             raise ConfigError(file, key, _type_name(types), value)
         if self.min is not None and value < self.min:
             raise ConfigError(file, key, f"a value >= {self.min}", value)
@@ -83,10 +85,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "profile": Field(str, "kiosk", choices=("kiosk", "mobile"),
                          doc="kiosk (landscape hall terminal) or mobile (staff tablet/phone)"),
         "region": {
-            "city": Field(str, required=True, pattern=r"\d{6}", doc="GB/T 2260 city code, e.g. 410100 (郑州市)"),
-            "county": Field(str, "", pattern=r"(\d{6})?", doc="GB/T 2260 county code, e.g. 410122 (中牟县)"),
-            "township": Field(str, "", pattern=r"(\d{9})?", doc="township code (county code + 3 digits)"),
-            "village": Field(str, "", pattern=r"(\d{12})?", doc="village/community code (township + 3 digits)"),
+            "city": Field(str, required=True, pattern=r"[0-9]{6}", doc="GB/T 2260 city code, e.g. 410100 (郑州市)"),
+            "county": Field(str, "", pattern=r"([0-9]{6})?", doc="GB/T 2260 county code, e.g. 410122 (中牟县)"),
+            "township": Field(str, "", pattern=r"([0-9]{9})?", doc="township code (county code + 3 digits)"),
+            "village": Field(str, "", pattern=r"([0-9]{12})?", doc="village/community code (township + 3 digits)"),
         },
     },
     "runtime": {
@@ -275,6 +277,16 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
             _check_port(file, f"devices.{role}.url", dev["url"])
     region = data["terminal"]["region"]
     _check_region_chain(file, region)
+    _check_timezone(file, data["runtime"]["timezone"])
+    pin_hash = data["ui"]["maintenance_pin_hash"]
+    if pin_hash:
+        from kiosk.pin import MAX_ITERATIONS, is_pin_hash
+        if not is_pin_hash(pin_hash):  # else staff could never open the maintenance screen
+            raise ConfigError(file, "ui.maintenance_pin_hash", "empty or the output of `kiosk pin-hash` "
+                              f"(pbkdf2_sha256$<1000..{MAX_ITERATIONS} iterations>$<salt hex>$<64 hex>)", pin_hash)
+    if not data["runtime"]["state_dir"]:  # Path("") is the directory `kiosk run` was started from
+        raise ConfigError(file, "runtime.state_dir", "a directory (an empty path would be the directory "
+                          "the kiosk is started from)", data["runtime"]["state_dir"])
     if data["runtime"]["elder_timeout_s"] < data["runtime"]["session_timeout_s"]:
         raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
                           data["runtime"]["elder_timeout_s"])
@@ -286,7 +298,7 @@ BROKER_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 _BROKER_FORM = "mqtt://host[:port] or mqtts://host[:port] (an IPv6 address in brackets: mqtts://[::1]:8883)"
 _PORT_RANGE = "a port of 1-65535 (or none, for the default)"
 #: scheme :// host (a name or IPv4 address, or anything in brackets: checked as IPv6 below) [:port] [/]
-_BROKER_RE = re.compile(r"([a-z]+)://(?:\[([^\[\]/]*)\]|([^\[\]:/@?#\s]+))(?::(\d*))?/?")
+_BROKER_RE = re.compile(r"([a-z]+)://(?:\[([^\[\]/]*)\]|([^\[\]:/@?#\s]+))(?::([0-9]*))?/?")
 
 
 class BrokerUrlError(ValueError):
@@ -313,7 +325,7 @@ def broker_address(url: str) -> tuple[str, int, bool]:
         except ValueError:
             raise BrokerUrlError(url, _BROKER_FORM) from None
         host = v6.replace("%25", "%", 1)
-    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+    if port is not None and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise BrokerUrlError(url, _PORT_RANGE)
     return host, int(port) if port else BROKER_SCHEMES[scheme], scheme == "mqtts"
 
@@ -338,6 +350,16 @@ def _check_port(file: str, key: str, url: str) -> None:
                                                             " (or none, for the default)"), url)
 
 
+def _check_timezone(file: str, name: str) -> None:
+    """The hall's time zone must be one the system knows: otherwise `kiosk run` died with a
+    traceback at start while `kiosk doctor` passed (a cold try: "Mars/Olympus", "")."""
+    from zoneinfo import ZoneInfo
+    try:
+        ZoneInfo(name)
+    except (LookupError, ValueError, OSError):  # unknown, empty or not a relative key, unreadable
+        raise ConfigError(file, "runtime.timezone", "an IANA time zone name, e.g. Asia/Shanghai", name) from None
+
+
 def _check_region_chain(file: str, region: dict[str, str]) -> None:
     """Each level's code must extend the level above it (410122 is inside 4101xx)."""
     city, county, township, village = (region.get(k, "") for k in ("city", "county", "township", "village"))
@@ -360,7 +382,9 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config
     p = Path(path)
     file = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        # utf-8-sig: a file saved by Windows Notepad starts with a BOM, which TOML refused as
+        # "Invalid statement (at line 1, column 1)" with nothing to see in an editor.
+        text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(file, "<file>", "an existing file", "not found") from None
     except (OSError, UnicodeDecodeError) as e:

@@ -124,21 +124,39 @@ def check_device(role: str, section: dict[str, Any]) -> Check:
         return Check(name, False, f"{url}: {type(e).__name__}: {e}", "reinstall the runtime (make setup)")
 
 
+#: What a fresh outbox takes on disk (its file, -wal and -shm): with less, `kiosk run` cannot create it.
+_NEW_OUTBOX_BYTES = 128 * 1024
+
+
 def storage_checks(cfg: config_mod.Config) -> list[Check]:
     """Free space, the outbox's integrity and writability, and what waits for a person (read-only)."""
     state_dir = cfg.get("runtime.state_dir")
     need = cfg.get("runtime.min_free_mb") * 1024 * 1024
-    free = storage.free_bytes(state_dir)
-    checks = [Check("disk_space", free >= need, f"{free // 2**20} MB free for {state_dir} (at least "
-                    f"{need // 2**20} MB: runtime.min_free_mb)", f"free space on the disk of {state_dir}")]
+    free, inodes = storage.free_bytes(state_dir), storage.free_inodes(state_dir)
+    no_inode = f"; no free inode (df -i {state_dir})" if inodes == 0 else ""
+    checks = [Check("disk_space", free >= need and inodes != 0, f"{free // 2**20} MB free for {state_dir} (at least "
+                    f"{need // 2**20} MB: runtime.min_free_mb){no_inode}", f"free space on the disk of {state_dir}")]
     path = os.path.join(state_dir, "outbox.sqlite3")
-    if not os.path.lexists(path):
-        return checks + [Check("outbox", True, f"{path} not created yet (the first start creates it)")]
+    unusable = storage.unusable_files(path)
+    if unusable is not None:  # `kiosk run` refuses to open the outbox
+        return checks + [Check("outbox", False, unusable.reason, unusable.action, refusal=True)]
+    empty = os.path.isfile(path) and os.path.getsize(path) == 0  # a start that met a full disk left it
+    if not os.path.lexists(path) or empty:
+        if inodes == 0 or free < _NEW_OUTBOX_BYTES:  # `kiosk run` could not create it: it refuses
+            return checks + [Check("outbox", False, f"{path} cannot be created: the disk is full{no_inode}",
+                                   storage.StorageError("full", path, "").at_start().action, refusal=True)]
+        return checks + [Check("outbox", True, f"{path} {'empty' if empty else 'not created yet'} "
+                                               "(the first start creates it)")]
     integrity = storage.quick_check(path)
     if integrity.startswith(storage.UNCHECKED_FULL):
         return checks + [Check("outbox", False, f"{path}: {integrity}",
                                storage.StorageError("full", path, integrity).action)]
     if integrity != "ok":
+        stuck = storage.writable(path) if os.path.isfile(path) else None  # a directory is moved aside
+        if stuck is not None:  # `kiosk run` cannot move it aside (chattr +i): it refuses to start
+            return checks + [Check("outbox", False, f"{path}: corrupt ({integrity}) and cannot be moved aside ({stuck})",
+                                   f"chattr -i {path} (lsattr), or move it away by hand; then start the kiosk again",
+                                   refusal=True)]
         return checks + [Check("outbox", False, f"{path}: corrupt ({integrity})",
                                "`kiosk run` moves it aside (kept as outbox.sqlite3.corrupt-<time>) and starts a "
                                "fresh one, carrying over the rows it can read; check the disk (dmesg, smartctl)")]

@@ -20,12 +20,29 @@ def hash_pin(pin: str, *, iterations: int = ITERATIONS, salt: bytes | None = Non
     return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
 
 
+#: The most iterations a stored hash may ask for: 10x ours (a check then takes ~3 s). Why a bound: a
+#: typo of 2,000,000,000 made one PIN check take hours on the touchscreen's thread.
+MAX_ITERATIONS = 10 * ITERATIONS
+
+
+def is_pin_hash(stored: str) -> bool:
+    """True if ``stored`` is a hash :func:`hash_pin` could have made (format and bounds)."""
+    parts = stored.split("$")
+    if len(parts) != 4 or parts[0] != "pbkdf2_sha256":
+        return False
+    _algo, iterations, salt_hex, hash_hex = parts
+    hexdigits = set("0123456789abcdef")
+    return (iterations.isascii() and iterations.isdigit() and 1000 <= int(iterations) <= MAX_ITERATIONS
+            and 8 <= len(salt_hex) <= 128 and len(salt_hex) % 2 == 0 and set(salt_hex) <= hexdigits
+            and len(hash_hex) == 64 and set(hash_hex) <= hexdigits)
+
+
 def verify_pin(pin: str, stored: str) -> bool:
     """True if ``pin`` matches ``stored``; False for a wrong PIN or a malformed hash."""
+    if not is_pin_hash(stored):
+        return False
     try:
-        algo, iterations, salt_hex, hash_hex = stored.split("$")
-        if algo != "pbkdf2_sha256":
-            return False
+        _algo, iterations, salt_hex, hash_hex = stored.split("$")
         digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations))
     except (ValueError, TypeError):
         return False

@@ -123,7 +123,36 @@ def classify(exc: BaseException) -> str:
 
 def error_for(path: str | Path, exc: BaseException) -> StorageError:
     """The typed error for ``exc`` raised while using ``path``."""
-    return StorageError(classify(exc), path, str(exc) or type(exc).__name__)
+    kind, detail = classify(exc), str(exc) or type(exc).__name__
+    if kind == "cannot_open" and free_inodes(path) == 0:
+        # SQLite says only "unable to open database file" when no inode is left for a new file
+        # (its -wal, -shm, or the outbox itself): the disk is full, not the file unusable.
+        kind, detail = "full", f"{detail}: no free inode left on the file system (df -i {Path(path).parent})"
+    return StorageError(kind, path, detail)
+
+
+#: The files SQLite keeps beside a database (WAL mode: -wal and -shm; -journal of a rollback).
+COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def unusable_files(path: str | Path) -> StorageError | None:
+    """What keeps SQLite from opening ``path`` that is not its content: the path a link to nothing
+    (a data partition not mounted), or a companion file (``-wal``, ``-shm``) that is a directory or a
+    broken link. Named, with what to do; None when there is none. (A cold try: a directory named
+    ``outbox.sqlite3-wal`` made `kiosk run` refuse with "unable to open database file", naming
+    only the outbox, while `kiosk doctor` said run would move the outbox aside.)"""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        return StorageError("cannot_open", p, f"is a link to {os.readlink(p)}, which does not exist",
+                            action=f"mount or restore what {p} points to, or remove the link "
+                                   "(the kiosk then starts a fresh outbox)")
+    for suffix in COMPANIONS:
+        c = Path(str(p) + suffix)
+        if os.path.lexists(c) and not c.is_file():
+            what = "a directory" if c.is_dir() else "a link to nothing" if c.is_symlink() else "not a regular file"
+            return StorageError("cannot_open", c, f"is {what} where SQLite keeps the {suffix[1:]} file of {p.name}",
+                                action=f"move {c} away (SQLite makes its {suffix} file again; no row is lost)")
+    return None
 
 
 def check_state_dir(path: str | Path) -> Path:
@@ -308,6 +337,19 @@ def free_bytes(path: str | Path) -> int:
         p = p.parent
     st = os.statvfs(p)
     return st.f_bavail * st.f_frsize
+
+
+def free_inodes(path: str | Path) -> int | None:
+    """Inodes free on the file system of ``path`` (its nearest existing parent); None where the
+    file system does not count them (btrfs says 0 of 0) or cannot be asked."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        st = os.statvfs(p)
+    except OSError:
+        return None
+    return st.f_favail if st.f_files else None
 
 
 def quick_check(path: str | Path) -> str:

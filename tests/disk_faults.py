@@ -20,10 +20,12 @@ def _run(*cmd: str) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def tiny_fs(path: Path, size_kb: int = 1024):
-    """A tmpfs of ``size_kb`` mounted at ``path`` (created): a disk that really fills up."""
+def tiny_fs(path: Path, size_kb: int = 1024, inodes: int | None = None):
+    """A tmpfs of ``size_kb`` mounted at ``path`` (created): a disk that really fills up;
+    ``inodes``: with that many inodes (its root directory takes one)."""
     path.mkdir(parents=True, exist_ok=True)
-    out = _run("mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(path))
+    limit = f",nr_inodes={inodes}" if inodes is not None else ""
+    out = _run("mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755{limit}", "tmpfs", str(path))
     if out.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs (needs root): {out.stderr.strip()}")
     try:

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,11 @@ from kiosk.network.errors import InvalidMessage, Rejected, Timeout
 
 #: Why the gateway's name: these log lines kept the logger they had before the gateway was split.
 log = logging.getLogger("kiosk.network.gateway")
+
+#: Why: a message naming no request fails nothing and nothing bounds how many come (a central
+#: sending garbage wrote a warning per message: 43 in 10 s for three rows waiting, a cold try); one
+#: warning in this many seconds says it, with how many were dropped since.
+NAMELESS_LOG_EVERY_S = 60.0
 
 #: The request id named by a damaged answer that is not JSON any more (truncated, garbled).
 _CORR_RE = re.compile(rb'"corr"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
@@ -85,6 +91,7 @@ class Correlator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, tuple[str, Pending]] = {}  # envelope id -> (op, Pending)
+        self._nameless, self._nameless_at = 0, -NAMELESS_LOG_EVERY_S  # unreadable, naming no request
 
     @property
     def waiting(self) -> dict[str, tuple[str, Pending]]:
@@ -96,6 +103,12 @@ class Correlator:
         """``pending`` waits for the answer to its envelope id (register before sending)."""
         with self._lock:
             self._waiters[pending.id] = (pending.op, pending)
+
+    def op_of(self, env_id: str) -> str | None:
+        """The operation of the request ``env_id`` a caller waits for, or None."""
+        with self._lock:
+            entry = self._waiters.get(env_id)
+        return entry[0] if entry is not None else None
 
     def forget(self, env_id: str) -> None:
         """Nobody waits for ``env_id`` any more (the caller gave up, or it was never sent)."""
@@ -145,6 +158,19 @@ class Correlator:
         one) fails now. Returns (the request id it names or None, the typed error)."""
         err = error if isinstance(error, InvalidMessage) else InvalidMessage(str(error))
         corr = corr_of(payload)
+        if corr is None:  # names no request: nothing bounds how many come, so the log is bounded
+            now = time.monotonic()
+            with self._lock:
+                due = now - self._nameless_at >= NAMELESS_LOG_EVERY_S
+                since, self._nameless = (self._nameless, 0) if due else (0, self._nameless + 1)
+                if due:
+                    self._nameless_at = now
+            if not due:
+                log.debug("dropped message on %s: %s", topic, err.reason)
+                return None, err
+            more = f" ({since} more such messages dropped since the last warning)" if since else ""
+            log.warning("dropped message on %s: %s%s", topic, err.reason, more, extra={"corr": None})
+            return None, err
         log.warning("dropped message on %s: %s", topic, err.reason, extra={"corr": corr})
         if corr is not None:
             self.resolve(corr, error=err)

@@ -231,7 +231,30 @@ class Gateway:
                 self.bus.publish("network.broadcast", env.to_dict(), source="network",
                                  region=topics.parse(topic).region)
         if answers:
-            self._settle(answers)
+            self._settle(self._for_their_requests(answers))
+
+    def _for_their_requests(self, answers: list[Envelope]) -> list[Envelope]:
+        """The answers whose operation is their request's. One for another operation (a central
+        service that cross-wired its answers) cannot settle the request it names: a feedback
+        answer had settled a check-in row, and its caller took the feedback result for a
+        check-in. It is an unreadable answer for that request (counted; a dead letter at the bound)."""
+        expected: dict[str, str | None] = {env.corr: self.correlator.op_of(env.corr)
+                                           for env in answers if env.corr is not None}
+        unknown = [corr for corr, op in expected.items() if op is None]
+        if unknown:  # no caller waits (a restarted terminal): the row's own operation
+            expected.update(self.outbox.ops_of(unknown))
+        keep = []
+        for env in answers:
+            op = expected.get(env.corr) if env.corr is not None else None
+            if op is None or op == env.op:
+                keep.append(env)
+                continue
+            assert env.corr is not None
+            corr, err = self.correlator.unreadable(
+                topics.res(self.terminal_id), env.to_bytes(),
+                InvalidMessage(f"a {env.op} answer to a {op} request"))
+            self.pump.unreadable_answer(env.corr, err.reason)
+        return keep
 
     def _settle(self, answers: list[Envelope]) -> None:
         # one transaction for the batch (the contract lets corr be null: such an answer names nothing)

@@ -252,6 +252,26 @@ class Outbox:
             return self.sealer.open(row.body, row.id, row.op)
         return row.body
 
+    def ops_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """The operation of each of ``ids`` waiting or set aside (one read; {} when the disk
+        cannot be read: then nothing can be checked)."""
+        ids = list(dict.fromkeys(ids))
+
+        def ops(db: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for i in range(0, len(ids), _CHUNK):
+                part = ids[i:i + _CHUNK]
+                marks = ",".join("?" * len(part))
+                for table in ("outbox", "dead_letter"):
+                    found.update(db.execute(f"SELECT id, op FROM {table} WHERE id IN ({marks})", part).fetchall())
+            return found
+        if not ids:
+            return {}
+        try:
+            return self._file.read(ops)
+        except StorageError:
+            return {}
+
     def get(self, id: str) -> Row | None:
         """One waiting row by envelope id, or None."""
         if id in self._settled:

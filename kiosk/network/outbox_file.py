@@ -67,6 +67,22 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 DEAD_COLUMNS = COLUMNS + ", failures, dead_at"
 
 
+#: What a fresh outbox takes before any row (its file, -wal and -shm index), with a margin.
+_FRESH_BYTES = 160 * 1024
+
+
+def _size(path: Path) -> int:
+    """The bytes of a file (with its -wal); 0 for what has none (a directory in its place)."""
+    total = 0
+    for p in (path, Path(str(path) + "-wal")):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
 class _Corrupt(Exception):
     """PRAGMA quick_check found the file damaged."""
 
@@ -96,6 +112,9 @@ class OutboxFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StorageError(storage.classify(e), self.path.parent, f"cannot be created: {e.strerror or e}") from None
+        unusable = storage.unusable_files(self.path)
+        if unusable is not None:
+            raise unusable
         if self.path.is_dir():
             return self._recover("a directory is where the outbox file should be")
         try:
@@ -135,6 +154,14 @@ class OutboxFile:
 
     def _recover(self, detail: str) -> sqlite3.Connection:
         """Move the corrupt file aside, start a fresh one, carry over what can be read, raise the alarm."""
+        # Why first: moved aside on a full disk, the fresh file could not be made; the next start,
+        # after space was freed, opened the empty file left behind as a new outbox and never
+        # carried over the rows readable in the copy (a cold try). Left in place, it is recovered then.
+        need = 2 * _size(self.path) + _FRESH_BYTES  # the fresh file, its WAL and index, the rows carried over
+        free = storage.free_bytes(self.path.parent)
+        if free < need:
+            raise StorageError("full", self.path, f"{detail}; not moved aside yet: {free} bytes free, a fresh "
+                               f"outbox with the rows carried over needs about {need}")
         moved = storage.move_aside(self.path)  # StorageError when it cannot be moved: nothing changed
         try:
             db = self._connect()

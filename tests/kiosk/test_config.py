@@ -131,3 +131,77 @@ def test_device_url_ports_are_checked(tmp_path, url, ok):
 
 def test_default_ports_stay_allowed(tmp_path):
     assert config.load(write(tmp_path, MINIMAL + '[network]\nbroker = "mqtts://broker.example"\n'))
+
+
+@pytest.mark.parametrize("url", ["mqtt://127.0.0.1:１８８３", "mqtt://[::1]:١٨٨٣"])
+def test_broker_port_in_non_ascii_digits_is_refused(tmp_path, url):
+    # A cold try: full-width digits (an IME) passed and connected to 127.0.0.1:1883.
+    p = write(tmp_path, MINIMAL + f'[network]\nbroker = "{url}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert "network.broker" in str(err.value)
+
+
+def test_region_code_in_full_width_digits_is_refused(tmp_path):
+    # A cold try: "４１０１００" passed the schema and `kiosk run` died in kiosk.network.topics.
+    p = write(tmp_path, '[terminal]\nid = "T-0001"\n[terminal.region]\ncity = "４１０１００"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert "terminal.region.city" in str(err.value)
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus", "", "../etc", "/etc/passwd", "Asia"])
+def test_unknown_timezone_is_refused(tmp_path, tz):
+    # A cold try: `kiosk doctor` passed these and `kiosk run` died with a ZoneInfo traceback.
+    p = write(tmp_path, MINIMAL + f'[runtime]\ntimezone = "{tz}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert "runtime.timezone" in str(err.value) and str(p) in str(err.value)
+
+
+def test_known_timezones_load(tmp_path):
+    for tz in ("Asia/Shanghai", "UTC", "Asia/Urumqi"):
+        assert config.load(write(tmp_path, MINIMAL + f'[runtime]\ntimezone = "{tz}"\n')).get("runtime.timezone") == tz
+
+
+@pytest.mark.parametrize("value", [""])
+def test_empty_state_dir_is_refused(tmp_path, value):
+    # A cold try: "" meant the current directory (the outbox landed wherever `kiosk run` started).
+    p = write(tmp_path, MINIMAL + f'[runtime]\nstate_dir = "{value}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert "runtime.state_dir" in str(err.value)
+
+
+@pytest.mark.parametrize("key, value", [("network.request_timeout_s", "nan"), ("runtime.session_timeout_s", "nan"),
+                                        ("runtime.session_timeout_s", "-nan")])
+def test_nan_is_refused(tmp_path, key, value):
+    # A cold try: nan passed every bound (each comparison with nan is False) and `kiosk run` started.
+    section, name = key.split(".")
+    p = write(tmp_path, MINIMAL + f"[{section}]\n{name} = {value}\n")
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert key in str(err.value)
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    # A cold try: Notepad's BOM made the file "Invalid statement (at line 1, column 1)".
+    p = tmp_path / "k.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert config.load(p).terminal_id == "T-0001"
+
+
+@pytest.mark.parametrize("value", ["garbage", "pbkdf2_sha256$abc$00$00", "pbkdf2_sha256$999999999999$00$00",
+                                   "pbkdf2_sha256$200000$2ac4$50ad"])
+def test_a_malformed_maintenance_pin_hash_is_refused(tmp_path, value):
+    # A cold try: accepted by doctor and run; no PIN could ever open the maintenance screen.
+    p = write(tmp_path, MINIMAL + f'[ui]\nmaintenance_pin_hash = "{value}"\n')
+    with pytest.raises(ConfigError) as err:
+        config.load(p)
+    assert "ui.maintenance_pin_hash" in str(err.value) and "kiosk pin-hash" in str(err.value)
+
+
+def test_a_pin_hash_made_by_kiosk_pin_hash_loads(tmp_path):
+    from kiosk.pin import hash_pin
+    h = hash_pin("2468")
+    assert config.load(write(tmp_path, MINIMAL + f'[ui]\nmaintenance_pin_hash = "{h}"\n')).get("ui.maintenance_pin_hash") == h

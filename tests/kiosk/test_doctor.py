@@ -144,6 +144,92 @@ def test_a_full_disk_is_not_called_a_corrupt_outbox(tmp_path, broker, capsys):
         assert line.startswith("FAIL") and "corrupt" not in line and "the disk is full" in line and "free space" in line
 
 
+@pytest.mark.parametrize("culprit", ["outbox.sqlite3-wal", "outbox.sqlite3-shm", "outbox.sqlite3"])
+def test_a_companion_that_is_no_file_or_a_link_to_nothing_is_named_by_doctor_and_run(tmp_path, broker, capsys,
+                                                                                       culprit):
+    """A cold try: a directory named outbox.sqlite3-wal (or the outbox a link to nothing): the doctor
+    said "corrupt -> run moves it aside" (exit 1), or ok (-shm); run refused "unable to open
+    database file" naming only the outbox, or started with its outbox read-only."""
+    from kiosk.storage import StorageError
+    state = tmp_path / "state"
+    state.mkdir()
+    ob = Outbox(state / "outbox.sqlite3")
+    ob.put("a", "checkin", "req", "k", {"appointment_id": "AP-1"})
+    ob.close()
+    if culprit == "outbox.sqlite3":
+        (state / culprit).unlink()
+        (state / culprit).symlink_to(tmp_path / "unmounted" / "outbox.sqlite3")
+    else:
+        (state / culprit).mkdir()
+    path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+    assert main(["doctor", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert _lines(out)["outbox"].startswith("FAIL") and "corrupt" not in _lines(out)["outbox"]
+    assert len(err.splitlines()) == 1 and f"{state / culprit}:" in err
+    with pytest.raises(StorageError) as e:  # what `kiosk run` meets: the same file named
+        Outbox(state / "outbox.sqlite3")
+    assert e.value.path == str(state / culprit) and e.value.kind == "cannot_open"
+
+
+def test_no_inode_left_is_a_full_disk_for_doctor_and_run(tmp_path, broker, capsys):
+    """A cold try: no inode left, plenty of bytes: the doctor said ok (200 MB free, the outbox "not
+    created yet"); run refused "cannot open ... (not a directory), mounted read-write"."""
+    from kiosk.storage import StorageError
+    state = tmp_path / "state"
+    with tiny_fs(state, 8192, inodes=8):
+        n = 0
+        while True:
+            try:
+                (state / f"f{n}").touch()
+            except OSError:
+                break
+            n += 1
+        path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+        assert main(["doctor", "--config", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert _lines(out)["disk_space"].startswith("FAIL") and "no free inode" in _lines(out)["disk_space"]
+        assert len(err.splitlines()) == 1 and "the disk is full" in err
+        with pytest.raises(StorageError) as e:
+            Outbox(state / "outbox.sqlite3")
+        assert e.value.kind == "full" and "inode" in e.value.reason
+
+
+def test_an_empty_outbox_left_on_a_full_disk_is_a_refusal(tmp_path, broker, capsys):
+    """A start on a full disk leaves a 0-byte outbox: the doctor said "integrity ok, writable"
+    while run refused "disk full"."""
+    state = tmp_path / "state"
+    with tiny_fs(state, 256):
+        (state / "outbox.sqlite3").touch()
+        fill(state)
+        path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+        assert main(["doctor", "--config", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert _lines(out)["outbox"].startswith("FAIL") and "cannot be created: the disk is full" in err
+
+
+def test_a_corrupt_outbox_that_cannot_be_moved_aside_is_a_refusal(tmp_path, broker, capsys):
+    """A cold try: corrupt and immutable, the doctor said "run moves it aside" (exit 1); run refused."""
+    state = tmp_path / "state"
+    state.mkdir()
+    ob = Outbox(state / "outbox.sqlite3")
+    ob.put("a", "checkin", "req", "k", {"appointment_id": "AP-1"})
+    ob.close()
+    overwrite(state / "outbox.sqlite3", 0, b"\0" * 4096)
+    path = _plain_config(tmp_path, broker.url, runtime={"min_free_mb": 1})
+    with immutable(state / "outbox.sqlite3"):
+        assert main(["doctor", "--config", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert "cannot be moved aside" in _lines(out)["outbox"] and "chattr -i" in err and len(err.splitlines()) == 1
+        from kiosk.storage import StorageError
+        with pytest.raises(StorageError) as e:  # what `kiosk run` meets opening it
+            Outbox(state / "outbox.sqlite3")
+        assert "cannot be moved aside" in e.value.reason
+    (state / "outbox.sqlite3").unlink()
+    (state / "outbox.sqlite3").mkdir()  # a directory in its place is moved aside: no refusal
+    assert main(["doctor", "--config", str(path)]) == 1
+    assert "moves it aside" in _lines(capsys.readouterr().out)["outbox"]
+
+
 def test_unusable_state_dir_is_a_refusal(tmp_path, broker, capsys):
     (tmp_path / "state").write_text("a file where the state directory should be")
     path = _plain_config(tmp_path, broker.url)

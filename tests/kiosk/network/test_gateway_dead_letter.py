@@ -41,6 +41,12 @@ def _bad_envelope(env: E.Envelope) -> bytes:  # JSON naming the request, but not
     return json.dumps({"corr": env.id, "type": "res", "body": "?"}).encode()
 
 
+def _other_op(env: E.Envelope) -> bytes:  # a valid answer of another operation, naming this request
+    other = "feedback.submit" if env.op != "feedback.submit" else "checkin"
+    return E.Envelope("res", other, env.terminal, {"ok": True, "result": sample_result(other, {})},
+                      corr=env.id, idem=env.idem).to_bytes()
+
+
 def _garbage(env: E.Envelope) -> bytes:  # names nothing at all
     return b"\xff\xfe not even text \x00"
 
@@ -114,7 +120,7 @@ def gateway(broker, bus, tmp_path, waiter):
         gw.stop()
 
 
-@pytest.mark.parametrize("answer", [_bad_result, _unknown_code, _garbled, _bad_envelope])
+@pytest.mark.parametrize("answer", [_bad_result, _unknown_code, _garbled, _bad_envelope, _other_op])
 def test_online_request_fails_at_once_with_a_typed_error(gateway, answerer, answer):
     answerer(answer)
     gw = gateway(request_timeout_s=30.0)  # a timeout would take 30 s: the failure must come first
@@ -123,7 +129,7 @@ def test_online_request_fails_at_once_with_a_typed_error(gateway, answerer, answ
     assert e.value.code == "network.invalid" and e.value.action
 
 
-@pytest.mark.parametrize("answer", [_bad_result, _unknown_code, _garbled, _bad_envelope])
+@pytest.mark.parametrize("answer", [_bad_result, _unknown_code, _garbled, _bad_envelope, _other_op])
 def test_durable_row_becomes_a_dead_letter_after_the_bound(gateway, answerer, waiter, answer):
     central = answerer(answer)
     gw = gateway(retry_after_s=0.2, dead_letter_after=3)
@@ -201,3 +207,34 @@ def test_operators_see_a_dead_letter_in_the_telemetry_at_once(broker, answerer, 
         rt.stop()
         spy.disconnect()
         spy.loop_stop()
+
+
+def test_an_answer_of_another_operation_never_settles_a_row(gateway, answerer, waiter):
+    """A cold try: a central service answered each check-in with a valid feedback.submit answer
+    naming it; the row was removed as answered and the caller took the feedback result for a
+    check-in. Now it counts as unreadable (a dead letter at the bound)."""
+    central = answerer(_other_op)
+    gw = gateway(retry_after_s=0.2, dead_letter_after=2)
+    pending = gw.submit("checkin", {"appointment_id": "AP-X"})
+    with pytest.raises(InvalidMessage) as e:
+        pending.wait(10)
+    assert "feedback.submit answer to a checkin request" in e.value.reason
+    ev = waiter.wait("network.dead_letter", timeout_s=30, pred=lambda ev: ev.data["id"] == pending.id)
+    assert ev.data["op"] == "checkin" and gw.outbox.dead_count() == 1 and gw.outbox_depth() == 0
+    assert central.sends_of(pending.id) >= 2
+    central.answer = _valid
+    assert gw.submit("checkin", {"appointment_id": "AP-Y"}).wait(10)["appointment_id"] == "AP-Y"
+
+
+def test_another_operations_answer_to_a_row_of_a_restarted_terminal(gateway, answerer, waiter):
+    """After a restart nobody waits for the row: its own operation (in the outbox) is checked."""
+    central = answerer(_garbage)  # names nothing: the row stays waiting
+    gw = gateway(retry_after_s=30)
+    row = gw.submit("checkin", {"appointment_id": "AP-R"})
+    assert central.wait_for(lambda rec: any(e.id == row.id for e in rec))
+    gw.stop()
+    central.answer = _other_op
+    gw = gateway(retry_after_s=0.2, dead_letter_after=2)  # the same state dir; resends at once
+    assert gw.correlator.op_of(row.id) is None
+    ev = waiter.wait("network.dead_letter", timeout_s=30, pred=lambda ev: ev.data["id"] == row.id)
+    assert ev.data["op"] == "checkin" and "feedback.submit answer to a checkin request" in ev.data["reason"]

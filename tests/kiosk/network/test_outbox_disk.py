@@ -110,6 +110,26 @@ def test_corrupt_file_at_open_is_moved_aside_and_a_fresh_one_carries_on(tmp_path
     ob.close()
 
 
+def test_a_corrupt_file_on_a_full_disk_stays_in_place_until_its_rows_can_be_carried_over(tmp_path):
+    """A cold try: moved aside on a full disk, no fresh file could be made; the next start, with
+    space again, opened the empty file left behind as a new outbox: the readable rows stayed in
+    the copy. Now it stays where it is (the disk is full, typed), and is recovered once there is room."""
+    with tiny_fs(tmp_path / "fs", 1024) as fs:
+        path = fs / "outbox.sqlite3"
+        _filled(path)
+        _bad_page(path)
+        filler = fill(fs)
+        for _ in range(2):  # each start refuses alike, and changes nothing
+            with pytest.raises(StorageError) as e:
+                Outbox(path)
+            assert e.value.kind == "full" and "not moved aside" in e.value.reason
+            assert corrupt_copies(path) == [] and path.stat().st_size > 0
+        filler.unlink()
+        ob = Outbox(path)
+        assert len(corrupt_copies(path)) == 1 and len(ob.pending()) >= 1  # the readable rows carried over
+        ob.close()
+
+
 def test_corrupt_page_found_while_running_is_recovered_once(tmp_path, caplog):
     path = tmp_path / "outbox.sqlite3"
     bus = EventBus()
