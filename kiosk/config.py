@@ -107,7 +107,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
                         doc="broker URL, mqtt:// or mqtts:// (TLS); an IPv6 address in brackets (mqtts://[::1]:8883)"),
         "keepalive_s": Field(int, 30, min=5, max=600, doc="MQTT keepalive (s)"),
         "request_timeout_s": Field(float, 5.0, min=0.1, max=120, doc="default request/response timeout (s)"),
-        "reconnect_min_s": Field(float, 0.1, min=0.01, max=60, doc="first reconnect delay (s); full jitter"),
+        "reconnect_min_s": Field(float, 0.1, min=0.01, max=60, doc="first reconnect delay (s); full jitter; at most reconnect_max_s"),
         "reconnect_max_s": Field(float, 5.0, min=0.1, max=600, doc="cap of the reconnect delay (s)"),
         "session_expiry_s": Field(int, 7 * 24 * 3600, min=0, max=2**32 - 1,
                                   doc="MQTT v5 session expiry: how long the broker keeps our session (s)"),
@@ -287,6 +287,10 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
     if not data["runtime"]["state_dir"]:  # Path("") is the directory `kiosk run` was started from
         raise ConfigError(file, "runtime.state_dir", "a directory (an empty path would be the directory "
                           "the kiosk is started from)", data["runtime"]["state_dir"])
+    net = data["network"]
+    if net["reconnect_min_s"] > net["reconnect_max_s"]:  # a first delay above the cap means nothing
+        raise ConfigError(file, "network.reconnect_min_s", f"a value <= network.reconnect_max_s "
+                          f"({net['reconnect_max_s']:g})", net["reconnect_min_s"])
     if data["runtime"]["elder_timeout_s"] < data["runtime"]["session_timeout_s"]:
         raise ConfigError(file, "runtime.elder_timeout_s", "a value >= runtime.session_timeout_s",
                           data["runtime"]["elder_timeout_s"])
@@ -381,6 +385,8 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Config
     """Read and validate a TOML config file; raise :class:`ConfigError` on any problem."""
     p = Path(path)
     file = str(p)
+    if p.exists() and not p.is_file():  # a FIFO with no writer would hang both run and doctor
+        raise ConfigError(file, "<file>", "a regular file", "a directory" if p.is_dir() else "not a regular file")
     try:
         # utf-8-sig: a file saved by Windows Notepad starts with a BOM, which TOML refused as
         # "Invalid statement (at line 1, column 1)" with nothing to see in an editor.

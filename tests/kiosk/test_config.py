@@ -205,3 +205,22 @@ def test_a_pin_hash_made_by_kiosk_pin_hash_loads(tmp_path):
     from kiosk.pin import hash_pin
     h = hash_pin("2468")
     assert config.load(write(tmp_path, MINIMAL + f'[ui]\nmaintenance_pin_hash = "{h}"\n')).get("ui.maintenance_pin_hash") == h
+
+
+def test_a_first_reconnect_delay_above_its_cap_is_refused(tmp_path):
+    # A cold try: reconnect_min_s = 50 with reconnect_max_s = 0.2 loaded, and meant nothing.
+    with pytest.raises(ConfigError) as e:
+        config.load(write(tmp_path, MINIMAL + "[network]\nreconnect_min_s = 50\nreconnect_max_s = 0.2\n"))
+    assert e.value.key == "network.reconnect_min_s" and "reconnect_max_s" in str(e.value)
+    assert config.load(write(tmp_path, MINIMAL + "[network]\nreconnect_min_s = 2\nreconnect_max_s = 2\n"))
+
+
+def test_a_config_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    # A cold try: a named pipe with no writer made `kiosk run` and `kiosk doctor` hang on the read.
+    import os
+    fifo = tmp_path / "k.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="a regular file"):
+        config.load(fifo)
+    with pytest.raises(ConfigError, match="a directory"):
+        config.load(tmp_path)
