@@ -310,8 +310,18 @@ class Outbox:
         return [dict(zip(("id", "op", "kind", "failures", "last_error", "created", "dead_at"), r)) for r in rows]
 
     def alarms(self) -> list[dict[str, Any]]:
-        """What staff and operators must see: disk faults in force and corrupt files kept aside."""
-        return self._file.alarms()
+        """What staff and operators must see: disk faults in force, corrupt files kept aside, and
+        the bound reached (new durable requests refused until answers drain it; a cold try found
+        only the one-off ``network.outbox_alarm`` said so, never the health the screens show)."""
+        out = self._file.alarms()
+        depth = self.depth()  # one COUNT: the screens and the telemetry ask now and then, not per row
+        if depth >= self.max_rows:
+            out.append({"kind": "max_rows", "code": OutboxFull.code,
+                        "reason": f"the outbox holds {depth} rows (bound {self.max_rows}): "
+                                  "new check-ins, bookings and feedback are refused",
+                        "action": "check the link to the central service (the rows leave as it answers); "
+                                  "raise network.outbox_max_rows only if the disk allows"})
+        return out
 
     # -- maintenance --------------------------------------------------------------------------
     def checkpoint(self, truncate: bool = False) -> None:

@@ -52,7 +52,11 @@ def test_bound_raises_outbox_full_and_alarms(tmp_path):
         ob.put("c", "checkin", "req", "kc", {"appointment_id": "C"})
     assert e.value.action and alarms and alarms[0].data["depth"] == 2
     assert ob.depth() == 2
+    # Said in the health the maintenance screen and the telemetry show while it lasts, not only once.
+    full = [a for a in ob.alarms() if a["kind"] == "max_rows"]
+    assert len(full) == 1 and "2 rows" in full[0]["reason"] and full[0]["action"]
     ob.remove("a")
+    assert not [a for a in ob.alarms() if a["kind"] == "max_rows"]
     ob.put("c", "checkin", "req", "kc", {"appointment_id": "C"})
     ob.close()
 
