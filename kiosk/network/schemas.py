@@ -225,6 +225,7 @@ def _check(name: str, instance: Any, what: str) -> None:
     if fast is not None:
         try:
             fast.validate(instance)
+            _check_moments(name, instance, what)
             return
         except jsonschema_rs.ValidationError as e:  # a ValueError: caught before the next clause
             raise InvalidMessage(_worded(what, e.instance_path, _keyword(e.schema_path))) from None
@@ -234,6 +235,60 @@ def _check(name: str, instance: Any, what: str) -> None:
     first = min(_validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path), default=None)
     if first is not None:
         raise InvalidMessage(_worded(what, first.absolute_path, first.validator))
+    _check_moments(name, instance, what)
+
+
+#: Where a path of :func:`_moment_paths` takes every item of an array.
+_EACH = object()
+
+
+@functools.cache
+def _moment_paths(name: str) -> tuple[tuple[Any, ...], ...]:
+    """The instance paths of schema ``name`` that hold a timestamp (common.json's ``timestamp``),
+    ``_EACH`` standing for every item of an array: where :func:`_check_moments` looks."""
+    docs, _registry = _load()
+    pattern = docs["common.json"]["$defs"]["timestamp"]["pattern"]
+    found: set[tuple[Any, ...]] = set()
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if not isinstance(node, dict):
+            return
+        if node.get("pattern") == pattern:
+            found.add(path)
+        for sub_name, sub in (node.get("properties") or {}).items():
+            walk(sub, path + (sub_name,))
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], path + (_EACH,))
+        for key in ("allOf", "anyOf", "oneOf"):  # the same value: a timestamp or null, an object of one form
+            for sub in node.get(key) or ():
+                walk(sub, path)
+
+    walk(_validator(name).schema, ())
+    return tuple(sorted(found, key=lambda p: [str(x) for x in p]))
+
+
+def _check_moments(name: str, instance: Any, what: str) -> None:
+    """Raise InvalidMessage when a timestamp of ``instance`` (valid against ``name``) names a
+    moment that does not exist: the pattern lets 2026-02-30T00:00:00Z and year 0000 through, and
+    the contract (1.2.0) answers any such timestamp invalid, not only the envelope's ``ts`` (a cold
+    try: an event's ``at`` and application.submit's consent ``at`` of 2026-02-30 were stored)."""
+    for path in _moment_paths(name):
+        stack: list[tuple[Any, list[Any]]] = [(instance, [])]
+        for step in path:
+            nxt: list[tuple[Any, list[Any]]] = []
+            for value, where in stack:
+                if step is _EACH:
+                    if isinstance(value, list):
+                        nxt.extend((v, where + [i]) for i, v in enumerate(value))
+                elif isinstance(value, dict) and step in value:
+                    nxt.append((value[step], where + [step]))
+            stack = nxt
+        for value, where in stack:
+            if isinstance(value, str):
+                try:
+                    datetime.fromisoformat(value)  # Python 3.11 reads Z and 1-6 fraction digits
+                except ValueError:
+                    raise InvalidMessage(f"{what}: {'/'.join(map(str, where))}: a moment that does not exist") from None
 
 
 def _keyword(schema_path: Any) -> str:
@@ -271,11 +326,7 @@ def validate_result(op: str, result: Any) -> None:
 def validate_envelope(envelope: Any) -> None:
     """Raise InvalidMessage unless ``envelope`` (a dict) is a valid contract envelope, its ``ts`` a
     moment that exists (the schema's pattern lets 2026-02-30T00:00:00Z and year 0000 through)."""
-    _check("envelope.json", envelope, "envelope")
-    try:
-        datetime.fromisoformat(envelope["ts"])  # Python 3.11 reads Z and 1-6 fraction digits
-    except ValueError:
-        raise InvalidMessage("envelope: ts: a moment that does not exist") from None
+    _check("envelope.json", envelope, "envelope")  # its ts too (:func:`_check_moments`)
 
 
 def validate_response_body(op: str, body: Any) -> None:

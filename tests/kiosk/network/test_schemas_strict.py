@@ -114,6 +114,45 @@ def test_a_timestamp_names_a_moment_that_exists(ts, ok):
             schemas.validate_envelope(_env(ts=ts))
 
 
+@pytest.mark.parametrize("where,ok_case", [("event at", True), ("event at", False), ("consent at", True),
+                                           ("consent at", False), ("telemetry online_since", False),
+                                           ("state started_at", False)])
+@pytest.mark.parametrize("ts", ["2026-02-30T06:00:00Z", "0000-01-01T00:00:00Z", "2027-02-29T00:00:00+08:00"])
+def test_a_timestamp_in_a_body_names_a_moment_that_exists_too(where, ok_case, ts):
+    """Contract 1.2.0 answers any timestamp of a moment that does not exist invalid, not only the
+    envelope's ts (a cold try: an event's at and application.submit's consent at of 2026-02-30 were
+    answered ok and stored)."""
+    value = "2028-02-29T12:00:00+08:00" if ok_case else ts
+    if where == "event at":
+        env = dict(_env(), type="evt", op="staff.call", idem="e1", body={"data": {}, "at": value})
+        check = lambda: schemas.validate_message(f"kiosk/v1/{TERMINAL}/evt", env)  # noqa: E731
+    elif where == "consent at":
+        body = dict(REQUESTS["application.submit"], consent={"given": True, "method": "tap", "at": value})
+        check = lambda: schemas.validate_request("application.submit", body)  # noqa: E731
+    else:
+        kind, member = where.split()
+        check = lambda: schemas._check_moments(f"{kind}.json", {member: value}, kind)  # noqa: E731
+    if ok_case:
+        check()
+    else:
+        with pytest.raises(InvalidMessage, match=r"(at|online_since|started_at): a moment that does not exist"):
+            check()
+
+
+def test_every_timestamp_of_the_contract_is_looked_at():
+    """Where the moments are checked: each use of common.json's timestamp (none missed, none invented)."""
+    found = {name: schemas._moment_paths(name) for name in schemas.schema_files()
+             if name not in ("operations.json", "common.json")}
+    flat = {(n, "/".join("*" if not isinstance(x, str) else x for x in p)) for n, ps in found.items() for p in ps}
+    assert {("envelope.json", "ts"), ("event.json", "at"), ("state.json", "started_at"),
+            ("telemetry.json", "online_since"), ("command.json", "expires_at"), ("broadcast.json", "until"),
+            ("application.submit.request.json", "consent/at"),
+            ("application.get.result.json", "application/submitted_at"),
+            ("application.get.result.json", "application/steps/*/at"),
+            ("applications.list.result.json", "applications/*/submitted_at"),
+            ("applications.list.result.json", "applications/*/steps/*/at")} == flat
+
+
 @pytest.mark.parametrize("id_number,ok", [
     ("41012219900101123X", True), ("410122199001011234", True), ("410122900101123", True),
     ("410122199001011234\n", False),          # Python's $ before a final newline
