@@ -243,8 +243,10 @@ def _validate_table(schema: Mapping[str, Any], raw: Mapping[str, Any], file: str
             value = copy.deepcopy(spec.default)
         else:
             value = spec.check(file, dotted, raw[key])
-        if spec.path and value and base_dir is not None and not Path(value).is_absolute():
-            value = os.path.normpath(base_dir / value)
+        if spec.path and value:
+            _check_path(file, dotted, value)
+            if base_dir is not None and not Path(value).is_absolute():
+                value = os.path.normpath(base_dir / value)
         out[key] = value
     return out
 
@@ -287,6 +289,9 @@ def _validate(raw: Mapping[str, Any], file: str, base_dir: Path | None) -> dict[
     if not data["runtime"]["state_dir"]:  # Path("") is the directory `kiosk run` was started from
         raise ConfigError(file, "runtime.state_dir", "a directory (an empty path would be the directory "
                           "the kiosk is started from)", data["runtime"]["state_dir"])
+    if Path(data["runtime"]["state_dir"]).resolve() == Path("/"):  # the outbox in / (as root: it was)
+        raise ConfigError(file, "runtime.state_dir", "a directory of the kiosk's own, not the root directory",
+                          data["runtime"]["state_dir"])
     net = data["network"]
     if net["reconnect_min_s"] > net["reconnect_max_s"]:  # a first delay above the cap means nothing
         raise ConfigError(file, "network.reconnect_min_s", f"a value <= network.reconnect_max_s "
@@ -352,6 +357,16 @@ def _check_port(file: str, key: str, url: str) -> None:
     if port == 0 or (port is None and u.scheme in _PORT_REQUIRED):
         raise ConfigError(file, key, "a port of 1-65535" + ("" if u.scheme in _PORT_REQUIRED else
                                                             " (or none, for the default)"), url)
+
+
+def _check_path(file: str, key: str, value: str) -> None:
+    """A path as a technician means it: nothing expands ``~`` (it became a directory named ``~``
+    beside the config), and spaces around a path or a path of spaces alone are a typing slip
+    (they made a directory named " " that doctor showed as an invisible trailing space)."""
+    if value != value.strip() or not value.strip():
+        raise ConfigError(file, key, "a path without spaces or tabs around it", value)
+    if value.startswith("~"):
+        raise ConfigError(file, key, "a full path (nothing here expands ~ to a home directory)", value)
 
 
 def _check_timezone(file: str, name: str) -> None:

@@ -224,3 +224,14 @@ def test_a_config_path_that_is_not_a_regular_file_is_refused_without_reading_it(
         config.load(fifo)
     with pytest.raises(ConfigError, match="a directory"):
         config.load(tmp_path)
+
+
+@pytest.mark.parametrize("value,expected", [("~", "expands ~"), ("~/kiosk", "expands ~"), (" ", "spaces"),
+                                            ("\t", "spaces"), ("var ", "spaces"), (" var", "spaces"),
+                                            ("/", "root directory"), ("/..", "root directory")])
+def test_a_state_dir_a_technician_did_not_mean_is_refused(tmp_path, value, expected):
+    # A cold try: "~" made a directory named ~ beside the config, " " one named " ", and "/" (as root)
+    # put the outbox in the root directory.
+    with pytest.raises(ConfigError, match=expected) as e:
+        config.load(write(tmp_path, MINIMAL + f'[runtime]\nstate_dir = "{value}"\n'))
+    assert e.value.key == "runtime.state_dir"
