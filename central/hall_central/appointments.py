@@ -33,6 +33,13 @@ NOT_YOURS = ("not_found", "no such appointment of this citizen (an appointment n
              "of its citizen, or for a check-in the check-in code of its slip)")
 
 
+#: How far ahead a slot exists: a date later than this many days after today has none (slots.list
+#: lists none; a booking of one answers not_found, as an unknown slot). Why 30: a hall books about a
+#: month ahead at most (the terminal offers 10 working days, two weeks), and without a bound a
+#: terminal could hold places for years (a cold attacker: slots.list offered 9999-12-31).
+BOOKING_HORIZON_DAYS = 30
+
+
 class AppointmentOps:
     """slots.list, appointment.book, appointments.list, appointment.cancel and checkin."""
 
@@ -74,9 +81,12 @@ class AppointmentOps:
         return {"appointments": [self._appointment_view(a) for a in appts]}
 
     def _slot_times(self, item_code: str, date: dt.date) -> list[tuple[str, str]]:
-        if not is_working_day(date):
+        if not is_working_day(date) or not self._within_horizon(date):
             return []
         return [(f"{item_code}_{date:%Y%m%d}_{s.replace(':', '')}", s) for s in seed.SLOT_STARTS]
+
+    def _within_horizon(self, date: dt.date) -> bool:
+        return date <= self.clock.today() + dt.timedelta(days=BOOKING_HORIZON_DAYS)
 
     def op_slots_list(self, terminal: str, body: dict) -> dict:
         """slots.list: the bookable future half-hour slots of an item on a date."""
@@ -110,6 +120,8 @@ class AppointmentOps:
             raise OpError("not_found", "unknown slot") from None
         if code != it["code"] or start not in seed.SLOT_STARTS or not is_working_day(date):
             raise OpError("not_found", "unknown slot")
+        if not self._within_horizon(date):
+            raise OpError("not_found", f"unknown slot: slots exist up to {BOOKING_HORIZON_DAYS} days ahead")
         t0 = _at(date.isoformat(), start)
         if t0 <= self.clock.now():
             raise OpError("too_late", "the slot has already started")

@@ -280,7 +280,7 @@ class FeedbackSubmitResult(TypedDict):
     status: Literal['received']
 
 class SlotsListRequest(TypedDict):
-    """Bookable slots of an item on a date."""
+    """Bookable slots of an item on a date. Slots exist on working days up to 30 days after the hall's today (the reference service's horizon): a later date lists none, and appointment.book of a slot beyond it answers not_found."""
     item_code: Code
     date: Date
 

@@ -108,3 +108,24 @@ def test_a_rating_gets_one_answer_for_an_unknown_and_another_citizens_applicatio
     for no in (real, fake):
         assert client.ok("feedback.submit", {"kind": "complain", "reasons": ["waiting"],
                                              "target": {"application_no": no}})["status"] == "received"
+
+
+# --- a horizon ---------------------------------------------------------------------------------
+def test_slots_exist_only_up_to_the_booking_horizon(service, client):
+    # A cold attacker: slots.list offered slots on 9999-12-31, so one terminal could hold places
+    # for years. The last day within the horizon keeps its slots; the days after it have none.
+    from hall_central.appointments import BOOKING_HORIZON_DAYS
+    today = T0.date()
+    last = today + dt.timedelta(days=BOOKING_HORIZON_DAYS)
+    while last.weekday() >= 5:  # the last working day within the horizon
+        last -= dt.timedelta(days=1)
+    assert client.ok("slots.list", {"item_code": "MZ001", "date": last.isoformat()})["slots"]
+    beyond = last + dt.timedelta(days=1)
+    while beyond.weekday() >= 5:
+        beyond += dt.timedelta(days=1)
+    for date in (beyond.isoformat(), "9999-12-31"):
+        assert client.ok("slots.list", {"item_code": "MZ001", "date": date})["slots"] == []
+    ref = _lookup(client, YOUNG)
+    slot = f"MZ001_{beyond:%Y%m%d}_0900"
+    err = _error(client.call("appointment.book", {"citizen_ref": ref, "item_code": "MZ001", "slot_id": slot}))
+    assert err["code"] == "not_found" and "days ahead" in err["message"], err
