@@ -12,6 +12,7 @@ device alone and prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import socket
@@ -227,7 +228,30 @@ def run_checks(config_path: str) -> list[Check]:
     checks.append(Check("cjk_font", font is not None, font or "none found",
                         "install fonts-noto-cjk (make setup) or set ui.font"))
     checks.append(translations_check(cfg.get("runtime.language")))
+    checks.append(timezone_check(cfg.get("runtime.timezone")))
     return checks
+
+
+#: The contract's hall time (docs/asyncapi.yaml: dates and times are Asia/Shanghai).
+HALL_UTC_OFFSET = dt.timedelta(hours=8)
+
+
+def timezone_check(name: str, now: dt.datetime | None = None) -> Check:
+    """A warning when the configured zone is not UTC+08:00 now: the central service's dates and
+    times are the hall's (Asia/Shanghai), so a terminal in another zone shows every slot and
+    deadline hours off. Why a warning and not a refusal: a zone the system knows is a valid
+    choice (a test hall abroad), but ``Etc/GMT+8`` reads as UTC+8 and means UTC-8 (POSIX signs), a
+    slip a cold try made; the config loader already refuses a zone the system does not know."""
+    from zoneinfo import ZoneInfo
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(name))
+    offset = moment.utcoffset() or dt.timedelta(0)
+    hours = offset.total_seconds() / 3600
+    detail = f"{name} (UTC{hours:+g})"
+    if offset == HALL_UTC_OFFSET:
+        return Check("timezone", True, detail)
+    return Check("timezone", True, f"{detail}: not the hall time of the contract (Asia/Shanghai, UTC+8)",
+                 "set runtime.timezone = \"Asia/Shanghai\" unless this terminal really stands in another "
+                 "zone (note: Etc/GMT+8 is UTC-8, the POSIX sign)", warn=True)
 
 
 def translations_check(language: str, locale_dir: Path | None = None) -> Check:

@@ -3,6 +3,7 @@ hint (and exit 1) when the broker is stopped, the printer is out of paper, the d
 outbox corrupt or not writable; exit 2 and one line on stderr for what `kiosk run` would refuse."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from hall_demo.broker import free_port
 from hall_demo.hub import SimHub, control, control_path
-from kiosk import config
+from kiosk import config, doctor
 from kiosk.cli import main
 from kiosk.network.outbox import Outbox
 from tests.disk_faults import fill, immutable, overwrite, tiny_fs
@@ -309,3 +310,12 @@ def test_a_checkout_without_compiled_translations_fails_the_doctor(tmp_path):
     assert not check.ok and "zh_CN (the terminal's default language)" in check.detail
     assert "tools.i18n compile" in check.hint and check.line().startswith("FAIL")
     assert translations_check("zh_CN").ok      # this checkout's compiled catalogues (the test session's fixture)
+
+
+@pytest.mark.parametrize("zone,warn", [("Asia/Shanghai", False), ("PRC", False), ("Etc/GMT-8", False),
+                                       ("Etc/GMT+8", True), ("UTC", True), ("Europe/Berlin", True)])
+def test_a_zone_off_the_hall_time_is_a_warning(zone, warn):
+    # A cold re-check: Etc/GMT+8 (UTC-8 in POSIX signs) loaded silently, 16 hours off the hall time.
+    check = doctor.timezone_check(zone, now=dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC))
+    assert check.ok and check.warn is warn and zone in check.detail
+    assert ("not the hall time" in check.detail) is warn and (check.hint != "") is warn
