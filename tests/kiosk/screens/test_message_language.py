@@ -22,6 +22,15 @@ def _body(app) -> str:
     return app.sm.get_screen("message").ids.body.text
 
 
+def _both_languages(app, ui) -> dict:
+    """The message's body as shown, then after the language switch: {"zh": ..., "en": ...}."""
+    ui.frames(2)
+    zh = ui.call(lambda: _body(app))
+    ui.call(app.toggle_language)
+    ui.frames(2)
+    return {"zh": zh, "en": ui.call(lambda: _body(app))}
+
+
 def drive_clash(app, ui) -> dict:
     def outcome(result):  # what BookingService.outcome keeps of an answer localized by the screen
         return {"item": result["item_name"], "start": result["start"], "end": result["end"]}
@@ -29,33 +38,21 @@ def drive_clash(app, ui) -> dict:
     from kiosk.network.errors import Rejected
     ui.call(lambda: app.sm.get_screen("book_confirm")._conflict(Rejected("conflict", "", "appointment.book"),
                                                                  {"why": "time", "booking": HELD}))
-    ui.frames(2)
-    zh = ui.call(lambda: _body(app))
-    ui.call(app.toggle_language)
-    ui.frames(2)
-    return {"zh": zh, "en": ui.call(lambda: _body(app))}
+    return _both_languages(app, ui)
 
 
 def drive_already_booked(app, ui) -> dict:
     from kiosk.network.errors import Rejected
     ui.call(lambda: app.sm.get_screen("book_confirm")._conflict(Rejected("conflict", "", "appointment.book"),
                                                                  {"why": "item", "booking": HELD}))
-    ui.frames(2)
-    zh = ui.call(lambda: _body(app))
-    ui.call(app.toggle_language)
-    ui.frames(2)
-    return {"zh": zh, "en": ui.call(lambda: _body(app)), "action": ui.call(lambda: ui.find("msg_action") is not None)}
+    return {**_both_languages(app, ui), "action": ui.call(lambda: ui.find("msg_action") is not None)}
 
 
 def drive_early_slip(app, ui) -> dict:
     app.services.checkin = SimpleNamespace(slip_time=lambda code: ("2026-03-19", "09:30"))
     from kiosk.network.errors import Rejected
     ui.call(lambda: app.sm.get_screen("checkin_code")._failed(Rejected("too_early", "", "checkin")))
-    ui.frames(2)
-    zh = ui.call(lambda: _body(app))
-    ui.call(app.toggle_language)
-    ui.frames(2)
-    return {"zh": zh, "en": ui.call(lambda: _body(app))}
+    return _both_languages(app, ui)
 
 
 def drive_line_not_open(app, ui) -> dict:
@@ -63,11 +60,8 @@ def drive_line_not_open(app, ui) -> dict:
     ui.call(lambda: app.go("walkin"))
     ui.frames(2)
     ui.tap_id("line_0")
-    ui.frames(2)
-    zh = ui.call(lambda: _body(app))
-    ui.call(app.toggle_language)
-    ui.frames(2)
-    return {"screen": ui.call(lambda: app.sm.current), "zh": zh, "en": ui.call(lambda: _body(app))}
+    both = _both_languages(app, ui)
+    return {"screen": ui.call(lambda: app.sm.current), **both}
 
 
 def test_a_time_clash_names_the_held_service_in_the_new_language(display, tmp_path, font_cache):
