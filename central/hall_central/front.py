@@ -42,13 +42,13 @@ import socket
 import struct
 import sys
 import threading
-import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hall_central import intake
+from hall_common.throttle import Throttle
 from kiosk.config import broker_address
 from kiosk.network import topics
 
@@ -208,7 +208,7 @@ class Front:
         self._send_lock = threading.Lock()
         self._counts: dict[str, int] = {}  # refusals not yet sent to the service, by reason
         self._dropped = 0
-        self._logged: dict[str, float] = {}
+        self._log_due = Throttle(LOG_EVERY_S)  # per refusal reason
         self._refusals: dict[str, int] = {}  # all refusals so far (for the log's summary)
         self._ready_sent = False
         self._client: mqtt.Client | None = None
@@ -284,9 +284,7 @@ class Front:
         self._refusals[r.reason] = self._refusals.get(r.reason, 0) + 1
         # Why a summary at most every LOG_EVERY_S per reason: a terminal sending poison at 1,000/s
         # must not turn the log into its amplifier (nor its CPU cost).
-        now = time.monotonic()
-        if now - self._logged.get(r.reason, -LOG_EVERY_S) >= LOG_EVERY_S:
-            self._logged[r.reason] = now
+        if self._log_due.due(r.reason):
             log.warning("refused a message", extra={"reason": r.reason, "topic": topic, "detail": r.detail[:200],
                                                     "answered": r.reply is not None, "refusals": dict(self._refusals)})
 

@@ -39,6 +39,7 @@ from hall_central.domain import Domain, OpError
 from hall_central.front import Frames, frame, unseal
 from hall_central.store import SqlStore, body_hash
 from hall_central.stores import open_store
+from hall_common.throttle import Throttle
 from kiosk.config import broker_address
 from kiosk.network import envelope, schemas, topics
 from kiosk.network.envelope import Envelope
@@ -115,7 +116,9 @@ class CentralService:
         #: not queued because their terminal's lane was full (by lane in ``self.queue.shed``).
         self.stats: dict[str, Any] = {"requests": 0, "events": 0, "batches": 0, "replays": 0, "dropped": 0,
                                       "shed": 0, "refusals": {}}
-        self._logged: dict[str, float] = {}
+        #: What a flood would repeat is logged in summary, once per LOG_EVERY_S per kind of line (and
+        #: terminal, for events); the counts are in the stats.
+        self._log_due = Throttle(LOG_EVERY_S)
         self._subscribed = threading.Event()
         self._front_said = threading.Event()  # ready, failed or gone: start() waits for one
         #: Set when the front died or could not connect (``failure`` says why): the instance no longer
@@ -295,19 +298,10 @@ class CentralService:
     def _shed(self, topic: str) -> None:
         """Count a message its full lane did not take; one log line per LOG_EVERY_S at most."""
         self.stats["shed"] += 1
-        if self._due("shed"):
+        if self._log_due.due("shed"):
             log.warning("shed a message: its terminal's lane is full, or the service is stopping (a terminal "
                         "resends what stays unanswered)",
                         extra={"lane": lanes.lane_of(topic), "shed": dict(self.queue.shed)})
-
-    def _due(self, key: str) -> bool:
-        """True at most once per :data:`LOG_EVERY_S` for ``key``: what a flood would repeat is
-        logged in summary (the counts are in the stats)."""
-        now = time.monotonic()
-        if now - self._logged.get(key, -LOG_EVERY_S) < LOG_EVERY_S:
-            return False
-        self._logged[key] = now
-        return True
 
     # --- the writer thread ----------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -417,7 +411,7 @@ class CentralService:
             if store.add_event(m.terminal, env.idem or env.id, env.op, env.body["data"], env.body["at"], now):
                 # Stored above; the log says it once a minute per terminal (a flood of events wrote
                 # a line each: a cold attacker's 425 lines in one test).
-                if self._due(f"evt:{m.terminal}"):
+                if self._log_due.due(f"evt:{m.terminal}"):
                     log.info("terminal event", extra={"terminal": m.terminal, "event": env.op})
             return topics.res(m.terminal), intake.encode(envelope.response(env, {}))
         return None

@@ -16,11 +16,11 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall_common.throttle import Throttle
 from kiosk.network import schemas
 from kiosk.network.envelope import Envelope
 from kiosk.network.errors import InvalidMessage, Rejected, Timeout
@@ -91,7 +91,7 @@ class Correlator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, tuple[str, Pending]] = {}  # envelope id -> (op, Pending)
-        self._nameless, self._nameless_at = 0, -NAMELESS_LOG_EVERY_S  # unreadable, naming no request
+        self._nameless = Throttle(NAMELESS_LOG_EVERY_S)  # unreadable messages naming no request
 
     @property
     def waiting(self) -> dict[str, tuple[str, Pending]]:
@@ -159,12 +159,7 @@ class Correlator:
         err = error if isinstance(error, InvalidMessage) else InvalidMessage(str(error))
         corr = corr_of(payload)
         if corr is None:  # names no request: nothing bounds how many come, so the log is bounded
-            now = time.monotonic()
-            with self._lock:
-                due = now - self._nameless_at >= NAMELESS_LOG_EVERY_S
-                since, self._nameless = (self._nameless, 0) if due else (0, self._nameless + 1)
-                if due:
-                    self._nameless_at = now
+            due, since = self._nameless.check()
             if not due:
                 log.debug("dropped message on %s: %s", topic, err.reason)
                 return None, err

@@ -99,14 +99,13 @@ def test_messages_naming_no_request_are_one_warning_a_minute(caplog, monkeypatch
     """A cold try: a central sending garbage wrote a warning per message (43 in 10 s)."""
     import logging
 
-    from kiosk.network import correlator
     c = Correlator()
     with caplog.at_level(logging.DEBUG, logger="kiosk.network.gateway"):
         for _ in range(50):
             assert c.unreadable(RES, b"\xff garbage", E.EnvelopeError("not UTF-8"))[0] is None
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1
-        monkeypatch.setattr(correlator, "NAMELESS_LOG_EVERY_S", 0.0)
+        monkeypatch.setattr(c._nameless, "every_s", 0.0)
         c.unreadable(RES, b"\xff garbage", E.EnvelopeError("not UTF-8"))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2 and "49 more such messages dropped" in warnings[1]
